@@ -1,0 +1,110 @@
+// BigQuery as the warehouse. Named parameters only, so the SQL text depends on the query's shape and
+// BigQuery's own result cache can serve repeats.
+import { BigQuery, type Query } from "@google-cloud/bigquery";
+import type { WarehouseMapping } from "./contract.ts";
+import type { QueryOptions, Row, WarehouseConnector } from "./connector.ts";
+import { ident, render, sql, type BoundParam, type Dialect, type Sql, type SqlParamType } from "./sql.ts";
+import { probeTables } from "./table-status.ts";
+
+export const bigqueryDialect: Dialect = {
+  name: "bigquery",
+  quoteIdent: (name) => `\`${name}\``,
+  placeholder: (i) => `@p${i + 1}`,
+};
+
+export interface BigQuerySettings {
+  readonly project: string;
+  readonly dataset: string;
+  readonly location: string | undefined;
+  readonly maxBytesBilled: number;
+  /** For tests: a local endpoint speaking the BigQuery REST wire format. */
+  readonly apiEndpoint?: string;
+  readonly client?: BigQuery;
+}
+
+function inferType(value: unknown): SqlParamType {
+  if (typeof value === "boolean") return "BOOL";
+  if (typeof value === "number") return Number.isInteger(value) ? "INT64" : "FLOAT64";
+  if (value instanceof Date) return "TIMESTAMP";
+  return "STRING";
+}
+
+function paramType(p: BoundParam): string | string[] {
+  const element = p.type ?? inferType(Array.isArray(p.value) ? p.value[0] : p.value);
+  return p.array || Array.isArray(p.value) ? [element] : element;
+}
+
+function normalise(value: unknown): unknown {
+  if (value === null || typeof value !== "object") return value;
+  if (Array.isArray(value)) return value.map(normalise);
+  // BigQueryTimestamp / BigQueryDate / Big (NUMERIC) wrap their value.
+  if ("value" in value) {
+    const inner = (value as { value: unknown }).value;
+    return typeof inner === "string" && /^\d{4}-\d{2}-\d{2}T/.test(inner) ? new Date(inner) : inner;
+  }
+  if (typeof (value as { toNumber?: unknown }).toNumber === "function") return (value as { toNumber(): number }).toNumber();
+  return value;
+}
+
+export class BigQueryConnector implements WarehouseConnector {
+  readonly kind = "bigquery" as const;
+  readonly dialect = bigqueryDialect;
+  private readonly client: BigQuery;
+
+  constructor(
+    private readonly settings: BigQuerySettings,
+    readonly mapping: WarehouseMapping,
+  ) {
+    this.client =
+      settings.client ??
+      new BigQuery({ projectId: settings.project, location: settings.location, apiEndpoint: settings.apiEndpoint });
+  }
+
+  /** The job request for a query: deterministic text, named typed parameters, a byte budget. */
+  jobRequest(query: Sql, options: QueryOptions = {}): Query {
+    const { text, params } = render(query, bigqueryDialect);
+    return {
+      query: text,
+      params: Object.fromEntries(params.map((p) => [p.name, p.value])),
+      types: Object.fromEntries(params.map((p) => [p.name, paramType(p)])),
+      location: this.settings.location,
+      maximumBytesBilled: String(this.settings.maxBytesBilled),
+      labels: { app: "clm-graphql", query: (options.label ?? "query").toLowerCase().replace(/[^a-z0-9_-]/g, "_") },
+      defaultDataset: { projectId: this.settings.project, datasetId: this.settings.dataset },
+    } as Query;
+  }
+
+  async query<R extends Row = Row>(query: Sql, options: QueryOptions = {}): Promise<R[]> {
+    options.signal?.throwIfAborted();
+    const [rows] = await this.client.query(this.jobRequest(query, options));
+    return (rows as Row[]).map((row) => {
+      const out: Row = {};
+      for (const key in row) out[key] = normalise(row[key]);
+      return out as R;
+    });
+  }
+
+  async ping(): Promise<void> {
+    await this.query(sql`SELECT 1 AS ok`, { label: "ping" });
+  }
+
+  tableStatus() {
+    const dataset = this.settings.dataset;
+    return probeTables(this.mapping, {
+      qualifiedName: (_schema, table) => `${dataset}.${table}`,
+      columnsOf: async (_schema, table) => {
+        const rows = await this.query<{ column_name: string }>(
+          sql`SELECT column_name FROM ${ident(dataset, "INFORMATION_SCHEMA", "COLUMNS")} WHERE table_name = ${table}`,
+          { label: "table_status" },
+        );
+        return rows.length === 0 ? null : new Set(rows.map((r) => r.column_name.toLowerCase()));
+      },
+      countRows: async (_schema, table) => {
+        const [row] = await this.query<{ n: number }>(sql`SELECT count(*) AS n FROM ${ident(dataset, table)}`, { label: "table_status" });
+        return Number(row!.n);
+      },
+    });
+  }
+
+  async close(): Promise<void> {}
+}

@@ -1,0 +1,55 @@
+// The one interface every warehouse implements. A connector knows its dialect and nothing of GraphQL.
+import type { LogicalTable, WarehouseMapping } from "./contract.ts";
+import type { Dialect, Sql } from "./sql.ts";
+
+export type WarehouseKind = "duckdb" | "postgres" | "bigquery";
+
+export type Row = Record<string, unknown>;
+
+export interface TableStatus {
+  readonly logical: LogicalTable;
+  /** The physical, qualified name the mapping points at. */
+  readonly source: string;
+  readonly required: boolean;
+  readonly present: boolean;
+  /** Mapped columns the physical table lacks (empty when absent or complete). */
+  readonly missingColumns: readonly string[];
+  /** Rows in the table; null when the table is absent or incomplete. */
+  readonly rowCount: number | null;
+}
+
+export interface WarehouseConnector {
+  readonly kind: WarehouseKind;
+  readonly dialect: Dialect;
+  readonly mapping: WarehouseMapping;
+  /** Runs one query; every value in it is a bound parameter. Numbers come back as JS numbers. */
+  query<R extends Row = Row>(query: Sql, options?: QueryOptions): Promise<R[]>;
+  /** Cheap round trip proving the warehouse answers (for /ready). */
+  ping(): Promise<void>;
+  /** Presence, completeness and size of each contract table under the mapping. */
+  tableStatus(): Promise<TableStatus[]>;
+  close(): Promise<void>;
+}
+
+export interface QueryOptions {
+  readonly signal?: AbortSignal;
+  /** A short label for logs and BigQuery job labels, e.g. "table_status". */
+  readonly label?: string;
+}
+
+/** Rows as tuples in the contract's column order; timestamps as epoch milliseconds, dates as "YYYY-MM-DD". */
+export type ContractRow = readonly (string | number | null)[];
+
+/** Bulk loading into a warehouse the server manages (the embedded DuckDB, or a PostgreSQL test schema). */
+export interface WarehouseWriter {
+  /** Creates the contract tables (dropping existing ones when `replace`). */
+  createTables(options: { replace: boolean }): Promise<void>;
+  append(table: LogicalTable, rows: readonly ContractRow[]): Promise<void>;
+}
+
+export class WarehouseUnavailableError extends Error {
+  constructor(message: string, options?: { cause?: unknown }) {
+    super(message, options);
+    this.name = "WarehouseUnavailableError";
+  }
+}

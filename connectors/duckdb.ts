@@ -1,0 +1,144 @@
+// DuckDB: the embedded default warehouse, in memory or in a file.
+import {
+  DuckDBConnection,
+  DuckDBInstance,
+  dateValue,
+  listValue,
+  timestampValue,
+  type DuckDBAppender,
+  type DuckDBValue,
+} from "@duckdb/node-api";
+import { columnSpec, columnsOf, LOGICAL_TABLES, type LogicalTable, type WarehouseMapping } from "./contract.ts";
+import type { ContractRow, QueryOptions, Row, WarehouseConnector, WarehouseWriter } from "./connector.ts";
+import { createTableSql } from "./ddl.ts";
+import { doubleQuoted, ident, render, sql, type Dialect, type Sql, type SqlValue } from "./sql.ts";
+import { probeTables } from "./table-status.ts";
+
+export const duckdbDialect: Dialect = {
+  name: "duckdb",
+  quoteIdent: doubleQuoted,
+  placeholder: (i) => `$${i + 1}`,
+};
+
+const DUCKDB_TYPES = { text: "VARCHAR", timestamp: "TIMESTAMP", numeric: "DECIMAL(18,2)", date: "DATE" } as const;
+const DAY_MS = 86_400_000;
+
+function toDuckValue(value: SqlValue): DuckDBValue {
+  if (value instanceof Date) return timestampValue(BigInt(value.getTime()) * 1000n);
+  if (Array.isArray(value)) return listValue(value as DuckDBValue[]);
+  return value as DuckDBValue;
+}
+
+function fromDuckValue(value: unknown): unknown {
+  // BIGINT/HUGEINT come back as bigint; counts and sums fit a double exactly far beyond our sizes.
+  if (typeof value === "bigint") return Number(value);
+  return value;
+}
+
+export class DuckDBConnector implements WarehouseConnector, WarehouseWriter {
+  readonly kind = "duckdb" as const;
+  readonly dialect = duckdbDialect;
+
+  private constructor(
+    private readonly instance: DuckDBInstance,
+    readonly mapping: WarehouseMapping,
+    readonly path: string,
+  ) {}
+
+  /** `path` ":memory:" (or undefined) is an in-memory database. */
+  static async open(path: string | undefined, mapping: WarehouseMapping): Promise<DuckDBConnector> {
+    const location = path ?? ":memory:";
+    const instance = await DuckDBInstance.create(location);
+    return new DuckDBConnector(instance, mapping, location);
+  }
+
+  async query<R extends Row = Row>(query: Sql, options: QueryOptions = {}): Promise<R[]> {
+    const { text, params } = render(query, duckdbDialect);
+    const connection = await this.instance.connect();
+    const onAbort = () => connection.interrupt();
+    options.signal?.addEventListener("abort", onAbort, { once: true });
+    try {
+      options.signal?.throwIfAborted();
+      const reader = await connection.runAndReadAll(
+        text,
+        params.map((p) => toDuckValue(p.value)),
+      );
+      const rows = reader.getRowObjectsJS();
+      for (const row of rows) for (const key in row) row[key] = fromDuckValue(row[key]) as never;
+      return rows as R[];
+    } finally {
+      options.signal?.removeEventListener("abort", onAbort);
+      connection.closeSync();
+    }
+  }
+
+  async ping(): Promise<void> {
+    await this.query(sql`SELECT 1 AS ok`);
+  }
+
+  tableStatus() {
+    return probeTables(this.mapping, {
+      qualifiedName: (schema, table) => [schema ?? "main", table].join("."),
+      columnsOf: async (schema, table) => {
+        const rows = await this.query<{ column_name: string }>(
+          sql`SELECT column_name FROM information_schema.columns WHERE table_schema = ${schema ?? "main"} AND table_name = ${table}`,
+        );
+        return rows.length === 0 ? null : new Set(rows.map((r) => r.column_name.toLowerCase()));
+      },
+      countRows: async (schema, table) => {
+        const [row] = await this.query<{ n: number }>(sql`SELECT count(*) AS n FROM ${ident(schema, table)}`);
+        return row!.n;
+      },
+    });
+  }
+
+  async createTables({ replace }: { replace: boolean }): Promise<void> {
+    if (this.mapping.schema) await this.query(sql`CREATE SCHEMA IF NOT EXISTS ${ident(this.mapping.schema)}`);
+    for (const logical of LOGICAL_TABLES) {
+      const target = ident(this.mapping.schema, this.mapping.tables[logical].table);
+      if (replace) await this.query(sql`DROP TABLE IF EXISTS ${target}`);
+      await this.query(createTableSql(this.mapping, logical, DUCKDB_TYPES));
+    }
+  }
+
+  async append(table: LogicalTable, rows: readonly ContractRow[]): Promise<void> {
+    const connection = await this.instance.connect();
+    try {
+      const appender = await connection.createAppender(this.mapping.tables[table].table, this.mapping.schema ?? null);
+      const writers = columnsOf(table).map((c) => appenderFor(columnSpec(table, c).type));
+      for (const row of rows) {
+        for (let i = 0; i < writers.length; i++) {
+          const value = row[i];
+          if (value === null || value === undefined) appender.appendNull();
+          else writers[i]!(appender, value);
+        }
+        appender.endRow();
+      }
+      appender.closeSync();
+    } finally {
+      connection.closeSync();
+    }
+  }
+
+  /** For tests and benchmarks that compare against hand-written SQL on the same engine. */
+  async connect(): Promise<DuckDBConnection> {
+    return this.instance.connect();
+  }
+
+  async close(): Promise<void> {
+    this.instance.closeSync();
+  }
+}
+
+function appenderFor(type: "text" | "timestamp" | "numeric" | "date") {
+  switch (type) {
+    case "text":
+      return (a: DuckDBAppender, v: string | number) => a.appendVarchar(String(v));
+    case "timestamp":
+      return (a: DuckDBAppender, v: string | number) => a.appendTimestamp(timestampValue(BigInt(v) * 1000n));
+    case "numeric":
+      return (a: DuckDBAppender, v: string | number) => a.appendDouble(Number(v));
+    case "date":
+      return (a: DuckDBAppender, v: string | number) => a.appendDate(dateValue(Math.floor(Date.parse(`${v}T00:00:00Z`) / DAY_MS)));
+  }
+}

@@ -1,0 +1,30 @@
+// Opens the configured warehouse connector.
+import type { WarehouseConnector } from "./connector.ts";
+import type { WarehouseMapping } from "./contract.ts";
+import { BigQueryConnector } from "./bigquery.ts";
+import { DuckDBConnector } from "./duckdb.ts";
+import { PostgresConnector } from "./postgres.ts";
+
+export type WarehouseSettings =
+  | { readonly kind: "duckdb"; readonly path: string | undefined }
+  | { readonly kind: "postgres"; readonly url: string }
+  | {
+      readonly kind: "bigquery";
+      readonly project: string;
+      readonly dataset: string;
+      readonly location: string | undefined;
+      readonly maxBytesBilled: number;
+    };
+
+export async function openWarehouse(settings: WarehouseSettings, mapping: WarehouseMapping): Promise<WarehouseConnector> {
+  switch (settings.kind) {
+    case "duckdb":
+      return DuckDBConnector.open(settings.path, mapping);
+    case "postgres":
+      return new PostgresConnector(settings.url, mapping);
+    case "bigquery":
+      return new BigQueryConnector(settings, mapping);
+  }
+}
+
+export type { WarehouseConnector } from "./connector.ts";

@@ -1,0 +1,137 @@
+// PostgreSQL as the warehouse, through node-postgres.
+import pg from "pg";
+import { columnSpec, columnsOf, LOGICAL_TABLES, type ColumnType, type LogicalTable, type WarehouseMapping } from "./contract.ts";
+import type { ContractRow, QueryOptions, Row, WarehouseConnector, WarehouseWriter } from "./connector.ts";
+import { createTableSql } from "./ddl.ts";
+import { doubleQuoted, ident, join, keyword, render, sql, type Dialect, type Sql } from "./sql.ts";
+import { probeTables } from "./table-status.ts";
+
+export const postgresDialect: Dialect = {
+  name: "postgres",
+  quoteIdent: doubleQuoted,
+  placeholder: (i) => `$${i + 1}`,
+};
+
+const PG_TYPES: Record<ColumnType, string> = {
+  text: "TEXT",
+  timestamp: "TIMESTAMPTZ",
+  numeric: "NUMERIC(18,2)",
+  date: "DATE",
+};
+const PG_ARRAY_TYPES: Record<ColumnType, string> = {
+  text: "TEXT[]",
+  timestamp: "TIMESTAMPTZ[]",
+  numeric: "NUMERIC[]",
+  date: "DATE[]",
+};
+
+// int8 (counts, sums) and numeric (money) as JS numbers; dates stay "YYYY-MM-DD" strings, since a
+// calendar day has no time zone to be shifted into.
+const typeParsers: pg.CustomTypesConfig = {
+  getTypeParser: ((oid: number, format?: "text" | "binary") => {
+    if (oid === 20 || oid === 1700) return (value: string) => Number(value);
+    if (oid === 1082) return (value: string) => value;
+    return pg.types.getTypeParser(oid, format);
+  }) as pg.CustomTypesConfig["getTypeParser"],
+};
+
+const INSERT_BATCH = 5_000;
+
+export class PostgresConnector implements WarehouseConnector, WarehouseWriter {
+  readonly kind = "postgres" as const;
+  readonly dialect = postgresDialect;
+  private readonly pool: pg.Pool;
+
+  constructor(
+    connectionString: string,
+    readonly mapping: WarehouseMapping,
+    poolOptions: Omit<pg.PoolConfig, "connectionString" | "types"> = {},
+  ) {
+    this.pool = new pg.Pool({
+      connectionString,
+      types: typeParsers,
+      max: 10,
+      connectionTimeoutMillis: 5_000,
+      application_name: "clm-graphql",
+      ...poolOptions,
+    });
+    // An idle client losing its connection must not crash the process; the next query reconnects.
+    this.pool.on("error", () => {});
+  }
+
+  async query<R extends Row = Row>(query: Sql, options: QueryOptions = {}): Promise<R[]> {
+    const { text, params } = render(query, postgresDialect);
+    const client = await this.pool.connect();
+    let broken = false;
+    const onAbort = () => {
+      // Cancel server-side: pg_cancel_backend on the backend that runs this query.
+      const pid = (client as unknown as { processID?: number }).processID;
+      if (pid) void this.pool.query("SELECT pg_cancel_backend($1)", [pid]).catch(() => {});
+    };
+    options.signal?.addEventListener("abort", onAbort, { once: true });
+    try {
+      options.signal?.throwIfAborted();
+      const result = await client.query<R>(text, params.map((p) => p.value) as unknown[]);
+      return result.rows;
+    } catch (error) {
+      broken = isConnectionError(error);
+      throw error;
+    } finally {
+      options.signal?.removeEventListener("abort", onAbort);
+      client.release(broken);
+    }
+  }
+
+  async ping(): Promise<void> {
+    await this.query(sql`SELECT 1 AS ok`);
+  }
+
+  tableStatus() {
+    return probeTables(this.mapping, {
+      qualifiedName: (schema, table) => [schema ?? "public", table].join("."),
+      columnsOf: async (schema, table) => {
+        const rows = await this.query<{ column_name: string }>(
+          sql`SELECT column_name FROM information_schema.columns WHERE table_schema = ${schema ?? "public"} AND table_name = ${table}`,
+        );
+        return rows.length === 0 ? null : new Set(rows.map((r) => r.column_name.toLowerCase()));
+      },
+      countRows: async (schema, table) => {
+        const [row] = await this.query<{ n: number }>(sql`SELECT count(*) AS n FROM ${ident(schema, table)}`);
+        return row!.n;
+      },
+    });
+  }
+
+  async createTables({ replace }: { replace: boolean }): Promise<void> {
+    if (this.mapping.schema) await this.query(sql`CREATE SCHEMA IF NOT EXISTS ${ident(this.mapping.schema)}`);
+    for (const logical of LOGICAL_TABLES) {
+      if (replace) await this.query(sql`DROP TABLE IF EXISTS ${ident(this.mapping.schema, this.mapping.tables[logical].table)}`);
+      await this.query(createTableSql(this.mapping, logical, PG_TYPES));
+    }
+  }
+
+  /** Inserts in batches, one array parameter per column (`unnest`), so every value stays bound. */
+  async append(table: LogicalTable, rows: readonly ContractRow[]): Promise<void> {
+    const mapped = this.mapping.tables[table];
+    const columns = columnsOf(table);
+    const types = columns.map((c) => columnSpec(table, c).type);
+    for (let start = 0; start < rows.length; start += INSERT_BATCH) {
+      const batch = rows.slice(start, start + INSERT_BATCH);
+      const arrays = columns.map((_, i) =>
+        batch.map((row) => (types[i] === "timestamp" && row[i] !== null ? new Date(row[i] as number).toISOString() : row[i])),
+      );
+      const unnestArgs = join(arrays.map((values, i) => sql`${values as string[]}::${keyword(PG_ARRAY_TYPES[types[i]!])}`));
+      const target = join(columns.map((c) => ident(mapped.columns[c])));
+      await this.query(sql`INSERT INTO ${ident(this.mapping.schema, mapped.table)} (${target}) SELECT * FROM unnest(${unnestArgs})`);
+    }
+  }
+
+  async close(): Promise<void> {
+    await this.pool.end();
+  }
+}
+
+function isConnectionError(error: unknown): boolean {
+  const code = (error as { code?: string } | null)?.code ?? "";
+  return code.startsWith("08") || code === "57P01" || code === "ECONNRESET" || code === "ECONNREFUSED";
+}

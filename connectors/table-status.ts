@@ -1,0 +1,46 @@
+// Table presence and completeness, shared by the connectors: each supplies how to list a table's
+// columns and how to count its rows in its own dialect.
+import { columnsOf, LOGICAL_TABLES, WAREHOUSE_CONTRACT, type WarehouseMapping } from "./contract.ts";
+import type { TableStatus } from "./connector.ts";
+
+export interface TableProbe {
+  /** Lower-cased column names of the physical table, or null when it does not exist. */
+  columnsOf(schema: string | undefined, table: string): Promise<Set<string> | null>;
+  countRows(schema: string | undefined, table: string): Promise<number>;
+  qualifiedName(schema: string | undefined, table: string): string;
+}
+
+export async function probeTables(mapping: WarehouseMapping, probe: TableProbe): Promise<TableStatus[]> {
+  return Promise.all(
+    LOGICAL_TABLES.map(async (logical): Promise<TableStatus> => {
+      const mapped = mapping.tables[logical];
+      const columns = await probe.columnsOf(mapping.schema, mapped.table);
+      const missingColumns = columns
+        ? columnsOf(logical)
+            .map((c) => mapped.columns[c]!)
+            .filter((physical) => !columns.has(physical.toLowerCase()))
+        : [];
+      const complete = columns !== null && missingColumns.length === 0;
+      return {
+        logical,
+        source: probe.qualifiedName(mapping.schema, mapped.table),
+        required: WAREHOUSE_CONTRACT[logical].required,
+        present: columns !== null,
+        missingColumns,
+        rowCount: complete ? await probe.countRows(mapping.schema, mapped.table) : null,
+      };
+    }),
+  );
+}
+
+/** One line naming what keeps the warehouse from serving, or null when the contract is met. */
+export function contractProblem(statuses: readonly TableStatus[]): string | null {
+  const problems = statuses.flatMap((s) => {
+    if (s.present && s.missingColumns.length > 0) {
+      return [`table ${s.source} (${s.logical}) lacks column(s) ${s.missingColumns.join(", ")}`];
+    }
+    if (!s.present && s.required) return [`required table ${s.source} (${s.logical}) not found`];
+    return [];
+  });
+  return problems.length > 0 ? problems.join("; ") : null;
+}

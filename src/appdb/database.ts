@@ -1,0 +1,87 @@
+// The app database (saved segments and other app state): PostgreSQL when DATABASE_URL is set,
+// otherwise an embedded PGlite store. Both are migrated on open and reached through Prisma.
+import { mkdirSync } from "node:fs";
+import { PGlite } from "@electric-sql/pglite";
+import { PrismaPg } from "@prisma/adapter-pg";
+import { PrismaClient } from "@prisma/client";
+import type { SqlDriverAdapterFactory } from "@prisma/driver-adapter-utils";
+import pg from "pg";
+import { PrismaPGlite } from "pglite-prisma-adapter";
+import { migrate } from "./migrate.ts";
+
+export interface AppDatabase {
+  readonly prisma: PrismaClient;
+  readonly kind: "postgres" | "pglite";
+  ping(): Promise<void>;
+  close(): Promise<void>;
+}
+
+export class AppDatabaseUnreachableError extends Error {
+  override name = "AppDatabaseUnreachableError";
+}
+
+/** `dataDir` "memory://" keeps the embedded store in memory (tests). */
+export async function openAppDatabase(options: { databaseUrl?: string; dataDir: string }): Promise<AppDatabase> {
+  return options.databaseUrl ? openPostgres(options.databaseUrl) : openPGlite(options.dataDir);
+}
+
+function describeUrl(url: string): string {
+  const u = new URL(url);
+  return `${u.hostname}:${u.port || 5432}${u.pathname}`;
+}
+
+async function openPostgres(url: string): Promise<AppDatabase> {
+  const pool = new pg.Pool({ connectionString: url, max: 10, connectionTimeoutMillis: 5_000, application_name: "clm-graphql-app" });
+  pool.on("error", () => {});
+  let client: pg.PoolClient;
+  try {
+    client = await pool.connect();
+  } catch (error) {
+    await pool.end().catch(() => {});
+    const reason = (error as NodeJS.ErrnoException).code ?? (error as Error).message;
+    throw new AppDatabaseUnreachableError(`DATABASE_URL cannot be reached (${reason} at ${describeUrl(url)})`);
+  }
+  try {
+    await migrate({
+      exec: async (script) => void (await client.query(script)),
+      query: async (text, params) => (await client.query(text, params)).rows,
+    });
+  } finally {
+    client.release();
+  }
+  const prisma = new PrismaClient({ adapter: new PrismaPg(pool) });
+  return {
+    prisma,
+    kind: "postgres",
+    ping: async () => void (await pool.query("SELECT 1")),
+    close: async () => {
+      await prisma.$disconnect();
+      await pool.end();
+    },
+  };
+}
+
+async function openPGlite(dataDir: string): Promise<AppDatabase> {
+  let location = dataDir;
+  if (!dataDir.startsWith("memory://")) {
+    location = `${dataDir.replace(/\/$/, "")}/appdb`;
+    mkdirSync(location, { recursive: true });
+  }
+  const pglite = await PGlite.create(location);
+  await migrate({
+    exec: async (script) => void (await pglite.exec(script)),
+    query: async (text, params) => (await pglite.query(text, params)).rows as never,
+  });
+  // The 0.6 adapter is typed against an older driver-adapter-utils; at run time it is a valid factory.
+  const adapter = new PrismaPGlite(pglite) as unknown as SqlDriverAdapterFactory;
+  const prisma = new PrismaClient({ adapter });
+  return {
+    prisma,
+    kind: "pglite",
+    ping: async () => void (await pglite.query("SELECT 1")),
+    close: async () => {
+      await prisma.$disconnect();
+      await pglite.close();
+    },
+  };
+}

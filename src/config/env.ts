@@ -1,0 +1,144 @@
+// The configuration contract: every environment variable the server reads, validated at start-up.
+// All problems are collected and reported at once, one line per variable, without a stack trace.
+import { z } from "zod";
+
+export class ConfigError extends Error {
+  constructor(readonly lines: readonly string[]) {
+    super(lines.join("\n"));
+    this.name = "ConfigError";
+  }
+}
+
+const LOG_LEVELS = ["fatal", "error", "warn", "info", "debug", "trace", "silent"] as const;
+const WAREHOUSES = ["duckdb", "postgres", "bigquery"] as const;
+
+const unset = (v: unknown) => (v === "" ? undefined : v);
+
+const postgresUrl = z
+  .string()
+  .refine((v) => /^postgres(ql)?:\/\/[^\s]+$/.test(v) && URL.canParse(v), {
+    message: "must be a PostgreSQL URL such as postgresql://user@127.0.0.1:5432/db",
+  });
+
+const port = z.preprocess(
+  unset,
+  z
+    .string()
+    .default("4000")
+    .refine((v) => /^\d+$/.test(v) && Number(v) >= 0 && Number(v) <= 65535, {
+      message: "must be a whole number from 0 to 65535",
+    })
+    .transform(Number),
+);
+
+const flag = z.enum(["0", "1"], { message: "must be 1 or 0" }).transform((v) => v === "1");
+
+const positiveInt = (what: string) =>
+  z
+    .string()
+    .refine((v) => /^\d+$/.test(v) && Number(v) > 0 && Number.isSafeInteger(Number(v)), {
+      message: `must be a positive whole number (${what})`,
+    })
+    .transform(Number);
+
+const envSchema = z
+  .object({
+    PORT: port,
+    HOST: z.preprocess(unset, z.string().min(1).default("127.0.0.1")),
+    LOG_LEVEL: z.preprocess(unset, z.enum(LOG_LEVELS, { message: `must be one of ${LOG_LEVELS.join(" | ")}` }).default("info")),
+    CLM_WAREHOUSE: z.preprocess(
+      unset,
+      z.enum(WAREHOUSES, { message: `must be one of ${WAREHOUSES.join(" | ")}` }).default("duckdb"),
+    ),
+    CLM_DUCKDB_PATH: z.preprocess(unset, z.string().optional()),
+    CLM_POSTGRES_URL: z.preprocess(unset, postgresUrl.optional()),
+    CLM_BIGQUERY_PROJECT: z.preprocess(unset, z.string().regex(/^[a-z][a-z0-9.:-]{4,62}$/, "must be a Google Cloud project id").optional()),
+    CLM_BIGQUERY_DATASET: z.preprocess(unset, z.string().regex(/^[A-Za-z0-9_]{1,1024}$/, "must be a dataset name: letters, digits and _").optional()),
+    CLM_BIGQUERY_LOCATION: z.preprocess(unset, z.string().regex(/^[A-Za-z0-9-]+$/, "must be a location such as US, EU or europe-west1").optional()),
+    CLM_BIGQUERY_MAX_BYTES_BILLED: z.preprocess(unset, positiveInt("bytes").default(10_000_000_000)),
+    DATABASE_URL: z.preprocess(unset, postgresUrl.optional()),
+    CLM_DATA_DIR: z.preprocess(unset, z.string().min(1).default("./.data")),
+    CLM_DEMO: z.preprocess(unset, flag.optional()),
+    CLM_DEMO_CUSTOMERS: z.preprocess(unset, positiveInt("customers in the demo data").default(5_000)),
+    CLM_CONFIG: z.preprocess(unset, z.string().optional()),
+  })
+  .superRefine((env, ctx) => {
+    if (env.CLM_WAREHOUSE === "postgres" && !env.CLM_POSTGRES_URL) {
+      ctx.addIssue({ code: "custom", path: ["CLM_POSTGRES_URL"], message: "is required when CLM_WAREHOUSE=postgres" });
+    }
+    if (env.CLM_WAREHOUSE === "bigquery") {
+      for (const name of ["CLM_BIGQUERY_PROJECT", "CLM_BIGQUERY_DATASET"] as const) {
+        if (!env[name]) ctx.addIssue({ code: "custom", path: [name], message: "is required when CLM_WAREHOUSE=bigquery" });
+      }
+    }
+    if (env.CLM_DEMO && env.CLM_WAREHOUSE !== "duckdb") {
+      ctx.addIssue({ code: "custom", path: ["CLM_DEMO"], message: "can be 1 only with the embedded warehouse (CLM_WAREHOUSE=duckdb)" });
+    }
+  });
+
+export type Env = z.output<typeof envSchema>;
+
+export interface AppConfig {
+  readonly port: number;
+  readonly host: string;
+  readonly logLevel: (typeof LOG_LEVELS)[number];
+  readonly warehouse:
+    | { readonly kind: "duckdb"; readonly path: string | undefined; readonly demo: boolean; readonly demoCustomers: number }
+    | { readonly kind: "postgres"; readonly url: string }
+    | {
+        readonly kind: "bigquery";
+        readonly project: string;
+        readonly dataset: string;
+        readonly location: string | undefined;
+        readonly maxBytesBilled: number;
+      };
+  /** undefined: the embedded PGlite store under dataDir. */
+  readonly databaseUrl: string | undefined;
+  readonly dataDir: string;
+  readonly configFile: string | undefined;
+}
+
+/** Shows what was given without leaking a password. */
+function shown(name: string, value: string | undefined): string {
+  if (value === undefined) return "";
+  const safe = /URL$/.test(name) ? value.replace(/\/\/([^:@/]+):[^@/]*@/, "//$1:***@") : value;
+  return ` (got ${JSON.stringify(safe)})`;
+}
+
+export function loadEnv(source: Readonly<Record<string, string | undefined>> = process.env): AppConfig {
+  const parsed = envSchema.safeParse(source);
+  if (!parsed.success) {
+    const lines = parsed.error.issues.map((issue) => {
+      const name = String(issue.path[0] ?? "environment");
+      return `${name} ${issue.message}${shown(name, source[name])}`;
+    });
+    throw new ConfigError([...new Set(lines)]);
+  }
+  const env = parsed.data;
+  const warehouse: AppConfig["warehouse"] =
+    env.CLM_WAREHOUSE === "postgres"
+      ? { kind: "postgres", url: env.CLM_POSTGRES_URL! }
+      : env.CLM_WAREHOUSE === "bigquery"
+        ? {
+            kind: "bigquery",
+            project: env.CLM_BIGQUERY_PROJECT!,
+            dataset: env.CLM_BIGQUERY_DATASET!,
+            location: env.CLM_BIGQUERY_LOCATION,
+            maxBytesBilled: env.CLM_BIGQUERY_MAX_BYTES_BILLED,
+          }
+        : {
+            kind: "duckdb",
+            path: env.CLM_DUCKDB_PATH,
+            demo: env.CLM_DEMO ?? env.CLM_DUCKDB_PATH === undefined,
+            demoCustomers: env.CLM_DEMO_CUSTOMERS,
+          };
+  return Object.freeze({
+    port: env.PORT,
+    host: env.HOST,
+    logLevel: env.LOG_LEVEL,
+    warehouse: Object.freeze(warehouse),
+    databaseUrl: env.DATABASE_URL,
+    dataDir: env.CLM_DATA_DIR,
+    configFile: env.CLM_CONFIG,
+  });
+}

@@ -1,0 +1,65 @@
+// The Pothos builder and its plugins; no types are defined here.
+import SchemaBuilder from "@pothos/core";
+import { GraphQLError, Kind } from "graphql";
+import PrismaPlugin from "@pothos/plugin-prisma";
+import RelayPlugin from "@pothos/plugin-relay";
+import { DateTimeResolver, JSONResolver } from "graphql-scalars";
+import type { RequestContext } from "../context.ts";
+import PrismaTypes, { getDatamodel } from "../generated/pothos-prisma-types.ts";
+
+export const PAGE_SIZE = { default: 50, max: 500 } as const;
+
+export const builder = new SchemaBuilder<{
+  Context: RequestContext;
+  PrismaTypes: PrismaTypes;
+  DefaultFieldNullability: false;
+  Scalars: {
+    /** A calendar day as "YYYY-MM-DD"; days have no time zone until the stage model gives one. */
+    Date: { Input: string; Output: string };
+    DateTime: { Input: Date; Output: Date };
+    JSON: { Input: unknown; Output: unknown };
+  };
+}>({
+  plugins: [PrismaPlugin, RelayPlugin],
+  defaultFieldNullability: false,
+  prisma: {
+    // The client comes from the context, so the schema itself holds no connection.
+    client: (ctx) => ctx.prisma,
+    dmmf: getDatamodel(),
+    exposeDescriptions: true,
+    filterConnectionTotalCount: true,
+    // Every connection over app data is capped here, not per resolver.
+    defaultConnectionSize: PAGE_SIZE.default,
+    maxConnectionSize: PAGE_SIZE.max,
+    onUnusedQuery: process.env.NODE_ENV === "production" ? null : "warn",
+  },
+  relay: {
+    clientMutationId: "omit",
+    cursorType: "String",
+    nodeQueryOptions: false,
+    nodesQueryOptions: false,
+  },
+});
+
+builder.scalarType("Date", {
+  description: "A calendar day, YYYY-MM-DD (RFC 3339 full-date).",
+  serialize: (value) => value,
+  parseValue: (value) => parseCalendarDay(value),
+  parseLiteral: (ast) => parseCalendarDay(ast.kind === Kind.STRING ? ast.value : undefined),
+});
+builder.addScalarType("DateTime", DateTimeResolver, {
+  description: "A point in time, RFC 3339 date-time in UTC.",
+});
+builder.addScalarType("JSON", JSONResolver, { description: "Any JSON value." });
+
+builder.queryType({ description: "Lifecycle answers over the warehouse, and the app's saved state." });
+
+function parseCalendarDay(value: unknown): string {
+  if (typeof value === "string" && /^\d{4}-\d{2}-\d{2}$/.test(value)) {
+    const date = new Date(`${value}T00:00:00Z`);
+    if (!Number.isNaN(date.getTime()) && date.toISOString().startsWith(value)) return value;
+  }
+  throw new GraphQLError(`Date must be a calendar day YYYY-MM-DD, got ${JSON.stringify(value)}`, {
+    extensions: { code: "BAD_USER_INPUT" },
+  });
+}

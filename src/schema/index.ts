@@ -1,0 +1,6 @@
+// Imports every domain module for its side effect on the builder, then builds the schema once.
+import { builder } from "./builder.ts";
+import "./warehouse.ts";
+import "./segment.ts";
+
+export const schema = builder.toSchema({ sortSchema: true });

@@ -1,0 +1,54 @@
+// The warehouse as the server sees it: which contract tables it found, and how many rows they hold.
+import type { TableStatus, WarehouseKind } from "../../connectors/connector.ts";
+import { WAREHOUSE_CONTRACT } from "../../connectors/contract.ts";
+import { builder } from "./builder.ts";
+
+const WarehouseKindEnum = builder.enumType("WarehouseKind", {
+  description: "Where the customer data lives.",
+  values: {
+    DUCKDB: { value: "duckdb", description: "Embedded DuckDB (in memory with demo data, or a file)." },
+    POSTGRES: { value: "postgres", description: "A PostgreSQL database." },
+    BIGQUERY: { value: "bigquery", description: "A Google BigQuery dataset." },
+  } as const,
+});
+
+const WarehouseTable = builder.objectRef<TableStatus>("WarehouseTable").implement({
+  description: "One table of the warehouse input contract, as found under the configured mapping.",
+  fields: (t) => ({
+    name: t.exposeString("logical", { description: "The contract's name: transactions, customers, events or marketing_spend." }),
+    description: t.string({
+      description: "What the table holds.",
+      resolve: (table) => WAREHOUSE_CONTRACT[table.logical].description,
+    }),
+    source: t.exposeString("source", { description: "The physical, qualified table the mapping points at." }),
+    required: t.exposeBoolean("required", { description: "Whether the server needs this table (only transactions is required)." }),
+    present: t.exposeBoolean("present", { description: "Whether the physical table exists." }),
+    missingColumns: t.exposeStringList("missingColumns", {
+      description: "Mapped columns the physical table lacks; features that need them stay null.",
+    }),
+    rowCount: t.exposeInt("rowCount", {
+      nullable: true,
+      description: "Rows in the table (count); null when it is absent or lacks columns.",
+    }),
+  }),
+});
+
+const Warehouse = builder.objectRef<{ kind: WarehouseKind }>("Warehouse").implement({
+  description: "The warehouse holding transactions and the optional customers, events and spend tables.",
+  fields: (t) => ({
+    kind: t.field({ type: WarehouseKindEnum, resolve: (w) => w.kind }),
+    tables: t.field({
+      type: [WarehouseTable],
+      description: "The contract tables, required first.",
+      resolve: (_w, _args, ctx) => ctx.warehouse.tableStatus(),
+    }),
+  }),
+});
+
+builder.queryField("warehouse", (t) =>
+  t.field({
+    type: Warehouse,
+    description: "The configured warehouse and the state of its input tables.",
+    resolve: (_root, _args, ctx) => ({ kind: ctx.warehouse.kind }),
+  }),
+);

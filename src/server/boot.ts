@@ -1,0 +1,124 @@
+// Start-up and shut-down of the server's services, in an order where nothing half-starts: each step
+// that fails closes what the earlier steps opened, and reports one line saying why.
+import { createServer, type Server } from "node:http";
+import type { Logger } from "pino";
+import { openWarehouse, type WarehouseConnector } from "../../connectors/index.ts";
+import { contractProblem } from "../../connectors/table-status.ts";
+import type { DuckDBConnector } from "../../connectors/duckdb.ts";
+import { openAppDatabase, type AppDatabase } from "../appdb/database.ts";
+import type { AppConfig } from "../config/env.ts";
+import { loadConfigFile } from "../config/file.ts";
+import { generateDemoData } from "../demo/generate.ts";
+import { createClmYoga, type ClmYoga } from "./yoga.ts";
+
+/** A start-up failure whose message is the one line to show. */
+export class StartupError extends Error {
+  override name = "StartupError";
+}
+
+export interface AppServices {
+  readonly config: AppConfig;
+  readonly appDb: AppDatabase;
+  readonly warehouse: WarehouseConnector;
+  readonly yoga: ClmYoga;
+  close(): Promise<void>;
+}
+
+export function todayUtc(): string {
+  return new Date().toISOString().slice(0, 10);
+}
+
+async function seedDemoIfEmpty(warehouse: DuckDBConnector, customers: number, log: Logger): Promise<void> {
+  const transactions = (await warehouse.tableStatus()).find((t) => t.logical === "transactions");
+  if (transactions?.present && (transactions.rowCount ?? 0) > 0) return;
+  const started = Date.now();
+  await warehouse.createTables({ replace: false });
+  const counts = await generateDemoData(warehouse, { customers, endDate: todayUtc() });
+  log.info({ ...counts, ms: Date.now() - started }, "seeded demo data into the embedded warehouse");
+}
+
+export async function openServices(config: AppConfig, log: Logger): Promise<AppServices> {
+  const { mapping } = loadConfigFile(config.configFile);
+  const opened: { close(): Promise<void> }[] = [];
+  const closeAll = async () => {
+    for (const resource of opened.reverse()) await resource.close().catch((err) => log.warn({ err }, "close failed"));
+  };
+  try {
+    const appDb = await openAppDatabase({ databaseUrl: config.databaseUrl, dataDir: config.dataDir }).catch((error) => {
+      throw new StartupError(
+        error.name === "AppDatabaseUnreachableError" ? error.message : `app database: ${(error as Error).message}`,
+        { cause: error },
+      );
+    });
+    opened.push(appDb);
+
+    const warehouse = await openWarehouse(config.warehouse, mapping).catch((error) => {
+      throw new StartupError(`warehouse (${config.warehouse.kind}) cannot be opened: ${(error as Error).message}`, { cause: error });
+    });
+    opened.push(warehouse);
+    if (config.warehouse.kind === "duckdb" && config.warehouse.demo) {
+      await seedDemoIfEmpty(warehouse as DuckDBConnector, config.warehouse.demoCustomers, log);
+    }
+    const statuses = await warehouse.tableStatus().catch((error) => {
+      throw new StartupError(`warehouse (${config.warehouse.kind}) cannot be reached: ${(error as Error).message}`, { cause: error });
+    });
+    const problem = contractProblem(statuses);
+    if (problem) throw new StartupError(`warehouse (${config.warehouse.kind}): ${problem}`);
+
+    const yoga = createClmYoga({
+      prisma: appDb.prisma,
+      warehouse,
+      log,
+      pingAppDatabase: () => appDb.ping(),
+    });
+    return { config, appDb, warehouse, yoga, close: closeAll };
+  } catch (error) {
+    await closeAll();
+    throw error;
+  }
+}
+
+export interface RunningServer {
+  readonly url: string;
+  readonly server: Server;
+  /** Stops accepting, lets in-flight requests finish (up to `graceMs`), then closes every connection. */
+  close(graceMs?: number): Promise<void>;
+}
+
+export async function listen(services: AppServices, log: Logger): Promise<RunningServer> {
+  const { port, host } = services.config;
+  const server = createServer(services.yoga);
+  await new Promise<void>((resolve, reject) => {
+    server.once("error", (error: NodeJS.ErrnoException) => {
+      reject(
+        new StartupError(
+          error.code === "EADDRINUSE"
+            ? `PORT ${port} is already in use on ${host}`
+            : `cannot listen on ${host}:${port} (${error.code ?? error.message})`,
+        ),
+      );
+    });
+    server.listen(port, host, resolve);
+  });
+  const address = server.address();
+  const actualPort = typeof address === "object" && address ? address.port : port;
+  const url = `http://${host.includes(":") ? `[${host}]` : host}:${actualPort}`;
+  let closing: Promise<void> | undefined;
+  return {
+    url,
+    server,
+    close: (graceMs = 10_000) =>
+      (closing ??= (async () => {
+        const drained = new Promise<void>((resolve) => server.close(() => resolve()));
+        server.closeIdleConnections();
+        const forced = setTimeout(() => {
+          log.warn({ graceMs }, "in-flight requests outlived the grace period; closing their connections");
+          server.closeAllConnections();
+        }, graceMs);
+        await drained;
+        clearTimeout(forced);
+        await services.yoga.dispose();
+        await services.close();
+      })()),
+  };
+}

@@ -1,0 +1,81 @@
+// The GraphQL HTTP handler: /graphql (with GraphiQL for browsers), /health and /ready.
+import { randomUUID } from "node:crypto";
+import { createYoga, useReadinessCheck, type YogaServerInstance } from "graphql-yoga";
+import type { RequestContext, Services } from "../context.ts";
+import { schema } from "../schema/index.ts";
+
+export const FIRST_QUERY = `# Welcome to the lifecycle analytics server.
+# Press the run button (or Ctrl-Enter) to see what the warehouse holds.
+{
+  warehouse {
+    kind
+    tables {
+      name
+      source
+      present
+      rowCount
+    }
+  }
+}
+`;
+
+export interface YogaOptions {
+  readonly graphiql?: boolean;
+  /** A readiness check's longest wait per dependency. */
+  readonly readyTimeoutMs?: number;
+}
+
+export type ClmYoga = YogaServerInstance<Record<string, never>, RequestContext>;
+
+async function within<T>(ms: number, what: string, work: Promise<T>): Promise<T> {
+  let timer: NodeJS.Timeout | undefined;
+  const timeout = new Promise<never>((_, reject) => {
+    timer = setTimeout(() => reject(new Error(`${what} did not answer within ${ms} ms`)), ms);
+  });
+  try {
+    return await Promise.race([work, timeout]);
+  } finally {
+    clearTimeout(timer);
+  }
+}
+
+export function createClmYoga(services: Services & { pingAppDatabase(): Promise<void> }, options: YogaOptions = {}): ClmYoga {
+  const readyTimeoutMs = options.readyTimeoutMs ?? 2_000;
+  return createYoga<Record<string, never>, RequestContext>({
+    schema,
+    graphqlEndpoint: "/graphql",
+    healthCheckEndpoint: "/health",
+    landingPage: false,
+    graphiql: options.graphiql === false ? false : { title: "CLM GraphQL", defaultQuery: FIRST_QUERY },
+    logging: {
+      debug: (...args) => services.log.debug(args.map(String).join(" ")),
+      info: (...args) => services.log.info(args.map(String).join(" ")),
+      warn: (...args) => services.log.warn(args.map(String).join(" ")),
+      error: (...args) => services.log.error({ err: args.find((a) => a instanceof Error) }, args.map(String).join(" ")),
+    },
+    context: ({ request }) => ({
+      prisma: services.prisma,
+      warehouse: services.warehouse,
+      log: services.log,
+      requestId: request.headers.get("x-request-id") ?? randomUUID(),
+    }),
+    plugins: [
+      useReadinessCheck({
+        endpoint: "/ready",
+        check: async ({ fetchAPI }) => {
+          const results = await Promise.allSettled([
+            within(readyTimeoutMs, "app database", services.pingAppDatabase()),
+            within(readyTimeoutMs, "warehouse", services.warehouse.ping()),
+          ]);
+          const [appDatabase, warehouse] = results.map((r) => (r.status === "fulfilled" ? "ok" : "unavailable"));
+          const ready = results.every((r) => r.status === "fulfilled");
+          for (const r of results) if (r.status === "rejected") services.log.warn({ err: r.reason }, "readiness check failed");
+          return new fetchAPI.Response(JSON.stringify({ ready, appDatabase, warehouse }), {
+            status: ready ? 200 : 503,
+            headers: { "content-type": "application/json" },
+          });
+        },
+      }),
+    ],
+  });
+}
