@@ -42,7 +42,8 @@ function normalise(value: unknown): unknown {
     const inner = (value as { value: unknown }).value;
     return typeof inner === "string" && /^\d{4}-\d{2}-\d{2}T/.test(inner) ? new Date(inner) : inner;
   }
-  if (typeof (value as { toNumber?: unknown }).toNumber === "function") return (value as { toNumber(): number }).toNumber();
+  if (typeof (value as { toNumber?: unknown }).toNumber === "function")
+    return (value as { toNumber(): number }).toNumber();
   return value;
 }
 
@@ -100,7 +101,9 @@ export class BigQueryConnector implements WarehouseConnector {
         return rows.length === 0 ? null : new Set(rows.map((r) => r.column_name.toLowerCase()));
       },
       countRows: async (_schema, table) => {
-        const [row] = await this.query<{ n: number }>(sql`SELECT count(*) AS n FROM ${ident(dataset, table)}`, { label: "table_status" });
+        const [row] = await this.query<{ n: number }>(sql`SELECT count(*) AS n FROM ${ident(dataset, table)}`, {
+          label: "table_status",
+        });
         return Number(row!.n);
       },
     });

@@ -139,6 +139,7 @@ function appenderFor(type: "text" | "timestamp" | "numeric" | "date") {
     case "numeric":
       return (a: DuckDBAppender, v: string | number) => a.appendDouble(Number(v));
     case "date":
-      return (a: DuckDBAppender, v: string | number) => a.appendDate(dateValue(Math.floor(Date.parse(`${v}T00:00:00Z`) / DAY_MS)));
+      return (a: DuckDBAppender, v: string | number) =>
+        a.appendDate(dateValue(Math.floor(Date.parse(`${v}T00:00:00Z`) / DAY_MS)));
   }
 }

@@ -16,7 +16,10 @@ export type WarehouseSettings =
       readonly maxBytesBilled: number;
     };
 
-export async function openWarehouse(settings: WarehouseSettings, mapping: WarehouseMapping): Promise<WarehouseConnector> {
+export async function openWarehouse(
+  settings: WarehouseSettings,
+  mapping: WarehouseMapping,
+): Promise<WarehouseConnector> {
   switch (settings.kind) {
     case "duckdb":
       return DuckDBConnector.open(settings.path, mapping);

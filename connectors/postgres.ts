@@ -1,6 +1,13 @@
 // PostgreSQL as the warehouse, through node-postgres.
 import pg from "pg";
-import { columnSpec, columnsOf, LOGICAL_TABLES, type ColumnType, type LogicalTable, type WarehouseMapping } from "./contract.ts";
+import {
+  columnSpec,
+  columnsOf,
+  LOGICAL_TABLES,
+  type ColumnType,
+  type LogicalTable,
+  type WarehouseMapping,
+} from "./contract.ts";
 import type { ContractRow, QueryOptions, Row, WarehouseConnector, WarehouseWriter } from "./connector.ts";
 import { createTableSql } from "./ddl.ts";
 import { doubleQuoted, ident, join, keyword, render, sql, type Dialect, type Sql } from "./sql.ts";
@@ -105,7 +112,8 @@ export class PostgresConnector implements WarehouseConnector, WarehouseWriter {
   async createTables({ replace }: { replace: boolean }): Promise<void> {
     if (this.mapping.schema) await this.query(sql`CREATE SCHEMA IF NOT EXISTS ${ident(this.mapping.schema)}`);
     for (const logical of LOGICAL_TABLES) {
-      if (replace) await this.query(sql`DROP TABLE IF EXISTS ${ident(this.mapping.schema, this.mapping.tables[logical].table)}`);
+      if (replace)
+        await this.query(sql`DROP TABLE IF EXISTS ${ident(this.mapping.schema, this.mapping.tables[logical].table)}`);
       await this.query(createTableSql(this.mapping, logical, PG_TYPES));
     }
   }
@@ -118,11 +126,17 @@ export class PostgresConnector implements WarehouseConnector, WarehouseWriter {
     for (let start = 0; start < rows.length; start += INSERT_BATCH) {
       const batch = rows.slice(start, start + INSERT_BATCH);
       const arrays = columns.map((_, i) =>
-        batch.map((row) => (types[i] === "timestamp" && row[i] !== null ? new Date(row[i] as number).toISOString() : row[i])),
+        batch.map((row) =>
+          types[i] === "timestamp" && row[i] !== null ? new Date(row[i] as number).toISOString() : row[i],
+        ),
       );
-      const unnestArgs = join(arrays.map((values, i) => sql`${values as string[]}::${keyword(PG_ARRAY_TYPES[types[i]!])}`));
+      const unnestArgs = join(
+        arrays.map((values, i) => sql`${values as string[]}::${keyword(PG_ARRAY_TYPES[types[i]!])}`),
+      );
       const target = join(columns.map((c) => ident(mapped.columns[c])));
-      await this.query(sql`INSERT INTO ${ident(this.mapping.schema, mapped.table)} (${target}) SELECT * FROM unnest(${unnestArgs})`);
+      await this.query(
+        sql`INSERT INTO ${ident(this.mapping.schema, mapped.table)} (${target}) SELECT * FROM unnest(${unnestArgs})`,
+      );
     }
   }
 

@@ -31,7 +31,12 @@ function describeUrl(url: string): string {
 }
 
 async function openPostgres(url: string): Promise<AppDatabase> {
-  const pool = new pg.Pool({ connectionString: url, max: 10, connectionTimeoutMillis: 5_000, application_name: "clm-graphql-app" });
+  const pool = new pg.Pool({
+    connectionString: url,
+    max: 10,
+    connectionTimeoutMillis: 5_000,
+    application_name: "clm-graphql-app",
+  });
   pool.on("error", () => {});
   let client: pg.PoolClient;
   try {

@@ -72,7 +72,9 @@ export async function migrate(session: MigrationSession, migrations = readMigrat
     const known = new Set(migrations.map((m) => m.name));
     const unknown = [...applied.keys()].filter((name) => !known.has(name));
     if (unknown.length > 0) {
-      throw new MigrationError(`the app database has migration(s) this server does not know: ${unknown.join(", ")} (a newer version ran here?)`);
+      throw new MigrationError(
+        `the app database has migration(s) this server does not know: ${unknown.join(", ")} (a newer version ran here?)`,
+      );
     }
     const done: string[] = [];
     for (const migration of migrations) {

@@ -39,8 +39,13 @@ async function serve(): Promise<void> {
     await services.close();
     throw error;
   });
-  log.info({ url: `${running.url}/graphql`, warehouse: config.warehouse.kind, appDatabase: services.appDb.kind }, "listening");
-  process.stderr.write(`clm: serving ${running.url}/graphql (GraphiQL in a browser), warehouse ${config.warehouse.kind}\n`);
+  log.info(
+    { url: `${running.url}/graphql`, warehouse: config.warehouse.kind, appDatabase: services.appDb.kind },
+    "listening",
+  );
+  process.stderr.write(
+    `clm: serving ${running.url}/graphql (GraphiQL in a browser), warehouse ${config.warehouse.kind}\n`,
+  );
   let signals = 0;
   const shutdown = (signal: string) => {
     if (++signals > 1) {
@@ -70,7 +75,8 @@ interface SeedOptions {
 }
 
 async function seed(options: SeedOptions): Promise<void> {
-  if (!options.out && !options.postgresUrl) throw new InvalidArgumentError("give --out FILE.duckdb or --postgres-url URL");
+  if (!options.out && !options.postgresUrl)
+    throw new InvalidArgumentError("give --out FILE.duckdb or --postgres-url URL");
   const { mapping } = loadConfigFile(process.env.CLM_CONFIG || undefined);
   const target: WarehouseWriter & { close(): Promise<void> } = options.out
     ? await DuckDBConnector.open(options.out, mapping)
@@ -118,9 +124,17 @@ export function buildProgram(): Command {
   program
     .command("seed")
     .description("write deterministic demo data (transactions, customers, events, marketing_spend) into a warehouse")
-    .addOption(new Option("--customers <n>", "people in the demo shop (buyers and leads)").argParser(positiveInt).default(5_000))
-    .addOption(new Option("--seed <n>", "random seed: the same seed gives the same data").argParser(positiveInt).default(42))
-    .addOption(new Option("--end-date <day>", "last day of the two-year history").argParser(calendarDay).default(todayUtc(), "today (UTC)"))
+    .addOption(
+      new Option("--customers <n>", "people in the demo shop (buyers and leads)").argParser(positiveInt).default(5_000),
+    )
+    .addOption(
+      new Option("--seed <n>", "random seed: the same seed gives the same data").argParser(positiveInt).default(42),
+    )
+    .addOption(
+      new Option("--end-date <day>", "last day of the two-year history")
+        .argParser(calendarDay)
+        .default(todayUtc(), "today (UTC)"),
+    )
     .option("--out <file.duckdb>", "a DuckDB database file to write")
     .option("--postgres-url <url>", "a PostgreSQL database to write instead (tables under the CLM_CONFIG schema)")
     .option("--replace", "drop existing contract tables first", false)

@@ -14,11 +14,9 @@ const WAREHOUSES = ["duckdb", "postgres", "bigquery"] as const;
 
 const unset = (v: unknown) => (v === "" ? undefined : v);
 
-const postgresUrl = z
-  .string()
-  .refine((v) => /^postgres(ql)?:\/\/[^\s]+$/.test(v) && URL.canParse(v), {
-    message: "must be a PostgreSQL URL such as postgresql://user@127.0.0.1:5432/db",
-  });
+const postgresUrl = z.string().refine((v) => /^postgres(ql)?:\/\/[^\s]+$/.test(v) && URL.canParse(v), {
+  message: "must be a PostgreSQL URL such as postgresql://user@127.0.0.1:5432/db",
+});
 
 const port = z.preprocess(
   unset,
@@ -45,16 +43,37 @@ const envSchema = z
   .object({
     PORT: port,
     HOST: z.preprocess(unset, z.string().min(1).default("127.0.0.1")),
-    LOG_LEVEL: z.preprocess(unset, z.enum(LOG_LEVELS, { message: `must be one of ${LOG_LEVELS.join(" | ")}` }).default("info")),
+    LOG_LEVEL: z.preprocess(
+      unset,
+      z.enum(LOG_LEVELS, { message: `must be one of ${LOG_LEVELS.join(" | ")}` }).default("info"),
+    ),
     CLM_WAREHOUSE: z.preprocess(
       unset,
       z.enum(WAREHOUSES, { message: `must be one of ${WAREHOUSES.join(" | ")}` }).default("duckdb"),
     ),
     CLM_DUCKDB_PATH: z.preprocess(unset, z.string().optional()),
     CLM_POSTGRES_URL: z.preprocess(unset, postgresUrl.optional()),
-    CLM_BIGQUERY_PROJECT: z.preprocess(unset, z.string().regex(/^[a-z][a-z0-9.:-]{4,62}$/, "must be a Google Cloud project id").optional()),
-    CLM_BIGQUERY_DATASET: z.preprocess(unset, z.string().regex(/^[A-Za-z0-9_]{1,1024}$/, "must be a dataset name: letters, digits and _").optional()),
-    CLM_BIGQUERY_LOCATION: z.preprocess(unset, z.string().regex(/^[A-Za-z0-9-]+$/, "must be a location such as US, EU or europe-west1").optional()),
+    CLM_BIGQUERY_PROJECT: z.preprocess(
+      unset,
+      z
+        .string()
+        .regex(/^[a-z][a-z0-9.:-]{4,62}$/, "must be a Google Cloud project id")
+        .optional(),
+    ),
+    CLM_BIGQUERY_DATASET: z.preprocess(
+      unset,
+      z
+        .string()
+        .regex(/^[A-Za-z0-9_]{1,1024}$/, "must be a dataset name: letters, digits and _")
+        .optional(),
+    ),
+    CLM_BIGQUERY_LOCATION: z.preprocess(
+      unset,
+      z
+        .string()
+        .regex(/^[A-Za-z0-9-]+$/, "must be a location such as US, EU or europe-west1")
+        .optional(),
+    ),
     CLM_BIGQUERY_MAX_BYTES_BILLED: z.preprocess(unset, positiveInt("bytes").default(10_000_000_000)),
     DATABASE_URL: z.preprocess(unset, postgresUrl.optional()),
     CLM_DATA_DIR: z.preprocess(unset, z.string().min(1).default("./.data")),
@@ -68,11 +87,16 @@ const envSchema = z
     }
     if (env.CLM_WAREHOUSE === "bigquery") {
       for (const name of ["CLM_BIGQUERY_PROJECT", "CLM_BIGQUERY_DATASET"] as const) {
-        if (!env[name]) ctx.addIssue({ code: "custom", path: [name], message: "is required when CLM_WAREHOUSE=bigquery" });
+        if (!env[name])
+          ctx.addIssue({ code: "custom", path: [name], message: "is required when CLM_WAREHOUSE=bigquery" });
       }
     }
     if (env.CLM_DEMO && env.CLM_WAREHOUSE !== "duckdb") {
-      ctx.addIssue({ code: "custom", path: ["CLM_DEMO"], message: "can be 1 only with the embedded warehouse (CLM_WAREHOUSE=duckdb)" });
+      ctx.addIssue({
+        code: "custom",
+        path: ["CLM_DEMO"],
+        message: "can be 1 only with the embedded warehouse (CLM_WAREHOUSE=duckdb)",
+      });
     }
   });
 
@@ -83,7 +107,12 @@ export interface AppConfig {
   readonly host: string;
   readonly logLevel: (typeof LOG_LEVELS)[number];
   readonly warehouse:
-    | { readonly kind: "duckdb"; readonly path: string | undefined; readonly demo: boolean; readonly demoCustomers: number }
+    | {
+        readonly kind: "duckdb";
+        readonly path: string | undefined;
+        readonly demo: boolean;
+        readonly demoCustomers: number;
+      }
     | { readonly kind: "postgres"; readonly url: string }
     | {
         readonly kind: "bigquery";

@@ -48,7 +48,10 @@ export function formatDay(ms: number): string {
   return new Date(ms).toISOString().slice(0, 10);
 }
 
-export async function generateDemoData(sink: Pick<WarehouseWriter, "append">, options: DemoOptions): Promise<DemoCounts> {
+export async function generateDemoData(
+  sink: Pick<WarehouseWriter, "append">,
+  options: DemoOptions,
+): Promise<DemoCounts> {
   const random = new Random(options.seed ?? 42);
   const endMs = Date.parse(`${options.endDate}T00:00:00Z`) + DAY_MS - 1;
   if (Number.isNaN(endMs)) throw new Error(`endDate must be YYYY-MM-DD, got ${JSON.stringify(options.endDate)}`);
@@ -56,7 +59,12 @@ export async function generateDemoData(sink: Pick<WarehouseWriter, "append">, op
   const startMs = endMs + 1 - historyDays * DAY_MS;
   const idWidth = Math.max(6, String(options.customers).length);
 
-  const buffers: Record<LogicalTable, ContractRow[]> = { transactions: [], customers: [], events: [], marketing_spend: [] };
+  const buffers: Record<LogicalTable, ContractRow[]> = {
+    transactions: [],
+    customers: [],
+    events: [],
+    marketing_spend: [],
+  };
   const counts: DemoCounts = { transactions: 0, customers: 0, events: 0, marketing_spend: 0 };
   const flush = async (table: LogicalTable, force = false) => {
     const rows = buffers[table];
@@ -67,7 +75,10 @@ export async function generateDemoData(sink: Pick<WarehouseWriter, "append">, op
   };
 
   // People arrive in time order, a little faster as the shop grows (density rising with time).
-  const arrivals = Array.from({ length: options.customers }, () => startMs + Math.sqrt(random.uniform()) * (endMs - startMs));
+  const arrivals = Array.from(
+    { length: options.customers },
+    () => startMs + Math.sqrt(random.uniform()) * (endMs - startMs),
+  );
   arrivals.sort((a, b) => a - b);
 
   const buyers: string[] = [];
@@ -109,7 +120,13 @@ export async function generateDemoData(sink: Pick<WarehouseWriter, "append">, op
         for (let o = 0; o < orders; o++) {
           const amount = Math.max(1, Math.round(random.gamma(6, 11 / spendScale) * 100 * 2.4) / 100);
           orderSeq++;
-          buffers.transactions.push([id, Math.min(endMs, Math.floor(t) + o * 600_000), amount, `o${orderSeq}`, random.weighted(SALES_CHANNEL)]);
+          buffers.transactions.push([
+            id,
+            Math.min(endMs, Math.floor(t) + o * 600_000),
+            amount,
+            `o${orderSeq}`,
+            random.weighted(SALES_CHANNEL),
+          ]);
         }
         visits += 1 + random.poisson(1.5);
         if (random.chance(0.12)) {

@@ -42,19 +42,26 @@ builder.queryFields((t) => ({
     resolve: (query, _root, { id }, ctx) =>
       isUuid(String(id)) ? ctx.prisma.segment.findUnique({ ...query, where: { id: String(id) } }) : null,
   }),
-  segments: t.prismaConnection({
-    type: "Segment",
-    cursor: "id",
-    description: "Saved segments by name.",
-    args: { includeArchived: t.arg.boolean({ defaultValue: false, description: "Also list archived segments." }) },
-    resolve: (query, _root, { includeArchived }, ctx) =>
-      ctx.prisma.segment.findMany({
-        ...query,
-        where: includeArchived ? {} : { archived: false },
-        orderBy: [{ name: "asc" }, { id: "asc" }],
-      }),
-  }),
+  segments: t.prismaConnection(
+    {
+      type: "Segment",
+      cursor: "id",
+      totalCount: (_root, { includeArchived }, ctx) => ctx.prisma.segment.count({ where: listed(includeArchived) }),
+      description: "Saved segments by name.",
+      args: { includeArchived: t.arg.boolean({ defaultValue: false, description: "Also list archived segments." }) },
+      resolve: (query, _root, { includeArchived }, ctx) =>
+        ctx.prisma.segment.findMany({
+          ...query,
+          where: listed(includeArchived),
+          orderBy: [{ name: "asc" }, { id: "asc" }],
+        }),
+    },
+    { name: "SegmentConnection" },
+    { name: "SegmentEdge" },
+  ),
 }));
+
+const listed = (includeArchived: boolean | null | undefined) => (includeArchived ? {} : { archived: false });
 
 function isUuid(value: string): boolean {
   return /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i.test(value);

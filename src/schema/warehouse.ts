@@ -15,13 +15,17 @@ const WarehouseKindEnum = builder.enumType("WarehouseKind", {
 const WarehouseTable = builder.objectRef<TableStatus>("WarehouseTable").implement({
   description: "One table of the warehouse input contract, as found under the configured mapping.",
   fields: (t) => ({
-    name: t.exposeString("logical", { description: "The contract's name: transactions, customers, events or marketing_spend." }),
+    name: t.exposeString("logical", {
+      description: "The contract's name: transactions, customers, events or marketing_spend.",
+    }),
     description: t.string({
       description: "What the table holds.",
       resolve: (table) => WAREHOUSE_CONTRACT[table.logical].description,
     }),
     source: t.exposeString("source", { description: "The physical, qualified table the mapping points at." }),
-    required: t.exposeBoolean("required", { description: "Whether the server needs this table (only transactions is required)." }),
+    required: t.exposeBoolean("required", {
+      description: "Whether the server needs this table (only transactions is required).",
+    }),
     present: t.exposeBoolean("present", { description: "Whether the physical table exists." }),
     missingColumns: t.exposeStringList("missingColumns", {
       description: "Mapped columns the physical table lacks; features that need them stay null.",

@@ -53,14 +53,18 @@ export async function openServices(config: AppConfig, log: Logger): Promise<AppS
     opened.push(appDb);
 
     const warehouse = await openWarehouse(config.warehouse, mapping).catch((error) => {
-      throw new StartupError(`warehouse (${config.warehouse.kind}) cannot be opened: ${(error as Error).message}`, { cause: error });
+      throw new StartupError(`warehouse (${config.warehouse.kind}) cannot be opened: ${(error as Error).message}`, {
+        cause: error,
+      });
     });
     opened.push(warehouse);
     if (config.warehouse.kind === "duckdb" && config.warehouse.demo) {
       await seedDemoIfEmpty(warehouse as DuckDBConnector, config.warehouse.demoCustomers, log);
     }
     const statuses = await warehouse.tableStatus().catch((error) => {
-      throw new StartupError(`warehouse (${config.warehouse.kind}) cannot be reached: ${(error as Error).message}`, { cause: error });
+      throw new StartupError(`warehouse (${config.warehouse.kind}) cannot be reached: ${(error as Error).message}`, {
+        cause: error,
+      });
     });
     const problem = contractProblem(statuses);
     if (problem) throw new StartupError(`warehouse (${config.warehouse.kind}): ${problem}`);

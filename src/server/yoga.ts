@@ -1,5 +1,6 @@
 // The GraphQL HTTP handler: /graphql (with GraphiQL for browsers), /health and /ready.
 import { randomUUID } from "node:crypto";
+import { renderGraphiQL } from "@graphql-yoga/render-graphiql";
 import { createYoga, useReadinessCheck, type YogaServerInstance } from "graphql-yoga";
 import type { RequestContext, Services } from "../context.ts";
 import { schema } from "../schema/index.ts";
@@ -39,13 +40,18 @@ async function within<T>(ms: number, what: string, work: Promise<T>): Promise<T>
   }
 }
 
-export function createClmYoga(services: Services & { pingAppDatabase(): Promise<void> }, options: YogaOptions = {}): ClmYoga {
+export function createClmYoga(
+  services: Services & { pingAppDatabase(): Promise<void> },
+  options: YogaOptions = {},
+): ClmYoga {
   const readyTimeoutMs = options.readyTimeoutMs ?? 2_000;
   return createYoga<Record<string, never>, RequestContext>({
     schema,
     graphqlEndpoint: "/graphql",
     healthCheckEndpoint: "/health",
     landingPage: false,
+    // GraphiQL's assets inlined from the package: the page works with no network.
+    renderGraphiQL,
     graphiql: options.graphiql === false ? false : { title: "CLM GraphQL", defaultQuery: FIRST_QUERY },
     logging: {
       debug: (...args) => services.log.debug(args.map(String).join(" ")),
@@ -69,7 +75,8 @@ export function createClmYoga(services: Services & { pingAppDatabase(): Promise<
           ]);
           const [appDatabase, warehouse] = results.map((r) => (r.status === "fulfilled" ? "ok" : "unavailable"));
           const ready = results.every((r) => r.status === "fulfilled");
-          for (const r of results) if (r.status === "rejected") services.log.warn({ err: r.reason }, "readiness check failed");
+          for (const r of results)
+            if (r.status === "rejected") services.log.warn({ err: r.reason }, "readiness check failed");
           return new fetchAPI.Response(JSON.stringify({ ready, appDatabase, warehouse }), {
             status: ready ? 200 : 503,
             headers: { "content-type": "application/json" },

@@ -1,0 +1,59 @@
+/* eslint-disable */
+import * as types from "./graphql.js";
+import type { TypedDocumentNode as DocumentNode } from "@graphql-typed-document-node/core";
+
+/**
+ * Map of all GraphQL operations in the project.
+ *
+ * This map has several performance disadvantages:
+ * 1. It is not tree-shakeable, so it will include all operations in the project.
+ * 2. It is not minifiable, so the string of a GraphQL query will be multiple times inside the bundle.
+ * 3. It does not support dead code elimination, so it will add unused operations.
+ *
+ * Therefore it is highly recommended to use the babel or swc plugin for production.
+ * Learn more about it here: https://the-guild.dev/graphql/codegen/plugins/presets/preset-client#reducing-bundle-size
+ */
+type Documents = {
+  "query SavedSegments($first: Int, $after: String, $includeArchived: Boolean) {\n  segments(first: $first, after: $after, includeArchived: $includeArchived) {\n    totalCount\n    pageInfo {\n      hasNextPage\n      endCursor\n    }\n    edges {\n      node {\n        id\n        name\n        version\n        archived\n        updatedAt\n      }\n    }\n  }\n}": typeof types.SavedSegmentsDocument;
+  "query WarehouseOverview {\n  warehouse {\n    kind\n    tables {\n      name\n      source\n      required\n      present\n      missingColumns\n      rowCount\n    }\n  }\n}": typeof types.WarehouseOverviewDocument;
+};
+const documents: Documents = {
+  "query SavedSegments($first: Int, $after: String, $includeArchived: Boolean) {\n  segments(first: $first, after: $after, includeArchived: $includeArchived) {\n    totalCount\n    pageInfo {\n      hasNextPage\n      endCursor\n    }\n    edges {\n      node {\n        id\n        name\n        version\n        archived\n        updatedAt\n      }\n    }\n  }\n}":
+    types.SavedSegmentsDocument,
+  "query WarehouseOverview {\n  warehouse {\n    kind\n    tables {\n      name\n      source\n      required\n      present\n      missingColumns\n      rowCount\n    }\n  }\n}":
+    types.WarehouseOverviewDocument,
+};
+
+/**
+ * The graphql function is used to parse GraphQL queries into a document that can be used by GraphQL clients.
+ *
+ *
+ * @example
+ * ```ts
+ * const query = graphql(`query GetUser($id: ID!) { user(id: $id) { name } }`);
+ * ```
+ *
+ * The query argument is unknown!
+ * Please regenerate the types.
+ */
+export function graphql(source: string): unknown;
+
+/**
+ * The graphql function is used to parse GraphQL queries into a document that can be used by GraphQL clients.
+ */
+export function graphql(
+  source: "query SavedSegments($first: Int, $after: String, $includeArchived: Boolean) {\n  segments(first: $first, after: $after, includeArchived: $includeArchived) {\n    totalCount\n    pageInfo {\n      hasNextPage\n      endCursor\n    }\n    edges {\n      node {\n        id\n        name\n        version\n        archived\n        updatedAt\n      }\n    }\n  }\n}",
+): (typeof documents)["query SavedSegments($first: Int, $after: String, $includeArchived: Boolean) {\n  segments(first: $first, after: $after, includeArchived: $includeArchived) {\n    totalCount\n    pageInfo {\n      hasNextPage\n      endCursor\n    }\n    edges {\n      node {\n        id\n        name\n        version\n        archived\n        updatedAt\n      }\n    }\n  }\n}"];
+/**
+ * The graphql function is used to parse GraphQL queries into a document that can be used by GraphQL clients.
+ */
+export function graphql(
+  source: "query WarehouseOverview {\n  warehouse {\n    kind\n    tables {\n      name\n      source\n      required\n      present\n      missingColumns\n      rowCount\n    }\n  }\n}",
+): (typeof documents)["query WarehouseOverview {\n  warehouse {\n    kind\n    tables {\n      name\n      source\n      required\n      present\n      missingColumns\n      rowCount\n    }\n  }\n}"];
+
+export function graphql(source: string) {
+  return (documents as any)[source] ?? {};
+}
+
+export type DocumentType<TDocumentNode extends DocumentNode<any, any>> =
+  TDocumentNode extends DocumentNode<infer TType, any> ? TType : never;
