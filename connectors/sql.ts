@@ -105,7 +105,7 @@ export function render(query: Sql, dialect: Dialect): RenderedSql {
 
 export const doubleQuoted = (name: string): string => `"${name}"`;
 
-const KEYWORD = /^[A-Z][A-Z0-9_(), ]*$/;
+const KEYWORD = /^[A-Z][A-Z0-9_(), [\]]*$/;
 
 /**
  * A fixed piece of SQL syntax chosen by code (a type name, NOT NULL, a function name), never by input.

@@ -12,6 +12,8 @@ export class ConfigError extends Error {
 const LOG_LEVELS = ["fatal", "error", "warn", "info", "debug", "trace", "silent"] as const;
 const WAREHOUSES = ["duckdb", "postgres", "bigquery"] as const;
 
+const CROSS_VARIABLE = { crossVariable: true };
+
 const unset = (v: unknown) => (v === "" ? undefined : v);
 
 const postgresUrl = z.string().refine((v) => /^postgres(ql)?:\/\/[^\s]+$/.test(v) && URL.canParse(v), {
@@ -83,17 +85,28 @@ const envSchema = z
   })
   .superRefine((env, ctx) => {
     if (env.CLM_WAREHOUSE === "postgres" && !env.CLM_POSTGRES_URL) {
-      ctx.addIssue({ code: "custom", path: ["CLM_POSTGRES_URL"], message: "is required when CLM_WAREHOUSE=postgres" });
+      ctx.addIssue({
+        code: "custom",
+        params: CROSS_VARIABLE,
+        path: ["CLM_POSTGRES_URL"],
+        message: "is required when CLM_WAREHOUSE=postgres",
+      });
     }
     if (env.CLM_WAREHOUSE === "bigquery") {
       for (const name of ["CLM_BIGQUERY_PROJECT", "CLM_BIGQUERY_DATASET"] as const) {
         if (!env[name])
-          ctx.addIssue({ code: "custom", path: [name], message: "is required when CLM_WAREHOUSE=bigquery" });
+          ctx.addIssue({
+            code: "custom",
+            params: CROSS_VARIABLE,
+            path: [name],
+            message: "is required when CLM_WAREHOUSE=bigquery",
+          });
       }
     }
     if (env.CLM_DEMO && env.CLM_WAREHOUSE !== "duckdb") {
       ctx.addIssue({
         code: "custom",
+        params: CROSS_VARIABLE,
         path: ["CLM_DEMO"],
         message: "can be 1 only with the embedded warehouse (CLM_WAREHOUSE=duckdb)",
       });
@@ -139,7 +152,9 @@ export function loadEnv(source: Readonly<Record<string, string | undefined>> = p
   if (!parsed.success) {
     const lines = parsed.error.issues.map((issue) => {
       const name = String(issue.path[0] ?? "environment");
-      return `${name} ${issue.message}${shown(name, source[name])}`;
+      // Cross-variable rules (custom issues) are about presence, not about the value given.
+      const crossVariable = issue.code === "custom" && issue.params?.crossVariable === true;
+      return `${name} ${issue.message}${crossVariable ? "" : shown(name, source[name])}`;
     });
     throw new ConfigError([...new Set(lines)]);
   }

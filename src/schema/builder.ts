@@ -38,6 +38,24 @@ export const builder = new SchemaBuilder<{
     cursorType: "String",
     nodeQueryOptions: false,
     nodesQueryOptions: false,
+    // Relay's shared types and arguments, described once for every connection.
+    pageInfoTypeOptions: { description: "Where a page sits in its connection." },
+    hasNextPageFieldOptions: { description: "Whether more items follow this page." },
+    hasPreviousPageFieldOptions: { description: "Whether items precede this page." },
+    startCursorFieldOptions: { description: "Cursor of the first item of this page." },
+    endCursorFieldOptions: {
+      description: "Cursor of the last item of this page; pass it as `after` for the next page.",
+    },
+    firstArgOptions: {
+      description: `Items to return after \`after\` (default ${PAGE_SIZE.default}, at most ${PAGE_SIZE.max}).`,
+    },
+    afterArgOptions: { description: "Return items after this cursor (an `endCursor`)." },
+    lastArgOptions: { description: `Items to return before \`before\` (at most ${PAGE_SIZE.max}).` },
+    beforeArgOptions: { description: "Return items before this cursor (a `startCursor`)." },
+    cursorFieldOptions: { description: "Opaque, stable position of this item in its connection." },
+    edgesFieldOptions: { description: "The items of this page, each with its cursor." },
+    pageInfoFieldOptions: { description: "Paging state of this page." },
+    nodeFieldOptions: { description: "The item." },
   },
 });
 

@@ -40,7 +40,11 @@ const WarehouseTable = builder.objectRef<TableStatus>("WarehouseTable").implemen
 const Warehouse = builder.objectRef<{ kind: WarehouseKind }>("Warehouse").implement({
   description: "The warehouse holding transactions and the optional customers, events and spend tables.",
   fields: (t) => ({
-    kind: t.field({ type: WarehouseKindEnum, resolve: (w) => w.kind }),
+    kind: t.field({
+      type: WarehouseKindEnum,
+      description: "Which kind of warehouse is configured.",
+      resolve: (w) => w.kind,
+    }),
     tables: t.field({
       type: [WarehouseTable],
       description: "The contract tables, required first.",

@@ -1,6 +1,6 @@
 /* eslint-disable */
-import * as types from "./graphql.js";
-import type { TypedDocumentNode as DocumentNode } from "@graphql-typed-document-node/core";
+import * as types from './graphql.js';
+import type { TypedDocumentNode as DocumentNode } from '@graphql-typed-document-node/core';
 
 /**
  * Map of all GraphQL operations in the project.
@@ -14,14 +14,12 @@ import type { TypedDocumentNode as DocumentNode } from "@graphql-typed-document-
  * Learn more about it here: https://the-guild.dev/graphql/codegen/plugins/presets/preset-client#reducing-bundle-size
  */
 type Documents = {
-  "query SavedSegments($first: Int, $after: String, $includeArchived: Boolean) {\n  segments(first: $first, after: $after, includeArchived: $includeArchived) {\n    totalCount\n    pageInfo {\n      hasNextPage\n      endCursor\n    }\n    edges {\n      node {\n        id\n        name\n        version\n        archived\n        updatedAt\n      }\n    }\n  }\n}": typeof types.SavedSegmentsDocument;
-  "query WarehouseOverview {\n  warehouse {\n    kind\n    tables {\n      name\n      source\n      required\n      present\n      missingColumns\n      rowCount\n    }\n  }\n}": typeof types.WarehouseOverviewDocument;
+    "query SavedSegments($first: Int, $after: String, $includeArchived: Boolean) {\n  segments(first: $first, after: $after, includeArchived: $includeArchived) {\n    totalCount\n    pageInfo {\n      hasNextPage\n      endCursor\n    }\n    edges {\n      node {\n        id\n        name\n        version\n        archived\n        updatedAt\n      }\n    }\n  }\n}": typeof types.SavedSegmentsDocument,
+    "query WarehouseOverview {\n  warehouse {\n    kind\n    tables {\n      name\n      source\n      required\n      present\n      missingColumns\n      rowCount\n    }\n  }\n}": typeof types.WarehouseOverviewDocument,
 };
 const documents: Documents = {
-  "query SavedSegments($first: Int, $after: String, $includeArchived: Boolean) {\n  segments(first: $first, after: $after, includeArchived: $includeArchived) {\n    totalCount\n    pageInfo {\n      hasNextPage\n      endCursor\n    }\n    edges {\n      node {\n        id\n        name\n        version\n        archived\n        updatedAt\n      }\n    }\n  }\n}":
-    types.SavedSegmentsDocument,
-  "query WarehouseOverview {\n  warehouse {\n    kind\n    tables {\n      name\n      source\n      required\n      present\n      missingColumns\n      rowCount\n    }\n  }\n}":
-    types.WarehouseOverviewDocument,
+    "query SavedSegments($first: Int, $after: String, $includeArchived: Boolean) {\n  segments(first: $first, after: $after, includeArchived: $includeArchived) {\n    totalCount\n    pageInfo {\n      hasNextPage\n      endCursor\n    }\n    edges {\n      node {\n        id\n        name\n        version\n        archived\n        updatedAt\n      }\n    }\n  }\n}": types.SavedSegmentsDocument,
+    "query WarehouseOverview {\n  warehouse {\n    kind\n    tables {\n      name\n      source\n      required\n      present\n      missingColumns\n      rowCount\n    }\n  }\n}": types.WarehouseOverviewDocument,
 };
 
 /**
@@ -41,19 +39,14 @@ export function graphql(source: string): unknown;
 /**
  * The graphql function is used to parse GraphQL queries into a document that can be used by GraphQL clients.
  */
-export function graphql(
-  source: "query SavedSegments($first: Int, $after: String, $includeArchived: Boolean) {\n  segments(first: $first, after: $after, includeArchived: $includeArchived) {\n    totalCount\n    pageInfo {\n      hasNextPage\n      endCursor\n    }\n    edges {\n      node {\n        id\n        name\n        version\n        archived\n        updatedAt\n      }\n    }\n  }\n}",
-): (typeof documents)["query SavedSegments($first: Int, $after: String, $includeArchived: Boolean) {\n  segments(first: $first, after: $after, includeArchived: $includeArchived) {\n    totalCount\n    pageInfo {\n      hasNextPage\n      endCursor\n    }\n    edges {\n      node {\n        id\n        name\n        version\n        archived\n        updatedAt\n      }\n    }\n  }\n}"];
+export function graphql(source: "query SavedSegments($first: Int, $after: String, $includeArchived: Boolean) {\n  segments(first: $first, after: $after, includeArchived: $includeArchived) {\n    totalCount\n    pageInfo {\n      hasNextPage\n      endCursor\n    }\n    edges {\n      node {\n        id\n        name\n        version\n        archived\n        updatedAt\n      }\n    }\n  }\n}"): (typeof documents)["query SavedSegments($first: Int, $after: String, $includeArchived: Boolean) {\n  segments(first: $first, after: $after, includeArchived: $includeArchived) {\n    totalCount\n    pageInfo {\n      hasNextPage\n      endCursor\n    }\n    edges {\n      node {\n        id\n        name\n        version\n        archived\n        updatedAt\n      }\n    }\n  }\n}"];
 /**
  * The graphql function is used to parse GraphQL queries into a document that can be used by GraphQL clients.
  */
-export function graphql(
-  source: "query WarehouseOverview {\n  warehouse {\n    kind\n    tables {\n      name\n      source\n      required\n      present\n      missingColumns\n      rowCount\n    }\n  }\n}",
-): (typeof documents)["query WarehouseOverview {\n  warehouse {\n    kind\n    tables {\n      name\n      source\n      required\n      present\n      missingColumns\n      rowCount\n    }\n  }\n}"];
+export function graphql(source: "query WarehouseOverview {\n  warehouse {\n    kind\n    tables {\n      name\n      source\n      required\n      present\n      missingColumns\n      rowCount\n    }\n  }\n}"): (typeof documents)["query WarehouseOverview {\n  warehouse {\n    kind\n    tables {\n      name\n      source\n      required\n      present\n      missingColumns\n      rowCount\n    }\n  }\n}"];
 
 export function graphql(source: string) {
   return (documents as any)[source] ?? {};
 }
 
-export type DocumentType<TDocumentNode extends DocumentNode<any, any>> =
-  TDocumentNode extends DocumentNode<infer TType, any> ? TType : never;
+export type DocumentType<TDocumentNode extends DocumentNode<any, any>> = TDocumentNode extends DocumentNode<  infer TType,  any>  ? TType  : never;

@@ -1,0 +1,142 @@
+import { mkdtempSync, writeFileSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import { describe, expect, it } from "vitest";
+import { ConfigError, loadEnv } from "../src/config/env.ts";
+import { loadConfigFile, parseConfigFile } from "../src/config/file.ts";
+
+function configErrorLines(run: () => unknown): readonly string[] {
+  try {
+    run();
+  } catch (error) {
+    expect(error).toBeInstanceOf(ConfigError);
+    return (error as ConfigError).lines;
+  }
+  throw new Error("expected a ConfigError");
+}
+
+describe("environment contract", () => {
+  it("defaults to the embedded stores with demo data", () => {
+    const config = loadEnv({});
+    expect(config).toMatchObject({
+      port: 4000,
+      host: "127.0.0.1",
+      warehouse: { kind: "duckdb", path: undefined, demo: true, demoCustomers: 5000 },
+      databaseUrl: undefined,
+      dataDir: "./.data",
+      configFile: undefined,
+    });
+  });
+
+  it("turns demo data off by default when a DuckDB file is given", () => {
+    expect(loadEnv({ CLM_DUCKDB_PATH: "/tmp/w.duckdb" }).warehouse).toMatchObject({ demo: false });
+    expect(loadEnv({ CLM_DUCKDB_PATH: "/tmp/w.duckdb", CLM_DEMO: "1" }).warehouse).toMatchObject({ demo: true });
+  });
+
+  it("treats empty variables as unset", () => {
+    expect(loadEnv({ PORT: "", CLM_WAREHOUSE: "" })).toMatchObject({ port: 4000, warehouse: { kind: "duckdb" } });
+  });
+
+  it("refuses an unknown warehouse in one line naming the variable and what is allowed", () => {
+    expect(configErrorLines(() => loadEnv({ CLM_WAREHOUSE: "oracle" }))).toEqual([
+      'CLM_WAREHOUSE must be one of duckdb | postgres | bigquery (got "oracle")',
+    ]);
+  });
+
+  it("refuses a port that is not a number", () => {
+    expect(configErrorLines(() => loadEnv({ PORT: "abc" }))).toEqual([
+      'PORT must be a whole number from 0 to 65535 (got "abc")',
+    ]);
+    expect(configErrorLines(() => loadEnv({ PORT: "70000" }))).toHaveLength(1);
+  });
+
+  it("reports every bad variable at once, each on its own line", () => {
+    const lines = configErrorLines(() => loadEnv({ PORT: "-1", CLM_DEMO: "yes", DATABASE_URL: "mysql://x" }));
+    expect(lines.map((l) => l.split(" ")[0]).sort()).toEqual(["CLM_DEMO", "DATABASE_URL", "PORT"]);
+  });
+
+  it("requires the settings of the chosen warehouse", () => {
+    expect(configErrorLines(() => loadEnv({ CLM_WAREHOUSE: "postgres" }))).toEqual([
+      "CLM_POSTGRES_URL is required when CLM_WAREHOUSE=postgres",
+    ]);
+    expect(configErrorLines(() => loadEnv({ CLM_WAREHOUSE: "bigquery" }))).toEqual([
+      "CLM_BIGQUERY_PROJECT is required when CLM_WAREHOUSE=bigquery",
+      "CLM_BIGQUERY_DATASET is required when CLM_WAREHOUSE=bigquery",
+    ]);
+    const bq = loadEnv({ CLM_WAREHOUSE: "bigquery", CLM_BIGQUERY_PROJECT: "my-project", CLM_BIGQUERY_DATASET: "shop" });
+    expect(bq.warehouse).toEqual({
+      kind: "bigquery",
+      project: "my-project",
+      dataset: "shop",
+      location: undefined,
+      maxBytesBilled: 10_000_000_000,
+    });
+  });
+
+  it("never prints a password it was given", () => {
+    const [line] = configErrorLines(() => loadEnv({ DATABASE_URL: "postgresql://app:s3cret@db:5432/app name" }));
+    expect(line).toMatch(/^DATABASE_URL must be a PostgreSQL URL .*app:\*\*\*@db/);
+    expect(line).not.toContain("s3cret");
+    const lines = configErrorLines(() =>
+      loadEnv({ CLM_WAREHOUSE: "postgres", CLM_POSTGRES_URL: "postgres://u:s3cret@" }),
+    );
+    expect(lines.join("\n")).not.toContain("s3cret");
+  });
+
+  it("allows demo seeding only into the embedded warehouse", () => {
+    expect(
+      configErrorLines(() =>
+        loadEnv({ CLM_WAREHOUSE: "postgres", CLM_POSTGRES_URL: "postgresql://h/db", CLM_DEMO: "1" }),
+      ),
+    ).toEqual(["CLM_DEMO can be 1 only with the embedded warehouse (CLM_WAREHOUSE=duckdb)"]);
+  });
+
+  it("returns a frozen object", () => {
+    expect(Object.isFrozen(loadEnv({}))).toBe(true);
+  });
+});
+
+describe("CLM_CONFIG file", () => {
+  it("maps logical tables and columns to physical names, defaulting to the contract's", () => {
+    const { mapping } = parseConfigFile({
+      warehouse: { schema: "shop", tables: { transactions: { table: "orders", columns: { amount: "total_eur" } } } },
+    });
+    expect(mapping.schema).toBe("shop");
+    expect(mapping.tables.transactions).toEqual({
+      logical: "transactions",
+      table: "orders",
+      columns: {
+        customer_id: "customer_id",
+        occurred_at: "occurred_at",
+        amount: "total_eur",
+        order_id: "order_id",
+        channel: "channel",
+      },
+    });
+    expect(mapping.tables.events.table).toBe("events");
+  });
+
+  it("refuses an identifier that is not a plain SQL name, pointing at its path", () => {
+    expect(() =>
+      parseConfigFile({
+        warehouse: { tables: { transactions: { columns: { amount: 'amount"; DROP TABLE x; --' } } } },
+      }),
+    ).toThrow(/CLM_CONFIG at warehouse\.tables\.transactions\.columns\.amount: must be an SQL identifier/);
+  });
+
+  it("refuses unknown keys, tables and columns", () => {
+    expect(() => parseConfigFile({ warehouse: { tables: { orders: {} } } })).toThrow(/warehouse\.tables/);
+    expect(() => parseConfigFile({ warehouse: { tables: { transactions: { columns: { price: "p" } } } } })).toThrow(
+      /warehouse\.tables\.transactions\.columns/,
+    );
+    expect(() => parseConfigFile({ wharehouse: {} })).toThrow(/CLM_CONFIG at \(root\)/);
+  });
+
+  it("names the file when it cannot be read or parsed", () => {
+    const dir = mkdtempSync(join(tmpdir(), "clm-config-"));
+    const broken = join(dir, "broken.json");
+    writeFileSync(broken, "{ not json");
+    expect(() => loadConfigFile(broken)).toThrow(/CLM_CONFIG is not valid JSON \(.*broken\.json/);
+    expect(() => loadConfigFile(join(dir, "missing.json"))).toThrow(/CLM_CONFIG cannot be read \(ENOENT/);
+  });
+});

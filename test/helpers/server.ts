@@ -1,0 +1,64 @@
+// An in-process server for GraphQL tests: requests go through yoga.fetch, no port is opened.
+import { pino } from "pino";
+import { DEFAULT_MAPPING } from "../../connectors/contract.ts";
+import { DuckDBConnector } from "../../connectors/duckdb.ts";
+import type { WarehouseConnector } from "../../connectors/connector.ts";
+import { generateDemoData, type DemoCounts } from "../../src/demo/generate.ts";
+import { createClmYoga, type ClmYoga } from "../../src/server/yoga.ts";
+import { openTestAppDatabase, type TestAppDatabase } from "./databases.ts";
+
+export const DEMO_END_DATE = "2026-06-30";
+
+export interface TestServer {
+  readonly yoga: ClmYoga;
+  readonly appDb: TestAppDatabase;
+  readonly warehouse: WarehouseConnector;
+  readonly demoCounts: DemoCounts;
+  graphql<T = Record<string, unknown>>(query: string, variables?: Record<string, unknown>): Promise<GraphQLResponse<T>>;
+  close(): Promise<void>;
+}
+
+export interface GraphQLResponse<T> {
+  data?: T;
+  errors?: { message: string; path?: string[]; extensions?: Record<string, unknown> }[];
+}
+
+export async function openDemoWarehouse(customers = 400): Promise<{ warehouse: DuckDBConnector; counts: DemoCounts }> {
+  const warehouse = await DuckDBConnector.open(undefined, DEFAULT_MAPPING);
+  await warehouse.createTables({ replace: true });
+  const counts = await generateDemoData(warehouse, { customers, endDate: DEMO_END_DATE });
+  return { warehouse, counts };
+}
+
+export async function startTestServer(
+  options: { customers?: number; warehouse?: WarehouseConnector } = {},
+): Promise<TestServer> {
+  const appDb = await openTestAppDatabase();
+  const demo = options.warehouse ? undefined : await openDemoWarehouse(options.customers);
+  const warehouse = options.warehouse ?? demo!.warehouse;
+  const yoga = createClmYoga({
+    prisma: appDb.prisma,
+    warehouse,
+    log: pino({ level: "silent" }),
+    pingAppDatabase: () => appDb.ping(),
+  });
+  return {
+    yoga,
+    appDb,
+    warehouse,
+    demoCounts: demo?.counts ?? { transactions: 0, customers: 0, events: 0, marketing_spend: 0 },
+    async graphql(query, variables) {
+      const response = await yoga.fetch("http://test/graphql", {
+        method: "POST",
+        headers: { "content-type": "application/json" },
+        body: JSON.stringify({ query, variables }),
+      });
+      return response.json();
+    },
+    async close() {
+      await yoga.dispose();
+      await warehouse.close();
+      await appDb.close();
+    },
+  };
+}
