@@ -100,7 +100,14 @@ export async function generateDemoData(
 
     buffers.events.push([id, createdAt, "lead", null]);
     const signsUp = random.chance(0.6);
-    if (signsUp) buffers.events.push([id, createdAt + Math.floor(random.exponential(3_600_000)), "sign_up", null]);
+    if (signsUp) {
+      buffers.events.push([
+        id,
+        Math.min(endMs, createdAt + Math.floor(random.exponential(3_600_000))),
+        "sign_up",
+        null,
+      ]);
+    }
 
     const profile = CHANNEL_PROFILE[channel];
     const buys = random.uniform() >= profile.leadOnly;

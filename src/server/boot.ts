@@ -114,12 +114,15 @@ export async function listen(services: AppServices, log: Logger): Promise<Runnin
     close: (graceMs = 10_000) =>
       (closing ??= (async () => {
         const drained = new Promise<void>((resolve) => server.close(() => resolve()));
+        // Keep-alive connections turn idle as their last response ends; close them as they do.
+        const sweep = setInterval(() => server.closeIdleConnections(), 50);
         server.closeIdleConnections();
         const forced = setTimeout(() => {
           log.warn({ graceMs }, "in-flight requests outlived the grace period; closing their connections");
           server.closeAllConnections();
         }, graceMs);
         await drained;
+        clearInterval(sweep);
         clearTimeout(forced);
         await services.yoga.dispose();
         await services.close();

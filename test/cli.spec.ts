@@ -1,0 +1,127 @@
+// The server as a user starts it: `clm serve` in its own process, good and bad configurations.
+import { mkdtempSync, writeFileSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { runClm, serveClm, type Served } from "./helpers/process.ts";
+
+const dir = mkdtempSync(join(tmpdir(), "clm-cli-"));
+const embedded = { CLM_DATA_DIR: join(dir, "data"), CLM_DEMO_CUSTOMERS: "300", PORT: "0" };
+
+function expectOneClearLine(stderr: string, pattern: RegExp): void {
+  const lines = stderr.trim().split("\n");
+  expect(lines, stderr).toHaveLength(1);
+  expect(lines[0]).toMatch(/^clm: /);
+  expect(lines[0]).toMatch(pattern);
+  expect(stderr).not.toMatch(/\n\s+at /);
+}
+
+describe("clm serve on the embedded default", () => {
+  let served: Served;
+  beforeAll(async () => {
+    served = await serveClm(embedded);
+  });
+  afterAll(async () => {
+    if (served && served.child.exitCode === null) await served.stop("SIGKILL");
+  });
+
+  it("answers { __typename } over HTTP, /health and /ready, and GraphiQL to browsers", async () => {
+    const health = await fetch(`${served.url}/health`);
+    expect(health.status).toBe(200);
+    const ready = await fetch(`${served.url}/ready`);
+    expect(await ready.json()).toEqual({ ready: true, appDatabase: "ok", warehouse: "ok" });
+    const graphql = await fetch(`${served.url}/graphql`, {
+      method: "POST",
+      headers: { "content-type": "application/json" },
+      body: JSON.stringify({ query: "{ __typename warehouse { tables { name rowCount } } }" }),
+    });
+    const body = (await graphql.json()) as {
+      data: { __typename: string; warehouse: { tables: { name: string; rowCount: number }[] } };
+    };
+    expect(body.data.__typename).toBe("Query");
+    expect(body.data.warehouse.tables.find((t) => t.name === "customers")?.rowCount).toBe(300);
+    const page = await fetch(`${served.url}/graphql`, { headers: { accept: "text/html" } });
+    expect(await page.text()).toContain("<title>CLM GraphQL</title>");
+  });
+
+  it("exits 0 on SIGTERM", async () => {
+    expect(await served.stop("SIGTERM")).toBe(0);
+  });
+});
+
+describe("clm serve refuses a bad configuration with one clear line and exit code 1", () => {
+  const cases: [string, Record<string, string>, RegExp][] = [
+    [
+      "an unknown warehouse",
+      { CLM_WAREHOUSE: "oracle" },
+      /CLM_WAREHOUSE must be one of duckdb \| postgres \| bigquery \(got "oracle"\)/,
+    ],
+    ["a port that is no number", { PORT: "abc" }, /PORT must be a whole number from 0 to 65535 \(got "abc"\)/],
+    [
+      "an unreachable DATABASE_URL",
+      { DATABASE_URL: "postgresql://clm:pw@127.0.0.1:1/app" },
+      /DATABASE_URL cannot be reached \(ECONNREFUSED at 127\.0\.0\.1:1\/app\)/,
+    ],
+    [
+      "a PostgreSQL warehouse without its URL",
+      { CLM_WAREHOUSE: "postgres" },
+      /CLM_POSTGRES_URL is required when CLM_WAREHOUSE=postgres/,
+    ],
+    [
+      "a mapping with a hostile identifier",
+      { CLM_CONFIG: join(dir, "bad-mapping.json") },
+      /CLM_CONFIG \(.*\) at warehouse\.tables\.transactions\.table: must be an SQL identifier/,
+    ],
+    [
+      "a DuckDB file without the required table",
+      { CLM_DUCKDB_PATH: join(dir, "empty.duckdb") },
+      /warehouse \(duckdb\): required table main\.transactions \(transactions\) not found/,
+    ],
+  ];
+  beforeAll(() => {
+    writeFileSync(
+      join(dir, "bad-mapping.json"),
+      JSON.stringify({ warehouse: { tables: { transactions: { table: "x; DROP" } } } }),
+    );
+  });
+
+  it.each(cases)("%s", async (_name, env, pattern) => {
+    const { code, stderr } = await runClm(["serve"], { ...embedded, ...env });
+    expect(code).toBe(1);
+    expectOneClearLine(stderr, pattern);
+    expect(stderr).not.toContain(":pw@");
+  });
+});
+
+describe("clm seed", () => {
+  it("writes a DuckDB file the server then serves without demo seeding", async () => {
+    const file = join(dir, "shop.duckdb");
+    const seeded = await runClm(["seed", "--customers", "500", "--end-date", "2026-06-30", "--out", file], {});
+    expect(seeded.code).toBe(0);
+    expect(seeded.stdout).toMatch(
+      /^seeded 500 customers, \d+ transactions, \d+ events, 2920 spend rows in [\d.]+s into .*shop\.duckdb\n$/,
+    );
+    const served = await serveClm({ ...embedded, CLM_DUCKDB_PATH: file, CLM_DATA_DIR: join(dir, "data2") });
+    try {
+      const response = await fetch(
+        `${served.url}/graphql?query=${encodeURIComponent("{ warehouse { tables { name rowCount } } }")}`,
+      );
+      const body = (await response.json()) as { data: { warehouse: { tables: { name: string; rowCount: number }[] } } };
+      expect(body.data.warehouse.tables.find((t) => t.name === "customers")?.rowCount).toBe(500);
+    } finally {
+      expect(await served.stop()).toBe(0);
+    }
+  });
+
+  it("rejects bad arguments with usage exit code 2", async () => {
+    const { code, stderr } = await runClm(["seed", "--customers", "many", "--out", join(dir, "x.duckdb")], {});
+    expect(code).toBe(2);
+    expect(stderr).toMatch(/--customers.*must be a positive whole number/);
+  });
+
+  it("prints help", async () => {
+    const { code, stdout } = await runClm(["seed", "--help"], {});
+    expect(code).toBe(0);
+    expect(stdout).toMatch(/Usage: clm seed \[options\]/);
+  });
+});
