@@ -3,6 +3,7 @@ import { mkdtempSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { adminQuery, TEST_DATABASE_URL, testName, withDatabase } from "./helpers/databases.ts";
 import { runClm, serveClm, type Served } from "./helpers/process.ts";
 
 const dir = mkdtempSync(join(tmpdir(), "clm-cli-"));
@@ -123,5 +124,54 @@ describe("clm seed", () => {
     const { code, stdout } = await runClm(["seed", "--help"], {});
     expect(code).toBe(0);
     expect(stdout).toMatch(/Usage: clm seed \[options\]/);
+  });
+});
+
+// With a real PostgreSQL server (CI sets TEST_DATABASE_URL): both the app database and the warehouse on it.
+describe.runIf(TEST_DATABASE_URL)("clm on a PostgreSQL server", () => {
+  const appDatabase = testName();
+  const warehouseSchema = testName();
+  const config = join(dir, "pg-mapping.json");
+  beforeAll(async () => {
+    writeFileSync(config, JSON.stringify({ warehouse: { schema: warehouseSchema } }));
+    await adminQuery(`CREATE DATABASE ${appDatabase}`);
+  });
+  afterAll(async () => {
+    await adminQuery(`DROP SCHEMA IF EXISTS ${warehouseSchema} CASCADE`);
+    await adminQuery(`DROP DATABASE IF EXISTS ${appDatabase} WITH (FORCE)`);
+  });
+
+  it("seeds a PostgreSQL warehouse and serves it with the app database on the same server", async () => {
+    const seeded = await runClm(
+      ["seed", "--customers", "400", "--end-date", "2026-06-30", "--postgres-url", TEST_DATABASE_URL!],
+      {
+        CLM_CONFIG: config,
+      },
+    );
+    expect(seeded.code, seeded.stderr).toBe(0);
+    const served = await serveClm({
+      PORT: "0",
+      CLM_WAREHOUSE: "postgres",
+      CLM_POSTGRES_URL: TEST_DATABASE_URL!,
+      CLM_CONFIG: config,
+      DATABASE_URL: withDatabase(TEST_DATABASE_URL!, appDatabase),
+    });
+    try {
+      expect(await (await fetch(`${served.url}/ready`)).json()).toEqual({
+        ready: true,
+        appDatabase: "ok",
+        warehouse: "ok",
+      });
+      const response = await fetch(
+        `${served.url}/graphql?query=${encodeURIComponent("{ warehouse { kind tables { source rowCount } } }")}`,
+      );
+      const body = (await response.json()) as {
+        data: { warehouse: { kind: string; tables: { source: string; rowCount: number }[] } };
+      };
+      expect(body.data.warehouse.kind).toBe("POSTGRES");
+      expect(body.data.warehouse.tables[1]).toEqual({ source: `${warehouseSchema}.customers`, rowCount: 400 });
+    } finally {
+      expect(await served.stop()).toBe(0);
+    }
   });
 });

@@ -1,16 +1,16 @@
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { testWarehouses } from "./helpers/databases.ts";
 import { startTestServer, type TestServer } from "./helpers/server.ts";
 
-let server: TestServer;
+describe.each(testWarehouses())("GraphQL over the demo shop in $label", (factory) => {
+  let server: TestServer;
+  beforeAll(async () => {
+    server = await startTestServer({ warehouseFactory: factory });
+  });
+  afterAll(async () => {
+    await server?.close();
+  });
 
-beforeAll(async () => {
-  server = await startTestServer();
-});
-afterAll(async () => {
-  await server?.close();
-});
-
-describe(`GraphQL over the demo warehouse`, () => {
   it("answers { __typename }", async () => {
     expect(await server.graphql("{ __typename }")).toEqual({ data: { __typename: "Query" } });
   });
@@ -20,7 +20,7 @@ describe(`GraphQL over the demo warehouse`, () => {
       warehouse: { kind: string; tables: { name: string; rowCount: number }[] };
     }>("{ warehouse { kind tables { name present required rowCount } } }");
     expect(errors).toBeUndefined();
-    expect(data!.warehouse.kind).toBe("DUCKDB");
+    expect(data!.warehouse.kind).toBe(factory.label.toUpperCase());
     expect(Object.fromEntries(data!.warehouse.tables.map((t) => [t.name, t.rowCount]))).toEqual(server.demoCounts);
     expect(server.demoCounts.transactions).toBeGreaterThan(0);
   });
@@ -43,7 +43,9 @@ describe(`GraphQL over the demo warehouse`, () => {
 });
 
 describe(`saved segments (app database: ${process.env.TEST_DATABASE_URL ? "postgres" : "pglite"})`, () => {
+  let server: TestServer;
   beforeAll(async () => {
+    server = await startTestServer({ customers: 20 });
     const prisma = server.appDb.prisma;
     for (const [name, archived] of [
       ["b-lapsed", false],
@@ -59,6 +61,9 @@ describe(`saved segments (app database: ${process.env.TEST_DATABASE_URL ? "postg
         },
       });
     }
+  });
+  afterAll(async () => {
+    await server?.close();
   });
 
   it("pages through segments by name with stable cursors and a total", async () => {

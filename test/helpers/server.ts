@@ -2,17 +2,16 @@
 import { pino } from "pino";
 import { DEFAULT_MAPPING } from "../../connectors/contract.ts";
 import { DuckDBConnector } from "../../connectors/duckdb.ts";
-import type { WarehouseConnector } from "../../connectors/connector.ts";
 import { generateDemoData, type DemoCounts } from "../../src/demo/generate.ts";
 import { createClmYoga, type ClmYoga } from "../../src/server/yoga.ts";
-import { openTestAppDatabase, type TestAppDatabase } from "./databases.ts";
+import { openTestAppDatabase, type TestAppDatabase, type TestWarehouse, type WarehouseFactory } from "./databases.ts";
 
 export const DEMO_END_DATE = "2026-06-30";
 
 export interface TestServer {
   readonly yoga: ClmYoga;
   readonly appDb: TestAppDatabase;
-  readonly warehouse: WarehouseConnector;
+  readonly warehouse: TestWarehouse;
   readonly demoCounts: DemoCounts;
   graphql<T = Record<string, unknown>>(query: string, variables?: Record<string, unknown>): Promise<GraphQLResponse<T>>;
   close(): Promise<void>;
@@ -23,19 +22,25 @@ export interface GraphQLResponse<T> {
   errors?: { message: string; path?: string[]; extensions?: Record<string, unknown> }[];
 }
 
-export async function openDemoWarehouse(customers = 400): Promise<{ warehouse: DuckDBConnector; counts: DemoCounts }> {
-  const warehouse = await DuckDBConnector.open(undefined, DEFAULT_MAPPING);
+/** A warehouse filled with the demo shop: DuckDB unless another test warehouse is given. */
+export async function openDemoWarehouse(
+  customers = 400,
+  factory?: WarehouseFactory,
+): Promise<{ warehouse: TestWarehouse; counts: DemoCounts }> {
+  const warehouse = factory
+    ? await factory.open()
+    : Object.assign(await DuckDBConnector.open(undefined, DEFAULT_MAPPING), { label: "duckdb" });
   await warehouse.createTables({ replace: true });
   const counts = await generateDemoData(warehouse, { customers, endDate: DEMO_END_DATE });
   return { warehouse, counts };
 }
 
 export async function startTestServer(
-  options: { customers?: number; warehouse?: WarehouseConnector } = {},
+  options: { customers?: number; warehouseFactory?: WarehouseFactory } = {},
 ): Promise<TestServer> {
   const appDb = await openTestAppDatabase();
-  const demo = options.warehouse ? undefined : await openDemoWarehouse(options.customers);
-  const warehouse = options.warehouse ?? demo!.warehouse;
+  const demo = await openDemoWarehouse(options.customers, options.warehouseFactory);
+  const warehouse = demo.warehouse;
   const yoga = createClmYoga({
     prisma: appDb.prisma,
     warehouse,
@@ -46,7 +51,7 @@ export async function startTestServer(
     yoga,
     appDb,
     warehouse,
-    demoCounts: demo?.counts ?? { transactions: 0, customers: 0, events: 0, marketing_spend: 0 },
+    demoCounts: demo.counts,
     async graphql(query, variables) {
       const response = await yoga.fetch("http://test/graphql", {
         method: "POST",
