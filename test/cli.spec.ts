@@ -1,5 +1,7 @@
 // The server as a user starts it: `clm serve` in its own process, good and bad configurations.
 import { mkdtempSync, writeFileSync } from "node:fs";
+import { createServer } from "node:net";
+import type { AddressInfo } from "node:net";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
@@ -84,6 +86,19 @@ describe("clm serve refuses a bad configuration with one clear line and exit cod
       join(dir, "bad-mapping.json"),
       JSON.stringify({ warehouse: { tables: { transactions: { table: "x; DROP" } } } }),
     );
+  });
+
+  it("a port already in use (after opening and closing both stores)", async () => {
+    const blocker = createServer();
+    await new Promise<void>((resolve) => blocker.listen(0, "127.0.0.1", resolve));
+    const { port } = blocker.address() as AddressInfo;
+    try {
+      const { code, stderr } = await runClm(["serve"], { ...embedded, PORT: String(port) });
+      expect(code).toBe(1);
+      expectOneClearLine(stderr, new RegExp(`PORT ${port} is already in use on 127\\.0\\.0\\.1`));
+    } finally {
+      blocker.close();
+    }
   });
 
   it.each(cases)("%s", async (_name, env, pattern) => {

@@ -1,0 +1,86 @@
+// The BigQuery connector through the real client library, against a local wire-format endpoint.
+import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { BigQueryConnector } from "../connectors/bigquery.ts";
+import { DEFAULT_MAPPING } from "../connectors/contract.ts";
+import { sql } from "../connectors/sql.ts";
+import { startFakeBigQuery, type FakeBigQuery } from "./helpers/fake-bigquery.ts";
+
+const PROJECT = "clm-test-project";
+let fake: FakeBigQuery;
+let connector: BigQueryConnector;
+
+beforeAll(async () => {
+  fake = await startFakeBigQuery(PROJECT, (query, params) => {
+    if (query.includes("INFORMATION_SCHEMA")) {
+      return {
+        fields: [{ name: "column_name", type: "STRING" }],
+        rows:
+          params.p1 === "transactions" ? [["customer_id"], ["occurred_at"], ["amount"], ["order_id"], ["channel"]] : [],
+      };
+    }
+    if (query.includes("count(*)")) return { fields: [{ name: "n", type: "INTEGER" }], rows: [["1234"]] };
+    if (query.includes("slow")) return { fields: [{ name: "x", type: "STRING" }], rows: [["late"]], slow: true };
+    return { fields: [{ name: "ok", type: "INTEGER" }], rows: [["1"]] };
+  });
+  connector = new BigQueryConnector(
+    { project: PROJECT, dataset: "shop", location: "EU", maxBytesBilled: 5_000_000, client: fake.client },
+    DEFAULT_MAPPING,
+  );
+});
+afterAll(async () => {
+  await fake?.close();
+});
+
+describe("BigQuery connector", () => {
+  it("pings with one jobs.query carrying the byte budget, labels, location and default dataset", async () => {
+    fake.requests.length = 0;
+    await connector.ping();
+    expect(fake.requests).toHaveLength(1);
+    const [request] = fake.requests;
+    expect(request).toMatchObject({ method: "POST", path: `/bigquery/v2/projects/${PROJECT}/queries` });
+    expect(request!.body).toMatchObject({
+      query: "SELECT 1 AS ok",
+      useLegacySql: false,
+      maximumBytesBilled: "5000000",
+      location: "EU",
+      labels: { app: "clm-graphql", query: "ping" },
+      defaultDataset: { projectId: PROJECT, datasetId: "shop" },
+    });
+  });
+
+  it("sends values as named, typed query parameters", async () => {
+    fake.requests.length = 0;
+    await connector.query(
+      sql`SELECT 1 AS ok FROM t WHERE a = ${"x"} AND b = ${2} AND c = ${1.5} AND d IN UNNEST(${["p", "q"]})`,
+    );
+    const body = fake.requests[0]!.body!;
+    expect(body.query).toBe("SELECT 1 AS ok FROM t WHERE a = @p1 AND b = @p2 AND c = @p3 AND d IN UNNEST(@p4)");
+    expect(body.parameterMode).toBe("named");
+    expect(body.queryParameters).toEqual([
+      { name: "p1", parameterType: { type: "STRING" }, parameterValue: { value: "x" } },
+      { name: "p2", parameterType: { type: "INT64" }, parameterValue: { value: 2 } },
+      { name: "p3", parameterType: { type: "FLOAT64" }, parameterValue: { value: 1.5 } },
+      {
+        name: "p4",
+        parameterType: { type: "ARRAY", arrayType: { type: "STRING" } },
+        parameterValue: { arrayValues: [{ value: "p" }, { value: "q" }] },
+      },
+    ]);
+  });
+
+  it("polls a job that is not complete in its first response", async () => {
+    fake.requests.length = 0;
+    expect(await connector.query(sql`SELECT 'slow' AS x`)).toEqual([{ x: "late" }]);
+    expect(fake.requests.map((r) => r.method)).toEqual(["POST", "GET"]);
+  });
+
+  it("reports the contract tables from INFORMATION_SCHEMA, decoding INT64 counts", async () => {
+    const statuses = await connector.tableStatus();
+    expect(statuses.map((s) => [s.source, s.present, s.rowCount])).toEqual([
+      ["shop.transactions", true, 1234],
+      ["shop.customers", false, null],
+      ["shop.events", false, null],
+      ["shop.marketing_spend", false, null],
+    ]);
+  });
+});

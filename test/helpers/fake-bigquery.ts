@@ -1,0 +1,96 @@
+// A local HTTP endpoint that speaks enough of the BigQuery REST wire format (jobs.query and
+// getQueryResults) for the real client library to run against it. No Google service is contacted.
+import { createServer, type IncomingMessage, type Server } from "node:http";
+import type { AddressInfo } from "node:net";
+import { BigQuery } from "@google-cloud/bigquery";
+
+export interface FakeField {
+  name: string;
+  type: string;
+}
+
+export interface FakeAnswer {
+  fields: FakeField[];
+  rows: (string | null)[][];
+  /** Answer `jobComplete: false` first; the rows come from the poll. */
+  slow?: boolean;
+}
+
+export interface RecordedRequest {
+  method: string;
+  path: string;
+  body: Record<string, any> | undefined;
+}
+
+export interface FakeBigQuery {
+  readonly requests: RecordedRequest[];
+  readonly client: BigQuery;
+  close(): Promise<void>;
+}
+
+async function readBody(request: IncomingMessage): Promise<Record<string, any> | undefined> {
+  let text = "";
+  for await (const chunk of request) text += chunk;
+  return text ? JSON.parse(text) : undefined;
+}
+
+/** `params` maps each named parameter to its scalar value (as sent on the wire). */
+export type Answerer = (sql: string, params: Record<string, unknown>) => FakeAnswer;
+
+export async function startFakeBigQuery(project: string, answer: Answerer): Promise<FakeBigQuery> {
+  const requests: RecordedRequest[] = [];
+  const pending = new Map<string, FakeAnswer>();
+  let jobs = 0;
+  const server: Server = createServer(async (request, response) => {
+    const body = await readBody(request);
+    const path = new URL(request.url!, "http://x").pathname;
+    requests.push({ method: request.method!, path, body });
+    const send = (status: number, payload: unknown) => {
+      response.writeHead(status, { "content-type": "application/json" });
+      response.end(JSON.stringify(payload));
+    };
+    const result = (jobId: string, a: FakeAnswer) => ({
+      kind: "bigquery#queryResponse",
+      jobReference: { projectId: project, jobId, location: "US" },
+      jobComplete: true,
+      totalRows: String(a.rows.length),
+      schema: { fields: a.fields.map((f) => ({ ...f, mode: "NULLABLE" })) },
+      rows: a.rows.map((row) => ({ f: row.map((v) => ({ v })) })),
+    });
+    if (request.method === "POST" && path === `/bigquery/v2/projects/${project}/queries`) {
+      const jobId = `job_${++jobs}`;
+      const params = Object.fromEntries(
+        ((body!.queryParameters ?? []) as { name: string; parameterValue: { value?: unknown } }[]).map((p) => [
+          p.name,
+          p.parameterValue.value,
+        ]),
+      );
+      const a = answer(body!.query as string, params);
+      if (a.slow) {
+        pending.set(jobId, a);
+        return send(200, {
+          kind: "bigquery#queryResponse",
+          jobReference: { projectId: project, jobId, location: "US" },
+          jobComplete: false,
+        });
+      }
+      return send(200, result(jobId, a));
+    }
+    const poll = new RegExp(`^/bigquery/v2/projects/${project}/queries/([^/]+)$`).exec(path);
+    if (request.method === "GET" && poll && pending.has(poll[1]!))
+      return send(200, result(poll[1]!, pending.get(poll[1]!)!));
+    send(404, { error: { code: 404, message: `fake BigQuery has no route ${request.method} ${path}` } });
+  });
+  await new Promise<void>((resolve) => server.listen(0, "127.0.0.1", resolve));
+  const { port } = server.address() as AddressInfo;
+  const client = new BigQuery({
+    projectId: project,
+    apiEndpoint: `http://127.0.0.1:${port}`,
+    authClient: { getRequestHeaders: async () => new Headers({ authorization: "Bearer test" }) } as never,
+  });
+  return {
+    requests,
+    client,
+    close: () => new Promise<void>((resolve) => server.close(() => resolve())),
+  };
+}

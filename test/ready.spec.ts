@@ -1,0 +1,47 @@
+// /ready tells a load balancer whether both stores answer; /health only that the process runs.
+import { pino } from "pino";
+import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { DEFAULT_MAPPING } from "../connectors/contract.ts";
+import { PostgresConnector } from "../connectors/postgres.ts";
+import { createClmYoga, type ClmYoga } from "../src/server/yoga.ts";
+import { openTestAppDatabase, type TestAppDatabase } from "./helpers/databases.ts";
+
+describe("readiness", () => {
+  let appDb: TestAppDatabase;
+  let deadWarehouse: PostgresConnector;
+  let yoga: ClmYoga;
+  let appDbUp = true;
+
+  beforeAll(async () => {
+    appDb = await openTestAppDatabase();
+    // Nothing listens on port 1: every connection is refused at once.
+    deadWarehouse = new PostgresConnector("postgresql://clm@127.0.0.1:1/warehouse", DEFAULT_MAPPING);
+    yoga = createClmYoga({
+      prisma: appDb.prisma,
+      warehouse: deadWarehouse,
+      log: pino({ level: "silent" }),
+      pingAppDatabase: async () => {
+        if (!appDbUp) throw new Error("app database down");
+        await appDb.ping();
+      },
+    });
+  });
+  afterAll(async () => {
+    await deadWarehouse?.close();
+    await appDb?.close();
+  });
+
+  it("answers 503 naming the warehouse when it is unreachable, while /health stays 200", async () => {
+    const ready = await yoga.fetch("http://test/ready");
+    expect(ready.status).toBe(503);
+    expect(await ready.json()).toEqual({ ready: false, appDatabase: "ok", warehouse: "unavailable" });
+    expect((await yoga.fetch("http://test/health")).status).toBe(200);
+  });
+
+  it("names the app database too when it fails", async () => {
+    appDbUp = false;
+    const ready = await yoga.fetch("http://test/ready");
+    expect(await ready.json()).toEqual({ ready: false, appDatabase: "unavailable", warehouse: "unavailable" });
+    appDbUp = true;
+  });
+});
