@@ -8,11 +8,11 @@ import {
   type DuckDBAppender,
   type DuckDBValue,
 } from "@duckdb/node-api";
-import { columnSpec, columnsOf, LOGICAL_TABLES, type LogicalTable, type WarehouseMapping } from "./contract.ts";
+import { columnSpec, columnsOf, type LogicalTable, type WarehouseMapping } from "./contract.ts";
 import type { ContractRow, QueryOptions, Row, WarehouseConnector, WarehouseWriter } from "./connector.ts";
-import { createTableSql } from "./ddl.ts";
-import { doubleQuoted, ident, render, sql, type Dialect, type Sql, type SqlValue } from "./sql.ts";
-import { probeTables } from "./table-status.ts";
+import { createContractTables } from "./ddl.ts";
+import { doubleQuoted, render, sql, type Dialect, type Sql, type SqlValue } from "./sql.ts";
+import { informationSchemaProbe, probeTables } from "./table-status.ts";
 
 export const duckdbDialect: Dialect = {
   name: "duckdb",
@@ -77,28 +77,11 @@ export class DuckDBConnector implements WarehouseConnector, WarehouseWriter {
   }
 
   tableStatus() {
-    return probeTables(this.mapping, {
-      qualifiedName: (schema, table) => [schema ?? "main", table].join("."),
-      columnsOf: async (schema, table) => {
-        const rows = await this.query<{ column_name: string }>(
-          sql`SELECT column_name FROM information_schema.columns WHERE table_schema = ${schema ?? "main"} AND table_name = ${table}`,
-        );
-        return rows.length === 0 ? null : new Set(rows.map((r) => r.column_name.toLowerCase()));
-      },
-      countRows: async (schema, table) => {
-        const [row] = await this.query<{ n: number }>(sql`SELECT count(*) AS n FROM ${ident(schema, table)}`);
-        return row!.n;
-      },
-    });
+    return probeTables(this.mapping, informationSchemaProbe(this, "main"));
   }
 
-  async createTables({ replace }: { replace: boolean }): Promise<void> {
-    if (this.mapping.schema) await this.query(sql`CREATE SCHEMA IF NOT EXISTS ${ident(this.mapping.schema)}`);
-    for (const logical of LOGICAL_TABLES) {
-      const target = ident(this.mapping.schema, this.mapping.tables[logical].table);
-      if (replace) await this.query(sql`DROP TABLE IF EXISTS ${target}`);
-      await this.query(createTableSql(this.mapping, logical, DUCKDB_TYPES));
-    }
+  createTables(options: { replace: boolean }): Promise<void> {
+    return createContractTables(this, DUCKDB_TYPES, options);
   }
 
   async append(table: LogicalTable, rows: readonly ContractRow[]): Promise<void> {

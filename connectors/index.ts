@@ -1,20 +1,14 @@
 // Opens the configured warehouse connector.
 import type { WarehouseConnector } from "./connector.ts";
 import type { WarehouseMapping } from "./contract.ts";
-import { BigQueryConnector } from "./bigquery.ts";
+import { BigQueryConnector, type BigQuerySettings } from "./bigquery.ts";
 import { DuckDBConnector } from "./duckdb.ts";
 import { PostgresConnector } from "./postgres.ts";
 
 export type WarehouseSettings =
   | { readonly kind: "duckdb"; readonly path: string | undefined }
   | { readonly kind: "postgres"; readonly url: string }
-  | {
-      readonly kind: "bigquery";
-      readonly project: string;
-      readonly dataset: string;
-      readonly location: string | undefined;
-      readonly maxBytesBilled: number;
-    };
+  | ({ readonly kind: "bigquery" } & BigQuerySettings);
 
 export async function openWarehouse(
   settings: WarehouseSettings,

@@ -1,17 +1,10 @@
 // PostgreSQL as the warehouse, through node-postgres.
 import pg from "pg";
-import {
-  columnSpec,
-  columnsOf,
-  LOGICAL_TABLES,
-  type ColumnType,
-  type LogicalTable,
-  type WarehouseMapping,
-} from "./contract.ts";
+import { columnSpec, columnsOf, type ColumnType, type LogicalTable, type WarehouseMapping } from "./contract.ts";
 import type { ContractRow, QueryOptions, Row, WarehouseConnector, WarehouseWriter } from "./connector.ts";
-import { createTableSql } from "./ddl.ts";
+import { createContractTables } from "./ddl.ts";
 import { doubleQuoted, ident, join, keyword, render, sql, type Dialect, type Sql } from "./sql.ts";
-import { probeTables } from "./table-status.ts";
+import { informationSchemaProbe, probeTables } from "./table-status.ts";
 
 export const postgresDialect: Dialect = {
   name: "postgres",
@@ -94,31 +87,13 @@ export class PostgresConnector implements WarehouseConnector, WarehouseWriter {
   }
 
   tableStatus() {
-    return probeTables(this.mapping, {
-      qualifiedName: (schema, table) => [schema ?? "public", table].join("."),
-      columnsOf: async (schema, table) => {
-        const rows = await this.query<{ column_name: string }>(
-          sql`SELECT column_name FROM information_schema.columns WHERE table_schema = ${schema ?? "public"} AND table_name = ${table}`,
-        );
-        return rows.length === 0 ? null : new Set(rows.map((r) => r.column_name.toLowerCase()));
-      },
-      countRows: async (schema, table) => {
-        const [row] = await this.query<{ n: number }>(sql`SELECT count(*) AS n FROM ${ident(schema, table)}`);
-        return row!.n;
-      },
-    });
+    return probeTables(this.mapping, informationSchemaProbe(this, "public"));
   }
 
-  async createTables({ replace }: { replace: boolean }): Promise<void> {
-    if (this.mapping.schema) await this.query(sql`CREATE SCHEMA IF NOT EXISTS ${ident(this.mapping.schema)}`);
-    for (const logical of LOGICAL_TABLES) {
-      if (replace)
-        await this.query(sql`DROP TABLE IF EXISTS ${ident(this.mapping.schema, this.mapping.tables[logical].table)}`);
-      await this.query(createTableSql(this.mapping, logical, PG_TYPES));
-    }
+  createTables(options: { replace: boolean }): Promise<void> {
+    return createContractTables(this, PG_TYPES, options);
   }
 
-  /** Inserts in batches, one array parameter per column (`unnest`), so every value stays bound. */
   async append(table: LogicalTable, rows: readonly ContractRow[]): Promise<void> {
     const mapped = this.mapping.tables[table];
     const columns = columnsOf(table);

@@ -1,7 +1,8 @@
 // Table presence and completeness, shared by the connectors: each supplies how to list a table's
 // columns and how to count its rows in its own dialect.
 import { columnsOf, LOGICAL_TABLES, WAREHOUSE_CONTRACT, type WarehouseMapping } from "./contract.ts";
-import type { TableStatus } from "./connector.ts";
+import type { TableStatus, WarehouseConnector } from "./connector.ts";
+import { ident, sql } from "./sql.ts";
 
 export interface TableProbe {
   /** Lower-cased column names of the physical table, or null when it does not exist. */
@@ -43,4 +44,27 @@ export function contractProblem(statuses: readonly TableStatus[]): string | null
     return [];
   });
   return problems.length > 0 ? problems.join("; ") : null;
+}
+
+/** The probe for warehouses with a standard information_schema (DuckDB, PostgreSQL). */
+export function informationSchemaProbe(
+  connector: Pick<WarehouseConnector, "query">,
+  defaultSchema: string,
+): TableProbe {
+  return {
+    qualifiedName: (schema, table) => `${schema ?? defaultSchema}.${table}`,
+    columnsOf: async (schema, table) => {
+      const rows = await connector.query<{ column_name: string }>(
+        sql`SELECT column_name FROM information_schema.columns WHERE table_schema = ${schema ?? defaultSchema} AND table_name = ${table}`,
+        { label: "table_status" },
+      );
+      return rows.length === 0 ? null : new Set(rows.map((r) => r.column_name.toLowerCase()));
+    },
+    countRows: async (schema, table) => {
+      const [row] = await connector.query<{ n: number }>(sql`SELECT count(*) AS n FROM ${ident(schema, table)}`, {
+        label: "table_status",
+      });
+      return Number(row!.n);
+    },
+  };
 }

@@ -1,6 +1,7 @@
 // The configuration contract: every environment variable the server reads, validated at start-up.
 // All problems are collected and reported at once, one line per variable, without a stack trace.
 import { z } from "zod";
+import type { WarehouseSettings } from "../../connectors/index.ts";
 
 export class ConfigError extends Error {
   constructor(readonly lines: readonly string[]) {
@@ -119,21 +120,10 @@ export interface AppConfig {
   readonly port: number;
   readonly host: string;
   readonly logLevel: (typeof LOG_LEVELS)[number];
+  /** The warehouse, and for the embedded one whether and how much demo data to seed. */
   readonly warehouse:
-    | {
-        readonly kind: "duckdb";
-        readonly path: string | undefined;
-        readonly demo: boolean;
-        readonly demoCustomers: number;
-      }
-    | { readonly kind: "postgres"; readonly url: string }
-    | {
-        readonly kind: "bigquery";
-        readonly project: string;
-        readonly dataset: string;
-        readonly location: string | undefined;
-        readonly maxBytesBilled: number;
-      };
+    | Exclude<WarehouseSettings, { kind: "duckdb" }>
+    | (Extract<WarehouseSettings, { kind: "duckdb" }> & { readonly demo: boolean; readonly demoCustomers: number });
   /** undefined: the embedded PGlite store under dataDir. */
   readonly databaseUrl: string | undefined;
   readonly dataDir: string;
