@@ -86,6 +86,22 @@ describe("demo data generator", () => {
     expect(new Set(marketing_spend.map((s) => s[1]))).toEqual(new Set(["paid_search", "social", "display", "email"]));
   });
 
+  it("scales transactions per buyer with the intensity, over the same people", async () => {
+    const count = async (intensity: number) => {
+      const rows = { transactions: 0, customers: 0 };
+      await generateDemoData(
+        { append: async (table, r) => void (table in rows && (rows[table as keyof typeof rows] += r.length)) },
+        { customers: 3_000, endDate: "2026-06-30", intensity },
+      );
+      return rows;
+    };
+    const base = await count(1);
+    const intense = await count(4);
+    expect(intense.customers).toBe(base.customers);
+    expect(intense.transactions / base.transactions).toBeGreaterThan(3);
+    expect(intense.transactions / base.transactions).toBeLessThan(5);
+  });
+
   it("reports progress up to the total", async () => {
     const seen: number[] = [];
     await generateDemoData(

@@ -24,6 +24,12 @@ function positiveInt(value: string): number {
   return n;
 }
 
+function atLeastOne(value: string): number {
+  const n = Number(value);
+  if (!Number.isFinite(n) || n < 1) throw new InvalidArgumentError("must be a number of at least 1");
+  return n;
+}
+
 function calendarDay(value: string): string {
   if (!/^\d{4}-\d{2}-\d{2}$/.test(value) || Number.isNaN(Date.parse(`${value}T00:00:00Z`))) {
     throw new InvalidArgumentError("must be a date YYYY-MM-DD");
@@ -67,6 +73,7 @@ async function serve(): Promise<void> {
 
 interface SeedOptions {
   customers: number;
+  intensity: number;
   seed: number;
   endDate: string;
   out?: string;
@@ -93,6 +100,7 @@ async function seed(options: SeedOptions): Promise<void> {
     const counts = await generateDemoData(target, {
       customers: options.customers,
       seed: options.seed,
+      intensity: options.intensity,
       endDate: options.endDate,
       onProgress: (done) => {
         const now = Date.now();
@@ -126,6 +134,11 @@ export function buildProgram(): Command {
     .description("write deterministic demo data (transactions, customers, events, marketing_spend) into a warehouse")
     .addOption(
       new Option("--customers <n>", "people in the demo shop (buyers and leads)").argParser(positiveInt).default(5_000),
+    )
+    .addOption(
+      new Option("--intensity <k>", "purchase intensity: about k times the transactions per buyer (k >= 1)")
+        .argParser(atLeastOne)
+        .default(1),
     )
     .addOption(
       new Option("--seed <n>", "random seed: the same seed gives the same data").argParser(positiveInt).default(42),

@@ -12,6 +12,11 @@ export interface DemoOptions {
   /** Last day of the history, "YYYY-MM-DD" (UTC); the history covers the two years before it. */
   readonly endDate: string;
   readonly historyDays?: number;
+  /**
+   * Multiplies buyers' purchase rates and divides their drop-out chance (default 1): about that many
+   * times the transactions from the same people over the same window, for benchmark sizes.
+   */
+  readonly intensity?: number;
   /** Called after each block of customers with the number done so far. */
   readonly onProgress?: (customersDone: number) => void;
 }
@@ -56,6 +61,8 @@ export async function generateDemoData(
   const endMs = Date.parse(`${options.endDate}T00:00:00Z`) + DAY_MS - 1;
   if (Number.isNaN(endMs)) throw new Error(`endDate must be YYYY-MM-DD, got ${JSON.stringify(options.endDate)}`);
   const historyDays = options.historyDays ?? 730;
+  const intensity = options.intensity ?? 1;
+  if (!(intensity >= 1)) throw new Error(`intensity must be at least 1, got ${intensity}`);
   const startMs = endMs + 1 - historyDays * DAY_MS;
   const idWidth = Math.max(6, String(options.customers).length);
 
@@ -113,8 +120,8 @@ export async function generateDemoData(
     const buys = random.uniform() >= profile.leadOnly;
     // Latent traits: purchase rate per day (Gamma), drop-out chance after each purchase (Beta),
     // mean spend (Gamma-Gamma), satisfaction (drives survey scores).
-    const ratePerDay = random.gamma(0.9, 1 / 30) * profile.rate;
-    const dropout = random.beta(0.8, 3.2);
+    const ratePerDay = random.gamma(0.9, 1 / 30) * profile.rate * intensity;
+    const dropout = random.beta(0.8, 3.2) / intensity;
     const spendScale = random.gamma(3.5, 1);
     const satisfaction = random.normal();
 
