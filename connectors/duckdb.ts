@@ -17,6 +17,7 @@ import { informationSchemaProbe, probeTables } from "./table-status.ts";
 export const duckdbDialect: Dialect = {
   name: "duckdb",
   quoteIdent: doubleQuoted,
+  typeName: (type) => ({ float: "DOUBLE", text: "VARCHAR", date: "DATE", int: "BIGINT" })[type],
   placeholder: (i) => `$${i + 1}`,
 };
 

@@ -9,6 +9,7 @@ import { informationSchemaProbe, probeTables } from "./table-status.ts";
 export const postgresDialect: Dialect = {
   name: "postgres",
   quoteIdent: doubleQuoted,
+  typeName: (type) => ({ float: "DOUBLE PRECISION", text: "TEXT", date: "DATE", int: "BIGINT" })[type],
   placeholder: (i) => `$${i + 1}`,
 };
 

@@ -7,8 +7,12 @@ export type SqlValue = SqlScalar | readonly string[] | readonly number[];
 /** Types a parameter may need to declare (BigQuery needs them for NULL and empty arrays). */
 export type SqlParamType = "STRING" | "INT64" | "FLOAT64" | "BOOL" | "DATE" | "TIMESTAMP" | "NUMERIC";
 
+/** Portable type names, rendered per dialect (DOUBLE / DOUBLE PRECISION / FLOAT64 …). */
+export type SqlTypeName = "float" | "text" | "date" | "int";
+
 type SqlPart =
   | { readonly kind: "text"; readonly text: string }
+  | { readonly kind: "type"; readonly type: SqlTypeName }
   | { readonly kind: "param"; readonly value: SqlValue; readonly type?: SqlParamType; readonly array?: boolean }
   | { readonly kind: "ident"; readonly path: readonly string[] };
 
@@ -72,6 +76,7 @@ export function join(fragments: readonly Sql[], separator = ", "): Sql {
 export interface Dialect {
   readonly name: "duckdb" | "postgres" | "bigquery";
   quoteIdent(name: string): string;
+  typeName(type: SqlTypeName): string;
   /** The placeholder text for the parameter at `index` (0-based). */
   placeholder(index: number): string;
 }
@@ -95,6 +100,7 @@ export function render(query: Sql, dialect: Dialect): RenderedSql {
   for (const part of query.parts) {
     if (part.kind === "text") text += part.text;
     else if (part.kind === "ident") text += part.path.map((p) => dialect.quoteIdent(p)).join(".");
+    else if (part.kind === "type") text += dialect.typeName(part.type);
     else {
       text += dialect.placeholder(params.length);
       params.push({ name: `p${params.length + 1}`, value: part.value, type: part.type, array: part.array });
@@ -114,4 +120,28 @@ const KEYWORD = /^[A-Z][A-Z0-9_(), [\]]*$/;
 export function keyword(text: string): Sql {
   if (!KEYWORD.test(text)) throw new Error(`not an SQL keyword: ${JSON.stringify(text)}`);
   return new Sql([{ kind: "text", text }]);
+}
+
+/** `CAST(expr AS <type>)` with the dialect's name for the type. */
+export function cast(expr: Sql | SqlValue | TypedParam, type: SqlTypeName): Sql {
+  return sql`CAST(${expr} AS ${typeName(type)})`;
+}
+
+/** A whole number chosen by code (a stage's index, a row number), written into the text. */
+export function integer(n: number): Sql {
+  if (!Number.isSafeInteger(n)) throw new Error(`not a safe integer: ${n}`);
+  return new Sql([{ kind: "text", text: String(n) }]);
+}
+
+const COMPARISON_OPERATORS = new Set(["=", "<>", "<", "<=", ">", ">="]);
+
+/** A comparison operator, from a fixed set. */
+export function comparisonOperator(op: "=" | "<>" | "<" | "<=" | ">" | ">="): Sql {
+  if (!COMPARISON_OPERATORS.has(op)) throw new Error(`not a comparison operator: ${JSON.stringify(op)}`);
+  return new Sql([{ kind: "text", text: op }]);
+}
+
+/** A portable type name, rendered per dialect. */
+export function typeName(type: SqlTypeName): Sql {
+  return new Sql([{ kind: "type", type }]);
 }
