@@ -9,7 +9,7 @@ import { probeTables } from "./table-status.ts";
 export const bigqueryDialect: Dialect = {
   name: "bigquery",
   quoteIdent: (name) => `\`${name}\``,
-  typeName: (type) => ({ float: "FLOAT64", text: "STRING", date: "DATE", int: "INT64" })[type],
+  typeName: (type) => ({ float: "FLOAT64", text: "STRING", date: "DATE", int: "INT64", instant: "TIMESTAMP" })[type],
   placeholder: (i) => `@p${i + 1}`,
 };
 

@@ -2,6 +2,7 @@
 import {
   DuckDBConnection,
   DuckDBInstance,
+  DuckDBTypeId,
   dateValue,
   listValue,
   timestampValue,
@@ -17,7 +18,7 @@ import { informationSchemaProbe, probeTables } from "./table-status.ts";
 export const duckdbDialect: Dialect = {
   name: "duckdb",
   quoteIdent: doubleQuoted,
-  typeName: (type) => ({ float: "DOUBLE", text: "VARCHAR", date: "DATE", int: "BIGINT" })[type],
+  typeName: (type) => ({ float: "DOUBLE", text: "VARCHAR", date: "DATE", int: "BIGINT", instant: "TIMESTAMPTZ" })[type],
   placeholder: (i) => `$${i + 1}`,
 };
 
@@ -49,7 +50,11 @@ export class DuckDBConnector implements WarehouseConnector, WarehouseWriter {
   /** `path` ":memory:" (or undefined) is an in-memory database. */
   static async open(path: string | undefined, mapping: WarehouseMapping): Promise<DuckDBConnector> {
     const location = path ?? ":memory:";
+    // Timestamps without a zone are UTC by the input contract; days are cut in the configured zone.
     const instance = await DuckDBInstance.create(location);
+    const setup = await instance.connect();
+    await setup.run("SET GLOBAL TimeZone = 'UTC'");
+    setup.closeSync();
     return new DuckDBConnector(instance, mapping, location);
   }
 
@@ -65,7 +70,19 @@ export class DuckDBConnector implements WarehouseConnector, WarehouseWriter {
         params.map((p) => toDuckValue(p.value)),
       );
       const rows = reader.getRowObjectsJS();
-      for (const row of rows) for (const key in row) row[key] = fromDuckValue(row[key]) as never;
+      // Calendar days come back as "YYYY-MM-DD", like every connector returns them.
+      const names = reader.columnNames();
+      const dateColumns = new Set(
+        reader.columnTypes().flatMap((type, i) => (type.typeId === DuckDBTypeId.DATE ? [names[i]!] : [])),
+      );
+      for (const row of rows) {
+        for (const key in row) {
+          const value = row[key];
+          row[key] = (
+            dateColumns.has(key) && value instanceof Date ? value.toISOString().slice(0, 10) : fromDuckValue(value)
+          ) as never;
+        }
+      }
       return rows as R[];
     } finally {
       options.signal?.removeEventListener("abort", onAbort);

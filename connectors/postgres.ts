@@ -9,7 +9,8 @@ import { informationSchemaProbe, probeTables } from "./table-status.ts";
 export const postgresDialect: Dialect = {
   name: "postgres",
   quoteIdent: doubleQuoted,
-  typeName: (type) => ({ float: "DOUBLE PRECISION", text: "TEXT", date: "DATE", int: "BIGINT" })[type],
+  typeName: (type) =>
+    ({ float: "DOUBLE PRECISION", text: "TEXT", date: "DATE", int: "BIGINT", instant: "TIMESTAMPTZ" })[type],
   placeholder: (i) => `$${i + 1}`,
 };
 
@@ -54,6 +55,8 @@ export class PostgresConnector implements WarehouseConnector, WarehouseWriter {
       max: 10,
       connectionTimeoutMillis: 5_000,
       application_name: "clm-graphql",
+      // Timestamps without a zone are UTC by the input contract; days are cut in the configured zone.
+      options: "-c TimeZone=UTC",
       ...poolOptions,
     });
     // An idle client losing its connection must not crash the process; the next query reconnects.

@@ -8,7 +8,7 @@ export type SqlValue = SqlScalar | readonly string[] | readonly number[];
 export type SqlParamType = "STRING" | "INT64" | "FLOAT64" | "BOOL" | "DATE" | "TIMESTAMP" | "NUMERIC";
 
 /** Portable type names, rendered per dialect (DOUBLE / DOUBLE PRECISION / FLOAT64 …). */
-export type SqlTypeName = "float" | "text" | "date" | "int";
+export type SqlTypeName = "float" | "text" | "date" | "int" | "instant";
 
 type SqlPart =
   | { readonly kind: "text"; readonly text: string }

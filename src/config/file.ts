@@ -1,19 +1,39 @@
-// CLM_CONFIG: an optional JSON file for what does not fit in environment variables (the table and
-// column mapping now; the stage model and RFM map as those capabilities arrive).
+// CLM_CONFIG: an optional JSON file for what does not fit in environment variables: the table and
+// column mapping, the time zone of days, and the stage model.
 import { readFileSync } from "node:fs";
 import { z } from "zod";
 import { resolveMapping, warehouseMappingSchema, type WarehouseMapping } from "../../connectors/contract.ts";
+import {
+  checkStageModel,
+  resolveStageModel,
+  stageModelConfigSchema,
+  type StageModel,
+} from "../lifecycle/stage-model.ts";
 import { ConfigError } from "./env.ts";
+
+function isTimeZone(name: string): boolean {
+  try {
+    new Intl.DateTimeFormat("en-US", { timeZone: name });
+    return true;
+  } catch {
+    return false;
+  }
+}
 
 const configFileSchema = z
   .object({
     $schema: z.string().optional(),
     warehouse: warehouseMappingSchema.optional(),
+    /** IANA time zone in which days begin and end (asOf, purchase days). */
+    timeZone: z.string().refine(isTimeZone, "must be an IANA time zone such as UTC or Europe/Berlin").default("UTC"),
+    stageModel: stageModelConfigSchema.optional(),
   })
   .strict();
 
 export interface FileConfig {
   readonly mapping: WarehouseMapping;
+  readonly timeZone: string;
+  readonly stageModel: StageModel;
 }
 
 function formatPath(path: readonly PropertyKey[]): string {
@@ -30,7 +50,12 @@ export function parseConfigFile(json: unknown, source = "CLM_CONFIG"): FileConfi
   if (!parsed.success) {
     throw new ConfigError(parsed.error.issues.map((i) => `${source} at ${formatPath(i.path)}: ${i.message}`));
   }
-  return { mapping: resolveMapping(parsed.data.warehouse) };
+  const stageModel = resolveStageModel(parsed.data.stageModel);
+  const issues = checkStageModel(stageModel);
+  if (issues.length > 0) {
+    throw new ConfigError(issues.map((i) => `${source} at ${formatPath(["stageModel", ...i.path])}: ${i.message}`));
+  }
+  return { mapping: resolveMapping(parsed.data.warehouse), timeZone: parsed.data.timeZone, stageModel };
 }
 
 export function loadConfigFile(path: string | undefined): FileConfig {

@@ -1,0 +1,171 @@
+// The customer-features query as of a day, in each dialect: computed where the data lives, one row
+// per known customer (a purchase, a customers row or an event before the cut-off).
+import { FEATURES } from "../src/lifecycle/features.ts";
+import type { LogicalTable, WarehouseMapping } from "./contract.ts";
+import { cast, ident, join, sql, typeName, type Dialect, type Sql } from "./sql.ts";
+
+export interface FeaturesQuery {
+  readonly dialect: Dialect;
+  readonly mapping: WarehouseMapping;
+  /** Optional tables present and complete; the features that need others are NULL. */
+  readonly available: ReadonlySet<LogicalTable>;
+  /** The as-of day, "YYYY-MM-DD". */
+  readonly asOf: string;
+  /** The instant the day after asOf begins in the time zone: inputs before it count. */
+  readonly cutoff: Date;
+  readonly timeZone: string;
+  /** Restrict to these customers (a batch of lookups); all customers when absent. */
+  readonly customerIds?: readonly string[];
+}
+
+/** The local calendar day of a timestamp column. */
+function localDay(dialect: Dialect, expr: Sql, timeZone: string): Sql {
+  switch (dialect.name) {
+    case "duckdb":
+      return sql`CAST(timezone(${timeZone}, CAST(${expr} AS TIMESTAMPTZ)) AS DATE)`;
+    case "postgres":
+      return sql`CAST((CAST(${expr} AS TIMESTAMPTZ) AT TIME ZONE ${timeZone}) AS DATE)`;
+    case "bigquery":
+      return sql`DATE(${expr}, ${timeZone})`;
+  }
+}
+
+/** Whole days from one DATE to another. */
+export function dayDiff(dialect: Dialect, from: Sql, to: Sql): Sql {
+  switch (dialect.name) {
+    case "duckdb":
+      return sql`date_diff('day', ${from}, ${to})`;
+    case "postgres":
+      return sql`(${to} - ${from})`;
+    case "bigquery":
+      return sql`DATE_DIFF(${to}, ${from}, DAY)`;
+  }
+}
+
+/** `expr` is one of `ids` (a list parameter). */
+export function inList(dialect: Dialect, expr: Sql, ids: readonly string[]): Sql {
+  return dialect.name === "bigquery" ? sql`${expr} IN UNNEST(${ids})` : sql`${expr} = ANY(${ids})`;
+}
+
+/** The smallest non-null of some DATE expressions (LEAST differs on NULL between dialects). */
+function earliest(values: readonly Sql[]): Sql {
+  if (values.length === 1) return values[0]!;
+  const rotations = values.map((_, i) => sql`COALESCE(${join([...values.slice(i), ...values.slice(0, i)])})`);
+  return sql`LEAST(${join(rotations)})`;
+}
+
+export function featuresSql(q: FeaturesQuery): Sql {
+  const { dialect, mapping } = q;
+  const table = (logical: LogicalTable) => ident(mapping.schema, mapping.tables[logical].table);
+  const col = (logical: LogicalTable, column: string, alias = "t") =>
+    ident(alias, mapping.tables[logical].columns[column]);
+  const cutoff = cast(q.cutoff.toISOString(), "instant");
+  const asOf = cast(q.asOf, "date");
+  const only = (expr: Sql) => (q.customerIds ? sql` AND ${inList(dialect, expr, q.customerIds)}` : sql``);
+  const hasCustomers = q.available.has("customers");
+  const hasEvents = q.available.has("events");
+
+  const ctes: Sql[] = [
+    sql`tx AS (
+  SELECT CAST(${col("transactions", "customer_id")} AS ${typeName("text")}) AS customer_id,
+         ${localDay(dialect, col("transactions", "occurred_at"), q.timeZone)} AS day,
+         ${col("transactions", "amount")} AS amount,
+         ${col("transactions", "order_id")} AS order_id
+  FROM ${table("transactions")} AS t
+  WHERE ${col("transactions", "occurred_at")} < ${cutoff}${only(col("transactions", "customer_id"))}
+)`,
+    sql`daily AS (
+  SELECT customer_id, day, SUM(amount) AS revenue, COUNT(DISTINCT order_id) + COUNT(*) - COUNT(order_id) AS orders,
+         ROW_NUMBER() OVER (PARTITION BY customer_id ORDER BY day) AS n
+  FROM tx GROUP BY customer_id, day
+)`,
+    sql`buyers AS (
+  SELECT customer_id, COUNT(*) AS purchase_days, MIN(day) AS first_day, MAX(day) AS last_day,
+         MIN(CASE WHEN n = 2 THEN day END) AS second_day, SUM(orders) AS order_count, SUM(revenue) AS revenue
+  FROM daily GROUP BY customer_id
+)`,
+  ];
+  const knownFrom = [sql`SELECT customer_id FROM buyers`];
+  if (hasCustomers) {
+    ctes.push(
+      sql`people AS (
+  SELECT CAST(${col("customers", "customer_id")} AS ${typeName("text")}) AS customer_id,
+         MIN(${localDay(dialect, col("customers", "created_at"), q.timeZone)}) AS created_day,
+         MIN(${col("customers", "acquisition_channel")}) AS acquisition_channel
+  FROM ${table("customers")} AS t
+  WHERE ${col("customers", "created_at")} < ${cutoff}${only(col("customers", "customer_id"))}
+  GROUP BY 1
+)`,
+      sql`referrals AS (
+  SELECT CAST(${col("customers", "referred_by")} AS ${typeName("text")}) AS customer_id, COUNT(*) AS referred_count
+  FROM ${table("customers")} AS t
+  WHERE ${col("customers", "referred_by")} IS NOT NULL AND ${col("customers", "created_at")} < ${cutoff}${only(col("customers", "referred_by"))}
+  GROUP BY 1
+)`,
+    );
+    knownFrom.push(sql`SELECT customer_id FROM people`);
+  }
+  if (hasEvents) {
+    ctes.push(sql`ev AS (
+  SELECT customer_id, MIN(day) AS first_day, MAX(day) AS last_day, MIN(CASE WHEN r = 1 THEN type END) AS last_type
+  FROM (
+    SELECT CAST(${col("events", "customer_id")} AS ${typeName("text")}) AS customer_id,
+           ${localDay(dialect, col("events", "occurred_at"), q.timeZone)} AS day,
+           ${col("events", "type")} AS type,
+           ROW_NUMBER() OVER (PARTITION BY ${col("events", "customer_id")}
+                              ORDER BY ${col("events", "occurred_at")} DESC, ${col("events", "type")} DESC) AS r
+    FROM ${table("events")} AS t
+    WHERE ${col("events", "occurred_at")} < ${cutoff}${only(col("events", "customer_id"))}
+  ) AS e
+  GROUP BY customer_id
+)`);
+    knownFrom.push(sql`SELECT customer_id FROM ev`);
+  }
+  ctes.push(sql`known AS (${join(knownFrom, " UNION DISTINCT ")})`);
+
+  const firstSeen = earliest([
+    sql`b.first_day`,
+    ...(hasCustomers ? [sql`p.created_day`] : []),
+    ...(hasEvents ? [sql`e.first_day`] : []),
+  ]);
+  const float = (expr: Sql) => cast(expr, "float");
+  const nullOf = (type: "float" | "date" | "text") => cast(null, type);
+  const columns: Record<(typeof FEATURES)[number]["field"], Sql> = {
+    firstSeenDate: firstSeen,
+    firstPurchaseDate: sql`b.first_day`,
+    secondPurchaseDate: sql`b.second_day`,
+    lastPurchaseDate: sql`b.last_day`,
+    purchaseDays: float(sql`COALESCE(b.purchase_days, 0)`),
+    orderCount: float(sql`COALESCE(b.order_count, 0)`),
+    revenue: float(sql`COALESCE(b.revenue, 0)`),
+    averageOrderValue: sql`${float(sql`b.revenue`)} / NULLIF(${float(sql`b.order_count`)}, 0)`,
+    meanGapDays: sql`CASE WHEN b.purchase_days = 1 THEN ${float(sql`0`)} WHEN b.purchase_days > 1 THEN ${float(
+      dayDiff(dialect, sql`b.first_day`, sql`b.last_day`),
+    )} / (b.purchase_days - 1) END`,
+    recencyDays: float(dayDiff(dialect, sql`b.last_day`, asOf)),
+    tenureDays: float(dayDiff(dialect, firstSeen, asOf)),
+    referredCount: hasCustomers ? float(sql`COALESCE(r.referred_count, 0)`) : nullOf("float"),
+    acquisitionChannel: hasCustomers ? cast(sql`p.acquisition_channel`, "text") : nullOf("text"),
+    lastEventDate: hasEvents ? sql`e.last_day` : nullOf("date"),
+    lastEventType: hasEvents ? cast(sql`e.last_type`, "text") : nullOf("text"),
+  };
+  const select = join(
+    FEATURES.map((f) => sql`${columns[f.field]} AS ${ident(f.column)}`),
+    ",\n       ",
+  );
+  const joins = [
+    sql`LEFT JOIN buyers AS b ON b.customer_id = k.customer_id`,
+    ...(hasCustomers
+      ? [
+          sql`LEFT JOIN people AS p ON p.customer_id = k.customer_id`,
+          sql`LEFT JOIN referrals AS r ON r.customer_id = k.customer_id`,
+        ]
+      : []),
+    ...(hasEvents ? [sql`LEFT JOIN ev AS e ON e.customer_id = k.customer_id`] : []),
+  ];
+  return sql`WITH ${join(ctes, ",\n")}
+SELECT k.customer_id AS customer_id,
+       ${select}
+FROM known AS k
+${join(joins, "\n")}`;
+}

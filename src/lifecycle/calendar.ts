@@ -1,0 +1,48 @@
+// Calendar days in a time zone. `asOf` is a day: the state at the end of that day in the configured
+// zone, so every input before the start of the next local day counts.
+
+const DAY_MS = 86_400_000;
+
+/** Milliseconds the zone is ahead of UTC at `instant`. */
+function zoneOffsetMs(instant: number, timeZone: string): number {
+  const parts = new Intl.DateTimeFormat("en-US", {
+    timeZone,
+    hourCycle: "h23",
+    year: "numeric",
+    month: "2-digit",
+    day: "2-digit",
+    hour: "2-digit",
+    minute: "2-digit",
+    second: "2-digit",
+  }).formatToParts(new Date(instant));
+  const get = (type: string) => Number(parts.find((p) => p.type === type)!.value);
+  const asUtc = Date.UTC(get("year"), get("month") - 1, get("day"), get("hour"), get("minute"), get("second"));
+  return asUtc - Math.floor(instant / 1000) * 1000;
+}
+
+/** The instant a local day begins in `timeZone` ("YYYY-MM-DD"). */
+export function startOfDay(day: string, timeZone: string): Date {
+  const localMidnight = Date.parse(`${day}T00:00:00Z`);
+  let instant = localMidnight - zoneOffsetMs(localMidnight, timeZone);
+  // Once more at the first guess: the offset may differ across a DST change.
+  instant = localMidnight - zoneOffsetMs(instant, timeZone);
+  return new Date(instant);
+}
+
+export function addDays(day: string, days: number): string {
+  return new Date(Date.parse(`${day}T00:00:00Z`) + days * DAY_MS).toISOString().slice(0, 10);
+}
+
+/** The first instant after `asOf` ends: inputs strictly before it are known at asOf. */
+export function asOfCutoff(asOf: string, timeZone: string): Date {
+  return startOfDay(addDays(asOf, 1), timeZone);
+}
+
+/** Today's date in the zone. */
+export function today(timeZone: string, now = new Date()): string {
+  return new Intl.DateTimeFormat("en-CA", { timeZone, year: "numeric", month: "2-digit", day: "2-digit" }).format(now);
+}
+
+export function daysBetween(from: string, to: string): number {
+  return Math.round((Date.parse(`${to}T00:00:00Z`) - Date.parse(`${from}T00:00:00Z`)) / DAY_MS);
+}

@@ -1,0 +1,167 @@
+// The lifecycle service: customer features and stages as of a day, computed in the warehouse, with
+// per-request batching of single-customer lookups.
+import DataLoader from "dataloader";
+import type { WarehouseConnector } from "../../connectors/connector.ts";
+import type { LogicalTable } from "../../connectors/contract.ts";
+import { featuresSql } from "../../connectors/features-sql.ts";
+import { ident, integer, sql, type Sql } from "../../connectors/sql.ts";
+import { asOfCutoff, today } from "../lifecycle/calendar.ts";
+import { FEATURES, FEATURE_BY_FIELD, type CustomerFeatures } from "../lifecycle/features.ts";
+import type { RuleSqlContext } from "../lifecycle/rule-sql.ts";
+import { CompiledStageModel, type Stage, type StageModel } from "../lifecycle/stage-model.ts";
+
+export interface StageCount {
+  readonly stage: Stage;
+  readonly count: number;
+}
+
+export interface StageTransition {
+  /** null: not yet known at `from`. */
+  readonly from: Stage | null;
+  readonly to: Stage;
+  readonly count: number;
+}
+
+/** Reads feature columns of the relation aliased `f`. */
+const featureColumns: RuleSqlContext = {
+  column: (field) => ident("f", FEATURE_BY_FIELD.get(field)!.column),
+};
+
+function toFeatures(row: Record<string, unknown>): CustomerFeatures {
+  const out: Record<string, unknown> = { customerId: String(row.customer_id) };
+  for (const f of FEATURES) {
+    const value = row[f.column];
+    out[f.field] = value === undefined || value === null ? null : f.type === "number" ? Number(value) : String(value);
+  }
+  return out as CustomerFeatures;
+}
+
+export class LifecycleService {
+  readonly model: CompiledStageModel;
+
+  constructor(
+    readonly warehouse: WarehouseConnector,
+    stageModel: StageModel,
+    readonly timeZone: string,
+    /** Optional contract tables present and complete. */
+    readonly available: ReadonlySet<LogicalTable>,
+  ) {
+    this.model = new CompiledStageModel(stageModel);
+  }
+
+  /** Reads which optional tables the warehouse has, once, at start-up. */
+  static async open(
+    warehouse: WarehouseConnector,
+    stageModel: StageModel,
+    timeZone: string,
+  ): Promise<LifecycleService> {
+    const statuses = await warehouse.tableStatus();
+    const available = new Set(statuses.filter((s) => s.present && s.missingColumns.length === 0).map((s) => s.logical));
+    return new LifecycleService(warehouse, stageModel, timeZone, available);
+  }
+
+  today(): string {
+    return today(this.timeZone);
+  }
+
+  private features(asOf: string, customerIds?: readonly string[]): Sql {
+    return featuresSql({
+      dialect: this.warehouse.dialect,
+      mapping: this.warehouse.mapping,
+      available: this.available,
+      asOf,
+      cutoff: asOfCutoff(asOf, this.timeZone),
+      timeZone: this.timeZone,
+      customerIds,
+    });
+  }
+
+  /** Features of some customers in one warehouse query; unknown ids are absent from the map. */
+  async featuresOf(asOf: string, customerIds: readonly string[]): Promise<Map<string, CustomerFeatures>> {
+    if (customerIds.length === 0) return new Map();
+    const rows = await this.warehouse.query(this.features(asOf, customerIds), { label: "customer_features" });
+    return new Map(rows.map((row) => [String(row.customer_id), toFeatures(row)]));
+  }
+
+  /** How many customers are in each stage, every stage listed (display order), computed in the warehouse. */
+  async stageCounts(asOf: string): Promise<StageCount[]> {
+    const stageIndex = this.model.stageIndexSql(featureColumns);
+    const rows = await this.warehouse.query<{ stage_index: number; n: number }>(
+      sql`SELECT ${stageIndex} AS stage_index, COUNT(*) AS n FROM (${this.features(asOf)}) AS f GROUP BY 1`,
+      { label: "stage_counts" },
+    );
+    const counts = new Map(rows.map((r) => [Number(r.stage_index), Number(r.n)]));
+    return this.model.stages.map((stage, i) => ({ stage, count: counts.get(i) ?? 0 }));
+  }
+
+  /** Customer ids in a stage, by id, after the cursor id. */
+  async stageMembers(asOf: string, stageKey: string, first: number, afterId?: string): Promise<string[]> {
+    const index = this.model.indexOf(stageKey);
+    if (index === undefined) return [];
+    const stageIndex = this.model.stageIndexSql(featureColumns);
+    const after = afterId === undefined ? sql`` : sql` AND f.customer_id > ${afterId}`;
+    const rows = await this.warehouse.query<{ customer_id: string }>(
+      sql`SELECT f.customer_id AS customer_id FROM (${this.features(asOf)}) AS f
+WHERE ${stageIndex} = ${integer(index)}${after}
+ORDER BY f.customer_id LIMIT ${first}`,
+      { label: "stage_members" },
+    );
+    return rows.map((r) => String(r.customer_id));
+  }
+
+  /** How many customers moved from each stage at `from` to each stage at `to`. */
+  async transitions(from: string, to: string): Promise<StageTransition[]> {
+    const stageIndex = this.model.stageIndexSql(featureColumns);
+    const staged = (asOf: string) =>
+      sql`SELECT f.customer_id AS customer_id, ${stageIndex} AS stage_index FROM (${this.features(asOf)}) AS f`;
+    const rows = await this.warehouse.query<{ from_index: number | null; to_index: number; n: number }>(
+      sql`SELECT a.stage_index AS from_index, b.stage_index AS to_index, COUNT(*) AS n
+FROM (${staged(to)}) AS b LEFT JOIN (${staged(from)}) AS a ON a.customer_id = b.customer_id
+GROUP BY 1, 2`,
+      { label: "stage_transitions" },
+    );
+    return rows
+      .map((r) => ({
+        from: r.from_index === null ? null : this.model.stages[Number(r.from_index)]!,
+        to: this.model.stages[Number(r.to_index)]!,
+        count: Number(r.n),
+      }))
+      .sort((a, b) => (a.from?.order ?? 0) - (b.from?.order ?? 0) || a.to.order - b.to.order);
+  }
+
+  /** Per-request loaders: lookups of one operation (and of one tick) share one warehouse query per asOf. */
+  forRequest(): LifecycleRequest {
+    return new LifecycleRequest(this);
+  }
+}
+
+export class LifecycleRequest {
+  private readonly featureLoaders = new Map<string, DataLoader<string, CustomerFeatures | null>>();
+  private readonly stageCountCache = new Map<string, Promise<StageCount[]>>();
+
+  constructor(readonly service: LifecycleService) {}
+
+  features(asOf: string): DataLoader<string, CustomerFeatures | null> {
+    let loader = this.featureLoaders.get(asOf);
+    if (!loader) {
+      loader = new DataLoader(
+        async (ids) => {
+          const found = await this.service.featuresOf(asOf, ids);
+          return ids.map((id) => found.get(id) ?? null);
+        },
+        { maxBatchSize: 10_000 },
+      );
+      this.featureLoaders.set(asOf, loader);
+    }
+    return loader;
+  }
+
+  stageCounts(asOf: string): Promise<StageCount[]> {
+    let counts = this.stageCountCache.get(asOf);
+    if (!counts) {
+      counts = this.service.stageCounts(asOf);
+      this.stageCountCache.set(asOf, counts);
+    }
+    return counts;
+  }
+}

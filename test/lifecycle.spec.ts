@@ -1,0 +1,111 @@
+// Features and stages on a hand-built fixture with known answers, on every warehouse.
+import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import type { LogicalTable } from "../connectors/contract.ts";
+import { defaultStageModel } from "../src/lifecycle/stage-model.ts";
+import { LifecycleService } from "../src/services/lifecycle.ts";
+import { testWarehouses, type TestWarehouse } from "./helpers/databases.ts";
+import { EXPECTED_FEATURES, EXPECTED_STAGES, FIXTURE_AS_OF, FIXTURE_ROWS } from "./fixtures/lifecycle.ts";
+
+describe.each(testWarehouses())("lifecycle on the fixture in $label", (factory) => {
+  let warehouse: TestWarehouse;
+  let lifecycle: LifecycleService;
+
+  beforeAll(async () => {
+    warehouse = await factory.open();
+    await warehouse.createTables({ replace: true });
+    for (const [table, rows] of Object.entries(FIXTURE_ROWS)) await warehouse.append(table as LogicalTable, rows);
+    lifecycle = await LifecycleService.open(warehouse, defaultStageModel(), "UTC");
+  });
+  afterAll(async () => {
+    await warehouse?.close();
+  });
+
+  it("computes the hand-worked features, unknown ids absent", async () => {
+    const ids = [...Object.keys(EXPECTED_FEATURES), "f1", "x1", "nobody"];
+    const features = await lifecycle.featuresOf(FIXTURE_AS_OF, ids);
+    for (const [id, expected] of Object.entries(EXPECTED_FEATURES)) {
+      const actual = features.get(id);
+      expect(actual, id).toBeDefined();
+      for (const [field, value] of Object.entries(expected)) {
+        if (typeof value === "number")
+          expect(actual![field as keyof typeof actual], `${id}.${field}`).toBeCloseTo(value, 9);
+        else expect(actual![field as keyof typeof actual], `${id}.${field}`).toBe(value);
+      }
+    }
+    expect(features.has("f1")).toBe(false);
+    expect(features.has("x1")).toBe(false);
+    expect(features.has("nobody")).toBe(false);
+  });
+
+  it("classifies each customer in TypeScript as worked out by hand, with the furthest stage reached", async () => {
+    const features = await lifecycle.featuresOf(FIXTURE_AS_OF, Object.keys(EXPECTED_STAGES));
+    const actual = Object.fromEntries(
+      [...features.values()].map((f) => [
+        f.customerId,
+        { stage: lifecycle.model.classify(f).key, furthest: lifecycle.model.furthest(f).key },
+      ]),
+    );
+    expect(actual).toEqual(EXPECTED_STAGES);
+  });
+
+  it("counts every customer in exactly one stage, in the warehouse", async () => {
+    const counts = await lifecycle.stageCounts(FIXTURE_AS_OF);
+    expect(Object.fromEntries(counts.map((c) => [c.stage.key, c.count]))).toEqual({
+      prospect: 2,
+      new: 2,
+      developing: 1,
+      retained: 2,
+      loyal: 1,
+      advocate: 1,
+      at_risk: 1,
+      churned: 2,
+    });
+  });
+
+  it("lists a stage's members by id, page by page", async () => {
+    expect(await lifecycle.stageMembers(FIXTURE_AS_OF, "churned", 10)).toEqual(["c1", "c2"]);
+    expect(await lifecycle.stageMembers(FIXTURE_AS_OF, "churned", 1, "c1")).toEqual(["c2"]);
+    expect(await lifecycle.stageMembers(FIXTURE_AS_OF, "prospect", 1)).toEqual(["p1"]);
+  });
+
+  it("cuts days in the configured time zone", async () => {
+    const tokyo = await LifecycleService.open(warehouse, defaultStageModel(), "Asia/Tokyo");
+    const newYork = await LifecycleService.open(warehouse, defaultStageModel(), "America/New_York");
+    expect((await tokyo.featuresOf(FIXTURE_AS_OF, ["t1"])).has("t1")).toBe(false);
+    expect((await newYork.featuresOf(FIXTURE_AS_OF, ["t1"])).get("t1")).toMatchObject({
+      lastPurchaseDate: "2026-06-30",
+      recencyDays: 0,
+    });
+    expect((await tokyo.featuresOf("2026-07-01", ["t1"])).get("t1")).toMatchObject({
+      lastPurchaseDate: "2026-07-01",
+      recencyDays: 0,
+    });
+  });
+
+  it("reproduces a past state: as of an earlier day only what was known then counts", async () => {
+    const features = await lifecycle.featuresOf("2026-05-31", ["r1", "l1", "n1", "a1"]);
+    expect(features.get("r1")).toMatchObject({ purchaseDays: 1, recencyDays: 30, secondPurchaseDate: null });
+    expect(features.get("l1")).toMatchObject({ purchaseDays: 3, lastPurchaseDate: "2026-05-01" });
+    expect(features.has("n1")).toBe(false);
+    expect(features.get("a1")).toMatchObject({ referredCount: 0 });
+  });
+
+  it("counts transitions between two days", async () => {
+    const transitions = await lifecycle.transitions("2026-05-31", FIXTURE_AS_OF);
+    const byPair = Object.fromEntries(transitions.map((t) => [`${t.from?.key ?? "(unknown)"}→${t.to.key}`, t.count]));
+    // As of 2026-05-31: r1 new (30 days), l1 retained (3 days), a1 developing, a2 developing, d1 new (11 days),
+    // k1 at_risk (150 > 93), c1 churned, c2 churned (515), p2 prospect; n1, t1, p1 unknown.
+    expect(byPair).toEqual({
+      "(unknown)→prospect": 1,
+      "(unknown)→new": 2,
+      "prospect→prospect": 1,
+      "new→developing": 1,
+      "new→retained": 1,
+      "developing→retained": 1,
+      "developing→advocate": 1,
+      "retained→loyal": 1,
+      "at_risk→at_risk": 1,
+      "churned→churned": 2,
+    });
+  });
+});
