@@ -2,13 +2,17 @@
 import type { PrismaClient } from "@prisma/client";
 import type { Logger } from "pino";
 import type { WarehouseConnector } from "../connectors/connector.ts";
+import type { LifecycleRequest, LifecycleService } from "./services/lifecycle.ts";
 
 export interface Services {
   readonly prisma: PrismaClient;
   readonly warehouse: WarehouseConnector;
+  readonly lifecycle: LifecycleService;
   readonly log: Logger;
 }
 
-export interface RequestContext extends Services {
+export interface RequestContext extends Omit<Services, "lifecycle"> {
   readonly requestId: string;
+  /** The lifecycle service with this request's loaders (batched lookups, memoised distributions). */
+  readonly lifecycle: LifecycleRequest;
 }

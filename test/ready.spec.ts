@@ -3,7 +3,9 @@ import { pino } from "pino";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { DEFAULT_MAPPING } from "../connectors/contract.ts";
 import { PostgresConnector } from "../connectors/postgres.ts";
+import { defaultStageModel } from "../src/lifecycle/stage-model.ts";
 import { createClmYoga, type ClmYoga } from "../src/server/yoga.ts";
+import { LifecycleService } from "../src/services/lifecycle.ts";
 import { openTestAppDatabase, type TestAppDatabase } from "./helpers/databases.ts";
 
 describe("readiness", () => {
@@ -19,6 +21,7 @@ describe("readiness", () => {
     yoga = createClmYoga({
       prisma: appDb.prisma,
       warehouse: deadWarehouse,
+      lifecycle: new LifecycleService(deadWarehouse, defaultStageModel(), "UTC", new Set()),
       log: pino({ level: "silent" }),
       pingAppDatabase: async () => {
         if (!appDbUp) throw new Error("app database down");

@@ -2,7 +2,9 @@
 import { pino } from "pino";
 import { describe, expect, it } from "vitest";
 import { loadEnv } from "../src/config/env.ts";
+import { defaultStageModel } from "../src/lifecycle/stage-model.ts";
 import { listen } from "../src/server/boot.ts";
+import { LifecycleService } from "../src/services/lifecycle.ts";
 import { createClmYoga } from "../src/server/yoga.ts";
 import { openTestAppDatabase } from "./helpers/databases.ts";
 import { openDemoWarehouse } from "./helpers/server.ts";
@@ -19,7 +21,14 @@ describe("graceful shutdown", () => {
     };
     const log = pino({ level: "silent" });
     const closed: string[] = [];
-    const yoga = createClmYoga({ prisma: appDb.prisma, warehouse, log, pingAppDatabase: () => appDb.ping() });
+    const lifecycle = new LifecycleService(warehouse, defaultStageModel(), "UTC", new Set());
+    const yoga = createClmYoga({
+      prisma: appDb.prisma,
+      warehouse,
+      lifecycle,
+      log,
+      pingAppDatabase: () => appDb.ping(),
+    });
     const running = await listen(
       {
         config: loadEnv({ PORT: "0" }),

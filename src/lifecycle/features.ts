@@ -11,6 +11,8 @@ export interface FeatureSpec {
   readonly column: string;
   readonly type: FeatureType;
   readonly unit?: "days" | "count" | "currency";
+  /** Always a whole number (counts, whole days). */
+  readonly whole?: boolean;
   /** An optional table the feature needs; without it the feature is null. */
   readonly requires?: LogicalTable;
   readonly description: string;
@@ -44,6 +46,7 @@ export const FEATURES = [
   },
   {
     field: "purchaseDays",
+    whole: true,
     column: "purchase_days",
     type: "number",
     unit: "count",
@@ -51,6 +54,7 @@ export const FEATURES = [
   },
   {
     field: "orderCount",
+    whole: true,
     column: "order_count",
     type: "number",
     unit: "count",
@@ -80,6 +84,7 @@ export const FEATURES = [
   },
   {
     field: "recencyDays",
+    whole: true,
     column: "recency_days",
     type: "number",
     unit: "days",
@@ -87,6 +92,7 @@ export const FEATURES = [
   },
   {
     field: "tenureDays",
+    whole: true,
     column: "tenure_days",
     type: "number",
     unit: "days",
@@ -94,6 +100,7 @@ export const FEATURES = [
   },
   {
     field: "referredCount",
+    whole: true,
     column: "referred_count",
     type: "number",
     unit: "count",

@@ -2,5 +2,7 @@
 import { builder } from "./builder.ts";
 import "./warehouse.ts";
 import "./segment.ts";
+import "./stage.ts";
+import "./customer.ts";
 
 export const schema = builder.toSchema({ sortSchema: true });

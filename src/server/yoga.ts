@@ -62,6 +62,7 @@ export function createClmYoga(
     context: ({ request }) => ({
       prisma: services.prisma,
       warehouse: services.warehouse,
+      lifecycle: services.lifecycle.forRequest(),
       log: services.log,
       requestId: request.headers.get("x-request-id") ?? randomUUID(),
     }),

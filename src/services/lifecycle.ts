@@ -3,8 +3,8 @@
 import DataLoader from "dataloader";
 import type { WarehouseConnector } from "../../connectors/connector.ts";
 import type { LogicalTable } from "../../connectors/contract.ts";
-import { featuresSql } from "../../connectors/features-sql.ts";
-import { ident, integer, sql, type Sql } from "../../connectors/sql.ts";
+import { featuresSql, inList } from "../../connectors/features-sql.ts";
+import { cast, ident, integer, sql, typeName, type Sql } from "../../connectors/sql.ts";
 import { asOfCutoff, today } from "../lifecycle/calendar.ts";
 import { FEATURES, FEATURE_BY_FIELD, type CustomerFeatures } from "../lifecycle/features.ts";
 import type { RuleSqlContext } from "../lifecycle/rule-sql.ts";
@@ -13,6 +13,14 @@ import { CompiledStageModel, type Stage, type StageModel } from "../lifecycle/st
 export interface StageCount {
   readonly stage: Stage;
   readonly count: number;
+}
+
+export interface Transaction {
+  readonly customerId: string;
+  readonly occurredAt: Date;
+  readonly amount: number;
+  readonly orderId: string | null;
+  readonly channel: string | null;
 }
 
 export interface StageTransition {
@@ -83,6 +91,53 @@ export class LifecycleService {
     return new Map(rows.map((row) => [String(row.customer_id), toFeatures(row)]));
   }
 
+  /**
+   * Transactions of some customers known at asOf, oldest first, rows offset+1 … offset+limit of each
+   * customer, in one query.
+   */
+  async transactionsOf(
+    asOf: string,
+    customerIds: readonly string[],
+    offset: number,
+    limit: number,
+  ): Promise<Map<string, Transaction[]>> {
+    const out = new Map<string, Transaction[]>(customerIds.map((id) => [id, []]));
+    if (customerIds.length === 0) return out;
+    const { mapping, dialect } = this.warehouse;
+    const columns = mapping.tables.transactions.columns;
+    const c = (name: string) => ident("t", columns[name]);
+    const ordering = sql`${c("occurred_at")}, ${c("order_id")}, ${c("amount")}, ${c("channel")}`;
+    const rows = await this.warehouse.query<{
+      customer_id: string;
+      occurred_at: Date;
+      amount: number;
+      order_id: string | null;
+      channel: string | null;
+    }>(
+      sql`SELECT * FROM (
+  SELECT CAST(${c("customer_id")} AS ${typeName("text")}) AS customer_id, ${c("occurred_at")} AS occurred_at,
+         ${cast(c("amount"), "float")} AS amount, ${c("order_id")} AS order_id, ${c("channel")} AS channel,
+         ROW_NUMBER() OVER (PARTITION BY ${c("customer_id")} ORDER BY ${ordering}) AS rn
+  FROM ${ident(mapping.schema, mapping.tables.transactions.table)} AS t
+  WHERE ${c("occurred_at")} < ${cast(asOfCutoff(asOf, this.timeZone).toISOString(), "instant")}
+    AND ${inList(dialect, c("customer_id"), customerIds)}
+) AS x
+WHERE rn > ${offset} AND rn <= ${offset + limit}
+ORDER BY customer_id, rn`,
+      { label: "customer_transactions" },
+    );
+    for (const row of rows) {
+      out.get(String(row.customer_id))?.push({
+        customerId: String(row.customer_id),
+        occurredAt: row.occurred_at instanceof Date ? row.occurred_at : new Date(String(row.occurred_at)),
+        amount: Number(row.amount),
+        orderId: row.order_id,
+        channel: row.channel,
+      });
+    }
+    return out;
+  }
+
   /** How many customers are in each stage, every stage listed (display order), computed in the warehouse. */
   async stageCounts(asOf: string): Promise<StageCount[]> {
     const stageIndex = this.model.stageIndexSql(featureColumns);
@@ -95,18 +150,18 @@ export class LifecycleService {
   }
 
   /** Customer ids in a stage, by id, after the cursor id. */
-  async stageMembers(asOf: string, stageKey: string, first: number, afterId?: string): Promise<string[]> {
+  async stageMembers(asOf: string, stageKey: string, first: number, afterId?: string): Promise<CustomerFeatures[]> {
     const index = this.model.indexOf(stageKey);
     if (index === undefined) return [];
     const stageIndex = this.model.stageIndexSql(featureColumns);
     const after = afterId === undefined ? sql`` : sql` AND f.customer_id > ${afterId}`;
-    const rows = await this.warehouse.query<{ customer_id: string }>(
-      sql`SELECT f.customer_id AS customer_id FROM (${this.features(asOf)}) AS f
+    const rows = await this.warehouse.query(
+      sql`SELECT f.* FROM (${this.features(asOf)}) AS f
 WHERE ${stageIndex} = ${integer(index)}${after}
 ORDER BY f.customer_id LIMIT ${first}`,
       { label: "stage_members" },
     );
-    return rows.map((r) => String(r.customer_id));
+    return rows.map(toFeatures);
   }
 
   /** How many customers moved from each stage at `from` to each stage at `to`. */
@@ -138,6 +193,7 @@ GROUP BY 1, 2`,
 export class LifecycleRequest {
   private readonly featureLoaders = new Map<string, DataLoader<string, CustomerFeatures | null>>();
   private readonly stageCountCache = new Map<string, Promise<StageCount[]>>();
+  private readonly transactionLoaders = new Map<string, DataLoader<string, Transaction[]>>();
 
   constructor(readonly service: LifecycleService) {}
 
@@ -152,6 +208,23 @@ export class LifecycleRequest {
         { maxBatchSize: 10_000 },
       );
       this.featureLoaders.set(asOf, loader);
+    }
+    return loader;
+  }
+
+  /** Transactions pages: one query per (asOf, page window) for all customers asking for it. */
+  transactions(asOf: string, offset: number, limit: number): DataLoader<string, Transaction[]> {
+    const key = `${asOf}|${offset}|${limit}`;
+    let loader = this.transactionLoaders.get(key);
+    if (!loader) {
+      loader = new DataLoader(
+        async (ids) => {
+          const found = await this.service.transactionsOf(asOf, ids, offset, limit);
+          return ids.map((id) => found.get(id) ?? []);
+        },
+        { maxBatchSize: 10_000 },
+      );
+      this.transactionLoaders.set(key, loader);
     }
     return loader;
   }

@@ -3,6 +3,8 @@ import { pino } from "pino";
 import { DEFAULT_MAPPING } from "../../connectors/contract.ts";
 import { DuckDBConnector } from "../../connectors/duckdb.ts";
 import { generateDemoData, type DemoCounts } from "../../src/demo/generate.ts";
+import { defaultStageModel } from "../../src/lifecycle/stage-model.ts";
+import { LifecycleService } from "../../src/services/lifecycle.ts";
 import { createClmYoga, type ClmYoga } from "../../src/server/yoga.ts";
 import { openTestAppDatabase, type TestAppDatabase, type TestWarehouse, type WarehouseFactory } from "./databases.ts";
 
@@ -13,6 +15,8 @@ export interface TestServer {
   readonly appDb: TestAppDatabase;
   readonly warehouse: TestWarehouse;
   readonly demoCounts: DemoCounts;
+  /** Labels of the warehouse queries sent, in order (tests reset it). */
+  readonly warehouseQueries: string[];
   graphql<T = Record<string, unknown>>(query: string, variables?: Record<string, unknown>): Promise<GraphQLResponse<T>>;
   close(): Promise<void>;
 }
@@ -41,9 +45,17 @@ export async function startTestServer(
   const appDb = await openTestAppDatabase();
   const demo = await openDemoWarehouse(options.customers, options.warehouseFactory);
   const warehouse = demo.warehouse;
+  const warehouseQueries: string[] = [];
+  const query = warehouse.query.bind(warehouse);
+  warehouse.query = ((q, options) => {
+    warehouseQueries.push(options?.label ?? "unlabelled");
+    return query(q, options);
+  }) as typeof warehouse.query;
+  const lifecycle = await LifecycleService.open(warehouse, defaultStageModel(), "UTC");
   const yoga = createClmYoga({
     prisma: appDb.prisma,
     warehouse,
+    lifecycle,
     log: pino({ level: "silent" }),
     pingAppDatabase: () => appDb.ping(),
   });
@@ -52,6 +64,7 @@ export async function startTestServer(
     appDb,
     warehouse,
     demoCounts: demo.counts,
+    warehouseQueries,
     async graphql(query, variables) {
       const response = await yoga.fetch("http://test/graphql", {
         method: "POST",

@@ -1,0 +1,141 @@
+// A customer as of a day: features, current and furthest stage, transactions. Lookups of one request
+// are batched into one warehouse query per day.
+import { FEATURES, type CustomerFeatures } from "../lifecycle/features.ts";
+import type { Transaction } from "../services/lifecycle.ts";
+import { builder } from "./builder.ts";
+import { badUserInput } from "./errors.ts";
+import { AS_OF_DESCRIPTION, resolveAsOf } from "./lifecycle-args.ts";
+import { decodeCursor, encodeCursor, pageSize, refuseBackwardPaging, toPage } from "./paging.ts";
+import { StageRef } from "./stage.ts";
+
+export interface CustomerShape {
+  readonly id: string;
+  readonly asOf: string;
+  readonly features: CustomerFeatures;
+}
+
+/** The most ids one `customers` request may ask for. */
+export const MAX_CUSTOMER_IDS = 5_000;
+
+export const CustomerRef = builder.objectRef<CustomerShape>("Customer");
+
+const UNIT_TEXT = { days: "Unit: days.", count: "Unit: count.", currency: "Unit: currency of the amounts." } as const;
+
+const CustomerFeaturesRef = builder.objectRef<CustomerFeatures>("CustomerFeatures").implement({
+  description:
+    "What the lifecycle is computed from, as of a day; computed in the warehouse from the inputs known by then.",
+  fields: (t) =>
+    Object.fromEntries(
+      FEATURES.map((f) => {
+        const description = [
+          f.description,
+          "unit" in f ? UNIT_TEXT[f.unit] : "",
+          "requires" in f ? `Null without the ${f.requires} table.` : "",
+        ]
+          .filter(Boolean)
+          .join(" ");
+        const resolve = (features: CustomerFeatures) => features[f.field] as never;
+        if (f.type === "date") return [f.field, t.field({ type: "Date", nullable: true, description, resolve })];
+        if (f.type === "string") return [f.field, t.string({ nullable: true, description, resolve })];
+        const nullable = !["purchaseDays", "orderCount", "revenue"].includes(f.field);
+        return [
+          f.field,
+          "whole" in f ? t.int({ nullable, description, resolve }) : t.float({ nullable, description, resolve }),
+        ];
+      }),
+    ),
+});
+
+const TransactionRef = builder.objectRef<Transaction>("Transaction").implement({
+  description: "One row of the transactions table.",
+  fields: (t) => ({
+    occurredAt: t.field({ type: "DateTime", description: "When it happened.", resolve: (x) => x.occurredAt }),
+    amount: t.float({ description: "Amount (currency of the amounts).", resolve: (x) => x.amount }),
+    orderId: t.string({
+      nullable: true,
+      description: "The order it belongs to, when known.",
+      resolve: (x) => x.orderId,
+    }),
+    channel: t.string({ nullable: true, description: "Sales channel, when known.", resolve: (x) => x.channel }),
+  }),
+});
+
+CustomerRef.implement({
+  description: "A person known to the business (a buyer or a prospect), as of a day.",
+  fields: (t) => ({
+    id: t.exposeID("id", { description: "customer_id in the warehouse." }),
+    asOf: t.field({ type: "Date", description: "The day this view of the customer is for.", resolve: (c) => c.asOf }),
+    features: t.field({
+      type: CustomerFeaturesRef,
+      description: "Features as of the day.",
+      resolve: (c) => c.features,
+    }),
+    stage: t.field({
+      type: StageRef,
+      description: "Current stage: the first rule of the stage model, in evaluation order, that matches.",
+      resolve: (c, _args, ctx) => ({ stage: ctx.lifecycle.service.model.classify(c.features), asOf: c.asOf }),
+    }),
+    furthestStage: t.field({
+      type: StageRef,
+      description:
+        "The furthest stage of the lifecycle reached: the stage the rules give when lapse stages (at risk, churned) are skipped.",
+      resolve: (c, _args, ctx) => ({ stage: ctx.lifecycle.service.model.furthest(c.features), asOf: c.asOf }),
+    }),
+    transactions: t.connection(
+      {
+        type: TransactionRef,
+        description: "Transactions known as of the day, oldest first.",
+        resolve: async (c, args, ctx) => {
+          refuseBackwardPaging(args);
+          const size = pageSize(args);
+          const offset = Number(decodeCursor("tx", args.after) ?? 0);
+          if (!Number.isSafeInteger(offset) || offset < 0)
+            throw badUserInput("after is not a cursor of this connection");
+          const rows = await ctx.lifecycle.transactions(c.asOf, offset, size + 1).load(c.id);
+          return toPage(rows, size, (_row, i) => encodeCursor("tx", String(offset + i + 1)), offset > 0);
+        },
+      },
+      { name: "TransactionConnection", description: "A page of a customer's transactions." },
+      { name: "TransactionEdge", description: "A transaction and its cursor." },
+    ),
+  }),
+});
+
+builder.queryFields((t) => ({
+  customer: t.field({
+    type: CustomerRef,
+    nullable: true,
+    description: "One customer as of a day; null when the id is not known by then.",
+    args: {
+      id: t.arg.id({ required: true, description: "customer_id in the warehouse." }),
+      asOf: t.arg({ type: "Date", description: AS_OF_DESCRIPTION }),
+    },
+    resolve: async (_root, args, ctx) => {
+      const asOf = resolveAsOf(args.asOf, ctx);
+      const features = await ctx.lifecycle.features(asOf).load(String(args.id));
+      return features ? { id: features.customerId, asOf, features } : null;
+    },
+  }),
+  customers: t.field({
+    type: [CustomerRef],
+    nullable: { list: false, items: true },
+    description: `Several customers as of a day, in the order asked (at most ${MAX_CUSTOMER_IDS}); null for ids not known by then. One warehouse query.`,
+    args: {
+      ids: t.arg.idList({ required: true, description: "customer_ids in the warehouse." }),
+      asOf: t.arg({ type: "Date", description: AS_OF_DESCRIPTION }),
+    },
+    resolve: async (_root, args, ctx) => {
+      if (args.ids.length > MAX_CUSTOMER_IDS) {
+        throw badUserInput(`ids may hold at most ${MAX_CUSTOMER_IDS} customers, got ${args.ids.length}`, {
+          argument: "ids",
+        });
+      }
+      const asOf = resolveAsOf(args.asOf, ctx);
+      const found = await ctx.lifecycle.features(asOf).loadMany(args.ids.map(String));
+      return found.map((features) => {
+        if (features instanceof Error) throw features;
+        return features ? { id: features.customerId, asOf, features } : null;
+      });
+    },
+  }),
+}));

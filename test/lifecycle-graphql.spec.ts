@@ -1,0 +1,137 @@
+// The lifecycle over GraphQL on the demo shop, on every warehouse: the distribution adds up, single
+// lookups agree with the distribution's member lists, and lookups are batched.
+import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { testWarehouses } from "./helpers/databases.ts";
+import { DEMO_END_DATE, startTestServer, type TestServer } from "./helpers/server.ts";
+
+type StagesData = {
+  stages: {
+    key: string;
+    count: number;
+    share: number;
+    customers: { edges: { node: { id: string } }[]; pageInfo: { hasNextPage: boolean } };
+  }[];
+};
+
+describe.each(testWarehouses())("lifecycle GraphQL on the demo shop in $label", (factory) => {
+  let server: TestServer;
+  beforeAll(async () => {
+    server = await startTestServer({ warehouseFactory: factory, customers: 600 });
+  });
+  afterAll(async () => {
+    await server?.close();
+  });
+
+  it("puts every known customer in exactly one stage, and customer(id) agrees with the stage listing it", async () => {
+    const { data, errors } = await server.graphql<StagesData>(
+      `query($asOf: Date) { stages(asOf: $asOf) { key count share customers(first: 500) { edges { node { id } } pageInfo { hasNextPage } } } }`,
+      { asOf: DEMO_END_DATE },
+    );
+    expect(errors).toBeUndefined();
+    const total = data!.stages.reduce((sum, s) => sum + s.count, 0);
+    expect(total).toBe(server.demoCounts.customers);
+    expect(data!.stages.map((s) => s.key)).toEqual([
+      "prospect",
+      "new",
+      "developing",
+      "retained",
+      "loyal",
+      "advocate",
+      "at_risk",
+      "churned",
+    ]);
+    expect(data!.stages.reduce((sum, s) => sum + s.share, 0)).toBeCloseTo(1, 9);
+    for (const stage of data!.stages) expect(stage.count, stage.key).toBeGreaterThan(0);
+
+    const listed = data!.stages.flatMap((s) => {
+      expect(s.customers.pageInfo.hasNextPage).toBe(s.count > 500);
+      return s.customers.edges.map((e) => [e.node.id, s.key] as const);
+    });
+    const ids = listed.map(([id]) => id);
+    const lookup = await server.graphql<{ customers: { id: string; stage: { key: string } }[] }>(
+      `query($ids: [ID!]!, $asOf: Date) { customers(ids: $ids, asOf: $asOf) { id stage { key } } }`,
+      { ids, asOf: DEMO_END_DATE },
+    );
+    expect(lookup.errors).toBeUndefined();
+    expect(lookup.data!.customers.map((c) => [c.id, c.stage.key])).toEqual(listed);
+  });
+
+  it("sends exactly one warehouse query for a request of 1,000 customer lookups, unknown ids null", async () => {
+    const ids = Array.from({ length: 1_000 }, (_, i) => `c${String(i + 1).padStart(6, "0")}`);
+    const aliases = ids
+      .slice(0, 200)
+      .map((id, i) => `a${i}: customer(id: "${id}", asOf: "${DEMO_END_DATE}") { id stage { key } }`);
+    server.warehouseQueries.length = 0;
+    const many = await server.graphql<{ customers: ({ id: string } | null)[] }>(
+      `query($ids: [ID!]!) { customers(ids: $ids, asOf: "${DEMO_END_DATE}") { id features { purchaseDays } } }`,
+      { ids },
+    );
+    expect(many.errors).toBeUndefined();
+    expect(server.warehouseQueries).toEqual(["customer_features"]);
+    expect(many.data!.customers.filter((c) => c !== null)).toHaveLength(600);
+    expect(many.data!.customers[999]).toBeNull();
+
+    server.warehouseQueries.length = 0;
+    const aliased = await server.graphql<Record<string, { id: string } | null>>(`{ ${aliases.join("\n")} }`);
+    expect(aliased.errors).toBeUndefined();
+    expect(server.warehouseQueries).toEqual(["customer_features"]);
+    expect(Object.keys(aliased.data!)).toHaveLength(200);
+  });
+
+  it("pages a customer's transactions with stable cursors, and batches them across customers", async () => {
+    const query = `query($id: ID!, $after: String) { customer(id: $id, asOf: "${DEMO_END_DATE}") {
+      features { orderCount } transactions(first: 2, after: $after) { edges { cursor node { occurredAt amount orderId } } pageInfo { hasNextPage endCursor } } } }`;
+    const loyal = await server.graphql<StagesData>(
+      `{ stages(asOf: "${DEMO_END_DATE}") { key customers(first: 1) { edges { node { id } } } } }`,
+    );
+    const id = loyal.data!.stages.find((s) => s.key === "loyal")!.customers.edges[0]!.node.id;
+    type Tx = {
+      customer: {
+        features: { orderCount: number };
+        transactions: {
+          edges: { node: { occurredAt: string } }[];
+          pageInfo: { hasNextPage: boolean; endCursor: string };
+        };
+      };
+    };
+    const seen: string[] = [];
+    let after: string | undefined;
+    let orderCount = 0;
+    for (let page = 0; page < 50; page++) {
+      const { data, errors } = await server.graphql<Tx>(query, { id, after });
+      expect(errors).toBeUndefined();
+      orderCount = data!.customer.features.orderCount;
+      seen.push(...data!.customer.transactions.edges.map((e) => e.node.occurredAt));
+      if (!data!.customer.transactions.pageInfo.hasNextPage) break;
+      after = data!.customer.transactions.pageInfo.endCursor;
+    }
+    expect(seen.length).toBeGreaterThanOrEqual(orderCount);
+    expect([...seen].sort()).toEqual(seen);
+
+    server.warehouseQueries.length = 0;
+    const batch = await server.graphql(
+      `{ customers(ids: ["c000001", "c000002", "c000003"], asOf: "${DEMO_END_DATE}") { transactions(first: 3) { edges { node { amount } } } } }`,
+    );
+    expect(batch.errors).toBeUndefined();
+    expect(server.warehouseQueries).toEqual(["customer_features", "customer_transactions"]);
+  });
+
+  it("counts transitions between two days that add up to the customers known on the second", async () => {
+    const { data, errors } = await server.graphql<{
+      stageTransitions: { from: { key: string } | null; to: { key: string }; count: number }[];
+    }>(`{ stageTransitions(from: "2026-03-31", to: "${DEMO_END_DATE}") { from { key } to { key } count } }`);
+    expect(errors).toBeUndefined();
+    expect(data!.stageTransitions.reduce((s, t) => s + t.count, 0)).toBe(server.demoCounts.customers);
+    expect(data!.stageTransitions.some((t) => t.from === null)).toBe(true);
+  });
+
+  it("refuses bad input with BAD_USER_INPUT", async () => {
+    const badDate = await server.graphql(`{ stages(asOf: "2026-02-30") { key } }`);
+    expect(badDate.errors?.[0]?.message).toMatch(/Date must be a calendar day YYYY-MM-DD/);
+    const tooMany = await server.graphql(`{ stages { customers(first: 501) { edges { cursor } } } }`);
+    expect(tooMany.errors?.[0]?.extensions?.code).toBe("BAD_USER_INPUT");
+    expect(tooMany.errors?.[0]?.message).toMatch(/first must be between 1 and 500/);
+    const backwards = await server.graphql(`{ stages { customers(last: 5) { edges { cursor } } } }`);
+    expect(backwards.errors?.[0]?.extensions?.code).toBe("BAD_USER_INPUT");
+  });
+});
