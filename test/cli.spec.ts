@@ -76,12 +76,22 @@ describe("clm serve refuses a bad configuration with one clear line and exit cod
       /CLM_CONFIG \(.*\) at warehouse\.tables\.transactions\.table: must be an SQL identifier/,
     ],
     [
+      "a stage model with a duplicate key",
+      { CLM_CONFIG: join(dir, "bad-model.json") },
+      /CLM_CONFIG \(.*\) at stageModel\.stages\[1\]\.key: duplicate stage key "a"/,
+    ],
+    [
       "a DuckDB file without the required table",
       { CLM_DUCKDB_PATH: join(dir, "empty.duckdb") },
       /warehouse \(duckdb\): required table main\.transactions \(transactions\) not found/,
     ],
   ];
   beforeAll(() => {
+    const stage = (key: string, order: number) => ({ key, name: key, order, kind: "progress", rule: { all: [] } });
+    writeFileSync(
+      join(dir, "bad-model.json"),
+      JSON.stringify({ stageModel: { stages: [stage("a", 1), stage("a", 2)], evaluationOrder: ["a"], fallback: "a" } }),
+    );
     writeFileSync(
       join(dir, "bad-mapping.json"),
       JSON.stringify({ warehouse: { tables: { transactions: { table: "x; DROP" } } } }),

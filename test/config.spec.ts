@@ -132,6 +132,51 @@ describe("CLM_CONFIG file", () => {
     expect(() => parseConfigFile({ wharehouse: {} })).toThrow(/CLM_CONFIG at \(root\)/);
   });
 
+  it("accepts thresholds for the default stage model and a time zone", () => {
+    const config = parseConfigFile({ timeZone: "Europe/Berlin", stageModel: { thresholds: { churnDays: 180 } } });
+    expect(config.timeZone).toBe("Europe/Berlin");
+    expect(config.stageModel.stages.find((s) => s.key === "churned")!.rule).toEqual({
+      field: "recencyDays",
+      op: "gt",
+      value: 180,
+    });
+    expect(() => parseConfigFile({ timeZone: "Mars/Olympus" })).toThrow(
+      /CLM_CONFIG at timeZone: must be an IANA time zone/,
+    );
+  });
+
+  it("refuses a bad stage model, pointing at the offending path", () => {
+    const stage = (key: string, order: number, rule: unknown) => ({ key, name: key, order, kind: "progress", rule });
+    const model = (stages: unknown[], evaluationOrder: string[]) => ({
+      stageModel: { stages, evaluationOrder, fallback: "a" },
+    });
+    expect(() =>
+      parseConfigFile(model([stage("a", 1, { field: "purchaseDayz", op: "gte", value: 1 })], ["a"])),
+    ).toThrow('CLM_CONFIG at stageModel.stages[0].rule.field: unknown field "purchaseDayz"');
+    expect(() =>
+      parseConfigFile(model([stage("a", 1, { field: "purchaseDays", op: "like", value: 1 })], ["a"])),
+    ).toThrow(/CLM_CONFIG at stageModel/);
+    expect(() => parseConfigFile(model([stage("a", 1, { all: [] }), stage("a", 2, { all: [] })], ["a"]))).toThrow(
+      'CLM_CONFIG at stageModel.stages[1].key: duplicate stage key "a"',
+    );
+    expect(() =>
+      parseConfigFile(
+        model(
+          [stage("a", 1, { all: [] }), stage("b", 2, { not: { field: "acquisitionChannel", op: "gt", value: "x" } })],
+          ["a", "b"],
+        ),
+      ),
+    ).toThrow(
+      "CLM_CONFIG at stageModel.stages[1].rule.not.op: gt applies to number and date fields; use eq, neq or in",
+    );
+    expect(() => parseConfigFile(model([stage("a", 1, { all: [] }), stage("b", 2, { all: [] })], ["a"]))).toThrow(
+      "CLM_CONFIG at stageModel.evaluationOrder: stage b is missing",
+    );
+    expect(() =>
+      parseConfigFile(model([stage("a", 1, { field: "recencyDays", op: "gt", value: "soon" })], ["a"])),
+    ).toThrow("CLM_CONFIG at stageModel.stages[0].rule.value: expected a number, got a string");
+  });
+
   it("names the file when it cannot be read or parsed", () => {
     const dir = mkdtempSync(join(tmpdir(), "clm-config-"));
     const broken = join(dir, "broken.json");

@@ -7,7 +7,8 @@ import { cast, ident, join, sql, typeName } from "../connectors/sql.ts";
 import { FEATURES, FEATURE_BY_FIELD, type FeatureType } from "../src/lifecycle/features.ts";
 import { compilePredicate } from "../src/lifecycle/rule-predicate.ts";
 import { compileRuleSql, sqlTypeOf } from "../src/lifecycle/rule-sql.ts";
-import { checkRule, type Rule, type ValueExpr } from "../src/lifecycle/rules.ts";
+import { checkRule, parseRuleShape, type Rule, type ValueExpr } from "../src/lifecycle/rules.ts";
+import { CompiledStageModel, defaultStageModel } from "../src/lifecycle/stage-model.ts";
 import { testWarehouses, type TestWarehouse } from "./helpers/databases.ts";
 
 // Values exactly representable in binary floating point, so sums and products agree everywhere.
@@ -101,9 +102,38 @@ describe.each(testWarehouses())("rule back ends agree on $label", (factory) => {
     await warehouse?.close();
   });
 
+  it("classifies every row into the same current and furthest stage, for random thresholds", async () => {
+    const thresholds = fc.record({
+      churnDays: fc.constantFrom(30, 60, 365),
+      atRiskMinDays: fc.constantFrom(1, 30, 60),
+      atRiskGapMultiple: fc.constantFrom(0.5, 1, 3),
+      loyalPurchaseDays: fc.constantFrom(3, 4),
+      newMaxDays: fc.constantFrom(1, 30, 400),
+    });
+    await fc.assert(
+      fc.asyncProperty(thresholds, async (t) => {
+        const model = new CompiledStageModel(defaultStageModel(t));
+        const columns = { column: (field: string) => ident(FEATURE_BY_FIELD.get(field)!.column) };
+        const rows = await warehouse.query<{ id: string; stage_index: number; furthest_index: number }>(
+          sql`SELECT id, ${model.stageIndexSql(columns)} AS stage_index, ${model.stageIndexSql(columns, { skipLapse: true })} AS furthest_index
+              FROM ${table()} ORDER BY id`,
+        );
+        const fromSql = rows.map((r) => [
+          r.id,
+          model.stages[Number(r.stage_index)]!.key,
+          model.stages[Number(r.furthest_index)]!.key,
+        ]);
+        const fromTs = ROWS.map((row) => [row.id, model.classify(row).key, model.furthest(row).key]);
+        expect(fromSql).toEqual(fromTs);
+      }),
+      { numRuns: 40, seed: 7 },
+    );
+  });
+
   it("selects the same rows for hundreds of random rules", async () => {
     await fc.assert(
       fc.asyncProperty(rule, async (r) => {
+        expect(parseRuleShape(r)).toEqual([]);
         expect(checkRule(r)).toEqual([]);
         const predicate = compilePredicate(r);
         const expected = ROWS.filter((row) => predicate(row)).map((row) => row.id);

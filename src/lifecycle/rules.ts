@@ -29,31 +29,111 @@ export type Rule =
   | { readonly field: string; readonly op: "between"; readonly value: readonly [ValueExpr, ValueExpr] }
   | { readonly field: string; readonly op: "isNull" | "notNull" };
 
-const valueExpr: z.ZodType<ValueExpr> = z.lazy(() =>
-  z.union([
-    z.number().refine(Number.isFinite, "must be a finite number"),
-    z.string(),
-    z.object({ field: z.string() }).strict(),
-    z.object({ max: z.array(valueExpr).min(1) }).strict(),
-    z.object({ min: z.array(valueExpr).min(1) }).strict(),
-    z.object({ add: z.array(valueExpr).min(1) }).strict(),
-    z.object({ mul: z.array(valueExpr).min(1) }).strict(),
-  ]),
-);
+const OPS = [...COMPARISON_OPS, "in", "between", "isNull", "notNull"] as const;
+const ARITHMETIC = ["max", "min", "add", "mul"] as const;
 
-export const ruleSchema: z.ZodType<Rule> = z.lazy(() =>
-  z.union([
-    z.object({ all: z.array(ruleSchema) }).strict(),
-    z.object({ any: z.array(ruleSchema) }).strict(),
-    z.object({ not: ruleSchema }).strict(),
-    z.object({ field: z.string(), op: z.enum(COMPARISON_OPS), value: valueExpr }).strict(),
-    z
-      .object({ field: z.string(), op: z.literal("in"), value: z.array(z.union([z.number(), z.string()])).min(1) })
-      .strict(),
-    z.object({ field: z.string(), op: z.literal("between"), value: z.tuple([valueExpr, valueExpr]) }).strict(),
-    z.object({ field: z.string(), op: z.enum(["isNull", "notNull"]) }).strict(),
-  ]),
-);
+type Path = (string | number)[];
+
+function isObject(v: unknown): v is Record<string, unknown> {
+  return typeof v === "object" && v !== null && !Array.isArray(v);
+}
+
+function unexpectedKeys(v: Record<string, unknown>, allowed: readonly string[], path: Path): RuleIssue[] {
+  return Object.keys(v)
+    .filter((k) => !allowed.includes(k))
+    .map((k) => ({ path: [...path, k], message: `unexpected key ${JSON.stringify(k)}` }));
+}
+
+function parseValue(v: unknown, path: Path, issues: RuleIssue[]): void {
+  if (typeof v === "number") {
+    if (!Number.isFinite(v)) issues.push({ path, message: "must be a finite number" });
+    return;
+  }
+  if (typeof v === "string") return;
+  if (!isObject(v)) {
+    issues.push({ path, message: "expected a number, a string, {field}, or {max|min|add|mul: [values]}" });
+    return;
+  }
+  if ("field" in v) {
+    if (typeof v.field !== "string") issues.push({ path: [...path, "field"], message: "must be a field name" });
+    issues.push(...unexpectedKeys(v, ["field"], path));
+    return;
+  }
+  const keys = Object.keys(v);
+  const op = keys[0] as (typeof ARITHMETIC)[number];
+  if (keys.length !== 1 || !ARITHMETIC.includes(op)) {
+    issues.push({ path, message: "expected {field} or one of {max|min|add|mul: [values]}" });
+    return;
+  }
+  const args = v[op];
+  if (!Array.isArray(args) || args.length === 0) {
+    issues.push({ path: [...path, op], message: "must be a non-empty list of values" });
+    return;
+  }
+  args.forEach((arg, i) => parseValue(arg, [...path, op, i], issues));
+}
+
+/**
+ * Checks the JSON shape of a rule and reports every problem with the path to the offending node
+ * (zod's union errors would only say "Invalid input" at the top).
+ */
+export function parseRuleShape(input: unknown, path: Path = [], issues: RuleIssue[] = []): RuleIssue[] {
+  if (!isObject(input)) {
+    issues.push({ path, message: 'expected a rule: {"all":[…]}, {"any":[…]}, {"not":…} or {"field","op","value"}' });
+    return issues;
+  }
+  for (const group of ["all", "any"] as const) {
+    if (group in input) {
+      issues.push(...unexpectedKeys(input, [group], path));
+      const parts = input[group];
+      if (!Array.isArray(parts)) issues.push({ path: [...path, group], message: "must be a list of rules" });
+      else parts.forEach((part, i) => parseRuleShape(part, [...path, group, i], issues));
+      return issues;
+    }
+  }
+  if ("not" in input) {
+    issues.push(...unexpectedKeys(input, ["not"], path));
+    parseRuleShape(input.not, [...path, "not"], issues);
+    return issues;
+  }
+  if (!("field" in input)) {
+    issues.push({ path, message: 'expected all, any, not, or a comparison {"field","op","value"}' });
+    return issues;
+  }
+  if (typeof input.field !== "string") issues.push({ path: [...path, "field"], message: "must be a field name" });
+  const op = input.op as (typeof OPS)[number];
+  if (!OPS.includes(op)) {
+    issues.push({ path: [...path, "op"], message: `must be one of ${OPS.join(", ")}` });
+    return issues;
+  }
+  if (op === "isNull" || op === "notNull") {
+    issues.push(...unexpectedKeys(input, ["field", "op"], path));
+    return issues;
+  }
+  issues.push(...unexpectedKeys(input, ["field", "op", "value"], path));
+  if (!("value" in input)) {
+    issues.push({ path: [...path, "value"], message: `is required with op ${op}` });
+    return issues;
+  }
+  const value = input.value;
+  if (op === "in") {
+    if (!Array.isArray(value) || value.length === 0) issues.push({ path: [...path, "value"], message: "must be a non-empty list" });
+    else
+      value.forEach((v, i) => {
+        if (typeof v !== "number" && typeof v !== "string") issues.push({ path: [...path, "value", i], message: "must be a number or a string" });
+      });
+  } else if (op === "between") {
+    if (!Array.isArray(value) || value.length !== 2) issues.push({ path: [...path, "value"], message: "must be [low, high]" });
+    else value.forEach((v, i) => parseValue(v, [...path, "value", i], issues));
+  } else parseValue(value, [...path, "value"], issues);
+  return issues;
+}
+
+/** A rule as a zod schema: the shape checked by parseRuleShape, each problem at its own path. */
+export const ruleSchema: z.ZodType<Rule> = z.unknown().transform((input, ctx) => {
+  for (const issue of parseRuleShape(input)) ctx.addIssue({ code: "custom", path: issue.path, message: issue.message });
+  return input as Rule;
+});
 
 /** Fields a rule may read besides the features, with their types (segments add `stage`). */
 export interface RuleScope {

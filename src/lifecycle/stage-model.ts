@@ -166,13 +166,24 @@ const customModelSchema = z
   })
   .strict();
 
-/** CLM_CONFIG's `stageModel`: thresholds for the default model, or a whole model of one's own. */
-export const stageModelConfigSchema = z.union([
-  z.object({ thresholds: thresholdsSchema.partial() }).strict(),
-  customModelSchema,
-]);
+const thresholdsConfigSchema = z.object({ thresholds: thresholdsSchema.partial() }).strict();
 
-export type StageModelConfig = z.input<typeof stageModelConfigSchema>;
+/**
+ * CLM_CONFIG's `stageModel`: `{ thresholds }` for the default model, or a whole model of one's own
+ * (`{ stages, evaluationOrder, fallback }`). The branch is picked by its keys, so errors point inside it.
+ */
+export const stageModelConfigSchema = z
+  .unknown()
+  .transform((input, ctx): z.output<typeof thresholdsConfigSchema> | StageModel => {
+    const schema =
+      typeof input === "object" && input !== null && "thresholds" in input ? thresholdsConfigSchema : customModelSchema;
+    const parsed = schema.safeParse(input);
+    if (parsed.success) return parsed.data as z.output<typeof thresholdsConfigSchema> | StageModel;
+    for (const issue of parsed.error.issues) ctx.addIssue({ ...issue, code: "custom", path: issue.path } as never);
+    return z.NEVER;
+  });
+
+export type StageModelConfig = z.input<typeof customModelSchema> | z.input<typeof thresholdsConfigSchema>;
 
 export interface StageModelIssue {
   readonly path: (string | number)[];
