@@ -4,74 +4,13 @@
 import fc from "fast-check";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { cast, ident, join, sql, typeName } from "../connectors/sql.ts";
-import { FEATURES, FEATURE_BY_FIELD, type FeatureType } from "../src/lifecycle/features.ts";
+import { FEATURES, FEATURE_BY_FIELD } from "../src/lifecycle/features.ts";
 import { compilePredicate } from "../src/lifecycle/rule-predicate.ts";
 import { compileRuleSql, sqlTypeOf } from "../src/lifecycle/rule-sql.ts";
-import { checkRule, parseRuleShape, type Rule, type ValueExpr } from "../src/lifecycle/rules.ts";
+import { checkRule, parseRuleShape } from "../src/lifecycle/rules.ts";
 import { CompiledStageModel, defaultStageModel } from "../src/lifecycle/stage-model.ts";
+import { constantOf, rule } from "./helpers/arbitraries.ts";
 import { testWarehouses, type TestWarehouse } from "./helpers/databases.ts";
-
-// Values exactly representable in binary floating point, so sums and products agree everywhere.
-const NUMBERS = [-2, 0, 0.5, 1, 1.25, 2, 3, 4, 7.5, 30, 60, 365, 400];
-const DATES = ["2025-12-31", "2026-01-01", "2026-02-15", "2026-06-30"];
-const STRINGS = ["email", "paid_search", "", "o'neil", "Email"];
-
-const pool: Record<FeatureType, readonly (number | string)[]> = { number: NUMBERS, date: DATES, string: STRINGS };
-const fieldsOfType = (type: FeatureType) => FEATURES.filter((f) => f.type === type).map((f) => f.field);
-
-const constantOf = (type: FeatureType) => fc.constantFrom(...pool[type]);
-
-function valueExpr(type: FeatureType, depth: number): fc.Arbitrary<ValueExpr> {
-  const leaves: fc.Arbitrary<ValueExpr>[] = [
-    constantOf(type),
-    fc.constantFrom(...fieldsOfType(type)).map((field) => ({ field })),
-  ];
-  if (type !== "number" || depth <= 0) return fc.oneof(...leaves);
-  const args = fc.array(valueExpr("number", depth - 1), { minLength: 1, maxLength: 3 });
-  return fc.oneof(
-    ...leaves,
-    args.map((a) => ({ max: a })),
-    args.map((a) => ({ min: a })),
-    args.map((a) => ({ add: a })),
-    args.map((a) => ({ mul: a })),
-  );
-}
-
-const comparison: fc.Arbitrary<Rule> = fc
-  .constantFrom(...FEATURES.map((f) => f.field))
-  .chain((field): fc.Arbitrary<Rule> => {
-    const type = FEATURE_BY_FIELD.get(field)!.type;
-    const ordered = type === "string" ? (["eq", "neq"] as const) : (["eq", "neq", "lt", "lte", "gt", "gte"] as const);
-    const options: fc.Arbitrary<Rule>[] = [
-      fc.record({ field: fc.constant(field), op: fc.constantFrom(...ordered), value: valueExpr(type, 2) }),
-      fc.record({
-        field: fc.constant(field),
-        op: fc.constant("in" as const),
-        value: fc.array(constantOf(type), { minLength: 1, maxLength: 3 }),
-      }),
-      fc.record({ field: fc.constant(field), op: fc.constantFrom("isNull" as const, "notNull" as const) }),
-    ];
-    if (type !== "string") {
-      options.push(
-        fc.record({
-          field: fc.constant(field),
-          op: fc.constant("between" as const),
-          value: fc.tuple(valueExpr(type, 1), valueExpr(type, 1)),
-        }),
-      );
-    }
-    return fc.oneof(...options);
-  });
-
-const rule: fc.Arbitrary<Rule> = fc.letrec<{ rule: Rule }>((tie) => ({
-  rule: fc.oneof(
-    { depthSize: "small", withCrossShrink: true },
-    comparison,
-    fc.record({ all: fc.array(tie("rule"), { maxLength: 3 }) }),
-    fc.record({ any: fc.array(tie("rule"), { maxLength: 3 }) }),
-    fc.record({ not: tie("rule") }),
-  ),
-})).rule;
 
 type Row = Record<string, number | string | null> & { id: string };
 
