@@ -1,6 +1,6 @@
 // BigQuery as the warehouse. Named parameters only, so the SQL text depends on the query's shape and
 // BigQuery's own result cache can serve repeats.
-import { BigQuery, type Query } from "@google-cloud/bigquery";
+import { BigQuery, type BigQueryOptions, type Query } from "@google-cloud/bigquery";
 import type { WarehouseMapping } from "./contract.ts";
 import type { QueryOptions, Row, WarehouseConnector } from "./connector.ts";
 import { ident, render, sql, type BoundParam, type Dialect, type Sql, type SqlParamType } from "./sql.ts";
@@ -18,10 +18,21 @@ export interface BigQuerySettings {
   readonly dataset: string;
   readonly location: string | undefined;
   readonly maxBytesBilled: number;
-  /** For tests: a local endpoint speaking the BigQuery REST wire format. */
-  readonly apiEndpoint?: string;
-  readonly client?: BigQuery;
+  /** Extra client options; tests point `apiEndpoint` and `authClient` at a local wire-format endpoint. */
+  readonly clientOptions?: BigQueryOptions;
 }
+
+/**
+ * Transient errors (HTTP 429, 5xx, reasons rateLimitExceeded and backendError) are retried by the
+ * client with exponential backoff and jitter; these bound how long that may go on (seconds).
+ */
+export const BIGQUERY_RETRY = {
+  autoRetry: true,
+  maxRetries: 4,
+  retryDelayMultiplier: 2,
+  maxRetryDelay: 8,
+  totalTimeout: 60,
+};
 
 function inferType(value: unknown): SqlParamType {
   if (typeof value === "boolean") return "BOOL";
@@ -57,9 +68,12 @@ export class BigQueryConnector implements WarehouseConnector {
     private readonly settings: BigQuerySettings,
     readonly mapping: WarehouseMapping,
   ) {
-    this.client =
-      settings.client ??
-      new BigQuery({ projectId: settings.project, location: settings.location, apiEndpoint: settings.apiEndpoint });
+    this.client = new BigQuery({
+      projectId: settings.project,
+      location: settings.location,
+      retryOptions: BIGQUERY_RETRY,
+      ...settings.clientOptions,
+    });
   }
 
   /** The job request for a query: deterministic text, named typed parameters, a byte budget. */
@@ -84,6 +98,12 @@ export class BigQueryConnector implements WarehouseConnector {
       for (const key in row) out[key] = normalise(row[key]);
       return out as R;
     });
+  }
+
+  /** What the query would scan (bytes), from a dry run that bills nothing. */
+  async estimateBytes(query: Sql, options: QueryOptions = {}): Promise<number> {
+    const [job] = await this.client.createQueryJob({ ...this.jobRequest(query, options), dryRun: true });
+    return Number(job.metadata?.statistics?.totalBytesProcessed ?? 0);
   }
 
   async ping(): Promise<void> {

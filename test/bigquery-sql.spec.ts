@@ -96,7 +96,13 @@ describe("BigQuery decoding of lifecycle rows through the client library", () =>
 
   it("turns DATE into YYYY-MM-DD, FLOAT into numbers and NULL into null, with the ids as a typed array", async () => {
     const connector = new BigQueryConnector(
-      { project: "clm-test-project", dataset: "shop", location: undefined, maxBytesBilled: 1e9, client: fake.client },
+      {
+        project: "clm-test-project",
+        dataset: "shop",
+        location: undefined,
+        maxBytesBilled: 1e9,
+        clientOptions: fake.clientOptions,
+      },
       DEFAULT_MAPPING,
     );
     const lifecycle = new LifecycleService(connector, defaultStageModel(), "UTC", new Set(["customers", "events"]));

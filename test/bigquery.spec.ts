@@ -20,10 +20,28 @@ beforeAll(async () => {
     }
     if (query.includes("count(*)")) return { fields: [{ name: "n", type: "INTEGER" }], rows: [["1234"]] };
     if (query.includes("slow")) return { fields: [{ name: "x", type: "STRING" }], rows: [["late"]], slow: true };
+    if (query.includes("'flaky'")) {
+      return {
+        fields: [{ name: "x", type: "STRING" }],
+        rows: [["ok"]],
+        failFirst: { times: 1, status: 503, reason: "backendError" },
+      };
+    }
+    if (query.includes("'throttled'")) {
+      return {
+        fields: [{ name: "x", type: "STRING" }],
+        rows: [["ok"]],
+        failFirst: { times: 1, status: 429, reason: "rateLimitExceeded" },
+      };
+    }
+    if (query.includes("'broken'")) {
+      return { fields: [], rows: [], failFirst: { times: 99, status: 400, reason: "invalidQuery" } };
+    }
+    if (query.includes("big_scan")) return { fields: [], rows: [], bytes: 123_456_789 };
     return { fields: [{ name: "ok", type: "INTEGER" }], rows: [["1"]] };
   });
   connector = new BigQueryConnector(
-    { project: PROJECT, dataset: "shop", location: "EU", maxBytesBilled: 5_000_000, client: fake.client },
+    { project: PROJECT, dataset: "shop", location: "EU", maxBytesBilled: 5_000_000, clientOptions: fake.clientOptions },
     DEFAULT_MAPPING,
   );
 });
@@ -72,6 +90,28 @@ describe("BigQuery connector", () => {
     fake.requests.length = 0;
     expect(await connector.query(sql`SELECT 'slow' AS x`)).toEqual([{ x: "late" }]);
     expect(fake.requests.map((r) => r.method)).toEqual(["POST", "GET"]);
+  });
+
+  it("retries transient errors (backend error, rate limit) with backoff, not a bad query", async () => {
+    for (const kind of ["flaky", "throttled"]) {
+      fake.requests.length = 0;
+      expect(
+        await connector.query(sql`SELECT ${"x"} AS x, ${kind === "flaky" ? sql`'flaky'` : sql`'throttled'`} AS k`),
+      ).toEqual([{ x: "ok" }]);
+      expect(fake.requests.map((r) => r.method)).toEqual(["POST", "POST"]);
+    }
+    fake.requests.length = 0;
+    await expect(connector.query(sql`SELECT 'broken' AS x`)).rejects.toThrow(/fake invalidQuery/);
+    expect(fake.requests).toHaveLength(1);
+  });
+
+  it("estimates the bytes a query would scan with a dry run", async () => {
+    fake.requests.length = 0;
+    expect(await connector.estimateBytes(sql`SELECT * FROM big_scan WHERE a = ${1}`)).toBe(123_456_789);
+    expect(fake.requests[0]!.body!.configuration).toMatchObject({
+      dryRun: true,
+      query: { maximumBytesBilled: "5000000" },
+    });
   });
 
   it("reports the contract tables from INFORMATION_SCHEMA, decoding INT64 counts", async () => {

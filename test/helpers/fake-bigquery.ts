@@ -2,7 +2,7 @@
 // getQueryResults) for the real client library to run against it. No Google service is contacted.
 import { createServer, type IncomingMessage, type Server } from "node:http";
 import type { AddressInfo } from "node:net";
-import { BigQuery } from "@google-cloud/bigquery";
+import type { BigQueryOptions } from "@google-cloud/bigquery";
 
 export interface FakeField {
   name: string;
@@ -14,6 +14,10 @@ export interface FakeAnswer {
   rows: (string | null)[][];
   /** Answer `jobComplete: false` first; the rows come from the poll. */
   slow?: boolean;
+  /** Fail this many times first with this HTTP status and BigQuery error reason. */
+  failFirst?: { times: number; status: number; reason: string };
+  /** What a dry run reports it would scan. */
+  bytes?: number;
 }
 
 export interface RecordedRequest {
@@ -24,7 +28,8 @@ export interface RecordedRequest {
 
 export interface FakeBigQuery {
   readonly requests: RecordedRequest[];
-  readonly client: BigQuery;
+  /** Options that point a BigQuery client at this endpoint. */
+  readonly clientOptions: BigQueryOptions;
   close(): Promise<void>;
 }
 
@@ -41,6 +46,7 @@ export async function startFakeBigQuery(project: string, answer: Answerer): Prom
   const requests: RecordedRequest[] = [];
   const pending = new Map<string, FakeAnswer>();
   let jobs = 0;
+  const failures = new Map<string, number>();
   const server: Server = createServer(async (request, response) => {
     const body = await readBody(request);
     const path = new URL(request.url!, "http://x").pathname;
@@ -66,6 +72,17 @@ export async function startFakeBigQuery(project: string, answer: Answerer): Prom
         ]),
       );
       const a = answer(body!.query as string, params);
+      const failed = failures.get(body!.query) ?? 0;
+      if (a.failFirst && failed < a.failFirst.times) {
+        failures.set(body!.query, failed + 1);
+        return send(a.failFirst.status, {
+          error: {
+            code: a.failFirst.status,
+            message: `fake ${a.failFirst.reason}`,
+            errors: [{ reason: a.failFirst.reason, message: "fake" }],
+          },
+        });
+      }
       if (a.slow) {
         pending.set(jobId, a);
         return send(200, {
@@ -76,6 +93,23 @@ export async function startFakeBigQuery(project: string, answer: Answerer): Prom
       }
       return send(200, result(jobId, a));
     }
+    if (request.method === "POST" && path === `/bigquery/v2/projects/${project}/jobs`) {
+      const config = body!.configuration.query;
+      const params = Object.fromEntries(
+        ((config.queryParameters ?? []) as { name: string; parameterValue: { value?: unknown } }[]).map((p) => [
+          p.name,
+          p.parameterValue.value,
+        ]),
+      );
+      const a = answer(config.query as string, params);
+      return send(200, {
+        kind: "bigquery#job",
+        jobReference: { projectId: project, jobId: `dry_${++jobs}`, location: "US" },
+        configuration: body!.configuration,
+        status: { state: "DONE" },
+        statistics: { totalBytesProcessed: String(a.bytes ?? 0), query: { totalBytesProcessed: String(a.bytes ?? 0) } },
+      });
+    }
     const poll = new RegExp(`^/bigquery/v2/projects/${project}/queries/([^/]+)$`).exec(path);
     if (request.method === "GET" && poll && pending.has(poll[1]!))
       return send(200, result(poll[1]!, pending.get(poll[1]!)!));
@@ -83,14 +117,12 @@ export async function startFakeBigQuery(project: string, answer: Answerer): Prom
   });
   await new Promise<void>((resolve) => server.listen(0, "127.0.0.1", resolve));
   const { port } = server.address() as AddressInfo;
-  const client = new BigQuery({
-    projectId: project,
-    apiEndpoint: `http://127.0.0.1:${port}`,
-    authClient: { getRequestHeaders: async () => new Headers({ authorization: "Bearer test" }) } as never,
-  });
   return {
     requests,
-    client,
+    clientOptions: {
+      apiEndpoint: `http://127.0.0.1:${port}`,
+      authClient: { getRequestHeaders: async () => new Headers({ authorization: "Bearer test" }) } as never,
+    },
     close: () => new Promise<void>((resolve) => server.close(() => resolve())),
   };
 }
