@@ -169,3 +169,23 @@ SELECT k.customer_id AS customer_id,
 FROM known AS k
 ${join(joins, "\n")}`;
 }
+
+/** The exact median of `expr` over each group, as an aggregate (PostgreSQL, DuckDB). */
+export function medianAggregate(dialect: Dialect, expr: Sql): Sql {
+  switch (dialect.name) {
+    case "duckdb":
+      return sql`quantile_cont(${expr}, 0.5)`;
+    case "postgres":
+      return sql`percentile_cont(0.5) WITHIN GROUP (ORDER BY ${expr})`;
+    case "bigquery":
+      // BigQuery has PERCENTILE_CONT only as a window function; callers use medianWindow there.
+      throw new Error("medianAggregate is not available on BigQuery; use medianWindow");
+  }
+}
+
+/** The exact median of `expr` over a partition, as a window function (BigQuery, DuckDB). */
+export function medianWindow(dialect: Dialect, expr: Sql, partition: Sql): Sql {
+  return dialect.name === "bigquery"
+    ? sql`PERCENTILE_CONT(${expr}, 0.5) OVER (PARTITION BY ${partition})`
+    : sql`quantile_cont(${expr}, 0.5) OVER (PARTITION BY ${partition})`;
+}

@@ -59,7 +59,8 @@ describe("BigQuery SQL texts", () => {
       await lifecycle.stageMembers("2026-06-30", "loyal", 51);
       await lifecycle.transitions("2026-03-31", "2026-06-30");
       await lifecycle.transactionsOf("2026-06-30", ["a"], 0, 11);
-      expect(connector.sent).toHaveLength(6);
+      await lifecycle.stageTimings("2026-04-01", "2026-06-30", 30);
+      expect(connector.sent).toHaveLength(7);
       for (const q of connector.sent) expectBigQuerySql(q);
     },
   );

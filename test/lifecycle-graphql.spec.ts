@@ -125,6 +125,32 @@ describe.each(testWarehouses())("lifecycle GraphQL on the demo shop in $label", 
     expect(data!.stageTransitions.some((t) => t.from === null)).toBe(true);
   });
 
+  it("times stage entries over a period, every stage listed", async () => {
+    const { data, errors } = await server.graphql<{
+      stageTimings: {
+        stage: { key: string };
+        entries: number;
+        medianDaysFromFirstSeen: number | null;
+        meanDaysFromFirstPurchase: number | null;
+      }[];
+    }>(
+      `{ stageTimings(from: "2026-03-31", to: "${DEMO_END_DATE}", stepDays: 30) { stage { key } entries medianDaysFromFirstSeen meanDaysFromFirstPurchase } }`,
+    );
+    expect(errors).toBeUndefined();
+    expect(data!.stageTimings).toHaveLength(8);
+    const newStage = data!.stageTimings.find((t) => t.stage.key === "new")!;
+    expect(newStage.entries).toBeGreaterThan(0);
+    // Entering "new" happens within one 30-day step of the first purchase.
+    expect(newStage.meanDaysFromFirstPurchase).toBeGreaterThanOrEqual(0);
+    expect(newStage.meanDaysFromFirstPurchase).toBeLessThanOrEqual(30);
+    for (const t of data!.stageTimings) if (t.entries === 0) expect(t.medianDaysFromFirstSeen).toBeNull();
+    const tooFine = await server.graphql(
+      `{ stageTimings(from: "2025-01-01", to: "${DEMO_END_DATE}", stepDays: 1) { entries } }`,
+    );
+    expect(tooFine.errors?.[0]?.extensions?.code).toBe("BAD_USER_INPUT");
+    expect(tooFine.errors?.[0]?.message).toMatch(/at most 60: use a larger stepDays/);
+  });
+
   it("refuses bad input with BAD_USER_INPUT", async () => {
     const badDate = await server.graphql(`{ stages(asOf: "2026-02-30") { key } }`);
     expect(badDate.errors?.[0]?.message).toMatch(/Date must be a calendar day YYYY-MM-DD/);
@@ -133,5 +159,14 @@ describe.each(testWarehouses())("lifecycle GraphQL on the demo shop in $label", 
     expect(tooMany.errors?.[0]?.message).toMatch(/first must be between 1 and 500/);
     const backwards = await server.graphql(`{ stages { customers(last: 5) { edges { cursor } } } }`);
     expect(backwards.errors?.[0]?.extensions?.code).toBe("BAD_USER_INPUT");
+    const reversed = await server.graphql(`{ stageTransitions(from: "2026-06-30", to: "2026-01-01") { count } }`);
+    expect(reversed.errors?.[0]).toMatchObject({
+      message: "to must be after from",
+      extensions: { code: "BAD_USER_INPUT", argument: "to" },
+    });
+    const tooManyIds = await server.graphql(`query($ids: [ID!]!) { customers(ids: $ids) { id } }`, {
+      ids: Array.from({ length: 5_001 }, (_, i) => `x${i}`),
+    });
+    expect(tooManyIds.errors?.[0]?.extensions?.code).toBe("BAD_USER_INPUT");
   });
 });

@@ -92,6 +92,32 @@ describe.each(testWarehouses())("lifecycle on the fixture in $label", (factory) 
     expect(features.get("a1")).toMatchObject({ referredCount: 0 });
   });
 
+  it("times how long customers take to reach each stage, from first seen and from first purchase", async () => {
+    // Snapshots 2026-05-31 and 2026-06-30; entries on 06-30 are the moves of the transitions test:
+    // p1 → prospect (seen 06-01: 29 days), n1 → new (seen 06-14: 16, bought 06-15: 15), t1 → new (0, 0),
+    // d1 → developing (05-20: 41, 41), r1 → retained (05-01: 60, 60), a2 → retained (04-01: 90, 90),
+    // a1 → advocate (90, 90), l1 → loyal (seen 02-20: 130, bought 03-01: 121).
+    const timings = await lifecycle.stageTimings("2026-05-31", FIXTURE_AS_OF, 30);
+    const row = (key: string) => {
+      const t = timings.find((x) => x.stage.key === key)!;
+      return [
+        t.entries,
+        t.meanDaysFromFirstSeen,
+        t.medianDaysFromFirstSeen,
+        t.meanDaysFromFirstPurchase,
+        t.medianDaysFromFirstPurchase,
+      ];
+    };
+    expect(row("prospect")).toEqual([1, 29, 29, null, null]);
+    expect(row("new")).toEqual([2, 8, 8, 7.5, 7.5]);
+    expect(row("developing")).toEqual([1, 41, 41, 41, 41]);
+    expect(row("retained")).toEqual([2, 75, 75, 75, 75]);
+    expect(row("loyal")).toEqual([1, 130, 130, 121, 121]);
+    expect(row("advocate")).toEqual([1, 90, 90, 90, 90]);
+    expect(row("at_risk")).toEqual([0, null, null, null, null]);
+    expect(row("churned")).toEqual([0, null, null, null, null]);
+  });
+
   it("counts transitions between two days", async () => {
     const transitions = await lifecycle.transitions("2026-05-31", FIXTURE_AS_OF);
     const byPair = Object.fromEntries(transitions.map((t) => [`${t.from?.key ?? "(unknown)"}→${t.to.key}`, t.count]));

@@ -117,13 +117,16 @@ export function parseRuleShape(input: unknown, path: Path = [], issues: RuleIssu
   }
   const value = input.value;
   if (op === "in") {
-    if (!Array.isArray(value) || value.length === 0) issues.push({ path: [...path, "value"], message: "must be a non-empty list" });
+    if (!Array.isArray(value) || value.length === 0)
+      issues.push({ path: [...path, "value"], message: "must be a non-empty list" });
     else
       value.forEach((v, i) => {
-        if (typeof v !== "number" && typeof v !== "string") issues.push({ path: [...path, "value", i], message: "must be a number or a string" });
+        if (typeof v !== "number" && typeof v !== "string")
+          issues.push({ path: [...path, "value", i], message: "must be a number or a string" });
       });
   } else if (op === "between") {
-    if (!Array.isArray(value) || value.length !== 2) issues.push({ path: [...path, "value"], message: "must be [low, high]" });
+    if (!Array.isArray(value) || value.length !== 2)
+      issues.push({ path: [...path, "value"], message: "must be [low, high]" });
     else value.forEach((v, i) => parseValue(v, [...path, "value", i], issues));
   } else parseValue(value, [...path, "value"], issues);
   return issues;

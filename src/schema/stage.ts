@@ -1,6 +1,14 @@
 // Lifecycle stages: the model's stages with their distribution as of a day, and moves between days.
 import type { Stage } from "../lifecycle/stage-model.ts";
-import type { StageTransition } from "../services/lifecycle.ts";
+import { daysBetween } from "../lifecycle/calendar.ts";
+import {
+  MAX_TIMING_SNAPSHOTS,
+  type StageTransition,
+  type StageTiming as StageTimingResult,
+} from "../services/lifecycle.ts";
+import { badUserInput } from "./errors.ts";
+
+type StageTiming = StageTimingResult & { readonly asOf: string };
 import { builder } from "./builder.ts";
 import { CustomerRef } from "./customer.ts";
 import { AS_OF_DESCRIPTION, resolveAsOf } from "./lifecycle-args.ts";
@@ -92,6 +100,41 @@ const StageTransitionRef = builder
     }),
   });
 
+const StageTimingRef = builder.objectRef<StageTiming>("StageTiming").implement({
+  description:
+    "How long customers took to reach a stage. Stages are evaluated on snapshot days (from, then every stepDays up to to); a customer enters a stage on the first snapshot where they are in it after being elsewhere or unknown on the previous one, so entry days are exact to within stepDays.",
+  fields: (t) => ({
+    stage: t.field({
+      type: StageRef,
+      description: "The stage entered.",
+      resolve: (x) => ({ stage: x.stage, asOf: x.asOf }),
+    }),
+    entries: t.int({ description: "Entries into the stage seen in the period (count).", resolve: (x) => x.entries }),
+    meanDaysFromFirstSeen: t.float({
+      nullable: true,
+      description: "Mean days from firstSeenDate to the entry. Unit: days. Null without entries.",
+      resolve: (x) => x.meanDaysFromFirstSeen,
+    }),
+    medianDaysFromFirstSeen: t.float({
+      nullable: true,
+      description: "Median days from firstSeenDate to the entry. Unit: days. Null without entries.",
+      resolve: (x) => x.medianDaysFromFirstSeen,
+    }),
+    meanDaysFromFirstPurchase: t.float({
+      nullable: true,
+      description:
+        "Mean days from firstPurchaseDate to the entry, over entries by customers who had bought. Unit: days.",
+      resolve: (x) => x.meanDaysFromFirstPurchase,
+    }),
+    medianDaysFromFirstPurchase: t.float({
+      nullable: true,
+      description:
+        "Median days from firstPurchaseDate to the entry, over entries by customers who had bought. Unit: days.",
+      resolve: (x) => x.medianDaysFromFirstPurchase,
+    }),
+  }),
+});
+
 builder.queryFields((t) => ({
   stages: t.field({
     type: [StageRef],
@@ -100,6 +143,34 @@ builder.queryFields((t) => ({
     resolve: (_root, args, ctx) => {
       const asOf = resolveAsOf(args.asOf, ctx);
       return ctx.lifecycle.service.model.stages.map((stage) => ({ stage, asOf }));
+    },
+  }),
+  stageTimings: t.field({
+    type: [StageTimingRef],
+    description:
+      "For each stage, the mean and median days customers took to reach it, for entries in a period; computed in the warehouse.",
+    args: {
+      from: t.arg({ type: "Date", required: true, description: "First snapshot day (entries are counted after it)." }),
+      to: t.arg({ type: "Date", required: true, description: "Last day of the period." }),
+      stepDays: t.arg.int({
+        defaultValue: 7,
+        description: "Days between snapshots (1–365): the precision of entry days.",
+      }),
+    },
+    resolve: async (_root, args, ctx) => {
+      const step = args.stepDays ?? 7;
+      if (!(step >= 1 && step <= 365))
+        throw badUserInput("stepDays must be between 1 and 365", { argument: "stepDays" });
+      if (args.to <= args.from) throw badUserInput("to must be after from", { argument: "to" });
+      const snapshots = Math.floor(daysBetween(args.from, args.to) / step) + 1;
+      if (snapshots > MAX_TIMING_SNAPSHOTS) {
+        throw badUserInput(
+          `the period holds ${snapshots} snapshots of ${step} days; at most ${MAX_TIMING_SNAPSHOTS}: use a larger stepDays`,
+          { argument: "stepDays" },
+        );
+      }
+      const timings = await ctx.lifecycle.service.stageTimings(args.from, args.to, step);
+      return timings.map((x) => ({ ...x, asOf: args.to }));
     },
   }),
   stageTransitions: t.field({
@@ -111,6 +182,7 @@ builder.queryFields((t) => ({
       to: t.arg({ type: "Date", required: true, description: "The second day (after the first)." }),
     },
     resolve: async (_root, args, ctx) => {
+      if (args.to <= args.from) throw badUserInput("to must be after from", { argument: "to" });
       const transitions = await ctx.lifecycle.service.transitions(args.from, args.to);
       return transitions.map((x) => ({ ...x, fromDay: args.from, toDay: args.to }));
     },

@@ -3,9 +3,9 @@
 import DataLoader from "dataloader";
 import type { WarehouseConnector } from "../../connectors/connector.ts";
 import type { LogicalTable } from "../../connectors/contract.ts";
-import { featuresSql, inList } from "../../connectors/features-sql.ts";
-import { cast, ident, integer, sql, typeName, type Sql } from "../../connectors/sql.ts";
-import { asOfCutoff, today } from "../lifecycle/calendar.ts";
+import { dayDiff, featuresSql, inList, medianAggregate, medianWindow } from "../../connectors/features-sql.ts";
+import { cast, ident, integer, join, sql, typeName, type Sql } from "../../connectors/sql.ts";
+import { addDays, asOfCutoff, today } from "../lifecycle/calendar.ts";
 import { FEATURES, FEATURE_BY_FIELD, type CustomerFeatures } from "../lifecycle/features.ts";
 import type { RuleSqlContext } from "../lifecycle/rule-sql.ts";
 import { CompiledStageModel, type Stage, type StageModel } from "../lifecycle/stage-model.ts";
@@ -23,6 +23,20 @@ export interface Transaction {
   readonly channel: string | null;
 }
 
+export interface StageTiming {
+  readonly stage: Stage;
+  /** Entries into the stage seen on the snapshot days of the period. */
+  readonly entries: number;
+  readonly meanDaysFromFirstSeen: number | null;
+  readonly medianDaysFromFirstSeen: number | null;
+  /** Over entries of customers who had bought by then. */
+  readonly meanDaysFromFirstPurchase: number | null;
+  readonly medianDaysFromFirstPurchase: number | null;
+}
+
+/** The most snapshot days one stage-timing question may ask for. */
+export const MAX_TIMING_SNAPSHOTS = 60;
+
 export interface StageTransition {
   /** null: not yet known at `from`. */
   readonly from: Stage | null;
@@ -34,6 +48,17 @@ export interface StageTransition {
 const featureColumns: RuleSqlContext = {
   column: (field) => ident("f", FEATURE_BY_FIELD.get(field)!.column),
 };
+
+function emptyTiming(stage: Stage): StageTiming {
+  return {
+    stage,
+    entries: 0,
+    meanDaysFromFirstSeen: null,
+    medianDaysFromFirstSeen: null,
+    meanDaysFromFirstPurchase: null,
+    medianDaysFromFirstPurchase: null,
+  };
+}
 
 function toFeatures(row: Record<string, unknown>): CustomerFeatures {
   const out: Record<string, unknown> = { customerId: String(row.customer_id) };
@@ -182,6 +207,63 @@ GROUP BY 1, 2`,
         count: Number(r.n),
       }))
       .sort((a, b) => (a.from?.order ?? 0) - (b.from?.order ?? 0) || a.to.order - b.to.order);
+  }
+
+  /**
+   * How long customers take to reach each stage. Stages are evaluated on snapshot days: `from`, then
+   * every `stepDays` up to `to`. A customer enters a stage on the first snapshot where they are in it
+   * after being elsewhere (or unknown) on the one before; the entry day is that snapshot day, so it is
+   * exact to within `stepDays`. Days are counted from firstSeenDate and from firstPurchaseDate.
+   */
+  async stageTimings(from: string, to: string, stepDays: number): Promise<StageTiming[]> {
+    const snapshots: string[] = [];
+    for (let day = from; day <= to; day = addDays(day, stepDays)) snapshots.push(day);
+    if (snapshots.length < 2) return this.model.stages.map((stage) => emptyTiming(stage));
+    const { dialect } = this.warehouse;
+    const stageIndex = this.model.stageIndexSql(featureColumns);
+    const staged = snapshots.map(
+      (
+        day,
+        k,
+      ) => sql`SELECT f.customer_id AS customer_id, ${stageIndex} AS stage_index, f.first_seen_date AS first_seen_date,
+       f.first_purchase_date AS first_purchase_date, ${cast(day, "date")} AS snapshot_day, ${integer(k)} AS k
+FROM (${this.features(day)}) AS f`,
+    );
+    const moves = sql`SELECT customer_id, stage_index, snapshot_day, first_seen_date, first_purchase_date, k,
+       LAG(stage_index) OVER (PARTITION BY customer_id ORDER BY k) AS previous_index
+FROM (${join(staged, "\nUNION ALL\n")}) AS s`;
+    const entries = sql`SELECT stage_index,
+       ${cast(dayDiff(dialect, sql`first_seen_date`, sql`snapshot_day`), "float")} AS from_seen,
+       ${cast(dayDiff(dialect, sql`first_purchase_date`, sql`snapshot_day`), "float")} AS from_purchase
+FROM (${moves}) AS m
+WHERE k > 0 AND (previous_index IS NULL OR previous_index <> stage_index)`;
+    const query =
+      dialect.name === "bigquery"
+        ? sql`SELECT stage_index, COUNT(*) AS n, AVG(from_seen) AS mean_seen, ANY_VALUE(median_seen) AS median_seen,
+       AVG(from_purchase) AS mean_purchase, ANY_VALUE(median_purchase) AS median_purchase
+FROM (SELECT e.*, ${medianWindow(dialect, sql`from_seen`, sql`stage_index`)} AS median_seen,
+             ${medianWindow(dialect, sql`from_purchase`, sql`stage_index`)} AS median_purchase
+      FROM (${entries}) AS e) AS x
+GROUP BY stage_index`
+        : sql`SELECT stage_index, COUNT(*) AS n, AVG(from_seen) AS mean_seen, ${medianAggregate(dialect, sql`from_seen`)} AS median_seen,
+       AVG(from_purchase) AS mean_purchase, ${medianAggregate(dialect, sql`from_purchase`)} AS median_purchase
+FROM (${entries}) AS e
+GROUP BY stage_index`;
+    const rows = await this.warehouse.query<Record<string, number | null>>(query, { label: "stage_timings" });
+    const byIndex = new Map(rows.map((r) => [Number(r.stage_index), r]));
+    const num = (v: unknown) => (v === null || v === undefined ? null : Number(v));
+    return this.model.stages.map((stage, i) => {
+      const r = byIndex.get(i);
+      if (!r) return emptyTiming(stage);
+      return {
+        stage,
+        entries: Number(r.n),
+        meanDaysFromFirstSeen: num(r.mean_seen),
+        medianDaysFromFirstSeen: num(r.median_seen),
+        meanDaysFromFirstPurchase: num(r.mean_purchase),
+        medianDaysFromFirstPurchase: num(r.median_purchase),
+      };
+    });
   }
 
   /** Per-request loaders: lookups of one operation (and of one tick) share one warehouse query per asOf. */

@@ -14,11 +14,15 @@ import type { TypedDocumentNode as DocumentNode } from '@graphql-typed-document-
  * Learn more about it here: https://the-guild.dev/graphql/codegen/plugins/presets/preset-client#reducing-bundle-size
  */
 type Documents = {
+    "query CustomerStage($id: ID!, $asOf: Date) {\n  customer(id: $id, asOf: $asOf) {\n    id\n    asOf\n    stage {\n      key\n      name\n      recommendedActions\n    }\n    furthestStage {\n      key\n    }\n    features {\n      purchaseDays\n      recencyDays\n      meanGapDays\n      revenue\n      referredCount\n    }\n  }\n}": typeof types.CustomerStageDocument,
     "query SavedSegments($first: Int, $after: String, $includeArchived: Boolean) {\n  segments(first: $first, after: $after, includeArchived: $includeArchived) {\n    totalCount\n    pageInfo {\n      hasNextPage\n      endCursor\n    }\n    edges {\n      node {\n        id\n        name\n        version\n        archived\n        updatedAt\n      }\n    }\n  }\n}": typeof types.SavedSegmentsDocument,
+    "query StageOverview($asOf: Date!, $since: Date!) {\n  stages(asOf: $asOf) {\n    key\n    name\n    order\n    kind\n    count\n    share\n  }\n  stageTransitions(from: $since, to: $asOf) {\n    from {\n      key\n    }\n    to {\n      key\n    }\n    count\n  }\n  stageTimings(from: $since, to: $asOf, stepDays: 7) {\n    stage {\n      key\n    }\n    entries\n    medianDaysFromFirstSeen\n    medianDaysFromFirstPurchase\n  }\n}": typeof types.StageOverviewDocument,
     "query WarehouseOverview {\n  warehouse {\n    kind\n    tables {\n      name\n      source\n      required\n      present\n      missingColumns\n      rowCount\n    }\n  }\n}": typeof types.WarehouseOverviewDocument,
 };
 const documents: Documents = {
+    "query CustomerStage($id: ID!, $asOf: Date) {\n  customer(id: $id, asOf: $asOf) {\n    id\n    asOf\n    stage {\n      key\n      name\n      recommendedActions\n    }\n    furthestStage {\n      key\n    }\n    features {\n      purchaseDays\n      recencyDays\n      meanGapDays\n      revenue\n      referredCount\n    }\n  }\n}": types.CustomerStageDocument,
     "query SavedSegments($first: Int, $after: String, $includeArchived: Boolean) {\n  segments(first: $first, after: $after, includeArchived: $includeArchived) {\n    totalCount\n    pageInfo {\n      hasNextPage\n      endCursor\n    }\n    edges {\n      node {\n        id\n        name\n        version\n        archived\n        updatedAt\n      }\n    }\n  }\n}": types.SavedSegmentsDocument,
+    "query StageOverview($asOf: Date!, $since: Date!) {\n  stages(asOf: $asOf) {\n    key\n    name\n    order\n    kind\n    count\n    share\n  }\n  stageTransitions(from: $since, to: $asOf) {\n    from {\n      key\n    }\n    to {\n      key\n    }\n    count\n  }\n  stageTimings(from: $since, to: $asOf, stepDays: 7) {\n    stage {\n      key\n    }\n    entries\n    medianDaysFromFirstSeen\n    medianDaysFromFirstPurchase\n  }\n}": types.StageOverviewDocument,
     "query WarehouseOverview {\n  warehouse {\n    kind\n    tables {\n      name\n      source\n      required\n      present\n      missingColumns\n      rowCount\n    }\n  }\n}": types.WarehouseOverviewDocument,
 };
 
@@ -39,7 +43,15 @@ export function graphql(source: string): unknown;
 /**
  * The graphql function is used to parse GraphQL queries into a document that can be used by GraphQL clients.
  */
+export function graphql(source: "query CustomerStage($id: ID!, $asOf: Date) {\n  customer(id: $id, asOf: $asOf) {\n    id\n    asOf\n    stage {\n      key\n      name\n      recommendedActions\n    }\n    furthestStage {\n      key\n    }\n    features {\n      purchaseDays\n      recencyDays\n      meanGapDays\n      revenue\n      referredCount\n    }\n  }\n}"): (typeof documents)["query CustomerStage($id: ID!, $asOf: Date) {\n  customer(id: $id, asOf: $asOf) {\n    id\n    asOf\n    stage {\n      key\n      name\n      recommendedActions\n    }\n    furthestStage {\n      key\n    }\n    features {\n      purchaseDays\n      recencyDays\n      meanGapDays\n      revenue\n      referredCount\n    }\n  }\n}"];
+/**
+ * The graphql function is used to parse GraphQL queries into a document that can be used by GraphQL clients.
+ */
 export function graphql(source: "query SavedSegments($first: Int, $after: String, $includeArchived: Boolean) {\n  segments(first: $first, after: $after, includeArchived: $includeArchived) {\n    totalCount\n    pageInfo {\n      hasNextPage\n      endCursor\n    }\n    edges {\n      node {\n        id\n        name\n        version\n        archived\n        updatedAt\n      }\n    }\n  }\n}"): (typeof documents)["query SavedSegments($first: Int, $after: String, $includeArchived: Boolean) {\n  segments(first: $first, after: $after, includeArchived: $includeArchived) {\n    totalCount\n    pageInfo {\n      hasNextPage\n      endCursor\n    }\n    edges {\n      node {\n        id\n        name\n        version\n        archived\n        updatedAt\n      }\n    }\n  }\n}"];
+/**
+ * The graphql function is used to parse GraphQL queries into a document that can be used by GraphQL clients.
+ */
+export function graphql(source: "query StageOverview($asOf: Date!, $since: Date!) {\n  stages(asOf: $asOf) {\n    key\n    name\n    order\n    kind\n    count\n    share\n  }\n  stageTransitions(from: $since, to: $asOf) {\n    from {\n      key\n    }\n    to {\n      key\n    }\n    count\n  }\n  stageTimings(from: $since, to: $asOf, stepDays: 7) {\n    stage {\n      key\n    }\n    entries\n    medianDaysFromFirstSeen\n    medianDaysFromFirstPurchase\n  }\n}"): (typeof documents)["query StageOverview($asOf: Date!, $since: Date!) {\n  stages(asOf: $asOf) {\n    key\n    name\n    order\n    kind\n    count\n    share\n  }\n  stageTransitions(from: $since, to: $asOf) {\n    from {\n      key\n    }\n    to {\n      key\n    }\n    count\n  }\n  stageTimings(from: $since, to: $asOf, stepDays: 7) {\n    stage {\n      key\n    }\n    entries\n    medianDaysFromFirstSeen\n    medianDaysFromFirstPurchase\n  }\n}"];
 /**
  * The graphql function is used to parse GraphQL queries into a document that can be used by GraphQL clients.
  */
