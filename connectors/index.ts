@@ -3,7 +3,7 @@ import type { WarehouseConnector } from "./connector.ts";
 import type { WarehouseMapping } from "./contract.ts";
 import { BigQueryConnector, type BigQuerySettings } from "./bigquery.ts";
 import { DuckDBConnector } from "./duckdb.ts";
-import { PostgresConnector } from "./postgres.ts";
+import { pgPoolSource, PostgresConnector } from "./postgres.ts";
 
 export type WarehouseSettings =
   | { readonly kind: "duckdb"; readonly path: string | undefined }
@@ -18,7 +18,7 @@ export async function openWarehouse(
     case "duckdb":
       return DuckDBConnector.open(settings.path, mapping);
     case "postgres":
-      return new PostgresConnector(settings.url, mapping);
+      return new PostgresConnector(pgPoolSource(settings.url), mapping);
     case "bigquery":
       return new BigQueryConnector(settings, mapping);
   }

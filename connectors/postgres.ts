@@ -1,4 +1,5 @@
 // PostgreSQL as the warehouse, through node-postgres.
+import type { PGlite } from "@electric-sql/pglite";
 import pg from "pg";
 import { columnSpec, columnsOf, type ColumnType, type LogicalTable, type WarehouseMapping } from "./contract.ts";
 import type { ContractRow, QueryOptions, Row, WarehouseConnector, WarehouseWriter } from "./connector.ts";
@@ -39,51 +40,82 @@ const typeParsers: pg.CustomTypesConfig = {
 
 const INSERT_BATCH = 5_000;
 
+/** Where a PostgresConnector sends its SQL: a pg pool on a server, or an embedded PGlite (tests). */
+export interface PgQuerySource {
+  query(text: string, values: unknown[], signal?: AbortSignal): Promise<Record<string, unknown>[]>;
+  close(): Promise<void>;
+}
+
+/** A pool of connections to a PostgreSQL server; an abort cancels the running query on the server. */
+export function pgPoolSource(
+  connectionString: string,
+  poolOptions: Omit<pg.PoolConfig, "connectionString" | "types"> = {},
+): PgQuerySource {
+  const pool = new pg.Pool({
+    connectionString,
+    types: typeParsers,
+    max: 10,
+    connectionTimeoutMillis: 5_000,
+    application_name: "clm-graphql",
+    // Timestamps without a zone are UTC by the input contract; days are cut in the configured zone.
+    options: "-c TimeZone=UTC",
+    ...poolOptions,
+  });
+  // An idle client losing its connection must not crash the process; the next query reconnects.
+  pool.on("error", () => {});
+  return {
+    async query(text, values, signal) {
+      const client = await pool.connect();
+      let broken = false;
+      const onAbort = () => {
+        const pid = (client as unknown as { processID?: number }).processID;
+        if (pid) void pool.query("SELECT pg_cancel_backend($1)", [pid]).catch(() => {});
+      };
+      signal?.addEventListener("abort", onAbort, { once: true });
+      try {
+        signal?.throwIfAborted();
+        return (await client.query(text, values)).rows;
+      } catch (error) {
+        broken = isConnectionError(error);
+        throw error;
+      } finally {
+        signal?.removeEventListener("abort", onAbort);
+        client.release(broken);
+      }
+    },
+    close: () => pool.end(),
+  };
+}
+
+/** An embedded PGlite database as the PostgreSQL warehouse: the same dialect with no server (tests). */
+export async function pgliteSource(db: PGlite): Promise<PgQuerySource> {
+  await db.exec("SET TimeZone TO 'UTC'");
+  const parsers = { 20: Number, 1700: Number, 1082: (v: string) => v };
+  return {
+    async query(text, values, signal) {
+      signal?.throwIfAborted();
+      return (await db.query<Record<string, unknown>>(text, values, { parsers })).rows;
+    },
+    close: () => db.close(),
+  };
+}
+
 export class PostgresConnector implements WarehouseConnector, WarehouseWriter {
   readonly kind = "postgres" as const;
   readonly dialect = postgresDialect;
-  private readonly pool: pg.Pool;
 
   constructor(
-    connectionString: string,
+    private readonly source: PgQuerySource,
     readonly mapping: WarehouseMapping,
-    poolOptions: Omit<pg.PoolConfig, "connectionString" | "types"> = {},
-  ) {
-    this.pool = new pg.Pool({
-      connectionString,
-      types: typeParsers,
-      max: 10,
-      connectionTimeoutMillis: 5_000,
-      application_name: "clm-graphql",
-      // Timestamps without a zone are UTC by the input contract; days are cut in the configured zone.
-      options: "-c TimeZone=UTC",
-      ...poolOptions,
-    });
-    // An idle client losing its connection must not crash the process; the next query reconnects.
-    this.pool.on("error", () => {});
-  }
+  ) {}
 
   async query<R extends Row = Row>(query: Sql, options: QueryOptions = {}): Promise<R[]> {
     const { text, params } = render(query, postgresDialect);
-    const client = await this.pool.connect();
-    let broken = false;
-    const onAbort = () => {
-      // Cancel server-side: pg_cancel_backend on the backend that runs this query.
-      const pid = (client as unknown as { processID?: number }).processID;
-      if (pid) void this.pool.query("SELECT pg_cancel_backend($1)", [pid]).catch(() => {});
-    };
-    options.signal?.addEventListener("abort", onAbort, { once: true });
-    try {
-      options.signal?.throwIfAborted();
-      const result = await client.query<R>(text, params.map((p) => p.value) as unknown[]);
-      return result.rows;
-    } catch (error) {
-      broken = isConnectionError(error);
-      throw error;
-    } finally {
-      options.signal?.removeEventListener("abort", onAbort);
-      client.release(broken);
-    }
+    return (await this.source.query(
+      text,
+      params.map((p) => p.value),
+      options.signal,
+    )) as R[];
   }
 
   async ping(): Promise<void> {
@@ -120,7 +152,7 @@ export class PostgresConnector implements WarehouseConnector, WarehouseWriter {
   }
 
   async close(): Promise<void> {
-    await this.pool.end();
+    await this.source.close();
   }
 }
 

@@ -1,6 +1,7 @@
 // Features and stages on a hand-built fixture with known answers, on every warehouse.
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import type { LogicalTable } from "../connectors/contract.ts";
+import { ident, sql } from "../connectors/sql.ts";
 import { defaultStageModel } from "../src/lifecycle/stage-model.ts";
 import { LifecycleService } from "../src/services/lifecycle.ts";
 import { testWarehouses, type TestWarehouse } from "./helpers/databases.ts";
@@ -116,6 +117,31 @@ describe.each(testWarehouses())("lifecycle on the fixture in $label", (factory) 
     expect(row("advocate")).toEqual([1, 90, 90, 90, 90]);
     expect(row("at_risk")).toEqual([0, null, null, null, null]);
     expect(row("churned")).toEqual([0, null, null, null, null]);
+  });
+
+  it("works without the optional tables: what needs them is null, prospects come only from them", async () => {
+    const bare = await factory.open();
+    try {
+      await bare.createTables({ replace: true });
+      await bare.append("transactions", FIXTURE_ROWS.transactions);
+      for (const table of ["customers", "events", "marketing_spend"] as const) {
+        await bare.query(sql`DROP TABLE ${ident(bare.mapping.schema, bare.mapping.tables[table].table)}`);
+      }
+      const only = await LifecycleService.open(bare, defaultStageModel(), "UTC");
+      expect([...only.available]).toEqual(["transactions"]);
+      const n1 = (await only.featuresOf(FIXTURE_AS_OF, ["n1"])).get("n1")!;
+      expect(n1).toMatchObject({
+        firstSeenDate: "2026-06-15",
+        referredCount: null,
+        acquisitionChannel: null,
+        lastEventType: null,
+      });
+      const counts = Object.fromEntries((await only.stageCounts(FIXTURE_AS_OF)).map((c) => [c.stage.key, c.count]));
+      // No prospects without customers/events; a1 cannot be an advocate without referrals.
+      expect(counts).toMatchObject({ prospect: 0, advocate: 0, retained: 3 });
+    } finally {
+      await bare.close();
+    }
   });
 
   it("counts transitions between two days", async () => {

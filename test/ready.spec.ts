@@ -2,7 +2,7 @@
 import { pino } from "pino";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { DEFAULT_MAPPING } from "../connectors/contract.ts";
-import { PostgresConnector } from "../connectors/postgres.ts";
+import { pgPoolSource, PostgresConnector } from "../connectors/postgres.ts";
 import { defaultStageModel } from "../src/lifecycle/stage-model.ts";
 import { createClmYoga, type ClmYoga } from "../src/server/yoga.ts";
 import { LifecycleService } from "../src/services/lifecycle.ts";
@@ -17,7 +17,7 @@ describe("readiness", () => {
   beforeAll(async () => {
     appDb = await openTestAppDatabase();
     // Nothing listens on port 1: every connection is refused at once.
-    deadWarehouse = new PostgresConnector("postgresql://clm@127.0.0.1:1/warehouse", DEFAULT_MAPPING);
+    deadWarehouse = new PostgresConnector(pgPoolSource("postgresql://clm@127.0.0.1:1/warehouse"), DEFAULT_MAPPING);
     yoga = createClmYoga({
       prisma: appDb.prisma,
       warehouse: deadWarehouse,

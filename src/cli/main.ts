@@ -2,7 +2,7 @@
 import { Command, InvalidArgumentError, Option } from "commander";
 import { SingleBar, Presets } from "cli-progress";
 import { DuckDBConnector } from "../../connectors/duckdb.ts";
-import { PostgresConnector } from "../../connectors/postgres.ts";
+import { pgPoolSource, PostgresConnector } from "../../connectors/postgres.ts";
 import type { WarehouseWriter } from "../../connectors/connector.ts";
 import { ConfigError, loadEnv } from "../config/env.ts";
 import { loadConfigFile } from "../config/file.ts";
@@ -87,7 +87,7 @@ async function seed(options: SeedOptions): Promise<void> {
   const { mapping } = loadConfigFile(process.env.CLM_CONFIG || undefined);
   const target: WarehouseWriter & { close(): Promise<void> } = options.out
     ? await DuckDBConnector.open(options.out, mapping)
-    : new PostgresConnector(options.postgresUrl!, mapping);
+    : new PostgresConnector(pgPoolSource(options.postgresUrl!), mapping);
   const bar = new SingleBar(
     { format: "seeding [{bar}] {percentage}% | {value}/{total} customers | {rate}/s | eta {eta}s", hideCursor: true },
     Presets.shades_classic,

@@ -1,10 +1,11 @@
 // Databases for tests: embedded by default; a real PostgreSQL server when TEST_DATABASE_URL is set.
 // Every database or schema a test creates has a clm_test_ name, and only such names are ever dropped.
 import { randomBytes } from "node:crypto";
+import { PGlite } from "@electric-sql/pglite";
 import pg from "pg";
 import { DEFAULT_MAPPING, resolveMapping } from "../../connectors/contract.ts";
 import { DuckDBConnector } from "../../connectors/duckdb.ts";
-import { PostgresConnector } from "../../connectors/postgres.ts";
+import { pgliteSource, pgPoolSource, PostgresConnector } from "../../connectors/postgres.ts";
 import { ident, sql } from "../../connectors/sql.ts";
 import type { WarehouseConnector, WarehouseWriter } from "../../connectors/connector.ts";
 import { openAppDatabase, type AppDatabase } from "../../src/appdb/database.ts";
@@ -80,12 +81,21 @@ export function testWarehouses(): WarehouseFactory[] {
       open: async () => Object.assign(await DuckDBConnector.open(undefined, DEFAULT_MAPPING), { label: "duckdb" }),
     },
   ];
-  if (TEST_DATABASE_URL) {
+  if (!TEST_DATABASE_URL) {
+    // No server: the PostgreSQL dialect still runs, on an embedded PGlite.
+    factories.push({
+      label: "pglite",
+      open: async () => {
+        const connector = new PostgresConnector(await pgliteSource(await PGlite.create("memory://")), DEFAULT_MAPPING);
+        return Object.assign(connector, { label: "pglite" });
+      },
+    });
+  } else {
     factories.push({
       label: "postgres",
       open: async () => {
         const schema = testName();
-        const connector = new PostgresConnector(TEST_DATABASE_URL!, resolveMapping({ schema }));
+        const connector = new PostgresConnector(pgPoolSource(TEST_DATABASE_URL!), resolveMapping({ schema }));
         const close = connector.close.bind(connector);
         return Object.assign(connector, {
           label: "postgres",
