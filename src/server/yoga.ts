@@ -6,14 +6,20 @@ import type { RequestContext, Services } from "../context.ts";
 import { schema } from "../schema/index.ts";
 
 export const FIRST_QUERY = `# Welcome to the lifecycle analytics server.
-# Press the run button (or Ctrl-Enter) to see what the warehouse holds.
+# Press the run button (or Ctrl-Enter): how many customers sit in each lifecycle stage today,
+# what marketing should do there, and what the warehouse holds. Open "Docs" for every field.
 {
+  stages {
+    key
+    name
+    count
+    share
+    recommendedActions
+  }
   warehouse {
     kind
     tables {
       name
-      source
-      present
       rowCount
     }
   }
