@@ -78,6 +78,19 @@ describe.each(testWarehouses())("lifecycle GraphQL on the demo shop in $label", 
     expect(Object.keys(aliased.data!)).toHaveLength(200);
   });
 
+  it("batches lookups of concurrent requests into one warehouse query", async () => {
+    server.warehouseQueries.length = 0;
+    const results = await Promise.all(
+      ["c000001", "c000002", "c000003", "c000004"].map((id) =>
+        server.graphql<{ customer: { id: string } | null }>(
+          `{ customer(id: "${id}", asOf: "${DEMO_END_DATE}") { id stage { key } } }`,
+        ),
+      ),
+    );
+    expect(results.map((r) => r.data?.customer?.id)).toEqual(["c000001", "c000002", "c000003", "c000004"]);
+    expect(server.warehouseQueries).toEqual(["customer_features"]);
+  });
+
   it("pages a customer's transactions with stable cursors, and batches them across customers", async () => {
     const query = `query($id: ID!, $after: String) { customer(id: $id, asOf: "${DEMO_END_DATE}") {
       features { orderCount } transactions(first: 2, after: $after) { edges { cursor node { occurredAt amount orderId } } pageInfo { hasNextPage endCursor } } } }`;

@@ -266,6 +266,29 @@ GROUP BY stage_index`;
     });
   }
 
+  // Batches lookups across concurrent requests: no cache (each request keeps its own), only batching.
+  private readonly sharedFeatureBatches = new Map<string, DataLoader<string, CustomerFeatures | null>>();
+
+  /**
+   * Features of one customer, batched with every other lookup for the same day made in this turn of
+   * the event loop, whichever request made it.
+   */
+  batchedFeatures(asOf: string): DataLoader<string, CustomerFeatures | null> {
+    let loader = this.sharedFeatureBatches.get(asOf);
+    if (!loader) {
+      if (this.sharedFeatureBatches.size >= 1_000) this.sharedFeatureBatches.clear();
+      loader = new DataLoader(
+        async (ids) => {
+          const found = await this.featuresOf(asOf, ids);
+          return ids.map((id) => found.get(id) ?? null);
+        },
+        { cache: false, maxBatchSize: 10_000, batchScheduleFn: (dispatch) => setImmediate(dispatch) },
+      );
+      this.sharedFeatureBatches.set(asOf, loader);
+    }
+    return loader;
+  }
+
   /** Per-request loaders: lookups of one operation (and of one tick) share one warehouse query per asOf. */
   forRequest(): LifecycleRequest {
     return new LifecycleRequest(this);
@@ -282,13 +305,9 @@ export class LifecycleRequest {
   features(asOf: string): DataLoader<string, CustomerFeatures | null> {
     let loader = this.featureLoaders.get(asOf);
     if (!loader) {
-      loader = new DataLoader(
-        async (ids) => {
-          const found = await this.service.featuresOf(asOf, ids);
-          return ids.map((id) => found.get(id) ?? null);
-        },
-        { maxBatchSize: 10_000 },
-      );
+      // Caches within the request; the batch goes to the service's cross-request batcher.
+      const shared = this.service.batchedFeatures(asOf);
+      loader = new DataLoader((ids) => shared.loadMany(ids), { maxBatchSize: 10_000 });
       this.featureLoaders.set(asOf, loader);
     }
     return loader;
