@@ -18,6 +18,8 @@ export interface BigQuerySettings {
   readonly dataset: string;
   readonly location: string | undefined;
   readonly maxBytesBilled: number;
+  /** BigQuery cancels a job running longer (ms); unset: no limit. Setting it costs a round trip per query. */
+  readonly jobTimeoutMs?: number;
   /** Extra client options; tests point `apiEndpoint` and `authClient` at a local wire-format endpoint. */
   readonly clientOptions?: BigQueryOptions;
 }
@@ -87,6 +89,8 @@ export class BigQueryConnector implements WarehouseConnector {
       maximumBytesBilled: String(this.settings.maxBytesBilled),
       labels: { app: "clm-graphql", query: (options.label ?? "query").toLowerCase().replace(/[^a-z0-9_-]/g, "_") },
       defaultDataset: { projectId: this.settings.project, datasetId: this.settings.dataset },
+      // With a job timeout the client creates the job (jobs.insert) and polls it, instead of jobs.query.
+      ...(this.settings.jobTimeoutMs ? { jobTimeoutMs: this.settings.jobTimeoutMs } : {}),
     } as Query;
   }
 

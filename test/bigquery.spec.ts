@@ -114,6 +114,28 @@ describe("BigQuery connector", () => {
     });
   });
 
+  it("with a job timeout, creates the job carrying it and polls for the rows", async () => {
+    const limited = new BigQueryConnector(
+      {
+        project: PROJECT,
+        dataset: "shop",
+        location: "EU",
+        maxBytesBilled: 5_000_000,
+        jobTimeoutMs: 30_000,
+        clientOptions: fake.clientOptions,
+      },
+      DEFAULT_MAPPING,
+    );
+    fake.requests.length = 0;
+    expect(await limited.query(sql`SELECT 1 AS ok`)).toEqual([{ ok: 1 }]);
+    expect(fake.requests[0]).toMatchObject({ method: "POST", path: `/bigquery/v2/projects/${PROJECT}/jobs` });
+    expect(fake.requests[0]!.body!.configuration).toMatchObject({
+      jobTimeoutMs: "30000",
+      query: { maximumBytesBilled: "5000000" },
+    });
+    expect(fake.requests.slice(1).every((r) => r.method === "GET")).toBe(true);
+  });
+
   it("reports the contract tables from INFORMATION_SCHEMA, decoding INT64 counts", async () => {
     const statuses = await connector.tableStatus();
     expect(statuses.map((s) => [s.source, s.present, s.rowCount])).toEqual([

@@ -70,7 +70,16 @@ describe("environment contract", () => {
       dataset: "shop",
       location: undefined,
       maxBytesBilled: 10_000_000_000,
+      jobTimeoutMs: undefined,
     });
+  });
+
+  it("reads the BigQuery job timeout, refusing a bad one", () => {
+    const env = { CLM_WAREHOUSE: "bigquery", CLM_BIGQUERY_PROJECT: "my-project", CLM_BIGQUERY_DATASET: "shop" };
+    expect(loadEnv({ ...env, CLM_BIGQUERY_JOB_TIMEOUT_MS: "30000" }).warehouse).toMatchObject({ jobTimeoutMs: 30_000 });
+    expect(configErrorLines(() => loadEnv({ ...env, CLM_BIGQUERY_JOB_TIMEOUT_MS: "soon" }))).toEqual([
+      'CLM_BIGQUERY_JOB_TIMEOUT_MS must be a positive whole number (milliseconds) (got "soon")',
+    ]);
   });
 
   it("never prints a password it was given", () => {

@@ -78,6 +78,7 @@ const envSchema = z
         .optional(),
     ),
     CLM_BIGQUERY_MAX_BYTES_BILLED: z.preprocess(unset, positiveInt("bytes").default(10_000_000_000)),
+    CLM_BIGQUERY_JOB_TIMEOUT_MS: z.preprocess(unset, positiveInt("milliseconds").optional()),
     DATABASE_URL: z.preprocess(unset, postgresUrl.optional()),
     CLM_DATA_DIR: z.preprocess(unset, z.string().min(1).default("./.data")),
     CLM_DEMO: z.preprocess(unset, flag.optional()),
@@ -159,6 +160,7 @@ export function loadEnv(source: Readonly<Record<string, string | undefined>> = p
             dataset: env.CLM_BIGQUERY_DATASET!,
             location: env.CLM_BIGQUERY_LOCATION,
             maxBytesBilled: env.CLM_BIGQUERY_MAX_BYTES_BILLED,
+            jobTimeoutMs: env.CLM_BIGQUERY_JOB_TIMEOUT_MS,
           }
         : {
             kind: "duckdb",

@@ -102,9 +102,12 @@ export async function startFakeBigQuery(project: string, answer: Answerer): Prom
         ]),
       );
       const a = answer(config.query as string, params);
+      // The client names its jobs itself (jobReference.jobId) and polls them by that name.
+      const jobId = (body!.jobReference?.jobId as string | undefined) ?? `job_${++jobs}`;
+      pending.set(jobId, a);
       return send(200, {
         kind: "bigquery#job",
-        jobReference: { projectId: project, jobId: `dry_${++jobs}`, location: "US" },
+        jobReference: { projectId: project, jobId, location: "US" },
         configuration: body!.configuration,
         status: { state: "DONE" },
         statistics: { totalBytesProcessed: String(a.bytes ?? 0), query: { totalBytesProcessed: String(a.bytes ?? 0) } },
