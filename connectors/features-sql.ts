@@ -20,6 +20,9 @@ export interface FeaturesQuery {
 
 /** The local calendar day of a timestamp column. */
 function localDay(dialect: Dialect, expr: Sql, timeZone: string): Sql {
+  // Sessions run in UTC (see the connectors), so a plain cast gives the UTC day of both zoned and
+  // unzoned timestamps, at a fraction of the cost of a zone conversion.
+  if (timeZone === "UTC" && dialect.name !== "bigquery") return sql`CAST(${expr} AS DATE)`;
   switch (dialect.name) {
     case "duckdb":
       return sql`CAST(timezone(${timeZone}, CAST(${expr} AS TIMESTAMPTZ)) AS DATE)`;
@@ -28,6 +31,16 @@ function localDay(dialect: Dialect, expr: Sql, timeZone: string): Sql {
     case "bigquery":
       return sql`DATE(${expr}, ${timeZone})`;
   }
+}
+
+/**
+ * An instant to compare timestamp columns with. On DuckDB a TIMESTAMP (UTC, as the contract says),
+ * so the column is compared as stored: a TIMESTAMPTZ constant would convert every row through ICU
+ * and defeat zone maps (5 s instead of 0.2 s over 29M events here).
+ */
+export function instant(dialect: Dialect, at: Date): Sql {
+  if (dialect.name === "duckdb") return sql`CAST(${at.toISOString().replace("T", " ").replace("Z", "")} AS TIMESTAMP)`;
+  return cast(at.toISOString(), "instant");
 }
 
 /** Whole days from one DATE to another. */
@@ -47,6 +60,24 @@ export function inList(dialect: Dialect, expr: Sql, ids: readonly string[]): Sql
   return dialect.name === "bigquery" ? sql`${expr} IN UNNEST(${ids})` : sql`${expr} = ANY(${ids})`;
 }
 
+/**
+ * The value of the latest row by `time` in a group (ties: the greatest value), as one aggregate pass
+ * rather than a window sort.
+ */
+function latestBy(dialect: Dialect, value: Sql, time: Sql): Sql {
+  switch (dialect.name) {
+    case "duckdb":
+      // Structs compare field by field: the latest time, then the greatest value.
+      return sql`max(struct_pack(t := ${time}, v := ${value})).v`;
+    case "postgres":
+      return sql`(array_agg(${value} ORDER BY ${time} DESC, ${value} DESC))[1]`;
+    case "bigquery":
+      // STRUCTs are not orderable in BigQuery: a fixed-width UTC time prefix makes the text sort
+      // by time, then by value; the prefix (21 characters) is cut off again.
+      return sql`SUBSTR(MAX(CONCAT(FORMAT_TIMESTAMP(${"%Y%m%d%H%M%E6S"}, ${time}, ${"UTC"}), ${value})), 22)`;
+  }
+}
+
 /** The smallest non-null of some DATE expressions (LEAST differs on NULL between dialects). */
 function earliest(values: readonly Sql[]): Sql {
   if (values.length === 1) return values[0]!;
@@ -59,7 +90,7 @@ export function featuresSql(q: FeaturesQuery): Sql {
   const table = (logical: LogicalTable) => ident(mapping.schema, mapping.tables[logical].table);
   const col = (logical: LogicalTable, column: string, alias = "t") =>
     ident(alias, mapping.tables[logical].columns[column]);
-  const cutoff = cast(q.cutoff.toISOString(), "instant");
+  const cutoff = instant(dialect, q.cutoff);
   const asOf = cast(q.asOf, "date");
   const only = (expr: Sql) => (q.customerIds ? sql` AND ${inList(dialect, expr, q.customerIds)}` : sql``);
   const hasCustomers = q.available.has("customers");
@@ -74,10 +105,13 @@ export function featuresSql(q: FeaturesQuery): Sql {
   FROM ${table("transactions")} AS t
   WHERE ${col("transactions", "occurred_at")} < ${cutoff}${only(col("transactions", "customer_id"))}
 )`,
+    // Orders per day: distinct order ids, each row without one counting alone. Grouping by order id
+    // first is cheaper than COUNT(DISTINCT) over millions of groups.
     sql`daily AS (
-  SELECT customer_id, day, SUM(amount) AS revenue, COUNT(DISTINCT order_id) + COUNT(*) - COUNT(order_id) AS orders,
+  SELECT customer_id, day, SUM(revenue) AS revenue, SUM(CASE WHEN order_id IS NULL THEN lines ELSE 1 END) AS orders,
          ROW_NUMBER() OVER (PARTITION BY customer_id ORDER BY day) AS n
-  FROM tx GROUP BY customer_id, day
+  FROM (SELECT customer_id, day, order_id, SUM(amount) AS revenue, COUNT(*) AS lines FROM tx GROUP BY customer_id, day, order_id) AS o
+  GROUP BY customer_id, day
 )`,
     sql`buyers AS (
   SELECT customer_id, COUNT(*) AS purchase_days, MIN(day) AS first_day, MAX(day) AS last_day,
@@ -106,18 +140,18 @@ export function featuresSql(q: FeaturesQuery): Sql {
     knownFrom.push(sql`SELECT customer_id FROM people`);
   }
   if (hasEvents) {
+    // First and last instants, then their days: one zone conversion per customer, not per event.
     ctes.push(sql`ev AS (
-  SELECT customer_id, MIN(day) AS first_day, MAX(day) AS last_day, MIN(CASE WHEN r = 1 THEN type END) AS last_type
+  SELECT customer_id, ${localDay(dialect, sql`first_at`, q.timeZone)} AS first_day,
+         ${localDay(dialect, sql`last_at`, q.timeZone)} AS last_day, last_type
   FROM (
     SELECT CAST(${col("events", "customer_id")} AS ${typeName("text")}) AS customer_id,
-           ${localDay(dialect, col("events", "occurred_at"), q.timeZone)} AS day,
-           ${col("events", "type")} AS type,
-           ROW_NUMBER() OVER (PARTITION BY ${col("events", "customer_id")}
-                              ORDER BY ${col("events", "occurred_at")} DESC, ${col("events", "type")} DESC) AS r
+           MIN(${col("events", "occurred_at")}) AS first_at, MAX(${col("events", "occurred_at")}) AS last_at,
+           ${latestBy(dialect, col("events", "type"), col("events", "occurred_at"))} AS last_type
     FROM ${table("events")} AS t
     WHERE ${col("events", "occurred_at")} < ${cutoff}${only(col("events", "customer_id"))}
+    GROUP BY 1
   ) AS e
-  GROUP BY customer_id
 )`);
     knownFrom.push(sql`SELECT customer_id FROM ev`);
   }

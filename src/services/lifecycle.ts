@@ -3,7 +3,7 @@
 import DataLoader from "dataloader";
 import type { WarehouseConnector } from "../../connectors/connector.ts";
 import type { LogicalTable } from "../../connectors/contract.ts";
-import { dayDiff, featuresSql, inList, medianAggregate, medianWindow } from "../../connectors/features-sql.ts";
+import { dayDiff, featuresSql, inList, instant, medianAggregate, medianWindow } from "../../connectors/features-sql.ts";
 import { cast, ident, integer, join, sql, typeName, type Sql } from "../../connectors/sql.ts";
 import { addDays, asOfCutoff, today } from "../lifecycle/calendar.ts";
 import { FEATURES, FEATURE_BY_FIELD, type CustomerFeatures } from "../lifecycle/features.ts";
@@ -144,7 +144,7 @@ export class LifecycleService {
          ${cast(c("amount"), "float")} AS amount, ${c("order_id")} AS order_id, ${c("channel")} AS channel,
          ROW_NUMBER() OVER (PARTITION BY ${c("customer_id")} ORDER BY ${ordering}) AS rn
   FROM ${ident(mapping.schema, mapping.tables.transactions.table)} AS t
-  WHERE ${c("occurred_at")} < ${cast(asOfCutoff(asOf, this.timeZone).toISOString(), "instant")}
+  WHERE ${c("occurred_at")} < ${instant(dialect, asOfCutoff(asOf, this.timeZone))}
     AND ${inList(dialect, c("customer_id"), customerIds)}
 ) AS x
 WHERE rn > ${offset} AND rn <= ${offset + limit}
