@@ -5,7 +5,7 @@ import type { Transaction } from "../services/lifecycle.ts";
 import { builder } from "./builder.ts";
 import { badUserInput } from "./errors.ts";
 import { AS_OF_DESCRIPTION, resolveAsOf } from "./lifecycle-args.ts";
-import { decodeCursor, encodeCursor, pageSize, refuseBackwardPaging, toPage } from "./paging.ts";
+import { encodeCursor, forwardPage, toPage } from "./paging.ts";
 import { StageRef } from "./stage.ts";
 
 export interface CustomerShape {
@@ -86,9 +86,8 @@ CustomerRef.implement({
         type: TransactionRef,
         description: "Transactions known as of the day, oldest first.",
         resolve: async (c, args, ctx) => {
-          refuseBackwardPaging(args);
-          const size = pageSize(args);
-          const offset = Number(decodeCursor("tx", args.after) ?? 0);
+          const { size, after } = forwardPage(args, "tx");
+          const offset = Number(after ?? 0);
           if (!Number.isSafeInteger(offset) || offset < 0)
             throw badUserInput("after is not a cursor of this connection");
           const rows = await ctx.lifecycle.transactions(c.asOf, offset, size + 1).load(c.id);

@@ -9,8 +9,14 @@ export interface PageArgs {
   readonly before?: string | null;
 }
 
+/** The page a forward-only connection is asked for: its size and the decoded `after` cursor. */
+export function forwardPage(args: PageArgs, cursorKind: string): { size: number; after: string | undefined } {
+  refuseBackwardPaging(args);
+  return { size: pageSize(args), after: decodeCursor(cursorKind, args.after) };
+}
+
 /** Warehouse-computed connections page forward only. */
-export function refuseBackwardPaging(args: PageArgs): void {
+function refuseBackwardPaging(args: PageArgs): void {
   if (args.last != null || args.before != null) {
     throw badUserInput("this connection pages forward only: use first and after", {
       argument: args.last != null ? "last" : "before",

@@ -12,7 +12,7 @@ type StageTiming = StageTimingResult & { readonly asOf: string };
 import { builder } from "./builder.ts";
 import { CustomerRef } from "./customer.ts";
 import { AS_OF_DESCRIPTION, resolveAsOf } from "./lifecycle-args.ts";
-import { decodeCursor, encodeCursor, pageSize, refuseBackwardPaging, toPage } from "./paging.ts";
+import { encodeCursor, forwardPage, toPage } from "./paging.ts";
 
 /** A stage as seen on one day (its count and members depend on it). */
 export interface StageShape {
@@ -64,9 +64,7 @@ StageRef.implement({
         type: CustomerRef,
         description: "The stage's customers as of the day, ordered by id.",
         resolve: async (s, args, ctx) => {
-          refuseBackwardPaging(args);
-          const size = pageSize(args);
-          const after = decodeCursor("customer", args.after);
+          const { size, after } = forwardPage(args, "customer");
           const members = await ctx.lifecycle.service.stageMembers(s.asOf, s.stage.key, size + 1, after);
           const loader = ctx.lifecycle.features(s.asOf);
           for (const features of members) loader.prime(features.customerId, features);

@@ -70,7 +70,7 @@ export async function openServices(config: AppConfig, log: Logger): Promise<AppS
     const problem = contractProblem(statuses);
     if (problem) throw new StartupError(`warehouse (${config.warehouse.kind}): ${problem}`);
 
-    const lifecycle = await LifecycleService.open(warehouse, stageModel, timeZone);
+    const lifecycle = await LifecycleService.open(warehouse, stageModel, timeZone, statuses);
     const yoga = createClmYoga({
       prisma: appDb.prisma,
       warehouse,

@@ -1,7 +1,7 @@
 // The lifecycle service: customer features and stages as of a day, computed in the warehouse, with
 // per-request batching of single-customer lookups.
 import DataLoader from "dataloader";
-import type { WarehouseConnector } from "../../connectors/connector.ts";
+import type { TableStatus, WarehouseConnector } from "../../connectors/connector.ts";
 import type { LogicalTable } from "../../connectors/contract.ts";
 import { dayDiff, featuresSql, inList, instant, medianAggregate, medianWindow } from "../../connectors/features-sql.ts";
 import { cast, ident, integer, join, sql, typeName, type Sql } from "../../connectors/sql.ts";
@@ -82,13 +82,14 @@ export class LifecycleService {
     this.model = new CompiledStageModel(stageModel);
   }
 
-  /** Reads which optional tables the warehouse has, once, at start-up. */
+  /** Learns which optional tables the warehouse has, once, at start-up (from `statuses` when known). */
   static async open(
     warehouse: WarehouseConnector,
     stageModel: StageModel,
     timeZone: string,
+    statuses?: readonly TableStatus[],
   ): Promise<LifecycleService> {
-    const statuses = await warehouse.tableStatus();
+    statuses ??= await warehouse.tableStatus();
     const available = new Set(statuses.filter((s) => s.present && s.missingColumns.length === 0).map((s) => s.logical));
     return new LifecycleService(warehouse, stageModel, timeZone, available);
   }
