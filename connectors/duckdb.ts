@@ -1,6 +1,5 @@
 // DuckDB: the embedded default warehouse, in memory or in a file.
 import {
-  DuckDBConnection,
   DuckDBInstance,
   DuckDBTypeId,
   dateValue,
@@ -44,18 +43,17 @@ export class DuckDBConnector implements WarehouseConnector, WarehouseWriter {
   private constructor(
     private readonly instance: DuckDBInstance,
     readonly mapping: WarehouseMapping,
-    readonly path: string,
   ) {}
 
   /** `path` ":memory:" (or undefined) is an in-memory database. */
   static async open(path: string | undefined, mapping: WarehouseMapping): Promise<DuckDBConnector> {
     const location = path ?? ":memory:";
-    // Timestamps without a zone are UTC by the input contract; days are cut in the configured zone.
     const instance = await DuckDBInstance.create(location);
+    // Timestamps without a zone are UTC by the input contract; days are cut in the configured zone.
     const setup = await instance.connect();
     await setup.run("SET GLOBAL TimeZone = 'UTC'");
     setup.closeSync();
-    return new DuckDBConnector(instance, mapping, location);
+    return new DuckDBConnector(instance, mapping);
   }
 
   async query<R extends Row = Row>(query: Sql, options: QueryOptions = {}): Promise<R[]> {
@@ -119,11 +117,6 @@ export class DuckDBConnector implements WarehouseConnector, WarehouseWriter {
     } finally {
       connection.closeSync();
     }
-  }
-
-  /** For tests and benchmarks that compare against hand-written SQL on the same engine. */
-  async connect(): Promise<DuckDBConnection> {
-    return this.instance.connect();
   }
 
   async close(): Promise<void> {
