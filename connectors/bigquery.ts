@@ -4,7 +4,7 @@ import { BigQuery, type BigQueryOptions, type Query } from "@google-cloud/bigque
 import type { WarehouseMapping } from "./contract.ts";
 import type { QueryOptions, Row, WarehouseConnector } from "./connector.ts";
 import { ident, render, sql, type BoundParam, type Dialect, type Sql, type SqlParamType } from "./sql.ts";
-import { probeTables } from "./table-status.ts";
+import { informationSchemaProbe, probeTables } from "./table-status.ts";
 
 export const bigqueryDialect: Dialect = {
   name: "bigquery",
@@ -115,23 +115,17 @@ export class BigQueryConnector implements WarehouseConnector {
   }
 
   tableStatus() {
-    const dataset = this.settings.dataset;
-    return probeTables(this.mapping, {
-      qualifiedName: (_schema, table) => `${dataset}.${table}`,
-      columnsOf: async (_schema, table) => {
-        const rows = await this.query<{ column_name: string }>(
+    // Tables live in the configured dataset (or the mapping's schema, as the queries read them);
+    // BigQuery lists columns per dataset.
+    return probeTables(
+      this.mapping,
+      informationSchemaProbe(
+        this,
+        this.settings.dataset,
+        (dataset, table) =>
           sql`SELECT column_name FROM ${ident(dataset, "INFORMATION_SCHEMA", "COLUMNS")} WHERE table_name = ${table}`,
-          { label: "table_status" },
-        );
-        return rows.length === 0 ? null : new Set(rows.map((r) => r.column_name.toLowerCase()));
-      },
-      countRows: async (_schema, table) => {
-        const [row] = await this.query<{ n: number }>(sql`SELECT count(*) AS n FROM ${ident(dataset, table)}`, {
-          label: "table_status",
-        });
-        return Number(row!.n);
-      },
-    });
+      ),
+    );
   }
 
   async close(): Promise<void> {}

@@ -2,7 +2,7 @@
 // columns and how to count its rows in its own dialect.
 import { columnsOf, LOGICAL_TABLES, WAREHOUSE_CONTRACT, type WarehouseMapping } from "./contract.ts";
 import type { TableStatus, WarehouseConnector } from "./connector.ts";
-import { ident, sql } from "./sql.ts";
+import { ident, sql, type Sql } from "./sql.ts";
 
 export interface TableProbe {
   /** Lower-cased column names of the physical table, or null when it does not exist. */
@@ -46,24 +46,32 @@ export function contractProblem(statuses: readonly TableStatus[]): string | null
   return problems.length > 0 ? problems.join("; ") : null;
 }
 
-/** The probe for warehouses with a standard information_schema (DuckDB, PostgreSQL). */
+/** Lists a table's columns from the standard information_schema (DuckDB, PostgreSQL). */
+const standardColumnsQuery = (schema: string, table: string): Sql =>
+  sql`SELECT column_name FROM information_schema.columns WHERE table_schema = ${schema} AND table_name = ${table}`;
+
+/**
+ * The probe for warehouses with an information_schema: the standard one, or the warehouse's own
+ * listing of columns (`columnsQuery`, e.g. BigQuery's per-dataset INFORMATION_SCHEMA.COLUMNS).
+ */
 export function informationSchemaProbe(
   connector: Pick<WarehouseConnector, "query">,
   defaultSchema: string,
+  columnsQuery: (schema: string, table: string) => Sql = standardColumnsQuery,
 ): TableProbe {
   return {
     qualifiedName: (schema, table) => `${schema ?? defaultSchema}.${table}`,
     columnsOf: async (schema, table) => {
-      const rows = await connector.query<{ column_name: string }>(
-        sql`SELECT column_name FROM information_schema.columns WHERE table_schema = ${schema ?? defaultSchema} AND table_name = ${table}`,
-        { label: "table_status" },
-      );
+      const rows = await connector.query<{ column_name: string }>(columnsQuery(schema ?? defaultSchema, table), {
+        label: "table_status",
+      });
       return rows.length === 0 ? null : new Set(rows.map((r) => r.column_name.toLowerCase()));
     },
     countRows: async (schema, table) => {
-      const [row] = await connector.query<{ n: number }>(sql`SELECT count(*) AS n FROM ${ident(schema, table)}`, {
-        label: "table_status",
-      });
+      const [row] = await connector.query<{ n: number }>(
+        sql`SELECT count(*) AS n FROM ${ident(schema ?? defaultSchema, table)}`,
+        { label: "table_status" },
+      );
       return Number(row!.n);
     },
   };
