@@ -7,6 +7,7 @@ import { dayDiff, featuresSql, inList, instant, medianAggregate, medianWindow } 
 import { cast, ident, integer, join, sql, typeName, type Sql } from "../../connectors/sql.ts";
 import { addDays, asOfCutoff, today } from "../lifecycle/calendar.ts";
 import { FEATURES, FEATURE_BY_FIELD, type CustomerFeatures } from "../lifecycle/features.ts";
+import { quintileSql, RfmSegments, type RfmScore } from "../lifecycle/rfm.ts";
 import type { RuleSqlContext } from "../lifecycle/rule-sql.ts";
 import { CompiledStageModel, type Stage, type StageModel } from "../lifecycle/stage-model.ts";
 
@@ -21,6 +22,15 @@ export interface Transaction {
   readonly amount: number;
   readonly orderId: string | null;
   readonly channel: string | null;
+}
+
+/** Buyers with one RFM code, aggregated in the warehouse. */
+export interface RfmCell {
+  readonly recency: number;
+  readonly frequency: number;
+  readonly monetary: number;
+  readonly customers: number;
+  readonly revenue: number;
 }
 
 export interface StageTiming {
@@ -78,6 +88,7 @@ export class LifecycleService {
     readonly timeZone: string,
     /** Optional contract tables present and complete. */
     readonly available: ReadonlySet<LogicalTable>,
+    readonly rfm: RfmSegments = new RfmSegments(),
   ) {
     this.model = new CompiledStageModel(stageModel);
   }
@@ -88,10 +99,11 @@ export class LifecycleService {
     stageModel: StageModel,
     timeZone: string,
     statuses?: readonly TableStatus[],
+    rfm?: RfmSegments,
   ): Promise<LifecycleService> {
     statuses ??= await warehouse.tableStatus();
     const available = new Set(statuses.filter((s) => s.present && s.missingColumns.length === 0).map((s) => s.logical));
-    return new LifecycleService(warehouse, stageModel, timeZone, available);
+    return new LifecycleService(warehouse, stageModel, timeZone, available, rfm);
   }
 
   today(): string {
@@ -162,6 +174,45 @@ ORDER BY customer_id, rn`,
       });
     }
     return out;
+  }
+
+  /** RFM scores of every buyer as of the day (a relation: customer_id, revenue, r, f, m). */
+  private rfmScored(asOf: string): Sql {
+    return sql`SELECT f.customer_id AS customer_id, f.revenue AS revenue,
+       ${quintileSql(sql`f.recency_days DESC`)} AS r,
+       ${quintileSql(sql`f.purchase_days ASC`)} AS fq,
+       ${quintileSql(sql`f.revenue ASC`)} AS m
+FROM (${this.features(asOf)}) AS f
+WHERE f.purchase_days >= 1`;
+  }
+
+  /** RFM scores of some customers (ranked among all buyers), in one query; prospects and unknown ids are absent. */
+  async rfmOf(asOf: string, customerIds: readonly string[]): Promise<Map<string, RfmScore>> {
+    if (customerIds.length === 0) return new Map();
+    const rows = await this.warehouse.query<{ customer_id: string; r: number; fq: number; m: number }>(
+      sql`SELECT customer_id, r, fq, m FROM (${this.rfmScored(asOf)}) AS s WHERE ${inList(this.warehouse.dialect, sql`s.customer_id`, customerIds)}`,
+      { label: "customer_rfm" },
+    );
+    return new Map(
+      rows.map((row) => [String(row.customer_id), this.rfm.score(Number(row.r), Number(row.fq), Number(row.m))]),
+    );
+  }
+
+  /** Buyers and revenue per RFM code as of the day (at most 125 rows), grouped in the warehouse. */
+  async rfmCells(asOf: string): Promise<RfmCell[]> {
+    const rows = await this.warehouse.query<{ r: number; fq: number; m: number; n: number; revenue: number }>(
+      sql`SELECT r, fq, m, COUNT(*) AS n, SUM(revenue) AS revenue FROM (${this.rfmScored(asOf)}) AS s GROUP BY r, fq, m`,
+      { label: "rfm_cells" },
+    );
+    return rows
+      .map((row) => ({
+        recency: Number(row.r),
+        frequency: Number(row.fq),
+        monetary: Number(row.m),
+        customers: Number(row.n),
+        revenue: Number(row.revenue),
+      }))
+      .sort((a, b) => b.recency - a.recency || b.frequency - a.frequency || b.monetary - a.monetary);
   }
 
   /** How many customers are in each stage, every stage listed (display order), computed in the warehouse. */

@@ -1,0 +1,100 @@
+// RFM: recency, frequency and monetary scores 1–5 (5 best) over the buying customers as of a day, the
+// three-digit code and its named segment.
+//
+// Scores are rank-based quintiles that ties cannot split: a buyer's score is
+//   1 + floor(5 × (buyers strictly worse on that measure) / buyers)
+// so equal values always get equal scores, whatever the row order. Worse means: a longer time since the
+// last purchase day (recency), fewer purchase days (frequency), less revenue (monetary).
+import { z } from "zod";
+import { cast, join, sql, type Sql } from "../../connectors/sql.ts";
+
+export type RfmSegmentMap = Readonly<Record<string, readonly string[]>>;
+
+/** The default map from the CLM literature: every one of the 125 codes in exactly one segment. */
+// prettier-ignore
+export const DEFAULT_RFM_SEGMENTS: RfmSegmentMap = {
+  champions: ["555", "554", "544", "545", "454", "455", "445"],
+  loyal: ["543", "444", "435", "355", "354", "345", "344", "335"],
+  potential_loyalist: ["553", "551", "552", "541", "542", "533", "532", "531", "452", "451", "442", "441", "431", "453",
+    "433", "432", "423", "353", "352", "351", "342", "341", "333", "323"],
+  new: ["512", "511", "422", "421", "412", "411", "311"],
+  promising: ["525", "524", "523", "522", "521", "515", "514", "513", "425", "424", "413", "414", "415", "315", "314", "313"],
+  need_attention: ["535", "534", "443", "434", "343", "334", "325", "324"],
+  about_to_sleep: ["331", "321", "312", "221", "213", "231", "241", "251"],
+  at_risk: ["255", "254", "245", "244", "253", "252", "243", "242", "235", "234", "225", "224", "153", "152", "145", "143",
+    "142", "135", "134", "133", "125", "124"],
+  cant_lose: ["155", "154", "144", "214", "215", "115", "114", "113"],
+  hibernating: ["332", "322", "233", "232", "223", "222", "132", "123", "122", "212", "211"],
+  lost: ["111", "112", "121", "131", "141", "151"],
+};
+
+export const ALL_RFM_CODES: readonly string[] = [1, 2, 3, 4, 5].flatMap((r) =>
+  [1, 2, 3, 4, 5].flatMap((f) => [1, 2, 3, 4, 5].map((m) => `${r}${f}${m}`)),
+);
+
+/** CLM_CONFIG's `rfmSegments`: segment key → codes; every code must be in exactly one segment. */
+export const rfmSegmentsSchema = z
+  .record(z.string().regex(/^[a-z][a-z0-9_]{0,39}$/, "must be lower-case letters, digits and _"), z.array(z.string()))
+  .superRefine((map, ctx) => {
+    const seen = new Map<string, string>();
+    for (const [segment, codes] of Object.entries(map)) {
+      codes.forEach((code, i) => {
+        if (!ALL_RFM_CODES.includes(code)) {
+          ctx.addIssue({
+            code: "custom",
+            path: [segment, i],
+            message: `${JSON.stringify(code)} is not an RFM code (111–555)`,
+          });
+        } else if (seen.has(code)) {
+          ctx.addIssue({ code: "custom", path: [segment, i], message: `${code} is already in ${seen.get(code)}` });
+        } else seen.set(code, segment);
+      });
+    }
+    const missing = ALL_RFM_CODES.filter((code) => !seen.has(code));
+    if (missing.length > 0)
+      ctx.addIssue({ code: "custom", path: [], message: `codes in no segment: ${missing.join(", ")}` });
+  });
+
+export interface RfmScore {
+  readonly recency: number;
+  readonly frequency: number;
+  readonly monetary: number;
+  readonly code: string;
+  readonly segment: string;
+}
+
+export class RfmSegments {
+  private readonly byCode: ReadonlyMap<string, string>;
+
+  constructor(readonly map: RfmSegmentMap = DEFAULT_RFM_SEGMENTS) {
+    this.byCode = new Map(
+      Object.entries(map).flatMap(([segment, codes]) => codes.map((code) => [code, segment] as const)),
+    );
+  }
+
+  get keys(): string[] {
+    return Object.keys(this.map);
+  }
+
+  score(recency: number, frequency: number, monetary: number): RfmScore {
+    const code = `${recency}${frequency}${monetary}`;
+    return { recency, frequency, monetary, code, segment: this.byCode.get(code)! };
+  }
+
+  /** SQL naming the segment of the code in `code` (a 3-character text), codes bound as parameters. */
+  segmentSql(code: Sql): Sql {
+    const whens = Object.entries(this.map).map(
+      ([segment, codes]) =>
+        sql` WHEN ${code} IN (${join(codes.map((c) => cast(c, "text")))}) THEN ${cast(segment, "text")}`,
+    );
+    return sql`CASE${join(whens, "")} END`;
+  }
+}
+
+/** The quintile score SQL: 1 + floor(5 × (rank − 1) / n), ranked from the worst value up (ties share a rank). */
+export function quintileSql(worstFirst: Sql): Sql {
+  return cast(
+    sql`1 + FLOOR(${cast(sql`5 * (RANK() OVER (ORDER BY ${worstFirst}) - 1)`, "float")} / COUNT(*) OVER ())`,
+    "int",
+  );
+}
