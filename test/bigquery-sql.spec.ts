@@ -60,7 +60,9 @@ describe("BigQuery SQL texts", () => {
       await lifecycle.transitions("2026-03-31", "2026-06-30");
       await lifecycle.transactionsOf("2026-06-30", ["a"], 0, 11);
       await lifecycle.stageTimings("2026-04-01", "2026-06-30", 30);
-      expect(connector.sent).toHaveLength(7);
+      await lifecycle.rfmOf("2026-06-30", ["a"]);
+      await lifecycle.rfmCells("2026-06-30");
+      expect(connector.sent).toHaveLength(9);
       for (const q of connector.sent) expectBigQuerySql(q);
     },
   );

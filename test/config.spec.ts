@@ -186,6 +186,16 @@ describe("CLM_CONFIG file", () => {
     ).toThrow("CLM_CONFIG at stageModel.stages[0].rule.value: expected a number, got a string");
   });
 
+  it("accepts an RFM segment map only when every code is in exactly one segment", () => {
+    const all = ["1", "2", "3", "4", "5"].flatMap((r) =>
+      ["1", "2", "3", "4", "5"].flatMap((f) => ["1", "2", "3", "4", "5"].map((m) => r + f + m)),
+    );
+    expect(parseConfigFile({ rfmSegments: { everyone: all } }).rfmSegments).toEqual({ everyone: all });
+    expect(() => parseConfigFile({ rfmSegments: { everyone: [...all, "611"] } })).toThrow(
+      'CLM_CONFIG at rfmSegments.everyone[125]: "611" is not an RFM code (111–555)',
+    );
+  });
+
   it("names the file when it cannot be read or parsed", () => {
     const dir = mkdtempSync(join(tmpdir(), "clm-config-"));
     const broken = join(dir, "broken.json");

@@ -164,6 +164,40 @@ describe.each(testWarehouses())("lifecycle GraphQL on the demo shop in $label", 
     expect(tooFine.errors?.[0]?.message).toMatch(/at most 60: use a larger stepDays/);
   });
 
+  it("scores buyers by RFM: the grid adds up to the buyers, lookups are batched, prospects have none", async () => {
+    const grid = await server.graphql<{
+      rfmGrid: {
+        buyers: number;
+        cells: { customers: number }[];
+        segments: { segment: string; customers: number; share: number }[];
+      };
+      stages: { key: string; count: number }[];
+    }>(`{ rfmGrid(asOf: "${DEMO_END_DATE}") { buyers cells { customers } segments { segment customers share } }
+          stages(asOf: "${DEMO_END_DATE}") { key count } }`);
+    expect(grid.errors).toBeUndefined();
+    const prospects = grid.data!.stages.find((s) => s.key === "prospect")!.count;
+    expect(grid.data!.rfmGrid.buyers).toBe(server.demoCounts.customers - prospects);
+    expect(grid.data!.rfmGrid.cells).toHaveLength(25);
+    expect(grid.data!.rfmGrid.cells.reduce((s, c) => s + c.customers, 0)).toBe(grid.data!.rfmGrid.buyers);
+    expect(grid.data!.rfmGrid.segments.reduce((s, c) => s + c.customers, 0)).toBe(grid.data!.rfmGrid.buyers);
+    expect(grid.data!.rfmGrid.segments.map((s) => s.segment)).toContain("champions");
+
+    const ids = Array.from({ length: 50 }, (_, i) => `c${String(i + 1).padStart(6, "0")}`);
+    server.warehouseQueries.length = 0;
+    const scored = await server.graphql<{
+      customers: { stage: { key: string }; rfm: { code: string; segment: string } | null }[];
+    }>(
+      `query($ids: [ID!]!) { customers(ids: $ids, asOf: "${DEMO_END_DATE}") { stage { key } rfm { code segment } } }`,
+      { ids },
+    );
+    expect(scored.errors).toBeUndefined();
+    expect(server.warehouseQueries).toEqual(["customer_features", "customer_rfm"]);
+    for (const c of scored.data!.customers) {
+      if (c.stage.key === "prospect") expect(c.rfm).toBeNull();
+      else expect(c.rfm!.code).toMatch(/^[1-5]{3}$/);
+    }
+  });
+
   it("refuses bad input with BAD_USER_INPUT", async () => {
     const badDate = await server.graphql(`{ stages(asOf: "2026-02-30") { key } }`);
     expect(badDate.errors?.[0]?.message).toMatch(/Date must be a calendar day YYYY-MM-DD/);

@@ -1,8 +1,9 @@
 // CLM_CONFIG: an optional JSON file for what does not fit in environment variables: the table and
-// column mapping, the time zone of days, and the stage model.
+// column mapping, the time zone of days, the stage model and the RFM segment map.
 import { readFileSync } from "node:fs";
 import { z } from "zod";
 import { resolveMapping, warehouseMappingSchema, type WarehouseMapping } from "../../connectors/contract.ts";
+import { DEFAULT_RFM_SEGMENTS, rfmSegmentsSchema, type RfmSegmentMap } from "../lifecycle/rfm.ts";
 import {
   checkStageModel,
   resolveStageModel,
@@ -27,6 +28,8 @@ const configFileSchema = z
     /** IANA time zone in which days begin and end (asOf, purchase days). */
     timeZone: z.string().refine(isTimeZone, "must be an IANA time zone such as UTC or Europe/Berlin").default("UTC"),
     stageModel: stageModelConfigSchema.optional(),
+    /** RFM segment map (segment → codes); every one of the 125 codes in exactly one segment. */
+    rfmSegments: rfmSegmentsSchema.optional(),
   })
   .strict();
 
@@ -34,6 +37,7 @@ export interface FileConfig {
   readonly mapping: WarehouseMapping;
   readonly timeZone: string;
   readonly stageModel: StageModel;
+  readonly rfmSegments: RfmSegmentMap;
 }
 
 function formatPath(path: readonly PropertyKey[]): string {
@@ -55,7 +59,12 @@ export function parseConfigFile(json: unknown, source = "CLM_CONFIG"): FileConfi
   if (issues.length > 0) {
     throw new ConfigError(issues.map((i) => `${source} at ${formatPath(["stageModel", ...i.path])}: ${i.message}`));
   }
-  return { mapping: resolveMapping(parsed.data.warehouse), timeZone: parsed.data.timeZone, stageModel };
+  return {
+    mapping: resolveMapping(parsed.data.warehouse),
+    timeZone: parsed.data.timeZone,
+    stageModel,
+    rfmSegments: parsed.data.rfmSegments ?? DEFAULT_RFM_SEGMENTS,
+  };
 }
 
 export function loadConfigFile(path: string | undefined): FileConfig {

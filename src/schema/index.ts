@@ -4,5 +4,6 @@ import "./warehouse.ts";
 import "./segment.ts";
 import "./stage.ts";
 import "./customer.ts";
+import "./rfm.ts";
 
 export const schema = builder.toSchema({ sortSchema: true });

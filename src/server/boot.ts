@@ -9,6 +9,7 @@ import { openAppDatabase, type AppDatabase } from "../appdb/database.ts";
 import type { AppConfig } from "../config/env.ts";
 import { loadConfigFile } from "../config/file.ts";
 import { generateDemoData } from "../demo/generate.ts";
+import { RfmSegments } from "../lifecycle/rfm.ts";
 import { LifecycleService } from "../services/lifecycle.ts";
 import { createClmYoga, type ClmYoga } from "./yoga.ts";
 
@@ -39,7 +40,7 @@ async function seedDemoIfEmpty(warehouse: DuckDBConnector, customers: number, lo
 }
 
 export async function openServices(config: AppConfig, log: Logger): Promise<AppServices> {
-  const { mapping, stageModel, timeZone } = loadConfigFile(config.configFile);
+  const { mapping, stageModel, timeZone, rfmSegments } = loadConfigFile(config.configFile);
   const opened: { close(): Promise<void> }[] = [];
   const closeAll = async () => {
     for (const resource of opened.reverse()) await resource.close().catch((err) => log.warn({ err }, "close failed"));
@@ -70,7 +71,13 @@ export async function openServices(config: AppConfig, log: Logger): Promise<AppS
     const problem = contractProblem(statuses);
     if (problem) throw new StartupError(`warehouse (${config.warehouse.kind}): ${problem}`);
 
-    const lifecycle = await LifecycleService.open(warehouse, stageModel, timeZone, statuses);
+    const lifecycle = await LifecycleService.open(
+      warehouse,
+      stageModel,
+      timeZone,
+      statuses,
+      new RfmSegments(rfmSegments),
+    );
     const yoga = createClmYoga({
       prisma: appDb.prisma,
       warehouse,

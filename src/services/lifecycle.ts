@@ -351,6 +351,7 @@ export class LifecycleRequest {
   private readonly featureLoaders = new Map<string, DataLoader<string, CustomerFeatures | null>>();
   private readonly stageCountCache = new Map<string, Promise<StageCount[]>>();
   private readonly transactionLoaders = new Map<string, DataLoader<string, Transaction[]>>();
+  private readonly rfmLoaders = new Map<string, DataLoader<string, RfmScore | null>>();
 
   constructor(readonly service: LifecycleService) {}
 
@@ -361,6 +362,22 @@ export class LifecycleRequest {
       const shared = this.service.batchedFeatures(asOf);
       loader = new DataLoader((ids) => shared.loadMany(ids), { maxBatchSize: 10_000 });
       this.featureLoaders.set(asOf, loader);
+    }
+    return loader;
+  }
+
+  /** RFM scores: one query per day for every customer of the request asking for it. */
+  rfm(asOf: string): DataLoader<string, RfmScore | null> {
+    let loader = this.rfmLoaders.get(asOf);
+    if (!loader) {
+      loader = new DataLoader(
+        async (ids) => {
+          const found = await this.service.rfmOf(asOf, ids);
+          return ids.map((id) => found.get(id) ?? null);
+        },
+        { maxBatchSize: 10_000 },
+      );
+      this.rfmLoaders.set(asOf, loader);
     }
     return loader;
   }
