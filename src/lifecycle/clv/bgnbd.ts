@@ -1,0 +1,99 @@
+// BG/NBD (Fader, Hardie & Lee 2005, "Counting Your Customers the Easy Way"): purchases while alive
+// follow a Poisson process with rate λ ~ Gamma(r, α); after each purchase a customer drops out with
+// probability p ~ Beta(a, b). Fitted by maximum likelihood on per-customer summaries.
+import { hyp2f1, lnGamma, logAddExp } from "./special.ts";
+import { nelderMead } from "./optimize.ts";
+
+/** One customer's summary, in time units (e.g. weeks): x repeat purchases, t_x last one, T age. */
+export interface RfSummary {
+  readonly x: number;
+  readonly tx: number;
+  readonly T: number;
+}
+
+export interface BgNbdParams {
+  readonly r: number;
+  readonly alpha: number;
+  readonly a: number;
+  readonly b: number;
+}
+
+export interface BgNbdFit extends BgNbdParams {
+  readonly logLikelihood: number;
+  readonly iterations: number;
+  readonly converged: boolean;
+}
+
+export class ThinDataError extends Error {
+  override name = "ThinDataError";
+}
+
+/** Summaries that share (x, t_x, T) are fitted once with their count (large bases fit fast). */
+export function groupSummaries(summaries: readonly RfSummary[]): { summary: RfSummary; count: number }[] {
+  const groups = new Map<string, { summary: RfSummary; count: number }>();
+  for (const s of summaries) {
+    const key = `${s.x}|${s.tx}|${s.T}`;
+    const g = groups.get(key);
+    if (g) g.count++;
+    else groups.set(key, { summary: s, count: 1 });
+  }
+  return [...groups.values()];
+}
+
+export function bgnbdLogLikelihood(p: BgNbdParams, groups: readonly { summary: RfSummary; count: number }[]): number {
+  const { r, alpha, a, b } = p;
+  const base = lnGamma(a + b) - lnGamma(b) + r * Math.log(alpha) - lnGamma(r);
+  let total = 0;
+  for (const { summary: s, count } of groups) {
+    const a1 = lnGamma(r + s.x) + base + lnGamma(b + s.x) - lnGamma(a + b + s.x);
+    const a3 = -(r + s.x) * Math.log(alpha + s.T);
+    const a4 = s.x > 0 ? Math.log(a) - Math.log(b + s.x - 1) - (r + s.x) * Math.log(alpha + s.tx) : -Infinity;
+    total += count * (a1 + logAddExp(a3, a4));
+  }
+  return total;
+}
+
+export function fitBgNbd(summaries: readonly RfSummary[]): BgNbdFit {
+  const repeaters = summaries.filter((s) => s.x > 0).length;
+  if (summaries.length < 10 || repeaters < 2) {
+    throw new ThinDataError(
+      `too little data to fit BG/NBD: ${summaries.length} customers, ${repeaters} with a repeat purchase (need at least 10 and 2)`,
+    );
+  }
+  const groups = groupSummaries(summaries);
+  const params = (v: readonly number[]): BgNbdParams => ({
+    r: Math.exp(v[0]!),
+    alpha: Math.exp(v[1]!),
+    a: Math.exp(v[2]!),
+    b: Math.exp(v[3]!),
+  });
+  const objective = (v: readonly number[]) => {
+    const ll = bgnbdLogLikelihood(params(v), groups);
+    return Number.isFinite(ll) ? -ll : Number.MAX_VALUE;
+  };
+  const result = nelderMead(objective, [0, 0, 0, 0], { maxIterations: 10_000, tolerance: 1e-12 });
+  return {
+    ...params(result.x),
+    logLikelihood: -result.value,
+    iterations: result.iterations,
+    converged: result.converged,
+  };
+}
+
+/** P(alive | x, t_x, T). */
+export function bgnbdProbabilityAlive(p: BgNbdParams, s: RfSummary): number {
+  if (s.x === 0) return 1;
+  const { r, alpha, a, b } = p;
+  const logRatio = Math.log(a) - Math.log(b + s.x - 1) + (r + s.x) * (Math.log(alpha + s.T) - Math.log(alpha + s.tx));
+  return 1 / (1 + Math.exp(logRatio));
+}
+
+/** E[purchases in (T, T + t] | x, t_x, T]. */
+export function bgnbdExpectedPurchases(p: BgNbdParams, s: RfSummary, t: number): number {
+  const { r, alpha, a, b } = p;
+  const z = t / (alpha + s.T + t);
+  const hyp = hyp2f1(r + s.x, b + s.x, a + b + s.x - 1, z);
+  const first = ((a + b + s.x - 1) / (a - 1)) * (1 - Math.pow((alpha + s.T) / (alpha + s.T + t), r + s.x) * hyp);
+  const denominator = 1 + (s.x > 0 ? (a / (b + s.x - 1)) * Math.pow((alpha + s.T) / (alpha + s.tx), r + s.x) : 0);
+  return first / denominator;
+}

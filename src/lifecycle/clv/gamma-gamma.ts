@@ -1,0 +1,68 @@
+// Gamma-Gamma spend model (Fader, Hardie & Lee 2005, "RFM and CLV: Using Iso-Value Curves"): each
+// transaction's value ~ Gamma(p, ν), ν ~ Gamma(q, γ), independent of the purchase process. Fitted on
+// customers with repeat purchases, from x (repeat purchases) and zbar (their mean value).
+import { lnGamma } from "./special.ts";
+import { nelderMead } from "./optimize.ts";
+import { ThinDataError } from "./bgnbd.ts";
+
+export interface SpendSummary {
+  readonly x: number;
+  readonly zbar: number;
+}
+
+export interface GammaGammaParams {
+  readonly p: number;
+  readonly q: number;
+  readonly gamma: number;
+}
+
+export interface GammaGammaFit extends GammaGammaParams {
+  readonly logLikelihood: number;
+  readonly customers: number;
+  readonly converged: boolean;
+}
+
+export function gammaGammaLogLikelihood({ p, q, gamma }: GammaGammaParams, summaries: readonly SpendSummary[]): number {
+  let total = 0;
+  for (const { x, zbar } of summaries) {
+    total +=
+      lnGamma(p * x + q) -
+      lnGamma(p * x) -
+      lnGamma(q) +
+      q * Math.log(gamma) +
+      (p * x - 1) * Math.log(zbar) +
+      p * x * Math.log(x) -
+      (p * x + q) * Math.log(gamma + x * zbar);
+  }
+  return total;
+}
+
+export function fitGammaGamma(all: readonly SpendSummary[]): GammaGammaFit {
+  const summaries = all.filter((s) => s.x > 0 && s.zbar > 0);
+  if (summaries.length < 10) {
+    throw new ThinDataError(
+      `too little data to fit Gamma-Gamma: ${summaries.length} customers with repeat purchases (need at least 10)`,
+    );
+  }
+  const params = (v: readonly number[]): GammaGammaParams => ({
+    p: Math.exp(v[0]!),
+    q: Math.exp(v[1]!),
+    gamma: Math.exp(v[2]!),
+  });
+  const objective = (v: readonly number[]) => {
+    const ll = gammaGammaLogLikelihood(params(v), summaries);
+    return Number.isFinite(ll) ? -ll : Number.MAX_VALUE;
+  };
+  const result = nelderMead(objective, [0, 0, 0], { maxIterations: 10_000, tolerance: 1e-12 });
+  return {
+    ...params(result.x),
+    logLikelihood: -result.value,
+    customers: summaries.length,
+    converged: result.converged,
+  };
+}
+
+/** E[mean transaction value | x, zbar]; with no repeat purchases, the population mean p γ / (q − 1). */
+export function conditionalExpectedSpend({ p, q, gamma }: GammaGammaParams, { x, zbar }: SpendSummary): number {
+  return (p * (gamma + x * zbar)) / (p * x + q - 1);
+}
