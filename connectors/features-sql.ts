@@ -115,7 +115,8 @@ export function featuresSql(q: FeaturesQuery): Sql {
 )`,
     sql`buyers AS (
   SELECT customer_id, COUNT(*) AS purchase_days, MIN(day) AS first_day, MAX(day) AS last_day,
-         MIN(CASE WHEN n = 2 THEN day END) AS second_day, SUM(orders) AS order_count, SUM(revenue) AS revenue
+         MIN(CASE WHEN n = 2 THEN day END) AS second_day, SUM(orders) AS order_count, SUM(revenue) AS revenue,
+         SUM(CASE WHEN n = 1 THEN revenue END) AS first_day_revenue
   FROM daily GROUP BY customer_id
 )`,
   ];
@@ -172,6 +173,7 @@ export function featuresSql(q: FeaturesQuery): Sql {
     purchaseDays: float(sql`COALESCE(b.purchase_days, 0)`),
     orderCount: float(sql`COALESCE(b.order_count, 0)`),
     revenue: float(sql`COALESCE(b.revenue, 0)`),
+    firstPurchaseRevenue: float(sql`b.first_day_revenue`),
     averageOrderValue: sql`${float(sql`b.revenue`)} / NULLIF(${float(sql`b.order_count`)}, 0)`,
     meanGapDays: sql`CASE WHEN b.purchase_days = 1 THEN ${float(sql`0`)} WHEN b.purchase_days > 1 THEN ${float(
       dayDiff(dialect, sql`b.first_day`, sql`b.last_day`),

@@ -68,6 +68,13 @@ export const FEATURES = [
     description: "Sum of transaction amounts.",
   },
   {
+    field: "firstPurchaseRevenue",
+    column: "first_purchase_revenue",
+    type: "number",
+    unit: "currency",
+    description: "Revenue of the first purchase day; null for prospects. (Spend models leave the first day out.)",
+  },
+  {
     field: "averageOrderValue",
     column: "average_order_value",
     type: "number",

@@ -7,6 +7,9 @@ import { dayDiff, featuresSql, inList, instant, medianAggregate, medianWindow } 
 import { cast, ident, integer, join, sql, typeName, type Sql } from "../../connectors/sql.ts";
 import { addDays, asOfCutoff, today } from "../lifecycle/calendar.ts";
 import { FEATURES, FEATURE_BY_FIELD, type CustomerFeatures } from "../lifecycle/features.ts";
+import { fitBgNbdGroups, type BgNbdFit } from "../lifecycle/clv/bgnbd.ts";
+import { fitGammaGamma, type GammaGammaFit } from "../lifecycle/clv/gamma-gamma.ts";
+import { TIME_UNIT_DAYS, type TimeUnit } from "../lifecycle/clv/predict.ts";
 import { quintileSql, RfmSegments, type RfmScore } from "../lifecycle/rfm.ts";
 import type { RuleSqlContext } from "../lifecycle/rule-sql.ts";
 import { CompiledStageModel, type Stage, type StageModel } from "../lifecycle/stage-model.ts";
@@ -31,6 +34,18 @@ export interface RfmCell {
   readonly monetary: number;
   readonly customers: number;
   readonly revenue: number;
+}
+
+export interface ClvModel {
+  readonly asOf: string;
+  readonly timeUnit: TimeUnit;
+  /** Buyers summarised (first purchase on or before asOf). */
+  readonly customers: number;
+  /** Distinct (x, t_x, T) summaries the BG/NBD fit ran on. */
+  readonly summaryGroups: number;
+  readonly bgnbd: BgNbdFit;
+  readonly gammaGamma: GammaGammaFit;
+  readonly fitMs: number;
 }
 
 export interface StageTiming {
@@ -213,6 +228,68 @@ WHERE f.purchase_days >= 1`;
         revenue: Number(row.revenue),
       }))
       .sort((a, b) => b.recency - a.recency || b.frequency - a.frequency || b.monetary - a.monetary);
+  }
+
+  private readonly clvFits = new Map<string, Promise<ClvModel>>();
+
+  /**
+   * BG/NBD and Gamma-Gamma fitted on the buyers as of the day. The warehouse returns the summaries
+   * grouped (identical (x, t_x, T) with their count; repeat spend to the cent with its count), so a
+   * large base costs a few thousand rows, not one per customer. Fits are kept per (day, unit).
+   */
+  clvModel(asOf: string, timeUnit: TimeUnit): Promise<ClvModel> {
+    const key = `${asOf}|${timeUnit}`;
+    let fit = this.clvFits.get(key);
+    if (!fit) {
+      if (this.clvFits.size >= 100) this.clvFits.clear();
+      fit = this.fitClv(asOf, timeUnit);
+      // A failed fit (thin data, warehouse down) is not remembered.
+      fit.catch(() => this.clvFits.delete(key));
+      this.clvFits.set(key, fit);
+    }
+    return fit;
+  }
+
+  private async fitClv(asOf: string, timeUnit: TimeUnit): Promise<ClvModel> {
+    const { dialect } = this.warehouse;
+    const buyers = sql`SELECT * FROM (${this.features(asOf)}) AS f WHERE f.purchase_days >= 1`;
+    const [recencyRows, spendRows] = await Promise.all([
+      this.warehouse.query<{ x: number; tx_days: number; t_days: number; n: number }>(
+        sql`SELECT x, tx_days, t_days, COUNT(*) AS n FROM (
+  SELECT b.purchase_days - 1 AS x, ${dayDiff(dialect, sql`b.first_purchase_date`, sql`b.last_purchase_date`)} AS tx_days,
+         ${dayDiff(dialect, sql`b.first_purchase_date`, cast(asOf, "date"))} AS t_days
+  FROM (${buyers}) AS b) AS s
+GROUP BY x, tx_days, t_days`,
+        { label: "clv_summaries" },
+      ),
+      this.warehouse.query<{ x: number; zbar_cents: number; n: number }>(
+        sql`SELECT x, zbar_cents, COUNT(*) AS n FROM (
+  SELECT b.purchase_days - 1 AS x,
+         ROUND(100 * (b.revenue - b.first_purchase_revenue) / (b.purchase_days - 1)) AS zbar_cents
+  FROM (${buyers}) AS b WHERE b.purchase_days >= 2) AS s
+GROUP BY x, zbar_cents`,
+        { label: "clv_spend_summaries" },
+      ),
+    ]);
+    const unitDays = TIME_UNIT_DAYS[timeUnit];
+    const started = performance.now();
+    const groups = recencyRows.map((r) => ({
+      summary: { x: Number(r.x), tx: Number(r.tx_days) / unitDays, T: Number(r.t_days) / unitDays },
+      count: Number(r.n),
+    }));
+    const bgnbd = fitBgNbdGroups(groups);
+    const gammaGamma = fitGammaGamma(
+      spendRows.map((r) => ({ x: Number(r.x), zbar: Number(r.zbar_cents) / 100, count: Number(r.n) })),
+    );
+    return {
+      asOf,
+      timeUnit,
+      customers: groups.reduce((n, g) => n + g.count, 0),
+      summaryGroups: groups.length,
+      bgnbd,
+      gammaGamma,
+      fitMs: performance.now() - started,
+    };
   }
 
   /** How many customers are in each stage, every stage listed (display order), computed in the warehouse. */

@@ -28,8 +28,13 @@ export class ThinDataError extends Error {
   override name = "ThinDataError";
 }
 
+export interface SummaryGroup {
+  readonly summary: RfSummary;
+  readonly count: number;
+}
+
 /** Summaries that share (x, t_x, T) are fitted once with their count (large bases fit fast). */
-export function groupSummaries(summaries: readonly RfSummary[]): { summary: RfSummary; count: number }[] {
+export function groupSummaries(summaries: readonly RfSummary[]): SummaryGroup[] {
   const groups = new Map<string, { summary: RfSummary; count: number }>();
   for (const s of summaries) {
     const key = `${s.x}|${s.tx}|${s.T}`;
@@ -40,7 +45,7 @@ export function groupSummaries(summaries: readonly RfSummary[]): { summary: RfSu
   return [...groups.values()];
 }
 
-export function bgnbdLogLikelihood(p: BgNbdParams, groups: readonly { summary: RfSummary; count: number }[]): number {
+export function bgnbdLogLikelihood(p: BgNbdParams, groups: readonly SummaryGroup[]): number {
   const { r, alpha, a, b } = p;
   const base = lnGamma(a + b) - lnGamma(b) + r * Math.log(alpha) - lnGamma(r);
   let total = 0;
@@ -54,13 +59,18 @@ export function bgnbdLogLikelihood(p: BgNbdParams, groups: readonly { summary: R
 }
 
 export function fitBgNbd(summaries: readonly RfSummary[]): BgNbdFit {
-  const repeaters = summaries.filter((s) => s.x > 0).length;
-  if (summaries.length < 10 || repeaters < 2) {
+  return fitBgNbdGroups(groupSummaries(summaries));
+}
+
+/** Fits on summaries grouped with their counts (as the warehouse returns them for large bases). */
+export function fitBgNbdGroups(groups: readonly SummaryGroup[]): BgNbdFit {
+  const customers = groups.reduce((n, g) => n + g.count, 0);
+  const repeaters = groups.reduce((n, g) => n + (g.summary.x > 0 ? g.count : 0), 0);
+  if (customers < 10 || repeaters < 2) {
     throw new ThinDataError(
-      `too little data to fit BG/NBD: ${summaries.length} customers, ${repeaters} with a repeat purchase (need at least 10 and 2)`,
+      `too little data to fit BG/NBD: ${customers} customers, ${repeaters} with a repeat purchase (need at least 10 and 2)`,
     );
   }
-  const groups = groupSummaries(summaries);
   const params = (v: readonly number[]): BgNbdParams => ({
     r: Math.exp(v[0]!),
     alpha: Math.exp(v[1]!),

@@ -8,6 +8,8 @@ import { ThinDataError } from "./bgnbd.ts";
 export interface SpendSummary {
   readonly x: number;
   readonly zbar: number;
+  /** Customers sharing this summary (default 1). */
+  readonly count?: number;
 }
 
 export interface GammaGammaParams {
@@ -24,24 +26,26 @@ export interface GammaGammaFit extends GammaGammaParams {
 
 export function gammaGammaLogLikelihood({ p, q, gamma }: GammaGammaParams, summaries: readonly SpendSummary[]): number {
   let total = 0;
-  for (const { x, zbar } of summaries) {
+  for (const { x, zbar, count = 1 } of summaries) {
     total +=
-      lnGamma(p * x + q) -
-      lnGamma(p * x) -
-      lnGamma(q) +
-      q * Math.log(gamma) +
-      (p * x - 1) * Math.log(zbar) +
-      p * x * Math.log(x) -
-      (p * x + q) * Math.log(gamma + x * zbar);
+      count *
+      (lnGamma(p * x + q) -
+        lnGamma(p * x) -
+        lnGamma(q) +
+        q * Math.log(gamma) +
+        (p * x - 1) * Math.log(zbar) +
+        p * x * Math.log(x) -
+        (p * x + q) * Math.log(gamma + x * zbar));
   }
   return total;
 }
 
 export function fitGammaGamma(all: readonly SpendSummary[]): GammaGammaFit {
   const summaries = all.filter((s) => s.x > 0 && s.zbar > 0);
-  if (summaries.length < 10) {
+  const customers = summaries.reduce((n, s) => n + (s.count ?? 1), 0);
+  if (customers < 10) {
     throw new ThinDataError(
-      `too little data to fit Gamma-Gamma: ${summaries.length} customers with repeat purchases (need at least 10)`,
+      `too little data to fit Gamma-Gamma: ${customers} customers with repeat purchases (need at least 10)`,
     );
   }
   const params = (v: readonly number[]): GammaGammaParams => ({
@@ -57,7 +61,7 @@ export function fitGammaGamma(all: readonly SpendSummary[]): GammaGammaFit {
   return {
     ...params(result.x),
     logLikelihood: -result.value,
-    customers: summaries.length,
+    customers,
     converged: result.converged,
   };
 }
