@@ -198,6 +198,37 @@ describe.each(testWarehouses())("lifecycle GraphQL on the demo shop in $label", 
     }
   });
 
+  it("fits the lifetime-value models and predicts per customer; thin data is a clear error", async () => {
+    const { data, errors } = await server.graphql<{
+      clvModel: {
+        customers: number;
+        bgnbd: { r: number; alpha: number; a: number; b: number };
+        gammaGamma: { p: number };
+        diagnostics: { bgnbdConverged: boolean };
+      };
+      customers: {
+        stage: { key: string };
+        prediction: { probabilityAlive: number; expectedPurchases: number; predictedClv: number } | null;
+      }[];
+    }>(`{ clvModel(asOf: "${DEMO_END_DATE}") { customers bgnbd { r alpha a b } gammaGamma { p } diagnostics { bgnbdConverged } }
+          customers(ids: ["c000001", "c000002", "c000003", "c000004", "c000005", "c000006"], asOf: "${DEMO_END_DATE}") {
+            stage { key } prediction(horizonDays: 180) { probabilityAlive expectedPurchases predictedClv } } }`);
+    expect(errors).toBeUndefined();
+    expect(data!.clvModel.diagnostics.bgnbdConverged).toBe(true);
+    for (const v of Object.values(data!.clvModel.bgnbd)) expect(v).toBeGreaterThan(0);
+    for (const c of data!.customers) {
+      if (c.stage.key === "prospect") expect(c.prediction).toBeNull();
+      else {
+        expect(c.prediction!.probabilityAlive).toBeGreaterThanOrEqual(0);
+        expect(c.prediction!.probabilityAlive).toBeLessThanOrEqual(1);
+        expect(c.prediction!.predictedClv).toBeGreaterThanOrEqual(0);
+      }
+    }
+    const thin = await server.graphql(`{ clvModel(asOf: "2024-07-02") { customers } }`);
+    expect(thin.errors?.[0]?.extensions?.code).toBe("INSUFFICIENT_DATA");
+    expect(thin.errors?.[0]?.message).toMatch(/too little data to fit BG\/NBD/);
+  });
+
   it("refuses bad input with BAD_USER_INPUT", async () => {
     const badDate = await server.graphql(`{ stages(asOf: "2026-02-30") { key } }`);
     expect(badDate.errors?.[0]?.message).toMatch(/Date must be a calendar day YYYY-MM-DD/);

@@ -5,5 +5,6 @@ import "./segment.ts";
 import "./stage.ts";
 import "./customer.ts";
 import "./rfm.ts";
+import "./clv.ts";
 
 export const schema = builder.toSchema({ sortSchema: true });

@@ -1,0 +1,149 @@
+// Predicted lifetime value: model fits over the buyers as of a day, and per-customer predictions.
+import { GraphQLError } from "graphql";
+import { ThinDataError } from "../lifecycle/clv/bgnbd.ts";
+import { predict, summaryOf, TIME_UNIT_DAYS, type Prediction } from "../lifecycle/clv/predict.ts";
+import type { ClvModel } from "../services/lifecycle.ts";
+import type { RequestContext } from "../context.ts";
+import { builder } from "./builder.ts";
+import { CustomerRef } from "./customer.ts";
+import { badUserInput } from "./errors.ts";
+
+const TimeUnitEnum = builder.enumType("TimeUnit", {
+  description: "The time unit the purchase model is fitted in (its rates are per unit).",
+  values: {
+    DAY: { value: "DAY", description: "One day." },
+    WEEK: { value: "WEEK", description: "Seven days (the unit of the published CDNOW results)." },
+    MONTH: { value: "MONTH", description: "365.25 / 12 days." },
+  } as const,
+});
+
+const ClvModelKindEnum = builder.enumType("ClvModelKind", {
+  description: "The purchase-count and drop-out model.",
+  values: {
+    BG_NBD: { value: "BG_NBD", description: "Beta-geometric / NBD (Fader, Hardie & Lee 2005)." },
+  } as const,
+});
+
+const BgNbdRef = builder.objectRef<ClvModel["bgnbd"]>("BgNbdParameters").implement({
+  description: "BG/NBD maximum-likelihood estimates: purchase rate λ ~ Gamma(r, α), drop-out p ~ Beta(a, b).",
+  fields: (t) => ({
+    r: t.exposeFloat("r", { description: "Shape of the purchase-rate distribution." }),
+    alpha: t.exposeFloat("alpha", { description: "Scale of the purchase-rate distribution (in time units)." }),
+    a: t.exposeFloat("a", { description: "First shape of the drop-out distribution." }),
+    b: t.exposeFloat("b", { description: "Second shape of the drop-out distribution." }),
+    logLikelihood: t.exposeFloat("logLikelihood", { description: "Log-likelihood at the estimates." }),
+  }),
+});
+
+const GammaGammaRef = builder.objectRef<ClvModel["gammaGamma"]>("GammaGammaParameters").implement({
+  description: "Gamma-Gamma spend model estimates, fitted on buyers with repeat purchases.",
+  fields: (t) => ({
+    p: t.exposeFloat("p", { description: "Shape of each transaction's value." }),
+    q: t.exposeFloat("q", { description: "Shape of the customers' mean-value distribution." }),
+    gamma: t.exposeFloat("gamma", { description: "Scale of the customers' mean-value distribution." }),
+    logLikelihood: t.exposeFloat("logLikelihood", { description: "Log-likelihood at the estimates." }),
+    customers: t.exposeInt("customers", { description: "Buyers with repeat purchases it was fitted on (count)." }),
+  }),
+});
+
+const ClvDiagnosticsRef = builder.objectRef<ClvModel>("ClvDiagnostics").implement({
+  description: "How the fits went.",
+  fields: (t) => ({
+    summaryGroups: t.exposeInt("summaryGroups", { description: "Distinct (x, t_x, T) summaries fitted (count)." }),
+    bgnbdConverged: t.boolean({
+      description: "Whether the BG/NBD optimiser converged.",
+      resolve: (m) => m.bgnbd.converged,
+    }),
+    bgnbdIterations: t.int({ description: "Optimiser iterations for BG/NBD.", resolve: (m) => m.bgnbd.iterations }),
+    gammaGammaConverged: t.boolean({
+      description: "Whether the Gamma-Gamma optimiser converged.",
+      resolve: (m) => m.gammaGamma.converged,
+    }),
+    fitMilliseconds: t.float({ description: "Time to fit both models in Node (ms).", resolve: (m) => m.fitMs }),
+  }),
+});
+
+const ClvModelRef = builder.objectRef<ClvModel>("ClvModel").implement({
+  description:
+    "BG/NBD and Gamma-Gamma fitted by maximum likelihood on per-buyer summaries computed in the warehouse (distinct purchase days, calibration ending at asOf inclusive, buyers whose first purchase is on or before asOf).",
+  fields: (t) => ({
+    asOf: t.field({ type: "Date", description: "End of the calibration period.", resolve: (m) => m.asOf }),
+    timeUnit: t.field({
+      type: TimeUnitEnum,
+      description: "The unit of t_x, T and the rates.",
+      resolve: (m) => m.timeUnit,
+    }),
+    customers: t.exposeInt("customers", { description: "Buyers summarised (count)." }),
+    bgnbd: t.field({ type: BgNbdRef, description: "Purchase and drop-out model.", resolve: (m) => m.bgnbd }),
+    gammaGamma: t.field({ type: GammaGammaRef, description: "Spend model.", resolve: (m) => m.gammaGamma }),
+    diagnostics: t.field({ type: ClvDiagnosticsRef, description: "Fit diagnostics.", resolve: (m) => m }),
+  }),
+});
+
+async function fitted(ctx: RequestContext, asOf: string, timeUnit: keyof typeof TIME_UNIT_DAYS): Promise<ClvModel> {
+  try {
+    return await ctx.lifecycle.service.clvModel(asOf, timeUnit);
+  } catch (error) {
+    if (error instanceof ThinDataError) {
+      throw new GraphQLError(error.message, { extensions: { code: "INSUFFICIENT_DATA" } });
+    }
+    throw error;
+  }
+}
+
+builder.queryField("clvModel", (t) =>
+  t.field({
+    type: ClvModelRef,
+    description: "The lifetime-value models fitted as of a day (kept per day and unit once fitted).",
+    args: {
+      asOf: t.arg({ type: "Date", required: true, description: "End of the calibration period." }),
+      timeUnit: t.arg({ type: TimeUnitEnum, defaultValue: "WEEK", description: "Unit of the model's time." }),
+      model: t.arg({ type: ClvModelKindEnum, defaultValue: "BG_NBD", description: "The purchase model." }),
+    },
+    resolve: (_root, args, ctx) => fitted(ctx, args.asOf, args.timeUnit ?? "WEEK"),
+  }),
+);
+
+const PredictionRef = builder.objectRef<Prediction>("Prediction").implement({
+  description: "What the fitted models expect of one buyer after the as-of day.",
+  fields: (t) => ({
+    probabilityAlive: t.exposeFloat("probabilityAlive", { description: "P(still active) (ratio 0–1)." }),
+    expectedPurchases: t.exposeFloat("expectedPurchases", {
+      description: "Expected purchase days in the horizon (count).",
+    }),
+    expectedAverageSpend: t.exposeFloat("expectedAverageSpend", {
+      description: "Expected spend per purchase day (currency of the amounts).",
+    }),
+    predictedClv: t.exposeFloat("predictedClv", {
+      description:
+        "expectedAverageSpend × expected purchases, each month discounted at discountRate a year (currency).",
+    }),
+  }),
+});
+
+builder.objectField(CustomerRef, "prediction", (t) =>
+  t.field({
+    type: PredictionRef,
+    nullable: true,
+    description:
+      "Predicted purchases, spend and lifetime value after the as-of day (BG/NBD + Gamma-Gamma); null for prospects.",
+    args: {
+      horizonDays: t.arg.int({ defaultValue: 365, description: "Days ahead to predict (1–3650)." }),
+      discountRate: t.arg.float({ defaultValue: 0.1, description: "Yearly discount rate for the CLV (0–1)." }),
+      timeUnit: t.arg({ type: TimeUnitEnum, defaultValue: "WEEK", description: "Unit of the model's time." }),
+    },
+    resolve: async (c, args, ctx) => {
+      const horizonDays = args.horizonDays ?? 365;
+      const discountRate = args.discountRate ?? 0.1;
+      if (!(horizonDays >= 1 && horizonDays <= 3650))
+        throw badUserInput("horizonDays must be between 1 and 3650", { argument: "horizonDays" });
+      if (!(discountRate >= 0 && discountRate <= 1))
+        throw badUserInput("discountRate must be between 0 and 1", { argument: "discountRate" });
+      const unit = args.timeUnit ?? "WEEK";
+      const summary = summaryOf(c.features, c.asOf, TIME_UNIT_DAYS[unit]);
+      if (!summary) return null;
+      const model = await fitted(ctx, c.asOf, unit);
+      return predict(model.bgnbd, model.gammaGamma, summary, TIME_UNIT_DAYS[unit], horizonDays, discountRate);
+    },
+  }),
+);
