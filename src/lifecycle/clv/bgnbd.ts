@@ -2,7 +2,7 @@
 // follow a Poisson process with rate λ ~ Gamma(r, α); after each purchase a customer drops out with
 // probability p ~ Beta(a, b). Fitted by maximum likelihood on per-customer summaries.
 import { hyp2f1, lnGamma, logAddExp } from "./special.ts";
-import { nelderMead } from "./optimize.ts";
+import { maximizeLikelihood } from "./optimize.ts";
 
 /** One customer's summary, in time units (e.g. weeks): x repeat purchases, t_x last one, T age. */
 export interface RfSummary {
@@ -71,23 +71,8 @@ export function fitBgNbdGroups(groups: readonly SummaryGroup[]): BgNbdFit {
       `too little data to fit BG/NBD: ${customers} customers, ${repeaters} with a repeat purchase (need at least 10 and 2)`,
     );
   }
-  const params = (v: readonly number[]): BgNbdParams => ({
-    r: Math.exp(v[0]!),
-    alpha: Math.exp(v[1]!),
-    a: Math.exp(v[2]!),
-    b: Math.exp(v[3]!),
-  });
-  const objective = (v: readonly number[]) => {
-    const ll = bgnbdLogLikelihood(params(v), groups);
-    return Number.isFinite(ll) ? -ll : Number.MAX_VALUE;
-  };
-  const result = nelderMead(objective, [0, 0, 0, 0], { maxIterations: 10_000, tolerance: 1e-12 });
-  return {
-    ...params(result.x),
-    logLikelihood: -result.value,
-    iterations: result.iterations,
-    converged: result.converged,
-  };
+  const best = maximizeLikelihood(["r", "alpha", "a", "b"] as const, (p) => bgnbdLogLikelihood(p, groups));
+  return { ...best.params, logLikelihood: best.logLikelihood, iterations: best.iterations, converged: best.converged };
 }
 
 /** P(alive | x, t_x, T). */

@@ -2,7 +2,7 @@
 // transaction's value ~ Gamma(p, ν), ν ~ Gamma(q, γ), independent of the purchase process. Fitted on
 // customers with repeat purchases, from x (repeat purchases) and zbar (their mean value).
 import { lnGamma } from "./special.ts";
-import { nelderMead } from "./optimize.ts";
+import { maximizeLikelihood } from "./optimize.ts";
 import { ThinDataError } from "./bgnbd.ts";
 
 export interface SpendSummary {
@@ -48,22 +48,8 @@ export function fitGammaGamma(all: readonly SpendSummary[]): GammaGammaFit {
       `too little data to fit Gamma-Gamma: ${customers} customers with repeat purchases (need at least 10)`,
     );
   }
-  const params = (v: readonly number[]): GammaGammaParams => ({
-    p: Math.exp(v[0]!),
-    q: Math.exp(v[1]!),
-    gamma: Math.exp(v[2]!),
-  });
-  const objective = (v: readonly number[]) => {
-    const ll = gammaGammaLogLikelihood(params(v), summaries);
-    return Number.isFinite(ll) ? -ll : Number.MAX_VALUE;
-  };
-  const result = nelderMead(objective, [0, 0, 0], { maxIterations: 10_000, tolerance: 1e-12 });
-  return {
-    ...params(result.x),
-    logLikelihood: -result.value,
-    customers,
-    converged: result.converged,
-  };
+  const best = maximizeLikelihood(["p", "q", "gamma"] as const, (p) => gammaGammaLogLikelihood(p, summaries));
+  return { ...best.params, logLikelihood: best.logLikelihood, customers, converged: best.converged };
 }
 
 /** E[mean transaction value | x, zbar]; with no repeat purchases, the population mean p γ / (q − 1). */

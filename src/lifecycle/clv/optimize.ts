@@ -55,3 +55,36 @@ export function nelderMead(
   order();
   return { x: simplex[0]!, value: values[0]!, iterations, converged: false };
 }
+
+export interface LikelihoodMaximum<K extends string> {
+  readonly params: Record<K, number>;
+  readonly logLikelihood: number;
+  readonly iterations: number;
+  readonly converged: boolean;
+}
+
+/**
+ * Maximum likelihood over positive parameters, searched on a log scale from 1 each. A likelihood that
+ * is not finite (parameters at the edge of the space) counts as the worst value.
+ */
+export function maximizeLikelihood<K extends string>(
+  names: readonly K[],
+  logLikelihood: (params: Record<K, number>) => number,
+): LikelihoodMaximum<K> {
+  const params = (v: readonly number[]) =>
+    Object.fromEntries(names.map((name, i) => [name, Math.exp(v[i]!)])) as Record<K, number>;
+  const result = nelderMead(
+    (v) => {
+      const ll = logLikelihood(params(v));
+      return Number.isFinite(ll) ? -ll : Number.MAX_VALUE;
+    },
+    names.map(() => 0),
+    { maxIterations: 10_000, tolerance: 1e-12 },
+  );
+  return {
+    params: params(result.x),
+    logLikelihood: -result.value,
+    iterations: result.iterations,
+    converged: result.converged,
+  };
+}
