@@ -74,6 +74,31 @@ const featureColumns: RuleSqlContext = {
   column: (field) => ident("f", FEATURE_BY_FIELD.get(field)!.column),
 };
 
+/** The value kept under `key`, made by `create` the first time it is asked for. */
+function memo<K, V>(map: Map<K, V>, key: K, create: () => V): V {
+  let value = map.get(key);
+  if (value === undefined) {
+    value = create();
+    map.set(key, value);
+  }
+  return value;
+}
+
+/** A loader over a batch query that returns what it found by id; ids it did not find get `missing`. */
+function loaderOf<V>(
+  fetch: (ids: readonly string[]) => Promise<Map<string, V>>,
+  missing: V,
+  options: DataLoader.Options<string, V> = {},
+): DataLoader<string, V> {
+  return new DataLoader(
+    async (ids) => {
+      const found = await fetch(ids);
+      return ids.map((id) => found.get(id) ?? missing);
+    },
+    { maxBatchSize: 10_000, ...options },
+  );
+}
+
 function emptyTiming(stage: Stage): StageTiming {
   return {
     stage,
@@ -239,15 +264,13 @@ WHERE f.purchase_days >= 1`;
    */
   clvModel(asOf: string, timeUnit: TimeUnit): Promise<ClvModel> {
     const key = `${asOf}|${timeUnit}`;
-    let fit = this.clvFits.get(key);
-    if (!fit) {
-      if (this.clvFits.size >= 100) this.clvFits.clear();
-      fit = this.fitClv(asOf, timeUnit);
+    if (this.clvFits.size >= 100 && !this.clvFits.has(key)) this.clvFits.clear();
+    return memo(this.clvFits, key, () => {
+      const fit = this.fitClv(asOf, timeUnit);
       // A failed fit (thin data, warehouse down) is not remembered.
       fit.catch(() => this.clvFits.delete(key));
-      this.clvFits.set(key, fit);
-    }
-    return fit;
+      return fit;
+    });
   }
 
   private async fitClv(asOf: string, timeUnit: TimeUnit): Promise<ClvModel> {
@@ -403,19 +426,14 @@ GROUP BY stage_index`;
    * the event loop, whichever request made it.
    */
   batchedFeatures(asOf: string): DataLoader<string, CustomerFeatures | null> {
-    let loader = this.sharedFeatureBatches.get(asOf);
-    if (!loader) {
-      if (this.sharedFeatureBatches.size >= 1_000) this.sharedFeatureBatches.clear();
-      loader = new DataLoader(
-        async (ids) => {
-          const found = await this.featuresOf(asOf, ids);
-          return ids.map((id) => found.get(id) ?? null);
-        },
-        { cache: false, maxBatchSize: 10_000, batchScheduleFn: (dispatch) => setImmediate(dispatch) },
-      );
-      this.sharedFeatureBatches.set(asOf, loader);
-    }
-    return loader;
+    if (this.sharedFeatureBatches.size >= 1_000 && !this.sharedFeatureBatches.has(asOf))
+      this.sharedFeatureBatches.clear();
+    return memo(this.sharedFeatureBatches, asOf, () =>
+      loaderOf((ids) => this.featuresOf(asOf, ids), null, {
+        cache: false,
+        batchScheduleFn: (dispatch) => setImmediate(dispatch),
+      }),
+    );
   }
 
   /** Per-request loaders: lookups of one operation (and of one tick) share one warehouse query per asOf. */
@@ -433,55 +451,26 @@ export class LifecycleRequest {
   constructor(readonly service: LifecycleService) {}
 
   features(asOf: string): DataLoader<string, CustomerFeatures | null> {
-    let loader = this.featureLoaders.get(asOf);
-    if (!loader) {
-      // Caches within the request; the batch goes to the service's cross-request batcher.
+    // Caches within the request; the batch goes to the service's cross-request batcher.
+    return memo(this.featureLoaders, asOf, () => {
       const shared = this.service.batchedFeatures(asOf);
-      loader = new DataLoader((ids) => shared.loadMany(ids), { maxBatchSize: 10_000 });
-      this.featureLoaders.set(asOf, loader);
-    }
-    return loader;
+      return new DataLoader((ids) => shared.loadMany(ids), { maxBatchSize: 10_000 });
+    });
   }
 
   /** RFM scores: one query per day for every customer of the request asking for it. */
   rfm(asOf: string): DataLoader<string, RfmScore | null> {
-    let loader = this.rfmLoaders.get(asOf);
-    if (!loader) {
-      loader = new DataLoader(
-        async (ids) => {
-          const found = await this.service.rfmOf(asOf, ids);
-          return ids.map((id) => found.get(id) ?? null);
-        },
-        { maxBatchSize: 10_000 },
-      );
-      this.rfmLoaders.set(asOf, loader);
-    }
-    return loader;
+    return memo(this.rfmLoaders, asOf, () => loaderOf((ids) => this.service.rfmOf(asOf, ids), null));
   }
 
   /** Transactions pages: one query per (asOf, page window) for all customers asking for it. */
   transactions(asOf: string, offset: number, limit: number): DataLoader<string, Transaction[]> {
-    const key = `${asOf}|${offset}|${limit}`;
-    let loader = this.transactionLoaders.get(key);
-    if (!loader) {
-      loader = new DataLoader(
-        async (ids) => {
-          const found = await this.service.transactionsOf(asOf, ids, offset, limit);
-          return ids.map((id) => found.get(id) ?? []);
-        },
-        { maxBatchSize: 10_000 },
-      );
-      this.transactionLoaders.set(key, loader);
-    }
-    return loader;
+    return memo(this.transactionLoaders, `${asOf}|${offset}|${limit}`, () =>
+      loaderOf((ids) => this.service.transactionsOf(asOf, ids, offset, limit), []),
+    );
   }
 
   stageCounts(asOf: string): Promise<StageCount[]> {
-    let counts = this.stageCountCache.get(asOf);
-    if (!counts) {
-      counts = this.service.stageCounts(asOf);
-      this.stageCountCache.set(asOf, counts);
-    }
-    return counts;
+    return memo(this.stageCountCache, asOf, () => this.service.stageCounts(asOf));
   }
 }
