@@ -19,7 +19,7 @@ export interface FeaturesQuery {
 }
 
 /** The local calendar day of a timestamp column. */
-function localDay(dialect: Dialect, expr: Sql, timeZone: string): Sql {
+export function localDay(dialect: Dialect, expr: Sql, timeZone: string): Sql {
   // Sessions run in UTC (see the connectors), so a plain cast gives the UTC day of both zoned and
   // unzoned timestamps, at a fraction of the cost of a zone conversion.
   if (timeZone === "UTC" && dialect.name !== "bigquery") return sql`CAST(${expr} AS DATE)`;

@@ -11,6 +11,8 @@ import { FEATURES, FEATURE_BY_FIELD } from "../src/lifecycle/features.ts";
 import { compileRuleSql } from "../src/lifecycle/rule-sql.ts";
 import { defaultStageModel } from "../src/lifecycle/stage-model.ts";
 import { LifecycleService } from "../src/services/lifecycle.ts";
+import { MetricsService } from "../src/services/metrics.ts";
+import { METRICS, metricAvailable } from "../src/lifecycle/metrics.ts";
 import { rule } from "./helpers/arbitraries.ts";
 import { startFakeBigQuery, type FakeBigQuery } from "./helpers/fake-bigquery.ts";
 
@@ -65,6 +67,26 @@ describe("BigQuery SQL texts", () => {
       // The recorder answers nothing, so the fit refuses thin data once both summaries are sent.
       await expect(lifecycle.clvModel("2026-06-30", "WEEK")).rejects.toThrow(/too little data/);
       expect(connector.sent).toHaveLength(11);
+      for (const q of connector.sent) expectBigQuerySql(q);
+    },
+  );
+
+  it.each(availability.map((a) => [a.join("+") || "transactions only", a] as const))(
+    "every metrics query parses, for every breakdown and with a segment (%s)",
+    async (_name, available) => {
+      const connector = recordingConnector();
+      const lifecycle = new LifecycleService(connector, defaultStageModel(), "Europe/Berlin", new Set(available));
+      const metrics = new MetricsService(lifecycle);
+      const all = METRICS.filter((m) => metricAvailable(m, lifecycle.available));
+      for (const breakdown of [undefined, "stage", "acquisition_channel", "cohort_month", "rfm_segment"] as const) {
+        await metrics.measure({
+          period: { from: "2026-06-01", to: "2026-06-30" },
+          metrics: all,
+          breakdown,
+          segmentRule: { field: "revenue", op: "gte", value: 10 },
+        });
+      }
+      expect(connector.sent.length).toBeGreaterThanOrEqual(10);
       for (const q of connector.sent) expectBigQuerySql(q);
     },
   );

@@ -6,5 +6,6 @@ import "./stage.ts";
 import "./customer.ts";
 import "./rfm.ts";
 import "./clv.ts";
+import "./metrics.ts";
 
 export const schema = builder.toSchema({ sortSchema: true });

@@ -70,7 +70,7 @@ export interface StageTransition {
 }
 
 /** Reads feature columns of the relation aliased `f`. */
-const featureColumns: RuleSqlContext = {
+export const featureColumns: RuleSqlContext = {
   column: (field) => ident("f", FEATURE_BY_FIELD.get(field)!.column),
 };
 
@@ -150,7 +150,8 @@ export class LifecycleService {
     return today(this.timeZone);
   }
 
-  private features(asOf: string, customerIds?: readonly string[]): Sql {
+  /** The features relation as of the day (one row per known customer), for queries built on it. */
+  features(asOf: string, customerIds?: readonly string[]): Sql {
     return featuresSql({
       dialect: this.warehouse.dialect,
       mapping: this.warehouse.mapping,
@@ -216,8 +217,8 @@ ORDER BY customer_id, rn`,
     return out;
   }
 
-  /** RFM scores of every buyer as of the day (a relation: customer_id, revenue, r, f, m). */
-  private rfmScored(asOf: string): Sql {
+  /** RFM scores of every buyer as of the day (a relation: customer_id, revenue, r, fq, m). */
+  rfmScored(asOf: string): Sql {
     return sql`SELECT f.customer_id AS customer_id, f.revenue AS revenue,
        ${quintileSql(sql`f.recency_days DESC`)} AS r,
        ${quintileSql(sql`f.purchase_days ASC`)} AS fq,

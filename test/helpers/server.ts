@@ -1,6 +1,7 @@
 // An in-process server for GraphQL tests: requests go through yoga.fetch, no port is opened.
 import { pino } from "pino";
-import { DEFAULT_MAPPING } from "../../connectors/contract.ts";
+import type { ContractRow } from "../../connectors/connector.ts";
+import { DEFAULT_MAPPING, type LogicalTable } from "../../connectors/contract.ts";
 import { DuckDBConnector } from "../../connectors/duckdb.ts";
 import { generateDemoData, type DemoCounts } from "../../src/demo/generate.ts";
 import { defaultStageModel } from "../../src/lifecycle/stage-model.ts";
@@ -26,24 +27,48 @@ export interface GraphQLResponse<T> {
   errors?: { message: string; path?: string[]; extensions?: Record<string, unknown> }[];
 }
 
-/** A warehouse filled with the demo shop: DuckDB unless another test warehouse is given. */
-export async function openDemoWarehouse(
-  customers = 400,
-  factory?: WarehouseFactory,
-): Promise<{ warehouse: TestWarehouse; counts: DemoCounts }> {
+/** Empty contract tables in a test warehouse: DuckDB unless another one is given. */
+async function openEmptyWarehouse(factory?: WarehouseFactory): Promise<TestWarehouse> {
   const warehouse = factory
     ? await factory.open()
     : Object.assign(await DuckDBConnector.open(undefined, DEFAULT_MAPPING), { label: "duckdb" });
   await warehouse.createTables({ replace: true });
+  return warehouse;
+}
+
+/** A warehouse filled with the demo shop. */
+export async function openDemoWarehouse(
+  customers = 400,
+  factory?: WarehouseFactory,
+): Promise<{ warehouse: TestWarehouse; counts: DemoCounts }> {
+  const warehouse = await openEmptyWarehouse(factory);
   const counts = await generateDemoData(warehouse, { customers, endDate: DEMO_END_DATE });
   return { warehouse, counts };
 }
 
+/** A warehouse holding exactly these rows (a hand-built fixture). */
+export async function openFixtureWarehouse(
+  rows: Record<LogicalTable, readonly ContractRow[]>,
+  factory?: WarehouseFactory,
+): Promise<{ warehouse: TestWarehouse; counts: DemoCounts }> {
+  const warehouse = await openEmptyWarehouse(factory);
+  for (const [table, tableRows] of Object.entries(rows)) await warehouse.append(table as LogicalTable, tableRows);
+  const counts = Object.fromEntries(Object.entries(rows).map(([t, r]) => [t, r.length])) as DemoCounts;
+  return { warehouse, counts };
+}
+
 export async function startTestServer(
-  options: { customers?: number; warehouseFactory?: WarehouseFactory } = {},
+  options: {
+    customers?: number;
+    warehouseFactory?: WarehouseFactory;
+    /** Load these rows instead of the demo shop. */
+    rows?: Record<LogicalTable, readonly ContractRow[]>;
+  } = {},
 ): Promise<TestServer> {
   const appDb = await openTestAppDatabase();
-  const demo = await openDemoWarehouse(options.customers, options.warehouseFactory);
+  const demo = options.rows
+    ? await openFixtureWarehouse(options.rows, options.warehouseFactory)
+    : await openDemoWarehouse(options.customers, options.warehouseFactory);
   const warehouse = demo.warehouse;
   const warehouseQueries: string[] = [];
   const query = warehouse.query.bind(warehouse);

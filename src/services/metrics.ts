@@ -1,0 +1,401 @@
+// Lifecycle metrics over a period, aggregated in the warehouse: one query per period for the customer
+// measures (with an optional breakdown), one for marketing spend and one for stays in stages, each
+// only when a requested metric needs it. The metric catalog (lifecycle/metrics.ts) turns measures into values.
+import type { LogicalTable } from "../../connectors/contract.ts";
+import { dayDiff, instant, localDay, medianAggregate, medianWindow } from "../../connectors/features-sql.ts";
+import { cast, ident, integer, join, sql, typeName, type Dialect, type Sql } from "../../connectors/sql.ts";
+import { addDays, asOfCutoff, daysBetween, startOfDay } from "../lifecycle/calendar.ts";
+import {
+  MEASURE_SOURCES,
+  type Breakdown,
+  type Measure,
+  type Measures,
+  type MetricDefinition,
+  type Period,
+} from "../lifecycle/metrics.ts";
+import { compileRuleSql } from "../lifecycle/rule-sql.ts";
+import type { Rule } from "../lifecycle/rules.ts";
+import { featureColumns, type LifecycleService } from "./lifecycle.ts";
+
+/** Measures of one breakdown group; `key` null for customers without a value (e.g. no channel). */
+export interface MeasureGroup {
+  readonly key: string | null;
+  readonly measures: Measures;
+}
+
+export interface PeriodMeasures {
+  readonly period: Period;
+  readonly total: Measures;
+  /** Present when a breakdown was asked for. */
+  readonly groups?: readonly MeasureGroup[];
+}
+
+export interface MeasureRequest {
+  readonly period: Period;
+  readonly metrics: readonly MetricDefinition[];
+  readonly breakdown?: Breakdown;
+  /** Only customers matching this rule on the period's last day. */
+  readonly segmentRule?: Rule;
+}
+
+/** The most snapshot days a stay-in-stage measure evaluates stages on. */
+export const STAGE_STAY_SNAPSHOTS = 13;
+
+/** The snapshot days for stays in stages: `from`, then evenly spaced, ending on `to`. */
+export function stageStaySnapshots(period: Period): string[] {
+  const days = daysBetween(period.from, period.to);
+  const step = Math.max(1, Math.ceil(days / (STAGE_STAY_SNAPSHOTS - 1)));
+  const out: string[] = [];
+  for (let d = 0; d < days; d += step) out.push(addDays(period.from, d));
+  out.push(period.to);
+  return out;
+}
+
+const keyOf = (key: string | null) => key ?? "\u0000";
+
+export class MetricsService {
+  constructor(
+    readonly lifecycle: LifecycleService,
+    /** The events.type of survey answers (value 0–10). */
+    readonly surveyEventType = "nps",
+  ) {}
+
+  private get dialect(): Dialect {
+    return this.lifecycle.warehouse.dialect;
+  }
+
+  private table(logical: LogicalTable): Sql {
+    const { mapping } = this.lifecycle.warehouse;
+    return ident(mapping.schema, mapping.tables[logical].table);
+  }
+
+  private col(logical: LogicalTable, column: string, alias = "t"): Sql {
+    return ident(alias, this.lifecycle.warehouse.mapping.tables[logical].columns[column]);
+  }
+
+  /** The measures the metrics need, for the whole population and, with a breakdown, per group. */
+  async measure(request: MeasureRequest): Promise<PeriodMeasures> {
+    const needed = new Set(request.metrics.flatMap((m) => m.measures));
+    const withBreakdown = request.breakdown
+      ? this.measureGroups({ ...request, breakdown: request.breakdown }, needed)
+      : undefined;
+    const [total, groups] = await Promise.all([
+      this.measureGroups({ ...request, breakdown: undefined }, needed),
+      withBreakdown,
+    ]);
+    return { period: request.period, total: total[0]?.measures ?? {}, groups };
+  }
+
+  /** One group per breakdown value (a single group without a breakdown), every needed measure merged. */
+  private async measureGroups(request: MeasureRequest, needed: ReadonlySet<Measure>): Promise<MeasureGroup[]> {
+    const parts: Promise<MeasureGroup[]>[] = [];
+    const sources = new Set([...needed].map((m) => MEASURE_SOURCES[m]));
+    if (sources.has("customers")) parts.push(this.customerMeasures(request, needed));
+    if (sources.has("spend")) parts.push(this.spendMeasures(request));
+    if (sources.has("stage_stays")) parts.push(this.stageStayMeasures(request));
+    const merged = new Map<string, MeasureGroup>();
+    for (const groups of await Promise.all(parts)) {
+      for (const g of groups) {
+        const existing = merged.get(keyOf(g.key));
+        merged.set(keyOf(g.key), { key: g.key, measures: { ...existing?.measures, ...g.measures } });
+      }
+    }
+    if (!request.breakdown && merged.size === 0) return [{ key: null, measures: {} }];
+    return [...merged.values()];
+  }
+
+  /** The breakdown value of a customer, as text, over the relation `f` (features + stage_index + rfm). */
+  private dimension(breakdown: Breakdown | undefined): Sql {
+    const text = (expr: Sql) => cast(expr, "text");
+    switch (breakdown) {
+      case undefined:
+        return cast("", "text");
+      case "stage":
+        return text(sql`f.stage_index`);
+      case "acquisition_channel":
+        return text(sql`f.acquisition_channel`);
+      case "cohort_month":
+        // Months since year 0, mapped back to "YYYY-MM" in TypeScript: no per-dialect date formatting.
+        return text(
+          cast(
+            sql`EXTRACT(YEAR FROM f.first_purchase_date) * 12 + EXTRACT(MONTH FROM f.first_purchase_date) - 1`,
+            "int",
+          ),
+        );
+      case "rfm_segment":
+        return this.lifecycle.rfm.segmentSql(
+          sql`CONCAT(${text(sql`f.rfm_r`)}, ${text(sql`f.rfm_f`)}, ${text(sql`f.rfm_m`)})`,
+        );
+    }
+  }
+
+  /**
+   * Customers known on the period's last day (matching the segment rule), with their stage, RFM scores
+   * when the breakdown needs them, and their breakdown value in `dim`.
+   */
+  private population(request: MeasureRequest): Sql {
+    const { to } = request.period;
+    const stageIndex = this.lifecycle.model.stageIndexSql(featureColumns);
+    const rfm = request.breakdown === "rfm_segment";
+    const rfmJoin = rfm
+      ? sql` LEFT JOIN (${this.lifecycle.rfmScored(to)}) AS rfm ON rfm.customer_id = f.customer_id`
+      : sql``;
+    const rfmColumns = rfm ? sql`, rfm.r AS rfm_r, rfm.fq AS rfm_f, rfm.m AS rfm_m` : sql``;
+    const staged = sql`SELECT f.*, ${stageIndex} AS stage_index${rfmColumns}
+FROM (${this.lifecycle.features(to)}) AS f${rfmJoin}`;
+    const where = request.segmentRule ? sql` WHERE ${compileRuleSql(request.segmentRule, featureColumns)}` : sql``;
+    return sql`SELECT f.*, ${this.dimension(request.breakdown)} AS dim FROM (${staged}) AS f${where}`;
+  }
+
+  /** The instant a period's first day begins and the one after its last day ends. */
+  private bounds(period: Period): { start: Sql; end: Sql } {
+    const zone = this.lifecycle.timeZone;
+    return {
+      start: instant(this.dialect, startOfDay(period.from, zone)),
+      end: instant(this.dialect, asOfCutoff(period.to, zone)),
+    };
+  }
+
+  /** Per customer, purchase days, orders and revenue within the period (orders counted as in the features). */
+  private activity(period: Period): Sql {
+    const { start, end } = this.bounds(period);
+    const c = (name: string) => this.col("transactions", name);
+    return sql`SELECT customer_id, COUNT(*) AS p_days, SUM(orders) AS p_orders, SUM(revenue) AS p_revenue FROM (
+  SELECT customer_id, day, SUM(revenue) AS revenue, SUM(CASE WHEN order_id IS NULL THEN lines ELSE 1 END) AS orders
+  FROM (
+    SELECT CAST(${c("customer_id")} AS ${typeName("text")}) AS customer_id,
+           ${localDay(this.dialect, c("occurred_at"), this.lifecycle.timeZone)} AS day,
+           ${c("order_id")} AS order_id, SUM(${c("amount")}) AS revenue, COUNT(*) AS lines
+    FROM ${this.table("transactions")} AS t
+    WHERE ${c("occurred_at")} >= ${start} AND ${c("occurred_at")} < ${end}
+    GROUP BY 1, 2, 3
+  ) AS o
+  GROUP BY customer_id, day
+) AS d
+GROUP BY customer_id`;
+  }
+
+  /** Customers with a purchase in the period. */
+  private buyersIn(period: Period): Sql {
+    const { start, end } = this.bounds(period);
+    const c = (name: string) => this.col("transactions", name);
+    return sql`SELECT DISTINCT CAST(${c("customer_id")} AS ${typeName("text")}) AS customer_id
+FROM ${this.table("transactions")} AS t
+WHERE ${c("occurred_at")} >= ${start} AND ${c("occurred_at")} < ${end}`;
+  }
+
+  /** Per customer, survey answers in the period. */
+  private surveys(period: Period): Sql {
+    const { start, end } = this.bounds(period);
+    const c = (name: string) => this.col("events", name);
+    const value = cast(c("value"), "float");
+    return sql`SELECT CAST(${c("customer_id")} AS ${typeName("text")}) AS customer_id, COUNT(*) AS responses,
+       SUM(CASE WHEN ${value} >= 9 THEN 1 ELSE 0 END) AS promoters,
+       SUM(CASE WHEN ${value} <= 6 THEN 1 ELSE 0 END) AS detractors, SUM(${value}) AS score_total
+FROM ${this.table("events")} AS t
+WHERE ${c("type")} = ${this.surveyEventType} AND ${c("value")} IS NOT NULL
+  AND ${c("occurred_at")} >= ${start} AND ${c("occurred_at")} < ${end}
+GROUP BY 1`;
+  }
+
+  private async customerMeasures(request: MeasureRequest, needed: ReadonlySet<Measure>): Promise<MeasureGroup[]> {
+    const { dialect } = this;
+    const { period } = request;
+    const from = cast(period.from, "date");
+    const to = cast(period.to, "date");
+    const joins: Sql[] = [sql`LEFT JOIN (${this.activity(period)}) AS pa ON pa.customer_id = f.customer_id`];
+    const extra: Sql[] = [];
+    const has = (...m: Measure[]) => m.some((x) => needed.has(x));
+
+    if (has("prior_buyers", "retained")) {
+      const length = daysBetween(period.from, period.to) + 1;
+      const prior = { from: addDays(period.from, -length), to: addDays(period.from, -1) };
+      joins.push(sql`LEFT JOIN (${this.buyersIn(prior)}) AS prior ON prior.customer_id = f.customer_id`);
+      extra.push(sql`CASE WHEN prior.customer_id IS NULL THEN 0 ELSE 1 END AS prior_buyer`);
+    }
+    const churnedIndex = this.lifecycle.model.indexOf("churned");
+    const churn = has("start_active", "churned") && churnedIndex !== undefined;
+    if (churn) {
+      const stageIndex = this.lifecycle.model.stageIndexSql(featureColumns);
+      joins.push(sql`LEFT JOIN (SELECT f.customer_id AS customer_id, ${stageIndex} AS stage_index, f.purchase_days AS purchase_days
+  FROM (${this.lifecycle.features(addDays(period.from, -1))}) AS f) AS s ON s.customer_id = f.customer_id`);
+      extra.push(
+        sql`CASE WHEN s.purchase_days >= 1 AND s.stage_index <> ${integer(churnedIndex)} THEN 1 ELSE 0 END AS start_active`,
+      );
+    }
+    const surveys = has("survey_responses", "promoters", "detractors", "survey_score_total");
+    if (surveys && this.lifecycle.available.has("events")) {
+      joins.push(sql`LEFT JOIN (${this.surveys(period)}) AS sv ON sv.customer_id = f.customer_id`);
+      extra.push(
+        sql`sv.responses AS responses, sv.promoters AS promoters, sv.detractors AS detractors, sv.score_total AS score_total`,
+      );
+    }
+    const convertDays = sql`CASE WHEN f.first_seen_date >= ${from} AND f.first_purchase_date IS NOT NULL
+  THEN ${cast(dayDiff(dialect, sql`f.first_seen_date`, sql`f.first_purchase_date`), "float")} END`;
+    const median = has("median_days_to_convert");
+    if (median && dialect.name === "bigquery") {
+      // BigQuery's PERCENTILE_CONT is a window function only: computed per group here, picked once below.
+      extra.push(sql`${medianWindow(dialect, convertDays, sql`f.dim`)} AS convert_median`);
+    }
+    const pareto = has("top20_revenue", "customers_for_80");
+    if (pareto) {
+      // Ranked among the group's period buyers, biggest first; ties broken by id, which cannot change
+      // the top-k revenue sum nor the first rank whose running sum reaches 80%.
+      const buyerPartition = sql`PARTITION BY f.dim, CASE WHEN pa.p_days >= 1 THEN 1 ELSE 0 END`;
+      const order = sql`ORDER BY pa.p_revenue DESC, f.customer_id`;
+      extra.push(sql`ROW_NUMBER() OVER (${buyerPartition} ${order}) AS revenue_rank`);
+      extra.push(sql`COUNT(*) OVER (${buyerPartition}) AS ranked`);
+      extra.push(
+        sql`SUM(pa.p_revenue) OVER (${buyerPartition} ${order} ROWS BETWEEN UNBOUNDED PRECEDING AND CURRENT ROW) AS running_revenue`,
+      );
+      extra.push(sql`SUM(pa.p_revenue) OVER (${buyerPartition}) AS ranked_revenue`);
+    }
+    const base = sql`SELECT f.*, pa.p_days AS p_days, pa.p_orders AS p_orders, pa.p_revenue AS p_revenue${join(
+      extra.map((e) => sql`, ${e}`),
+      "",
+    )}
+FROM (${this.population(request)}) AS f
+${join(joins, "\n")}`;
+
+    const count = (condition: Sql) => sql`SUM(CASE WHEN ${condition} THEN 1 ELSE 0 END)`;
+    const seenInPeriod = sql`b.first_seen_date >= ${from} AND b.first_seen_date <= ${to}`;
+    const bought = sql`b.p_days >= 1`;
+    const aggregates: Partial<Record<Measure, Sql>> = {
+      leads: count(seenInPeriod),
+      converted: count(sql`${seenInPeriod} AND b.first_purchase_date IS NOT NULL`),
+      median_days_to_convert:
+        dialect.name === "bigquery"
+          ? sql`ANY_VALUE(b.convert_median)`
+          : medianAggregate(
+              dialect,
+              sql`CASE WHEN ${seenInPeriod} AND b.first_purchase_date IS NOT NULL
+  THEN ${cast(dayDiff(dialect, sql`b.first_seen_date`, sql`b.first_purchase_date`), "float")} END`,
+            ),
+      period_buyers: count(bought),
+      period_repeaters: count(sql`${bought} AND b.purchase_days >= 2`),
+      period_orders: sql`COALESCE(SUM(b.p_orders), 0)`,
+      period_revenue: sql`COALESCE(SUM(b.p_revenue), 0)`,
+      prior_buyers: sql`SUM(b.prior_buyer)`,
+      retained: count(sql`b.prior_buyer = 1 AND ${bought}`),
+      buyers: count(sql`b.purchase_days >= 1`),
+      advocates: count(sql`b.purchase_days >= 1 AND b.referred_count >= 1`),
+      lifetime_revenue: sql`COALESCE(SUM(CASE WHEN b.purchase_days >= 1 THEN b.revenue END), 0)`,
+      new_customers: count(sql`b.first_purchase_date >= ${from} AND b.first_purchase_date <= ${to}`),
+      top20_revenue: sql`SUM(CASE WHEN ${bought} AND b.revenue_rank <= CEIL(0.2 * b.ranked) THEN b.p_revenue ELSE 0 END)`,
+      // A relative tolerance keeps float summation order (which differs by engine) from moving the rank.
+      customers_for_80: sql`MIN(CASE WHEN ${bought} AND b.ranked_revenue > 0
+  AND b.running_revenue >= 0.8 * b.ranked_revenue * (1 - 1e-12) THEN b.revenue_rank END)`,
+    };
+    if (churn) {
+      aggregates.start_active = sql`SUM(b.start_active)`;
+      aggregates.churned = count(sql`b.start_active = 1 AND b.stage_index = ${integer(churnedIndex)}`);
+    }
+    if (surveys && this.lifecycle.available.has("events")) {
+      aggregates.survey_responses = sql`COALESCE(SUM(b.responses), 0)`;
+      aggregates.promoters = sql`COALESCE(SUM(b.promoters), 0)`;
+      aggregates.detractors = sql`COALESCE(SUM(b.detractors), 0)`;
+      aggregates.survey_score_total = sql`COALESCE(SUM(b.score_total), 0)`;
+    }
+    const selected = [...needed].filter((m) => aggregates[m] !== undefined);
+    if (selected.length === 0) return [];
+    const columns = selected.map((m) => sql`${cast(aggregates[m]!, "float")} AS ${ident(m)}`);
+    const rows = await this.lifecycle.warehouse.query(
+      sql`SELECT b.dim AS dim, ${join(columns, ",\n       ")}
+FROM (${base}) AS b
+GROUP BY b.dim`,
+      { label: "metric_measures" },
+    );
+    return rows.map((row) => ({
+      key: request.breakdown ? this.groupKey(request.breakdown, row.dim) : null,
+      measures: Object.fromEntries(
+        selected.map((m) => [m, row[m] === null || row[m] === undefined ? null : Number(row[m])]),
+      ),
+    }));
+  }
+
+  /** Marketing spend in the period, in total or per channel (the acquisition-channel breakdown). */
+  private async spendMeasures(request: MeasureRequest): Promise<MeasureGroup[]> {
+    if (!this.lifecycle.available.has("marketing_spend")) return [];
+    // Spend belongs to channels; other breakdowns have no share of it to give.
+    if (request.breakdown && request.breakdown !== "acquisition_channel") return [];
+    const c = (name: string) => this.col("marketing_spend", name);
+    const dim = request.breakdown ? cast(c("channel"), "text") : cast("", "text");
+    const rows = await this.lifecycle.warehouse.query<{ dim: string | null; spend: number }>(
+      sql`SELECT ${dim} AS dim, ${cast(sql`SUM(${c("amount")})`, "float")} AS spend
+FROM ${this.table("marketing_spend")} AS t
+WHERE ${c("day")} >= ${cast(request.period.from, "date")} AND ${c("day")} <= ${cast(request.period.to, "date")}
+GROUP BY 1`,
+      { label: "metric_spend" },
+    );
+    if (!request.breakdown && rows.length === 0) return [{ key: null, measures: { spend: 0 } }];
+    return rows.map((r) => ({
+      key: request.breakdown ? (r.dim === null ? null : String(r.dim)) : null,
+      measures: { spend: Number(r.spend) },
+    }));
+  }
+
+  /**
+   * Stays in stages that began and ended within the period, seen on snapshot days. A stay begins on
+   * the first snapshot a customer is in the stage after being elsewhere (or unknown) on the one before,
+   * and ends on the first snapshot they are elsewhere: its length is the days between those snapshots.
+   */
+  private async stageStayMeasures(request: MeasureRequest): Promise<MeasureGroup[]> {
+    const { dialect } = this;
+    const days = stageStaySnapshots(request.period);
+    const stageIndex = this.lifecycle.model.stageIndexSql(featureColumns);
+    const snapshots = days.map(
+      (day, k) => sql`SELECT f.customer_id AS customer_id, ${stageIndex} AS stage_index, ${integer(k)} AS k,
+       ${cast(day, "date")} AS snapshot_day
+FROM (${this.lifecycle.features(day)}) AS f`,
+    );
+    // Islands of consecutive snapshots in one stage: k minus the row number within (customer, stage)
+    // is constant along an island.
+    const marked = sql`SELECT customer_id, stage_index, k, snapshot_day,
+       k - ROW_NUMBER() OVER (PARTITION BY customer_id, stage_index ORDER BY k) AS island,
+       LEAD(snapshot_day) OVER (PARTITION BY customer_id ORDER BY k) AS next_day
+FROM (${join(snapshots, "\nUNION ALL\n")}) AS s`;
+    const stays = sql`SELECT customer_id, stage_index, MIN(k) AS first_k, MAX(k) AS last_k,
+       MIN(snapshot_day) AS entered, MAX(next_day) AS last_next
+FROM (${marked}) AS m
+GROUP BY customer_id, stage_index, island`;
+    // A stay is complete when it was entered after the first snapshot and left before the last one.
+    const lastK = days.length - 1;
+    const complete = sql`SELECT st.customer_id AS customer_id, st.stage_index AS stage_index,
+       ${cast(dayDiff(dialect, sql`st.entered`, sql`st.left_day`), "float")} AS stay_days
+FROM (SELECT x.*, x.last_next AS left_day FROM (${stays}) AS x) AS st
+WHERE st.first_k > 0 AND st.last_k < ${integer(lastK)}`;
+    const byStage = request.breakdown === "stage";
+    const dim = byStage ? cast(sql`c.stage_index`, "text") : sql`p.dim`;
+    const rows = await this.lifecycle.warehouse.query<{ dim: string | null; spells: number; spell_days: number }>(
+      sql`SELECT ${dim} AS dim, ${cast(sql`COUNT(*)`, "float")} AS spells, ${cast(sql`SUM(c.stay_days)`, "float")} AS spell_days
+FROM (${complete}) AS c JOIN (${this.population(request)}) AS p ON p.customer_id = c.customer_id
+GROUP BY 1`,
+      { label: "metric_stage_stays" },
+    );
+    if (!request.breakdown && rows.length === 0)
+      return [{ key: null, measures: { stage_spells: 0, stage_spell_days: null } }];
+    return rows.map((r) => ({
+      key: request.breakdown ? this.groupKey(request.breakdown, r.dim) : null,
+      measures: {
+        stage_spells: Number(r.spells),
+        stage_spell_days: r.spell_days === null ? null : Number(r.spell_days),
+      },
+    }));
+  }
+
+  /** A breakdown value as the API shows it: a stage key, a channel, "YYYY-MM", an RFM segment. */
+  private groupKey(breakdown: Breakdown, dim: unknown): string | null {
+    if (dim === null || dim === undefined) return null;
+    const text = String(dim);
+    switch (breakdown) {
+      case "stage":
+        return this.lifecycle.model.stages[Number(text)]?.key ?? text;
+      case "cohort_month": {
+        const months = Number(text);
+        return `${String(Math.floor(months / 12)).padStart(4, "0")}-${String((months % 12) + 1).padStart(2, "0")}`;
+      }
+      default:
+        return text;
+    }
+  }
+}

@@ -1,0 +1,141 @@
+// Every metric on the hand-built fixture (test/fixtures/metrics.ts), through GraphQL, on every warehouse:
+// values, the comparison period, breakdowns and the segment filter.
+import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { testWarehouses } from "./helpers/databases.ts";
+import { startTestServer, type TestServer } from "./helpers/server.ts";
+import {
+  EXPECTED_BY_CHANNEL,
+  EXPECTED_JUNE,
+  EXPECTED_MAY,
+  EXPECTED_NPS_BY_STAGE,
+  EXPECTED_REVENUE_BY_COHORT,
+  EXPECTED_STAYS_BY_STAGE,
+  JUNE,
+  MAY,
+  METRIC_ROWS,
+} from "./fixtures/metrics.ts";
+
+interface MetricData {
+  key: string;
+  unit: string;
+  available: boolean;
+  value: number | null;
+  population: number | null;
+  period: { from: string; to: string; days: number };
+  comparison: { value: number | null; change: number | null; relativeChange: number | null } | null;
+  breakdown: { key: string | null; value: number | null; comparison: { value: number | null } | null }[] | null;
+}
+
+const METRICS_QUERY = `query($keys: [MetricKey!], $period: PeriodInput!, $compareTo: PeriodInput, $breakdown: MetricBreakdown, $segmentId: ID) {
+  metrics(keys: $keys, period: $period, compareTo: $compareTo, breakdown: $breakdown, segmentId: $segmentId) {
+    key unit available value population period { from to days }
+    comparison { value change relativeChange }
+    breakdown { key value comparison { value } }
+  }
+}`;
+
+const close = (actual: number | null | undefined, expected: number | null, label: string) => {
+  if (expected === null) expect(actual, label).toBeNull();
+  else expect(actual, label).toBeCloseTo(expected, 9);
+};
+
+describe.each(testWarehouses())("metrics on the fixture in $label", (factory) => {
+  let server: TestServer;
+  const metrics = async (variables: Record<string, unknown>) => {
+    const { data, errors } = await server.graphql<{ metrics: MetricData[] }>(METRICS_QUERY, variables);
+    expect(errors).toBeUndefined();
+    return new Map(data!.metrics.map((m) => [m.key.toLowerCase(), m]));
+  };
+
+  beforeAll(async () => {
+    server = await startTestServer({ warehouseFactory: factory, rows: METRIC_ROWS });
+  });
+  afterAll(async () => {
+    await server?.close();
+  });
+
+  it("computes every metric for June as worked out by hand, compared with May", async () => {
+    const byKey = await metrics({ period: JUNE, compareTo: MAY });
+    expect([...byKey.keys()].sort()).toEqual(Object.keys(EXPECTED_JUNE).sort());
+    for (const [key, expected] of Object.entries(EXPECTED_JUNE)) {
+      const m = byKey.get(key)!;
+      expect(m.available, key).toBe(true);
+      expect(m.period).toEqual({ ...JUNE, days: 30 });
+      close(m.value, expected, key);
+      if (key in EXPECTED_MAY) {
+        const before = EXPECTED_MAY[key]!;
+        close(m.comparison!.value, before, `${key} in May`);
+        close(m.comparison!.change, expected === null || before === null ? null : expected - before, `${key} change`);
+      }
+      expect(m.breakdown).toBeNull();
+    }
+    close(byKey.get("revenue")!.comparison!.relativeChange, 130 / 140, "revenue relative change");
+    expect(byKey.get("conversion_rate")!.population).toBe(5);
+    expect(byKey.get("average_order_value")!.population).toBe(7);
+    expect(byKey.get("nps")!.unit).toBe("SCORE");
+  });
+
+  it("breaks CAC and LTV:CAC down by acquisition channel", async () => {
+    const byKey = await metrics({ keys: ["CAC", "LTV_TO_CAC"], period: JUNE, breakdown: "ACQUISITION_CHANNEL" });
+    for (const [key, expected] of Object.entries(EXPECTED_BY_CHANNEL)) {
+      const groups = new Map(byKey.get(key)!.breakdown!.map((g) => [g.key, g.value]));
+      for (const [channel, value] of Object.entries(expected)) close(groups.get(channel), value, `${key} ${channel}`);
+      // No spend on referrals, and none without a channel: no acquisition cost to give.
+      expect(groups.get("referral") ?? null).toBeNull();
+      expect(groups.get(null) ?? null).toBeNull();
+      close(byKey.get(key)!.value, EXPECTED_JUNE[key]!, `${key} total`);
+    }
+  });
+
+  it("breaks NPS and stays in stages down by stage, in the model's order", async () => {
+    const byKey = await metrics({ keys: ["NPS", "AVERAGE_DAYS_IN_STAGE"], period: JUNE, breakdown: "STAGE" });
+    const nps = new Map(byKey.get("nps")!.breakdown!.map((g) => [g.key, g.value]));
+    for (const [stage, value] of Object.entries(EXPECTED_NPS_BY_STAGE)) close(nps.get(stage), value, `nps ${stage}`);
+    const stays = byKey.get("average_days_in_stage")!.breakdown!;
+    expect(stays.map((g) => g.key)).toEqual(["prospect", "new", "developing"]);
+    for (const [stage, value] of Object.entries(EXPECTED_STAYS_BY_STAGE))
+      close(stays.find((g) => g.key === stage)?.value, value, `stay ${stage}`);
+  });
+
+  it("breaks revenue down by cohort month, and groups of a breakdown add up to the total", async () => {
+    const byKey = await metrics({ keys: ["REVENUE", "ACTIVE_CUSTOMERS"], period: JUNE, breakdown: "COHORT_MONTH" });
+    const revenue = byKey.get("revenue")!.breakdown!;
+    for (const [month, value] of Object.entries(EXPECTED_REVENUE_BY_COHORT))
+      close(revenue.find((g) => g.key === month)?.value, value, `revenue ${month}`);
+    for (const breakdown of ["STAGE", "ACQUISITION_CHANNEL", "RFM_SEGMENT"]) {
+      const split = await metrics({ keys: ["ACTIVE_CUSTOMERS", "REVENUE"], period: JUNE, breakdown });
+      for (const [key, total] of [
+        ["active_customers", 4],
+        ["revenue", 270],
+      ] as const) {
+        const sum = split.get(key)!.breakdown!.reduce((s, g) => s + (g.value ?? 0), 0);
+        expect(sum, `${key} by ${breakdown}`).toBeCloseTo(total, 9);
+      }
+    }
+  });
+
+  it("restricts every metric to a saved segment's members", async () => {
+    const segment = await server.appDb.prisma.segment.create({
+      data: {
+        name: `social ${factory.label}`,
+        definition: { field: "acquisitionChannel", op: "eq", value: "social" },
+      },
+    });
+    // Social on 06-30: C, D, I; in June C 80, D 80, I 10.
+    const byKey = await metrics({ keys: ["REVENUE", "ACTIVE_CUSTOMERS"], period: JUNE, segmentId: segment.id });
+    close(byKey.get("revenue")!.value, 170, "segment revenue");
+    close(byKey.get("active_customers")!.value, 3, "segment buyers");
+  });
+
+  it("answers bad input with a code and the argument at fault", async () => {
+    const backwards = await server.graphql(METRICS_QUERY, { period: { from: "2026-06-30", to: "2026-06-01" } });
+    expect(backwards.errors![0]!.extensions).toMatchObject({ code: "BAD_USER_INPUT", argument: "period" });
+    const noSegment = await server.graphql(METRICS_QUERY, { period: JUNE, segmentId: "nope" });
+    expect(noSegment.errors![0]!.extensions).toMatchObject({ code: "BAD_USER_INPUT", argument: "segmentId" });
+    const broken = await server.appDb.prisma.segment.create({
+      data: { name: `broken ${factory.label}`, definition: { field: "shoeSize", op: "eq", value: 4 } },
+    });
+    const invalid = await server.graphql(METRICS_QUERY, { period: JUNE, segmentId: broken.id });
+    expect(invalid.errors![0]!.extensions).toMatchObject({ code: "INVALID_SEGMENT", argument: "segmentId" });
+  });
+});
