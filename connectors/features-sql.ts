@@ -225,3 +225,11 @@ export function medianWindow(dialect: Dialect, expr: Sql, partition: Sql): Sql {
     ? sql`PERCENTILE_CONT(${expr}, 0.5) OVER (PARTITION BY ${partition})`
     : sql`quantile_cont(${expr}, 0.5) OVER (PARTITION BY ${partition})`;
 }
+
+/**
+ * Months since year 0 of a DATE (year × 12 + month − 1), an integer in every dialect: callers group
+ * and subtract months without per-dialect date formatting, and format "YYYY-MM" in TypeScript.
+ */
+export function monthIndex(day: Sql): Sql {
+  return cast(sql`EXTRACT(YEAR FROM ${day}) * 12 + EXTRACT(MONTH FROM ${day}) - 1`, "int");
+}

@@ -12,6 +12,8 @@ import { compileRuleSql } from "../src/lifecycle/rule-sql.ts";
 import { defaultStageModel } from "../src/lifecycle/stage-model.ts";
 import { LifecycleService } from "../src/services/lifecycle.ts";
 import { MetricsService } from "../src/services/metrics.ts";
+import { CohortService } from "../src/services/cohorts.ts";
+import { stageFunnel } from "../src/services/funnel.ts";
 import { METRICS, metricAvailable } from "../src/lifecycle/metrics.ts";
 import { rule } from "./helpers/arbitraries.ts";
 import { startFakeBigQuery, type FakeBigQuery } from "./helpers/fake-bigquery.ts";
@@ -72,7 +74,7 @@ describe("BigQuery SQL texts", () => {
   );
 
   it.each(availability.map((a) => [a.join("+") || "transactions only", a] as const))(
-    "every metrics query parses, for every breakdown and with a segment (%s)",
+    "every metrics, cohort and funnel query parses, for every breakdown and with a segment (%s)",
     async (_name, available) => {
       const connector = recordingConnector();
       const lifecycle = new LifecycleService(connector, defaultStageModel(), "Europe/Berlin", new Set(available));
@@ -86,7 +88,13 @@ describe("BigQuery SQL texts", () => {
           segmentRule: { field: "revenue", op: "gte", value: 10 },
         });
       }
-      expect(connector.sent.length).toBeGreaterThanOrEqual(10);
+      await new CohortService(lifecycle).cohorts("2025-01-01", "2026-06-30", "2026-06-30", 12);
+      await stageFunnel(lifecycle, {
+        asOf: "2026-06-30",
+        firstSeen: { from: "2026-01-01", to: "2026-03-31" },
+        segmentRule: { field: "revenue", op: "gte", value: 10 },
+      });
+      expect(connector.sent.length).toBeGreaterThanOrEqual(13);
       for (const q of connector.sent) expectBigQuerySql(q);
     },
   );

@@ -3,6 +3,12 @@
 
 const DAY_MS = 86_400_000;
 
+/** An inclusive range of days, "YYYY-MM-DD". */
+export interface Period {
+  readonly from: string;
+  readonly to: string;
+}
+
 /** Milliseconds the zone is ahead of UTC at `instant`. */
 function zoneOffsetMs(instant: number, timeZone: string): number {
   const parts = new Intl.DateTimeFormat("en-US", {
@@ -45,4 +51,14 @@ export function today(timeZone: string, now = new Date()): string {
 
 export function daysBetween(from: string, to: string): number {
   return Math.round((Date.parse(`${to}T00:00:00Z`) - Date.parse(`${from}T00:00:00Z`)) / DAY_MS);
+}
+
+/** "YYYY-MM" of a month index (year × 12 + month − 1, as monthIndex computes in SQL). */
+export function monthLabel(index: number): string {
+  return `${String(Math.floor(index / 12)).padStart(4, "0")}-${String((index % 12) + 1).padStart(2, "0")}`;
+}
+
+/** The month index (year × 12 + month − 1) of a day "YYYY-MM-DD". */
+export function monthOf(day: string): number {
+  return Number(day.slice(0, 4)) * 12 + Number(day.slice(5, 7)) - 1;
 }

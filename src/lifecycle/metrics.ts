@@ -1,6 +1,7 @@
 // The metric catalog: every lifecycle metric's key, unit and definition, and how its value follows from
 // a few additive measures the warehouse aggregates (see services/metrics.ts). Pure: no I/O.
 import type { LogicalTable } from "../../connectors/contract.ts";
+import type { Period } from "./calendar.ts";
 
 export type MetricUnit = "ratio" | "currency" | "days" | "count" | "score";
 
@@ -274,12 +275,6 @@ export function metricAvailable(metric: MetricDefinition, available: ReadonlySet
 }
 
 export type Breakdown = "stage" | "acquisition_channel" | "cohort_month" | "rfm_segment";
-
-/** An inclusive range of days, "YYYY-MM-DD". */
-export interface Period {
-  readonly from: string;
-  readonly to: string;
-}
 
 /** The measures of one period: for everyone, and per breakdown group when one was asked for. */
 export interface MeasuredPeriod {

@@ -7,5 +7,7 @@ import "./customer.ts";
 import "./rfm.ts";
 import "./clv.ts";
 import "./metrics.ts";
+import "./cohorts.ts";
+import "./funnel.ts";
 
 export const schema = builder.toSchema({ sortSchema: true });

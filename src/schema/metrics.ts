@@ -1,6 +1,5 @@
 // Lifecycle metrics over a period, compared with another period, optionally broken down.
-import { GraphQLError } from "graphql";
-import { daysBetween } from "../lifecycle/calendar.ts";
+import type { Period } from "../lifecycle/calendar.ts";
 import {
   METRICS,
   METRIC_BY_KEY,
@@ -10,16 +9,11 @@ import {
   type MetricComparison,
   type MetricGroupResult,
   type MetricResult,
-  type Period,
 } from "../lifecycle/metrics.ts";
-import { checkRule, parseRuleShape, type Rule } from "../lifecycle/rules.ts";
 import { MetricsService } from "../services/metrics.ts";
-import type { RequestContext } from "../context.ts";
 import { builder } from "./builder.ts";
-import { badUserInput } from "./errors.ts";
-
-/** The longest period one metrics question may cover (ten years). */
-export const MAX_PERIOD_DAYS = 3_660;
+import { checkPeriod, PeriodInput, PeriodRef } from "./period.ts";
+import { segmentRule } from "./segment.ts";
 
 const MetricUnitEnum = builder.enumType("MetricUnit", {
   description: "What a metric's value measures.",
@@ -56,23 +50,6 @@ const BreakdownEnum = builder.enumType("MetricBreakdown", {
       description: "Named RFM segment on the period's last day; null key for prospects.",
     },
   } as const,
-});
-
-const PeriodInput = builder.inputType("PeriodInput", {
-  description: "An inclusive range of days in the configured time zone.",
-  fields: (t) => ({
-    from: t.field({ type: "Date", required: true, description: "First day." }),
-    to: t.field({ type: "Date", required: true, description: "Last day (on or after from)." }),
-  }),
-});
-
-const PeriodRef = builder.objectRef<Period>("Period").implement({
-  description: "An inclusive range of days in the configured time zone.",
-  fields: (t) => ({
-    from: t.field({ type: "Date", description: "First day.", resolve: (p) => p.from }),
-    to: t.field({ type: "Date", description: "Last day.", resolve: (p) => p.to }),
-    days: t.int({ description: "Days in the period.", resolve: (p) => daysBetween(p.from, p.to) + 1 }),
-  }),
 });
 
 const valueFields = {
@@ -146,29 +123,6 @@ const MetricRef = builder.objectRef<MetricResult>("Metric").implement({
     }),
   }),
 });
-
-function checkPeriod(period: Period, argument: string): void {
-  if (period.to < period.from) throw badUserInput(`${argument}.to must be on or after ${argument}.from`, { argument });
-  const days = daysBetween(period.from, period.to) + 1;
-  if (days > MAX_PERIOD_DAYS) {
-    throw badUserInput(`${argument} covers ${days} days; at most ${MAX_PERIOD_DAYS}`, { argument });
-  }
-}
-
-/** The saved segment's definition as a rule, or a clear error naming what is wrong with it. */
-async function segmentRule(segmentId: string, ctx: RequestContext): Promise<Rule> {
-  const uuid = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i.test(segmentId);
-  const segment = uuid ? await ctx.prisma.segment.findUnique({ where: { id: segmentId } }) : null;
-  if (!segment) throw badUserInput(`no segment with id ${JSON.stringify(segmentId)}`, { argument: "segmentId" });
-  const shapeIssues = parseRuleShape(segment.definition);
-  const issues = shapeIssues.length > 0 ? shapeIssues : checkRule(segment.definition as Rule);
-  if (issues.length > 0) {
-    throw new GraphQLError(`segment ${segment.name} has an invalid definition`, {
-      extensions: { code: "INVALID_SEGMENT", argument: "segmentId", issues },
-    });
-  }
-  return segment.definition as Rule;
-}
 
 builder.queryField("metrics", (t) =>
   t.field({

@@ -1,5 +1,9 @@
 // Saved segments, read from the app database. (Creating and editing them is the segments capability.)
+import { GraphQLError } from "graphql";
+import type { RequestContext } from "../context.ts";
+import { checkRule, parseRuleShape, type Rule } from "../lifecycle/rules.ts";
 import { builder } from "./builder.ts";
+import { badUserInput } from "./errors.ts";
 
 builder.prismaObject("SegmentVersion", {
   description: "An immutable snapshot of a segment at one version.",
@@ -76,4 +80,18 @@ const listed = (includeArchived: boolean | null | undefined) => (includeArchived
 
 function isUuid(value: string): boolean {
   return /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i.test(value);
+}
+
+/** The saved segment's definition as a rule, or a clear error naming what is wrong with it. */
+export async function segmentRule(segmentId: string, ctx: RequestContext): Promise<Rule> {
+  const segment = isUuid(segmentId) ? await ctx.prisma.segment.findUnique({ where: { id: segmentId } }) : null;
+  if (!segment) throw badUserInput(`no segment with id ${JSON.stringify(segmentId)}`, { argument: "segmentId" });
+  const shapeIssues = parseRuleShape(segment.definition);
+  const issues = shapeIssues.length > 0 ? shapeIssues : checkRule(segment.definition as Rule);
+  if (issues.length > 0) {
+    throw new GraphQLError(`segment ${segment.name} has an invalid definition`, {
+      extensions: { code: "INVALID_SEGMENT", argument: "segmentId", issues },
+    });
+  }
+  return segment.definition as Rule;
 }

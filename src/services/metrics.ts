@@ -2,16 +2,22 @@
 // measures (with an optional breakdown), one for marketing spend and one for stays in stages, each
 // only when a requested metric needs it. The metric catalog (lifecycle/metrics.ts) turns measures into values.
 import type { LogicalTable } from "../../connectors/contract.ts";
-import { dayDiff, instant, localDay, medianAggregate, medianWindow } from "../../connectors/features-sql.ts";
+import {
+  dayDiff,
+  instant,
+  localDay,
+  medianAggregate,
+  medianWindow,
+  monthIndex,
+} from "../../connectors/features-sql.ts";
 import { cast, ident, integer, join, sql, typeName, type Dialect, type Sql } from "../../connectors/sql.ts";
-import { addDays, asOfCutoff, daysBetween, startOfDay } from "../lifecycle/calendar.ts";
+import { addDays, asOfCutoff, daysBetween, monthLabel, startOfDay, type Period } from "../lifecycle/calendar.ts";
 import {
   MEASURE_SOURCES,
   type Breakdown,
   type Measure,
   type Measures,
   type MetricDefinition,
-  type Period,
 } from "../lifecycle/metrics.ts";
 import { compileRuleSql } from "../lifecycle/rule-sql.ts";
 import type { Rule } from "../lifecycle/rules.ts";
@@ -115,13 +121,7 @@ export class MetricsService {
       case "acquisition_channel":
         return text(sql`f.acquisition_channel`);
       case "cohort_month":
-        // Months since year 0, mapped back to "YYYY-MM" in TypeScript: no per-dialect date formatting.
-        return text(
-          cast(
-            sql`EXTRACT(YEAR FROM f.first_purchase_date) * 12 + EXTRACT(MONTH FROM f.first_purchase_date) - 1`,
-            "int",
-          ),
-        );
+        return text(monthIndex(sql`f.first_purchase_date`));
       case "rfm_segment":
         return this.lifecycle.rfm.segmentSql(
           sql`CONCAT(${text(sql`f.rfm_r`)}, ${text(sql`f.rfm_f`)}, ${text(sql`f.rfm_m`)})`,
@@ -390,10 +390,8 @@ GROUP BY 1`,
     switch (breakdown) {
       case "stage":
         return this.lifecycle.model.stages[Number(text)]?.key ?? text;
-      case "cohort_month": {
-        const months = Number(text);
-        return `${String(Math.floor(months / 12)).padStart(4, "0")}-${String((months % 12) + 1).padStart(2, "0")}`;
-      }
+      case "cohort_month":
+        return monthLabel(Number(text));
       default:
         return text;
     }

@@ -1,0 +1,52 @@
+// The stage funnel: how many customers got at least as far as each progress stage, from which the
+// drop-off between consecutive stages follows. Counted in the warehouse by furthest stage reached.
+import { cast, sql, type Sql } from "../../connectors/sql.ts";
+import type { Period } from "../lifecycle/calendar.ts";
+import { compileRuleSql } from "../lifecycle/rule-sql.ts";
+import type { Rule } from "../lifecycle/rules.ts";
+import type { Stage } from "../lifecycle/stage-model.ts";
+import { featureColumns, type LifecycleService } from "./lifecycle.ts";
+
+export interface FunnelStep {
+  readonly stage: Stage;
+  /** Customers whose furthest stage is this one. */
+  readonly atStage: number;
+  /** Customers whose furthest stage is this one or a later progress stage. */
+  readonly reached: number;
+}
+
+export interface FunnelQuery {
+  readonly asOf: string;
+  /** Only customers first seen in this period (a cohort of leads). */
+  readonly firstSeen?: Period;
+  /** Only customers matching this rule on asOf. */
+  readonly segmentRule?: Rule;
+}
+
+export async function stageFunnel(lifecycle: LifecycleService, q: FunnelQuery): Promise<FunnelStep[]> {
+  const conditions: Sql[] = [];
+  if (q.firstSeen) {
+    conditions.push(
+      sql`f.first_seen_date >= ${cast(q.firstSeen.from, "date")} AND f.first_seen_date <= ${cast(q.firstSeen.to, "date")}`,
+    );
+  }
+  if (q.segmentRule) conditions.push(compileRuleSql(q.segmentRule, featureColumns));
+  const where = conditions.length > 0 ? sql` WHERE ${conditions.reduce((a, b) => sql`${a} AND ${b}`)}` : sql``;
+  const furthest = lifecycle.model.stageIndexSql(featureColumns, { skipLapse: true });
+  const rows = await lifecycle.warehouse.query<{ stage_index: number; n: number }>(
+    sql`SELECT ${furthest} AS stage_index, COUNT(*) AS n FROM (${lifecycle.features(q.asOf)}) AS f${where} GROUP BY 1`,
+    { label: "stage_funnel" },
+  );
+  const counts = new Map(rows.map((r) => [Number(r.stage_index), Number(r.n)]));
+  const steps = lifecycle.model.stages
+    .map((stage, index) => ({ stage, atStage: counts.get(index) ?? 0 }))
+    .filter((s) => s.stage.kind === "progress");
+  // Stages are in display order: reaching a step means a furthest stage at it or after it.
+  let after = 0;
+  const reached = steps
+    .map((s) => s.atStage)
+    .reverse()
+    .map((n) => (after += n))
+    .reverse();
+  return steps.map((s, i) => ({ ...s, reached: reached[i]! }));
+}
