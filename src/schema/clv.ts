@@ -4,6 +4,7 @@ import { ThinDataError } from "../lifecycle/clv/bgnbd.ts";
 import { predict, summaryOf, TIME_UNIT_DAYS, type Prediction } from "../lifecycle/clv/predict.ts";
 import type { ClvModel } from "../services/lifecycle.ts";
 import type { RequestContext } from "../context.ts";
+import { CLV_SAMPLE_CUSTOMERS } from "../lifecycle/clv/sample.ts";
 import { builder } from "./builder.ts";
 import { CustomerRef } from "./customer.ts";
 import { badUserInput } from "./errors.ts";
@@ -50,6 +51,12 @@ const ClvDiagnosticsRef = builder.objectRef<ClvModel>("ClvDiagnostics").implemen
   description: "How the fits went.",
   fields: (t) => ({
     summaryGroups: t.exposeInt("summaryGroups", { description: "Distinct (x, t_x, T) summaries fitted (count)." }),
+    sampleFraction: t.exposeFloat("sampleFraction", {
+      description: `Share of the buyers the fits ran on: 1, or (above ${CLV_SAMPLE_CUSTOMERS.toLocaleString("en")} buyers) a seeded simple random sample of about that many, the same for the same data (ratio).`,
+    }),
+    fittedCustomers: t.exposeInt("fittedCustomers", {
+      description: "Buyers the BG/NBD fit ran on: all of them, or the sample (count).",
+    }),
     bgnbdConverged: t.boolean({
       description: "Whether the BG/NBD optimiser converged.",
       resolve: (m) => m.bgnbd.converged,

@@ -10,6 +10,7 @@ import { FEATURES, FEATURE_BY_FIELD, type CustomerFeatures } from "../lifecycle/
 import { fitBgNbdGroups, type BgNbdFit } from "../lifecycle/clv/bgnbd.ts";
 import { fitGammaGamma, type GammaGammaFit } from "../lifecycle/clv/gamma-gamma.ts";
 import { TIME_UNIT_DAYS, type TimeUnit } from "../lifecycle/clv/predict.ts";
+import { sampleCustomers } from "../lifecycle/clv/sample.ts";
 import { quintileSql, RfmSegments, type RfmScore } from "../lifecycle/rfm.ts";
 import type { RuleSqlContext } from "../lifecycle/rule-sql.ts";
 import { CompiledStageModel, type Stage, type StageModel } from "../lifecycle/stage-model.ts";
@@ -41,6 +42,10 @@ export interface ClvModel {
   readonly timeUnit: TimeUnit;
   /** Buyers summarised (first purchase on or before asOf). */
   readonly customers: number;
+  /** Share of the buyers the fits ran on: 1, or a seeded random sample above CLV_SAMPLE_CUSTOMERS. */
+  readonly sampleFraction: number;
+  /** Buyers the BG/NBD fit ran on (all of them, or the sample). */
+  readonly fittedCustomers: number;
   /** Distinct (x, t_x, T) summaries the BG/NBD fit ran on. */
   readonly summaryGroups: number;
   readonly bgnbd: BgNbdFit;
@@ -151,11 +156,12 @@ export class LifecycleService {
   }
 
   /** The features relation as of the day (one row per known customer), for queries built on it. */
-  features(asOf: string, customerIds?: readonly string[]): Sql {
+  features(asOf: string, customerIds?: readonly string[], options: { transactionsOnly?: boolean } = {}): Sql {
     return featuresSql({
       dialect: this.warehouse.dialect,
       mapping: this.warehouse.mapping,
-      available: this.available,
+      // Without the optional tables only buyers are known, and only purchase features are computed.
+      available: options.transactionsOnly ? new Set() : this.available,
       asOf,
       cutoff: asOfCutoff(asOf, this.timeZone),
       timeZone: this.timeZone,
@@ -276,7 +282,8 @@ WHERE f.purchase_days >= 1`;
 
   private async fitClv(asOf: string, timeUnit: TimeUnit): Promise<ClvModel> {
     const { dialect } = this.warehouse;
-    const buyers = sql`SELECT * FROM (${this.features(asOf)}) AS f WHERE f.purchase_days >= 1`;
+    // The summaries need purchases only: leaving customers and events out saves most of the work.
+    const buyers = sql`SELECT * FROM (${this.features(asOf, undefined, { transactionsOnly: true })}) AS f WHERE f.purchase_days >= 1`;
     const [recencyRows, spendRows] = await Promise.all([
       this.warehouse.query<{ x: number; tx_days: number; t_days: number; n: number }>(
         sql`SELECT x, tx_days, t_days, COUNT(*) AS n FROM (
@@ -297,19 +304,25 @@ GROUP BY x, zbar_cents`,
     ]);
     const unitDays = TIME_UNIT_DAYS[timeUnit];
     const started = performance.now();
-    const groups = recencyRows.map((r) => ({
+    const all = recencyRows.map((r) => ({
+      key: `${r.x}|${r.tx_days}|${r.t_days}`,
       summary: { x: Number(r.x), tx: Number(r.tx_days) / unitDays, T: Number(r.t_days) / unitDays },
       count: Number(r.n),
     }));
-    const bgnbd = fitBgNbdGroups(groups);
-    const gammaGamma = fitGammaGamma(
+    const recency = sampleCustomers(all, (g) => g.key);
+    const spend = sampleCustomers(
       spendRows.map((r) => ({ x: Number(r.x), zbar: Number(r.zbar_cents) / 100, count: Number(r.n) })),
+      (g) => `${g.x}|${g.zbar}`,
     );
+    const bgnbd = fitBgNbdGroups(recency.groups);
+    const gammaGamma = fitGammaGamma(spend.groups);
     return {
       asOf,
       timeUnit,
-      customers: groups.reduce((n, g) => n + g.count, 0),
-      summaryGroups: groups.length,
+      customers: all.reduce((n, g) => n + g.count, 0),
+      sampleFraction: recency.fraction,
+      fittedCustomers: recency.groups.reduce((n, g) => n + g.count, 0),
+      summaryGroups: recency.groups.length,
       bgnbd,
       gammaGamma,
       fitMs: performance.now() - started,

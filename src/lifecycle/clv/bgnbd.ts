@@ -48,12 +48,22 @@ export function groupSummaries(summaries: readonly RfSummary[]): SummaryGroup[] 
 export function bgnbdLogLikelihood(p: BgNbdParams, groups: readonly SummaryGroup[]): number {
   const { r, alpha, a, b } = p;
   const base = lnGamma(a + b) - lnGamma(b) + r * Math.log(alpha) - lnGamma(r);
+  // The Gamma-function terms depend on x alone, and a base has few distinct x: computed once per x,
+  // which makes a large fit several times faster.
+  const byX = new Map<number, { a1: number; dropout: number }>();
   let total = 0;
   for (const { summary: s, count } of groups) {
-    const a1 = lnGamma(r + s.x) + base + lnGamma(b + s.x) - lnGamma(a + b + s.x);
+    let perX = byX.get(s.x);
+    if (!perX) {
+      perX = {
+        a1: lnGamma(r + s.x) + base + lnGamma(b + s.x) - lnGamma(a + b + s.x),
+        dropout: s.x > 0 ? Math.log(a) - Math.log(b + s.x - 1) : -Infinity,
+      };
+      byX.set(s.x, perX);
+    }
     const a3 = -(r + s.x) * Math.log(alpha + s.T);
-    const a4 = s.x > 0 ? Math.log(a) - Math.log(b + s.x - 1) - (r + s.x) * Math.log(alpha + s.tx) : -Infinity;
-    total += count * (a1 + logAddExp(a3, a4));
+    const a4 = s.x > 0 ? perX.dropout - (r + s.x) * Math.log(alpha + s.tx) : -Infinity;
+    total += count * (perX.a1 + logAddExp(a3, a4));
   }
   return total;
 }
