@@ -66,9 +66,9 @@ describe("BigQuery SQL texts", () => {
       await lifecycle.stageTimings("2026-04-01", "2026-06-30", 30);
       await lifecycle.rfmOf("2026-06-30", ["a"]);
       await lifecycle.rfmCells("2026-06-30");
-      // The recorder answers nothing, so the fit refuses thin data once both summaries are sent.
+      // The recorder answers nothing, so the fit refuses thin data once the summaries are sent.
       await expect(lifecycle.clvModel("2026-06-30", "WEEK")).rejects.toThrow(/too little data/);
-      expect(connector.sent).toHaveLength(11);
+      expect(connector.sent).toHaveLength(10);
       for (const q of connector.sent) expectBigQuerySql(q);
     },
   );

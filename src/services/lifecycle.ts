@@ -284,24 +284,32 @@ WHERE f.purchase_days >= 1`;
     const { dialect } = this.warehouse;
     // The summaries need purchases only: leaving customers and events out saves most of the work.
     const buyers = sql`SELECT * FROM (${this.features(asOf, undefined, { transactionsOnly: true })}) AS f WHERE f.purchase_days >= 1`;
-    const [recencyRows, spendRows] = await Promise.all([
-      this.warehouse.query<{ x: number; tx_days: number; t_days: number; n: number }>(
-        sql`SELECT x, tx_days, t_days, COUNT(*) AS n FROM (
+    // One query for both summaries: the buyers are summarised once (a CTE used twice), then grouped
+    // two ways; kind 0 rows are (x, t_x, T) groups, kind 1 rows (x, mean repeat spend) groups.
+    const rows = await this.warehouse.query<{
+      kind: number;
+      x: number;
+      tx_days: number | null;
+      t_days: number | null;
+      zbar_cents: number | null;
+      n: number;
+    }>(
+      sql`WITH s AS (
   SELECT b.purchase_days - 1 AS x, ${dayDiff(dialect, sql`b.first_purchase_date`, sql`b.last_purchase_date`)} AS tx_days,
-         ${dayDiff(dialect, sql`b.first_purchase_date`, cast(asOf, "date"))} AS t_days
-  FROM (${buyers}) AS b) AS s
-GROUP BY x, tx_days, t_days`,
-        { label: "clv_summaries" },
-      ),
-      this.warehouse.query<{ x: number; zbar_cents: number; n: number }>(
-        sql`SELECT x, zbar_cents, COUNT(*) AS n FROM (
-  SELECT b.purchase_days - 1 AS x,
-         ROUND(100 * (b.revenue - b.first_purchase_revenue) / (b.purchase_days - 1)) AS zbar_cents
-  FROM (${buyers}) AS b WHERE b.purchase_days >= 2) AS s
-GROUP BY x, zbar_cents`,
-        { label: "clv_spend_summaries" },
-      ),
-    ]);
+         ${dayDiff(dialect, sql`b.first_purchase_date`, cast(asOf, "date"))} AS t_days,
+         CASE WHEN b.purchase_days >= 2
+           THEN ${cast(sql`ROUND(100 * (b.revenue - b.first_purchase_revenue) / (b.purchase_days - 1))`, "float")} END AS zbar_cents
+  FROM (${buyers}) AS b
+)
+SELECT ${integer(0)} AS kind, x, tx_days, t_days, ${cast(null, "float")} AS zbar_cents, COUNT(*) AS n
+FROM s GROUP BY x, tx_days, t_days
+UNION ALL
+SELECT ${integer(1)} AS kind, x, ${cast(null, "int")} AS tx_days, ${cast(null, "int")} AS t_days, zbar_cents, COUNT(*) AS n
+FROM s WHERE zbar_cents IS NOT NULL GROUP BY x, zbar_cents`,
+      { label: "clv_summaries" },
+    );
+    const recencyRows = rows.filter((r) => Number(r.kind) === 0);
+    const spendRows = rows.filter((r) => Number(r.kind) === 1);
     const unitDays = TIME_UNIT_DAYS[timeUnit];
     const started = performance.now();
     const all = recencyRows.map((r) => ({
