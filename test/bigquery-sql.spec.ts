@@ -80,12 +80,17 @@ describe("BigQuery SQL texts", () => {
       const lifecycle = new LifecycleService(connector, defaultStageModel(), "Europe/Berlin", new Set(available));
       const metrics = new MetricsService(lifecycle);
       const all = METRICS.filter((m) => metricAvailable(m, lifecycle.available));
-      for (const breakdown of [undefined, "stage", "acquisition_channel", "cohort_month", "rfm_segment"] as const) {
+      const breakdowns = [undefined, "stage", "acquisition_channel", "cohort_month", "rfm_segment", "segment"] as const;
+      for (const breakdown of breakdowns) {
         await metrics.measure({
           period: { from: "2026-06-01", to: "2026-06-30" },
           metrics: all,
           breakdown,
           segmentRule: { field: "revenue", op: "gte", value: 10 },
+          segments: [
+            { id: "s1", rule: { field: "purchaseDays", op: "gte", value: 2 } },
+            { id: "s2", rule: { field: "recencyDays", op: "lt", value: 30 } },
+          ],
         });
       }
       await new CohortService(lifecycle).cohorts("2025-01-01", "2026-06-30", "2026-06-30", 12);

@@ -125,6 +125,26 @@ describe.each(testWarehouses())("metrics on the fixture in $label", (factory) =>
     const byKey = await metrics({ keys: ["REVENUE", "ACTIVE_CUSTOMERS"], period: JUNE, segmentId: segment.id });
     close(byKey.get("revenue")!.value, 170, "segment revenue");
     close(byKey.get("active_customers")!.value, 3, "segment buyers");
+
+    // Revenue of 100 or more by 06-30: A (100), D (120), E (300); in June A 100, D 80.
+    const big = await server.appDb.prisma.segment.create({
+      data: { name: `big ${factory.label}`, definition: { field: "revenue", op: "gte", value: 100 } },
+    });
+    const { data, errors } = await server.graphql<{
+      metrics: { key: string; breakdown: { key: string; label: string; value: number }[] }[];
+    }>(
+      `query($period: PeriodInput!) { metrics(keys: [REVENUE, ACTIVE_CUSTOMERS], period: $period, breakdown: SEGMENT) {
+        key breakdown { key label value } } }`,
+      { period: JUNE },
+    );
+    expect(errors).toBeUndefined();
+    const [revenue, active] = data!.metrics;
+    // By name; a customer in both (D) counts in both.
+    expect(revenue!.breakdown).toEqual([
+      { key: big.id, label: big.name, value: 180 },
+      { key: segment.id, label: segment.name, value: 170 },
+    ]);
+    expect(active!.breakdown.map((g) => g.value)).toEqual([2, 3]);
   });
 
   it("answers bad input with a code and the argument at fault", async () => {

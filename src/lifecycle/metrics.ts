@@ -274,7 +274,7 @@ export function metricAvailable(metric: MetricDefinition, available: ReadonlySet
   return !metric.requires || metric.requires.some((tables) => tables.every((t) => available.has(t)));
 }
 
-export type Breakdown = "stage" | "acquisition_channel" | "cohort_month" | "rfm_segment";
+export type Breakdown = "stage" | "acquisition_channel" | "cohort_month" | "rfm_segment" | "segment";
 
 /** The measures of one period: for everyone, and per breakdown group when one was asked for. */
 export interface MeasuredPeriod {

@@ -13,7 +13,9 @@ import {
 import { MetricsService } from "../services/metrics.ts";
 import { builder } from "./builder.ts";
 import { checkPeriod, PeriodInput, PeriodRef } from "./period.ts";
-import { segmentRule } from "./segment.ts";
+import { listedSegmentRules, segmentRule } from "./segment.ts";
+import type { RequestContext } from "../context.ts";
+import type { Rule } from "../lifecycle/rules.ts";
 
 const MetricUnitEnum = builder.enumType("MetricUnit", {
   description: "What a metric's value measures.",
@@ -49,6 +51,11 @@ const BreakdownEnum = builder.enumType("MetricBreakdown", {
       value: "rfm_segment",
       description: "Named RFM segment on the period's last day; null key for prospects.",
     },
+    SEGMENT: {
+      value: "segment",
+      description:
+        "Every saved segment that is not archived (at most 50), key = its id, label = its name: a customer counts in each segment they match on the period's last day, so groups may overlap.",
+    },
   } as const,
 });
 
@@ -76,13 +83,23 @@ const MetricComparisonRef = builder.objectRef<MetricComparison>("MetricCompariso
   }),
 });
 
-const MetricGroupRef = builder.objectRef<MetricGroupResult>("MetricGroup").implement({
+/** A breakdown group with its display label (a stage's or a segment's name). */
+type LabelledGroup = MetricGroupResult & { readonly label: string | null };
+type MetricShape = Omit<MetricResult, "breakdown"> & { readonly breakdown: readonly LabelledGroup[] | null };
+
+const MetricGroupRef = builder.objectRef<LabelledGroup>("MetricGroup").implement({
   description: "A metric for one group of a breakdown.",
   fields: (t) => ({
     key: t.string({
       nullable: true,
-      description: "The group: a stage key, a channel, a month YYYY-MM or an RFM segment; null for no value.",
+      description:
+        "The group: a stage key, a channel, a month YYYY-MM, an RFM segment or a saved segment's id; null for no value.",
       resolve: (g) => g.key,
+    }),
+    label: t.string({
+      nullable: true,
+      description: "The group for display: a stage's or saved segment's name, otherwise the key.",
+      resolve: (g) => g.label,
     }),
     value: t.float({ nullable: true, description: valueFields.value, resolve: (g) => g.value }),
     population: t.float({ nullable: true, description: valueFields.population, resolve: (g) => g.population }),
@@ -95,7 +112,7 @@ const MetricGroupRef = builder.objectRef<MetricGroupResult>("MetricGroup").imple
   }),
 });
 
-const MetricRef = builder.objectRef<MetricResult>("Metric").implement({
+const MetricRef = builder.objectRef<MetricShape>("Metric").implement({
   description: "A lifecycle metric over a period, aggregated in the warehouse.",
   fields: (t) => ({
     key: t.field({ type: MetricKeyEnum, description: "Stable identifier.", resolve: (m) => m.definition.key }),
@@ -144,27 +161,68 @@ builder.queryField("metrics", (t) =>
         description: "Only customers of this saved segment (its definition evaluated on each period's last day).",
       }),
     },
-    resolve: async (_root, args, ctx) => {
+    resolve: async (_root, args, ctx): Promise<MetricShape[]> => {
       const period = { from: args.period.from, to: args.period.to };
       checkPeriod(period, "period");
       const compareTo = args.compareTo ? { from: args.compareTo.from, to: args.compareTo.to } : undefined;
       if (compareTo) checkPeriod(compareTo, "compareTo");
       const metrics = [...new Set(args.keys ?? METRICS.map((m) => m.key))].map((key) => METRIC_BY_KEY.get(key)!);
-      const segment = args.segmentId ? await segmentRule(String(args.segmentId), ctx) : undefined;
+      const segmentFilter = args.segmentId ? await segmentRule(String(args.segmentId), ctx) : undefined;
+      const breakdown = (args.breakdown ?? undefined) as Breakdown | undefined;
       const service = ctx.lifecycle.service;
+      const groups = await breakdownGroups(breakdown, ctx);
       const available = metrics.filter((m) => metricAvailable(m, service.available));
       const measures = new MetricsService(service);
-      const breakdown = (args.breakdown ?? undefined) as Breakdown | undefined;
-      const ask = (p: Period) => measures.measure({ period: p, metrics: available, breakdown, segmentRule: segment });
+      // No saved segments: an empty breakdown, and no query split by nothing.
+      const split = groups.segments?.length === 0 ? undefined : breakdown;
+      const ask = (p: Period) =>
+        measures.measure({
+          period: p,
+          metrics: available,
+          breakdown: split,
+          segmentRule: segmentFilter,
+          segments: groups.segments,
+        });
       const [current, previous] = await Promise.all([ask(period), compareTo ? ask(compareTo) : undefined]);
-      const stageOrder = new Map(service.model.stages.map((s, i) => [s.key, i]));
       return metrics.map((m) => {
         const result = metricResult(m, available.includes(m), current, previous);
-        if (breakdown !== "stage" || !result.breakdown) return result;
-        // Stages in the model's display order rather than by key.
-        const order = (key: string | null) => (key === null ? Infinity : (stageOrder.get(key) ?? Infinity));
-        return { ...result, breakdown: [...result.breakdown].sort((a, b) => order(a.key) - order(b.key)) };
+        if (!breakdown) return { ...result, breakdown: null };
+        const labelled = (result.breakdown ?? []).map((g) => ({
+          ...g,
+          label: g.key === null ? null : (groups.labels.get(g.key) ?? g.key),
+        }));
+        return { ...result, breakdown: labelled.sort((a, b) => groups.order(a.key) - groups.order(b.key)) };
       });
     },
   }),
 );
+
+interface BreakdownGroups {
+  /** Display labels by key, where they differ from the key. */
+  readonly labels: ReadonlyMap<string, string>;
+  /** Sort position of a key; keys without one sort by key, after those with one, null last. */
+  order(key: string | null): number;
+  readonly segments?: readonly { readonly id: string; readonly rule: Rule }[];
+}
+
+/** Labels and order of a breakdown's groups: stages in display order, saved segments by name. */
+async function breakdownGroups(breakdown: Breakdown | undefined, ctx: RequestContext): Promise<BreakdownGroups> {
+  const positions = (keys: readonly string[]) => {
+    const at = new Map(keys.map((k, i) => [k, i]));
+    return (key: string | null) => (key === null ? Infinity : (at.get(key) ?? keys.length));
+  };
+  if (breakdown === "stage") {
+    const stages = ctx.lifecycle.service.model.stages;
+    return { labels: new Map(stages.map((s) => [s.key, s.name])), order: positions(stages.map((s) => s.key)) };
+  }
+  if (breakdown === "segment") {
+    const segments = await listedSegmentRules(ctx, "breakdown");
+    return {
+      labels: new Map(segments.map((s) => [s.id, s.name])),
+      order: positions(segments.map((s) => s.id)),
+      segments,
+    };
+  }
+  // Other keys are sorted by the stable sort of metricResult (by key); null stays last.
+  return { labels: new Map(), order: (key) => (key === null ? Infinity : 0) };
+}

@@ -42,6 +42,8 @@ export interface MeasureRequest {
   readonly breakdown?: Breakdown;
   /** Only customers matching this rule on the period's last day. */
   readonly segmentRule?: Rule;
+  /** The saved segments a segment breakdown splits by (each customer counts in every one they match). */
+  readonly segments?: readonly { readonly id: string; readonly rule: Rule }[];
 }
 
 /** The most snapshot days a stay-in-stage measure evaluates stages on. */
@@ -122,6 +124,8 @@ export class MetricsService {
         return text(sql`f.acquisition_channel`);
       case "cohort_month":
         return text(monthIndex(sql`f.first_purchase_date`));
+      case "segment":
+        throw new Error("the segment breakdown is built by population()");
       case "rfm_segment":
         return this.lifecycle.rfm.segmentSql(
           sql`CONCAT(${text(sql`f.rfm_r`)}, ${text(sql`f.rfm_f`)}, ${text(sql`f.rfm_m`)})`,
@@ -143,7 +147,25 @@ export class MetricsService {
     const rfmColumns = rfm ? sql`, rfm.r AS rfm_r, rfm.fq AS rfm_f, rfm.m AS rfm_m` : sql``;
     const staged = sql`SELECT f.*, ${stageIndex} AS stage_index${rfmColumns}
 FROM (${this.lifecycle.features(to)}) AS f${rfmJoin}`;
-    const where = request.segmentRule ? sql` WHERE ${compileRuleSql(request.segmentRule, featureColumns)}` : sql``;
+    const conditions: Sql[] = [];
+    if (request.segmentRule) conditions.push(compileRuleSql(request.segmentRule, featureColumns));
+    if (request.breakdown === "segment") {
+      // A customer counts once in every segment they match: one row per (customer, segment), the
+      // features computed once.
+      const segments = request.segments ?? [];
+      if (segments.length === 0) throw new Error("a segment breakdown needs at least one segment");
+      const ids = join(
+        segments.map((s) => sql`SELECT ${cast(s.id, "text")} AS segment_id`),
+        " UNION ALL ",
+      );
+      const member = segments.map(
+        (s) => sql`(sg.segment_id = ${cast(s.id, "text")} AND ${compileRuleSql(s.rule, featureColumns)})`,
+      );
+      conditions.push(sql`(${join(member, " OR ")})`);
+      return sql`SELECT f.*, sg.segment_id AS dim FROM (${staged}) AS f CROSS JOIN (${ids}) AS sg
+WHERE ${join(conditions, " AND ")}`;
+    }
+    const where = conditions.length > 0 ? sql` WHERE ${join(conditions, " AND ")}` : sql``;
     return sql`SELECT f.*, ${this.dimension(request.breakdown)} AS dim FROM (${staged}) AS f${where}`;
   }
 
