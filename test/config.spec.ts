@@ -191,6 +191,9 @@ describe("CLM_CONFIG file", () => {
       ["1", "2", "3", "4", "5"].flatMap((f) => ["1", "2", "3", "4", "5"].map((m) => r + f + m)),
     );
     expect(parseConfigFile({ rfmSegments: { everyone: all } }).rfmSegments).toEqual({ everyone: all });
+    expect(parseConfigFile({}).surveyEventType).toBe("nps");
+    expect(parseConfigFile({ surveyEventType: "csat" }).surveyEventType).toBe("csat");
+    expect(() => parseConfigFile({ surveyEventType: "" })).toThrow(/CLM_CONFIG at surveyEventType/);
     expect(() => parseConfigFile({ rfmSegments: { everyone: [...all, "611"] } })).toThrow(
       'CLM_CONFIG at rfmSegments.everyone[125]: "611" is not an RFM code (111–555)',
     );

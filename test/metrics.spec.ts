@@ -1,6 +1,10 @@
 // Every metric on the hand-built fixture (test/fixtures/metrics.ts), through GraphQL, on every warehouse:
 // values, the comparison period, breakdowns and the segment filter.
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { METRIC_BY_KEY } from "../src/lifecycle/metrics.ts";
+import { defaultStageModel } from "../src/lifecycle/stage-model.ts";
+import { LifecycleService } from "../src/services/lifecycle.ts";
+import { MetricsService } from "../src/services/metrics.ts";
 import { testWarehouses } from "./helpers/databases.ts";
 import { startTestServer, type TestServer } from "./helpers/server.ts";
 import {
@@ -145,6 +149,15 @@ describe.each(testWarehouses())("metrics on the fixture in $label", (factory) =>
       { key: segment.id, label: segment.name, value: 170 },
     ]);
     expect(active!.breakdown.map((g) => g.value)).toEqual([2, 3]);
+  });
+
+  it("reads survey answers of the configured event type only", async () => {
+    const tables = new Set(["customers", "events", "marketing_spend"] as const);
+    const csat = new LifecycleService(server.warehouse, defaultStageModel(), "UTC", tables, undefined, "csat");
+    const nps = METRIC_BY_KEY.get("nps")!;
+    const measured = await new MetricsService(csat).measure({ period: JUNE, metrics: [nps] });
+    expect(measured.total.survey_responses).toBe(0);
+    expect(nps.value(measured.total)).toBeNull();
   });
 
   it("answers bad input with a code and the argument at fault", async () => {

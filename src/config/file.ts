@@ -1,5 +1,5 @@
 // CLM_CONFIG: an optional JSON file for what does not fit in environment variables: the table and
-// column mapping, the time zone of days, the stage model and the RFM segment map.
+// column mapping, the time zone of days, the stage model, the RFM segment map and the survey event type.
 import { readFileSync } from "node:fs";
 import { z } from "zod";
 import { resolveMapping, warehouseMappingSchema, type WarehouseMapping } from "../../connectors/contract.ts";
@@ -30,6 +30,8 @@ const configFileSchema = z
     stageModel: stageModelConfigSchema.optional(),
     /** RFM segment map (segment → codes); every one of the 125 codes in exactly one segment. */
     rfmSegments: rfmSegmentsSchema.optional(),
+    /** events.type of survey answers (value 0–10) for the nps and satisfaction metrics. */
+    surveyEventType: z.string().min(1).default("nps"),
   })
   .strict();
 
@@ -38,6 +40,7 @@ export interface FileConfig {
   readonly timeZone: string;
   readonly stageModel: StageModel;
   readonly rfmSegments: RfmSegmentMap;
+  readonly surveyEventType: string;
 }
 
 function formatPath(path: readonly PropertyKey[]): string {
@@ -64,6 +67,7 @@ export function parseConfigFile(json: unknown, source = "CLM_CONFIG"): FileConfi
     timeZone: parsed.data.timeZone,
     stageModel,
     rfmSegments: parsed.data.rfmSegments ?? DEFAULT_RFM_SEGMENTS,
+    surveyEventType: parsed.data.surveyEventType,
   };
 }
 

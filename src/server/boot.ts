@@ -40,7 +40,7 @@ async function seedDemoIfEmpty(warehouse: DuckDBConnector, customers: number, lo
 }
 
 export async function openServices(config: AppConfig, log: Logger): Promise<AppServices> {
-  const { mapping, stageModel, timeZone, rfmSegments } = loadConfigFile(config.configFile);
+  const { mapping, stageModel, timeZone, rfmSegments, surveyEventType } = loadConfigFile(config.configFile);
   const opened: { close(): Promise<void> }[] = [];
   const closeAll = async () => {
     for (const resource of opened.reverse()) await resource.close().catch((err) => log.warn({ err }, "close failed"));
@@ -71,13 +71,11 @@ export async function openServices(config: AppConfig, log: Logger): Promise<AppS
     const problem = contractProblem(statuses);
     if (problem) throw new StartupError(`warehouse (${config.warehouse.kind}): ${problem}`);
 
-    const lifecycle = await LifecycleService.open(
-      warehouse,
-      stageModel,
-      timeZone,
+    const lifecycle = await LifecycleService.open(warehouse, stageModel, timeZone, {
       statuses,
-      new RfmSegments(rfmSegments),
-    );
+      rfm: new RfmSegments(rfmSegments),
+      surveyEventType,
+    });
     const yoga = createClmYoga({
       prisma: appDb.prisma,
       warehouse,

@@ -134,6 +134,8 @@ export class LifecycleService {
     /** Optional contract tables present and complete. */
     readonly available: ReadonlySet<LogicalTable>,
     readonly rfm: RfmSegments = new RfmSegments(),
+    /** The events.type of survey answers (value 0–10) that NPS and satisfaction read. */
+    readonly surveyEventType = "nps",
   ) {
     this.model = new CompiledStageModel(stageModel);
   }
@@ -143,12 +145,11 @@ export class LifecycleService {
     warehouse: WarehouseConnector,
     stageModel: StageModel,
     timeZone: string,
-    statuses?: readonly TableStatus[],
-    rfm?: RfmSegments,
+    options: { statuses?: readonly TableStatus[]; rfm?: RfmSegments; surveyEventType?: string } = {},
   ): Promise<LifecycleService> {
-    statuses ??= await warehouse.tableStatus();
+    const statuses = options.statuses ?? (await warehouse.tableStatus());
     const available = new Set(statuses.filter((s) => s.present && s.missingColumns.length === 0).map((s) => s.logical));
-    return new LifecycleService(warehouse, stageModel, timeZone, available, rfm);
+    return new LifecycleService(warehouse, stageModel, timeZone, available, options.rfm, options.surveyEventType);
   }
 
   today(): string {

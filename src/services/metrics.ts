@@ -62,11 +62,7 @@ export function stageStaySnapshots(period: Period): string[] {
 const keyOf = (key: string | null) => key ?? "\u0000";
 
 export class MetricsService {
-  constructor(
-    readonly lifecycle: LifecycleService,
-    /** The events.type of survey answers (value 0–10). */
-    readonly surveyEventType = "nps",
-  ) {}
+  constructor(readonly lifecycle: LifecycleService) {}
 
   private get dialect(): Dialect {
     return this.lifecycle.warehouse.dialect;
@@ -215,7 +211,7 @@ WHERE ${c("occurred_at")} >= ${start} AND ${c("occurred_at")} < ${end}`;
        SUM(CASE WHEN ${value} >= 9 THEN 1 ELSE 0 END) AS promoters,
        SUM(CASE WHEN ${value} <= 6 THEN 1 ELSE 0 END) AS detractors, SUM(${value}) AS score_total
 FROM ${this.table("events")} AS t
-WHERE ${c("type")} = ${this.surveyEventType} AND ${c("value")} IS NOT NULL
+WHERE ${c("type")} = ${this.lifecycle.surveyEventType} AND ${c("value")} IS NOT NULL
   AND ${c("occurred_at")} >= ${start} AND ${c("occurred_at")} < ${end}
 GROUP BY 1`;
   }
