@@ -16,6 +16,7 @@ function compileValue(value: ValueExpr): Evaluator {
     const field = value.field;
     return (row) => asValue(row[field]);
   }
+  if ("daysAgo" in value) throw new Error("resolve relative dates (resolveDefinition) before compiling");
   const [op, args] = Object.entries(value)[0] as ["max" | "min" | "add" | "mul", readonly ValueExpr[]];
   const parts = args.map(compileValue);
   const combine = {
@@ -57,6 +58,7 @@ export function compilePredicate(rule: Rule): Predicate {
     const inner = compilePredicate(rule.not);
     return (row) => !inner(row);
   }
+  if ("segment" in rule) throw new Error("resolve segment references (resolveDefinition) before compiling");
   const field = rule.field;
   switch (rule.op) {
     case "isNull":

@@ -36,6 +36,7 @@ function constant(value: number | string, type: FeatureType): Sql {
 
 function compileValue(value: ValueExpr, type: FeatureType, ctx: RuleSqlContext): CompiledValue {
   if (typeof value === "number" || typeof value === "string") return { expr: constant(value, type), needs: [] };
+  if ("daysAgo" in value) throw new Error("resolve relative dates (resolveDefinition) before compiling");
   if ("field" in value) {
     const column = ctx.column(value.field);
     return { expr: column, needs: [column] };
@@ -75,6 +76,7 @@ export function compileRuleSql(rule: Rule, ctx: RuleSqlContext): Sql {
         )})`;
   }
   if ("not" in rule) return sql`(NOT ${compileRuleSql(rule.not, ctx)})`;
+  if ("segment" in rule) throw new Error("resolve segment references (resolveDefinition) before compiling");
   const column = ctx.column(rule.field);
   const type = typeOf(rule.field, ctx);
   switch (rule.op) {

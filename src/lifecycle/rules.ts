@@ -3,6 +3,9 @@
 //   {"field":"purchaseDays","op":"gte","value":4}
 // Values are constants, references to other fields ({"field":"meanGapDays"}) or arithmetic over
 // numbers ({"max":[60,{"mul":[3,{"field":"meanGapDays"}]}]}).
+// Segment definitions add two forms, resolved before compiling (see segment-definition.ts):
+//   {"segment":"<id>"}   membership of another saved segment
+//   {"daysAgo":90}       a date value: the as-of day minus 90 days
 // Semantics, identical in the TypeScript and SQL back ends: a comparison is false when the field or
 // any value it needs is null (so `not` of it is true); only isNull/notNull look at nulls.
 import { z } from "zod";
@@ -18,18 +21,23 @@ export type ValueExpr =
   | { readonly max: readonly ValueExpr[] }
   | { readonly min: readonly ValueExpr[] }
   | { readonly add: readonly ValueExpr[] }
-  | { readonly mul: readonly ValueExpr[] };
+  | { readonly mul: readonly ValueExpr[] }
+  | { readonly daysAgo: number };
 
 export type Rule =
   | { readonly all: readonly Rule[] }
   | { readonly any: readonly Rule[] }
   | { readonly not: Rule }
+  | { readonly segment: string }
   | { readonly field: string; readonly op: ComparisonOp; readonly value: ValueExpr }
   | { readonly field: string; readonly op: "in"; readonly value: readonly (number | string)[] }
   | { readonly field: string; readonly op: "between"; readonly value: readonly [ValueExpr, ValueExpr] }
   | { readonly field: string; readonly op: "isNull" | "notNull" };
 
 const OPS = [...COMPARISON_OPS, "in", "between", "isNull", "notNull"] as const;
+
+/** The furthest back a relative date may reach (100 years). */
+export const MAX_DAYS_AGO = 36_500;
 const ARITHMETIC = ["max", "min", "add", "mul"] as const;
 
 type Path = (string | number)[];
@@ -57,6 +65,13 @@ function parseValue(v: unknown, path: Path, issues: RuleIssue[]): void {
   if ("field" in v) {
     if (typeof v.field !== "string") issues.push({ path: [...path, "field"], message: "must be a field name" });
     issues.push(...unexpectedKeys(v, ["field"], path));
+    return;
+  }
+  if ("daysAgo" in v) {
+    const days = v.daysAgo;
+    if (typeof days !== "number" || !Number.isInteger(days) || days < 0 || days > MAX_DAYS_AGO)
+      issues.push({ path: [...path, "daysAgo"], message: `must be a whole number of days from 0 to ${MAX_DAYS_AGO}` });
+    issues.push(...unexpectedKeys(v, ["daysAgo"], path));
     return;
   }
   const keys = Object.keys(v);
@@ -94,6 +109,12 @@ export function parseRuleShape(input: unknown, path: Path = [], issues: RuleIssu
   if ("not" in input) {
     issues.push(...unexpectedKeys(input, ["not"], path));
     parseRuleShape(input.not, [...path, "not"], issues);
+    return issues;
+  }
+  if ("segment" in input) {
+    issues.push(...unexpectedKeys(input, ["segment"], path));
+    if (typeof input.segment !== "string" || input.segment.length === 0 || input.segment.length > 100)
+      issues.push({ path: [...path, "segment"], message: "must be a saved segment's id" });
     return issues;
   }
   if (!("field" in input)) {
@@ -141,6 +162,8 @@ export const ruleSchema: z.ZodType<Rule> = z.unknown().transform((input, ctx) =>
 /** Fields a rule may read besides the features, with their types (segments add `stage`). */
 export interface RuleScope {
   readonly extraFields?: ReadonlyMap<string, { type: FeatureType; values?: readonly string[] }>;
+  /** Whether {"segment"} references and {"daysAgo"} dates are allowed (segment definitions). */
+  readonly definitions?: boolean;
 }
 
 export interface RuleIssue {
@@ -159,6 +182,11 @@ export function checkRule(rule: Rule, scope: RuleScope = {}, path: (string | num
   if ("all" in rule) return rule.all.flatMap((r, i) => checkRule(r, scope, [...path, "all", i]));
   if ("any" in rule) return rule.any.flatMap((r, i) => checkRule(r, scope, [...path, "any", i]));
   if ("not" in rule) return checkRule(rule.not, scope, [...path, "not"]);
+  if ("segment" in rule) {
+    return scope.definitions
+      ? []
+      : [{ path: [...path, "segment"], message: "segment references are only allowed in segment definitions" }];
+  }
   const spec = fieldType(rule.field, scope);
   if (!spec) return [{ path: [...path, "field"], message: `unknown field ${JSON.stringify(rule.field)}` }];
   const issues: RuleIssue[] = [];
@@ -206,6 +234,13 @@ function checkValueExpr(
     if (allowed && !allowed.includes(value)) return [{ path, message: `expected one of ${allowed.join(", ")}` }];
     return [];
   }
+  if ("daysAgo" in value) {
+    if (!scope.definitions)
+      return [{ path: [...path, "daysAgo"], message: "relative dates are only allowed in segment definitions" }];
+    return expected === "date"
+      ? []
+      : [{ path: [...path, "daysAgo"], message: `daysAgo is a date, expected a ${expected}` }];
+  }
   if ("field" in value) {
     const spec = fieldType(value.field, scope);
     if (!spec) return [{ path: [...path, "field"], message: `unknown field ${JSON.stringify(value.field)}` }];
@@ -225,13 +260,14 @@ export function fieldsOf(rule: Rule): Set<string> {
   const visitValue = (v: ValueExpr) => {
     if (typeof v === "object") {
       if ("field" in v) out.add(v.field);
-      else for (const arg of Object.values(v)[0] as ValueExpr[]) visitValue(arg);
+      else if (!("daysAgo" in v)) for (const arg of Object.values(v)[0] as ValueExpr[]) visitValue(arg);
     }
   };
   const visit = (r: Rule) => {
     if ("all" in r) r.all.forEach(visit);
     else if ("any" in r) r.any.forEach(visit);
     else if ("not" in r) visit(r.not);
+    else if ("segment" in r) return;
     else {
       out.add(r.field);
       if (r.op === "between") r.value.forEach(visitValue);

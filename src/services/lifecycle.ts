@@ -115,7 +115,7 @@ function emptyTiming(stage: Stage): StageTiming {
   };
 }
 
-function toFeatures(row: Record<string, unknown>): CustomerFeatures {
+export function toFeatures(row: Record<string, unknown>): CustomerFeatures {
   const out: Record<string, unknown> = { customerId: String(row.customer_id) };
   for (const f of FEATURES) {
     const value = row[f.column];

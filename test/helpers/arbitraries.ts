@@ -55,12 +55,65 @@ const comparison: fc.Arbitrary<Rule> = fc
     return fc.oneof(...options);
   });
 
-export const rule: fc.Arbitrary<Rule> = fc.letrec<{ rule: Rule }>((tie) => ({
-  rule: fc.oneof(
-    { depthSize: "small", withCrossShrink: true },
-    comparison,
-    fc.record({ all: fc.array(tie("rule"), { maxLength: 3 }) }),
-    fc.record({ any: fc.array(tie("rule"), { maxLength: 3 }) }),
-    fc.record({ not: tie("rule") }),
-  ),
-})).rule;
+/** Random trees of all / any / not over the given comparisons. */
+function treeOf(leaf: fc.Arbitrary<Rule>): fc.Arbitrary<Rule> {
+  return fc.letrec<{ rule: Rule }>((tie) => ({
+    rule: fc.oneof(
+      { depthSize: "small", withCrossShrink: true },
+      leaf,
+      fc.record({ all: fc.array(tie("rule"), { maxLength: 3 }) }),
+      fc.record({ any: fc.array(tie("rule"), { maxLength: 3 }) }),
+      fc.record({ not: tie("rule") }),
+    ),
+  })).rule;
+}
+
+export const rule: fc.Arbitrary<Rule> = treeOf(comparison);
+
+/**
+ * Comparisons only segment definitions may make: stages, RFM scores, relative dates. Stage and RFM
+ * segment keys come from the model and map in use.
+ */
+export function segmentComparison(stageKeys: readonly string[], rfmSegments: readonly string[]): fc.Arbitrary<Rule> {
+  const key = (field: string, keys: readonly string[]) =>
+    fc.oneof(
+      fc.record({
+        field: fc.constant(field),
+        op: fc.constantFrom("eq" as const, "neq" as const),
+        value: fc.constantFrom(...keys),
+      }),
+      fc.record({
+        field: fc.constant(field),
+        op: fc.constant("in" as const),
+        value: fc.uniqueArray(fc.constantFrom(...keys), { minLength: 1, maxLength: 3 }),
+      }),
+    );
+  const score = fc.record({
+    field: fc.constantFrom("rfmRecency", "rfmFrequency", "rfmMonetary"),
+    op: fc.constantFrom("eq" as const, "gte" as const, "lte" as const),
+    value: fc.integer({ min: 1, max: 5 }),
+  });
+  const recent = fc.record({
+    field: fc.constantFrom(...fieldsOfType("date")),
+    op: fc.constantFrom("gte" as const, "lt" as const),
+    value: fc.constantFrom(0, 30, 90, 365).map((daysAgo) => ({ daysAgo })),
+  });
+  return fc.oneof(
+    key("stage", stageKeys),
+    key("furthestStage", stageKeys),
+    key("rfmSegment", rfmSegments),
+    score,
+    fc.record({
+      field: fc.constantFrom("rfmSegment", "rfmRecency"),
+      op: fc.constantFrom("isNull" as const, "notNull" as const),
+    }),
+    recent,
+  );
+}
+
+/** Random segment definitions: feature comparisons mixed with stage, RFM and relative-date ones. */
+export function definition(stageKeys: readonly string[], rfmSegments: readonly string[]): fc.Arbitrary<Rule> {
+  return treeOf(
+    fc.oneof(comparison, segmentComparison(stageKeys, rfmSegments), segmentComparison(stageKeys, rfmSegments)),
+  );
+}

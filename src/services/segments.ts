@@ -1,0 +1,76 @@
+// Segment membership in the warehouse: a resolved definition over the customers known on a day, with
+// their stage keys and (only when the definition reads them) RFM scores.
+import { cast, ident, integer, join, sql, type Sql } from "../../connectors/sql.ts";
+import { FEATURE_BY_FIELD, type CustomerFeatures } from "../lifecycle/features.ts";
+import type { RuleSqlContext } from "../lifecycle/rule-sql.ts";
+import { compileRuleSql } from "../lifecycle/rule-sql.ts";
+import { fieldsOf, type Rule } from "../lifecycle/rules.ts";
+import { readsRfm, SEGMENT_FIELDS, segmentScope, type SegmentField } from "../lifecycle/segment-definition.ts";
+import { featureColumns, toFeatures, type LifecycleService, type StageCount } from "./lifecycle.ts";
+
+export class SegmentService {
+  constructor(readonly lifecycle: LifecycleService) {}
+
+  /** Reads a definition's fields from the relation `f` that `relation()` builds. */
+  get columns(): RuleSqlContext {
+    return {
+      scope: segmentScope(this.lifecycle.model, this.lifecycle.rfm),
+      column: (field) =>
+        FEATURE_BY_FIELD.has(field)
+          ? ident("f", FEATURE_BY_FIELD.get(field)!.column)
+          : ident("f", SEGMENT_FIELDS[field as SegmentField].column),
+    };
+  }
+
+  private stageKey(index: Sql): Sql {
+    const whens = this.lifecycle.model.stages.map((s, i) => sql` WHEN ${integer(i)} THEN ${cast(s.key, "text")}`);
+    return sql`CASE ${index}${join(whens, "")} END`;
+  }
+
+  /** Customers known on asOf who match the rule: features, stage keys, RFM scores when read. */
+  members(asOf: string, rule: Rule): Sql {
+    const { model, rfm } = this.lifecycle;
+    const withRfm = readsRfm(fieldsOf(rule));
+    const rfmJoin = withRfm
+      ? sql` LEFT JOIN (${this.lifecycle.rfmScored(asOf)}) AS rfm ON rfm.customer_id = f.customer_id`
+      : sql``;
+    const text = (expr: Sql) => cast(expr, "text");
+    const rfmColumns = withRfm
+      ? sql`, rfm.r AS rfm_r, rfm.fq AS rfm_f, rfm.m AS rfm_m,
+       ${rfm.segmentSql(sql`CONCAT(${text(sql`rfm.r`)}, ${text(sql`rfm.fq`)}, ${text(sql`rfm.m`)})`)} AS rfm_segment`
+      : sql``;
+    const staged = sql`SELECT f.*, ${model.stageIndexSql(featureColumns)} AS stage_index,
+       ${this.stageKey(model.stageIndexSql(featureColumns))} AS stage_key,
+       ${this.stageKey(model.stageIndexSql(featureColumns, { skipLapse: true }))} AS furthest_stage_key${rfmColumns}
+FROM (${this.lifecycle.features(asOf)}) AS f${rfmJoin}`;
+    return sql`SELECT f.* FROM (${staged}) AS f WHERE ${compileRuleSql(rule, this.columns)}`;
+  }
+
+  async size(asOf: string, rule: Rule): Promise<number> {
+    const rows = await this.lifecycle.warehouse.query<{ n: number }>(
+      sql`SELECT COUNT(*) AS n FROM (${this.members(asOf, rule)}) AS m`,
+      { label: "segment_size" },
+    );
+    return Number(rows[0]?.n ?? 0);
+  }
+
+  /** Members by id after the cursor id, with their features. */
+  async page(asOf: string, rule: Rule, first: number, afterId?: string): Promise<CustomerFeatures[]> {
+    const after = afterId === undefined ? sql`` : sql` WHERE m.customer_id > ${afterId}`;
+    const rows = await this.lifecycle.warehouse.query(
+      sql`SELECT m.* FROM (${this.members(asOf, rule)}) AS m${after} ORDER BY m.customer_id LIMIT ${first}`,
+      { label: "segment_members" },
+    );
+    return rows.map((row) => toFeatures(row));
+  }
+
+  /** Members per stage, every stage listed in display order. */
+  async stageCounts(asOf: string, rule: Rule): Promise<StageCount[]> {
+    const rows = await this.lifecycle.warehouse.query<{ stage_index: number; n: number }>(
+      sql`SELECT m.stage_index AS stage_index, COUNT(*) AS n FROM (${this.members(asOf, rule)}) AS m GROUP BY 1`,
+      { label: "segment_stages" },
+    );
+    const counts = new Map(rows.map((r) => [Number(r.stage_index), Number(r.n)]));
+    return this.lifecycle.model.stages.map((stage, i) => ({ stage, count: counts.get(i) ?? 0 }));
+  }
+}
