@@ -3,7 +3,7 @@ import { stageFunnel, type FunnelStep } from "../services/funnel.ts";
 import { builder } from "./builder.ts";
 import { AS_OF_DESCRIPTION, resolveAsOf } from "./lifecycle-args.ts";
 import { checkPeriod, PeriodInput } from "./period.ts";
-import { segmentRule } from "./segment.ts";
+import { resolvedFor, savedDefinition } from "./segment-access.ts";
 import { StageRef } from "./stage.ts";
 
 type FunnelStepShape = FunnelStep & { readonly asOf: string; readonly previous: number | null; readonly first: number };
@@ -50,7 +50,8 @@ builder.queryField("funnel", (t) =>
       const asOf = resolveAsOf(args.asOf, ctx);
       const firstSeen = args.firstSeen ? { from: args.firstSeen.from, to: args.firstSeen.to } : undefined;
       if (firstSeen) checkPeriod(firstSeen, "firstSeen");
-      const rule = args.segmentId ? await segmentRule(String(args.segmentId), ctx) : undefined;
+      const definition = args.segmentId ? await savedDefinition(String(args.segmentId), ctx) : undefined;
+      const rule = definition ? await resolvedFor(definition, asOf, ctx) : undefined;
       const steps = await stageFunnel(ctx.lifecycle.service, { asOf, firstSeen, segmentRule: rule });
       return steps.map((s, i) => ({
         ...s,

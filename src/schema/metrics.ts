@@ -13,7 +13,7 @@ import {
 import { MetricsService } from "../services/metrics.ts";
 import { builder } from "./builder.ts";
 import { checkPeriod, PeriodInput, PeriodRef } from "./period.ts";
-import { listedSegmentRules, segmentRule } from "./segment.ts";
+import { listedSegments, resolvedFor, savedDefinition } from "./segment-access.ts";
 import type { RequestContext } from "../context.ts";
 import type { Rule } from "../lifecycle/rules.ts";
 
@@ -141,59 +141,100 @@ const MetricRef = builder.objectRef<MetricShape>("Metric").implement({
   }),
 });
 
+/** What a metrics question asks, from `metrics` or from a segment's `metrics`. */
+export interface MetricsQuery {
+  readonly keys?: readonly string[] | null;
+  readonly period: Period;
+  readonly compareTo?: Period;
+  readonly breakdown?: Breakdown;
+  /** Only customers of this segment definition (resolved for each period's last day). */
+  readonly definition?: Rule;
+}
+
+/** Checks the periods, then computes the metrics in the warehouse with their comparison and breakdown. */
+export async function computeMetrics(q: MetricsQuery, ctx: RequestContext): Promise<MetricShape[]> {
+  checkPeriod(q.period, "period");
+  if (q.compareTo) checkPeriod(q.compareTo, "compareTo");
+  const metrics = [...new Set(q.keys ?? METRICS.map((m) => m.key))].map((key) => METRIC_BY_KEY.get(key)!);
+  const service = ctx.lifecycle.service;
+  const groups = await breakdownGroups(q.breakdown, ctx);
+  const available = metrics.filter((m) => metricAvailable(m, service.available));
+  const measures = new MetricsService(service);
+  // No saved segments: an empty breakdown, and no query split by nothing.
+  const split = groups.segments?.length === 0 ? undefined : q.breakdown;
+  const ask = async (p: Period) => {
+    const [segmentRule, segments] = await Promise.all([
+      q.definition ? resolvedFor(q.definition, p.to, ctx) : undefined,
+      Promise.all(
+        (groups.segments ?? []).map(async (s) => ({
+          id: s.id,
+          rule: await resolvedFor(s.definition, p.to, ctx, "breakdown"),
+        })),
+      ),
+    ]);
+    return measures.measure({ period: p, metrics: available, breakdown: split, segmentRule, segments });
+  };
+  const [current, previous] = await Promise.all([ask(q.period), q.compareTo ? ask(q.compareTo) : undefined]);
+  return metrics.map((m) => {
+    const result = metricResult(m, available.includes(m), current, previous);
+    if (!q.breakdown) return { ...result, breakdown: null };
+    const labelled = (result.breakdown ?? []).map((g) => ({
+      ...g,
+      label: g.key === null ? null : (groups.labels.get(g.key) ?? g.key),
+    }));
+    return { ...result, breakdown: labelled.sort((a, b) => groups.order(a.key) - groups.order(b.key)) };
+  });
+}
+
+/** The arguments a metrics field takes besides a segment. */
+export const metricArgs = builder.args((t) => ({
+  keys: t.field({
+    type: [MetricKeyEnum],
+    description: "The metrics to compute, in this order. Default: all of them.",
+  }),
+  period: t.field({ type: PeriodInput, required: true, description: "The period the metrics cover." }),
+  compareTo: t.field({
+    type: PeriodInput,
+    description: "A period to compare with, e.g. the previous period or the same one a year before.",
+  }),
+  breakdown: t.field({ type: BreakdownEnum, description: "Also give each metric per group of this breakdown." }),
+}));
+
+/** The metrics question of a field's arguments. */
+export function metricsQuery(
+  args: {
+    keys?: readonly string[] | null;
+    period: Period;
+    compareTo?: Period | null;
+    breakdown?: string | null;
+  },
+  definition?: Rule,
+): MetricsQuery {
+  return {
+    keys: args.keys,
+    period: { from: args.period.from, to: args.period.to },
+    compareTo: args.compareTo ? { from: args.compareTo.from, to: args.compareTo.to } : undefined,
+    breakdown: (args.breakdown ?? undefined) as Breakdown | undefined,
+    definition,
+  };
+}
+
 builder.queryField("metrics", (t) =>
   t.field({
     type: [MetricRef],
     description:
-      "Lifecycle metrics over a period, each with its definition, optionally compared with another period (the before/after of a campaign) and broken down by stage, channel, cohort month or RFM segment. Every aggregate is computed in the warehouse.",
+      "Lifecycle metrics over a period, each with its definition, optionally compared with another period (the before/after of a campaign) and broken down by stage, channel, cohort month, RFM segment or saved segment. Every aggregate is computed in the warehouse.",
     args: {
-      keys: t.arg({
-        type: [MetricKeyEnum],
-        description: "The metrics to compute, in this order. Default: all of them.",
-      }),
-      period: t.arg({ type: PeriodInput, required: true, description: "The period the metrics cover." }),
-      compareTo: t.arg({
-        type: PeriodInput,
-        description: "A period to compare with, e.g. the previous period or the same one a year before.",
-      }),
-      breakdown: t.arg({ type: BreakdownEnum, description: "Also give each metric per group of this breakdown." }),
+      ...metricArgs,
       segmentId: t.arg.id({
         description: "Only customers of this saved segment (its definition evaluated on each period's last day).",
       }),
     },
-    resolve: async (_root, args, ctx): Promise<MetricShape[]> => {
-      const period = { from: args.period.from, to: args.period.to };
-      checkPeriod(period, "period");
-      const compareTo = args.compareTo ? { from: args.compareTo.from, to: args.compareTo.to } : undefined;
-      if (compareTo) checkPeriod(compareTo, "compareTo");
-      const metrics = [...new Set(args.keys ?? METRICS.map((m) => m.key))].map((key) => METRIC_BY_KEY.get(key)!);
-      const segmentFilter = args.segmentId ? await segmentRule(String(args.segmentId), ctx) : undefined;
-      const breakdown = (args.breakdown ?? undefined) as Breakdown | undefined;
-      const service = ctx.lifecycle.service;
-      const groups = await breakdownGroups(breakdown, ctx);
-      const available = metrics.filter((m) => metricAvailable(m, service.available));
-      const measures = new MetricsService(service);
-      // No saved segments: an empty breakdown, and no query split by nothing.
-      const split = groups.segments?.length === 0 ? undefined : breakdown;
-      const ask = (p: Period) =>
-        measures.measure({
-          period: p,
-          metrics: available,
-          breakdown: split,
-          segmentRule: segmentFilter,
-          segments: groups.segments,
-        });
-      const [current, previous] = await Promise.all([ask(period), compareTo ? ask(compareTo) : undefined]);
-      return metrics.map((m) => {
-        const result = metricResult(m, available.includes(m), current, previous);
-        if (!breakdown) return { ...result, breakdown: null };
-        const labelled = (result.breakdown ?? []).map((g) => ({
-          ...g,
-          label: g.key === null ? null : (groups.labels.get(g.key) ?? g.key),
-        }));
-        return { ...result, breakdown: labelled.sort((a, b) => groups.order(a.key) - groups.order(b.key)) };
-      });
-    },
+    resolve: async (_root, args, ctx) =>
+      computeMetrics(
+        metricsQuery(args, args.segmentId ? await savedDefinition(String(args.segmentId), ctx) : undefined),
+        ctx,
+      ),
   }),
 );
 
@@ -202,7 +243,7 @@ interface BreakdownGroups {
   readonly labels: ReadonlyMap<string, string>;
   /** Sort position of a key; keys without one sort by key, after those with one, null last. */
   order(key: string | null): number;
-  readonly segments?: readonly { readonly id: string; readonly rule: Rule }[];
+  readonly segments?: readonly { readonly id: string; readonly definition: Rule }[];
 }
 
 /** Labels and order of a breakdown's groups: stages in display order, saved segments by name. */
@@ -216,7 +257,7 @@ async function breakdownGroups(breakdown: Breakdown | undefined, ctx: RequestCon
     return { labels: new Map(stages.map((s) => [s.key, s.name])), order: positions(stages.map((s) => s.key)) };
   }
   if (breakdown === "segment") {
-    const segments = await listedSegmentRules(ctx, "breakdown");
+    const segments = await listedSegments(ctx, "breakdown");
     return {
       labels: new Map(segments.map((s) => [s.id, s.name])),
       order: positions(segments.map((s) => s.id)),

@@ -1,9 +1,5 @@
 // Saved segments, read from the app database. (Creating and editing them is the segments capability.)
-import { GraphQLError } from "graphql";
-import type { RequestContext } from "../context.ts";
-import { checkRule, parseRuleShape, type Rule } from "../lifecycle/rules.ts";
 import { builder } from "./builder.ts";
-import { badUserInput } from "./errors.ts";
 
 builder.prismaObject("SegmentVersion", {
   description: "An immutable snapshot of a segment at one version.",
@@ -80,44 +76,4 @@ const listed = (includeArchived: boolean | null | undefined) => (includeArchived
 
 function isUuid(value: string): boolean {
   return /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i.test(value);
-}
-
-/** A saved segment's definition as a rule, or a clear error naming what is wrong with it. */
-function ruleOf(segment: { name: string; definition: unknown }, argument: string): Rule {
-  const shapeIssues = parseRuleShape(segment.definition);
-  const issues = shapeIssues.length > 0 ? shapeIssues : checkRule(segment.definition as Rule);
-  if (issues.length > 0) {
-    throw new GraphQLError(`segment ${segment.name} has an invalid definition`, {
-      extensions: { code: "INVALID_SEGMENT", argument, issues },
-    });
-  }
-  return segment.definition as Rule;
-}
-
-/** The rule of the saved segment `segmentId` (an argument of that name). */
-export async function segmentRule(segmentId: string, ctx: RequestContext): Promise<Rule> {
-  const segment = isUuid(segmentId) ? await ctx.prisma.segment.findUnique({ where: { id: segmentId } }) : null;
-  if (!segment) throw badUserInput(`no segment with id ${JSON.stringify(segmentId)}`, { argument: "segmentId" });
-  return ruleOf(segment, "segmentId");
-}
-
-/** The most saved segments one breakdown splits by. */
-export const MAX_BREAKDOWN_SEGMENTS = 50;
-
-/** Every saved segment that is not archived, by name, with its rule (for a breakdown by segment). */
-export async function listedSegmentRules(
-  ctx: RequestContext,
-  argument: string,
-): Promise<{ id: string; name: string; rule: Rule }[]> {
-  const segments = await ctx.prisma.segment.findMany({
-    where: { archived: false },
-    orderBy: [{ name: "asc" }, { id: "asc" }],
-    take: MAX_BREAKDOWN_SEGMENTS + 1,
-  });
-  if (segments.length > MAX_BREAKDOWN_SEGMENTS) {
-    throw badUserInput(`more than ${MAX_BREAKDOWN_SEGMENTS} saved segments: archive some to break down by segment`, {
-      argument,
-    });
-  }
-  return segments.map((s) => ({ id: s.id, name: s.name, rule: ruleOf(s, argument) }));
 }

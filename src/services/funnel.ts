@@ -1,11 +1,13 @@
 // The stage funnel: how many customers got at least as far as each progress stage, from which the
 // drop-off between consecutive stages follows. Counted in the warehouse by furthest stage reached.
-import { cast, sql, type Sql } from "../../connectors/sql.ts";
+import { cast, join, sql, type Sql } from "../../connectors/sql.ts";
 import type { Period } from "../lifecycle/calendar.ts";
 import { compileRuleSql } from "../lifecycle/rule-sql.ts";
-import type { Rule } from "../lifecycle/rules.ts";
+import { fieldsOf, type Rule } from "../lifecycle/rules.ts";
+import { readsRfm } from "../lifecycle/segment-definition.ts";
 import type { Stage } from "../lifecycle/stage-model.ts";
 import { featureColumns, type LifecycleService } from "./lifecycle.ts";
+import { SegmentService } from "./segments.ts";
 
 export interface FunnelStep {
   readonly stage: Stage;
@@ -19,7 +21,7 @@ export interface FunnelQuery {
   readonly asOf: string;
   /** Only customers first seen in this period (a cohort of leads). */
   readonly firstSeen?: Period;
-  /** Only customers matching this rule on asOf. */
+  /** Only customers matching this segment definition (resolved for asOf). */
   readonly segmentRule?: Rule;
 }
 
@@ -30,11 +32,15 @@ export async function stageFunnel(lifecycle: LifecycleService, q: FunnelQuery): 
       sql`f.first_seen_date >= ${cast(q.firstSeen.from, "date")} AND f.first_seen_date <= ${cast(q.firstSeen.to, "date")}`,
     );
   }
-  if (q.segmentRule) conditions.push(compileRuleSql(q.segmentRule, featureColumns));
-  const where = conditions.length > 0 ? sql` WHERE ${conditions.reduce((a, b) => sql`${a} AND ${b}`)}` : sql``;
+  const segments = new SegmentService(lifecycle);
+  if (q.segmentRule) conditions.push(compileRuleSql(q.segmentRule, segments.columns));
+  const where = conditions.length > 0 ? sql` WHERE ${join(conditions, " AND ")}` : sql``;
   const furthest = lifecycle.model.stageIndexSql(featureColumns, { skipLapse: true });
+  const base = q.segmentRule
+    ? segments.relation(q.asOf, readsRfm(fieldsOf(q.segmentRule)))
+    : lifecycle.features(q.asOf);
   const rows = await lifecycle.warehouse.query<{ stage_index: number; n: number }>(
-    sql`SELECT ${furthest} AS stage_index, COUNT(*) AS n FROM (${lifecycle.features(q.asOf)}) AS f${where} GROUP BY 1`,
+    sql`SELECT ${furthest} AS stage_index, COUNT(*) AS n FROM (${base}) AS f${where} GROUP BY 1`,
     { label: "stage_funnel" },
   );
   const counts = new Map(rows.map((r) => [Number(r.stage_index), Number(r.n)]));

@@ -20,8 +20,10 @@ import {
   type MetricDefinition,
 } from "../lifecycle/metrics.ts";
 import { compileRuleSql } from "../lifecycle/rule-sql.ts";
-import type { Rule } from "../lifecycle/rules.ts";
+import { fieldsOf, type Rule } from "../lifecycle/rules.ts";
+import { readsRfm } from "../lifecycle/segment-definition.ts";
 import { featureColumns, type LifecycleService } from "./lifecycle.ts";
+import { SegmentService } from "./segments.ts";
 
 /** Measures of one breakdown group; `key` null for customers without a value (e.g. no channel). */
 export interface MeasureGroup {
@@ -40,9 +42,9 @@ export interface MeasureRequest {
   readonly period: Period;
   readonly metrics: readonly MetricDefinition[];
   readonly breakdown?: Breakdown;
-  /** Only customers matching this rule on the period's last day. */
+  /** Only customers matching this segment definition, resolved for the period's last day. */
   readonly segmentRule?: Rule;
-  /** The saved segments a segment breakdown splits by (each customer counts in every one they match). */
+  /** The saved segments a segment breakdown splits by (each customer counts in every one they match), resolved likewise. */
   readonly segments?: readonly { readonly id: string; readonly rule: Rule }[];
 }
 
@@ -123,9 +125,7 @@ export class MetricsService {
       case "segment":
         throw new Error("the segment breakdown is built by population()");
       case "rfm_segment":
-        return this.lifecycle.rfm.segmentSql(
-          sql`CONCAT(${text(sql`f.rfm_r`)}, ${text(sql`f.rfm_f`)}, ${text(sql`f.rfm_m`)})`,
-        );
+        return sql`f.rfm_segment`;
     }
   }
 
@@ -134,28 +134,26 @@ export class MetricsService {
    * when the breakdown needs them, and their breakdown value in `dim`.
    */
   private population(request: MeasureRequest): Sql {
-    const { to } = request.period;
-    const stageIndex = this.lifecycle.model.stageIndexSql(featureColumns);
-    const rfm = request.breakdown === "rfm_segment";
-    const rfmJoin = rfm
-      ? sql` LEFT JOIN (${this.lifecycle.rfmScored(to)}) AS rfm ON rfm.customer_id = f.customer_id`
-      : sql``;
-    const rfmColumns = rfm ? sql`, rfm.r AS rfm_r, rfm.fq AS rfm_f, rfm.m AS rfm_m` : sql``;
-    const staged = sql`SELECT f.*, ${stageIndex} AS stage_index${rfmColumns}
-FROM (${this.lifecycle.features(to)}) AS f${rfmJoin}`;
+    const segments = new SegmentService(this.lifecycle);
+    const rules = [
+      ...(request.segmentRule ? [request.segmentRule] : []),
+      ...(request.segments ?? []).map((s) => s.rule),
+    ];
+    const withRfm = request.breakdown === "rfm_segment" || rules.some((r) => readsRfm(fieldsOf(r)));
+    const staged = segments.relation(request.period.to, withRfm);
     const conditions: Sql[] = [];
-    if (request.segmentRule) conditions.push(compileRuleSql(request.segmentRule, featureColumns));
+    if (request.segmentRule) conditions.push(compileRuleSql(request.segmentRule, segments.columns));
     if (request.breakdown === "segment") {
       // A customer counts once in every segment they match: one row per (customer, segment), the
       // features computed once.
-      const segments = request.segments ?? [];
-      if (segments.length === 0) throw new Error("a segment breakdown needs at least one segment");
+      const list = request.segments ?? [];
+      if (list.length === 0) throw new Error("a segment breakdown needs at least one segment");
       const ids = join(
-        segments.map((s) => sql`SELECT ${cast(s.id, "text")} AS segment_id`),
+        list.map((s) => sql`SELECT ${cast(s.id, "text")} AS segment_id`),
         " UNION ALL ",
       );
-      const member = segments.map(
-        (s) => sql`(sg.segment_id = ${cast(s.id, "text")} AND ${compileRuleSql(s.rule, featureColumns)})`,
+      const member = list.map(
+        (s) => sql`(sg.segment_id = ${cast(s.id, "text")} AND ${compileRuleSql(s.rule, segments.columns)})`,
       );
       conditions.push(sql`(${join(member, " OR ")})`);
       return sql`SELECT f.*, sg.segment_id AS dim FROM (${staged}) AS f CROSS JOIN (${ids}) AS sg

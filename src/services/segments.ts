@@ -27,10 +27,12 @@ export class SegmentService {
     return sql`CASE ${index}${join(whens, "")} END`;
   }
 
-  /** Customers known on asOf who match the rule: features, stage keys, RFM scores when read. */
-  members(asOf: string, rule: Rule): Sql {
+  /**
+   * Customers known on asOf as the relation definitions read: features, stage index and keys, and
+   * RFM scores and segment when `withRfm` (a ranking over all buyers, so only when needed).
+   */
+  relation(asOf: string, withRfm: boolean): Sql {
     const { model, rfm } = this.lifecycle;
-    const withRfm = readsRfm(fieldsOf(rule));
     const rfmJoin = withRfm
       ? sql` LEFT JOIN (${this.lifecycle.rfmScored(asOf)}) AS rfm ON rfm.customer_id = f.customer_id`
       : sql``;
@@ -39,10 +41,15 @@ export class SegmentService {
       ? sql`, rfm.r AS rfm_r, rfm.fq AS rfm_f, rfm.m AS rfm_m,
        ${rfm.segmentSql(sql`CONCAT(${text(sql`rfm.r`)}, ${text(sql`rfm.fq`)}, ${text(sql`rfm.m`)})`)} AS rfm_segment`
       : sql``;
-    const staged = sql`SELECT f.*, ${model.stageIndexSql(featureColumns)} AS stage_index,
+    return sql`SELECT f.*, ${model.stageIndexSql(featureColumns)} AS stage_index,
        ${this.stageKey(model.stageIndexSql(featureColumns))} AS stage_key,
        ${this.stageKey(model.stageIndexSql(featureColumns, { skipLapse: true }))} AS furthest_stage_key${rfmColumns}
 FROM (${this.lifecycle.features(asOf)}) AS f${rfmJoin}`;
+  }
+
+  /** Customers known on asOf who match a resolved definition. */
+  members(asOf: string, rule: Rule): Sql {
+    const staged = this.relation(asOf, readsRfm(fieldsOf(rule)));
     return sql`SELECT f.* FROM (${staged}) AS f WHERE ${compileRuleSql(rule, this.columns)}`;
   }
 

@@ -1,0 +1,89 @@
+// Saved segments as resolvers use them: the store for this request, definitions checked and resolved
+// for a day, and store errors as GraphQL errors with their codes.
+import { GraphQLError } from "graphql";
+import type { RequestContext } from "../context.ts";
+import type { Rule } from "../lifecycle/rules.ts";
+import { checkDefinition, DefinitionError, segmentScope } from "../lifecycle/segment-definition.ts";
+import { ConflictError, InvalidInputError, NotFoundError, SegmentStore } from "../services/segment-store.ts";
+import { badUserInput } from "./errors.ts";
+
+const stores = new WeakMap<RequestContext, SegmentStore>();
+
+/** The segment store of this request (definitions are checked against this server's stage model). */
+export function segmentStore(ctx: RequestContext): SegmentStore {
+  let store = stores.get(ctx);
+  if (!store) {
+    const { model, rfm } = ctx.lifecycle.service;
+    store = new SegmentStore(ctx.prisma, segmentScope(model, rfm));
+    stores.set(ctx, store);
+  }
+  return store;
+}
+
+/** Store and definition errors as GraphQL errors with a code; anything else unchanged. */
+export function asGraphQLError(error: unknown, argument = "input"): unknown {
+  if (error instanceof InvalidInputError || error instanceof DefinitionError) {
+    return badUserInput(error.message, { argument, issues: error.issues });
+  }
+  if (error instanceof ConflictError) return new GraphQLError(error.message, { extensions: { code: "CONFLICT" } });
+  if (error instanceof NotFoundError) return new GraphQLError(error.message, { extensions: { code: "NOT_FOUND" } });
+  return error;
+}
+
+/** A saved definition still valid for this server (its stage model may have changed since it was saved). */
+function checkedDefinition(
+  segment: { name: string; definition: unknown },
+  ctx: RequestContext,
+  argument: string,
+): Rule {
+  const { model, rfm } = ctx.lifecycle.service;
+  const issues = checkDefinition(segment.definition, segmentScope(model, rfm));
+  if (issues.length > 0) {
+    throw new GraphQLError(`segment ${segment.name} has an invalid definition`, {
+      extensions: { code: "INVALID_SEGMENT", argument, issues },
+    });
+  }
+  return segment.definition as Rule;
+}
+
+/** The definition of the saved segment `segmentId` (an argument of that name). */
+export async function savedDefinition(segmentId: string, ctx: RequestContext, argument = "segmentId"): Promise<Rule> {
+  const segment = await segmentStore(ctx).get(segmentId);
+  if (!segment) throw badUserInput(`no segment with id ${JSON.stringify(segmentId)}`, { argument });
+  return checkedDefinition(segment, ctx, argument);
+}
+
+/** A definition resolved for a day (references inlined, relative dates made dates), errors with codes. */
+export async function resolvedFor(
+  definition: Rule,
+  asOf: string,
+  ctx: RequestContext,
+  argument = "segmentId",
+): Promise<Rule> {
+  try {
+    return await segmentStore(ctx).resolve(definition, asOf);
+  } catch (error) {
+    throw asGraphQLError(error, argument);
+  }
+}
+
+/** The most saved segments one breakdown splits by. */
+export const MAX_BREAKDOWN_SEGMENTS = 50;
+
+/** Every saved segment that is not archived, by name, with its definition (for a breakdown by segment). */
+export async function listedSegments(
+  ctx: RequestContext,
+  argument: string,
+): Promise<{ id: string; name: string; definition: Rule }[]> {
+  const segments = await ctx.prisma.segment.findMany({
+    where: { archived: false },
+    orderBy: [{ name: "asc" }, { id: "asc" }],
+    take: MAX_BREAKDOWN_SEGMENTS + 1,
+  });
+  if (segments.length > MAX_BREAKDOWN_SEGMENTS) {
+    throw badUserInput(`more than ${MAX_BREAKDOWN_SEGMENTS} saved segments: archive some to break down by segment`, {
+      argument,
+    });
+  }
+  return segments.map((s) => ({ id: s.id, name: s.name, definition: checkedDefinition(s, ctx, argument) }));
+}

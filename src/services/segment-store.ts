@@ -1,0 +1,196 @@
+// Saved segments in the app database: every change is a transaction that bumps the version and writes
+// an immutable SegmentVersion, and an update names the version it edited, so no change is lost or
+// silently overwritten.
+import { Prisma, type PrismaClient, type Segment } from "@prisma/client";
+import { z } from "zod";
+import type { Rule, RuleIssue, RuleScope } from "../lifecycle/rules.ts";
+import {
+  checkDefinition,
+  DefinitionError,
+  referencedSegments,
+  resolveDefinition,
+} from "../lifecycle/segment-definition.ts";
+
+export class NotFoundError extends Error {
+  override name = "NotFoundError";
+}
+
+/** A write that lost a race (a stale version) or would break a rule of the store (a name in use). */
+export class ConflictError extends Error {
+  override name = "ConflictError";
+}
+
+export class InvalidInputError extends Error {
+  override name = "InvalidInputError";
+  constructor(
+    message: string,
+    readonly issues: readonly RuleIssue[],
+  ) {
+    super(message);
+  }
+}
+
+const name = z
+  .string()
+  .trim()
+  .min(1, "must not be empty")
+  .max(100, "at most 100 characters")
+  .refine((v) => !/[\u0000-\u001f]/.test(v), "must not contain control characters");
+const description = z.string().max(2_000, "at most 2,000 characters");
+
+const createSchema = z.object({ name, description: description.default(""), definition: z.unknown() });
+const updateSchema = z.object({
+  id: z.string(),
+  version: z.number().int().min(1),
+  name: name.optional(),
+  description: description.optional(),
+  definition: z.unknown().optional(),
+});
+
+export type CreateSegment = z.input<typeof createSchema>;
+export type UpdateSegment = z.input<typeof updateSchema>;
+
+function parse<T extends z.ZodType>(schema: T, input: unknown): z.output<T> {
+  const parsed = schema.safeParse(input);
+  if (!parsed.success) {
+    throw new InvalidInputError(
+      "invalid segment",
+      parsed.error.issues.map((i) => ({ path: i.path as (string | number)[], message: i.message })),
+    );
+  }
+  return parsed.data;
+}
+
+const isUuid = (v: string) => /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i.test(v);
+
+function isUniqueViolation(error: unknown): boolean {
+  return error instanceof Prisma.PrismaClientKnownRequestError && error.code === "P2002";
+}
+
+export class SegmentStore {
+  constructor(
+    private readonly prisma: PrismaClient,
+    /** What definitions may read (the stage model's stages, the RFM map). */
+    private readonly scope: RuleScope,
+  ) {}
+
+  async get(id: string): Promise<Segment | null> {
+    return isUuid(id) ? this.prisma.segment.findUnique({ where: { id } }) : null;
+  }
+
+  /** Saved definitions by id (archived ones too: references to them keep working). */
+  async definitions(): Promise<Map<string, Rule>> {
+    const rows = await this.prisma.segment.findMany({ select: { id: true, definition: true } });
+    return new Map(rows.map((r) => [r.id, r.definition as Rule]));
+  }
+
+  /**
+   * A definition checked for use: shape, fields, types, size, references to saved segments that exist
+   * and no cycle through `selfId` (the segment being updated). Problems carry the path to their node.
+   */
+  async check(definition: unknown, selfId?: string): Promise<Rule> {
+    const issues = checkDefinition(definition, this.scope).map((i) => ({ ...i, path: ["definition", ...i.path] }));
+    if (issues.length > 0) throw new InvalidInputError("invalid segment definition", issues);
+    const rule = definition as Rule;
+    if (referencedSegments(rule).size > 0) {
+      const saved = await this.definitions();
+      if (selfId) saved.set(selfId, rule);
+      try {
+        resolveDefinition(rule, "2000-01-01", (id) => saved.get(id), selfId ? [selfId] : []);
+      } catch (error) {
+        if (error instanceof DefinitionError) {
+          throw new InvalidInputError(
+            error.message,
+            error.issues.map((i) => ({ ...i, path: ["definition", ...i.path] })),
+          );
+        }
+        throw error;
+      }
+    }
+    return rule;
+  }
+
+  /** A definition resolved for a day: references inlined, relative dates made dates. */
+  async resolve(definition: Rule, asOf: string): Promise<Rule> {
+    const saved = referencedSegments(definition).size > 0 ? await this.definitions() : new Map<string, Rule>();
+    return resolveDefinition(definition, asOf, (id) => saved.get(id));
+  }
+
+  async create(input: CreateSegment, owner: string | null = null): Promise<Segment> {
+    const data = parse(createSchema, input);
+    const definition = await this.check(data.definition);
+    try {
+      return await this.prisma.$transaction(async (tx) => {
+        const segment = await tx.segment.create({
+          data: { name: data.name, description: data.description, definition, owner },
+        });
+        await tx.segmentVersion.create({ data: versionOf(segment, owner) });
+        return segment;
+      });
+    } catch (error) {
+      if (isUniqueViolation(error)) throw new ConflictError(`a segment named ${JSON.stringify(data.name)} exists`);
+      throw error;
+    }
+  }
+
+  /** Applies a change made to `version`; a newer version in the store means someone else won: CONFLICT. */
+  async update(input: UpdateSegment, changedBy: string | null = null): Promise<Segment> {
+    const data = parse(updateSchema, input);
+    const definition = data.definition === undefined ? undefined : await this.check(data.definition, data.id);
+    return this.change(data.id, data.version, changedBy, {
+      name: data.name,
+      description: data.description,
+      definition,
+    });
+  }
+
+  async setArchived(id: string, archived: boolean, changedBy: string | null = null): Promise<Segment> {
+    const current = await this.get(id);
+    if (!current) throw new NotFoundError(`no segment with id ${JSON.stringify(id)}`);
+    if (current.archived === archived) return current;
+    return this.change(id, current.version, changedBy, { archived });
+  }
+
+  private async change(
+    id: string,
+    version: number,
+    changedBy: string | null,
+    data: { name?: string; description?: string; definition?: Rule; archived?: boolean },
+  ): Promise<Segment> {
+    if (!isUuid(id)) throw new NotFoundError(`no segment with id ${JSON.stringify(id)}`);
+    try {
+      return await this.prisma.$transaction(async (tx) => {
+        // The version in the WHERE clause is the lock: of two writers of one version, one matches.
+        const { count } = await tx.segment.updateMany({
+          where: { id, version },
+          data: { ...data, definition: data.definition as Prisma.InputJsonValue | undefined, version: version + 1 },
+        });
+        if (count === 0) {
+          const current = await tx.segment.findUnique({ where: { id }, select: { version: true } });
+          if (!current) throw new NotFoundError(`no segment with id ${JSON.stringify(id)}`);
+          throw new ConflictError(
+            `segment ${id} is at version ${current.version}, not ${version}: reload it and apply your change again`,
+          );
+        }
+        const segment = await tx.segment.findUniqueOrThrow({ where: { id } });
+        await tx.segmentVersion.create({ data: versionOf(segment, changedBy) });
+        return segment;
+      });
+    } catch (error) {
+      if (isUniqueViolation(error)) throw new ConflictError(`a segment named ${JSON.stringify(data.name)} exists`);
+      throw error;
+    }
+  }
+}
+
+function versionOf(segment: Segment, changedBy: string | null) {
+  return {
+    segmentId: segment.id,
+    version: segment.version,
+    name: segment.name,
+    description: segment.description,
+    definition: segment.definition as Prisma.InputJsonValue,
+    archived: segment.archived,
+    changedBy,
+  };
+}
