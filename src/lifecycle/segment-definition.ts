@@ -140,7 +140,15 @@ export function resolveDefinition(
           { path: [...path, "segment"], message: `no saved segment ${JSON.stringify(r.segment)}` },
         ]);
       }
-      return resolveDefinition(referenced, asOf, lookup, [...within, r.segment]);
+      try {
+        return resolveDefinition(referenced, asOf, lookup, [...within, r.segment]);
+      } catch (error) {
+        // Reported at the reference in this definition, where the user can act on it.
+        if (!(error instanceof DefinitionError)) throw error;
+        throw new DefinitionError(error.message, [
+          { path: [...path, "segment"], message: error.issues.map((i) => i.message).join("; ") },
+        ]);
+      }
     }
     switch (r.op) {
       case "isNull":

@@ -112,7 +112,7 @@ const MetricGroupRef = builder.objectRef<LabelledGroup>("MetricGroup").implement
   }),
 });
 
-const MetricRef = builder.objectRef<MetricShape>("Metric").implement({
+export const MetricRef = builder.objectRef<MetricShape>("Metric").implement({
   description: "A lifecycle metric over a period, aggregated in the warehouse.",
   fields: (t) => ({
     key: t.field({ type: MetricKeyEnum, description: "Stable identifier.", resolve: (m) => m.definition.key }),

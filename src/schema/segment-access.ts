@@ -2,8 +2,10 @@
 // for a day, and store errors as GraphQL errors with their codes.
 import { GraphQLError } from "graphql";
 import type { RequestContext } from "../context.ts";
-import type { Rule } from "../lifecycle/rules.ts";
-import { checkDefinition, DefinitionError, segmentScope } from "../lifecycle/segment-definition.ts";
+import type { Segment } from "@prisma/client";
+import { compilePredicate, type Predicate } from "../lifecycle/rule-predicate.ts";
+import { fieldsOf, type Rule } from "../lifecycle/rules.ts";
+import { checkDefinition, DefinitionError, readsRfm, segmentScope } from "../lifecycle/segment-definition.ts";
 import { ConflictError, InvalidInputError, NotFoundError, SegmentStore } from "../services/segment-store.ts";
 import { badUserInput } from "./errors.ts";
 
@@ -86,4 +88,38 @@ export async function listedSegments(
     });
   }
   return segments.map((s) => ({ id: s.id, name: s.name, definition: checkedDefinition(s, ctx, argument) }));
+}
+
+export interface CompiledSegment {
+  readonly segment: Segment;
+  readonly predicate: Predicate;
+  readonly readsRfm: boolean;
+}
+
+const compiledByRequest = new WeakMap<RequestContext, Map<string, Promise<CompiledSegment[]>>>();
+
+/**
+ * Every saved segment that is not archived, resolved for a day and compiled to a TypeScript predicate;
+ * once per request and day, however many customers ask.
+ */
+export function compiledSegments(ctx: RequestContext, asOf: string): Promise<CompiledSegment[]> {
+  let byDay = compiledByRequest.get(ctx);
+  if (!byDay) compiledByRequest.set(ctx, (byDay = new Map()));
+  let compiled = byDay.get(asOf);
+  if (!compiled) {
+    compiled = (async () => {
+      const segments = await ctx.prisma.segment.findMany({
+        where: { archived: false },
+        orderBy: [{ name: "asc" }, { id: "asc" }],
+      });
+      return Promise.all(
+        segments.map(async (segment) => {
+          const rule = await resolvedFor(checkedDefinition(segment, ctx, "segments"), asOf, ctx, "segments");
+          return { segment, predicate: compilePredicate(rule), readsRfm: readsRfm(fieldsOf(rule)) };
+        }),
+      );
+    })();
+    byDay.set(asOf, compiled);
+  }
+  return compiled;
 }

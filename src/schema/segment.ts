@@ -1,5 +1,16 @@
 // Saved segments, read from the app database. (Creating and editing them is the segments capability.)
+import type { RequestContext } from "../context.ts";
+import type { Rule } from "../lifecycle/rules.ts";
+import { segmentRow } from "../lifecycle/segment-definition.ts";
+import type { StageCount } from "../services/lifecycle.ts";
+import { SegmentService } from "../services/segments.ts";
 import { builder } from "./builder.ts";
+import { CustomerRef } from "./customer.ts";
+import { AS_OF_DESCRIPTION, resolveAsOf } from "./lifecycle-args.ts";
+import { computeMetrics, metricArgs, metricsQuery, MetricRef } from "./metrics.ts";
+import { encodeCursor, forwardPage, toPage } from "./paging.ts";
+import { asGraphQLError, compiledSegments, resolvedFor, segmentStore } from "./segment-access.ts";
+import { StageRef } from "./stage.ts";
 
 builder.prismaObject("SegmentVersion", {
   description: "An immutable snapshot of a segment at one version.",
@@ -77,3 +88,230 @@ const listed = (includeArchived: boolean | null | undefined) => (includeArchived
 function isUuid(value: string): boolean {
   return /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i.test(value);
 }
+
+// ---- Members, stages and metrics of a definition (saved or previewed) -------------------------------
+
+/** A definition seen on one day: what a saved segment's or a preview's fields are computed from. */
+interface DefinitionOnDay {
+  readonly definition: Rule;
+  readonly asOf: string;
+}
+
+async function membersRule(d: DefinitionOnDay, ctx: RequestContext): Promise<Rule> {
+  return resolvedFor(d.definition, d.asOf, ctx, "definition");
+}
+
+const SegmentStageCountRef = builder
+  .objectRef<{ stage: StageCount["stage"]; count: number; share: number; asOf: string }>("SegmentStageCount")
+  .implement({
+    description: "How many of a segment's members are in one stage.",
+    fields: (t) => ({
+      stage: t.field({ type: StageRef, description: "The stage.", resolve: (s) => ({ stage: s.stage, asOf: s.asOf }) }),
+      count: t.exposeInt("count", { description: "Members in the stage (count)." }),
+      share: t.exposeFloat("share", { description: "count / members (ratio); 0 for an empty segment." }),
+    }),
+  });
+
+const SegmentMembershipRef = builder.objectRef<DefinitionOnDay>("SegmentMembership").implement({
+  description: "A segment's members on one day, computed in the warehouse.",
+  fields: (t) => ({
+    asOf: t.field({ type: "Date", description: "The day membership is for.", resolve: (d) => d.asOf }),
+    size: t.int({
+      description: "Members (count).",
+      resolve: async (d, _args, ctx) =>
+        new SegmentService(ctx.lifecycle.service).size(d.asOf, await membersRule(d, ctx)),
+    }),
+    stageBreakdown: t.field({
+      type: [SegmentStageCountRef],
+      description: "Every stage with the members in it, in display order.",
+      resolve: async (d, _args, ctx) => {
+        const counts = await new SegmentService(ctx.lifecycle.service).stageCounts(d.asOf, await membersRule(d, ctx));
+        const total = counts.reduce((n, c) => n + c.count, 0);
+        return counts.map((c) => ({ ...c, share: total === 0 ? 0 : c.count / total, asOf: d.asOf }));
+      },
+    }),
+    members: t.connection(
+      {
+        type: CustomerRef,
+        description: "The members, ordered by id (cursors stay valid while membership does not change).",
+        resolve: async (d, args, ctx) => {
+          const { size, after } = forwardPage(args, "customer");
+          const rule = await membersRule(d, ctx);
+          const page = await new SegmentService(ctx.lifecycle.service).page(d.asOf, rule, size + 1, after);
+          const loader = ctx.lifecycle.features(d.asOf);
+          for (const features of page) loader.prime(features.customerId, features);
+          const nodes = page.map((features) => ({ id: features.customerId, asOf: d.asOf, features }));
+          return toPage(nodes, size, (n) => encodeCursor("customer", n.id), after !== undefined);
+        },
+      },
+      { name: "SegmentMemberConnection", description: "A page of a segment's members." },
+      { name: "SegmentMemberEdge", description: "A member and its cursor." },
+    ),
+  }),
+});
+
+builder.prismaObjectFields("Segment", (t) => ({
+  membership: t.field({
+    type: SegmentMembershipRef,
+    description: "Members, size and stage breakdown as of a day (the definition evaluated in the warehouse).",
+    args: { asOf: t.arg({ type: "Date", description: AS_OF_DESCRIPTION }) },
+    resolve: (segment, args, ctx) => ({ definition: segment.definition as Rule, asOf: resolveAsOf(args.asOf, ctx) }),
+  }),
+  size: t.int({
+    description: "Members as of a day (count); membership.size without the other fields.",
+    args: { asOf: t.arg({ type: "Date", description: AS_OF_DESCRIPTION }) },
+    resolve: async (segment, args, ctx) => {
+      const asOf = resolveAsOf(args.asOf, ctx);
+      const rule = await resolvedFor(segment.definition as Rule, asOf, ctx, "definition");
+      return new SegmentService(ctx.lifecycle.service).size(asOf, rule);
+    },
+  }),
+  metrics: t.field({
+    type: [MetricRef],
+    description:
+      "The metrics of `metrics`, restricted to this segment's members (evaluated on each period's last day).",
+    args: metricArgs,
+    resolve: (segment, args, ctx) => computeMetrics(metricsQuery(args, segment.definition as Rule), ctx),
+  }),
+}));
+
+// ---- Preview -------------------------------------------------------------------------------------
+
+builder.queryField("previewSegment", (t) =>
+  t.field({
+    type: SegmentMembershipRef,
+    description:
+      "What a definition would select, without saving it: size, stage breakdown and members. An invalid definition is a BAD_USER_INPUT error listing each problem with the path to its node.",
+    args: {
+      definition: t.arg({
+        type: "JSON",
+        required: true,
+        description: "A segment definition (see Segment.definition).",
+      }),
+      asOf: t.arg({ type: "Date", description: AS_OF_DESCRIPTION }),
+    },
+    resolve: async (_root, args, ctx) => {
+      try {
+        const definition = await segmentStore(ctx).check(args.definition);
+        return { definition, asOf: resolveAsOf(args.asOf, ctx) };
+      } catch (error) {
+        throw asGraphQLError(error, "definition");
+      }
+    },
+  }),
+);
+
+// ---- Changes -------------------------------------------------------------------------------------
+
+const CreateSegmentInput = builder.inputType("CreateSegmentInput", {
+  description: "A new saved segment.",
+  fields: (t) => ({
+    name: t.string({ required: true, description: "Unique name (1–100 characters)." }),
+    description: t.string({ description: "What the segment is for (at most 2,000 characters)." }),
+    definition: t.field({ type: "JSON", required: true, description: "The definition (see Segment.definition)." }),
+  }),
+});
+
+const UpdateSegmentInput = builder.inputType("UpdateSegmentInput", {
+  description: "A change to a saved segment; fields left out stay as they are.",
+  fields: (t) => ({
+    id: t.id({ required: true, description: "The segment's id." }),
+    version: t.int({
+      required: true,
+      description:
+        "The version the change was made to; if the segment has changed since, the update is refused (CONFLICT).",
+    }),
+    name: t.string({ description: "New name." }),
+    description: t.string({ description: "New description." }),
+    definition: t.field({ type: "JSON", description: "New definition." }),
+  }),
+});
+
+/** The segment as written, with what the selection asks for (its versions, for instance) in one read. */
+function reload<Q extends object>(query: Q, id: string, ctx: RequestContext) {
+  return ctx.prisma.segment.findUniqueOrThrow({ ...query, where: { id } });
+}
+
+builder.mutationType({ description: "Changes to the app's saved state; each runs in one transaction." });
+
+builder.mutationFields((t) => ({
+  createSegment: t.prismaField({
+    type: "Segment",
+    description:
+      "Saves a new segment at version 1. BAD_USER_INPUT lists every problem with its path; CONFLICT when the name is taken.",
+    args: { input: t.arg({ type: CreateSegmentInput, required: true, description: "The segment." }) },
+    resolve: async (query, _root, { input }, ctx) => {
+      try {
+        const { id } = await segmentStore(ctx).create({
+          name: input.name,
+          description: input.description ?? undefined,
+          definition: input.definition,
+        });
+        return reload(query, id, ctx);
+      } catch (error) {
+        throw asGraphQLError(error);
+      }
+    },
+  }),
+  updateSegment: t.prismaField({
+    type: "Segment",
+    description:
+      "Changes a segment made at `version`, writing version + 1 and keeping the old one in `versions`. CONFLICT when someone changed it since (no lost update) or the name is taken; NOT_FOUND for an unknown id.",
+    args: { input: t.arg({ type: UpdateSegmentInput, required: true, description: "The change." }) },
+    resolve: async (query, _root, { input }, ctx) => {
+      try {
+        const { id } = await segmentStore(ctx).update({
+          id: String(input.id),
+          version: input.version,
+          name: input.name ?? undefined,
+          description: input.description ?? undefined,
+          definition: input.definition ?? undefined,
+        });
+        return reload(query, id, ctx);
+      } catch (error) {
+        throw asGraphQLError(error);
+      }
+    },
+  }),
+  archiveSegment: t.prismaField({
+    type: "Segment",
+    description: "Hides a segment from lists (a new version; history and references keep working).",
+    args: { id: t.arg.id({ required: true, description: "The segment's id." }) },
+    resolve: async (query, _root, { id }, ctx) => {
+      try {
+        return reload(query, (await segmentStore(ctx).setArchived(String(id), true)).id, ctx);
+      } catch (error) {
+        throw asGraphQLError(error, "id");
+      }
+    },
+  }),
+  restoreSegment: t.prismaField({
+    type: "Segment",
+    description: "Lists an archived segment again (a new version).",
+    args: { id: t.arg.id({ required: true, description: "The segment's id." }) },
+    resolve: async (query, _root, { id }, ctx) => {
+      try {
+        return reload(query, (await segmentStore(ctx).setArchived(String(id), false)).id, ctx);
+      } catch (error) {
+        throw asGraphQLError(error, "id");
+      }
+    },
+  }),
+}));
+
+// ---- The segments of one customer ------------------------------------------------------------------
+
+builder.objectField(CustomerRef, "segments", (t) =>
+  t.prismaField({
+    type: ["Segment"],
+    description:
+      "The saved segments (not archived) this customer belongs to on the day, by name. Evaluated in TypeScript on the customer's features (batched: one warehouse query for all customers of the request), plus RFM scores when a definition reads them.",
+    resolve: async (_query, customer, _args, ctx) => {
+      const compiled = await compiledSegments(ctx, customer.asOf);
+      const needsRfm = compiled.some((s) => s.readsRfm);
+      const rfm = needsRfm ? await ctx.lifecycle.rfm(customer.asOf).load(customer.id) : null;
+      const row = segmentRow(customer.features, ctx.lifecycle.service.model, rfm);
+      return compiled.filter((s) => s.predicate(row)).map((s) => s.segment);
+    },
+  }),
+);

@@ -63,8 +63,11 @@ function parse<T extends z.ZodType>(schema: T, input: unknown): z.output<T> {
 
 const isUuid = (v: string) => /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i.test(v);
 
+/** A unique-constraint violation, as the engine or a driver adapter reports it (PostgreSQL's 23505). */
 function isUniqueViolation(error: unknown): boolean {
-  return error instanceof Prisma.PrismaClientKnownRequestError && error.code === "P2002";
+  if (error instanceof Prisma.PrismaClientKnownRequestError && error.code === "P2002") return true;
+  const cause = (error as { cause?: { kind?: string; code?: string } } | null)?.cause;
+  return cause?.kind === "UniqueConstraintViolation" || cause?.code === "23505";
 }
 
 export class SegmentStore {

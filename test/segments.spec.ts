@@ -1,0 +1,253 @@
+// Saved segments through GraphQL: create, update with versions (no lost update), archive and restore;
+// membership, stages and metrics of a definition on the hand-built fixture (test/fixtures/metrics.ts);
+// preview without saving; the segments of a customer.
+import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { startTestServer, type TestServer } from "./helpers/server.ts";
+import { JUNE, METRIC_ROWS } from "./fixtures/metrics.ts";
+
+let server: TestServer;
+beforeAll(async () => {
+  server = await startTestServer({ rows: METRIC_ROWS });
+});
+afterAll(async () => {
+  await server?.close();
+});
+
+interface SegmentData {
+  id: string;
+  name: string;
+  version: number;
+  archived: boolean;
+  definition: unknown;
+  versions: { version: number; name: string; definition: unknown; archived: boolean }[];
+}
+
+const FIELDS = "id name version archived definition versions { version name definition archived }";
+
+async function create(name: string, definition: unknown) {
+  return server.graphql<{ createSegment: SegmentData }>(
+    `mutation($input: CreateSegmentInput!) { createSegment(input: $input) { ${FIELDS} } }`,
+    { input: { name, description: "", definition } },
+  );
+}
+
+async function update(input: Record<string, unknown>) {
+  return server.graphql<{ updateSegment: SegmentData }>(
+    `mutation($input: UpdateSegmentInput!) { updateSegment(input: $input) { ${FIELDS} } }`,
+    { input },
+  );
+}
+
+const NEW_CUSTOMERS = { field: "stage", op: "eq", value: "new" };
+
+describe("saving segments", () => {
+  it("creates a segment at version 1 with its first version kept", async () => {
+    const { data, errors } = await create("new customers", NEW_CUSTOMERS);
+    expect(errors).toBeUndefined();
+    expect(data!.createSegment).toMatchObject({ name: "new customers", version: 1, archived: false });
+    expect(data!.createSegment.versions).toEqual([
+      { version: 1, name: "new customers", definition: NEW_CUSTOMERS, archived: false },
+    ]);
+  });
+
+  it("refuses a taken name with CONFLICT and an invalid definition with every problem and its path", async () => {
+    const clash = await create("new customers", NEW_CUSTOMERS);
+    expect(clash.errors![0]!.extensions!.code).toBe("CONFLICT");
+    const invalid = await create("broken", {
+      all: [{ field: "stage", op: "eq", value: "vip" }, { field: "revenue", op: "gt", value: "a lot" }, { nope: 1 }],
+    });
+    expect(invalid.errors![0]!.extensions).toMatchObject({ code: "BAD_USER_INPUT" });
+    const issues = invalid.errors![0]!.extensions!.issues as { path: (string | number)[] }[];
+    expect(issues.map((i) => i.path)).toEqual([["definition", "all", 2]]);
+    const types = await create("broken", {
+      all: [
+        { field: "stage", op: "eq", value: "vip" },
+        { field: "revenue", op: "gt", value: "a lot" },
+      ],
+    });
+    expect((types.errors![0]!.extensions!.issues as { path: unknown[] }[]).map((i) => i.path)).toEqual([
+      ["definition", "all", 0, "value"],
+      ["definition", "all", 1, "value"],
+    ]);
+    const unknown = await create("dangling", { segment: "00000000-0000-0000-0000-000000000000" });
+    expect(unknown.errors![0]!.extensions).toMatchObject({ code: "BAD_USER_INPUT" });
+    const blank = await create("   ", NEW_CUSTOMERS);
+    expect((blank.errors![0]!.extensions!.issues as { path: unknown[] }[])[0]!.path).toEqual(["name"]);
+  });
+
+  it("updates only the version edited: a stale version gets CONFLICT, history stays whole", async () => {
+    const { data } = await create("recent buyers", { field: "lastPurchaseDate", op: "gte", value: { daysAgo: 10 } });
+    const id = data!.createSegment.id;
+    const first = await update({ id, version: 1, description: "bought in the last 10 days" });
+    expect(first.errors).toBeUndefined();
+    expect(first.data!.updateSegment.version).toBe(2);
+    const stale = await update({ id, version: 1, name: "recent" });
+    expect(stale.errors![0]!.extensions!.code).toBe("CONFLICT");
+    expect(stale.errors![0]!.message).toMatch(/version 2, not 1/);
+
+    // Two writers of version 2 at once: exactly one wins.
+    const racing = await Promise.all([
+      update({ id, version: 2, name: "recent A" }),
+      update({ id, version: 2, name: "recent B" }),
+    ]);
+    const won = racing.filter((r) => !r.errors);
+    const lost = racing.filter((r) => r.errors);
+    expect(won).toHaveLength(1);
+    expect(lost[0]!.errors![0]!.extensions!.code).toBe("CONFLICT");
+    const { data: after } = await server.graphql<{ segment: SegmentData }>(
+      `query($id: ID!) { segment(id: $id) { ${FIELDS} } }`,
+      { id },
+    );
+    expect(after!.segment.version).toBe(3);
+    expect(after!.segment.name).toBe(won[0]!.data!.updateSegment.name);
+    expect(after!.segment.versions.map((v) => [v.version, v.name])).toEqual([
+      [3, won[0]!.data!.updateSegment.name],
+      [2, "recent buyers"],
+      [1, "recent buyers"],
+    ]);
+  });
+
+  it("archives and restores, each a new version; unknown ids are NOT_FOUND", async () => {
+    const { data } = await create("to archive", NEW_CUSTOMERS);
+    const id = data!.createSegment.id;
+    const archived = await server.graphql<{ archiveSegment: SegmentData }>(
+      `mutation($id: ID!) { archiveSegment(id: $id) { ${FIELDS} } }`,
+      { id },
+    );
+    expect(archived.data!.archiveSegment).toMatchObject({ archived: true, version: 2 });
+    const listed = await server.graphql<{ segments: { edges: { node: { id: string } }[] } }>(
+      `{ segments { edges { node { id } } } }`,
+    );
+    expect(listed.data!.segments.edges.map((e) => e.node.id)).not.toContain(id);
+    const restored = await server.graphql<{ restoreSegment: SegmentData }>(
+      `mutation($id: ID!) { restoreSegment(id: $id) { ${FIELDS} } }`,
+      { id },
+    );
+    expect(restored.data!.restoreSegment).toMatchObject({ archived: false, version: 3 });
+    const missing = await server.graphql(
+      `mutation { archiveSegment(id: "00000000-0000-0000-0000-000000000000") { id } }`,
+    );
+    expect(missing.errors![0]!.extensions!.code).toBe("NOT_FOUND");
+    const updateMissing = await update({ id: "nope", version: 1, name: "x" });
+    expect(updateMissing.errors![0]!.extensions!.code).toBe("NOT_FOUND");
+  });
+
+  it("refuses a reference cycle", async () => {
+    const a = (await create("cycle a", NEW_CUSTOMERS)).data!.createSegment;
+    const b = (await create("cycle b", { segment: a.id })).data!.createSegment;
+    const cycle = await update({ id: a.id, version: 1, definition: { not: { segment: b.id } } });
+    expect(cycle.errors![0]!.extensions).toMatchObject({ code: "BAD_USER_INPUT" });
+    expect((cycle.errors![0]!.extensions!.issues as { path: unknown[] }[])[0]!.path).toEqual([
+      "definition",
+      "not",
+      "segment",
+    ]);
+    for (const s of [a, b]) {
+      await server.graphql(`mutation($id: ID!) { archiveSegment(id: $id) { id } }`, { id: s.id });
+    }
+  });
+});
+
+describe("using segments on the fixture (2026-06-30)", () => {
+  const MEMBERSHIP = `membership(asOf: "2026-06-30") {
+    size members(first: 10) { edges { node { id } } pageInfo { hasNextPage } }
+    stageBreakdown { stage { key } count share }
+  }`;
+
+  it("previews a definition with references and relative dates without saving it", async () => {
+    const social = (await create("social", { field: "acquisitionChannel", op: "eq", value: "social" })).data!
+      .createSegment;
+    const before = await server.appDb.prisma.segment.count();
+    // Purchases on or after 06-20: C, D, I; of those, social: C, D, I.
+    const { data, errors } = await server.graphql<{
+      previewSegment: {
+        size: number;
+        members: { edges: { node: { id: string } }[] };
+        stageBreakdown: { stage: { key: string }; count: number }[];
+      };
+    }>(
+      `query($d: JSON!) { previewSegment(definition: $d, asOf: "2026-06-30") { size members(first: 10) { edges { node { id } } } stageBreakdown { stage { key } count } } }`,
+      {
+        d: { all: [{ segment: social.id }, { field: "lastPurchaseDate", op: "gte", value: { daysAgo: 10 } }] },
+      },
+    );
+    expect(errors).toBeUndefined();
+    expect(data!.previewSegment.size).toBe(3);
+    expect(data!.previewSegment.members.edges.map((e) => e.node.id)).toEqual(["C", "D", "I"]);
+    const stages = Object.fromEntries(
+      data!.previewSegment.stageBreakdown.filter((s) => s.count > 0).map((s) => [s.stage.key, s.count]),
+    );
+    expect(stages).toEqual({ new: 1, advocate: 1, retained: 1 });
+    expect(await server.appDb.prisma.segment.count()).toBe(before);
+    const bad = await server.graphql(
+      `query { previewSegment(definition: {field: "stage", op: "gt", value: "new"}) { size } }`,
+    );
+    expect(bad.errors![0]!.extensions).toMatchObject({ code: "BAD_USER_INPUT", argument: "definition" });
+  });
+
+  it("pages a saved segment's members with stable cursors, with its stages and metrics", async () => {
+    const known = (await create("known by June", { field: "firstSeenDate", op: "lte", value: "2026-06-30" })).data!
+      .createSegment;
+    const first = await server.graphql<{
+      segment: {
+        membership: {
+          size: number;
+          members: { edges: { node: { id: string } }[]; pageInfo: { endCursor: string; hasNextPage: boolean } };
+        };
+      };
+    }>(
+      `query($id: ID!) { segment(id: $id) { membership(asOf: "2026-06-30") { size members(first: 5) { edges { node { id } } pageInfo { endCursor hasNextPage } } } } }`,
+      { id: known.id },
+    );
+    expect(first.data!.segment.membership.size).toBe(9);
+    expect(first.data!.segment.membership.members.edges.map((e) => e.node.id)).toEqual(["A", "B", "C", "D", "E"]);
+    const next = await server.graphql<{
+      segment: { membership: { members: { edges: { node: { id: string } }[]; pageInfo: { hasNextPage: boolean } } } };
+    }>(
+      `query($id: ID!, $after: String) { segment(id: $id) { membership(asOf: "2026-06-30") { members(first: 5, after: $after) { edges { node { id } } pageInfo { hasNextPage } } } } }`,
+      { id: known.id, after: first.data!.segment.membership.members.pageInfo.endCursor },
+    );
+    expect(next.data!.segment.membership.members.edges.map((e) => e.node.id)).toEqual(["F", "G", "H", "I"]);
+    expect(next.data!.segment.membership.members.pageInfo.hasNextPage).toBe(false);
+
+    const newOnes = (await server.appDb.prisma.segment.findFirst({ where: { name: "new customers" } }))!;
+    const { data, errors } = await server.graphql<{
+      segment: {
+        size: number;
+        membership: { stageBreakdown: { stage: { key: string }; count: number; share: number }[] };
+        metrics: { key: string; value: number }[];
+      };
+    }>(
+      `query($id: ID!, $period: PeriodInput!) { segment(id: $id) { size(asOf: "2026-06-30") ${MEMBERSHIP}
+        metrics(keys: [REVENUE, ACTIVE_CUSTOMERS], period: $period) { key value } } }`,
+      { id: newOnes.id, period: JUNE },
+    );
+    expect(errors).toBeUndefined();
+    // New on 06-30: A (06-10) and C (06-20); June revenue 100 + 80.
+    expect(data!.segment.size).toBe(2);
+    const newStage = data!.segment.membership.stageBreakdown.find((s) => s.stage.key === "new")!;
+    expect(newStage).toMatchObject({ count: 2, share: 1 });
+    expect(data!.segment.metrics).toEqual([
+      { key: "REVENUE", value: 180 },
+      { key: "ACTIVE_CUSTOMERS", value: 2 },
+    ]);
+  });
+
+  it("lists the saved segments each customer belongs to, in one warehouse query for all of them", async () => {
+    server.warehouseQueries.length = 0;
+    const { data, errors } = await server.graphql<{ customers: { id: string; segments: { name: string }[] }[] }>(
+      `{ customers(ids: ["A", "C", "D", "B"], asOf: "2026-06-30") { id segments { name } } }`,
+    );
+    expect(errors).toBeUndefined();
+    const names = Object.fromEntries(data!.customers.map((c) => [c.id, c.segments.map((s) => s.name)]));
+    // The segments saved above: "recent A" or "recent B" (whichever won the race) has C and D.
+    const recent = (await server.appDb.prisma.segment.findFirst({ where: { name: { startsWith: "recent" } } }))!.name;
+    expect(names).toEqual({
+      A: ["known by June", "new customers", "to archive"],
+      C: ["known by June", "new customers", recent, "social", "to archive"],
+      D: ["known by June", recent, "social"],
+      B: ["known by June"],
+    });
+    expect(server.warehouseQueries).toEqual(["customer_features"]);
+  });
+});
