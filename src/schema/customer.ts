@@ -2,6 +2,7 @@
 // are batched into one warehouse query per day.
 import { FEATURES, type CustomerFeatures } from "../lifecycle/features.ts";
 import type { Transaction } from "../services/lifecycle.ts";
+import type { RequestContext } from "../context.ts";
 import { builder } from "./builder.ts";
 import { badUserInput } from "./errors.ts";
 import { AS_OF_DESCRIPTION, resolveAsOf } from "./lifecycle-args.ts";
@@ -138,3 +139,21 @@ builder.queryFields((t) => ({
     },
   }),
 }));
+
+/**
+ * A connection page of customers fetched by id order (size + 1 rows ask whether more follow); their
+ * features prime the request's loader, so fields under them need no further warehouse query.
+ */
+export async function customerPage(
+  args: { first?: number | null; after?: string | null },
+  asOf: string,
+  ctx: RequestContext,
+  fetch: (size: number, afterId: string | undefined) => Promise<CustomerFeatures[]>,
+) {
+  const { size, after } = forwardPage(args, "customer");
+  const rows = await fetch(size + 1, after);
+  const loader = ctx.lifecycle.features(asOf);
+  for (const features of rows) loader.prime(features.customerId, features);
+  const nodes = rows.map((features) => ({ id: features.customerId, asOf, features }));
+  return toPage(nodes, size, (n) => encodeCursor("customer", n.id), after !== undefined);
+}

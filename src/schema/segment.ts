@@ -5,10 +5,9 @@ import { segmentRow } from "../lifecycle/segment-definition.ts";
 import type { StageCount } from "../services/lifecycle.ts";
 import { SegmentService } from "../services/segments.ts";
 import { builder } from "./builder.ts";
-import { CustomerRef } from "./customer.ts";
+import { CustomerRef, customerPage } from "./customer.ts";
 import { AS_OF_DESCRIPTION, resolveAsOf } from "./lifecycle-args.ts";
 import { computeMetrics, metricArgs, metricsQuery, MetricRef } from "./metrics.ts";
-import { encodeCursor, forwardPage, toPage } from "./paging.ts";
 import { asGraphQLError, compiledSegments, resolvedFor, segmentStore } from "./segment-access.ts";
 import { StageRef } from "./stage.ts";
 
@@ -135,13 +134,10 @@ const SegmentMembershipRef = builder.objectRef<DefinitionOnDay>("SegmentMembersh
         type: CustomerRef,
         description: "The members, ordered by id (cursors stay valid while membership does not change).",
         resolve: async (d, args, ctx) => {
-          const { size, after } = forwardPage(args, "customer");
           const rule = await membersRule(d, ctx);
-          const page = await new SegmentService(ctx.lifecycle.service).page(d.asOf, rule, size + 1, after);
-          const loader = ctx.lifecycle.features(d.asOf);
-          for (const features of page) loader.prime(features.customerId, features);
-          const nodes = page.map((features) => ({ id: features.customerId, asOf: d.asOf, features }));
-          return toPage(nodes, size, (n) => encodeCursor("customer", n.id), after !== undefined);
+          return customerPage(args, d.asOf, ctx, (size, after) =>
+            new SegmentService(ctx.lifecycle.service).page(d.asOf, rule, size, after),
+          );
         },
       },
       { name: "SegmentMemberConnection", description: "A page of a segment's members." },

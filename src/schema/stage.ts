@@ -10,9 +10,8 @@ import { badUserInput } from "./errors.ts";
 
 type StageTiming = StageTimingResult & { readonly asOf: string };
 import { builder } from "./builder.ts";
-import { CustomerRef } from "./customer.ts";
+import { CustomerRef, customerPage } from "./customer.ts";
 import { AS_OF_DESCRIPTION, resolveAsOf } from "./lifecycle-args.ts";
-import { encodeCursor, forwardPage, toPage } from "./paging.ts";
 
 /** A stage as seen on one day (its count and members depend on it). */
 export interface StageShape {
@@ -63,14 +62,10 @@ StageRef.implement({
       {
         type: CustomerRef,
         description: "The stage's customers as of the day, ordered by id.",
-        resolve: async (s, args, ctx) => {
-          const { size, after } = forwardPage(args, "customer");
-          const members = await ctx.lifecycle.service.stageMembers(s.asOf, s.stage.key, size + 1, after);
-          const loader = ctx.lifecycle.features(s.asOf);
-          for (const features of members) loader.prime(features.customerId, features);
-          const nodes = members.map((features) => ({ id: features.customerId, asOf: s.asOf, features }));
-          return toPage(nodes, size, (n) => encodeCursor("customer", n.id), after !== undefined);
-        },
+        resolve: (s, args, ctx) =>
+          customerPage(args, s.asOf, ctx, (size, after) =>
+            ctx.lifecycle.service.stageMembers(s.asOf, s.stage.key, size, after),
+          ),
       },
       { name: "StageCustomerConnection", description: "A page of a stage's customers." },
       { name: "StageCustomerEdge", description: "A customer of the stage and its cursor." },
