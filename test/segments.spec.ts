@@ -251,3 +251,41 @@ describe("using segments on the fixture (2026-06-30)", () => {
     expect(server.warehouseQueries).toEqual(["customer_features"]);
   });
 });
+
+describe("comparing two segments", () => {
+  it("puts metrics side by side with the difference and a significance test for rates", async () => {
+    const search = (await create("search", { field: "acquisitionChannel", op: "eq", value: "search" })).data!
+      .createSegment;
+    const social = (await server.appDb.prisma.segment.findFirst({ where: { name: "social" } }))!;
+    const { data, errors } = await server.graphql<{
+      compareSegments: {
+        metric: { key: string; value: number | null; population: number | null };
+        other: { value: number | null };
+        difference: number | null;
+        significance: { z: number; pValue: number; significantAt95: boolean } | null;
+      }[];
+    }>(
+      `query($a: ID!, $b: ID!, $period: PeriodInput!) {
+        compareSegments(a: $a, b: $b, keys: [CONVERSION_RATE, REVENUE], period: $period) {
+          metric { key value population } other { value } difference significance { z pValue significantAt95 }
+        }
+      }`,
+      { a: search.id, b: social.id, period: JUNE },
+    );
+    expect(errors).toBeUndefined();
+    const [conversion, revenue] = data!.compareSegments;
+    // Leads in June: search A, B (A bought) = 1/2; social C, I (both bought) = 2/2.
+    expect(conversion!.metric).toMatchObject({ key: "CONVERSION_RATE", value: 0.5, population: 2 });
+    expect(conversion!.other.value).toBe(1);
+    expect(conversion!.difference).toBeCloseTo(-0.5, 12);
+    // Pooled 3/4: z = −0.5 / sqrt(0.75 × 0.25 × (1/2 + 1/2)) (Python: math.erfc for p).
+    expect(conversion!.significance!.z).toBeCloseTo(-1.1547005383792517, 9);
+    expect(conversion!.significance!.pValue).toBeCloseTo(0.2482130789899235, 6);
+    expect(conversion!.significance!.significantAt95).toBe(false);
+    // June revenue: search A 100; social C 80 + D 80 + I 10. Not a rate: no test.
+    expect(revenue!.metric.value).toBe(100);
+    expect(revenue!.other.value).toBe(170);
+    expect(revenue!.difference).toBe(-70);
+    expect(revenue!.significance).toBeNull();
+  });
+});

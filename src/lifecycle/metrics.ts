@@ -47,6 +47,8 @@ export interface MetricDefinition {
   /** The definition, shown in the GraphQL description of the value. */
   readonly description: string;
   readonly measures: readonly Measure[];
+  /** A share of customers (successes / population), so two groups' values can be tested for a difference. */
+  readonly proportion?: boolean;
   /** Optional tables without which the metric has no value (null). */
   readonly requires?: readonly (readonly LogicalTable[])[];
   /** The value from the measures; null when undefined (an empty denominator). */
@@ -96,18 +98,23 @@ function count(key: string, name: string, unit: MetricUnit, measure: Measure, de
   };
 }
 
+/** A rate over customers: value × population counts the customers with the property. */
+const proportion = (metric: MetricDefinition): MetricDefinition => ({ ...metric, proportion: true });
+
 // One of these lists is enough: a lead is known before buying through a customers row or an event.
 const NEEDS_LEADS = [["customers"], ["events"]] as const;
 
 export const METRICS: readonly MetricDefinition[] = [
-  rate(
-    "conversion_rate",
-    "Lead conversion rate",
-    "ratio",
-    "converted",
-    "leads",
-    "Leads: people first seen (customers.created_at, first event or first purchase) during the period. Value: the share of them with a first purchase on or before the period's last day. Needs the customers or events table (otherwise every known person is a buyer).",
-    NEEDS_LEADS,
+  proportion(
+    rate(
+      "conversion_rate",
+      "Lead conversion rate",
+      "ratio",
+      "converted",
+      "leads",
+      "Leads: people first seen (customers.created_at, first event or first purchase) during the period. Value: the share of them with a first purchase on or before the period's last day. Needs the customers or events table (otherwise every known person is a buyer).",
+      NEEDS_LEADS,
+    ),
   ),
   {
     key: "median_days_to_convert",
@@ -120,38 +127,46 @@ export const METRICS: readonly MetricDefinition[] = [
     value: (m) => (get(m, "converted") ? get(m, "median_days_to_convert") : null),
     population: (m) => get(m, "converted"),
   },
-  rate(
-    "repeat_purchase_rate",
-    "Repeat-purchase rate",
-    "ratio",
-    "period_repeaters",
-    "period_buyers",
-    "Of the customers who bought during the period, the share with two or more purchase days in all (by the period's last day).",
+  proportion(
+    rate(
+      "repeat_purchase_rate",
+      "Repeat-purchase rate",
+      "ratio",
+      "period_repeaters",
+      "period_buyers",
+      "Of the customers who bought during the period, the share with two or more purchase days in all (by the period's last day).",
+    ),
   ),
-  rate(
-    "retention_rate",
-    "Retention rate",
-    "ratio",
-    "retained",
-    "prior_buyers",
-    "Of the customers who bought during the equally long window just before the period, the share who bought again during the period.",
+  proportion(
+    rate(
+      "retention_rate",
+      "Retention rate",
+      "ratio",
+      "retained",
+      "prior_buyers",
+      "Of the customers who bought during the equally long window just before the period, the share who bought again during the period.",
+    ),
   ),
-  rate(
-    "churn_rate",
-    "Churn rate",
-    "ratio",
-    "churned",
-    "start_active",
-    "Of the buyers not in the churned stage on the day before the period, the share in the churned stage on its last day. Null when the stage model has no stage keyed churned.",
+  proportion(
+    rate(
+      "churn_rate",
+      "Churn rate",
+      "ratio",
+      "churned",
+      "start_active",
+      "Of the buyers not in the churned stage on the day before the period, the share in the churned stage on its last day. Null when the stage model has no stage keyed churned.",
+    ),
   ),
-  rate(
-    "referral_rate",
-    "Referral rate",
-    "ratio",
-    "advocates",
-    "buyers",
-    "Advocates / customers: of the buyers known by the period's last day, the share who referred at least one customer known by then (customers.referred_by). Needs the customers table.",
-    [["customers"]],
+  proportion(
+    rate(
+      "referral_rate",
+      "Referral rate",
+      "ratio",
+      "advocates",
+      "buyers",
+      "Advocates / customers: of the buyers known by the period's last day, the share who referred at least one customer known by then (customers.referred_by). Needs the customers table.",
+      [["customers"]],
+    ),
   ),
   rate(
     "average_order_value",

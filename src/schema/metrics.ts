@@ -85,7 +85,7 @@ const MetricComparisonRef = builder.objectRef<MetricComparison>("MetricCompariso
 
 /** A breakdown group with its display label (a stage's or a segment's name). */
 type LabelledGroup = MetricGroupResult & { readonly label: string | null };
-type MetricShape = Omit<MetricResult, "breakdown"> & { readonly breakdown: readonly LabelledGroup[] | null };
+export type MetricShape = Omit<MetricResult, "breakdown"> & { readonly breakdown: readonly LabelledGroup[] | null };
 
 const MetricGroupRef = builder.objectRef<LabelledGroup>("MetricGroup").implement({
   description: "A metric for one group of a breakdown.",
