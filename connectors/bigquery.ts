@@ -2,7 +2,13 @@
 // BigQuery's own result cache can serve repeats.
 import { BigQuery, type BigQueryOptions, type Query } from "@google-cloud/bigquery";
 import type { WarehouseMapping } from "./contract.ts";
-import type { QueryOptions, Row, WarehouseConnector } from "./connector.ts";
+import {
+  DEFAULT_BATCH_ROWS,
+  type QueryOptions,
+  type Row,
+  type StreamOptions,
+  type WarehouseConnector,
+} from "./connector.ts";
 import { ident, render, sql, type BoundParam, type Dialect, type Sql, type SqlParamType } from "./sql.ts";
 import { informationSchemaProbe, probeTables } from "./table-status.ts";
 
@@ -102,6 +108,30 @@ export class BigQueryConnector implements WarehouseConnector {
       for (const key in row) out[key] = normalise(row[key]);
       return out as R;
     });
+  }
+
+  /**
+   * The results page by page: the job runs once, then each page of `batchRows` rows is read from its
+   * result table when asked for (tabledata pages), so the rows are never all held here.
+   */
+  async *stream<R extends Row = Row>(query: Sql, options: StreamOptions = {}): AsyncIterable<R[]> {
+    options.signal?.throwIfAborted();
+    const [job] = await this.client.createQueryJob(this.jobRequest(query, options));
+    let pageToken: string | undefined;
+    do {
+      options.signal?.throwIfAborted();
+      const [rows, next] = await job.getQueryResults({
+        maxResults: options.batchRows ?? DEFAULT_BATCH_ROWS,
+        pageToken,
+        autoPaginate: false,
+      });
+      yield (rows as Row[]).map((row) => {
+        const out: Row = {};
+        for (const key in row) out[key] = normalise(row[key]);
+        return out as R;
+      });
+      pageToken = (next as { pageToken?: string } | null | undefined)?.pageToken;
+    } while (pageToken);
   }
 
   /** What the query would scan (bytes), from a dry run that bills nothing. */

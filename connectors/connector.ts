@@ -24,6 +24,12 @@ export interface WarehouseConnector {
   readonly mapping: WarehouseMapping;
   /** Runs one query; every value in it is a bound parameter. Numbers come back as JS numbers. */
   query<R extends Row = Row>(query: Sql, options?: QueryOptions): Promise<R[]>;
+  /**
+   * Rows of one query in batches of about `batchRows`, read from the warehouse as the consumer asks
+   * for them (a server-side cursor or result pages), so an export never holds all rows at once.
+   * Stopping early (break, a closed download) releases the cursor.
+   */
+  stream<R extends Row = Row>(query: Sql, options?: StreamOptions): AsyncIterable<R[]>;
   /** Cheap round trip proving the warehouse answers (for /ready). */
   ping(): Promise<void>;
   /** Presence, completeness and size of each contract table under the mapping. */
@@ -36,6 +42,13 @@ export interface QueryOptions {
   /** A short label for logs and BigQuery job labels, e.g. "table_status". */
   readonly label?: string;
 }
+
+export interface StreamOptions extends QueryOptions {
+  /** Rows per batch (default 5,000). */
+  readonly batchRows?: number;
+}
+
+export const DEFAULT_BATCH_ROWS = 5_000;
 
 /** Rows as tuples in the contract's column order; timestamps as epoch milliseconds, dates as "YYYY-MM-DD". */
 export type ContractRow = readonly (string | number | null)[];

@@ -9,7 +9,15 @@ import {
   type DuckDBValue,
 } from "@duckdb/node-api";
 import { columnSpec, columnsOf, type LogicalTable, type WarehouseMapping } from "./contract.ts";
-import type { ContractRow, QueryOptions, Row, WarehouseConnector, WarehouseWriter } from "./connector.ts";
+import {
+  DEFAULT_BATCH_ROWS,
+  type ContractRow,
+  type QueryOptions,
+  type Row,
+  type StreamOptions,
+  type WarehouseConnector,
+  type WarehouseWriter,
+} from "./connector.ts";
 import { createContractTables } from "./ddl.ts";
 import { doubleQuoted, render, sql, type Dialect, type Sql, type SqlValue } from "./sql.ts";
 import { informationSchemaProbe, probeTables } from "./table-status.ts";
@@ -34,6 +42,23 @@ function fromDuckValue(value: unknown): unknown {
   // BIGINT/HUGEINT come back as bigint; counts and sums fit a double exactly far beyond our sizes.
   if (typeof value === "bigint") return Number(value);
   return value;
+}
+
+/** Rows as every connector returns them: calendar days as "YYYY-MM-DD", numbers as JS numbers. */
+function normaliseRows(
+  rows: Record<string, unknown>[],
+  names: readonly string[],
+  types: readonly { typeId: DuckDBTypeId }[],
+): Record<string, unknown>[] {
+  const dateColumns = new Set(types.flatMap((type, i) => (type.typeId === DuckDBTypeId.DATE ? [names[i]!] : [])));
+  for (const row of rows) {
+    for (const key in row) {
+      const value = row[key];
+      row[key] =
+        dateColumns.has(key) && value instanceof Date ? value.toISOString().slice(0, 10) : fromDuckValue(value);
+    }
+  }
+  return rows;
 }
 
 export class DuckDBConnector implements WarehouseConnector, WarehouseWriter {
@@ -67,21 +92,37 @@ export class DuckDBConnector implements WarehouseConnector, WarehouseWriter {
         text,
         params.map((p) => toDuckValue(p.value)),
       );
-      const rows = reader.getRowObjectsJS();
-      // Calendar days come back as "YYYY-MM-DD", like every connector returns them.
-      const names = reader.columnNames();
-      const dateColumns = new Set(
-        reader.columnTypes().flatMap((type, i) => (type.typeId === DuckDBTypeId.DATE ? [names[i]!] : [])),
+      return normaliseRows(reader.getRowObjectsJS(), reader.columnNames(), reader.columnTypes()) as R[];
+    } finally {
+      options.signal?.removeEventListener("abort", onAbort);
+      connection.closeSync();
+    }
+  }
+
+  async *stream<R extends Row = Row>(query: Sql, options: StreamOptions = {}): AsyncIterable<R[]> {
+    const { text, params } = render(query, duckdbDialect);
+    const batchRows = options.batchRows ?? DEFAULT_BATCH_ROWS;
+    const connection = await this.instance.connect();
+    const onAbort = () => connection.interrupt();
+    options.signal?.addEventListener("abort", onAbort, { once: true });
+    try {
+      options.signal?.throwIfAborted();
+      // A streaming result computes chunks (2,048 rows) as they are fetched.
+      const result = await connection.stream(
+        text,
+        params.map((p) => toDuckValue(p.value)),
       );
-      for (const row of rows) {
-        for (const key in row) {
-          const value = row[key];
-          row[key] = (
-            dateColumns.has(key) && value instanceof Date ? value.toISOString().slice(0, 10) : fromDuckValue(value)
-          ) as never;
+      const names = result.columnNames();
+      const types = result.columnTypes();
+      let batch: Record<string, unknown>[] = [];
+      for await (const rows of result.yieldRowObjectJs()) {
+        batch.push(...normaliseRows(rows, names, types));
+        while (batch.length >= batchRows) {
+          yield batch.slice(0, batchRows) as R[];
+          batch = batch.slice(batchRows);
         }
       }
-      return rows as R[];
+      if (batch.length > 0) yield batch as R[];
     } finally {
       options.signal?.removeEventListener("abort", onAbort);
       connection.closeSync();

@@ -2,7 +2,15 @@
 import type { PGlite } from "@electric-sql/pglite";
 import pg from "pg";
 import { columnSpec, columnsOf, type ColumnType, type LogicalTable, type WarehouseMapping } from "./contract.ts";
-import type { ContractRow, QueryOptions, Row, WarehouseConnector, WarehouseWriter } from "./connector.ts";
+import {
+  DEFAULT_BATCH_ROWS,
+  type ContractRow,
+  type QueryOptions,
+  type Row,
+  type StreamOptions,
+  type WarehouseConnector,
+  type WarehouseWriter,
+} from "./connector.ts";
 import { createContractTables } from "./ddl.ts";
 import { doubleQuoted, ident, join, keyword, render, sql, type Dialect, type Sql } from "./sql.ts";
 import { informationSchemaProbe, probeTables } from "./table-status.ts";
@@ -43,6 +51,13 @@ const INSERT_BATCH = 5_000;
 /** Where a PostgresConnector sends its SQL: a pg pool on a server, or an embedded PGlite (tests). */
 export interface PgQuerySource {
   query(text: string, values: unknown[], signal?: AbortSignal): Promise<Record<string, unknown>[]>;
+  /** The rows in batches of `batchRows`, fetched as they are asked for. */
+  stream(
+    text: string,
+    values: unknown[],
+    batchRows: number,
+    signal?: AbortSignal,
+  ): AsyncIterable<Record<string, unknown>[]>;
   close(): Promise<void>;
 }
 
@@ -83,6 +98,39 @@ export function pgPoolSource(
         client.release(broken);
       }
     },
+    // A server-side cursor in a read-only transaction on a client of its own: the server computes
+    // the rows, the client holds one batch at a time.
+    async *stream(text, values, batchRows, signal) {
+      const client = await pool.connect();
+      let broken = false;
+      let open = false;
+      const onAbort = () => {
+        const pid = (client as unknown as { processID?: number }).processID;
+        if (pid) void pool.query("SELECT pg_cancel_backend($1)", [pid]).catch(() => {});
+      };
+      signal?.addEventListener("abort", onAbort, { once: true });
+      try {
+        signal?.throwIfAborted();
+        await client.query("BEGIN READ ONLY");
+        open = true;
+        await client.query(`DECLARE clm_export NO SCROLL CURSOR FOR ${text}`, values);
+        for (;;) {
+          const { rows } = await client.query(`FETCH ${Math.max(1, Math.floor(batchRows))} FROM clm_export`);
+          if (rows.length > 0) yield rows;
+          if (rows.length < batchRows) break;
+        }
+        await client.query("COMMIT");
+        open = false;
+      } catch (error) {
+        broken = isConnectionError(error);
+        throw error;
+      } finally {
+        signal?.removeEventListener("abort", onAbort);
+        // Stopped early or failed: the transaction (and its cursor) is rolled back before reuse.
+        if (open && !broken) await client.query("ROLLBACK").catch(() => (broken = true));
+        client.release(broken);
+      }
+    },
     close: () => pool.end(),
   };
 }
@@ -95,6 +143,13 @@ export async function pgliteSource(db: PGlite): Promise<PgQuerySource> {
     async query(text, values, signal) {
       signal?.throwIfAborted();
       return (await db.query<Record<string, unknown>>(text, values, { parsers })).rows;
+    },
+    // PGlite has one connection, which a cursor's transaction would hold against every other query;
+    // it is the test stand-in for the dialect, so it reads the rows at once and hands them out in slices.
+    async *stream(text, values, batchRows, signal) {
+      signal?.throwIfAborted();
+      const { rows } = await db.query<Record<string, unknown>>(text, values, { parsers });
+      for (let i = 0; i < rows.length; i += batchRows) yield rows.slice(i, i + batchRows);
     },
     close: () => db.close(),
   };
@@ -116,6 +171,14 @@ export class PostgresConnector implements WarehouseConnector, WarehouseWriter {
       params.map((p) => p.value),
       options.signal,
     )) as R[];
+  }
+
+  async *stream<R extends Row = Row>(query: Sql, options: StreamOptions = {}): AsyncIterable<R[]> {
+    const { text, params } = render(query, postgresDialect);
+    const values = params.map((p) => p.value);
+    yield* this.source.stream(text, values, options.batchRows ?? DEFAULT_BATCH_ROWS, options.signal) as AsyncIterable<
+      R[]
+    >;
   }
 
   async ping(): Promise<void> {

@@ -43,6 +43,9 @@ function recordingConnector(mapping = DEFAULT_MAPPING): WarehouseConnector & { s
       sent.push(q);
       return [] as R[];
     },
+    async *stream<R extends Row>(q: Sql): AsyncIterable<R[]> {
+      sent.push(q);
+    },
     ping: async () => {},
     tableStatus: async () => [],
     close: async () => {},

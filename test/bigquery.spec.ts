@@ -38,6 +38,12 @@ beforeAll(async () => {
       return { fields: [], rows: [], failFirst: { times: 99, status: 400, reason: "invalidQuery" } };
     }
     if (query.includes("big_scan")) return { fields: [], rows: [], bytes: 123_456_789 };
+    if (query.includes("many_rows")) {
+      return {
+        fields: [{ name: "i", type: "INTEGER" }],
+        rows: Array.from({ length: 2_500 }, (_, i) => [String(i + 1)]),
+      };
+    }
     return { fields: [{ name: "ok", type: "INTEGER" }], rows: [["1"]] };
   });
   connector = new BigQueryConnector(
@@ -134,6 +140,19 @@ describe("BigQuery connector", () => {
       query: { maximumBytesBilled: "5000000" },
     });
     expect(fake.requests.slice(1).every((r) => r.method === "GET")).toBe(true);
+  });
+
+  it("streams results page by page from the job's results", async () => {
+    fake.requests.length = 0;
+    const batches: number[][] = [];
+    for await (const batch of connector.stream<{ i: number }>(sql`SELECT i FROM many_rows`, { batchRows: 1_000 })) {
+      batches.push(batch.map((r) => r.i));
+    }
+    expect(batches.map((b) => b.length)).toEqual([1_000, 1_000, 500]);
+    expect(batches.flat()).toEqual(Array.from({ length: 2_500 }, (_, i) => i + 1));
+    const pages = fake.requests.filter((r) => r.method === "GET");
+    expect(pages).toHaveLength(3);
+    expect(fake.requests.filter((r) => r.method === "POST")).toHaveLength(1);
   });
 
   it("reports the contract tables from INFORMATION_SCHEMA, decoding INT64 counts", async () => {

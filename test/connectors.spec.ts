@@ -89,6 +89,27 @@ describe.each(testWarehouses())("$label connector", (factory) => {
     expect(contractProblem([status])).toMatch(/lacks column\(s\) type, value/);
   });
 
+  it("streams a large result in batches equal to the query's rows, and releases a stream stopped early", async () => {
+    const series =
+      warehouse.dialect.name === "duckdb"
+        ? sql`SELECT CAST(i AS INTEGER) AS i, CAST(DATE '2026-01-01' + CAST(i % 7 AS INTEGER) AS DATE) AS d FROM range(1, 12346) t(i) WHERE i > ${0} ORDER BY i`
+        : sql`SELECT i, CAST(DATE '2026-01-01' + (i % 7) AS DATE) AS d FROM generate_series(1, 12345) AS t(i) WHERE i > ${0} ORDER BY i`;
+    const batches: { i: number; d: string }[][] = [];
+    for await (const batch of warehouse.stream<{ i: number; d: string }>(series, { batchRows: 5_000 }))
+      batches.push(batch);
+    expect(batches.map((b) => b.length)).toEqual([5_000, 5_000, 2_345]);
+    expect(batches.flat()).toEqual(await warehouse.query(series));
+    expect(batches[0]![0]).toEqual({ i: 1, d: "2026-01-02" });
+    // More early stops than a pool has connections: each one must give its connection back.
+    for (let n = 0; n < 15; n++) {
+      for await (const batch of warehouse.stream(series, { batchRows: 100 })) {
+        expect(batch).toHaveLength(100);
+        break;
+      }
+    }
+    expect(await warehouse.query(sql`SELECT 1 AS ok`)).toEqual([{ ok: 1 }]);
+  });
+
   it("cancels a query whose signal is aborted before it runs", async () => {
     const controller = new AbortController();
     controller.abort(new Error("deadline"));

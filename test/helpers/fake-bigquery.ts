@@ -114,8 +114,20 @@ export async function startFakeBigQuery(project: string, answer: Answerer): Prom
       });
     }
     const poll = new RegExp(`^/bigquery/v2/projects/${project}/queries/([^/]+)$`).exec(path);
-    if (request.method === "GET" && poll && pending.has(poll[1]!))
-      return send(200, result(poll[1]!, pending.get(poll[1]!)!));
+    if (request.method === "GET" && poll && pending.has(poll[1]!)) {
+      // jobs.getQueryResults pages: maxResults rows from the offset the pageToken names.
+      const search = new URL(request.url!, "http://x").searchParams;
+      const all = pending.get(poll[1]!)!;
+      if (!search.has("maxResults")) return send(200, result(poll[1]!, all));
+      const from = Number(search.get("pageToken") ?? 0);
+      const to = from + Number(search.get("maxResults"));
+      const page = result(poll[1]!, { ...all, rows: all.rows.slice(from, to) });
+      return send(200, {
+        ...page,
+        totalRows: String(all.rows.length),
+        ...(to < all.rows.length ? { pageToken: String(to) } : {}),
+      });
+    }
     send(404, { error: { code: 404, message: `fake BigQuery has no route ${request.method} ${path}` } });
   });
   await new Promise<void>((resolve) => server.listen(0, "127.0.0.1", resolve));
