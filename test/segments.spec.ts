@@ -2,6 +2,7 @@
 // membership, stages and metrics of a definition on the hand-built fixture (test/fixtures/metrics.ts);
 // preview without saving; the segments of a customer.
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { csvField } from "../src/server/export.ts";
 import { startTestServer, type TestServer } from "./helpers/server.ts";
 import { JUNE, METRIC_ROWS } from "./fixtures/metrics.ts";
 
@@ -287,5 +288,45 @@ describe("comparing two segments", () => {
     expect(revenue!.other.value).toBe(170);
     expect(revenue!.difference).toBe(-70);
     expect(revenue!.significance).toBeNull();
+  });
+});
+
+describe("exporting a segment's members as CSV", () => {
+  const get = (path: string, init?: RequestInit) => server.yoga.fetch(`http://test${path}`, init);
+
+  it("streams the members with their stages and features, ordered by id", async () => {
+    const social = (await server.appDb.prisma.segment.findFirst({ where: { name: "social" } }))!;
+    const response = await get(`/segments/${social.id}/members.csv?asOf=2026-06-30`);
+    expect(response.status).toBe(200);
+    expect(response.headers.get("content-type")).toBe("text/csv; charset=utf-8");
+    expect(response.headers.get("content-disposition")).toContain(`segment-${social.id}-2026-06-30.csv`);
+    const lines = (await response.text()).trimEnd().split("\r\n");
+    const header = lines[0]!.split(",");
+    expect(header.slice(0, 4)).toEqual(["customer_id", "stage", "furthest_stage", "first_seen_date"]);
+    const rows = lines.slice(1).map((line) => Object.fromEntries(line.split(",").map((v, i) => [header[i], v])));
+    // Social on 06-30: C (new), D (advocate), I (retained).
+    expect(rows.map((r) => [r.customer_id, r.stage, r.acquisition_channel, r.revenue])).toEqual([
+      ["C", "new", "social", "80"],
+      ["D", "advocate", "social", "120"],
+      ["I", "retained", "social", "10"],
+    ]);
+  });
+
+  it("answers an unknown segment, a bad day and another method with the right status", async () => {
+    expect((await get(`/segments/00000000-0000-0000-0000-000000000000/members.csv`)).status).toBe(404);
+    expect((await get(`/segments/not-a-uuid/members.csv`)).status).toBe(404);
+    const social = (await server.appDb.prisma.segment.findFirst({ where: { name: "social" } }))!;
+    const badDay = await get(`/segments/${social.id}/members.csv?asOf=30.06.2026`);
+    expect(badDay.status).toBe(400);
+    expect(await badDay.json()).toMatchObject({ error: { code: "BAD_USER_INPUT", argument: "asOf" } });
+    expect((await get(`/segments/${social.id}/members.csv`, { method: "POST" })).status).toBe(405);
+  });
+
+  it("quotes CSV fields and defuses spreadsheet formulas in text", () => {
+    expect(csvField('say "hi", ok', true)).toBe('"say ""hi"", ok"');
+    expect(csvField("=HYPERLINK(1)", true)).toBe("'=HYPERLINK(1)");
+    expect(csvField(-3.5, false)).toBe("-3.5");
+    expect(csvField(null, true)).toBe("");
+    expect(csvField("line\nbreak", true)).toBe('"line\nbreak"');
   });
 });

@@ -3,6 +3,7 @@ import { randomUUID } from "node:crypto";
 import { renderGraphiQL } from "@graphql-yoga/render-graphiql";
 import { createYoga, useReadinessCheck, type YogaServerInstance } from "graphql-yoga";
 import type { RequestContext, Services } from "../context.ts";
+import { useSegmentExport } from "./export.ts";
 import { schema } from "../schema/index.ts";
 
 export const FIRST_QUERY = `# Welcome to the lifecycle analytics server.
@@ -73,6 +74,7 @@ export function createClmYoga(
       requestId: request.headers.get("x-request-id") ?? randomUUID(),
     }),
     plugins: [
+      useSegmentExport(services),
       useReadinessCheck({
         endpoint: "/ready",
         check: async ({ fetchAPI }) => {
