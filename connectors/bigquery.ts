@@ -44,7 +44,8 @@ export const BIGQUERY_RETRY = {
 
 function inferType(value: unknown): SqlParamType {
   if (typeof value === "boolean") return "BOOL";
-  if (typeof value === "number") return Number.isInteger(value) ? "INT64" : "FLOAT64";
+  // Beyond 2^53 a whole number is a float that INT64 may not hold (−9.2e18, 1e300): FLOAT64.
+  if (typeof value === "number") return Number.isSafeInteger(value) ? "INT64" : "FLOAT64";
   if (value instanceof Date) return "TIMESTAMP";
   return "STRING";
 }

@@ -34,6 +34,9 @@ const DAY_MS = 86_400_000;
 
 function toDuckValue(value: SqlValue): DuckDBValue {
   if (value instanceof Date) return timestampValue(BigInt(value.getTime()) * 1000n);
+  // The binding turns whole numbers into BIGINT and fails beyond its range (−9.2e18, 1e300): such a
+  // value goes as its decimal text, which the CAST(… AS DOUBLE) every number constant sits in reads back exactly.
+  if (typeof value === "number" && Number.isInteger(value) && !Number.isSafeInteger(value)) return String(value);
   if (Array.isArray(value)) return listValue(value as DuckDBValue[]);
   return value as DuckDBValue;
 }

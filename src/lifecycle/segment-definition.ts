@@ -77,6 +77,9 @@ function sizeIssues(input: unknown): RuleIssue[] {
         path,
         message: `is a string of ${v.length} characters; at most ${DEFINITION_LIMITS.stringLength}`,
       });
+    } else if (typeof v === "string" && v.includes("\u0000")) {
+      // PostgreSQL text cannot hold NUL: refused here rather than failing in the warehouse.
+      issues.push({ path, message: "must not contain the NUL character" });
     } else if (Array.isArray(v)) v.forEach((x, i) => walk(x, [...path, i], depth + 1));
     else if (typeof v === "object" && v !== null)
       for (const [k, x] of Object.entries(v)) walk(x, [...path, k], depth + 1);
