@@ -86,7 +86,7 @@ describe(`saved segments (app database: ${process.env.TEST_DATABASE_URL ? "postg
 
   it("includes archived segments when asked", async () => {
     const { data } = await server.graphql<{ segments: { totalCount: number } }>(
-      "{ segments(includeArchived: true) { totalCount } }",
+      "{ segments(filter: { includeArchived: true }) { totalCount } }",
     );
     expect(data!.segments.totalCount).toBe(3);
   });

@@ -292,7 +292,7 @@ describe("comparing two segments", () => {
 });
 
 describe("exporting a segment's members as CSV", () => {
-  const get = (path: string, init?: RequestInit) => server.yoga.fetch(`http://test${path}`, init);
+  const get = (path: string, init: { method?: string } = {}) => server.yoga.fetch(`http://test${path}`, init);
 
   it("streams the members with their stages and features, ordered by id", async () => {
     const social = (await server.appDb.prisma.segment.findFirst({ where: { name: "social" } }))!;
@@ -328,5 +328,23 @@ describe("exporting a segment's members as CSV", () => {
     expect(csvField(-3.5, false)).toBe("-3.5");
     expect(csvField(null, true)).toBe("");
     expect(csvField("line\nbreak", true)).toBe('"line\nbreak"');
+  });
+});
+
+describe("listing segments", () => {
+  it("filters by a name fragment in any case, and by archived", async () => {
+    const { data } = await server.graphql<{ segments: { totalCount: number; edges: { node: { name: string } }[] } }>(
+      `{ segments(filter: { nameContains: "SOC" }) { totalCount edges { node { name } } } }`,
+    );
+    expect(data!.segments.edges.map((e) => e.node.name)).toEqual(["social"]);
+    expect(data!.segments.totalCount).toBe(1);
+    const withArchived = await server.graphql<{ segments: { edges: { node: { name: string } }[] } }>(
+      `{ segments(filter: { nameContains: "cycle", includeArchived: true }) { edges { node { name } } } }`,
+    );
+    expect(withArchived.data!.segments.edges.map((e) => e.node.name)).toEqual(["cycle a", "cycle b"]);
+    const hidden = await server.graphql<{ segments: { totalCount: number } }>(
+      `{ segments(filter: { nameContains: "cycle" }) { totalCount } }`,
+    );
+    expect(hidden.data!.segments.totalCount).toBe(0);
   });
 });

@@ -46,6 +46,15 @@ builder.prismaObject("Segment", {
   }),
 });
 
+const SegmentFilter = builder.inputType("SegmentFilter", {
+  description: "Which saved segments to list.",
+  fields: (t) => ({
+    nameContains: t.string({ description: "Only names containing this text (any case)." }),
+    owner: t.string({ description: "Only segments of this owner." }),
+    includeArchived: t.boolean({ defaultValue: false, description: "Also list archived segments." }),
+  }),
+});
+
 builder.queryFields((t) => ({
   segment: t.prismaField({
     type: "Segment",
@@ -60,11 +69,13 @@ builder.queryFields((t) => ({
       type: "Segment",
       cursor: "id",
       description: "Saved segments by name.",
-      args: { includeArchived: t.arg.boolean({ defaultValue: false, description: "Also list archived segments." }) },
-      resolve: (query, _root, { includeArchived }, ctx) =>
+      args: {
+        filter: t.arg({ type: SegmentFilter, description: "Which segments to list (default: all not archived)." }),
+      },
+      resolve: (query, _root, { filter }, ctx) =>
         ctx.prisma.segment.findMany({
           ...query,
-          where: listed(includeArchived),
+          where: listed(filter),
           orderBy: [{ name: "asc" }, { id: "asc" }],
         }),
     },
@@ -74,8 +85,7 @@ builder.queryFields((t) => ({
       fields: (t) => ({
         totalCount: t.int({
           description: "Segments matching the filter, over all pages.",
-          resolve: (connection, _args, ctx) =>
-            ctx.prisma.segment.count({ where: listed(connection.args.includeArchived) }),
+          resolve: (connection, _args, ctx) => ctx.prisma.segment.count({ where: listed(connection.args.filter) }),
         }),
       }),
     },
@@ -83,7 +93,20 @@ builder.queryFields((t) => ({
   ),
 }));
 
-const listed = (includeArchived: boolean | null | undefined) => (includeArchived ? {} : { archived: false });
+interface SegmentFilterShape {
+  nameContains?: string | null;
+  owner?: string | null;
+  includeArchived?: boolean | null;
+}
+
+/** The Prisma filter of a SegmentFilter: a name fragment (any case), an owner, archived or not. */
+function listed(filter: SegmentFilterShape | null | undefined) {
+  return {
+    ...(filter?.includeArchived ? {} : { archived: false }),
+    ...(filter?.nameContains ? { name: { contains: filter.nameContains, mode: "insensitive" as const } } : {}),
+    ...(filter?.owner ? { owner: filter.owner } : {}),
+  };
+}
 
 function isUuid(value: string): boolean {
   return /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i.test(value);
