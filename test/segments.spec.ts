@@ -228,6 +228,17 @@ describe("using segments on the fixture (2026-06-30)", () => {
     expect(data!.segment.size).toBe(2);
     const newStage = data!.segment.membership.stageBreakdown.find((s) => s.stage.key === "new")!;
     expect(newStage).toMatchObject({ count: 2, share: 1 });
+    const direct = await server.graphql<{
+      segment: {
+        members: { edges: { node: { id: string } }[] };
+        stageBreakdown: { stage: { key: string }; count: number }[];
+      };
+    }>(
+      `query($id: ID!) { segment(id: $id) { members(asOf: "2026-06-30", first: 10) { edges { node { id } } } stageBreakdown(asOf: "2026-06-30") { stage { key } count } } }`,
+      { id: newOnes.id },
+    );
+    expect(direct.data!.segment.members.edges.map((e) => e.node.id)).toEqual(["A", "C"]);
+    expect(direct.data!.segment.stageBreakdown.find((s) => s.stage.key === "new")!.count).toBe(2);
     expect(data!.segment.metrics).toEqual([
       { key: "REVENUE", value: 180 },
       { key: "ACTIVE_CUSTOMERS", value: 2 },

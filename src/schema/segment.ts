@@ -135,6 +135,12 @@ const SegmentStageCountRef = builder
     }),
   });
 
+async function stageBreakdownOf(d: DefinitionOnDay, ctx: RequestContext) {
+  const counts = await new SegmentService(ctx.lifecycle.service).stageCounts(d.asOf, await membersRule(d, ctx));
+  const total = counts.reduce((n, c) => n + c.count, 0);
+  return counts.map((c) => ({ ...c, share: total === 0 ? 0 : c.count / total, asOf: d.asOf }));
+}
+
 const SegmentMembershipRef = builder.objectRef<DefinitionOnDay>("SegmentMembership").implement({
   description: "A segment's members on one day, computed in the warehouse.",
   fields: (t) => ({
@@ -147,11 +153,7 @@ const SegmentMembershipRef = builder.objectRef<DefinitionOnDay>("SegmentMembersh
     stageBreakdown: t.field({
       type: [SegmentStageCountRef],
       description: "Every stage with the members in it, in display order.",
-      resolve: async (d, _args, ctx) => {
-        const counts = await new SegmentService(ctx.lifecycle.service).stageCounts(d.asOf, await membersRule(d, ctx));
-        const total = counts.reduce((n, c) => n + c.count, 0);
-        return counts.map((c) => ({ ...c, share: total === 0 ? 0 : c.count / total, asOf: d.asOf }));
-      },
+      resolve: (d, _args, ctx) => stageBreakdownOf(d, ctx),
     }),
     members: t.connection(
       {
@@ -176,6 +178,29 @@ builder.prismaObjectFields("Segment", (t) => ({
     description: "Members, size and stage breakdown as of a day (the definition evaluated in the warehouse).",
     args: { asOf: t.arg({ type: "Date", description: AS_OF_DESCRIPTION }) },
     resolve: (segment, args, ctx) => ({ definition: segment.definition as Rule, asOf: resolveAsOf(args.asOf, ctx) }),
+  }),
+  members: t.connection(
+    {
+      type: CustomerRef,
+      description: "Members as of a day, ordered by id (cursors stay valid while membership does not change).",
+      args: { asOf: t.arg({ type: "Date", description: AS_OF_DESCRIPTION }) },
+      resolve: async (segment, args, ctx) => {
+        const asOf = resolveAsOf(args.asOf, ctx);
+        const rule = await resolvedFor(segment.definition as Rule, asOf, ctx, "definition");
+        return customerPage(args, asOf, ctx, (size, after) =>
+          new SegmentService(ctx.lifecycle.service).page(asOf, rule, size, after),
+        );
+      },
+    },
+    { name: "SegmentCustomerConnection", description: "A page of a saved segment's members." },
+    { name: "SegmentCustomerEdge", description: "A member and its cursor." },
+  ),
+  stageBreakdown: t.field({
+    type: [SegmentStageCountRef],
+    description: "Every stage with the members in it as of a day, in display order.",
+    args: { asOf: t.arg({ type: "Date", description: AS_OF_DESCRIPTION }) },
+    resolve: (segment, args, ctx) =>
+      stageBreakdownOf({ definition: segment.definition as Rule, asOf: resolveAsOf(args.asOf, ctx) }, ctx),
   }),
   size: t.int({
     description: "Members as of a day (count); membership.size without the other fields.",
