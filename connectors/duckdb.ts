@@ -74,9 +74,17 @@ export class DuckDBConnector implements WarehouseConnector, WarehouseWriter {
   ) {}
 
   /** `path` ":memory:" (or undefined) is an in-memory database. */
-  static async open(path: string | undefined, mapping: WarehouseMapping): Promise<DuckDBConnector> {
+  static async open(
+    path: string | undefined,
+    mapping: WarehouseMapping,
+    options: { memoryLimit?: string } = {},
+  ): Promise<DuckDBConnector> {
     const location = path ?? ":memory:";
-    const instance = await DuckDBInstance.create(location);
+    // DuckDB's own default is 80% of RAM; a limit makes large sorts and aggregates spill to disk instead.
+    const instance = await DuckDBInstance.create(
+      location,
+      options.memoryLimit ? { memory_limit: options.memoryLimit } : undefined,
+    );
     // Timestamps without a zone are UTC by the input contract; days are cut in the configured zone.
     const setup = await instance.connect();
     await setup.run("SET GLOBAL TimeZone = 'UTC'");

@@ -31,6 +31,8 @@ describe("environment contract", () => {
   it("turns demo data off by default when a DuckDB file is given", () => {
     expect(loadEnv({ CLM_DUCKDB_PATH: "/tmp/w.duckdb" }).warehouse).toMatchObject({ demo: false });
     expect(loadEnv({ CLM_DUCKDB_PATH: "/tmp/w.duckdb", CLM_DEMO: "1" }).warehouse).toMatchObject({ demo: true });
+    expect(loadEnv({ CLM_DUCKDB_MEMORY_LIMIT: "512MB" }).warehouse).toMatchObject({ memoryLimit: "512MB" });
+    expect(() => loadEnv({ CLM_DUCKDB_MEMORY_LIMIT: "lots" })).toThrow(/CLM_DUCKDB_MEMORY_LIMIT must be a size/);
   });
 
   it("treats empty variables as unset", () => {

@@ -1,5 +1,7 @@
 // The connector contract, run against every warehouse the test environment has.
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { DEFAULT_MAPPING } from "../connectors/contract.ts";
+import { DuckDBConnector } from "../connectors/duckdb.ts";
 import { contractProblem } from "../connectors/table-status.ts";
 import { ident, sql } from "../connectors/sql.ts";
 import { testWarehouses, type TestWarehouse } from "./helpers/databases.ts";
@@ -114,5 +116,16 @@ describe.each(testWarehouses())("$label connector", (factory) => {
     const controller = new AbortController();
     controller.abort(new Error("deadline"));
     await expect(warehouse.query(sql`SELECT 1`, { signal: controller.signal })).rejects.toThrow("deadline");
+  });
+});
+
+describe("DuckDB options", () => {
+  it("applies a memory limit (CLM_DUCKDB_MEMORY_LIMIT), so large queries spill instead of growing", async () => {
+    const limited = await DuckDBConnector.open(undefined, DEFAULT_MAPPING, { memoryLimit: "123MB" });
+    try {
+      expect(await limited.query(sql`SELECT current_setting('memory_limit') AS m`)).toEqual([{ m: "117.3 MiB" }]);
+    } finally {
+      await limited.close();
+    }
   });
 });

@@ -55,6 +55,13 @@ const envSchema = z
       z.enum(WAREHOUSES, { message: `must be one of ${WAREHOUSES.join(" | ")}` }).default("duckdb"),
     ),
     CLM_DUCKDB_PATH: z.preprocess(unset, z.string().optional()),
+    CLM_DUCKDB_MEMORY_LIMIT: z.preprocess(
+      unset,
+      z
+        .string()
+        .regex(/^\d+(\.\d+)?\s*(KB|MB|GB|TB|KiB|MiB|GiB|TiB)$/i, "must be a size such as 512MB or 2GB")
+        .optional(),
+    ),
     CLM_POSTGRES_URL: z.preprocess(unset, postgresUrl.optional()),
     CLM_BIGQUERY_PROJECT: z.preprocess(
       unset,
@@ -165,6 +172,7 @@ export function loadEnv(source: Readonly<Record<string, string | undefined>> = p
         : {
             kind: "duckdb",
             path: env.CLM_DUCKDB_PATH,
+            memoryLimit: env.CLM_DUCKDB_MEMORY_LIMIT,
             demo: env.CLM_DEMO ?? env.CLM_DUCKDB_PATH === undefined,
             demoCustomers: env.CLM_DEMO_CUSTOMERS,
           };
