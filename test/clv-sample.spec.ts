@@ -1,7 +1,7 @@
 // The sample the lifetime-value fits use on large bases: reproducible, independent of row order, and a
 // fair share of every kind of customer.
-import { readFileSync } from "node:fs";
 import { describe, expect, it } from "vitest";
+import { readCdnow } from "./helpers/cdnow.ts";
 import { bgnbdLogLikelihood, fitBgNbdGroups } from "../src/lifecycle/clv/bgnbd.ts";
 import { sampleCustomers } from "../src/lifecycle/clv/sample.ts";
 
@@ -40,14 +40,7 @@ describe("sampling customers for the CLV fits", () => {
 
   it("fits a sample to estimates that describe the whole base nearly as well as its own", () => {
     // CDNOW (test/fixtures/cdnow_summary.csv) ten times over: 23,570 customers, sampled down to 8,000.
-    const cdnow = readFileSync(new URL("./fixtures/cdnow_summary.csv", import.meta.url), "utf8")
-      .trim()
-      .split("\n")
-      .slice(1)
-      .map((line) => {
-        const [id, x, tx, T] = line.split(",").map(Number);
-        return { key: String(id), summary: { x: x!, tx: tx!, T: T! }, count: 10 };
-      });
+    const cdnow = readCdnow().map(({ id, x, tx, T }) => ({ key: String(id), summary: { x, tx, T }, count: 10 }));
     const whole = fitBgNbdGroups(cdnow);
     const sample = fitBgNbdGroups(sampleCustomers(cdnow, (g) => g.key, 8_000).groups);
     const perCustomer = (ll: number) => ll / 23_570;

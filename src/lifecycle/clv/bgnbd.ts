@@ -72,17 +72,30 @@ export function fitBgNbd(summaries: readonly RfSummary[]): BgNbdFit {
   return fitBgNbdGroups(groupSummaries(summaries));
 }
 
-/** Fits on summaries grouped with their counts (as the warehouse returns them for large bases). */
-export function fitBgNbdGroups(groups: readonly SummaryGroup[]): BgNbdFit {
+/**
+ * Maximum likelihood of a purchase model on grouped summaries, refusing data too thin to fit: fewer
+ * than 10 customers or fewer than 2 with a repeat purchase.
+ */
+export function fitPurchaseModel<K extends string>(
+  model: string,
+  names: readonly K[],
+  groups: readonly SummaryGroup[],
+  logLikelihood: (params: Record<K, number>) => number,
+): Record<K, number> & { logLikelihood: number; iterations: number; converged: boolean } {
   const customers = groups.reduce((n, g) => n + g.count, 0);
   const repeaters = groups.reduce((n, g) => n + (g.summary.x > 0 ? g.count : 0), 0);
   if (customers < 10 || repeaters < 2) {
     throw new ThinDataError(
-      `too little data to fit BG/NBD: ${customers} customers, ${repeaters} with a repeat purchase (need at least 10 and 2)`,
+      `too little data to fit ${model}: ${customers} customers, ${repeaters} with a repeat purchase (need at least 10 and 2)`,
     );
   }
-  const best = maximizeLikelihood(["r", "alpha", "a", "b"] as const, (p) => bgnbdLogLikelihood(p, groups));
+  const best = maximizeLikelihood(names, logLikelihood);
   return { ...best.params, logLikelihood: best.logLikelihood, iterations: best.iterations, converged: best.converged };
+}
+
+/** Fits on summaries grouped with their counts (as the warehouse returns them for large bases). */
+export function fitBgNbdGroups(groups: readonly SummaryGroup[]): BgNbdFit {
+  return fitPurchaseModel("BG/NBD", ["r", "alpha", "a", "b"] as const, groups, (p) => bgnbdLogLikelihood(p, groups));
 }
 
 /** P(alive | x, t_x, T). */
