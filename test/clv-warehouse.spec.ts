@@ -47,7 +47,8 @@ describe.each(testWarehouses())("CLV on the CDNOW base in $label", (factory) => 
     const model = await lifecycle.clvModel(CALIBRATION_END, "WEEK");
     expect(model.customers).toBe(2_357);
     expect(model.summaryGroups).toBeLessThan(2_357);
-    const { bgnbd, gammaGamma } = model;
+    const { gammaGamma } = model;
+    const bgnbd = model.bgnbd!;
     expect(bgnbd.r).toBeCloseTo(0.243, 2);
     expect(bgnbd.alpha).toBeCloseTo(4.414, 2);
     expect(bgnbd.a).toBeCloseTo(0.793, 2);
@@ -57,7 +58,20 @@ describe.each(testWarehouses())("CLV on the CDNOW base in $label", (factory) => 
     expect(gammaGamma.p).toBeCloseTo(6.25, 2);
     expect(gammaGamma.q).toBeCloseTo(3.74, 2);
     expect(Math.abs(gammaGamma.gamma - 15.44)).toBeLessThan(0.01);
-    // Kept per (day, unit): the second ask sends nothing to the warehouse.
+    // Kept per (day, unit, model): the second ask sends nothing to the warehouse.
     expect(await lifecycle.clvModel(CALIBRATION_END, "WEEK")).toBe(model);
+    expect(model.paretoNbd).toBeNull();
+  });
+
+  it("fits Pareto/NBD to the published values from the same warehouse summaries", async () => {
+    const model = await lifecycle.clvModel(CALIBRATION_END, "WEEK", "PARETO_NBD");
+    expect(model.bgnbd).toBeNull();
+    const p = model.paretoNbd!;
+    // Fader, Hardie & Lee (2005), "A Note on Implementing the Pareto/NBD Model in MATLAB".
+    expect(p.r).toBeCloseTo(0.55, 2);
+    expect(p.alpha).toBeCloseTo(10.58, 1);
+    expect(p.s).toBeCloseTo(0.61, 2);
+    expect(p.beta).toBeCloseTo(11.67, 1);
+    expect(p.logLikelihood).toBeCloseTo(-9595.0, 0);
   });
 });

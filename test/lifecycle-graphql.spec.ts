@@ -204,17 +204,17 @@ describe.each(testWarehouses())("lifecycle GraphQL on the demo shop in $label", 
         customers: number;
         bgnbd: { r: number; alpha: number; a: number; b: number };
         gammaGamma: { p: number };
-        diagnostics: { bgnbdConverged: boolean };
+        diagnostics: { purchaseModelConverged: boolean };
       };
       customers: {
         stage: { key: string };
         prediction: { probabilityAlive: number; expectedPurchases: number; predictedClv: number } | null;
       }[];
-    }>(`{ clvModel(asOf: "${DEMO_END_DATE}") { customers bgnbd { r alpha a b } gammaGamma { p } diagnostics { bgnbdConverged } }
+    }>(`{ clvModel(asOf: "${DEMO_END_DATE}") { customers bgnbd { r alpha a b } gammaGamma { p } diagnostics { purchaseModelConverged } }
           customers(ids: ["c000001", "c000002", "c000003", "c000004", "c000005", "c000006"], asOf: "${DEMO_END_DATE}") {
             stage { key } prediction(horizonDays: 180) { probabilityAlive expectedPurchases predictedClv } } }`);
     expect(errors).toBeUndefined();
-    expect(data!.clvModel.diagnostics.bgnbdConverged).toBe(true);
+    expect(data!.clvModel.diagnostics.purchaseModelConverged).toBe(true);
     for (const v of Object.values(data!.clvModel.bgnbd)) expect(v).toBeGreaterThan(0);
     for (const c of data!.customers) {
       if (c.stage.key === "prospect") expect(c.prediction).toBeNull();
@@ -223,6 +223,21 @@ describe.each(testWarehouses())("lifecycle GraphQL on the demo shop in $label", 
         expect(c.prediction!.probabilityAlive).toBeLessThanOrEqual(1);
         expect(c.prediction!.predictedClv).toBeGreaterThanOrEqual(0);
       }
+    }
+    const pareto = await server.graphql<{
+      clvModel: { model: string; bgnbd: null; paretoNbd: Record<string, number> };
+      customers: { prediction: { probabilityAlive: number; expectedPurchases: number } | null }[];
+    }>(`{ clvModel(asOf: "${DEMO_END_DATE}", model: PARETO_NBD) { model bgnbd { r } paretoNbd { r alpha s beta } }
+          customers(ids: ["c000002", "c000003", "c000004"], asOf: "${DEMO_END_DATE}") {
+            prediction(model: PARETO_NBD) { probabilityAlive expectedPurchases } } }`);
+    expect(pareto.errors).toBeUndefined();
+    expect(pareto.data!.clvModel.model).toBe("PARETO_NBD");
+    expect(pareto.data!.clvModel.bgnbd).toBeNull();
+    for (const v of Object.values(pareto.data!.clvModel.paretoNbd)) expect(v).toBeGreaterThan(0);
+    for (const c of pareto.data!.customers.filter((c) => c.prediction)) {
+      expect(c.prediction!.probabilityAlive).toBeGreaterThan(0);
+      expect(c.prediction!.probabilityAlive).toBeLessThanOrEqual(1);
+      expect(c.prediction!.expectedPurchases).toBeGreaterThanOrEqual(0);
     }
     const thin = await server.graphql(`{ clvModel(asOf: "2024-07-02") { customers } }`);
     expect(thin.errors?.[0]?.extensions?.code).toBe("INSUFFICIENT_DATA");

@@ -9,7 +9,8 @@ import { addDays, asOfCutoff, today } from "../lifecycle/calendar.ts";
 import { FEATURES, FEATURE_BY_FIELD, type CustomerFeatures } from "../lifecycle/features.ts";
 import { fitBgNbdGroups, type BgNbdFit } from "../lifecycle/clv/bgnbd.ts";
 import { fitGammaGamma, type GammaGammaFit } from "../lifecycle/clv/gamma-gamma.ts";
-import { TIME_UNIT_DAYS, type TimeUnit } from "../lifecycle/clv/predict.ts";
+import { fitParetoNbdGroups, type ParetoNbdFit } from "../lifecycle/clv/pareto-nbd.ts";
+import { TIME_UNIT_DAYS, type PurchaseModelKind, type TimeUnit } from "../lifecycle/clv/predict.ts";
 import { sampleCustomers } from "../lifecycle/clv/sample.ts";
 import { quintileSql, RfmSegments, type RfmScore } from "../lifecycle/rfm.ts";
 import type { RuleSqlContext } from "../lifecycle/rule-sql.ts";
@@ -40,6 +41,8 @@ export interface RfmCell {
 export interface ClvModel {
   readonly asOf: string;
   readonly timeUnit: TimeUnit;
+  /** The purchase model fitted (with Gamma-Gamma for spend). */
+  readonly model: PurchaseModelKind;
   /** Buyers summarised (first purchase on or before asOf). */
   readonly customers: number;
   /** Share of the buyers the fits ran on: 1, or a seeded random sample above CLV_SAMPLE_CUSTOMERS. */
@@ -48,7 +51,10 @@ export interface ClvModel {
   readonly fittedCustomers: number;
   /** Distinct (x, t_x, T) summaries the BG/NBD fit ran on. */
   readonly summaryGroups: number;
-  readonly bgnbd: BgNbdFit;
+  /** The BG/NBD fit when model is BG_NBD. */
+  readonly bgnbd: BgNbdFit | null;
+  /** The Pareto/NBD fit when model is PARETO_NBD. */
+  readonly paretoNbd: ParetoNbdFit | null;
   readonly gammaGamma: GammaGammaFit;
   readonly fitMs: number;
 }
@@ -266,22 +272,22 @@ WHERE f.purchase_days >= 1`;
   private readonly clvFits = new Map<string, Promise<ClvModel>>();
 
   /**
-   * BG/NBD and Gamma-Gamma fitted on the buyers as of the day. The warehouse returns the summaries
+   * BG/NBD or Pareto/NBD, and Gamma-Gamma, fitted on the buyers as of the day. The warehouse returns the summaries
    * grouped (identical (x, t_x, T) with their count; repeat spend to the cent with its count), so a
-   * large base costs a few thousand rows, not one per customer. Fits are kept per (day, unit).
+   * large base costs a few thousand rows, not one per customer. Fits are kept per (day, unit, model).
    */
-  clvModel(asOf: string, timeUnit: TimeUnit): Promise<ClvModel> {
-    const key = `${asOf}|${timeUnit}`;
+  clvModel(asOf: string, timeUnit: TimeUnit, model: PurchaseModelKind = "BG_NBD"): Promise<ClvModel> {
+    const key = `${asOf}|${timeUnit}|${model}`;
     if (this.clvFits.size >= 100 && !this.clvFits.has(key)) this.clvFits.clear();
     return memo(this.clvFits, key, () => {
-      const fit = this.fitClv(asOf, timeUnit);
+      const fit = this.fitClv(asOf, timeUnit, model);
       // A failed fit (thin data, warehouse down) is not remembered.
       fit.catch(() => this.clvFits.delete(key));
       return fit;
     });
   }
 
-  private async fitClv(asOf: string, timeUnit: TimeUnit): Promise<ClvModel> {
+  private async fitClv(asOf: string, timeUnit: TimeUnit, model: PurchaseModelKind): Promise<ClvModel> {
     const { dialect } = this.warehouse;
     // The summaries need purchases only: leaving customers and events out saves most of the work.
     const buyers = sql`SELECT * FROM (${this.features(asOf, undefined, { transactionsOnly: true })}) AS f WHERE f.purchase_days >= 1`;
@@ -323,16 +329,19 @@ FROM s WHERE zbar_cents IS NOT NULL GROUP BY x, zbar_cents`,
       spendRows.map((r) => ({ x: Number(r.x), zbar: Number(r.zbar_cents) / 100, count: Number(r.n) })),
       (g) => `${g.x}|${g.zbar}`,
     );
-    const bgnbd = fitBgNbdGroups(recency.groups);
+    const bgnbd = model === "BG_NBD" ? fitBgNbdGroups(recency.groups) : null;
+    const paretoNbd = model === "PARETO_NBD" ? fitParetoNbdGroups(recency.groups) : null;
     const gammaGamma = fitGammaGamma(spend.groups);
     return {
       asOf,
       timeUnit,
+      model,
       customers: all.reduce((n, g) => n + g.count, 0),
       sampleFraction: recency.fraction,
       fittedCustomers: recency.groups.reduce((n, g) => n + g.count, 0),
       summaryGroups: recency.groups.length,
       bgnbd,
+      paretoNbd,
       gammaGamma,
       fitMs: performance.now() - started,
     };

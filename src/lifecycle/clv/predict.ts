@@ -1,8 +1,35 @@
-// Per-customer predictions from fitted BG/NBD and Gamma-Gamma models, and the summaries they read.
+// Per-customer predictions from a fitted purchase model (BG/NBD or Pareto/NBD) and Gamma-Gamma, and
+// the summaries they read.
 import { daysBetween } from "../calendar.ts";
 import type { CustomerFeatures } from "../features.ts";
 import { bgnbdExpectedPurchases, bgnbdProbabilityAlive, type BgNbdParams, type RfSummary } from "./bgnbd.ts";
 import { conditionalExpectedSpend, type GammaGammaParams, type SpendSummary } from "./gamma-gamma.ts";
+import { paretoNbdExpectedPurchases, paretoNbdProbabilityAlive, type ParetoNbdParams } from "./pareto-nbd.ts";
+
+export type PurchaseModelKind = "BG_NBD" | "PARETO_NBD";
+
+/** What predictions need of a purchase model: P(alive) and expected purchases in (T, T + t]. */
+export interface PurchaseModel {
+  probabilityAlive(s: RfSummary): number;
+  expectedPurchases(s: RfSummary, t: number): number;
+}
+
+export function purchaseModel(
+  fit: { kind: "BG_NBD"; params: BgNbdParams } | { kind: "PARETO_NBD"; params: ParetoNbdParams },
+): PurchaseModel {
+  if (fit.kind === "BG_NBD") {
+    const p = fit.params;
+    return {
+      probabilityAlive: (s) => bgnbdProbabilityAlive(p, s),
+      expectedPurchases: (s, t) => bgnbdExpectedPurchases(p, s, t),
+    };
+  }
+  const p = fit.params;
+  return {
+    probabilityAlive: (s) => paretoNbdProbabilityAlive(p, s),
+    expectedPurchases: (s, t) => paretoNbdExpectedPurchases(p, s, t),
+  };
+}
 
 /** Days per model time unit. */
 export const TIME_UNIT_DAYS = { DAY: 1, WEEK: 7, MONTH: 365.25 / 12 } as const;
@@ -41,26 +68,26 @@ export interface Prediction {
  * month's purchases discounted at `discountRate` a year ((1 + d)^(−months/12)).
  */
 export function predict(
-  bgnbd: BgNbdParams,
+  purchases: PurchaseModel,
   gammaGamma: GammaGammaParams,
   summary: RfSummary & SpendSummary,
   unitDays: number,
   horizonDays: number,
   discountRate: number,
 ): Prediction {
-  const expectedPurchases = bgnbdExpectedPurchases(bgnbd, summary, horizonDays / unitDays);
+  const expectedPurchases = purchases.expectedPurchases(summary, horizonDays / unitDays);
   const expectedAverageSpend = conditionalExpectedSpend(gammaGamma, summary);
   const months = Math.max(1, Math.ceil(horizonDays / TIME_UNIT_DAYS.MONTH));
   let discounted = 0;
   let before = 0;
   for (let k = 1; k <= months; k++) {
     const days = Math.min(horizonDays, k * TIME_UNIT_DAYS.MONTH);
-    const upTo = bgnbdExpectedPurchases(bgnbd, summary, days / unitDays);
+    const upTo = purchases.expectedPurchases(summary, days / unitDays);
     discounted += (upTo - before) / Math.pow(1 + discountRate, days / 365.25);
     before = upTo;
   }
   return {
-    probabilityAlive: bgnbdProbabilityAlive(bgnbd, summary),
+    probabilityAlive: purchases.probabilityAlive(summary),
     expectedPurchases,
     expectedAverageSpend,
     predictedClv: expectedAverageSpend * discounted,
