@@ -1,4 +1,5 @@
-// Saved segments, read from the app database. (Creating and editing them is the segments capability.)
+// Saved segments: reading, membership and metrics of a definition, preview, changes with versions, the
+// segments of a customer and the comparison of two segments.
 import type { RequestContext } from "../context.ts";
 import type { Rule } from "../lifecycle/rules.ts";
 import { segmentRow } from "../lifecycle/segment-definition.ts";
@@ -31,7 +32,11 @@ builder.prismaObject("Segment", {
     id: t.exposeID("id", { description: "Stable identifier (UUID)." }),
     name: t.exposeString("name", { description: "Unique name." }),
     description: t.exposeString("description", { description: "What the segment is for, in the analyst's words." }),
-    definition: t.expose("definition", { type: "JSON", description: "The filter tree that selects members." }),
+    definition: t.expose("definition", {
+      type: "JSON",
+      description:
+        'The definition that selects members: the rule language over features, plus stage, furthestStage, rfmRecency/rfmFrequency/rfmMonetary/rfmSegment, {"daysAgo": n} dates and {"segment": id} references.',
+    }),
     owner: t.exposeString("owner", { nullable: true, description: "Who created the segment (the API key's owner)." }),
     version: t.exposeInt("version", { description: "Grows by one with every change; send it back when updating." }),
     archived: t.exposeBoolean("archived", {
