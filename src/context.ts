@@ -2,6 +2,7 @@
 import type { PrismaClient } from "@prisma/client";
 import type { Logger } from "pino";
 import type { WarehouseConnector } from "../connectors/connector.ts";
+import type { RequestAuth } from "./auth/request-auth.ts";
 import type { LifecycleRequest, LifecycleService } from "./services/lifecycle.ts";
 
 export interface Services {
@@ -13,6 +14,8 @@ export interface Services {
 
 export interface RequestContext extends Omit<Services, "lifecycle"> {
   readonly requestId: string;
+  /** Who is asking (see auth/request-auth.ts). */
+  readonly auth: RequestAuth;
   /** The lifecycle service with this request's loaders (batched lookups, memoised distributions). */
   readonly lifecycle: LifecycleRequest;
 }

@@ -127,11 +127,15 @@ describe("clm seed", () => {
     expect(seeded.stdout).toMatch(
       /^seeded 500 customers, \d+ transactions, \d+ events, 2920 spend rows in [\d.]+s into .*shop\.duckdb\n$/,
     );
-    const served = await serveClm({ ...embedded, CLM_DUCKDB_PATH: file, CLM_DATA_DIR: join(dir, "data2") });
+    // A warehouse of one's own is not the demo: no anonymous access, so a key is made first.
+    const env = { ...embedded, CLM_DUCKDB_PATH: file, CLM_DATA_DIR: join(dir, "data2") };
+    const key = (await runClm(["keys", "create", "--role", "viewer"], env)).stdout.trim();
+    const served = await serveClm(env);
     try {
-      const response = await fetch(
-        `${served.url}/graphql?query=${encodeURIComponent("{ warehouse { tables { name rowCount } } }")}`,
-      );
+      const url = `${served.url}/graphql?query=${encodeURIComponent("{ warehouse { tables { name rowCount } } }")}`;
+      const anonymous = (await (await fetch(url)).json()) as { errors: { extensions: { code: string } }[] };
+      expect(anonymous.errors[0]!.extensions.code).toBe("UNAUTHENTICATED");
+      const response = await fetch(url, { headers: { authorization: `Bearer ${key}` } });
       const body = (await response.json()) as { data: { warehouse: { tables: { name: string; rowCount: number }[] } } };
       expect(body.data.warehouse.tables.find((t) => t.name === "customers")?.rowCount).toBe(500);
     } finally {
@@ -180,6 +184,8 @@ describe.runIf(TEST_DATABASE_URL)("clm on a PostgreSQL server", () => {
       CLM_POSTGRES_URL: TEST_DATABASE_URL!,
       CLM_CONFIG: config,
       DATABASE_URL: withDatabase(TEST_DATABASE_URL!, appDatabase),
+      // Keys are tested on the embedded store; here anonymous access is turned on explicitly.
+      CLM_ALLOW_ANONYMOUS: "1",
     });
     try {
       expect(await (await fetch(`${served.url}/ready`)).json()).toEqual({

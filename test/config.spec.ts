@@ -32,6 +32,14 @@ describe("environment contract", () => {
     expect(loadEnv({ CLM_DUCKDB_PATH: "/tmp/w.duckdb" }).warehouse).toMatchObject({ demo: false });
     expect(loadEnv({ CLM_DUCKDB_PATH: "/tmp/w.duckdb", CLM_DEMO: "1" }).warehouse).toMatchObject({ demo: true });
     expect(loadEnv({ CLM_DUCKDB_MEMORY_LIMIT: "512MB" }).warehouse).toMatchObject({ memoryLimit: "512MB" });
+    // Anonymous access: on for the embedded demo only, unless said; GraphiQL and introspection off in production.
+    expect(loadEnv({}).allowAnonymous).toBe(true);
+    expect(loadEnv({ CLM_DUCKDB_PATH: "/tmp/w.duckdb" }).allowAnonymous).toBe(false);
+    expect(loadEnv({ CLM_WAREHOUSE: "postgres", CLM_POSTGRES_URL: "postgresql://u@h/db" }).allowAnonymous).toBe(false);
+    expect(loadEnv({ CLM_ALLOW_ANONYMOUS: "0" }).allowAnonymous).toBe(false);
+    expect(loadEnv({}).introspection).toBe(true);
+    expect(loadEnv({ NODE_ENV: "production" })).toMatchObject({ graphiql: false, introspection: false });
+    expect(loadEnv({ NODE_ENV: "production", CLM_GRAPHIQL: "1" }).graphiql).toBe(true);
     expect(() => loadEnv({ CLM_DUCKDB_MEMORY_LIMIT: "lots" })).toThrow(/CLM_DUCKDB_MEMORY_LIMIT must be a size/);
   });
 

@@ -72,7 +72,7 @@ describe.each(stores)("migrations on $label", ({ open }) => {
     const tables = await store.session.query<{ table_name: string }>(
       `SELECT table_name FROM information_schema.tables WHERE table_schema = 'public' ORDER BY table_name`,
     );
-    expect(tables.map((t) => t.table_name)).toEqual(["_prisma_migrations", "segment", "segment_version"]);
+    expect(tables.map((t) => t.table_name)).toEqual(["_prisma_migrations", "api_key", "segment", "segment_version"]);
   });
 
   it("refuses a migration edited after it was applied", async () => {

@@ -22,13 +22,10 @@ describe("graceful shutdown", () => {
     const log = pino({ level: "silent" });
     const closed: string[] = [];
     const lifecycle = new LifecycleService(warehouse, defaultStageModel(), "UTC", new Set());
-    const yoga = createClmYoga({
-      prisma: appDb.prisma,
-      warehouse,
-      lifecycle,
-      log,
-      pingAppDatabase: () => appDb.ping(),
-    });
+    const yoga = createClmYoga(
+      { prisma: appDb.prisma, warehouse, lifecycle, log, pingAppDatabase: () => appDb.ping() },
+      { allowAnonymous: true },
+    );
     const running = await listen(
       {
         config: loadEnv({ PORT: "0" }),

@@ -1,4 +1,4 @@
-// The `clm` command line: serve, seed (more commands arrive with their capabilities).
+// The `clm` command line: serve, seed, keys.
 import { Command, InvalidArgumentError, Option } from "commander";
 import { SingleBar, Presets } from "cli-progress";
 import { DuckDBConnector } from "../../connectors/duckdb.ts";
@@ -7,6 +7,8 @@ import type { WarehouseWriter } from "../../connectors/connector.ts";
 import { ConfigError, loadEnv } from "../config/env.ts";
 import { loadConfigFile } from "../config/file.ts";
 import { generateDemoData } from "../demo/generate.ts";
+import { openAppDatabase } from "../appdb/database.ts";
+import { isRole, KeyStore, ROLES, type Role } from "../auth/keys.ts";
 import { listen, openServices, StartupError, todayUtc } from "../server/boot.ts";
 import { createLogger } from "../server/logger.ts";
 
@@ -120,6 +122,22 @@ async function seed(options: SeedOptions): Promise<void> {
   }
 }
 
+/** Runs `work` on the app database the server would use (DATABASE_URL or the store under CLM_DATA_DIR). */
+async function withKeys<T>(work: (keys: KeyStore) => Promise<T>): Promise<T> {
+  const config = loadEnv();
+  const appDb = await openAppDatabase({ databaseUrl: config.databaseUrl, dataDir: config.dataDir });
+  try {
+    return await work(new KeyStore(appDb.prisma));
+  } finally {
+    await appDb.close();
+  }
+}
+
+function role(value: string): Role {
+  if (!isRole(value)) throw new InvalidArgumentError(`must be one of ${ROLES.join(", ")}`);
+  return value;
+}
+
 export function buildProgram(): Command {
   const program = new Command("clm")
     .description("Customer lifecycle analytics over GraphQL")
@@ -152,6 +170,47 @@ export function buildProgram(): Command {
     .option("--postgres-url <url>", "a PostgreSQL database to write instead (tables under the CLM_CONFIG schema)")
     .option("--replace", "drop existing contract tables first", false)
     .action(seed);
+  const keys = program.command("keys").description("API keys: create, list, revoke (in the app database)");
+  keys
+    .command("create")
+    .description("create a key and print it once (only its hash is kept)")
+    .addOption(
+      new Option("--role <role>", `what the key may do: ${ROLES.join(" | ")}`).argParser(role).makeOptionMandatory(),
+    )
+    .option("--label <text>", "what the key is for, shown in lists", "")
+    .action((options: { role: Role; label: string }) =>
+      withKeys(async (store) => {
+        const { key, secret } = await store.create(options.role, options.label);
+        process.stdout.write(`${secret}\n`);
+        process.stderr.write(`clm: created ${key.role} key ${key.id} (${key.prefix}…); it is shown only this once\n`);
+      }),
+    );
+  keys
+    .command("list")
+    .description("list keys: id, role, prefix, label, created, revoked")
+    .action(() =>
+      withKeys(async (store) => {
+        for (const k of await store.list()) {
+          const revoked = k.revokedAt ? `revoked ${k.revokedAt.toISOString()}` : "live";
+          process.stdout.write(
+            `${k.id}\t${k.role}\t${k.prefix}…\t${k.label}\t${k.createdAt.toISOString()}\t${revoked}\n`,
+          );
+        }
+      }),
+    );
+  keys
+    .command("revoke <idOrPrefix>")
+    .description("revoke a key by id or by its shown prefix; requests with it are refused at once")
+    .action((idOrPrefix: string) =>
+      withKeys(async (store) => {
+        try {
+          const key = await store.revoke(idOrPrefix);
+          process.stderr.write(`clm: revoked ${key.role} key ${key.id} (${key.prefix}…)\n`);
+        } catch (error) {
+          throw new InvalidArgumentError((error as Error).message);
+        }
+      }),
+    );
   return program;
 }
 

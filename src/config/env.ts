@@ -55,6 +55,10 @@ const envSchema = z
       z.enum(WAREHOUSES, { message: `must be one of ${WAREHOUSES.join(" | ")}` }).default("duckdb"),
     ),
     CLM_DUCKDB_PATH: z.preprocess(unset, z.string().optional()),
+    CLM_ALLOW_ANONYMOUS: z.preprocess(unset, flag.optional()),
+    NODE_ENV: z.preprocess(unset, z.string().optional()),
+    CLM_GRAPHIQL: z.preprocess(unset, flag.optional()),
+    CLM_INTROSPECTION: z.preprocess(unset, flag.optional()),
     CLM_DUCKDB_MEMORY_LIMIT: z.preprocess(
       unset,
       z
@@ -136,6 +140,11 @@ export interface AppConfig {
   readonly databaseUrl: string | undefined;
   readonly dataDir: string;
   readonly configFile: string | undefined;
+  /** Requests without an API key act as an analyst (the embedded demo's default). */
+  readonly allowAnonymous: boolean;
+  /** GraphiQL at /graphql for browsers, and schema introspection (both off by default in production). */
+  readonly graphiql: boolean;
+  readonly introspection: boolean;
 }
 
 /** Shows what was given without leaking a password. */
@@ -184,5 +193,9 @@ export function loadEnv(source: Readonly<Record<string, string | undefined>> = p
     databaseUrl: env.DATABASE_URL,
     dataDir: env.CLM_DATA_DIR,
     configFile: env.CLM_CONFIG,
+    // Open by default only for the embedded demo: any real warehouse needs keys unless said otherwise.
+    allowAnonymous: env.CLM_ALLOW_ANONYMOUS ?? (warehouse.kind === "duckdb" && warehouse.demo),
+    graphiql: env.CLM_GRAPHIQL ?? env.NODE_ENV !== "production",
+    introspection: env.CLM_INTROSPECTION ?? env.NODE_ENV !== "production",
   });
 }

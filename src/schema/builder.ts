@@ -3,15 +3,32 @@ import SchemaBuilder from "@pothos/core";
 import { GraphQLError, Kind } from "graphql";
 import PrismaPlugin from "@pothos/plugin-prisma";
 import RelayPlugin from "@pothos/plugin-relay";
+import ScopeAuthPlugin, { AuthScopeFailureType, type AuthFailure } from "@pothos/plugin-scope-auth";
+import { allows, type Role } from "../auth/keys.ts";
+import { refusal } from "../auth/request-auth.ts";
 import { DateTimeResolver, JSONResolver } from "graphql-scalars";
 import type { RequestContext } from "../context.ts";
 import PrismaTypes, { getDatamodel } from "../generated/pothos-prisma-types.ts";
 
 export const PAGE_SIZE = { default: 50, max: 500 } as const;
 
+/** The first role scope a failed check asked for (type-level scopes nest it in an any/all failure). */
+function neededScope(failure: AuthFailure): string | undefined {
+  if (failure.kind === AuthScopeFailureType.AuthScope) return failure.scope;
+  if (failure.kind === AuthScopeFailureType.AnyAuthScopes || failure.kind === AuthScopeFailureType.AllAuthScopes) {
+    for (const f of failure.failures) {
+      const scope = neededScope(f);
+      if (scope) return scope;
+    }
+  }
+  return undefined;
+}
+
 export const builder = new SchemaBuilder<{
   Context: RequestContext;
   PrismaTypes: PrismaTypes;
+  /** Roles, each including the one before: viewer ⊂ analyst ⊂ admin. */
+  AuthScopes: { viewer: boolean; analyst: boolean; admin: boolean };
   DefaultFieldNullability: false;
   Scalars: {
     /** A calendar day as "YYYY-MM-DD"; days have no time zone until the stage model gives one. */
@@ -20,7 +37,21 @@ export const builder = new SchemaBuilder<{
     JSON: { Input: unknown; Output: unknown };
   };
 }>({
-  plugins: [PrismaPlugin, RelayPlugin],
+  // Scope auth first, so no other plugin's wrapper runs for a refused field.
+  plugins: [ScopeAuthPlugin, PrismaPlugin, RelayPlugin],
+  scopeAuth: {
+    authScopes: (ctx) => ({
+      viewer: allows(ctx.auth.role, "viewer"),
+      analyst: allows(ctx.auth.role, "analyst"),
+      admin: allows(ctx.auth.role, "admin"),
+    }),
+    // No identity is UNAUTHENTICATED, too little of a role FORBIDDEN; the field's path comes with it.
+    unauthorizedError: (_parent, ctx, _info, result) => {
+      const needed = (neededScope(result.failure) ?? "viewer") as Role;
+      const why = refusal(ctx.auth, needed) ?? { code: "FORBIDDEN" as const, message: result.message };
+      return new GraphQLError(why.message, { extensions: { code: why.code } });
+    },
+  },
   defaultFieldNullability: false,
   prisma: {
     // The client comes from the context, so the schema itself holds no connection.
@@ -70,7 +101,11 @@ builder.addScalarType("DateTime", DateTimeResolver, {
 });
 builder.addScalarType("JSON", JSONResolver, { description: "Any JSON value." });
 
-builder.queryType({ description: "Lifecycle answers over the warehouse, and the app's saved state." });
+// Every query field needs at least a viewer; mutations say what they need themselves.
+builder.queryType({
+  description: "Lifecycle answers over the warehouse, and the app's saved state.",
+  authScopes: { viewer: true },
+});
 
 function parseCalendarDay(value: unknown): string {
   if (typeof value === "string" && /^\d{4}-\d{2}-\d{2}$/.test(value)) {

@@ -282,7 +282,11 @@ function reload<Q extends object>(query: Q, id: string, ctx: RequestContext) {
   return ctx.prisma.segment.findUniqueOrThrow({ ...query, where: { id } });
 }
 
-builder.mutationType({ description: "Changes to the app's saved state; each runs in one transaction." });
+// Changing saved state needs an analyst (admins included).
+builder.mutationType({
+  description: "Changes to the app's saved state; each runs in one transaction.",
+  authScopes: { analyst: true },
+});
 
 builder.mutationFields((t) => ({
   createSegment: t.prismaField({

@@ -76,13 +76,10 @@ export async function openServices(config: AppConfig, log: Logger): Promise<AppS
       rfm: new RfmSegments(rfmSegments),
       surveyEventType,
     });
-    const yoga = createClmYoga({
-      prisma: appDb.prisma,
-      warehouse,
-      lifecycle,
-      log,
-      pingAppDatabase: () => appDb.ping(),
-    });
+    const yoga = createClmYoga(
+      { prisma: appDb.prisma, warehouse, lifecycle, log, pingAppDatabase: () => appDb.ping() },
+      { allowAnonymous: config.allowAnonymous, graphiql: config.graphiql, introspection: config.introspection },
+    );
     return { config, appDb, warehouse, yoga, close: closeAll };
   } catch (error) {
     await closeAll();

@@ -3,6 +3,7 @@
 // whatever the segment's size. A client that disconnects stops the query.
 import type { Plugin } from "graphql-yoga";
 import { sql } from "../../connectors/sql.ts";
+import { refusal, type RequestAuth } from "../auth/request-auth.ts";
 import type { Services } from "../context.ts";
 import { today } from "../lifecycle/calendar.ts";
 import { FEATURES } from "../lifecycle/features.ts";
@@ -96,8 +97,8 @@ async function exportResponse(services: Services, segmentId: string, url: URL, s
   });
 }
 
-/** The export route as a yoga plugin, beside /graphql, /health and /ready. */
-export function useSegmentExport(services: Services): Plugin {
+/** The export route as a yoga plugin, beside /graphql, /health and /ready; it needs a viewer, as GraphQL does. */
+export function useSegmentExport(services: Services, who: (request: Request) => Promise<RequestAuth>): Plugin {
   return {
     async onRequest({ request, url, endResponse }) {
       const match = ROUTE.exec(url.pathname);
@@ -107,6 +108,11 @@ export function useSegmentExport(services: Services): Plugin {
         return;
       }
       try {
+        const refused = refusal(await who(request), "viewer");
+        if (refused) {
+          endResponse(json(refused.code === "UNAUTHENTICATED" ? 401 : 403, { error: refused }));
+          return;
+        }
         endResponse(await exportResponse(services, match[1]!, url, request.signal));
       } catch (error) {
         services.log.error({ err: error }, "segment export failed");

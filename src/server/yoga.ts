@@ -1,7 +1,10 @@
 // The GraphQL HTTP handler: /graphql (with GraphiQL for browsers), /health and /ready.
 import { randomUUID } from "node:crypto";
 import { renderGraphiQL } from "@graphql-yoga/render-graphiql";
-import { createYoga, useReadinessCheck, type YogaServerInstance } from "graphql-yoga";
+import { NoSchemaIntrospectionCustomRule } from "graphql";
+import { createYoga, useReadinessCheck, type Plugin, type YogaServerInstance } from "graphql-yoga";
+import { KeyStore } from "../auth/keys.ts";
+import { authenticate } from "../auth/request-auth.ts";
 import type { RequestContext, Services } from "../context.ts";
 import { useSegmentExport } from "./export.ts";
 import { schema } from "../schema/index.ts";
@@ -28,7 +31,12 @@ export const FIRST_QUERY = `# Welcome to the lifecycle analytics server.
 `;
 
 export interface YogaOptions {
+  /** GraphiQL for browsers at /graphql (default on). */
   readonly graphiql?: boolean;
+  /** Schema introspection (default on). */
+  readonly introspection?: boolean;
+  /** Requests without a key act as an analyst (default off: every request needs a key). */
+  readonly allowAnonymous?: boolean;
   /** A readiness check's longest wait per dependency. */
   readonly readyTimeoutMs?: number;
 }
@@ -47,11 +55,20 @@ async function within<T>(ms: number, what: string, work: Promise<T>): Promise<T>
   }
 }
 
+/** Refuses introspection queries at validation (for production, where the schema need not be public). */
+const noIntrospection: Plugin = {
+  onValidate({ addValidationRule }) {
+    addValidationRule(NoSchemaIntrospectionCustomRule);
+  },
+};
+
 export function createClmYoga(
   services: Services & { pingAppDatabase(): Promise<void> },
   options: YogaOptions = {},
 ): ClmYoga {
   const readyTimeoutMs = options.readyTimeoutMs ?? 2_000;
+  const keys = new KeyStore(services.prisma);
+  const allowAnonymous = options.allowAnonymous ?? false;
   return createYoga<Record<string, never>, RequestContext>({
     schema,
     graphqlEndpoint: "/graphql",
@@ -66,7 +83,8 @@ export function createClmYoga(
       warn: (...args) => services.log.warn(args.map(String).join(" ")),
       error: (...args) => services.log.error({ err: args.find((a) => a instanceof Error) }, args.map(String).join(" ")),
     },
-    context: ({ request }) => ({
+    context: async ({ request }) => ({
+      auth: await authenticate(request.headers.get("authorization"), keys, allowAnonymous),
       prisma: services.prisma,
       warehouse: services.warehouse,
       lifecycle: services.lifecycle.forRequest(),
@@ -74,7 +92,8 @@ export function createClmYoga(
       requestId: request.headers.get("x-request-id") ?? randomUUID(),
     }),
     plugins: [
-      useSegmentExport(services),
+      ...(options.introspection === false ? [noIntrospection] : []),
+      useSegmentExport(services, (request) => authenticate(request.headers.get("authorization"), keys, allowAnonymous)),
       useReadinessCheck({
         endpoint: "/ready",
         check: async ({ fetchAPI }) => {

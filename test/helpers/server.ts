@@ -63,6 +63,8 @@ export async function startTestServer(
     warehouseFactory?: WarehouseFactory;
     /** Load these rows instead of the demo shop. */
     rows?: Record<LogicalTable, readonly ContractRow[]>;
+    /** Requests without a key act as an analyst (default here: on). */
+    allowAnonymous?: boolean;
   } = {},
 ): Promise<TestServer> {
   const appDb = await openTestAppDatabase();
@@ -77,13 +79,16 @@ export async function startTestServer(
     return query(q, options);
   }) as typeof warehouse.query;
   const lifecycle = await LifecycleService.open(warehouse, defaultStageModel(), "UTC");
-  const yoga = createClmYoga({
-    prisma: appDb.prisma,
-    warehouse,
-    lifecycle,
-    log: pino({ level: "silent" }),
-    pingAppDatabase: () => appDb.ping(),
-  });
+  const yoga = createClmYoga(
+    {
+      prisma: appDb.prisma,
+      warehouse,
+      lifecycle,
+      log: pino({ level: "silent" }),
+      pingAppDatabase: () => appDb.ping(),
+    },
+    { allowAnonymous: options.allowAnonymous ?? true },
+  );
   return {
     yoga,
     appDb,

@@ -1,0 +1,44 @@
+// Who a request is: the role of its API key (Authorization: Bearer …), anonymous when the server allows
+// it, or nobody. Looked up on every request, so a revoked key is refused at once.
+import { allows, type KeyStore, type Role } from "./keys.ts";
+
+export interface RequestAuth {
+  /** The role the request acts with; null: nobody (no key, anonymous access off, or a bad key). */
+  readonly role: Role | null;
+  readonly keyId: string | null;
+  /** A key was sent but is unknown, revoked or malformed. */
+  readonly badKey: boolean;
+}
+
+/** Without a key, when anonymous access is on: an analyst, so the demo can save segments. */
+export const ANONYMOUS_ROLE: Role = "analyst";
+
+export async function authenticate(
+  authorization: string | null,
+  keys: KeyStore,
+  allowAnonymous: boolean,
+): Promise<RequestAuth> {
+  if (authorization === null || authorization.trim() === "") {
+    return { role: allowAnonymous ? ANONYMOUS_ROLE : null, keyId: null, badKey: false };
+  }
+  const match = /^Bearer\s+(\S+)\s*$/i.exec(authorization);
+  const key = match ? await keys.authenticate(match[1]!) : null;
+  return key ? { role: key.role, keyId: key.id, badKey: false } : { role: null, keyId: null, badKey: true };
+}
+
+/** The error code for a request that may not do what needs `needed`: no identity, or too little. */
+export function refusal(
+  auth: RequestAuth,
+  needed: Role,
+): { code: "UNAUTHENTICATED" | "FORBIDDEN"; message: string } | null {
+  if (allows(auth.role, needed)) return null;
+  if (auth.role === null) {
+    return {
+      code: "UNAUTHENTICATED",
+      message: auth.badKey
+        ? "the API key is unknown or revoked"
+        : "an API key is required: send Authorization: Bearer <key> (create one with npx clm keys create)",
+    };
+  }
+  return { code: "FORBIDDEN", message: `the ${auth.role} role may not do this; it needs ${needed}` };
+}
