@@ -147,6 +147,36 @@ describe("saving segments", () => {
       await server.graphql(`mutation($id: ID!) { archiveSegment(id: $id) { id } }`, { id: s.id });
     }
   });
+
+  it("refuses one of two concurrent edits that together would close a cycle", async () => {
+    const a = (await create("race a", NEW_CUSTOMERS)).data!.createSegment;
+    const b = (await create("race b", NEW_CUSTOMERS)).data!.createSegment;
+    const results = await Promise.all([
+      update({ id: a.id, version: 1, definition: { segment: b.id } }),
+      update({ id: b.id, version: 1, definition: { segment: a.id } }),
+    ]);
+    expect(results.filter((r) => !r.errors)).toHaveLength(1);
+    expect(results.find((r) => r.errors)!.errors![0]!.extensions!.code).toBe("BAD_USER_INPUT");
+    for (const s of [a, b]) await server.graphql(`mutation($id: ID!) { archiveSegment(id: $id) { id } }`, { id: s.id });
+  });
+
+  it("refuses a definition that explodes once its references are inlined", async () => {
+    let id = (await create("boom 0", NEW_CUSTOMERS)).data!.createSegment.id;
+    const made: string[] = [id];
+    for (let level = 1; level <= 3; level++) {
+      const result = await create(`boom ${level}`, { any: Array.from({ length: 30 }, () => ({ segment: id })) });
+      if (level < 3) {
+        expect(result.errors, `level ${level}`).toBeUndefined();
+        id = result.data!.createSegment.id;
+        made.push(id);
+      } else {
+        // 30 × 30 × 30 leaves: far past the resolved-size bound; refused with the path of the reference.
+        expect(result.errors![0]!.extensions).toMatchObject({ code: "BAD_USER_INPUT" });
+        expect(result.errors![0]!.message).toMatch(/too large with its references inlined/);
+      }
+    }
+    for (const s of made) await server.graphql(`mutation($id: ID!) { archiveSegment(id: $id) { id } }`, { id: s });
+  });
 });
 
 describe("using segments on the fixture (2026-06-30)", () => {

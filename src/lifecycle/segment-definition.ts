@@ -25,6 +25,12 @@ export const RFM_FIELDS: readonly SegmentField[] = ["rfmRecency", "rfmFrequency"
 /** Limits that keep a hostile definition from costing more than a clear error. */
 export const DEFINITION_LIMITS = { depth: 12, nodes: 300, stringLength: 200, bytes: 50_000 } as const;
 
+/**
+ * Limits on a definition with its references inlined: each saved definition is small, but references
+ * multiply (140 references to a segment of 140 references …), so the resolved tree is bounded too.
+ */
+export const RESOLVED_LIMITS = { depth: 40, nodes: 3_000 } as const;
+
 export function segmentScope(model: CompiledStageModel, rfm: RfmSegments): RuleScope {
   const stageKeys = model.stages.map((s) => s.key);
   return {
@@ -119,6 +125,8 @@ export function resolveDefinition(
   asOf: string,
   lookup: (id: string) => Rule | undefined,
   within: readonly string[] = [],
+  budget: { nodes: number } = { nodes: 0 },
+  depth = 0,
 ): Rule {
   const value = (v: ValueExpr): ValueExpr => {
     if (typeof v !== "object") return v;
@@ -127,10 +135,19 @@ export function resolveDefinition(
     const [op, args] = Object.entries(v)[0] as ["max" | "min" | "add" | "mul", readonly ValueExpr[]];
     return { [op]: args.map(value) } as unknown as ValueExpr;
   };
-  const visit = (r: Rule, path: (string | number)[]): Rule => {
-    if ("all" in r) return { all: r.all.map((x, i) => visit(x, [...path, "all", i])) };
-    if ("any" in r) return { any: r.any.map((x, i) => visit(x, [...path, "any", i])) };
-    if ("not" in r) return { not: visit(r.not, [...path, "not"]) };
+  const visit = (r: Rule, path: (string | number)[], level: number): Rule => {
+    // Counted as the tree is built, so an exploding one stops early instead of filling memory.
+    if (++budget.nodes > RESOLVED_LIMITS.nodes || level > RESOLVED_LIMITS.depth) {
+      throw new DefinitionError("the definition is too large with its references inlined", [
+        {
+          path,
+          message: `with referenced segments inlined it exceeds ${RESOLVED_LIMITS.nodes} nodes or ${RESOLVED_LIMITS.depth} levels`,
+        },
+      ]);
+    }
+    if ("all" in r) return { all: r.all.map((x, i) => visit(x, [...path, "all", i], level + 1)) };
+    if ("any" in r) return { any: r.any.map((x, i) => visit(x, [...path, "any", i], level + 1)) };
+    if ("not" in r) return { not: visit(r.not, [...path, "not"], level + 1) };
     if ("segment" in r) {
       if (within.includes(r.segment)) {
         throw new DefinitionError("segment references form a cycle", [
@@ -144,7 +161,7 @@ export function resolveDefinition(
         ]);
       }
       try {
-        return resolveDefinition(referenced, asOf, lookup, [...within, r.segment]);
+        return resolveDefinition(referenced, asOf, lookup, [...within, r.segment], budget, level + 1);
       } catch (error) {
         // Reported at the reference in this definition, where the user can act on it.
         if (!(error instanceof DefinitionError)) throw error;
@@ -164,7 +181,7 @@ export function resolveDefinition(
         return { ...r, value: value(r.value) };
     }
   };
-  return visit(definition, []);
+  return visit(definition, [], depth);
 }
 
 /** Whether the rule reads RFM scores (which cost a ranking over all buyers). */

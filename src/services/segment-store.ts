@@ -61,6 +61,12 @@ function parse<T extends z.ZodType>(schema: T, input: unknown): z.output<T> {
   return parsed.data;
 }
 
+/** An advisory lock key of this app: "CLMS" as a 32-bit number. */
+const REFERENCE_LOCK = 0x434c4d53;
+
+/** The client or a transaction of it. */
+type Db = Pick<PrismaClient, "segment" | "$queryRaw">;
+
 const isUuid = (v: string) => /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i.test(v);
 
 /** A unique-constraint violation, as the engine or a driver adapter reports it (PostgreSQL's 23505). */
@@ -82,8 +88,8 @@ export class SegmentStore {
   }
 
   /** Saved definitions by id (archived ones too: references to them keep working). */
-  async definitions(): Promise<Map<string, Rule>> {
-    const rows = await this.prisma.segment.findMany({ select: { id: true, definition: true } });
+  async definitions(client: Db = this.prisma): Promise<Map<string, Rule>> {
+    const rows = await client.segment.findMany({ select: { id: true, definition: true } });
     return new Map(rows.map((r) => [r.id, r.definition as Rule]));
   }
 
@@ -95,8 +101,14 @@ export class SegmentStore {
     const issues = checkDefinition(definition, this.scope).map((i) => ({ ...i, path: ["definition", ...i.path] }));
     if (issues.length > 0) throw new InvalidInputError("invalid segment definition", issues);
     const rule = definition as Rule;
+    await this.checkReferences(rule, selfId);
+    return rule;
+  }
+
+  /** References that exist, no cycle through `selfId`, and a resolved size within bounds. */
+  private async checkReferences(rule: Rule, selfId: string | undefined, client: Db = this.prisma): Promise<void> {
     if (referencedSegments(rule).size > 0) {
-      const saved = await this.definitions();
+      const saved = await this.definitions(client);
       if (selfId) saved.set(selfId, rule);
       try {
         resolveDefinition(rule, "2000-01-01", (id) => saved.get(id), selfId ? [selfId] : []);
@@ -110,7 +122,17 @@ export class SegmentStore {
         throw error;
       }
     }
-    return rule;
+  }
+
+  /**
+   * Serialises writes of definitions with references and checks them again inside the transaction:
+   * two concurrent edits (A → B, B → A) could each pass the check made before, and together save a cycle.
+   */
+  private async lockReferences(tx: Db, rule: Rule | undefined, selfId?: string): Promise<void> {
+    if (!rule || referencedSegments(rule).size === 0) return;
+    // The function returns void, which Prisma cannot read back: a constant is selected after it.
+    await tx.$queryRaw`SELECT 1 AS locked FROM (SELECT pg_advisory_xact_lock(${REFERENCE_LOCK})) AS l`;
+    await this.checkReferences(rule, selfId, tx);
   }
 
   /** A definition resolved for a day: references inlined, relative dates made dates. */
@@ -124,6 +146,7 @@ export class SegmentStore {
     const definition = await this.check(data.definition);
     try {
       return await this.prisma.$transaction(async (tx) => {
+        await this.lockReferences(tx, definition);
         const segment = await tx.segment.create({
           data: { name: data.name, description: data.description, definition, owner },
         });
@@ -163,6 +186,7 @@ export class SegmentStore {
     if (!isUuid(id)) throw new NotFoundError(`no segment with id ${JSON.stringify(id)}`);
     try {
       return await this.prisma.$transaction(async (tx) => {
+        await this.lockReferences(tx, data.definition, id);
         // The version in the WHERE clause is the lock: of two writers of one version, one matches.
         const { count } = await tx.segment.updateMany({
           where: { id, version },
