@@ -113,6 +113,8 @@ export function pgPoolSource(
         signal?.throwIfAborted();
         await client.query("BEGIN READ ONLY");
         open = true;
+        // A reader that stalls does not keep the cursor (and its snapshot) open for ever.
+        await client.query("SET LOCAL idle_in_transaction_session_timeout = '60s'");
         await client.query(`DECLARE clm_export NO SCROLL CURSOR FOR ${text}`, values);
         for (;;) {
           const { rows } = await client.query(`FETCH ${Math.max(1, Math.floor(batchRows))} FROM clm_export`);

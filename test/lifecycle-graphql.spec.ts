@@ -247,6 +247,8 @@ describe.each(testWarehouses())("lifecycle GraphQL on the demo shop in $label", 
   it("refuses bad input with BAD_USER_INPUT", async () => {
     const badDate = await server.graphql(`{ stages(asOf: "2026-02-30") { key } }`);
     expect(badDate.errors?.[0]?.message).toMatch(/Date must be a calendar day YYYY-MM-DD/);
+    const ancient = await server.graphql(`{ stages(asOf: "1899-12-31") { key } }`);
+    expect(ancient.errors?.[0]?.message).toMatch(/from 1900-01-01/);
     const tooMany = await server.graphql(`{ stages { customers(first: 501) { edges { cursor } } } }`);
     expect(tooMany.errors?.[0]?.extensions?.code).toBe("BAD_USER_INPUT");
     expect(tooMany.errors?.[0]?.message).toMatch(/first must be between 1 and 500/);

@@ -361,6 +361,25 @@ describe("exporting a segment's members as CSV", () => {
     expect(badDay.status).toBe(400);
     expect(await badDay.json()).toMatchObject({ error: { code: "BAD_USER_INPUT", argument: "asOf" } });
     expect((await get(`/segments/${social.id}/members.csv`, { method: "POST" })).status).toBe(405);
+    // Not a real day: refused before anything is sent, not a 200 whose CSV breaks off.
+    expect((await get(`/segments/${social.id}/members.csv?asOf=2026-02-31`)).status).toBe(400);
+    expect((await get(`/segments/%E0%A4%A/members.csv`)).status).toBe(404);
+  });
+
+  it("runs at most two exports at once; a third is told to retry", async () => {
+    const social = (await server.appDb.prisma.segment.findFirst({ where: { name: "social" } }))!;
+    const url = `/segments/${social.id}/members.csv?asOf=2026-06-30`;
+    const [first, second] = [await get(url), await get(url)];
+    expect([first.status, second.status]).toEqual([200, 200]);
+    const third = await get(url);
+    expect(third.status).toBe(429);
+    expect(third.headers.get("retry-after")).toBe("10");
+    expect(await third.json()).toMatchObject({ error: { code: "RATE_LIMITED" } });
+    await first.text();
+    await second.body!.cancel();
+    const again = await get(url);
+    expect(again.status).toBe(200);
+    expect((await again.text()).split("\r\n")).toHaveLength(5);
   });
 
   it("quotes CSV fields and defuses spreadsheet formulas in text", () => {

@@ -35,6 +35,16 @@ export function startOfDay(day: string, timeZone: string): Date {
   return new Date(instant);
 }
 
+/** The earliest day the server accepts: days before it would put relative dates and windows before year 1. */
+export const FIRST_DAY = "1900-01-01";
+
+/** Whether `value` is a real calendar day "YYYY-MM-DD" (no 02-31), from FIRST_DAY to 9999-12-31. */
+export function isCalendarDay(value: unknown): value is string {
+  if (typeof value !== "string" || !/^\d{4}-\d{2}-\d{2}$/.test(value) || value < FIRST_DAY) return false;
+  const date = new Date(`${value}T00:00:00Z`);
+  return !Number.isNaN(date.getTime()) && date.toISOString().startsWith(value);
+}
+
 export function addDays(day: string, days: number): string {
   return new Date(Date.parse(`${day}T00:00:00Z`) + days * DAY_MS).toISOString().slice(0, 10);
 }

@@ -6,6 +6,7 @@ import RelayPlugin from "@pothos/plugin-relay";
 import ScopeAuthPlugin, { AuthScopeFailureType, type AuthFailure } from "@pothos/plugin-scope-auth";
 import { allows, type Role } from "../auth/keys.ts";
 import { refusal } from "../auth/request-auth.ts";
+import { FIRST_DAY, isCalendarDay } from "../lifecycle/calendar.ts";
 import { DateTimeResolver, JSONResolver } from "graphql-scalars";
 import type { RequestContext } from "../context.ts";
 import PrismaTypes, { getDatamodel } from "../generated/pothos-prisma-types.ts";
@@ -108,11 +109,8 @@ builder.queryType({
 });
 
 function parseCalendarDay(value: unknown): string {
-  if (typeof value === "string" && /^\d{4}-\d{2}-\d{2}$/.test(value)) {
-    const date = new Date(`${value}T00:00:00Z`);
-    if (!Number.isNaN(date.getTime()) && date.toISOString().startsWith(value)) return value;
-  }
-  throw new GraphQLError(`Date must be a calendar day YYYY-MM-DD, got ${JSON.stringify(value)}`, {
+  if (isCalendarDay(value)) return value;
+  throw new GraphQLError(`Date must be a calendar day YYYY-MM-DD from ${FIRST_DAY}, got ${JSON.stringify(value)}`, {
     extensions: { code: "BAD_USER_INPUT" },
   });
 }

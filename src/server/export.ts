@@ -5,7 +5,7 @@ import type { Plugin } from "graphql-yoga";
 import { sql } from "../../connectors/sql.ts";
 import { refusal, type RequestAuth } from "../auth/request-auth.ts";
 import type { Services } from "../context.ts";
-import { today } from "../lifecycle/calendar.ts";
+import { FIRST_DAY, isCalendarDay, today } from "../lifecycle/calendar.ts";
 import { FEATURES } from "../lifecycle/features.ts";
 import type { Rule } from "../lifecycle/rules.ts";
 import { checkDefinition, DefinitionError, segmentScope } from "../lifecycle/segment-definition.ts";
@@ -13,6 +13,12 @@ import { SegmentStore } from "../services/segment-store.ts";
 import { SegmentService } from "../services/segments.ts";
 
 const ROUTE = /^\/segments\/([^/]+)\/members\.csv$/;
+
+/**
+ * Exports running at once. Each holds a warehouse connection (on PostgreSQL a cursor in an open
+ * transaction) for as long as its client reads, so they are capped to leave the pool to GraphQL.
+ */
+export const MAX_CONCURRENT_EXPORTS = 2;
 
 /** Columns of the export: id, stages, then every feature under its SQL name. */
 const COLUMNS = [
@@ -39,12 +45,24 @@ const json = (status: number, body: unknown) =>
 async function exportResponse(services: Services, segmentId: string, url: URL, signal: AbortSignal): Promise<Response> {
   const lifecycle = services.lifecycle;
   const asOf = url.searchParams.get("asOf") ?? today(lifecycle.timeZone);
-  if (!/^\d{4}-\d{2}-\d{2}$/.test(asOf) || Number.isNaN(Date.parse(`${asOf}T00:00:00Z`))) {
-    return json(400, { error: { code: "BAD_USER_INPUT", message: "asOf must be a day YYYY-MM-DD", argument: "asOf" } });
+  if (!isCalendarDay(asOf)) {
+    return json(400, {
+      error: {
+        code: "BAD_USER_INPUT",
+        message: `asOf must be a calendar day YYYY-MM-DD from ${FIRST_DAY}`,
+        argument: "asOf",
+      },
+    });
   }
   const scope = segmentScope(lifecycle.model, lifecycle.rfm);
   const store = new SegmentStore(services.prisma, scope);
-  const segment = await store.get(decodeURIComponent(segmentId));
+  let id: string;
+  try {
+    id = decodeURIComponent(segmentId);
+  } catch {
+    return json(404, { error: { code: "NOT_FOUND", message: "no segment with that id" } });
+  }
+  const segment = await store.get(id);
   if (!segment) return json(404, { error: { code: "NOT_FOUND", message: `no segment with id ${segmentId}` } });
   const issues = checkDefinition(segment.definition, scope);
   if (issues.length > 0) {
@@ -66,17 +84,25 @@ async function exportResponse(services: Services, segmentId: string, url: URL, s
     .stream(sql`SELECT m.* FROM (${members}) AS m ORDER BY m.customer_id`, { label: "segment_export", signal })
     [Symbol.asyncIterator]();
   const encoder = new TextEncoder();
+  const lines = (batch: Record<string, unknown>[]) =>
+    encoder.encode(
+      `${batch.map((row) => COLUMNS.map((c) => csvField(row[c.column], c.text)).join(",")).join("\r\n")}\r\n`,
+    );
+  // The first batch is read before answering, so a query that fails at once is a 500 with a clear
+  // body rather than a 200 whose CSV breaks off after the header.
+  const first = await rows.next();
   const body = new ReadableStream<Uint8Array>({
     start(controller) {
       controller.enqueue(encoder.encode(`${COLUMNS.map((c) => c.header).join(",")}\r\n`));
+      if (first.done) controller.close();
+      else if (first.value.length > 0) controller.enqueue(lines(first.value));
     },
     // One warehouse batch per pull: the stream asks for more only when the client has read the last.
     async pull(controller) {
       try {
         const next = await rows.next();
         if (next.done) return controller.close();
-        const lines = next.value.map((row) => COLUMNS.map((c) => csvField(row[c.column], c.text)).join(","));
-        controller.enqueue(encoder.encode(`${lines.join("\r\n")}\r\n`));
+        controller.enqueue(lines(next.value));
       } catch (error) {
         services.log.error({ err: error, segmentId }, "segment export failed");
         controller.error(error);
@@ -97,8 +123,37 @@ async function exportResponse(services: Services, segmentId: string, url: URL, s
   });
 }
 
+/** The same response, calling `done` once its body has been read to the end, failed or been cancelled. */
+function releasedWhenDone(response: Response, done: () => void): Response {
+  let released = false;
+  const release = () => {
+    if (!released) ((released = true), done());
+  };
+  const reader = response.body!.getReader();
+  const body = new ReadableStream<Uint8Array>({
+    async pull(controller) {
+      try {
+        const { done: finished, value } = await reader.read();
+        if (finished) {
+          release();
+          controller.close();
+        } else controller.enqueue(value);
+      } catch (error) {
+        release();
+        controller.error(error);
+      }
+    },
+    async cancel(reason) {
+      release();
+      await reader.cancel(reason);
+    },
+  });
+  return new Response(body, { status: response.status, headers: response.headers });
+}
+
 /** The export route as a yoga plugin, beside /graphql, /health and /ready; it needs a viewer, as GraphQL does. */
 export function useSegmentExport(services: Services, who: (request: Request) => Promise<RequestAuth>): Plugin {
+  let running = 0;
   return {
     async onRequest({ request, url, endResponse }) {
       const match = ROUTE.exec(url.pathname);
@@ -107,14 +162,33 @@ export function useSegmentExport(services: Services, who: (request: Request) => 
         endResponse(new Response(null, { status: 405, headers: { allow: "GET" } }));
         return;
       }
+      let counted = false;
       try {
         const refused = refusal(await who(request), "viewer");
         if (refused) {
           endResponse(json(refused.code === "UNAUTHENTICATED" ? 401 : 403, { error: refused }));
           return;
         }
-        endResponse(await exportResponse(services, match[1]!, url, request.signal));
+        if (running >= MAX_CONCURRENT_EXPORTS) {
+          const response = json(429, {
+            error: { code: "RATE_LIMITED", message: `${running} exports are running; retry when one has finished` },
+          });
+          response.headers.set("retry-after", "10");
+          endResponse(response);
+          return;
+        }
+        running++;
+        counted = true;
+        const response = await exportResponse(services, match[1]!, url, request.signal);
+        // A CSV holds its slot until read to the end; an error answer frees it at once.
+        if (response.status === 200) endResponse(releasedWhenDone(response, () => running--));
+        else {
+          running--;
+          endResponse(response);
+        }
+        counted = false;
       } catch (error) {
+        if (counted) running--;
         services.log.error({ err: error }, "segment export failed");
         endResponse(json(500, { error: { code: "INTERNAL_SERVER_ERROR", message: "export failed" } }));
       }
