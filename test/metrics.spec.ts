@@ -151,6 +151,26 @@ describe.each(testWarehouses())("metrics on the fixture in $label", (factory) =>
     expect(active!.breakdown.map((g) => g.value)).toEqual([2, 3]);
   });
 
+  it("gives zero counts and no rates for a segment without members, and no CAC for a segment", async () => {
+    const empty = await server.appDb.prisma.segment.create({
+      data: { name: `nobody ${factory.label}`, definition: { field: "revenue", op: "gt", value: 1e9 } },
+    });
+    const byKey = await metrics({
+      keys: ["REVENUE", "ACTIVE_CUSTOMERS", "CONVERSION_RATE", "CAC"],
+      period: JUNE,
+      segmentId: empty.id,
+    });
+    expect(byKey.get("revenue")!.value).toBe(0);
+    expect(byKey.get("active_customers")!.value).toBe(0);
+    expect(byKey.get("conversion_rate")!.value).toBeNull();
+    // Spend is not attributed to segments: CAC has no value for one, even a full one.
+    const social = await server.appDb.prisma.segment.findFirst({ where: { name: `social ${factory.label}` } });
+    expect((await metrics({ keys: ["CAC"], period: JUNE, segmentId: social!.id })).get("cac")!.value).toBeNull();
+    const split = await metrics({ keys: ["ACTIVE_CUSTOMERS"], period: JUNE, breakdown: "SEGMENT" });
+    expect(split.get("active_customers")!.breakdown!.find((g) => g.key === empty.id)?.value).toBe(0);
+    await server.appDb.prisma.segment.update({ where: { id: empty.id }, data: { archived: true } });
+  });
+
   it("reads survey answers of the configured event type only", async () => {
     const tables = new Set(["customers", "events", "marketing_spend"] as const);
     const csat = new LifecycleService(server.warehouse, defaultStageModel(), "UTC", tables, undefined, "csat");

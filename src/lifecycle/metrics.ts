@@ -206,7 +206,7 @@ export const METRICS: readonly MetricDefinition[] = [
     "currency",
     "spend",
     "new_customers",
-    "Marketing spend during the period / new customers (first purchase during the period). Broken down by acquisition channel: the channel's spend / the new customers whose customers.acquisition_channel is that channel. Null for other breakdowns. Needs the marketing_spend table.",
+    "Marketing spend during the period / new customers (first purchase during the period). Broken down by acquisition channel: the channel's spend / the new customers whose customers.acquisition_channel is that channel. Null for other breakdowns and for a segment's customers (spend is not attributed to segments). Needs the marketing_spend table.",
     [["marketing_spend"]],
   ),
   {

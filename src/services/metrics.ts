@@ -63,6 +63,12 @@ export function stageStaySnapshots(period: Period): string[] {
 
 const keyOf = (key: string | null) => key ?? "\u0000";
 
+/** The measures of nobody: counts and sums 0; a median, a rank and a mean length have no value. */
+function emptyMeasures(needed: ReadonlySet<Measure>): Measures {
+  const none = new Set<Measure>(["median_days_to_convert", "customers_for_80", "stage_spell_days", "spend"]);
+  return Object.fromEntries([...needed].map((m) => [m, none.has(m) ? null : 0]));
+}
+
 export class MetricsService {
   constructor(readonly lifecycle: LifecycleService) {}
 
@@ -107,6 +113,10 @@ export class MetricsService {
       }
     }
     if (!request.breakdown && merged.size === 0) return [{ key: null, measures: {} }];
+    // Every saved segment of a segment breakdown is listed, a segment without members with zero counts.
+    for (const { id } of request.breakdown === "segment" ? (request.segments ?? []) : []) {
+      if (!merged.has(id)) merged.set(id, { key: id, measures: emptyMeasures(needed) });
+    }
     return [...merged.values()];
   }
 
@@ -273,7 +283,8 @@ GROUP BY 1`;
 FROM (${this.population(request)}) AS f
 ${join(joins, "\n")}`;
 
-    const count = (condition: Sql) => sql`SUM(CASE WHEN ${condition} THEN 1 ELSE 0 END)`;
+    // COALESCE: an empty population (a segment without members) counts 0, not null.
+    const count = (condition: Sql) => sql`COALESCE(SUM(CASE WHEN ${condition} THEN 1 ELSE 0 END), 0)`;
     const seenInPeriod = sql`b.first_seen_date >= ${from} AND b.first_seen_date <= ${to}`;
     const bought = sql`b.p_days >= 1`;
     const aggregates: Partial<Record<Measure, Sql>> = {
@@ -291,19 +302,19 @@ ${join(joins, "\n")}`;
       period_repeaters: count(sql`${bought} AND b.purchase_days >= 2`),
       period_orders: sql`COALESCE(SUM(b.p_orders), 0)`,
       period_revenue: sql`COALESCE(SUM(b.p_revenue), 0)`,
-      prior_buyers: sql`SUM(b.prior_buyer)`,
+      prior_buyers: sql`COALESCE(SUM(b.prior_buyer), 0)`,
       retained: count(sql`b.prior_buyer = 1 AND ${bought}`),
       buyers: count(sql`b.purchase_days >= 1`),
       advocates: count(sql`b.purchase_days >= 1 AND b.referred_count >= 1`),
       lifetime_revenue: sql`COALESCE(SUM(CASE WHEN b.purchase_days >= 1 THEN b.revenue END), 0)`,
       new_customers: count(sql`b.first_purchase_date >= ${from} AND b.first_purchase_date <= ${to}`),
-      top20_revenue: sql`SUM(CASE WHEN ${bought} AND b.revenue_rank <= CEIL(0.2 * b.ranked) THEN b.p_revenue ELSE 0 END)`,
+      top20_revenue: sql`COALESCE(SUM(CASE WHEN ${bought} AND b.revenue_rank <= CEIL(0.2 * b.ranked) THEN b.p_revenue ELSE 0 END), 0)`,
       // A relative tolerance keeps float summation order (which differs by engine) from moving the rank.
       customers_for_80: sql`MIN(CASE WHEN ${bought} AND b.ranked_revenue > 0
   AND b.running_revenue >= 0.8 * b.ranked_revenue * (1 - 1e-12) THEN b.revenue_rank END)`,
     };
     if (churn) {
-      aggregates.start_active = sql`SUM(b.start_active)`;
+      aggregates.start_active = sql`COALESCE(SUM(b.start_active), 0)`;
       aggregates.churned = count(sql`b.start_active = 1 AND b.stage_index = ${integer(churnedIndex)}`);
     }
     if (surveys && this.lifecycle.available.has("events")) {
@@ -316,9 +327,13 @@ ${join(joins, "\n")}`;
     if (selected.length === 0) return [];
     const columns = selected.map((m) => sql`${cast(aggregates[m]!, "float")} AS ${ident(m)}`);
     const rows = await this.lifecycle.warehouse.query(
-      sql`SELECT b.dim AS dim, ${join(columns, ",\n       ")}
+      // Without a breakdown there is no GROUP BY, so an empty population still gives its one row.
+      request.breakdown
+        ? sql`SELECT b.dim AS dim, ${join(columns, ",\n       ")}
 FROM (${base}) AS b
-GROUP BY b.dim`,
+GROUP BY b.dim`
+        : sql`SELECT ${join(columns, ",\n       ")}
+FROM (${base}) AS b`,
       { label: "metric_measures" },
     );
     return rows.map((row) => ({
@@ -332,8 +347,9 @@ GROUP BY b.dim`,
   /** Marketing spend in the period, in total or per channel (the acquisition-channel breakdown). */
   private async spendMeasures(request: MeasureRequest): Promise<MeasureGroup[]> {
     if (!this.lifecycle.available.has("marketing_spend")) return [];
-    // Spend belongs to channels; other breakdowns have no share of it to give.
+    // Spend belongs to channels; other breakdowns, and a segment's customers, have no known share of it.
     if (request.breakdown && request.breakdown !== "acquisition_channel") return [];
+    if (request.segmentRule) return [];
     const c = (name: string) => this.col("marketing_spend", name);
     const dim = request.breakdown ? cast(c("channel"), "text") : cast("", "text");
     const rows = await this.lifecycle.warehouse.query<{ dim: string | null; spend: number }>(
