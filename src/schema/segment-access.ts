@@ -48,6 +48,11 @@ function checkedDefinition(
   return segment.definition as Rule;
 }
 
+/** A saved segment's definition, checked against this server's stage model and RFM map. */
+export function storedDefinition(segment: { name: string; definition: unknown }, ctx: RequestContext): Rule {
+  return checkedDefinition(segment, ctx, "definition");
+}
+
 /** The definition of the saved segment `segmentId` (an argument of that name). */
 export async function savedDefinition(segmentId: string, ctx: RequestContext, argument = "segmentId"): Promise<Rule> {
   const segment = await segmentStore(ctx).get(segmentId);

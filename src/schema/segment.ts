@@ -10,7 +10,14 @@ import { builder } from "./builder.ts";
 import { CustomerRef, customerPage } from "./customer.ts";
 import { AS_OF_DESCRIPTION, resolveAsOf } from "./lifecycle-args.ts";
 import { computeMetrics, metricArgs, metricsQuery, MetricRef, type MetricShape } from "./metrics.ts";
-import { asGraphQLError, compiledSegments, resolvedFor, savedDefinition, segmentStore } from "./segment-access.ts";
+import {
+  asGraphQLError,
+  compiledSegments,
+  resolvedFor,
+  savedDefinition,
+  segmentStore,
+  storedDefinition,
+} from "./segment-access.ts";
 import { StageRef } from "./stage.ts";
 
 builder.prismaObject("SegmentVersion", {
@@ -182,7 +189,10 @@ builder.prismaObjectFields("Segment", (t) => ({
     type: SegmentMembershipRef,
     description: "Members, size and stage breakdown as of a day (the definition evaluated in the warehouse).",
     args: { asOf: t.arg({ type: "Date", description: AS_OF_DESCRIPTION }) },
-    resolve: (segment, args, ctx) => ({ definition: segment.definition as Rule, asOf: resolveAsOf(args.asOf, ctx) }),
+    resolve: (segment, args, ctx) => ({
+      definition: storedDefinition(segment, ctx),
+      asOf: resolveAsOf(args.asOf, ctx),
+    }),
   }),
   members: t.connection(
     {
@@ -191,7 +201,7 @@ builder.prismaObjectFields("Segment", (t) => ({
       args: { asOf: t.arg({ type: "Date", description: AS_OF_DESCRIPTION }) },
       resolve: async (segment, args, ctx) => {
         const asOf = resolveAsOf(args.asOf, ctx);
-        const rule = await resolvedFor(segment.definition as Rule, asOf, ctx, "definition");
+        const rule = await resolvedFor(storedDefinition(segment, ctx), asOf, ctx, "definition");
         return customerPage(args, asOf, ctx, (size, after) =>
           new SegmentService(ctx.lifecycle.service).page(asOf, rule, size, after),
         );
@@ -205,14 +215,14 @@ builder.prismaObjectFields("Segment", (t) => ({
     description: "Every stage with the members in it as of a day, in display order.",
     args: { asOf: t.arg({ type: "Date", description: AS_OF_DESCRIPTION }) },
     resolve: (segment, args, ctx) =>
-      stageBreakdownOf({ definition: segment.definition as Rule, asOf: resolveAsOf(args.asOf, ctx) }, ctx),
+      stageBreakdownOf({ definition: storedDefinition(segment, ctx), asOf: resolveAsOf(args.asOf, ctx) }, ctx),
   }),
   size: t.int({
     description: "Members as of a day (count); membership.size without the other fields.",
     args: { asOf: t.arg({ type: "Date", description: AS_OF_DESCRIPTION }) },
     resolve: async (segment, args, ctx) => {
       const asOf = resolveAsOf(args.asOf, ctx);
-      const rule = await resolvedFor(segment.definition as Rule, asOf, ctx, "definition");
+      const rule = await resolvedFor(storedDefinition(segment, ctx), asOf, ctx, "definition");
       return new SegmentService(ctx.lifecycle.service).size(asOf, rule);
     },
   }),
@@ -221,7 +231,7 @@ builder.prismaObjectFields("Segment", (t) => ({
     description:
       "The metrics of `metrics`, restricted to this segment's members (evaluated on each period's last day).",
     args: metricArgs,
-    resolve: (segment, args, ctx) => computeMetrics(metricsQuery(args, segment.definition as Rule), ctx),
+    resolve: (segment, args, ctx) => computeMetrics(metricsQuery(args, storedDefinition(segment, ctx)), ctx),
   }),
 }));
 
