@@ -12,7 +12,7 @@ export type MetricKey =
   | 'AVERAGE_DAYS_IN_STAGE'
   /** Average order value. Revenue during the period / orders during the period (distinct order_id per day; rows without one count as one order each). */
   | 'AVERAGE_ORDER_VALUE'
-  /** Customer acquisition cost. Marketing spend during the period / new customers (first purchase during the period). Broken down by acquisition channel: the channel's spend / the new customers whose customers.acquisition_channel is that channel. Null for other breakdowns. Needs the marketing_spend table. */
+  /** Customer acquisition cost. Marketing spend during the period / new customers (first purchase during the period). Broken down by acquisition channel: the channel's spend / the new customers whose customers.acquisition_channel is that channel. Null for other breakdowns and for a segment's customers (spend is not attributed to segments). Needs the marketing_spend table. */
   | 'CAC'
   /** Churn rate. Of the buyers not in the churned stage on the day before the period, the share in the churned stage on its last day. Null when the stage model has no stage keyed churned. */
   | 'CHURN_RATE'
