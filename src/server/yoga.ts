@@ -7,6 +7,7 @@ import { KeyStore } from "../auth/keys.ts";
 import { authenticate } from "../auth/request-auth.ts";
 import type { RequestContext, Services } from "../context.ts";
 import { useSegmentExport } from "./export.ts";
+import { useBodyLimit, useQueryLimits } from "./limits.ts";
 import { schema } from "../schema/index.ts";
 
 export const FIRST_QUERY = `# Welcome to the lifecycle analytics server.
@@ -92,6 +93,8 @@ export function createClmYoga(
       requestId: request.headers.get("x-request-id") ?? randomUUID(),
     }),
     plugins: [
+      useBodyLimit(),
+      useQueryLimits(),
       ...(options.introspection === false ? [noIntrospection] : []),
       useSegmentExport(services, (request) => authenticate(request.headers.get("authorization"), keys, allowAnonymous)),
       useReadinessCheck({

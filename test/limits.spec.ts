@@ -1,0 +1,76 @@
+// Hostile operations are refused before anything runs, with QUERY_TOO_EXPENSIVE and the limit named:
+// an alias bomb, a 50-deep query, a 10 MB body; the server keeps answering others meanwhile.
+import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { MAX_BODY_BYTES, QUERY_LIMITS } from "../src/server/limits.ts";
+import { startTestServer, type TestServer } from "./helpers/server.ts";
+
+let server: TestServer;
+beforeAll(async () => {
+  server = await startTestServer({ customers: 300 });
+});
+afterAll(async () => {
+  await server?.close();
+});
+
+async function timed<T>(work: () => Promise<T>): Promise<{ result: T; ms: number }> {
+  const started = performance.now();
+  const result = await work();
+  return { result, ms: performance.now() - started };
+}
+
+describe("query limits", () => {
+  it("refuses an alias bomb before touching the warehouse", async () => {
+    server.warehouseQueries.length = 0;
+    // 300 aliases: under the token limit, over the alias limit.
+    const aliases = Array.from({ length: 300 }, (_, i) => `a${i}: stages { key }`).join(" ");
+    const { result, ms } = await timed(() => server.graphql(`{ ${aliases} }`));
+    expect(result.errors![0]!.extensions!.code).toBe("QUERY_TOO_EXPENSIVE");
+    expect(result.errors![0]!.message).toMatch(/alias/i);
+    expect(server.warehouseQueries).toEqual([]);
+    expect(ms).toBeLessThan(2_000);
+  });
+
+  it("refuses a 50-deep query", async () => {
+    let selection = "name";
+    for (let i = 0; i < 50; i++) selection = `ofType { ${selection} }`;
+    const { result, ms } = await timed(() => server.graphql(`{ __type(name: "Query") { ${selection} } }`));
+    expect(result.errors!.every((e) => e.extensions!.code === "QUERY_TOO_EXPENSIVE")).toBe(true);
+    // Depth multiplies cost, so whichever limit is checked first names it.
+    expect(result.errors!.map((e) => e.message).join("\n")).toMatch(
+      new RegExp(`depth limit of ${QUERY_LIMITS.depth}|Cost limit of ${QUERY_LIMITS.cost}`),
+    );
+    expect(ms).toBeLessThan(2_000);
+  });
+
+  it("refuses a 10 MB body by its length, without reading it", async () => {
+    const body = JSON.stringify({ query: "{ stages { key } }", variables: { pad: "x".repeat(10_000_000) } });
+    const { result: response, ms } = await timed(async () =>
+      server.yoga.fetch("http://test/graphql", {
+        method: "POST",
+        headers: { "content-type": "application/json", "content-length": String(body.length) },
+        body,
+      }),
+    );
+    expect(response.status).toBe(413);
+    const answer = (await response.json()) as { errors: { message: string; extensions: { code: string } }[] };
+    expect(answer.errors[0]!.extensions.code).toBe("BAD_USER_INPUT");
+    expect(answer.errors[0]!.message).toMatch(new RegExp(`at most ${MAX_BODY_BYTES}`));
+    expect(ms).toBeLessThan(2_000);
+  });
+
+  it("keeps answering ordinary requests, also while refusing others", async () => {
+    const bomb = Array.from({ length: 1_000 }, (_, i) => `a${i}: stages { key }`).join(" ");
+    const [refused, fine] = await Promise.all([
+      server.graphql(`{ ${bomb} }`),
+      server.graphql<{ stages: { key: string }[] }>(`{ stages(asOf: "2026-06-30") { key count } }`),
+    ]);
+    expect(refused.errors![0]!.extensions!.code).toBe("QUERY_TOO_EXPENSIVE");
+    expect(fine.errors).toBeUndefined();
+    expect(fine.data!.stages).toHaveLength(8);
+  });
+
+  it("does not suggest field names to a probe", async () => {
+    const { errors } = await server.graphql(`{ stagez { key } }`);
+    expect(errors![0]!.message).not.toMatch(/Did you mean/);
+  });
+});
