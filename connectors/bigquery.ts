@@ -4,6 +4,7 @@ import { BigQuery, type BigQueryOptions, type Query } from "@google-cloud/bigque
 import type { WarehouseMapping } from "./contract.ts";
 import {
   DEFAULT_BATCH_ROWS,
+  WarehouseUnavailableError,
   type QueryOptions,
   type Row,
   type StreamOptions,
@@ -68,6 +69,19 @@ function normalise(value: unknown): unknown {
   return value;
 }
 
+/**
+ * What is still failing after the client's retries — a 5xx, a rate limit, no network — as
+ * WarehouseUnavailableError (clients see WAREHOUSE_UNAVAILABLE); a bad query stays what it is.
+ */
+function unavailable(error: unknown): unknown {
+  const code = (error as { code?: unknown } | null)?.code;
+  const network = ["ECONNREFUSED", "ECONNRESET", "ETIMEDOUT", "ENOTFOUND", "EAI_AGAIN"].includes(String(code));
+  if (network || Number(code) >= 500 || Number(code) === 429) {
+    return new WarehouseUnavailableError(`BigQuery unavailable: ${(error as Error).message}`, { cause: error });
+  }
+  return error;
+}
+
 export class BigQueryConnector implements WarehouseConnector {
   readonly kind = "bigquery" as const;
   readonly dialect = bigqueryDialect;
@@ -103,7 +117,9 @@ export class BigQueryConnector implements WarehouseConnector {
 
   async query<R extends Row = Row>(query: Sql, options: QueryOptions = {}): Promise<R[]> {
     options.signal?.throwIfAborted();
-    const [rows] = await this.client.query(this.jobRequest(query, options));
+    const [rows] = await this.client.query(this.jobRequest(query, options)).catch((error: unknown) => {
+      throw unavailable(error);
+    });
     return (rows as Row[]).map((row) => {
       const out: Row = {};
       for (const key in row) out[key] = normalise(row[key]);
@@ -117,7 +133,9 @@ export class BigQueryConnector implements WarehouseConnector {
    */
   async *stream<R extends Row = Row>(query: Sql, options: StreamOptions = {}): AsyncIterable<R[]> {
     options.signal?.throwIfAborted();
-    const [job] = await this.client.createQueryJob(this.jobRequest(query, options));
+    const [job] = await this.client.createQueryJob(this.jobRequest(query, options)).catch((error: unknown) => {
+      throw unavailable(error);
+    });
     let pageToken: string | undefined;
     do {
       options.signal?.throwIfAborted();

@@ -10,6 +10,7 @@ import {
   type StreamOptions,
   type WarehouseConnector,
   type WarehouseWriter,
+  WarehouseUnavailableError,
 } from "./connector.ts";
 import { createContractTables } from "./ddl.ts";
 import { doubleQuoted, ident, join, keyword, render, sql, type Dialect, type Sql } from "./sql.ts";
@@ -168,19 +169,27 @@ export class PostgresConnector implements WarehouseConnector, WarehouseWriter {
 
   async query<R extends Row = Row>(query: Sql, options: QueryOptions = {}): Promise<R[]> {
     const { text, params } = render(query, postgresDialect);
-    return (await this.source.query(
-      text,
-      params.map((p) => p.value),
-      options.signal,
-    )) as R[];
+    try {
+      return (await this.source.query(
+        text,
+        params.map((p) => p.value),
+        options.signal,
+      )) as R[];
+    } catch (error) {
+      throw unavailable(error);
+    }
   }
 
   async *stream<R extends Row = Row>(query: Sql, options: StreamOptions = {}): AsyncIterable<R[]> {
     const { text, params } = render(query, postgresDialect);
     const values = params.map((p) => p.value);
-    yield* this.source.stream(text, values, options.batchRows ?? DEFAULT_BATCH_ROWS, options.signal) as AsyncIterable<
-      R[]
-    >;
+    try {
+      yield* this.source.stream(text, values, options.batchRows ?? DEFAULT_BATCH_ROWS, options.signal) as AsyncIterable<
+        R[]
+      >;
+    } catch (error) {
+      throw unavailable(error);
+    }
   }
 
   async ping(): Promise<void> {
@@ -224,4 +233,20 @@ export class PostgresConnector implements WarehouseConnector, WarehouseWriter {
 function isConnectionError(error: unknown): boolean {
   const code = (error as { code?: string } | null)?.code ?? "";
   return code.startsWith("08") || code === "57P01" || code === "ECONNRESET" || code === "ECONNREFUSED";
+}
+
+/**
+ * A failure to reach the server (refused, reset, shut down, no connection within the pool's timeout)
+ * as WarehouseUnavailableError, which clients see as WAREHOUSE_UNAVAILABLE; other errors unchanged.
+ */
+function unavailable(error: unknown): unknown {
+  const code = (error as { code?: string } | null)?.code ?? "";
+  const message = error instanceof Error ? error.message : String(error);
+  const reach =
+    isConnectionError(error) ||
+    ["ETIMEDOUT", "EHOSTUNREACH", "ENOTFOUND", "EPIPE"].includes(code) ||
+    /timeout exceeded when trying to connect|Connection terminated/i.test(message);
+  return reach
+    ? new WarehouseUnavailableError(`PostgreSQL warehouse unreachable: ${message}`, { cause: error })
+    : error;
 }

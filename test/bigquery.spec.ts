@@ -1,6 +1,7 @@
 // The BigQuery connector through the real client library, against a local wire-format endpoint.
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { BigQueryConnector } from "../connectors/bigquery.ts";
+import { BIGQUERY_RETRY, BigQueryConnector } from "../connectors/bigquery.ts";
+import { WarehouseUnavailableError } from "../connectors/connector.ts";
 import { DEFAULT_MAPPING } from "../connectors/contract.ts";
 import { sql } from "../connectors/sql.ts";
 import { startFakeBigQuery, type FakeBigQuery } from "./helpers/fake-bigquery.ts";
@@ -33,6 +34,9 @@ beforeAll(async () => {
         rows: [["ok"]],
         failFirst: { times: 1, status: 429, reason: "rateLimitExceeded" },
       };
+    }
+    if (query.includes("'down'")) {
+      return { fields: [], rows: [], failFirst: { times: 99, status: 503, reason: "backendError" } };
     }
     if (query.includes("'broken'")) {
       return { fields: [], rows: [], failFirst: { times: 99, status: 400, reason: "invalidQuery" } };
@@ -109,6 +113,26 @@ describe("BigQuery connector", () => {
     fake.requests.length = 0;
     await expect(connector.query(sql`SELECT 'broken' AS x`)).rejects.toThrow(/fake invalidQuery/);
     expect(fake.requests).toHaveLength(1);
+  });
+
+  it("reports a BigQuery still failing after its retries as unavailable, and a bad query as itself", async () => {
+    const impatient = new BigQueryConnector(
+      {
+        project: PROJECT,
+        dataset: "shop",
+        location: "EU",
+        maxBytesBilled: 5_000_000,
+        clientOptions: {
+          ...fake.clientOptions,
+          retryOptions: { ...BIGQUERY_RETRY, maxRetries: 1, maxRetryDelay: 0.05 },
+        },
+      },
+      DEFAULT_MAPPING,
+    );
+    await expect(impatient.query(sql`SELECT 'down' AS x`)).rejects.toBeInstanceOf(WarehouseUnavailableError);
+    const bad = await impatient.query(sql`SELECT 'broken' AS x`).catch((e: unknown) => e);
+    expect(bad).toBeInstanceOf(Error);
+    expect(bad).not.toBeInstanceOf(WarehouseUnavailableError);
   });
 
   it("estimates the bytes a query would scan with a dry run", async () => {

@@ -18,16 +18,19 @@ describe("readiness", () => {
     appDb = await openTestAppDatabase();
     // Nothing listens on port 1: every connection is refused at once.
     deadWarehouse = new PostgresConnector(pgPoolSource("postgresql://clm@127.0.0.1:1/warehouse"), DEFAULT_MAPPING);
-    yoga = createClmYoga({
-      prisma: appDb.prisma,
-      warehouse: deadWarehouse,
-      lifecycle: new LifecycleService(deadWarehouse, defaultStageModel(), "UTC", new Set()),
-      log: pino({ level: "silent" }),
-      pingAppDatabase: async () => {
-        if (!appDbUp) throw new Error("app database down");
-        await appDb.ping();
+    yoga = createClmYoga(
+      {
+        prisma: appDb.prisma,
+        warehouse: deadWarehouse,
+        lifecycle: new LifecycleService(deadWarehouse, defaultStageModel(), "UTC", new Set()),
+        log: pino({ level: "silent" }),
+        pingAppDatabase: async () => {
+          if (!appDbUp) throw new Error("app database down");
+          await appDb.ping();
+        },
       },
-    });
+      { allowAnonymous: true },
+    );
   });
   afterAll(async () => {
     await deadWarehouse?.close();
@@ -39,6 +42,23 @@ describe("readiness", () => {
     expect(ready.status).toBe(503);
     expect(await ready.json()).toEqual({ ready: false, appDatabase: "ok", warehouse: "unavailable" });
     expect((await yoga.fetch("http://test/health")).status).toBe(200);
+  });
+
+  it("answers GraphQL with WAREHOUSE_UNAVAILABLE and retry advice, not an internal error", async () => {
+    const started = performance.now();
+    const response = await yoga.fetch("http://test/graphql", {
+      method: "POST",
+      headers: { "content-type": "application/json" },
+      body: JSON.stringify({ query: "{ stages { key count } }" }),
+    });
+    const body = (await response.json()) as {
+      errors: { message: string; path: string[]; extensions: Record<string, unknown> }[];
+    };
+    expect(body.errors[0]!.extensions).toEqual({ code: "WAREHOUSE_UNAVAILABLE", retryAfterSeconds: 5 });
+    expect(body.errors[0]!.path).toEqual(["stages", 0, "count"]);
+    // Nothing of the connection (host, port, driver message) reaches the client.
+    expect(JSON.stringify(body)).not.toMatch(/127\.0\.0\.1|ECONNREFUSED/);
+    expect(performance.now() - started).toBeLessThan(3_000);
   });
 
   it("names the app database too when it fails", async () => {

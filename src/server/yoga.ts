@@ -1,8 +1,15 @@
 // The GraphQL HTTP handler: /graphql (with GraphiQL for browsers), /health and /ready.
 import { randomUUID } from "node:crypto";
 import { renderGraphiQL } from "@graphql-yoga/render-graphiql";
-import { NoSchemaIntrospectionCustomRule } from "graphql";
-import { createYoga, useReadinessCheck, type Plugin, type YogaServerInstance } from "graphql-yoga";
+import { GraphQLError, NoSchemaIntrospectionCustomRule } from "graphql";
+import {
+  createYoga,
+  maskError as maskErrorDefault,
+  useReadinessCheck,
+  type Plugin,
+  type YogaServerInstance,
+} from "graphql-yoga";
+import { WarehouseUnavailableError } from "../../connectors/connector.ts";
 import { KeyStore } from "../auth/keys.ts";
 import { authenticate } from "../auth/request-auth.ts";
 import type { RequestContext, Services } from "../context.ts";
@@ -56,6 +63,25 @@ async function within<T>(ms: number, what: string, work: Promise<T>): Promise<T>
   }
 }
 
+/** Seconds a client is told to wait before retrying when the warehouse does not answer. */
+export const WAREHOUSE_RETRY_AFTER_SECONDS = 5;
+
+/**
+ * Internal errors stay masked (yoga's "Unexpected error."); an unreachable warehouse is said plainly,
+ * with retry advice, since the client can act on it.
+ */
+function maskError(error: unknown, message: string, isDev?: boolean): Error {
+  const original = error instanceof GraphQLError ? error.originalError : error;
+  if (original instanceof WarehouseUnavailableError) {
+    return new GraphQLError(`the warehouse is unavailable; retry in ${WAREHOUSE_RETRY_AFTER_SECONDS} s`, {
+      nodes: error instanceof GraphQLError ? error.nodes : undefined,
+      path: error instanceof GraphQLError ? error.path : undefined,
+      extensions: { code: "WAREHOUSE_UNAVAILABLE", retryAfterSeconds: WAREHOUSE_RETRY_AFTER_SECONDS },
+    });
+  }
+  return maskErrorDefault(error, message, isDev);
+}
+
 /** Refuses introspection queries at validation (for production, where the schema need not be public). */
 const noIntrospection: Plugin = {
   onValidate({ addValidationRule }) {
@@ -73,6 +99,7 @@ export function createClmYoga(
   return createYoga<Record<string, never>, RequestContext>({
     schema,
     graphqlEndpoint: "/graphql",
+    maskedErrors: { maskError },
     healthCheckEndpoint: "/health",
     landingPage: false,
     // GraphiQL's assets inlined from the package: the page works with no network.
