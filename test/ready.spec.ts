@@ -54,7 +54,8 @@ describe("readiness", () => {
     const body = (await response.json()) as {
       errors: { message: string; path: string[]; extensions: Record<string, unknown> }[];
     };
-    expect(body.errors[0]!.extensions).toEqual({ code: "WAREHOUSE_UNAVAILABLE", retryAfterSeconds: 5 });
+    expect(body.errors[0]!.extensions).toMatchObject({ code: "WAREHOUSE_UNAVAILABLE", retryAfterSeconds: 5 });
+    expect(body.errors[0]!.extensions.requestId).toEqual(response.headers.get("x-request-id"));
     expect(body.errors[0]!.path).toEqual(["stages", 0, "count"]);
     // Nothing of the connection (host, port, driver message) reaches the client.
     expect(JSON.stringify(body)).not.toMatch(/127\.0\.0\.1|ECONNREFUSED/);

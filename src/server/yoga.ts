@@ -1,5 +1,7 @@
 // The GraphQL HTTP handler: /graphql (with GraphiQL for browsers), /health and /ready.
+import { AsyncLocalStorage } from "node:async_hooks";
 import { randomUUID } from "node:crypto";
+import type { Logger } from "pino";
 import { renderGraphiQL } from "@graphql-yoga/render-graphiql";
 import { GraphQLError, NoSchemaIntrospectionCustomRule } from "graphql";
 import {
@@ -67,20 +69,53 @@ async function within<T>(ms: number, what: string, work: Promise<T>): Promise<T>
 export const WAREHOUSE_RETRY_AFTER_SECONDS = 5;
 
 /**
- * Internal errors stay masked (yoga's "Unexpected error."); an unreachable warehouse is said plainly,
- * with retry advice, since the client can act on it.
+ * The id of the request being handled, for log lines and error answers. Entered when the request
+ * arrives, so everything it causes (resolvers, error masking) reads the same id.
  */
-function maskError(error: unknown, message: string, isDev?: boolean): Error {
-  const original = error instanceof GraphQLError ? error.originalError : error;
-  if (original instanceof WarehouseUnavailableError) {
-    return new GraphQLError(`the warehouse is unavailable; retry in ${WAREHOUSE_RETRY_AFTER_SECONDS} s`, {
-      nodes: error instanceof GraphQLError ? error.nodes : undefined,
-      path: error instanceof GraphQLError ? error.path : undefined,
-      extensions: { code: "WAREHOUSE_UNAVAILABLE", retryAfterSeconds: WAREHOUSE_RETRY_AFTER_SECONDS },
-    });
-  }
-  return maskErrorDefault(error, message, isDev);
+const currentRequestId = new AsyncLocalStorage<string>();
+
+/** A client's own id if it is a plain token, else a fresh one (the header is echoed back). */
+function requestIdOf(request: Request): string {
+  const given = request.headers.get("x-request-id");
+  return given && /^[\w.:-]{1,100}$/.test(given) ? given : randomUUID();
 }
+
+/**
+ * Internal errors stay masked (yoga's "Unexpected error."), logged whole with the request id, which
+ * the client gets too; an unreachable warehouse is said plainly, with retry advice, since the client can
+ * act on it.
+ */
+function errorMasker(log: Logger) {
+  return (error: unknown, message: string, isDev?: boolean): Error => {
+    const requestId = currentRequestId.getStore();
+    const original = error instanceof GraphQLError ? error.originalError : error;
+    const where = error instanceof GraphQLError ? { nodes: error.nodes, path: error.path } : {};
+    if (original instanceof WarehouseUnavailableError) {
+      log.warn({ err: original, requestId }, "warehouse unavailable");
+      return new GraphQLError(`the warehouse is unavailable; retry in ${WAREHOUSE_RETRY_AFTER_SECONDS} s`, {
+        ...where,
+        extensions: { code: "WAREHOUSE_UNAVAILABLE", retryAfterSeconds: WAREHOUSE_RETRY_AFTER_SECONDS, requestId },
+      });
+    }
+    const masked = maskErrorDefault(error, message, isDev);
+    if (masked !== error) {
+      log.error({ err: original ?? error, requestId, path: where.path }, "internal error");
+      if (masked instanceof GraphQLError) Object.assign(masked.extensions, { requestId });
+    }
+    return masked;
+  };
+}
+
+/** Every request runs under its id, and the answer carries it in x-request-id. */
+const useRequestId: Plugin = {
+  onRequest({ request }) {
+    currentRequestId.enterWith(requestIdOf(request));
+  },
+  onResponse({ response }) {
+    const id = currentRequestId.getStore();
+    if (id) response.headers.set("x-request-id", id);
+  },
+};
 
 /** Refuses introspection queries at validation (for production, where the schema need not be public). */
 const noIntrospection: Plugin = {
@@ -99,7 +134,7 @@ export function createClmYoga(
   return createYoga<Record<string, never>, RequestContext>({
     schema,
     graphqlEndpoint: "/graphql",
-    maskedErrors: { maskError },
+    maskedErrors: { maskError: errorMasker(services.log) },
     healthCheckEndpoint: "/health",
     landingPage: false,
     // GraphiQL's assets inlined from the package: the page works with no network.
@@ -117,9 +152,10 @@ export function createClmYoga(
       warehouse: services.warehouse,
       lifecycle: services.lifecycle.forRequest(),
       log: services.log,
-      requestId: request.headers.get("x-request-id") ?? randomUUID(),
+      requestId: currentRequestId.getStore() ?? requestIdOf(request),
     }),
     plugins: [
+      useRequestId,
       useBodyLimit(),
       useQueryLimits(),
       ...(options.introspection === false ? [noIntrospection] : []),
