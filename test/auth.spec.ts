@@ -49,7 +49,7 @@ describe("API keys and roles", () => {
 
   it("lets a viewer read but not create a segment; an analyst may", async () => {
     const viewer = await keys.create("viewer", "dashboard");
-    const analyst = await keys.create("analyst");
+    const analyst = await keys.create("analyst", "crm team");
     const read = await ask(`{ stages(asOf: "2026-06-30") { key count } }`, viewer.secret);
     expect(read.errors).toBeUndefined();
     const refused = await ask(CREATE, viewer.secret, { name: "by viewer" });
@@ -58,6 +58,13 @@ describe("API keys and roles", () => {
     expect(await server.appDb.prisma.segment.count({ where: { name: "by viewer" } })).toBe(0);
     const created = await ask(CREATE, analyst.secret, { name: "by analyst" });
     expect(created.errors).toBeUndefined();
+    // The key's label is the segment's owner and the version's author.
+    const saved = await server.appDb.prisma.segment.findFirstOrThrow({
+      where: { name: "by analyst" },
+      include: { versions: true },
+    });
+    expect(saved.owner).toBe("crm team");
+    expect(saved.versions[0]!.changedBy).toBe("crm team");
   });
 
   it("stores only a hash of each secret", async () => {

@@ -6,6 +6,8 @@ export interface RequestAuth {
   /** The role the request acts with; null: nobody (no key, anonymous access off, or a bad key). */
   readonly role: Role | null;
   readonly keyId: string | null;
+  /** Who the key belongs to, for owner and changedBy of saved segments: its label, else its prefix. */
+  readonly principal: string | null;
   /** A key was sent but is unknown, revoked or malformed. */
   readonly badKey: boolean;
 }
@@ -19,11 +21,13 @@ export async function authenticate(
   allowAnonymous: boolean,
 ): Promise<RequestAuth> {
   if (authorization === null || authorization.trim() === "") {
-    return { role: allowAnonymous ? ANONYMOUS_ROLE : null, keyId: null, badKey: false };
+    return { role: allowAnonymous ? ANONYMOUS_ROLE : null, keyId: null, principal: null, badKey: false };
   }
   const match = /^Bearer\s+(\S+)\s*$/i.exec(authorization);
   const key = match ? await keys.authenticate(match[1]!) : null;
-  return key ? { role: key.role, keyId: key.id, badKey: false } : { role: null, keyId: null, badKey: true };
+  return key
+    ? { role: key.role, keyId: key.id, principal: key.label || `${key.prefix}…`, badKey: false }
+    : { role: null, keyId: null, principal: null, badKey: true };
 }
 
 /** The error code for a request that may not do what needs `needed`: no identity, or too little. */

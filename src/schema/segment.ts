@@ -306,11 +306,10 @@ builder.mutationFields((t) => ({
     args: { input: t.arg({ type: CreateSegmentInput, required: true, description: "The segment." }) },
     resolve: async (query, _root, { input }, ctx) => {
       try {
-        const { id } = await segmentStore(ctx).create({
-          name: input.name,
-          description: input.description ?? undefined,
-          definition: input.definition,
-        });
+        const { id } = await segmentStore(ctx).create(
+          { name: input.name, description: input.description ?? undefined, definition: input.definition },
+          ctx.auth.principal,
+        );
         return reload(query, id, ctx);
       } catch (error) {
         throw asGraphQLError(error);
@@ -324,13 +323,16 @@ builder.mutationFields((t) => ({
     args: { input: t.arg({ type: UpdateSegmentInput, required: true, description: "The change." }) },
     resolve: async (query, _root, { input }, ctx) => {
       try {
-        const { id } = await segmentStore(ctx).update({
-          id: String(input.id),
-          version: input.version,
-          name: input.name ?? undefined,
-          description: input.description ?? undefined,
-          definition: input.definition ?? undefined,
-        });
+        const { id } = await segmentStore(ctx).update(
+          {
+            id: String(input.id),
+            version: input.version,
+            name: input.name ?? undefined,
+            description: input.description ?? undefined,
+            definition: input.definition ?? undefined,
+          },
+          ctx.auth.principal,
+        );
         return reload(query, id, ctx);
       } catch (error) {
         throw asGraphQLError(error);
@@ -343,7 +345,7 @@ builder.mutationFields((t) => ({
     args: { id: t.arg.id({ required: true, description: "The segment's id." }) },
     resolve: async (query, _root, { id }, ctx) => {
       try {
-        return reload(query, (await segmentStore(ctx).setArchived(String(id), true)).id, ctx);
+        return reload(query, (await segmentStore(ctx).setArchived(String(id), true, ctx.auth.principal)).id, ctx);
       } catch (error) {
         throw asGraphQLError(error, "id");
       }
@@ -355,7 +357,7 @@ builder.mutationFields((t) => ({
     args: { id: t.arg.id({ required: true, description: "The segment's id." }) },
     resolve: async (query, _root, { id }, ctx) => {
       try {
-        return reload(query, (await segmentStore(ctx).setArchived(String(id), false)).id, ctx);
+        return reload(query, (await segmentStore(ctx).setArchived(String(id), false, ctx.auth.principal)).id, ctx);
       } catch (error) {
         throw asGraphQLError(error, "id");
       }
