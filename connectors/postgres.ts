@@ -79,15 +79,20 @@ export function pgPoolSource(
   });
   // An idle client losing its connection must not crash the process; the next query reconnects.
   pool.on("error", () => {});
+  /** Cancels what the client runs on the server when `signal` aborts; returns the detach. */
+  const cancelOnAbort = (client: pg.PoolClient, signal: AbortSignal | undefined) => {
+    const onAbort = () => {
+      const pid = (client as unknown as { processID?: number }).processID;
+      if (pid) void pool.query("SELECT pg_cancel_backend($1)", [pid]).catch(() => {});
+    };
+    signal?.addEventListener("abort", onAbort, { once: true });
+    return () => signal?.removeEventListener("abort", onAbort);
+  };
   return {
     async query(text, values, signal) {
       const client = await pool.connect();
       let broken = false;
-      const onAbort = () => {
-        const pid = (client as unknown as { processID?: number }).processID;
-        if (pid) void pool.query("SELECT pg_cancel_backend($1)", [pid]).catch(() => {});
-      };
-      signal?.addEventListener("abort", onAbort, { once: true });
+      const detach = cancelOnAbort(client, signal);
       try {
         signal?.throwIfAborted();
         return (await client.query(text, values)).rows;
@@ -95,7 +100,7 @@ export function pgPoolSource(
         broken = isConnectionError(error);
         throw error;
       } finally {
-        signal?.removeEventListener("abort", onAbort);
+        detach();
         client.release(broken);
       }
     },
@@ -105,11 +110,7 @@ export function pgPoolSource(
       const client = await pool.connect();
       let broken = false;
       let open = false;
-      const onAbort = () => {
-        const pid = (client as unknown as { processID?: number }).processID;
-        if (pid) void pool.query("SELECT pg_cancel_backend($1)", [pid]).catch(() => {});
-      };
-      signal?.addEventListener("abort", onAbort, { once: true });
+      const detach = cancelOnAbort(client, signal);
       try {
         signal?.throwIfAborted();
         await client.query("BEGIN READ ONLY");
@@ -128,7 +129,7 @@ export function pgPoolSource(
         broken = isConnectionError(error);
         throw error;
       } finally {
-        signal?.removeEventListener("abort", onAbort);
+        detach();
         // Stopped early or failed: the transaction (and its cursor) is rolled back before reuse.
         if (open && !broken) await client.query("ROLLBACK").catch(() => (broken = true));
         client.release(broken);

@@ -2,6 +2,7 @@
 // hash is not needed: the secrets are 256 random bits, which no dictionary or brute force reaches.
 import { createHash, randomBytes } from "node:crypto";
 import type { PrismaClient } from "@prisma/client";
+import { isUuid } from "../appdb/ids.ts";
 
 export const ROLES = ["viewer", "analyst", "admin"] as const;
 export type Role = (typeof ROLES)[number];
@@ -51,9 +52,8 @@ export class KeyStore {
 
   /** Revokes a key by id or by its shown prefix (which must name exactly one live key). */
   async revoke(idOrPrefix: string): Promise<ApiKeyInfo> {
-    const uuid = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i.test(idOrPrefix);
     const matches = await this.prisma.apiKey.findMany({
-      where: uuid ? { id: idOrPrefix } : { prefix: idOrPrefix, revokedAt: null },
+      where: isUuid(idOrPrefix) ? { id: idOrPrefix } : { prefix: idOrPrefix, revokedAt: null },
     });
     if (matches.length === 0) throw new Error(`no live API key ${JSON.stringify(idOrPrefix)}`);
     if (matches.length > 1) throw new Error(`${matches.length} keys start with ${idOrPrefix}: revoke by id`);

@@ -77,16 +77,17 @@ export async function resolvedFor(
 /** The most saved segments one breakdown splits by. */
 export const MAX_BREAKDOWN_SEGMENTS = 50;
 
+/** Saved segments that are not archived, by name (at most `take`). */
+function liveSegments(ctx: RequestContext, take?: number): Promise<Segment[]> {
+  return ctx.prisma.segment.findMany({ where: { archived: false }, orderBy: [{ name: "asc" }, { id: "asc" }], take });
+}
+
 /** Every saved segment that is not archived, by name, with its definition (for a breakdown by segment). */
 export async function listedSegments(
   ctx: RequestContext,
   argument: string,
 ): Promise<{ id: string; name: string; definition: Rule }[]> {
-  const segments = await ctx.prisma.segment.findMany({
-    where: { archived: false },
-    orderBy: [{ name: "asc" }, { id: "asc" }],
-    take: MAX_BREAKDOWN_SEGMENTS + 1,
-  });
+  const segments = await liveSegments(ctx, MAX_BREAKDOWN_SEGMENTS + 1);
   if (segments.length > MAX_BREAKDOWN_SEGMENTS) {
     throw badUserInput(`more than ${MAX_BREAKDOWN_SEGMENTS} saved segments: archive some to break down by segment`, {
       argument,
@@ -113,10 +114,7 @@ export function compiledSegments(ctx: RequestContext, asOf: string): Promise<Com
   let compiled = byDay.get(asOf);
   if (!compiled) {
     compiled = (async () => {
-      const segments = await ctx.prisma.segment.findMany({
-        where: { archived: false },
-        orderBy: [{ name: "asc" }, { id: "asc" }],
-      });
+      const segments = await liveSegments(ctx);
       return Promise.all(
         segments.map(async (segment) => {
           const rule = await resolvedFor(checkedDefinition(segment, ctx, "segments"), asOf, ctx, "segments");

@@ -1,5 +1,6 @@
 // Saved segments: reading, membership and metrics of a definition, preview, changes with versions, the
 // segments of a customer and the comparison of two segments.
+import { isUuid } from "../appdb/ids.ts";
 import type { RequestContext } from "../context.ts";
 import type { Rule } from "../lifecycle/rules.ts";
 import { segmentRow } from "../lifecycle/segment-definition.ts";
@@ -118,10 +119,6 @@ function listed(filter: SegmentFilterShape | null | undefined) {
     ...(filter?.nameContains ? { name: { contains: filter.nameContains, mode: "insensitive" as const } } : {}),
     ...(filter?.owner ? { owner: filter.owner } : {}),
   };
-}
-
-function isUuid(value: string): boolean {
-  return /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i.test(value);
 }
 
 // ---- Members, stages and metrics of a definition (saved or previewed) -------------------------------

@@ -3,6 +3,7 @@
 // silently overwritten.
 import { Prisma, type PrismaClient, type Segment } from "@prisma/client";
 import { z } from "zod";
+import { isUuid } from "../appdb/ids.ts";
 import type { Rule, RuleIssue, RuleScope } from "../lifecycle/rules.ts";
 import {
   checkDefinition,
@@ -66,8 +67,6 @@ const REFERENCE_LOCK = 0x434c4d53;
 
 /** The client or a transaction of it. */
 type Db = Pick<PrismaClient, "segment" | "$queryRaw">;
-
-const isUuid = (v: string) => /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i.test(v);
 
 /** A unique-constraint violation, as the engine or a driver adapter reports it (PostgreSQL's 23505). */
 function isUniqueViolation(error: unknown): boolean {
