@@ -25,6 +25,35 @@ export function hashSecret(secret: string): string {
   return createHash("sha256").update(secret).digest("hex");
 }
 
+/** The longest label a key may have (characters, after trimming). */
+export const LABEL_MAX = 100;
+
+/** No key with that id (or live key with that prefix). */
+export class KeyNotFoundError extends Error {
+  override name = "KeyNotFoundError";
+}
+
+/** A key that cannot be created as asked (its label); each issue has the path of the field it is about. */
+export class KeyInputError extends Error {
+  override name = "KeyInputError";
+  constructor(
+    message: string,
+    readonly issues: readonly { path: (string | number)[]; message: string }[],
+  ) {
+    super(message);
+  }
+}
+
+/** A label as stored (trimmed), or the reasons it cannot be one. */
+export function checkLabel(label: string): { label: string; problems: string[] } {
+  const trimmed = label.trim();
+  const problems: string[] = [];
+  if (trimmed.length > LABEL_MAX) problems.push(`at most ${LABEL_MAX} characters`);
+  // NUL cannot be stored in PostgreSQL text, and other control characters break the CLI's tab-separated list.
+  if (/[\u0000-\u001f\u007f]/.test(trimmed)) problems.push("must not contain control characters");
+  return { label: trimmed, problems };
+}
+
 export interface ApiKeyInfo {
   readonly id: string;
   readonly label: string;
@@ -37,8 +66,16 @@ export interface ApiKeyInfo {
 export class KeyStore {
   constructor(private readonly prisma: PrismaClient) {}
 
-  /** A new key; the secret is returned once and never stored. */
+  /** A new key; the secret is returned once and never stored. The label is trimmed, KeyInputError if invalid. */
   async create(role: Role, label = ""): Promise<{ key: ApiKeyInfo; secret: string }> {
+    const checked = checkLabel(label);
+    if (checked.problems.length > 0) {
+      throw new KeyInputError(
+        `invalid label: ${checked.problems.join("; ")}`,
+        checked.problems.map((message) => ({ path: ["label"], message })),
+      );
+    }
+    label = checked.label;
     const secret = `${PREFIX}${randomBytes(32).toString("base64url")}`;
     const row = await this.prisma.apiKey.create({
       data: { role, label, hash: hashSecret(secret), prefix: secret.slice(0, PREFIX.length + 6) },
@@ -46,20 +83,33 @@ export class KeyStore {
     return { key: row as ApiKeyInfo, secret };
   }
 
-  async list(): Promise<ApiKeyInfo[]> {
-    return (await this.prisma.apiKey.findMany({ orderBy: { createdAt: "asc" } })) as ApiKeyInfo[];
+  /** Keys, oldest first; revoked ones too unless `includeRevoked` is false. */
+  async list(options: { includeRevoked?: boolean } = {}): Promise<ApiKeyInfo[]> {
+    return (await this.prisma.apiKey.findMany({
+      where: options.includeRevoked === false ? { revokedAt: null } : {},
+      orderBy: [{ createdAt: "asc" }, { id: "asc" }],
+    })) as ApiKeyInfo[];
   }
 
   /** Revokes a key by id or by its shown prefix (which must name exactly one live key). */
   async revoke(idOrPrefix: string): Promise<ApiKeyInfo> {
-    const matches = await this.prisma.apiKey.findMany({
-      where: isUuid(idOrPrefix) ? { id: idOrPrefix } : { prefix: idOrPrefix, revokedAt: null },
-    });
-    if (matches.length === 0) throw new Error(`no live API key ${JSON.stringify(idOrPrefix)}`);
+    if (isUuid(idOrPrefix)) return this.revokeById(idOrPrefix);
+    const matches = await this.prisma.apiKey.findMany({ where: { prefix: idOrPrefix, revokedAt: null } });
+    if (matches.length === 0) throw new KeyNotFoundError(`no live API key ${JSON.stringify(idOrPrefix)}`);
     if (matches.length > 1) throw new Error(`${matches.length} keys start with ${idOrPrefix}: revoke by id`);
-    const key = matches[0]!;
-    if (key.revokedAt) return key as ApiKeyInfo;
-    return (await this.prisma.apiKey.update({ where: { id: key.id }, data: { revokedAt: new Date() } })) as ApiKeyInfo;
+    return this.revokeById(matches[0]!.id);
+  }
+
+  /**
+   * Revokes the key with this id (KeyNotFoundError for an unknown or malformed id). Idempotent: a key
+   * revoked before stays as it was, with the time of its first revocation, even when two revokes race.
+   */
+  async revokeById(id: string): Promise<ApiKeyInfo> {
+    if (!isUuid(id)) throw new KeyNotFoundError(`no API key with id ${JSON.stringify(id)}`);
+    await this.prisma.apiKey.updateMany({ where: { id, revokedAt: null }, data: { revokedAt: new Date() } });
+    const key = await this.prisma.apiKey.findUnique({ where: { id } });
+    if (!key) throw new KeyNotFoundError(`no API key with id ${JSON.stringify(id)}`);
+    return key as ApiKeyInfo;
   }
 
   /** The live key a secret belongs to, or null (unknown or revoked: looked up on every request). */

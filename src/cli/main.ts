@@ -8,7 +8,7 @@ import { ConfigError, loadEnv } from "../config/env.ts";
 import { loadConfigFile } from "../config/file.ts";
 import { generateDemoData } from "../demo/generate.ts";
 import { openAppDatabase } from "../appdb/database.ts";
-import { isRole, KeyStore, ROLES, type Role } from "../auth/keys.ts";
+import { checkLabel, isRole, KeyStore, ROLES, type Role } from "../auth/keys.ts";
 import { listen, openServices, StartupError, todayUtc } from "../server/boot.ts";
 import { createLogger } from "../server/logger.ts";
 
@@ -133,6 +133,12 @@ async function withKeys<T>(work: (keys: KeyStore) => Promise<T>): Promise<T> {
   }
 }
 
+function label(value: string): string {
+  const { problems } = checkLabel(value);
+  if (problems.length > 0) throw new InvalidArgumentError(problems.join("; "));
+  return value;
+}
+
 function role(value: string): Role {
   if (!isRole(value)) throw new InvalidArgumentError(`must be one of ${ROLES.join(", ")}`);
   return value;
@@ -177,7 +183,7 @@ export function buildProgram(): Command {
     .addOption(
       new Option("--role <role>", `what the key may do: ${ROLES.join(" | ")}`).argParser(role).makeOptionMandatory(),
     )
-    .option("--label <text>", "what the key is for, shown in lists", "")
+    .addOption(new Option("--label <text>", "what the key is for, shown in lists").default("").argParser(label))
     .action((options: { role: Role; label: string }) =>
       withKeys(async (store) => {
         const { key, secret } = await store.create(options.role, options.label);

@@ -9,5 +9,6 @@ import "./clv.ts";
 import "./metrics.ts";
 import "./cohorts.ts";
 import "./funnel.ts";
+import "./api-keys.ts";
 
 export const schema = builder.toSchema({ sortSchema: true });

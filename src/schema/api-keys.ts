@@ -1,0 +1,118 @@
+// API keys for admins: list, create (the secret shown once) and revoke, as `clm keys` does on the command
+// line. Only the key's metadata is exposed; the hash of the secret never leaves the app database.
+import { GraphQLError } from "graphql";
+import { type ApiKeyInfo, KeyInputError, KeyNotFoundError, KeyStore, LABEL_MAX } from "../auth/keys.ts";
+import type { RequestContext } from "../context.ts";
+import { builder } from "./builder.ts";
+import { badUserInput } from "./errors.ts";
+
+/** Key management needs an admin, whatever the root type asks of its other fields. */
+const ADMIN_ONLY = { authScopes: { admin: true }, skipTypeScopes: true } as const;
+
+const ADMIN_NOTE = "Admins only (others get FORBIDDEN, requests without a valid key UNAUTHENTICATED).";
+
+/** The key store over this request's app database (the one `clm keys` and request auth use). */
+const keyStore = (ctx: RequestContext) => new KeyStore(ctx.prisma);
+
+/** Key store errors as GraphQL errors with a code; anything else unchanged (and masked). */
+function asGraphQLError(error: unknown): unknown {
+  if (error instanceof KeyInputError) return badUserInput(error.message, { argument: "label", issues: error.issues });
+  if (error instanceof KeyNotFoundError) return new GraphQLError(error.message, { extensions: { code: "NOT_FOUND" } });
+  return error;
+}
+
+const ApiKeyRoleRef = builder.enumType("ApiKeyRole", {
+  description: "What an API key may do. Each role includes the one before: VIEWER ⊂ ANALYST ⊂ ADMIN.",
+  values: {
+    VIEWER: { value: "viewer", description: "Reads every query (dashboards, BI tools)." },
+    ANALYST: { value: "analyst", description: "Reads, and creates and changes saved segments." },
+    ADMIN: { value: "admin", description: "Everything an analyst may, and manages API keys." },
+  } as const,
+});
+
+const ApiKeyRef = builder.objectRef<ApiKeyInfo>("ApiKey").implement({
+  description:
+    "An API key, sent as `Authorization: Bearer <secret>`. Only its metadata is shown: the secret is shown once, when the key is created, and the server keeps only a hash of it.",
+  fields: (t) => ({
+    id: t.exposeID("id", { description: "Stable identifier (UUID); revoke the key by it." }),
+    label: t.exposeString("label", {
+      description: "What the key is for, e.g. “BI dashboard”; saved segments name it as their owner. May be empty.",
+    }),
+    role: t.field({ type: ApiKeyRoleRef, description: "What the key may do.", resolve: (key) => key.role }),
+    prefix: t.exposeString("prefix", {
+      description:
+        "The first characters of the secret (`clm_` and six more), to recognise a key; not enough to use it.",
+    }),
+    createdAt: t.expose("createdAt", { type: "DateTime", description: "When the key was created." }),
+    revokedAt: t.expose("revokedAt", {
+      type: "DateTime",
+      nullable: true,
+      description: "When the key was revoked; null while it is live.",
+    }),
+    revoked: t.boolean({
+      description: "Whether the key is revoked: requests sending it are refused (UNAUTHENTICATED).",
+      resolve: (key) => key.revokedAt !== null,
+    }),
+  }),
+});
+
+const CreateApiKeyPayloadRef = builder.objectRef<{ key: ApiKeyInfo; secret: string }>("CreateApiKeyPayload").implement({
+  description: "A new API key and its secret.",
+  fields: (t) => ({
+    key: t.field({ type: ApiKeyRef, description: "The new key.", resolve: (p) => p.key }),
+    secret: t.exposeString("secret", {
+      description:
+        "The secret to send as `Authorization: Bearer <secret>`. Shown only this once: the server keeps only its hash, so store it now; a lost secret cannot be recovered (revoke the key and create a new one).",
+    }),
+  }),
+});
+
+builder.queryField("apiKeys", (t) =>
+  t.field({
+    ...ADMIN_ONLY,
+    type: [ApiKeyRef],
+    description: `API keys, oldest first. ${ADMIN_NOTE}`,
+    args: {
+      includeRevoked: t.arg.boolean({
+        defaultValue: false,
+        description: "Also list revoked keys (default: only live ones).",
+      }),
+    },
+    resolve: (_root, args, ctx) => keyStore(ctx).list({ includeRevoked: args.includeRevoked ?? false }),
+  }),
+);
+
+builder.mutationFields((t) => ({
+  createApiKey: t.field({
+    ...ADMIN_ONLY,
+    type: CreateApiKeyPayloadRef,
+    description: `Creates an API key and returns its secret, which is shown only this once (only its hash is kept). The key works at once. BAD_USER_INPUT, with the argument and an issue per problem, for an invalid label. ${ADMIN_NOTE}`,
+    args: {
+      role: t.arg({ type: ApiKeyRoleRef, required: true, description: "What the key may do." }),
+      label: t.arg.string({
+        defaultValue: "",
+        description: `What the key is for, shown in lists and as the owner of segments it saves: at most ${LABEL_MAX} characters, no control characters; surrounding spaces are dropped.`,
+      }),
+    },
+    resolve: async (_root, args, ctx) => {
+      try {
+        return await keyStore(ctx).create(args.role, args.label ?? "");
+      } catch (error) {
+        throw asGraphQLError(error);
+      }
+    },
+  }),
+  revokeApiKey: t.field({
+    ...ADMIN_ONLY,
+    type: ApiKeyRef,
+    description: `Revokes an API key: from the next request on, requests sending it are refused (UNAUTHENTICATED). Idempotent: revoking a revoked key returns it unchanged, with the time of its first revocation. An admin may revoke the key they are using (this request still completes). NOT_FOUND for an unknown or malformed id. ${ADMIN_NOTE}`,
+    args: { id: t.arg.id({ required: true, description: "The key's id (ApiKey.id)." }) },
+    resolve: async (_root, { id }, ctx) => {
+      try {
+        return await keyStore(ctx).revokeById(String(id));
+      } catch (error) {
+        throw asGraphQLError(error);
+      }
+    },
+  }),
+}));
