@@ -4,6 +4,7 @@ import { BigQuery, type BigQueryOptions, type Query } from "@google-cloud/bigque
 import type { WarehouseMapping } from "./contract.ts";
 import {
   DEFAULT_BATCH_ROWS,
+  QueryTooExpensiveError,
   WarehouseUnavailableError,
   type QueryOptions,
   type Row,
@@ -27,6 +28,13 @@ export interface BigQuerySettings {
   readonly maxBytesBilled: number;
   /** BigQuery cancels a job running longer (ms); unset: no limit. Setting it costs a round trip per query. */
   readonly jobTimeoutMs?: number;
+  /**
+   * Dry-run every query first and refuse one estimated over `maxBytesBilled` with a clear error before
+   * it runs (costs one round trip per query; maximumBytesBilled alone makes BigQuery fail the job).
+   */
+  readonly dryRunBudget?: boolean;
+  /** Told each dry run's estimate (for the bytes metric). */
+  readonly onBytesEstimated?: (bytes: number) => void;
   /** Extra client options; tests point `apiEndpoint` and `authClient` at a local wire-format endpoint. */
   readonly clientOptions?: BigQueryOptions;
 }
@@ -73,7 +81,11 @@ function normalise(value: unknown): unknown {
  * What is still failing after the client's retries — a 5xx, a rate limit, no network — as
  * WarehouseUnavailableError (clients see WAREHOUSE_UNAVAILABLE); a bad query stays what it is.
  */
-function unavailable(error: unknown): unknown {
+function unavailable(error: unknown, budgetBytes: number): unknown {
+  const reasons = ((error as { errors?: { reason?: string }[] } | null)?.errors ?? []).map((e) => e.reason);
+  if (reasons.includes("bytesBilledLimitExceeded") || /bytesBilledLimitExceeded/.test(String(error))) {
+    return new QueryTooExpensiveError(null, budgetBytes);
+  }
   const code = (error as { code?: unknown } | null)?.code;
   const network = ["ECONNREFUSED", "ECONNRESET", "ETIMEDOUT", "ENOTFOUND", "EAI_AGAIN"].includes(String(code));
   if (network || Number(code) >= 500 || Number(code) === 429) {
@@ -117,8 +129,9 @@ export class BigQueryConnector implements WarehouseConnector {
 
   async query<R extends Row = Row>(query: Sql, options: QueryOptions = {}): Promise<R[]> {
     options.signal?.throwIfAborted();
+    await this.checkBudget(query, options);
     const [rows] = await this.client.query(this.jobRequest(query, options)).catch((error: unknown) => {
-      throw unavailable(error);
+      throw unavailable(error, this.settings.maxBytesBilled);
     });
     return (rows as Row[]).map((row) => {
       const out: Row = {};
@@ -133,8 +146,9 @@ export class BigQueryConnector implements WarehouseConnector {
    */
   async *stream<R extends Row = Row>(query: Sql, options: StreamOptions = {}): AsyncIterable<R[]> {
     options.signal?.throwIfAborted();
+    await this.checkBudget(query, options);
     const [job] = await this.client.createQueryJob(this.jobRequest(query, options)).catch((error: unknown) => {
-      throw unavailable(error);
+      throw unavailable(error, this.settings.maxBytesBilled);
     });
     let pageToken: string | undefined;
     do {
@@ -155,8 +169,20 @@ export class BigQueryConnector implements WarehouseConnector {
 
   /** What the query would scan (bytes), from a dry run that bills nothing. */
   async estimateBytes(query: Sql, options: QueryOptions = {}): Promise<number> {
-    const [job] = await this.client.createQueryJob({ ...this.jobRequest(query, options), dryRun: true });
+    const [job] = await this.client
+      .createQueryJob({ ...this.jobRequest(query, options), dryRun: true })
+      .catch((error: unknown) => {
+        throw unavailable(error, this.settings.maxBytesBilled);
+      });
     return Number(job.metadata?.statistics?.totalBytesProcessed ?? 0);
+  }
+
+  /** With `dryRunBudget`: refuses a query whose dry run estimates more than the byte budget. */
+  private async checkBudget(query: Sql, options: QueryOptions): Promise<void> {
+    if (!this.settings.dryRunBudget) return;
+    const bytes = await this.estimateBytes(query, options);
+    this.settings.onBytesEstimated?.(bytes);
+    if (bytes > this.settings.maxBytesBilled) throw new QueryTooExpensiveError(bytes, this.settings.maxBytesBilled);
   }
 
   async ping(): Promise<void> {

@@ -34,6 +34,11 @@ export interface WarehouseConnector {
   ping(): Promise<void>;
   /** Presence, completeness and size of each contract table under the mapping. */
   tableStatus(): Promise<TableStatus[]>;
+  /**
+   * A short token that changes whenever the contract tables' data changes (cheap: metadata or
+   * counters, not a scan), keying the result cache. Absent: the row counts of tableStatus().
+   */
+  dataVersion?(): Promise<string>;
   close(): Promise<void>;
 }
 
@@ -41,6 +46,13 @@ export interface QueryOptions {
   readonly signal?: AbortSignal;
   /** A short label for logs and BigQuery job labels, e.g. "table_status". */
   readonly label?: string;
+  /**
+   * The last day whose data the result depends on, when the query has one: a result about a settled
+   * day may be cached for long (see src/warehouse/result-cache.ts).
+   */
+  readonly asOf?: string;
+  /** false: never serve this query from the result cache (nor store it). */
+  readonly cache?: boolean;
 }
 
 export interface StreamOptions extends QueryOptions {
@@ -64,5 +76,20 @@ export class WarehouseUnavailableError extends Error {
   constructor(message: string, options?: { cause?: unknown }) {
     super(message, options);
     this.name = "WarehouseUnavailableError";
+  }
+}
+
+/** The warehouse would scan more than the configured budget; refused before it ran (or by the warehouse). */
+export class QueryTooExpensiveError extends Error {
+  constructor(
+    readonly estimatedBytes: number | null,
+    readonly budgetBytes: number,
+  ) {
+    super(
+      estimatedBytes === null
+        ? `the query would scan more than the budget of ${budgetBytes} bytes (maximumBytesBilled); narrow it (a shorter period, a segment)`
+        : `the query would scan ${estimatedBytes} bytes, over the budget of ${budgetBytes} (maximumBytesBilled); narrow it (a shorter period, a segment)`,
+    );
+    this.name = "QueryTooExpensiveError";
   }
 }

@@ -92,15 +92,20 @@ export function pgPoolSource(
     async query(text, values, signal) {
       const client = await pool.connect();
       let broken = false;
+      // A connection lost mid-query is also emitted as an event on the checked-out client: unheard,
+      // it would crash the process. The query's own rejection reports it.
+      const onLost = () => (broken = true);
+      client.on("error", onLost);
       const detach = cancelOnAbort(client, signal);
       try {
         signal?.throwIfAborted();
         return (await client.query(text, values)).rows;
       } catch (error) {
-        broken = isConnectionError(error);
+        broken ||= isConnectionError(error);
         throw error;
       } finally {
         detach();
+        client.off("error", onLost);
         client.release(broken);
       }
     },
@@ -110,6 +115,8 @@ export function pgPoolSource(
       const client = await pool.connect();
       let broken = false;
       let open = false;
+      const onLost = () => (broken = true);
+      client.on("error", onLost);
       const detach = cancelOnAbort(client, signal);
       try {
         signal?.throwIfAborted();
@@ -126,12 +133,13 @@ export function pgPoolSource(
         await client.query("COMMIT");
         open = false;
       } catch (error) {
-        broken = isConnectionError(error);
+        broken ||= isConnectionError(error);
         throw error;
       } finally {
         detach();
         // Stopped early or failed: the transaction (and its cursor) is rolled back before reuse.
         if (open && !broken) await client.query("ROLLBACK").catch(() => (broken = true));
+        client.off("error", onLost);
         client.release(broken);
       }
     },

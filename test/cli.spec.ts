@@ -32,7 +32,7 @@ describe("clm serve on the embedded default", () => {
     const health = await fetch(`${served.url}/health`);
     expect(health.status).toBe(200);
     const ready = await fetch(`${served.url}/ready`);
-    expect(await ready.json()).toEqual({ ready: true, appDatabase: "ok", warehouse: "ok" });
+    expect(await ready.json()).toEqual({ ready: true, appDatabase: "ok", warehouse: "ok", circuit: "closed" });
     const graphql = await fetch(`${served.url}/graphql`, {
       method: "POST",
       headers: { "content-type": "application/json" },
@@ -192,6 +192,7 @@ describe.runIf(TEST_DATABASE_URL)("clm on a PostgreSQL server", () => {
         ready: true,
         appDatabase: "ok",
         warehouse: "ok",
+        circuit: "closed",
       });
       const response = await fetch(
         `${served.url}/graphql?query=${encodeURIComponent("{ warehouse { kind tables { source rowCount } } }")}`,

@@ -73,7 +73,8 @@ describe("environment contract", () => {
       "CLM_BIGQUERY_PROJECT is required when CLM_WAREHOUSE=bigquery",
       "CLM_BIGQUERY_DATASET is required when CLM_WAREHOUSE=bigquery",
     ]);
-    const bq = loadEnv({ CLM_WAREHOUSE: "bigquery", CLM_BIGQUERY_PROJECT: "my-project", CLM_BIGQUERY_DATASET: "shop" });
+    const bqEnv = { CLM_WAREHOUSE: "bigquery", CLM_BIGQUERY_PROJECT: "my-project", CLM_BIGQUERY_DATASET: "shop" };
+    const bq = loadEnv(bqEnv);
     expect(bq.warehouse).toEqual({
       kind: "bigquery",
       project: "my-project",
@@ -81,7 +82,32 @@ describe("environment contract", () => {
       location: undefined,
       maxBytesBilled: 10_000_000_000,
       jobTimeoutMs: undefined,
+      dryRunBudget: true,
     });
+    expect(loadEnv({ ...bqEnv, CLM_BIGQUERY_DRY_RUN: "0" }).warehouse).toMatchObject({ dryRunBudget: false });
+  });
+
+  it("reads the operational settings with their defaults, refusing bad ones", () => {
+    const defaults = loadEnv({});
+    expect(defaults).toMatchObject({ requestTimeoutMs: 30_000, rateLimitPerMinute: 6_000, metrics: true });
+    expect(defaults.cache).toMatchObject({ ttlSeconds: 60, pastTtlSeconds: 86_400, maxBytes: 64 * 1024 * 1024 });
+    expect(defaults.redisUrl).toBeUndefined();
+    const set = loadEnv({
+      CLM_CACHE: "0",
+      CLM_RATE_LIMIT_PER_MINUTE: "0",
+      REDIS_URL: "redis://127.0.0.1:6379",
+      CLM_REQUEST_TIMEOUT_MS: "5000",
+    });
+    expect(set).toMatchObject({
+      cache: null,
+      rateLimitPerMinute: 0,
+      redisUrl: "redis://127.0.0.1:6379",
+      requestTimeoutMs: 5_000,
+    });
+    expect(configErrorLines(() => loadEnv({ REDIS_URL: "localhost:6379", CLM_REQUEST_TIMEOUT_MS: "0" }))).toEqual([
+      'CLM_REQUEST_TIMEOUT_MS must be a positive whole number (milliseconds) (got "0")',
+      'REDIS_URL must be a Redis URL such as redis://127.0.0.1:6379 (got "localhost:6379")',
+    ]);
   });
 
   it("reads the BigQuery job timeout, refusing a bad one", () => {

@@ -38,7 +38,7 @@ describe.each(testWarehouses())("GraphQL over the demo shop in $label", (factory
     expect((await server.yoga.fetch("http://test/health")).status).toBe(200);
     const ready = await server.yoga.fetch("http://test/ready");
     expect(ready.status).toBe(200);
-    expect(await ready.json()).toEqual({ ready: true, appDatabase: "ok", warehouse: "ok" });
+    expect(await ready.json()).toEqual({ ready: true, appDatabase: "ok", warehouse: "ok", circuit: "closed" });
   });
 });
 

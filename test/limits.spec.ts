@@ -58,6 +58,44 @@ describe("query limits", () => {
     expect(ms).toBeLessThan(2_000);
   });
 
+  /** A body sent in chunks with no Content-Length (as `Transfer-Encoding: chunked`), counting what was pulled. */
+  function chunked(text: string, chunkBytes = 64 * 1024) {
+    const bytes = new TextEncoder().encode(text);
+    let offset = 0;
+    const stream = new ReadableStream<Uint8Array>({
+      pull(controller) {
+        if (offset >= bytes.length) return controller.close();
+        controller.enqueue(bytes.subarray(offset, offset + chunkBytes));
+        offset += chunkBytes;
+      },
+    });
+    return { stream, pulled: () => Math.min(offset, bytes.length) };
+  }
+
+  const postStream = (stream: ReadableStream<Uint8Array>) =>
+    server.yoga.fetch("http://test/graphql", {
+      method: "POST",
+      headers: { "content-type": "application/json" },
+      body: stream,
+      duplex: "half",
+    } as RequestInit);
+
+  it("refuses a 10 MB body sent without a length once it passes the limit, reading no further", async () => {
+    const body = chunked(JSON.stringify({ query: "{ stages { key } }", variables: { pad: "x".repeat(10_000_000) } }));
+    const response = await postStream(body.stream);
+    expect(response.status).toBe(413);
+    const answer = (await response.json()) as { errors: { message: string }[] };
+    expect(answer.errors[0]!.message).toMatch(/sent without a length/);
+    expect(body.pulled()).toBeLessThan(MAX_BODY_BYTES + 3 * 64 * 1024);
+  });
+
+  it("answers a small body sent without a length", async () => {
+    const body = chunked(JSON.stringify({ query: `{ stages(asOf: "2026-06-30") { key } }` }), 8);
+    const response = await postStream(body.stream);
+    expect(response.status).toBe(200);
+    expect(((await response.json()) as { data: { stages: unknown[] } }).data.stages).toHaveLength(8);
+  });
+
   it("keeps answering ordinary requests, also while refusing others", async () => {
     const bomb = Array.from({ length: 1_000 }, (_, i) => `a${i}: stages { key }`).join(" ");
     const [refused, fine] = await Promise.all([

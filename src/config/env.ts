@@ -2,6 +2,7 @@
 // All problems are collected and reported at once, one line per variable, without a stack trace.
 import { z } from "zod";
 import type { WarehouseSettings } from "../../connectors/index.ts";
+import { DEFAULT_CACHE_SETTINGS, type CacheSettings } from "../warehouse/result-cache.ts";
 
 export class ConfigError extends Error {
   constructor(readonly lines: readonly string[]) {
@@ -89,12 +90,32 @@ const envSchema = z
         .optional(),
     ),
     CLM_BIGQUERY_MAX_BYTES_BILLED: z.preprocess(unset, positiveInt("bytes").default(10_000_000_000)),
+    CLM_BIGQUERY_DRY_RUN: z.preprocess(unset, flag.default(true)),
     CLM_BIGQUERY_JOB_TIMEOUT_MS: z.preprocess(unset, positiveInt("milliseconds").optional()),
     DATABASE_URL: z.preprocess(unset, postgresUrl.optional()),
     CLM_DATA_DIR: z.preprocess(unset, z.string().min(1).default("./.data")),
     CLM_DEMO: z.preprocess(unset, flag.optional()),
     CLM_DEMO_CUSTOMERS: z.preprocess(unset, positiveInt("customers in the demo data").default(5_000)),
     CLM_CONFIG: z.preprocess(unset, z.string().optional()),
+    CLM_REQUEST_TIMEOUT_MS: z.preprocess(unset, positiveInt("milliseconds").default(30_000)),
+    CLM_RATE_LIMIT_PER_MINUTE: z.preprocess(
+      unset,
+      z.string().regex(/^\d+$/, "must be a whole number (0: no limit)").default("6000").transform(Number),
+    ),
+    CLM_CACHE: z.preprocess(unset, flag.default(true)),
+    CLM_CACHE_TTL_SECONDS: z.preprocess(unset, positiveInt("seconds").default(60)),
+    CLM_CACHE_PAST_TTL_SECONDS: z.preprocess(unset, positiveInt("seconds").default(86_400)),
+    CLM_CACHE_MAX_MB: z.preprocess(unset, positiveInt("megabytes").default(64)),
+    REDIS_URL: z.preprocess(
+      unset,
+      z
+        .string()
+        .refine((v) => /^rediss?:\/\/[^\s]+$/.test(v) && URL.canParse(v), {
+          message: "must be a Redis URL such as redis://127.0.0.1:6379",
+        })
+        .optional(),
+    ),
+    CLM_METRICS: z.preprocess(unset, flag.default(true)),
   })
   .superRefine((env, ctx) => {
     if (env.CLM_WAREHOUSE === "postgres" && !env.CLM_POSTGRES_URL) {
@@ -145,6 +166,16 @@ export interface AppConfig {
   /** GraphiQL at /graphql for browsers, and schema introspection (both off by default in production). */
   readonly graphiql: boolean;
   readonly introspection: boolean;
+  /** How long a request's warehouse work may take before its queries are cancelled (ms). */
+  readonly requestTimeoutMs: number;
+  /** Requests per minute per API key (or per address without one); 0: no limit. */
+  readonly rateLimitPerMinute: number;
+  /** The warehouse result cache (null: off); in Redis when redisUrl is set. */
+  readonly cache: CacheSettings | null;
+  /** Prometheus metrics at /metrics. */
+  readonly metrics: boolean;
+  /** Redis shared by instances (result cache, rate limits); unset: each instance keeps its own. */
+  readonly redisUrl: string | undefined;
 }
 
 /** Shows what was given without leaking a password. */
@@ -177,6 +208,7 @@ export function loadEnv(source: Readonly<Record<string, string | undefined>> = p
             location: env.CLM_BIGQUERY_LOCATION,
             maxBytesBilled: env.CLM_BIGQUERY_MAX_BYTES_BILLED,
             jobTimeoutMs: env.CLM_BIGQUERY_JOB_TIMEOUT_MS,
+            dryRunBudget: env.CLM_BIGQUERY_DRY_RUN,
           }
         : {
             kind: "duckdb",
@@ -197,5 +229,18 @@ export function loadEnv(source: Readonly<Record<string, string | undefined>> = p
     allowAnonymous: env.CLM_ALLOW_ANONYMOUS ?? (warehouse.kind === "duckdb" && warehouse.demo),
     graphiql: env.CLM_GRAPHIQL ?? env.NODE_ENV !== "production",
     introspection: env.CLM_INTROSPECTION ?? env.NODE_ENV !== "production",
+    requestTimeoutMs: env.CLM_REQUEST_TIMEOUT_MS,
+    rateLimitPerMinute: env.CLM_RATE_LIMIT_PER_MINUTE,
+    cache: env.CLM_CACHE
+      ? Object.freeze({
+          ...DEFAULT_CACHE_SETTINGS,
+          ttlSeconds: env.CLM_CACHE_TTL_SECONDS,
+          pastTtlSeconds: env.CLM_CACHE_PAST_TTL_SECONDS,
+          maxBytes: env.CLM_CACHE_MAX_MB * 1024 * 1024,
+          redisUrl: env.REDIS_URL,
+        })
+      : null,
+    metrics: env.CLM_METRICS,
+    redisUrl: env.REDIS_URL,
   });
 }

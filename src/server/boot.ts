@@ -11,6 +11,9 @@ import { loadConfigFile } from "../config/file.ts";
 import { generateDemoData } from "../demo/generate.ts";
 import { RfmSegments } from "../lifecycle/rfm.ts";
 import { LifecycleService } from "../services/lifecycle.ts";
+import { DEFAULT_GUARD_SETTINGS, GuardedWarehouse } from "../warehouse/guarded-warehouse.ts";
+import { ServerMetrics } from "./metrics.ts";
+import { RateLimit } from "./rate-limit.ts";
 import { createClmYoga, type ClmYoga } from "./yoga.ts";
 
 /** A start-up failure whose message is the one line to show. */
@@ -54,15 +57,27 @@ export async function openServices(config: AppConfig, log: Logger): Promise<AppS
     });
     opened.push(appDb);
 
-    const warehouse = await openWarehouse(config.warehouse, mapping).catch((error) => {
+    const metrics = new ServerMetrics();
+    const settings =
+      config.warehouse.kind === "bigquery"
+        ? { ...config.warehouse, onBytesEstimated: (bytes: number) => metrics.warehouseBytes.inc(bytes) }
+        : config.warehouse;
+    const connector = await openWarehouse(settings, mapping).catch((error) => {
       throw new StartupError(`warehouse (${config.warehouse.kind}) cannot be opened: ${(error as Error).message}`, {
         cause: error,
       });
     });
-    opened.push(warehouse);
     if (config.warehouse.kind === "duckdb" && config.warehouse.demo) {
-      await seedDemoIfEmpty(warehouse as DuckDBConnector, config.warehouse.demoCustomers, log);
+      await seedDemoIfEmpty(connector as DuckDBConnector, config.warehouse.demoCustomers, log).catch(async (error) => {
+        await connector.close();
+        throw error;
+      });
     }
+    const warehouse = new GuardedWarehouse(connector, { ...DEFAULT_GUARD_SETTINGS, cache: config.cache }, log, metrics);
+    opened.push(warehouse);
+    const rateLimit =
+      config.rateLimitPerMinute > 0 ? new RateLimit(config.rateLimitPerMinute, config.redisUrl) : undefined;
+    if (rateLimit) opened.push({ close: async () => rateLimit.close() });
     const statuses = await warehouse.tableStatus().catch((error) => {
       throw new StartupError(`warehouse (${config.warehouse.kind}) cannot be reached: ${(error as Error).message}`, {
         cause: error,
@@ -78,7 +93,15 @@ export async function openServices(config: AppConfig, log: Logger): Promise<AppS
     });
     const yoga = createClmYoga(
       { prisma: appDb.prisma, warehouse, lifecycle, log, pingAppDatabase: () => appDb.ping() },
-      { allowAnonymous: config.allowAnonymous, graphiql: config.graphiql, introspection: config.introspection },
+      {
+        allowAnonymous: config.allowAnonymous,
+        graphiql: config.graphiql,
+        introspection: config.introspection,
+        requestTimeoutMs: config.requestTimeoutMs,
+        rateLimit,
+        metrics,
+        serveMetrics: config.metrics,
+      },
     );
     return { config, appDb, warehouse, yoga, close: closeAll };
   } catch (error) {

@@ -40,30 +40,51 @@ export function useQueryLimits(): Plugin {
   }) as Plugin;
 }
 
+function tooLarge(what: string): Response {
+  return new Response(
+    JSON.stringify({
+      errors: [
+        {
+          message: `the request body is ${what}; at most ${MAX_BODY_BYTES} bytes`,
+          extensions: { code: "BAD_USER_INPUT" },
+        },
+      ],
+    }),
+    { status: 413, headers: { "content-type": "application/json" } },
+  );
+}
+
 /**
- * Refuses a body over MAX_BODY_BYTES by its Content-Length before reading it (413), so a 10 MB post
- * costs nothing; a body sent without a length is refused the same way once it is known to be longer.
+ * Refuses a body over MAX_BODY_BYTES (413): by its Content-Length before reading it, so a 10 MB post
+ * costs nothing; a body sent without a length (chunked) is read up to the limit and refused as soon as
+ * it passes it, never held whole.
  */
 export function useBodyLimit(): Plugin {
   return {
-    onRequest({ request, endResponse }) {
+    async onRequest({ request, setRequest, endResponse }) {
       if (request.method !== "POST") return;
-      const length = Number(request.headers.get("content-length") ?? "0");
-      if (length > MAX_BODY_BYTES) {
-        endResponse(
-          new Response(
-            JSON.stringify({
-              errors: [
-                {
-                  message: `the request body is ${length} bytes; at most ${MAX_BODY_BYTES}`,
-                  extensions: { code: "BAD_USER_INPUT" },
-                },
-              ],
-            }),
-            { status: 413, headers: { "content-type": "application/json" } },
-          ),
-        );
+      const declared = request.headers.get("content-length");
+      if (declared !== null) {
+        if (Number(declared) > MAX_BODY_BYTES) endResponse(tooLarge(`${Number(declared)} bytes`));
+        return;
       }
+      if (!request.body) return;
+      const chunks: Uint8Array[] = [];
+      let total = 0;
+      const reader = request.body.getReader();
+      for (;;) {
+        const { done, value } = await reader.read();
+        if (done) break;
+        total += value.byteLength;
+        if (total > MAX_BODY_BYTES) {
+          await reader.cancel().catch(() => {});
+          return endResponse(tooLarge(`over ${MAX_BODY_BYTES} bytes (sent without a length)`));
+        }
+        chunks.push(value);
+      }
+      setRequest(
+        new Request(request.url, { method: request.method, headers: request.headers, body: Buffer.concat(chunks) }),
+      );
     },
   };
 }

@@ -1,9 +1,9 @@
 // The GraphQL HTTP handler: /graphql (with GraphiQL for browsers), /health and /ready.
-import { AsyncLocalStorage } from "node:async_hooks";
 import { randomUUID } from "node:crypto";
+import { performance } from "node:perf_hooks";
 import type { Logger } from "pino";
 import { renderGraphiQL } from "@graphql-yoga/render-graphiql";
-import { GraphQLError, NoSchemaIntrospectionCustomRule } from "graphql";
+import { getOperationAST, GraphQLError, NoSchemaIntrospectionCustomRule, type ExecutionResult } from "graphql";
 import {
   createYoga,
   maskError as maskErrorDefault,
@@ -11,12 +11,16 @@ import {
   type Plugin,
   type YogaServerInstance,
 } from "graphql-yoga";
-import { WarehouseUnavailableError } from "../../connectors/connector.ts";
+import { QueryTooExpensiveError, WarehouseUnavailableError } from "../../connectors/connector.ts";
 import { KeyStore } from "../auth/keys.ts";
 import { authenticate } from "../auth/request-auth.ts";
 import type { RequestContext, Services } from "../context.ts";
+import { currentRequestScope, enterRequestScope, newRequestScope } from "../request-scope.ts";
+import { DeadlineExceededError, type GuardedWarehouse } from "../warehouse/guarded-warehouse.ts";
 import { useSegmentExport } from "./export.ts";
 import { useBodyLimit, useQueryLimits } from "./limits.ts";
+import type { ServerMetrics } from "./metrics.ts";
+import type { RateLimit } from "./rate-limit.ts";
 import { schema } from "../schema/index.ts";
 
 export const FIRST_QUERY = `# Welcome to the lifecycle analytics server.
@@ -49,6 +53,13 @@ export interface YogaOptions {
   readonly allowAnonymous?: boolean;
   /** A readiness check's longest wait per dependency. */
   readonly readyTimeoutMs?: number;
+  /** A request's warehouse work is cancelled after this long (ms; default 30 s). */
+  readonly requestTimeoutMs?: number;
+  /** Per-caller request limit (absent: none). */
+  readonly rateLimit?: RateLimit;
+  /** Prometheus metrics, served at /metrics when `serveMetrics` (default on). */
+  readonly metrics?: ServerMetrics;
+  readonly serveMetrics?: boolean;
 }
 
 export type ClmYoga = YogaServerInstance<Record<string, never>, RequestContext>;
@@ -68,12 +79,6 @@ async function within<T>(ms: number, what: string, work: Promise<T>): Promise<T>
 /** Seconds a client is told to wait before retrying when the warehouse does not answer. */
 export const WAREHOUSE_RETRY_AFTER_SECONDS = 5;
 
-/**
- * The id of the request being handled, for log lines and error answers. Entered when the request
- * arrives, so everything it causes (resolvers, error masking) reads the same id.
- */
-const currentRequestId = new AsyncLocalStorage<string>();
-
 /** A client's own id if it is a plain token, else a fresh one (the header is echoed back). */
 function requestIdOf(request: Request): string {
   const given = request.headers.get("x-request-id");
@@ -87,7 +92,7 @@ function requestIdOf(request: Request): string {
  */
 function errorMasker(log: Logger) {
   return (error: unknown, message: string, isDev?: boolean): Error => {
-    const requestId = currentRequestId.getStore();
+    const requestId = currentRequestScope()?.requestId;
     const original = error instanceof GraphQLError ? error.originalError : error;
     const where = error instanceof GraphQLError ? { nodes: error.nodes, path: error.path } : {};
     if (original instanceof WarehouseUnavailableError) {
@@ -95,6 +100,24 @@ function errorMasker(log: Logger) {
       return new GraphQLError(`the warehouse is unavailable; retry in ${WAREHOUSE_RETRY_AFTER_SECONDS} s`, {
         ...where,
         extensions: { code: "WAREHOUSE_UNAVAILABLE", retryAfterSeconds: WAREHOUSE_RETRY_AFTER_SECONDS, requestId },
+      });
+    }
+    if (original instanceof QueryTooExpensiveError) {
+      return new GraphQLError(original.message, {
+        ...where,
+        extensions: {
+          code: "QUERY_TOO_EXPENSIVE",
+          estimatedBytes: original.estimatedBytes,
+          budgetBytes: original.budgetBytes,
+          requestId,
+        },
+      });
+    }
+    if (original instanceof DeadlineExceededError) {
+      log.warn({ requestId, deadlineMs: original.deadlineMs, path: where.path }, "request deadline passed");
+      return new GraphQLError(original.message, {
+        ...where,
+        extensions: { code: "DEADLINE_EXCEEDED", deadlineMs: original.deadlineMs, requestId },
       });
     }
     const masked = maskErrorDefault(error, message, isDev);
@@ -106,16 +129,92 @@ function errorMasker(log: Logger) {
   };
 }
 
-/** Every request runs under its id, and the answer carries it in x-request-id. */
-const useRequestId: Plugin = {
-  onRequest({ request }) {
-    currentRequestId.enterWith(requestIdOf(request));
-  },
-  onResponse({ response }) {
-    const id = currentRequestId.getStore();
-    if (id) response.headers.set("x-request-id", id);
-  },
-};
+/** The path of a request's URL, for routing and metrics labels. */
+function pathOf(request: Request): string {
+  return new URL(request.url, "http://server").pathname;
+}
+
+/** Routes with a fixed name for metrics; anything else is "other" (scanners cannot grow the labels). */
+const ROUTES = new Set(["/graphql", "/health", "/ready", "/metrics"]);
+
+function errorCodesOf(result: unknown): string[] {
+  const results = (Array.isArray(result) ? result : [result]) as ExecutionResult[];
+  return results.flatMap((r) => (r?.errors ?? []).map((e) => String(e.extensions?.code ?? "INTERNAL_SERVER_ERROR")));
+}
+
+/**
+ * Every request runs in its scope (request-scope.ts): its id (echoed in x-request-id), its deadline,
+ * the warehouse time it spends. When it is answered, one access-log line and the request metrics.
+ */
+function useRequestScope(log: Logger, deadlineMs: number, metrics: ServerMetrics | undefined): Plugin {
+  const started = new WeakMap<Request, number>();
+  return {
+    onRequest({ request }) {
+      started.set(request, performance.now());
+      enterRequestScope(newRequestScope(requestIdOf(request), deadlineMs, request.signal));
+    },
+    onExecute({ args }) {
+      const scope = currentRequestScope();
+      if (!scope) return;
+      const operation = getOperationAST(args.document, args.operationName);
+      scope.operationName = operation?.name?.value ?? args.operationName ?? undefined;
+      scope.operationType = operation?.operation;
+    },
+    onResultProcess({ result }) {
+      const scope = currentRequestScope();
+      for (const code of errorCodesOf(result)) {
+        scope?.errorCodes.add(code);
+        metrics?.graphqlErrors.inc({ code });
+      }
+    },
+    onResponse({ request, response }) {
+      const scope = currentRequestScope();
+      if (scope) response.headers.set("x-request-id", scope.requestId);
+      const path = pathOf(request);
+      const route =
+        ROUTES.has(path) || path.startsWith("/segments/")
+          ? path.replace(/^\/segments\/.*/, "/segments/export")
+          : "other";
+      const seconds = (performance.now() - (started.get(request) ?? performance.now())) / 1000;
+      metrics?.requests.inc({ route, status: String(response.status) });
+      if (route !== "/graphql" && route !== "/segments/export") return;
+      if (route === "/graphql" && scope?.operationType)
+        metrics?.requestDuration.observe(
+          { operation: metrics.operationLabel(scope.operationName), type: scope.operationType },
+          seconds,
+        );
+      log.info(
+        {
+          requestId: scope?.requestId,
+          method: request.method,
+          route,
+          status: response.status,
+          operation: scope?.operationName,
+          operationType: scope?.operationType,
+          principal: scope?.principal,
+          durationMs: Math.round(seconds * 1000),
+          warehouseMs: Math.round(scope?.warehouseMs ?? 0),
+          warehouseQueries: scope?.warehouseQueries ?? 0,
+          cacheHits: scope?.cacheHits ?? 0,
+          errorCodes: scope && scope.errorCodes.size > 0 ? [...scope.errorCodes] : undefined,
+        },
+        "request",
+      );
+    },
+  };
+}
+
+/** Prometheus' scrape endpoint: GET /metrics in the text exposition format. */
+function useMetricsEndpoint(metrics: ServerMetrics): Plugin {
+  return {
+    async onRequest({ request, endResponse }) {
+      if (request.method !== "GET" || pathOf(request) !== "/metrics") return;
+      endResponse(
+        new Response(await metrics.registry.metrics(), { headers: { "content-type": metrics.registry.contentType } }),
+      );
+    },
+  };
+}
 
 /** Refuses introspection queries at validation (for production, where the schema need not be public). */
 const noIntrospection: Plugin = {
@@ -131,6 +230,8 @@ export function createClmYoga(
   const readyTimeoutMs = options.readyTimeoutMs ?? 2_000;
   const keys = new KeyStore(services.prisma);
   const allowAnonymous = options.allowAnonymous ?? false;
+  const metrics = options.metrics;
+  const guarded = "circuitOpen" in services.warehouse ? (services.warehouse as GuardedWarehouse) : undefined;
   return createYoga<Record<string, never>, RequestContext>({
     schema,
     graphqlEndpoint: "/graphql",
@@ -146,16 +247,29 @@ export function createClmYoga(
       warn: (...args) => services.log.warn(args.map(String).join(" ")),
       error: (...args) => services.log.error({ err: args.find((a) => a instanceof Error) }, args.map(String).join(" ")),
     },
-    context: async ({ request }) => ({
-      auth: await authenticate(request.headers.get("authorization"), keys, allowAnonymous),
-      prisma: services.prisma,
-      warehouse: services.warehouse,
-      lifecycle: services.lifecycle.forRequest(),
-      log: services.log,
-      requestId: currentRequestId.getStore() ?? requestIdOf(request),
-    }),
+    context: async ({ request, req }: { request: Request; req?: { socket?: { remoteAddress?: string } } }) => {
+      const auth = await authenticate(request.headers.get("authorization"), keys, allowAnonymous);
+      const scope = currentRequestScope();
+      if (scope) scope.principal = auth.keyId ?? (auth.role ? "anonymous" : undefined);
+      // Counted per key; without one, per client address (so bad keys cannot probe at full speed either).
+      await options.rateLimit
+        ?.consume(auth.keyId ? `key:${auth.keyId}` : `address:${req?.socket?.remoteAddress ?? "unknown"}`)
+        .catch((error: unknown) => {
+          metrics?.rateLimited.inc();
+          throw error;
+        });
+      return {
+        auth,
+        prisma: services.prisma,
+        warehouse: services.warehouse,
+        lifecycle: services.lifecycle.forRequest(),
+        log: services.log,
+        requestId: scope?.requestId ?? requestIdOf(request),
+      };
+    },
     plugins: [
-      useRequestId,
+      useRequestScope(services.log, options.requestTimeoutMs ?? 30_000, metrics),
+      ...(metrics && options.serveMetrics !== false ? [useMetricsEndpoint(metrics)] : []),
       useBodyLimit(),
       useQueryLimits(),
       ...(options.introspection === false ? [noIntrospection] : []),
@@ -169,9 +283,11 @@ export function createClmYoga(
           ]);
           const [appDatabase, warehouse] = results.map((r) => (r.status === "fulfilled" ? "ok" : "unavailable"));
           const ready = results.every((r) => r.status === "fulfilled");
+          // Open: queries fail fast until a trial one succeeds (after the breaker's pause).
+          const circuit = guarded ? (guarded.circuitOpen ? "open" : "closed") : undefined;
           for (const r of results)
             if (r.status === "rejected") services.log.warn({ err: r.reason }, "readiness check failed");
-          return new fetchAPI.Response(JSON.stringify({ ready, appDatabase, warehouse }), {
+          return new fetchAPI.Response(JSON.stringify({ ready, appDatabase, warehouse, circuit }), {
             status: ready ? 200 : 503,
             headers: { "content-type": "application/json" },
           });

@@ -1,5 +1,6 @@
 // The lifecycle service: customer features and stages as of a day, computed in the warehouse, with
 // per-request batching of single-customer lookups.
+import { runShared } from "../request-scope.ts";
 import DataLoader from "dataloader";
 import type { TableStatus, WarehouseConnector } from "../../connectors/connector.ts";
 import type { LogicalTable } from "../../connectors/contract.ts";
@@ -461,7 +462,7 @@ GROUP BY stage_index`;
     if (this.sharedFeatureBatches.size >= 1_000 && !this.sharedFeatureBatches.has(asOf))
       this.sharedFeatureBatches.clear();
     return memo(this.sharedFeatureBatches, asOf, () =>
-      loaderOf((ids) => this.featuresOf(asOf, ids), null, {
+      loaderOf((ids) => runShared(() => this.featuresOf(asOf, ids)), null, {
         cache: false,
         batchScheduleFn: (dispatch) => setImmediate(dispatch),
       }),

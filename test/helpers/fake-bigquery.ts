@@ -18,6 +18,8 @@ export interface FakeAnswer {
   failFirst?: { times: number; status: number; reason: string };
   /** What a dry run reports it would scan. */
   bytes?: number;
+  /** Never answer (a BigQuery that hangs); the connection is dropped when the fake closes. */
+  hang?: boolean;
 }
 
 export interface RecordedRequest {
@@ -72,6 +74,7 @@ export async function startFakeBigQuery(project: string, answer: Answerer): Prom
         ]),
       );
       const a = answer(body!.query as string, params);
+      if (a.hang) return;
       const failed = failures.get(body!.query) ?? 0;
       if (a.failFirst && failed < a.failFirst.times) {
         failures.set(body!.query, failed + 1);
@@ -138,6 +141,10 @@ export async function startFakeBigQuery(project: string, answer: Answerer): Prom
       apiEndpoint: `http://127.0.0.1:${port}`,
       authClient: { getRequestHeaders: async () => new Headers({ authorization: "Bearer test" }) } as never,
     },
-    close: () => new Promise<void>((resolve) => server.close(() => resolve())),
+    close: () =>
+      new Promise<void>((resolve) => {
+        server.close(() => resolve());
+        server.closeAllConnections();
+      }),
   };
 }

@@ -6,7 +6,10 @@ import { DuckDBConnector } from "../../connectors/duckdb.ts";
 import { generateDemoData, type DemoCounts } from "../../src/demo/generate.ts";
 import { defaultStageModel } from "../../src/lifecycle/stage-model.ts";
 import { LifecycleService } from "../../src/services/lifecycle.ts";
+import { ServerMetrics } from "../../src/server/metrics.ts";
+import { RateLimit } from "../../src/server/rate-limit.ts";
 import { createClmYoga, type ClmYoga } from "../../src/server/yoga.ts";
+import { DEFAULT_GUARD_SETTINGS, GuardedWarehouse, type GuardSettings } from "../../src/warehouse/guarded-warehouse.ts";
 import { openTestAppDatabase, type TestAppDatabase, type TestWarehouse, type WarehouseFactory } from "./databases.ts";
 
 export const DEMO_END_DATE = "2026-06-30";
@@ -16,6 +19,9 @@ export interface TestServer {
   readonly appDb: TestAppDatabase;
   readonly warehouse: TestWarehouse;
   readonly demoCounts: DemoCounts;
+  /** The warehouse as the server uses it (cache, retries, circuit breaker over `warehouse`). */
+  readonly guarded: GuardedWarehouse;
+  readonly metrics: ServerMetrics;
   /** Labels of the warehouse queries sent, in order (tests reset it). */
   readonly warehouseQueries: string[];
   graphql<T = Record<string, unknown>>(query: string, variables?: Record<string, unknown>): Promise<GraphQLResponse<T>>;
@@ -65,6 +71,12 @@ export async function startTestServer(
     rows?: Record<LogicalTable, readonly ContractRow[]>;
     /** Requests without a key act as an analyst (default here: on). */
     allowAnonymous?: boolean;
+    /** Guard settings; the result cache is off here unless given (tests count warehouse queries). */
+    guard?: Partial<GuardSettings>;
+    requestTimeoutMs?: number;
+    rateLimitPerMinute?: number;
+    /** Log lines as objects (default: silent). */
+    logLines?: Record<string, unknown>[];
   } = {},
 ): Promise<TestServer> {
   const appDb = await openTestAppDatabase();
@@ -78,22 +90,40 @@ export async function startTestServer(
     warehouseQueries.push(options?.label ?? "unlabelled");
     return query(q, options);
   }) as typeof warehouse.query;
-  const lifecycle = await LifecycleService.open(warehouse, defaultStageModel(), "UTC");
+  const log = options.logLines
+    ? pino({ level: "info" }, { write: (line: string) => void options.logLines!.push(JSON.parse(line)) })
+    : pino({ level: "silent" });
+  const metrics = new ServerMetrics();
+  const guarded = new GuardedWarehouse(
+    warehouse,
+    { ...DEFAULT_GUARD_SETTINGS, cache: null, ...options.guard },
+    log,
+    metrics,
+  );
+  const lifecycle = await LifecycleService.open(guarded, defaultStageModel(), "UTC");
+  const rateLimit = options.rateLimitPerMinute ? new RateLimit(options.rateLimitPerMinute) : undefined;
   const yoga = createClmYoga(
     {
       prisma: appDb.prisma,
-      warehouse,
+      warehouse: guarded,
       lifecycle,
-      log: pino({ level: "silent" }),
+      log,
       pingAppDatabase: () => appDb.ping(),
     },
-    { allowAnonymous: options.allowAnonymous ?? true },
+    {
+      allowAnonymous: options.allowAnonymous ?? true,
+      metrics,
+      requestTimeoutMs: options.requestTimeoutMs,
+      rateLimit,
+    },
   );
   return {
     yoga,
     appDb,
     warehouse,
     demoCounts: demo.counts,
+    guarded,
+    metrics,
     warehouseQueries,
     async graphql(query, variables) {
       const response = await yoga.fetch("http://test/graphql", {
@@ -105,7 +135,7 @@ export async function startTestServer(
     },
     async close() {
       await yoga.dispose();
-      await warehouse.close();
+      await guarded.close();
       await appDb.close();
     },
   };

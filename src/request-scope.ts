@@ -1,0 +1,74 @@
+// What the server knows about the request being handled, wherever the work it causes runs: its id
+// (for log lines and error answers), its deadline (which cancels warehouse queries) and the warehouse
+// time it has spent so far (for the access log). Kept in AsyncLocalStorage, entered when the request
+// arrives, so the warehouse guard needs no parameter threaded through every resolver and service.
+import { AsyncLocalStorage } from "node:async_hooks";
+
+export interface RequestScope {
+  readonly requestId: string;
+  /** Aborts when the deadline passes or the client goes away. */
+  readonly signal: AbortSignal;
+  /** Epoch ms by which the request's warehouse work must be done. */
+  readonly deadlineAt: number;
+  readonly deadlineMs: number;
+  /** The GraphQL operation's name, once parsed (for logs and metrics). */
+  operationName: string | undefined;
+  operationType: string | undefined;
+  /** Who asked (an API key id or "anonymous"), once authenticated. */
+  principal: string | undefined;
+  /** Time spent waiting on warehouse queries (ms; overlapping queries each count). */
+  warehouseMs: number;
+  warehouseQueries: number;
+  cacheHits: number;
+  /** Error codes in the answer, for the access log. */
+  readonly errorCodes: Set<string>;
+}
+
+const storage = new AsyncLocalStorage<RequestScope>();
+
+export function newRequestScope(requestId: string, deadlineMs: number, clientSignal?: AbortSignal): RequestScope {
+  const deadline = AbortSignal.timeout(deadlineMs);
+  return {
+    requestId,
+    signal: clientSignal ? AbortSignal.any([deadline, clientSignal]) : deadline,
+    deadlineAt: Date.now() + deadlineMs,
+    deadlineMs,
+    operationName: undefined,
+    operationType: undefined,
+    principal: undefined,
+    warehouseMs: 0,
+    warehouseQueries: 0,
+    cacheHits: 0,
+    errorCodes: new Set(),
+  };
+}
+
+/**
+ * Makes `scope` the current one for the rest of this asynchronous flow (yoga's request hook has no
+ * callback to wrap, so the scope is entered rather than run).
+ */
+export function enterRequestScope(scope: RequestScope): void {
+  storage.enterWith(scope);
+}
+
+/** The scope of the request being handled, or undefined outside a request (CLI, start-up). */
+export function currentRequestScope(): RequestScope | undefined {
+  return storage.getStore();
+}
+
+/** Runs `work` in `scope` (tests, and work started outside yoga's request hooks). */
+export function runInRequestScope<T>(scope: RequestScope, work: () => Promise<T>): Promise<T> {
+  return storage.run(scope, work);
+}
+
+/**
+ * Runs work shared by several requests (a batch of lookups from concurrent requests) in a scope of its
+ * own: the same deadline as the request that started it, but not that request's client signal, so one
+ * client going away does not cancel the others' answers.
+ */
+export function runShared<T>(work: () => Promise<T>): Promise<T> {
+  const scope = storage.getStore();
+  if (!scope) return work();
+  const shared = newRequestScope(`${scope.requestId}+shared`, Math.max(1, scope.deadlineAt - Date.now()));
+  return storage.run(shared, work);
+}

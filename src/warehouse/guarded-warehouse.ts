@@ -1,0 +1,334 @@
+// The warehouse as the server uses it: any connector, wrapped with what keeps one slow or dead
+// warehouse from hurting every client. In order, for each query:
+//  1. the result cache (a hit never touches the warehouse, so settled days stay served while it is down);
+//  2. identical queries already running are joined rather than repeated;
+//  3. retries of transient failures (connection loss, connect timeouts, BigQuery 5xx/429) with
+//     exponential backoff and jitter, only while the request's deadline leaves time;
+//  4. a circuit breaker: after consecutive failures, queries fail at once with WAREHOUSE_UNAVAILABLE
+//     for a while instead of queueing on a dead server; then one trial query decides;
+//  5. the request's deadline (request-scope.ts) cancels the running query, also in connectors whose
+//     client cannot be cancelled (the answer is abandoned).
+// Each attempt is timed into the request's warehouse time and the Prometheus metrics.
+import { performance } from "node:perf_hooks";
+import {
+  BrokenCircuitError,
+  CircuitState,
+  ConsecutiveBreaker,
+  ExponentialBackoff,
+  circuitBreaker,
+  handleWhen,
+  retry,
+  wrap,
+  type CircuitBreakerPolicy,
+  type IPolicy,
+} from "cockatiel";
+import type { Logger } from "pino";
+import {
+  WarehouseUnavailableError,
+  type QueryOptions,
+  type Row,
+  type StreamOptions,
+  type TableStatus,
+  type WarehouseConnector,
+} from "../../connectors/connector.ts";
+import type { Sql } from "../../connectors/sql.ts";
+import { currentRequestScope, type RequestScope } from "../request-scope.ts";
+import type { ServerMetrics } from "../server/metrics.ts";
+import {
+  cacheKey,
+  deserializeRows,
+  MemoryResultStore,
+  RedisResultStore,
+  serializeRows,
+  ttlFor,
+  type CacheSettings,
+  type ResultStore,
+} from "./result-cache.ts";
+
+export interface GuardSettings {
+  /** Attempts per query, the first included. */
+  readonly maxAttempts: number;
+  readonly initialDelayMs: number;
+  readonly maxDelayMs: number;
+  /** Consecutive failed queries that open the circuit. */
+  readonly breakAfterFailures: number;
+  /** How long the circuit stays open before a trial query. */
+  readonly halfOpenAfterMs: number;
+  /** How often the data version (the cache's key part) is looked up, at most. */
+  readonly dataVersionSeconds: number;
+  /** null: no result cache. */
+  readonly cache: CacheSettings | null;
+}
+
+export const DEFAULT_GUARD_SETTINGS: Omit<GuardSettings, "cache"> = {
+  maxAttempts: 4,
+  initialDelayMs: 100,
+  maxDelayMs: 2_000,
+  breakAfterFailures: 5,
+  halfOpenAfterMs: 5_000,
+  dataVersionSeconds: 30,
+};
+
+/** A retry is not started with less than this left before the deadline: it could not finish. */
+const MIN_ATTEMPT_MS = 250;
+
+/** The request's deadline passed while the warehouse was answering; the query was cancelled. */
+export class DeadlineExceededError extends Error {
+  constructor(readonly deadlineMs: number) {
+    super(
+      `the request's deadline of ${deadlineMs} ms passed while the warehouse was answering; the query was cancelled`,
+    );
+    this.name = "DeadlineExceededError";
+  }
+}
+
+/** Rejects with the signal's reason when it aborts, for clients that cannot cancel their call. */
+function abandonOnAbort<T>(work: Promise<T>, signal: AbortSignal | undefined): Promise<T> {
+  if (!signal) return work;
+  return new Promise<T>((resolve, reject) => {
+    const onAbort = () => reject(signal.reason);
+    if (signal.aborted) return onAbort();
+    signal.addEventListener("abort", onAbort, { once: true });
+    work.then(resolve, reject).finally(() => signal.removeEventListener("abort", onAbort));
+  });
+}
+
+function combined(...signals: (AbortSignal | undefined)[]): AbortSignal | undefined {
+  const present = signals.filter((s): s is AbortSignal => s !== undefined);
+  return present.length <= 1 ? present[0] : AbortSignal.any(present);
+}
+
+/** An error that means "cancelled" (the deadline or the client), not a warehouse answer. */
+function isCancellation(error: unknown): boolean {
+  const name = (error as { name?: unknown } | null)?.name;
+  return error instanceof DeadlineExceededError || name === "AbortError" || name === "TimeoutError";
+}
+
+function yesterdayUtc(): string {
+  return new Date(Date.now() - 86_400_000).toISOString().slice(0, 10);
+}
+
+export class GuardedWarehouse implements WarehouseConnector {
+  readonly kind: WarehouseConnector["kind"];
+  readonly dialect: WarehouseConnector["dialect"];
+  readonly mapping: WarehouseConnector["mapping"];
+  readonly breaker: CircuitBreakerPolicy;
+  private readonly policy: IPolicy;
+  private readonly store: ResultStore | null;
+  private readonly running = new Map<string, Promise<Row[]>>();
+  private version: { value: string; at: number } | undefined;
+  private versionRefresh: Promise<void> | undefined;
+
+  constructor(
+    readonly inner: WarehouseConnector,
+    private readonly settings: GuardSettings,
+    private readonly log: Logger,
+    private readonly metrics?: ServerMetrics,
+  ) {
+    this.kind = inner.kind;
+    this.dialect = inner.dialect;
+    this.mapping = inner.mapping;
+    // Failures of the warehouse itself open the circuit; a bad query or a cancelled request does not.
+    const warehouseFault = handleWhen(
+      (error) => error instanceof WarehouseUnavailableError || error instanceof DeadlineExceededError,
+    );
+    this.breaker = circuitBreaker(warehouseFault, {
+      halfOpenAfter: settings.halfOpenAfterMs,
+      breaker: new ConsecutiveBreaker(settings.breakAfterFailures),
+    });
+    this.breaker.onStateChange((state) => {
+      metrics?.circuitOpen.set(state === CircuitState.Open ? 1 : 0);
+      const level = state === CircuitState.Closed ? "info" : "warn";
+      log[level]({ circuit: CircuitState[state] }, "warehouse circuit breaker changed state");
+    });
+    const retries = retry(
+      handleWhen((error) => {
+        if (!(error instanceof WarehouseUnavailableError)) return false;
+        const scope = currentRequestScope();
+        return !scope || scope.deadlineAt - Date.now() > MIN_ATTEMPT_MS + settings.maxDelayMs;
+      }),
+      {
+        maxAttempts: settings.maxAttempts - 1,
+        // Decorrelated jitter (cockatiel's default generator): clients retrying together spread out.
+        backoff: new ExponentialBackoff({ initialDelay: settings.initialDelayMs, maxDelay: settings.maxDelayMs }),
+      },
+    );
+    retries.onRetry(() => metrics?.warehouseRetries.inc());
+    this.policy = wrap(retries, this.breaker);
+    this.store = settings.cache
+      ? settings.cache.redisUrl
+        ? new RedisResultStore(settings.cache.redisUrl, log)
+        : new MemoryResultStore(settings.cache.maxBytes)
+      : null;
+  }
+
+  /** Whether queries currently fail fast (for /ready and the metrics). */
+  get circuitOpen(): boolean {
+    return this.breaker.state === CircuitState.Open || this.breaker.state === CircuitState.Isolated;
+  }
+
+  /** Resolves when the result cache can answer (Redis connected); queries before that miss. */
+  async cacheReady(): Promise<void> {
+    await this.store?.ready();
+  }
+
+  async query<R extends Row = Row>(query: Sql, options: QueryOptions = {}): Promise<R[]> {
+    const scope = currentRequestScope();
+    const version = this.store && options.cache !== false ? await this.currentDataVersion() : undefined;
+    if (version === undefined) return (await this.guarded(query, options, scope)) as R[];
+    const key = cacheKey(this.kind, query, version);
+    const cached = await this.lookup(key);
+    if (cached) {
+      if (scope) scope.cacheHits += 1;
+      return cached as R[];
+    }
+    // Concurrent identical misses (a dashboard opened by many at once) share one warehouse query.
+    const signal = combined(options.signal, scope?.signal);
+    const shared = this.running.get(key);
+    if (shared) {
+      try {
+        return (await abandonOnAbort(shared, signal)) as R[];
+      } catch (error) {
+        if (signal?.aborted) throw this.asDeadline(error, scope);
+        // The request running it was cancelled, not this one: run it for this request.
+        if (!isCancellation(error)) throw error;
+      }
+    }
+    const own = this.guarded(query, options, scope);
+    this.running.set(key, own);
+    try {
+      const rows = await own;
+      void this.remember(key, rows, options.asOf);
+      return rows as R[];
+    } finally {
+      if (this.running.get(key) === own) this.running.delete(key);
+    }
+  }
+
+  /** Streams are not cached nor retried (a retry would repeat rows already sent); the circuit applies. */
+  async *stream<R extends Row = Row>(query: Sql, options: StreamOptions = {}): AsyncIterable<R[]> {
+    if (this.circuitOpen) throw this.circuitError();
+    yield* this.inner.stream<R>(query, options);
+  }
+
+  async ping(): Promise<void> {
+    await this.inner.ping();
+  }
+
+  tableStatus(): Promise<TableStatus[]> {
+    return this.execute(() => this.inner.tableStatus());
+  }
+
+  async close(): Promise<void> {
+    await this.store?.close();
+    await this.inner.close();
+  }
+
+  private async lookup(key: string): Promise<Row[] | undefined> {
+    try {
+      const text = await this.store!.get(key);
+      this.metrics?.cacheRequests.inc({ result: text === undefined ? "miss" : "hit" });
+      return text === undefined ? undefined : deserializeRows(text);
+    } catch (err) {
+      this.metrics?.cacheRequests.inc({ result: "error" });
+      this.log.debug({ err }, "result cache lookup failed; treated as a miss");
+      return undefined;
+    }
+  }
+
+  private async remember(key: string, rows: Row[], asOf: string | undefined): Promise<void> {
+    const text = serializeRows(rows);
+    if (text.length > this.settings.cache!.maxEntryBytes) return;
+    await this.store!.set(key, text, ttlFor(this.settings.cache!, asOf, yesterdayUtc())).catch((err: unknown) => {
+      this.log.debug({ err }, "result cache store failed");
+    });
+  }
+
+  /**
+   * The current data version, looked up at most every `dataVersionSeconds`: a stale one is used while
+   * the next is fetched, and kept when the lookup fails (the warehouse may be down; cached results of
+   * the last known version are still right for it). undefined until a first lookup succeeds.
+   */
+  private async currentDataVersion(): Promise<string | undefined> {
+    const fresh = this.version && Date.now() - this.version.at < this.settings.dataVersionSeconds * 1000;
+    if (!fresh && !this.versionRefresh) {
+      this.versionRefresh = this.lookUpDataVersion()
+        .then((value) => {
+          this.version = { value, at: Date.now() };
+        })
+        .catch((err: unknown) => {
+          this.log.debug({ err }, "data version lookup failed; keeping the last one");
+        })
+        .finally(() => {
+          this.versionRefresh = undefined;
+        });
+    }
+    if (!this.version && this.versionRefresh) await this.versionRefresh;
+    return this.version?.value;
+  }
+
+  private async lookUpDataVersion(): Promise<string> {
+    if (this.inner.dataVersion) return this.inner.dataVersion();
+    const statuses = await this.inner.tableStatus();
+    return statuses.map((s) => `${s.logical}:${s.rowCount ?? "-"}`).join(",");
+  }
+
+  private guarded(query: Sql, options: QueryOptions, scope: RequestScope | undefined): Promise<Row[]> {
+    const label = options.label ?? "query";
+    const signal = combined(options.signal, scope?.signal);
+    return this.execute(async (attemptSignal) => {
+      const started = performance.now();
+      let outcome = "ok";
+      try {
+        const attempt = this.inner.query(query, { ...options, signal: attemptSignal });
+        return await abandonOnAbort(attempt, attemptSignal);
+      } catch (error) {
+        outcome =
+          error instanceof WarehouseUnavailableError ? "unavailable" : attemptSignal?.aborted ? "cancelled" : "error";
+        throw error;
+      } finally {
+        const seconds = (performance.now() - started) / 1000;
+        this.metrics?.warehouseQueries.inc({ label, outcome });
+        this.metrics?.warehouseDuration.observe({ label }, seconds);
+        if (scope) {
+          scope.warehouseMs += seconds * 1000;
+          scope.warehouseQueries += 1;
+        }
+      }
+    }, signal);
+  }
+
+  /**
+   * Runs warehouse work under the retry policy and the circuit breaker, within the request's deadline.
+   * The work's abort (deadline passed) becomes DeadlineExceededError; an open circuit,
+   * WarehouseUnavailableError.
+   */
+  private async execute<T>(work: (signal: AbortSignal | undefined) => Promise<T>, signal?: AbortSignal): Promise<T> {
+    const scope = currentRequestScope();
+    try {
+      return await this.policy.execute(async () => {
+        try {
+          return await work(signal);
+        } catch (error) {
+          // Seen by the breaker as a warehouse fault when the deadline (not the client) ended it.
+          throw signal?.aborted ? this.asDeadline(error, scope) : error;
+        }
+      }, signal);
+    } catch (error) {
+      if (error instanceof BrokenCircuitError) throw this.circuitError();
+      throw signal?.aborted ? this.asDeadline(error, scope) : error;
+    }
+  }
+
+  /** The error of work cut short by an aborted signal: DeadlineExceededError when the deadline passed. */
+  private asDeadline(error: unknown, scope: RequestScope | undefined): unknown {
+    if (error instanceof DeadlineExceededError) return error;
+    return scope && Date.now() >= scope.deadlineAt - 5 ? new DeadlineExceededError(scope.deadlineMs) : error;
+  }
+
+  private circuitError(): WarehouseUnavailableError {
+    return new WarehouseUnavailableError(
+      "the warehouse failed repeatedly; queries fail fast until a trial query succeeds",
+    );
+  }
+}

@@ -1,0 +1,144 @@
+// Cached warehouse results. A result is keyed by the exact query (its SQL parts and bound values, so
+// a changed segment definition or another day is another key) and the warehouse's data version, so a
+// load of new rows makes old entries unreachable. Entries for a day in the past live long (that day's
+// data does not change); the rest briefly. In memory (bounded in bytes, LRU), or in Redis when
+// REDIS_URL is set, so several server instances share it. A cache failure is a miss, never an error.
+import { createHash } from "node:crypto";
+import { Redis } from "ioredis";
+import { LRUCache } from "lru-cache";
+import type { Logger } from "pino";
+import type { Row } from "../../connectors/connector.ts";
+import type { Sql } from "../../connectors/sql.ts";
+
+export interface CacheSettings {
+  /** Seconds an entry lives when the query reads up to today (or says nothing of its day). */
+  readonly ttlSeconds: number;
+  /** Seconds an entry lives when the query's day is in the past. */
+  readonly pastTtlSeconds: number;
+  /** Bytes the in-memory cache may hold (serialized results). */
+  readonly maxBytes: number;
+  /** Results larger than this are not cached (member lists, exports). */
+  readonly maxEntryBytes: number;
+  /** Shared cache; unset: in memory. */
+  readonly redisUrl?: string;
+}
+
+export const DEFAULT_CACHE_SETTINGS: CacheSettings = {
+  ttlSeconds: 60,
+  pastTtlSeconds: 24 * 3600,
+  maxBytes: 64 * 1024 * 1024,
+  maxEntryBytes: 2 * 1024 * 1024,
+};
+
+export interface ResultStore {
+  /** Resolves when the store can answer (a shared store connects first); never rejects. */
+  ready(): Promise<void>;
+  get(key: string): Promise<string | undefined>;
+  set(key: string, value: string, ttlSeconds: number): Promise<void>;
+  close(): Promise<void>;
+}
+
+export class MemoryResultStore implements ResultStore {
+  private readonly entries: LRUCache<string, string>;
+
+  constructor(maxBytes: number) {
+    this.entries = new LRUCache<string, string>({ maxSize: maxBytes, sizeCalculation: (v, k) => v.length + k.length });
+  }
+
+  async ready(): Promise<void> {}
+
+  async get(key: string): Promise<string | undefined> {
+    return this.entries.get(key);
+  }
+
+  async set(key: string, value: string, ttlSeconds: number): Promise<void> {
+    this.entries.set(key, value, { ttl: ttlSeconds * 1000 });
+  }
+
+  async close(): Promise<void> {
+    this.entries.clear();
+  }
+}
+
+/** Redis as the store: a slow or absent Redis costs at most `commandTimeout` per lookup, then misses. */
+export class RedisResultStore implements ResultStore {
+  private readonly redis: Redis;
+
+  constructor(url: string, log: Logger) {
+    this.redis = new Redis(url, {
+      // Fail commands at once while disconnected rather than queueing them behind a reconnect.
+      enableOfflineQueue: false,
+      maxRetriesPerRequest: 0,
+      commandTimeout: 250,
+      connectTimeout: 2_000,
+      lazyConnect: false,
+    });
+    let reported = false;
+    this.redis.on("error", (err) => {
+      // ioredis reports every failed reconnect; one line until it is back is enough.
+      if (!reported) log.warn({ err }, "redis cache unavailable; lookups miss until it returns");
+      reported = true;
+    });
+    this.redis.on("ready", () => {
+      if (reported) log.info("redis cache available again");
+      reported = false;
+    });
+  }
+
+  ready(): Promise<void> {
+    if (this.redis.status === "ready") return Promise.resolve();
+    return new Promise((resolve) => {
+      this.redis.once("ready", resolve);
+      this.redis.once("end", resolve);
+    });
+  }
+
+  async get(key: string): Promise<string | undefined> {
+    return (await this.redis.get(key)) ?? undefined;
+  }
+
+  async set(key: string, value: string, ttlSeconds: number): Promise<void> {
+    await this.redis.set(key, value, "EX", Math.max(1, Math.round(ttlSeconds)));
+  }
+
+  async close(): Promise<void> {
+    this.redis.disconnect();
+  }
+}
+
+/** The cache key of a query: its SQL parts (text, identifiers, bound values) and the data version. */
+export function cacheKey(warehouse: string, query: Sql, dataVersion: string): string {
+  const hash = createHash("sha256")
+    .update(warehouse)
+    .update("\0")
+    .update(dataVersion)
+    .update("\0")
+    .update(JSON.stringify(query.parts, (_key, value: unknown) => (typeof value === "bigint" ? `${value}n` : value)));
+  return `clm:result:${hash.digest("base64url")}`;
+}
+
+const DATE_TAG = "$clmDate";
+
+/** Rows as JSON that keeps Date values (timestamps) Dates when read back. */
+export function serializeRows(rows: readonly Row[]): string {
+  return JSON.stringify(rows, function (this: Record<string, unknown>, key: string, value: unknown) {
+    const raw = this[key];
+    return raw instanceof Date ? { [DATE_TAG]: raw.getTime() } : value;
+  });
+}
+
+export function deserializeRows(text: string): Row[] {
+  return JSON.parse(text, (_key, value: unknown) =>
+    value !== null && typeof value === "object" && DATE_TAG in value
+      ? new Date((value as Record<string, number>)[DATE_TAG]!)
+      : value,
+  ) as Row[];
+}
+
+/**
+ * The TTL of a result whose query reads data up to the day `asOf`. Days before `settledBefore` are
+ * settled (the caller passes yesterday in UTC, so no time zone can still be living that day).
+ */
+export function ttlFor(settings: CacheSettings, asOf: string | undefined, settledBefore: string): number {
+  return asOf !== undefined && asOf < settledBefore ? settings.pastTtlSeconds : settings.ttlSeconds;
+}
