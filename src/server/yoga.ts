@@ -137,9 +137,10 @@ function pathOf(request: Request): string {
 /** Routes with a fixed name for metrics; anything else is "other" (scanners cannot grow the labels). */
 const ROUTES = new Set(["/graphql", "/health", "/ready", "/metrics"]);
 
+/** The codes of an answer's errors; request errors of the GraphQL layer (unknown variables, syntax) carry none. */
 function errorCodesOf(result: unknown): string[] {
   const results = (Array.isArray(result) ? result : [result]) as ExecutionResult[];
-  return results.flatMap((r) => (r?.errors ?? []).map((e) => String(e.extensions?.code ?? "INTERNAL_SERVER_ERROR")));
+  return results.flatMap((r) => (r?.errors ?? []).map((e) => String(e.extensions?.code ?? "BAD_REQUEST")));
 }
 
 /**
