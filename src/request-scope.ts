@@ -3,6 +3,7 @@
 // time it has spent so far (for the access log). Kept in AsyncLocalStorage, entered when the request
 // arrives, so the warehouse guard needs no parameter threaded through every resolver and service.
 import { AsyncLocalStorage } from "node:async_hooks";
+import { performance } from "node:perf_hooks";
 
 export interface RequestScope {
   readonly requestId: string;
@@ -11,6 +12,10 @@ export interface RequestScope {
   /** Epoch ms by which the request's warehouse work must be done. */
   readonly deadlineAt: number;
   readonly deadlineMs: number;
+  /** performance.now() when the request arrived. */
+  readonly startedAt: number;
+  /** Who asked, once authenticated (the rate limit and the context read it). */
+  auth: unknown;
   /** The GraphQL operation's name, once parsed (for logs and metrics). */
   operationName: string | undefined;
   operationType: string | undefined;
@@ -33,6 +38,8 @@ export function newRequestScope(requestId: string, deadlineMs: number, clientSig
     signal: clientSignal ? AbortSignal.any([deadline, clientSignal]) : deadline,
     deadlineAt: Date.now() + deadlineMs,
     deadlineMs,
+    startedAt: performance.now(),
+    auth: undefined,
     operationName: undefined,
     operationType: undefined,
     principal: undefined,
@@ -63,12 +70,11 @@ export function runInRequestScope<T>(scope: RequestScope, work: () => Promise<T>
 
 /**
  * Runs work shared by several requests (a batch of lookups from concurrent requests) in a scope of its
- * own: the same deadline as the request that started it, but not that request's client signal, so one
- * client going away does not cancel the others' answers.
+ * own: a whole deadline from now (requests joining later must not inherit an earlier one's nearer
+ * deadline) and no client signal, so one client going away or running out of time cancels nobody else.
  */
 export function runShared<T>(work: () => Promise<T>): Promise<T> {
   const scope = storage.getStore();
   if (!scope) return work();
-  const shared = newRequestScope(`${scope.requestId}+shared`, Math.max(1, scope.deadlineAt - Date.now()));
-  return storage.run(shared, work);
+  return storage.run(newRequestScope(`${scope.requestId}+shared`, scope.deadlineMs), work);
 }

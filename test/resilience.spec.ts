@@ -193,15 +193,15 @@ describe("deadline", () => {
     });
   }
 
-  it("counts hung queries as warehouse faults: the circuit opens and later requests fail fast", async () => {
+  it("does not open the circuit for queries that only ran out of time (slow is not dead)", async () => {
     const inner = new ScriptedWarehouse();
     const g = guard(inner, { breakAfterFailures: 3 });
     inner.mode = "hang";
-    for (let i = 0; i < 3; i++)
+    for (let i = 0; i < 4; i++)
       await expect(inRequest(100, () => g.query(sql`SELECT ${i}`))).rejects.toBeInstanceOf(DeadlineExceededError);
-    const started = performance.now();
-    await expect(inRequest(100, () => g.query(sql`SELECT 7`))).rejects.toBeInstanceOf(WarehouseUnavailableError);
-    expect(performance.now() - started).toBeLessThan(50);
+    expect(g.circuitOpen).toBe(false);
+    inner.mode = "ok";
+    expect(await inRequest(100, () => g.query(sql`SELECT ${"fine"}`))).toEqual([{ v: "fine", at: expect.any(Date) }]);
   });
 });
 
@@ -351,16 +351,15 @@ describe("BigQuery faults (fake endpoint)", () => {
     expect(await inRequest(10_000, () => g.query(sql`SELECT 1 AS ok`))).toEqual([{ ok: 1 }]);
   });
 
-  it("a hanging BigQuery: the deadline ends the request; the circuit opens; recovery after", async () => {
-    const g = guard(bigquery(), { breakAfterFailures: 2, halfOpenAfterMs: 300 });
+  it("a hanging BigQuery: each request ends at its deadline, and answers come back when BigQuery does", async () => {
+    const g = guard(bigquery());
     state = "hang";
-    for (let i = 0; i < 2; i++)
+    for (let i = 0; i < 2; i++) {
+      const started = performance.now();
       await expect(inRequest(300, () => g.query(sql`SELECT 1 AS ok`))).rejects.toBeInstanceOf(DeadlineExceededError);
-    const started = performance.now();
-    await expect(inRequest(300, () => g.query(sql`SELECT 1 AS ok`))).rejects.toBeInstanceOf(WarehouseUnavailableError);
-    expect(performance.now() - started).toBeLessThan(50);
+      expect(performance.now() - started).toBeLessThan(1_000);
+    }
     state = "ok";
-    await new Promise((r) => setTimeout(r, 350));
     expect(await inRequest(5_000, () => g.query(sql`SELECT 1 AS ok`))).toEqual([{ ok: 1 }]);
   });
 

@@ -83,7 +83,12 @@ export function useBodyLimit(): Plugin {
         chunks.push(value);
       }
       setRequest(
-        new Request(request.url, { method: request.method, headers: request.headers, body: Buffer.concat(chunks) }),
+        new Request(request.url, {
+          method: request.method,
+          headers: request.headers,
+          body: Buffer.concat(chunks),
+          signal: request.signal,
+        }),
       );
     },
   };

@@ -3,7 +3,6 @@
 // together (falling back to memory when Redis does not answer, rather than refusing everyone).
 import { Redis } from "ioredis";
 import { RateLimiterMemory, RateLimiterRedis, RateLimiterRes, type RateLimiterAbstract } from "rate-limiter-flexible";
-import { GraphQLError } from "graphql";
 
 export class RateLimit {
   private readonly limiter: RateLimiterAbstract;
@@ -29,23 +28,18 @@ export class RateLimit {
     }
   }
 
-  /** Counts one request of `caller`; throws RATE_LIMITED (HTTP 429 with Retry-After) when over. */
-  async consume(caller: string): Promise<void> {
+  /** Counts one request of `caller`: null when allowed, else why not and when to retry. */
+  async check(caller: string): Promise<{ message: string; retryAfterSeconds: number } | null> {
     try {
       await this.limiter.consume(caller);
+      return null;
     } catch (rejection) {
       if (!(rejection instanceof RateLimiterRes)) throw rejection;
       const retryAfterSeconds = Math.max(1, Math.ceil(rejection.msBeforeNext / 1000));
-      throw new GraphQLError(
-        `rate limit: at most ${this.perMinute} requests per minute for this caller; retry in ${retryAfterSeconds} s`,
-        {
-          extensions: {
-            code: "RATE_LIMITED",
-            retryAfterSeconds,
-            http: { status: 429, headers: { "retry-after": String(retryAfterSeconds) } },
-          },
-        },
-      );
+      return {
+        message: `rate limit: at most ${this.perMinute} requests per minute for this caller; retry in ${retryAfterSeconds} s`,
+        retryAfterSeconds,
+      };
     }
   }
 

@@ -13,7 +13,7 @@ import {
 } from "graphql-yoga";
 import { QueryTooExpensiveError, WarehouseUnavailableError } from "../../connectors/connector.ts";
 import { KeyStore } from "../auth/keys.ts";
-import { authenticate } from "../auth/request-auth.ts";
+import { authenticate, type RequestAuth } from "../auth/request-auth.ts";
 import type { RequestContext, Services } from "../context.ts";
 import { currentRequestScope, enterRequestScope, newRequestScope } from "../request-scope.ts";
 import { DeadlineExceededError, type GuardedWarehouse } from "../warehouse/guarded-warehouse.ts";
@@ -120,6 +120,12 @@ function errorMasker(log: Logger) {
         extensions: { code: "DEADLINE_EXCEEDED", deadlineMs: original.deadlineMs, requestId },
       });
     }
+    const name = (original as { name?: unknown } | null)?.name;
+    if (name === "AbortError" || name === "TimeoutError") {
+      // The client went away: nobody reads this answer, and it is no internal error.
+      log.debug({ requestId, path: where.path }, "request cancelled by the client");
+      return new GraphQLError("the request was cancelled", { ...where, extensions: { code: "CANCELLED", requestId } });
+    }
     const masked = maskErrorDefault(error, message, isDev);
     if (masked !== error) {
       log.error({ err: original ?? error, requestId, path: where.path }, "internal error");
@@ -148,10 +154,8 @@ function errorCodesOf(result: unknown): string[] {
  * the warehouse time it spends. When it is answered, one access-log line and the request metrics.
  */
 function useRequestScope(log: Logger, deadlineMs: number, metrics: ServerMetrics | undefined): Plugin {
-  const started = new WeakMap<Request, number>();
   return {
     onRequest({ request }) {
-      started.set(request, performance.now());
       enterRequestScope(newRequestScope(requestIdOf(request), deadlineMs, request.signal));
     },
     onExecute({ args }) {
@@ -176,7 +180,7 @@ function useRequestScope(log: Logger, deadlineMs: number, metrics: ServerMetrics
         ROUTES.has(path) || path.startsWith("/segments/")
           ? path.replace(/^\/segments\/.*/, "/segments/export")
           : "other";
-      const seconds = (performance.now() - (started.get(request) ?? performance.now())) / 1000;
+      const seconds = (performance.now() - (scope?.startedAt ?? performance.now())) / 1000;
       metrics?.requests.inc({ route, status: String(response.status) });
       if (route !== "/graphql" && route !== "/segments/export") return;
       if (route === "/graphql" && scope?.operationType)
@@ -200,6 +204,53 @@ function useRequestScope(log: Logger, deadlineMs: number, metrics: ServerMetrics
           errorCodes: scope && scope.errorCodes.size > 0 ? [...scope.errorCodes] : undefined,
         },
         "request",
+      );
+    },
+  };
+}
+
+/**
+ * Who asks, looked up once as the request arrives, and the per-caller rate limit counted then — before
+ * parsing, so operations refused by validation or the query limits count too. Per key; without one, per
+ * client address (bad keys cannot probe at full speed either).
+ */
+function useCallerLimit(
+  keys: KeyStore,
+  allowAnonymous: boolean,
+  rateLimit: RateLimit | undefined,
+  metrics: ServerMetrics | undefined,
+): Plugin {
+  return {
+    async onRequest({ request, serverContext, endResponse }) {
+      if (pathOf(request) !== "/graphql" || (request.method !== "POST" && request.method !== "GET")) return;
+      const scope = currentRequestScope();
+      const auth = await authenticate(request.headers.get("authorization"), keys, allowAnonymous);
+      if (scope) {
+        scope.auth = auth;
+        scope.principal = auth.keyId ?? (auth.role ? "anonymous" : undefined);
+      }
+      if (!rateLimit) return;
+      const address = (serverContext as { req?: { socket?: { remoteAddress?: string } } } | undefined)?.req?.socket
+        ?.remoteAddress;
+      const refusal = await rateLimit.check(auth.keyId ? `key:${auth.keyId}` : `address:${address ?? "unknown"}`);
+      if (!refusal) return;
+      metrics?.rateLimited.inc();
+      scope?.errorCodes.add("RATE_LIMITED");
+      endResponse(
+        new Response(
+          JSON.stringify({
+            errors: [
+              {
+                message: refusal.message,
+                extensions: { code: "RATE_LIMITED", retryAfterSeconds: refusal.retryAfterSeconds },
+              },
+            ],
+          }),
+          {
+            status: 429,
+            headers: { "content-type": "application/json", "retry-after": String(refusal.retryAfterSeconds) },
+          },
+        ),
       );
     },
   };
@@ -248,17 +299,11 @@ export function createClmYoga(
       warn: (...args) => services.log.warn(args.map(String).join(" ")),
       error: (...args) => services.log.error({ err: args.find((a) => a instanceof Error) }, args.map(String).join(" ")),
     },
-    context: async ({ request, req }: { request: Request; req?: { socket?: { remoteAddress?: string } } }) => {
-      const auth = await authenticate(request.headers.get("authorization"), keys, allowAnonymous);
+    context: async ({ request }) => {
       const scope = currentRequestScope();
-      if (scope) scope.principal = auth.keyId ?? (auth.role ? "anonymous" : undefined);
-      // Counted per key; without one, per client address (so bad keys cannot probe at full speed either).
-      await options.rateLimit
-        ?.consume(auth.keyId ? `key:${auth.keyId}` : `address:${req?.socket?.remoteAddress ?? "unknown"}`)
-        .catch((error: unknown) => {
-          metrics?.rateLimited.inc();
-          throw error;
-        });
+      const auth =
+        (scope?.auth as RequestAuth | undefined) ??
+        (await authenticate(request.headers.get("authorization"), keys, allowAnonymous));
       return {
         auth,
         prisma: services.prisma,
@@ -270,6 +315,7 @@ export function createClmYoga(
     },
     plugins: [
       useRequestScope(services.log, options.requestTimeoutMs ?? 30_000, metrics),
+      useCallerLimit(keys, allowAnonymous, options.rateLimit, metrics),
       ...(metrics && options.serveMetrics !== false ? [useMetricsEndpoint(metrics)] : []),
       useBodyLimit(),
       useQueryLimits(),

@@ -180,7 +180,7 @@ export class LifecycleService {
   /** Features of some customers in one warehouse query; unknown ids are absent from the map. */
   async featuresOf(asOf: string, customerIds: readonly string[]): Promise<Map<string, CustomerFeatures>> {
     if (customerIds.length === 0) return new Map();
-    const rows = await this.warehouse.query(this.features(asOf, customerIds), { label: "customer_features" });
+    const rows = await this.warehouse.query(this.features(asOf, customerIds), { label: "customer_features", asOf });
     return new Map(rows.map((row) => [String(row.customer_id), toFeatures(row)]));
   }
 
@@ -353,7 +353,7 @@ FROM s WHERE zbar_cents IS NOT NULL GROUP BY x, zbar_cents`,
     const stageIndex = this.model.stageIndexSql(featureColumns);
     const rows = await this.warehouse.query<{ stage_index: number; n: number }>(
       sql`SELECT ${stageIndex} AS stage_index, COUNT(*) AS n FROM (${this.features(asOf)}) AS f GROUP BY 1`,
-      { label: "stage_counts" },
+      { label: "stage_counts", asOf },
     );
     const counts = new Map(rows.map((r) => [Number(r.stage_index), Number(r.n)]));
     return this.model.stages.map((stage, i) => ({ stage, count: counts.get(i) ?? 0 }));
@@ -369,7 +369,7 @@ FROM s WHERE zbar_cents IS NOT NULL GROUP BY x, zbar_cents`,
       sql`SELECT f.* FROM (${this.features(asOf)}) AS f
 WHERE ${stageIndex} = ${integer(index)}${after}
 ORDER BY f.customer_id LIMIT ${first}`,
-      { label: "stage_members" },
+      { label: "stage_members", asOf },
     );
     return rows.map(toFeatures);
   }

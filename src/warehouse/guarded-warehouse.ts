@@ -128,9 +128,14 @@ export class GuardedWarehouse implements WarehouseConnector {
     this.kind = inner.kind;
     this.dialect = inner.dialect;
     this.mapping = inner.mapping;
-    // Failures of the warehouse itself open the circuit; a bad query or a cancelled request does not.
+    // Failures to reach the warehouse open the circuit. A bad query does not, nor a deadline (one slow
+    // dashboard's parallel queries would shut every client out), nor a client leaving — except during
+    // the trial after a pause, where an unfinished trial must not count as a success (cockatiel closes
+    // the circuit on any error its policy does not handle).
     const warehouseFault = handleWhen(
-      (error) => error instanceof WarehouseUnavailableError || error instanceof DeadlineExceededError,
+      (error) =>
+        error instanceof WarehouseUnavailableError ||
+        (this.breaker?.state === CircuitState.HalfOpen && isCancellation(error)),
     );
     this.breaker = circuitBreaker(warehouseFault, {
       halfOpenAfter: settings.halfOpenAfterMs,
@@ -216,7 +221,8 @@ export class GuardedWarehouse implements WarehouseConnector {
   }
 
   tableStatus(): Promise<TableStatus[]> {
-    return this.execute(() => this.inner.tableStatus());
+    const signal = currentRequestScope()?.signal;
+    return this.execute((s) => abandonOnAbort(this.inner.tableStatus(), s), signal);
   }
 
   async close(): Promise<void> {
@@ -236,12 +242,15 @@ export class GuardedWarehouse implements WarehouseConnector {
     }
   }
 
+  /** Stores a result; never throws (a value that cannot be serialized, a store failure: not cached). */
   private async remember(key: string, rows: Row[], asOf: string | undefined): Promise<void> {
-    const text = serializeRows(rows);
-    if (text.length > this.settings.cache!.maxEntryBytes) return;
-    await this.store!.set(key, text, ttlFor(this.settings.cache!, asOf, yesterdayUtc())).catch((err: unknown) => {
+    try {
+      const text = serializeRows(rows);
+      if (text.length > this.settings.cache!.maxEntryBytes) return;
+      await this.store!.set(key, text, ttlFor(this.settings.cache!, asOf, yesterdayUtc()));
+    } catch (err) {
       this.log.debug({ err }, "result cache store failed");
-    });
+    }
   }
 
   /**
@@ -263,13 +272,17 @@ export class GuardedWarehouse implements WarehouseConnector {
           this.versionRefresh = undefined;
         });
     }
-    if (!this.version && this.versionRefresh) await this.versionRefresh;
+    // The first lookup is waited for briefly; a warehouse slow to say its version is not cached yet.
+    if (!this.version && this.versionRefresh)
+      await abandonOnAbort(this.versionRefresh, AbortSignal.timeout(1_000)).catch(() => {});
     return this.version?.value;
   }
 
   private async lookUpDataVersion(): Promise<string> {
-    if (this.inner.dataVersion) return this.inner.dataVersion();
-    const statuses = await this.inner.tableStatus();
+    // Bounded: a hung warehouse must not leave a lookup pending for ever (it would block refreshes).
+    const bounded = AbortSignal.timeout(10_000);
+    if (this.inner.dataVersion) return abandonOnAbort(this.inner.dataVersion(), bounded);
+    const statuses = await abandonOnAbort(this.inner.tableStatus(), bounded);
     return statuses.map((s) => `${s.logical}:${s.rowCount ?? "-"}`).join(",");
   }
 

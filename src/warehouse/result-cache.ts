@@ -123,7 +123,10 @@ const DATE_TAG = "$clmDate";
 export function serializeRows(rows: readonly Row[]): string {
   return JSON.stringify(rows, function (this: Record<string, unknown>, key: string, value: unknown) {
     const raw = this[key];
-    return raw instanceof Date ? { [DATE_TAG]: raw.getTime() } : value;
+    if (!(raw instanceof Date)) return value;
+    // An invalid Date would come back as 1970-01-01: such a result is not cached.
+    if (Number.isNaN(raw.getTime())) throw new Error("an invalid Date cannot be cached");
+    return { [DATE_TAG]: raw.getTime() };
   });
 }
 
