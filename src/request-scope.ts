@@ -3,6 +3,7 @@
 // time it has spent so far (for the access log). Kept in AsyncLocalStorage, entered when the request
 // arrives, so the warehouse guard needs no parameter threaded through every resolver and service.
 import { AsyncLocalStorage } from "node:async_hooks";
+import { setMaxListeners } from "node:events";
 import { performance } from "node:perf_hooks";
 
 export interface RequestScope {
@@ -33,9 +34,12 @@ const storage = new AsyncLocalStorage<RequestScope>();
 
 export function newRequestScope(requestId: string, deadlineMs: number, clientSignal?: AbortSignal): RequestScope {
   const deadline = AbortSignal.timeout(deadlineMs);
+  const signal = clientSignal ? AbortSignal.any([deadline, clientSignal]) : deadline;
+  // Each running query listens to it (a dashboard runs a dozen at once); the listeners go when they end.
+  setMaxListeners(200, signal);
   return {
     requestId,
-    signal: clientSignal ? AbortSignal.any([deadline, clientSignal]) : deadline,
+    signal,
     deadlineAt: Date.now() + deadlineMs,
     deadlineMs,
     startedAt: performance.now(),
