@@ -4,6 +4,7 @@
 // arrives, so the warehouse guard needs no parameter threaded through every resolver and service.
 import { AsyncLocalStorage } from "node:async_hooks";
 import { setMaxListeners } from "node:events";
+import type { Span } from "@opentelemetry/api";
 import { performance } from "node:perf_hooks";
 
 export interface RequestScope {
@@ -26,6 +27,8 @@ export interface RequestScope {
   warehouseMs: number;
   warehouseQueries: number;
   cacheHits: number;
+  /** The request's trace span (a no-op one unless tracing is on; server/tracing.ts). */
+  span: Span | undefined;
   /** Error codes in the answer, for the access log. */
   readonly errorCodes: Set<string>;
 }
@@ -50,6 +53,7 @@ export function newRequestScope(requestId: string, deadlineMs: number, clientSig
     warehouseMs: 0,
     warehouseQueries: 0,
     cacheHits: 0,
+    span: undefined,
     errorCodes: new Set(),
   };
 }

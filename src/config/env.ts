@@ -2,6 +2,7 @@
 // All problems are collected and reported at once, one line per variable, without a stack trace.
 import { z } from "zod";
 import type { WarehouseSettings } from "../../connectors/index.ts";
+import { TRACING_MODES, type TracingMode } from "../server/tracing.ts";
 import { DEFAULT_CACHE_SETTINGS, type CacheSettings } from "../warehouse/result-cache.ts";
 
 export class ConfigError extends Error {
@@ -116,6 +117,10 @@ const envSchema = z
         .optional(),
     ),
     CLM_METRICS: z.preprocess(unset, flag.default(true)),
+    CLM_OTEL: z.preprocess(
+      unset,
+      z.enum(TRACING_MODES, { message: `must be one of ${TRACING_MODES.join(" | ")}` }).default("off"),
+    ),
   })
   .superRefine((env, ctx) => {
     if (env.CLM_WAREHOUSE === "postgres" && !env.CLM_POSTGRES_URL) {
@@ -174,6 +179,8 @@ export interface AppConfig {
   readonly cache: CacheSettings | null;
   /** Prometheus metrics at /metrics. */
   readonly metrics: boolean;
+  /** OpenTelemetry tracing: off, exported over OTLP/HTTP (OTEL_EXPORTER_OTLP_* variables), or printed. */
+  readonly tracing: TracingMode;
   /** Redis shared by instances (result cache, rate limits); unset: each instance keeps its own. */
   readonly redisUrl: string | undefined;
 }
@@ -242,5 +249,6 @@ export function loadEnv(source: Readonly<Record<string, string | undefined>> = p
       : null,
     metrics: env.CLM_METRICS,
     redisUrl: env.REDIS_URL,
+    tracing: env.CLM_OTEL,
   });
 }

@@ -14,6 +14,7 @@ import { LifecycleService } from "../services/lifecycle.ts";
 import { DEFAULT_GUARD_SETTINGS, GuardedWarehouse } from "../warehouse/guarded-warehouse.ts";
 import { ServerMetrics } from "./metrics.ts";
 import { RateLimit } from "./rate-limit.ts";
+import { startTracing } from "./tracing.ts";
 import { createClmYoga, type ClmYoga } from "./yoga.ts";
 
 /** A start-up failure whose message is the one line to show. */
@@ -49,6 +50,8 @@ export async function openServices(config: AppConfig, log: Logger): Promise<AppS
     for (const resource of opened.reverse()) await resource.close().catch((err) => log.warn({ err }, "close failed"));
   };
   try {
+    const tracing = startTracing(config.tracing);
+    if (tracing) opened.push({ close: () => tracing.shutdown() });
     const appDb = await openAppDatabase({ databaseUrl: config.databaseUrl, dataDir: config.dataDir }).catch((error) => {
       throw new StartupError(
         error.name === "AppDatabaseUnreachableError" ? error.message : `app database: ${(error as Error).message}`,

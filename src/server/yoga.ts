@@ -1,6 +1,7 @@
 // The GraphQL HTTP handler: /graphql (with GraphiQL for browsers), /health and /ready.
 import { randomUUID } from "node:crypto";
 import { performance } from "node:perf_hooks";
+import { SpanKind, SpanStatusCode } from "@opentelemetry/api";
 import type { Logger } from "pino";
 import { renderGraphiQL } from "@graphql-yoga/render-graphiql";
 import { getOperationAST, GraphQLError, NoSchemaIntrospectionCustomRule, type ExecutionResult } from "graphql";
@@ -21,6 +22,7 @@ import { useSegmentExport } from "./export.ts";
 import { useBodyLimit, useQueryLimits } from "./limits.ts";
 import type { ServerMetrics } from "./metrics.ts";
 import type { RateLimit } from "./rate-limit.ts";
+import { tracer } from "./tracing.ts";
 import { schema } from "../schema/index.ts";
 
 export const FIRST_QUERY = `# Welcome to the lifecycle analytics server.
@@ -156,7 +158,16 @@ function errorCodesOf(result: unknown): string[] {
 function useRequestScope(log: Logger, deadlineMs: number, metrics: ServerMetrics | undefined): Plugin {
   return {
     onRequest({ request }) {
-      enterRequestScope(newRequestScope(requestIdOf(request), deadlineMs, request.signal));
+      const scope = newRequestScope(requestIdOf(request), deadlineMs, request.signal);
+      scope.span = tracer().startSpan(`${request.method} ${pathOf(request)}`, {
+        kind: SpanKind.SERVER,
+        attributes: {
+          "http.request.method": request.method,
+          "url.path": pathOf(request),
+          "clm.request_id": scope.requestId,
+        },
+      });
+      enterRequestScope(scope);
     },
     onExecute({ args }) {
       const scope = currentRequestScope();
@@ -182,6 +193,19 @@ function useRequestScope(log: Logger, deadlineMs: number, metrics: ServerMetrics
           : "other";
       const seconds = (performance.now() - (scope?.startedAt ?? performance.now())) / 1000;
       metrics?.requests.inc({ route, status: String(response.status) });
+      if (scope?.span) {
+        scope.span.setAttributes({
+          "http.response.status_code": response.status,
+          "graphql.operation.name": scope.operationName ?? "",
+          "graphql.operation.type": scope.operationType ?? "",
+          "clm.warehouse_ms": Math.round(scope.warehouseMs),
+          "clm.warehouse_queries": scope.warehouseQueries,
+          "clm.cache_hits": scope.cacheHits,
+          "clm.error_codes": [...scope.errorCodes].join(","),
+        });
+        if (response.status >= 500 || scope.errorCodes.size > 0) scope.span.setStatus({ code: SpanStatusCode.ERROR });
+        scope.span.end();
+      }
       if (route !== "/graphql" && route !== "/segments/export") return;
       if (route === "/graphql" && scope?.operationType)
         metrics?.requestDuration.observe(

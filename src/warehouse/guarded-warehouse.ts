@@ -22,6 +22,7 @@ import {
   type CircuitBreakerPolicy,
   type IPolicy,
 } from "cockatiel";
+import { SpanStatusCode } from "@opentelemetry/api";
 import type { Logger } from "pino";
 import {
   WarehouseUnavailableError,
@@ -34,6 +35,7 @@ import {
 import type { Sql } from "../../connectors/sql.ts";
 import { currentRequestScope, type RequestScope } from "../request-scope.ts";
 import type { ServerMetrics } from "../server/metrics.ts";
+import { startChildSpan } from "../server/tracing.ts";
 import {
   cacheKey,
   deserializeRows,
@@ -291,6 +293,7 @@ export class GuardedWarehouse implements WarehouseConnector {
     const signal = combined(options.signal, scope?.signal);
     return this.execute(async (attemptSignal) => {
       const started = performance.now();
+      const span = startChildSpan("warehouse.query", scope?.span, { "clm.query.label": label, "db.system": this.kind });
       let outcome = "ok";
       try {
         const attempt = this.inner.query(query, { ...options, signal: attemptSignal });
@@ -301,6 +304,9 @@ export class GuardedWarehouse implements WarehouseConnector {
         throw error;
       } finally {
         const seconds = (performance.now() - started) / 1000;
+        span.setAttribute("clm.query.outcome", outcome);
+        if (outcome !== "ok") span.setStatus({ code: SpanStatusCode.ERROR });
+        span.end();
         this.metrics?.warehouseQueries.inc({ label, outcome });
         this.metrics?.warehouseDuration.observe({ label }, seconds);
         if (scope) {
