@@ -40,9 +40,13 @@ export interface ResultStore {
 
 export class MemoryResultStore implements ResultStore {
   private readonly entries: LRUCache<string, string>;
+  private readonly sweeper: NodeJS.Timeout;
 
   constructor(maxBytes: number) {
     this.entries = new LRUCache<string, string>({ maxSize: maxBytes, sizeCalculation: (v, k) => v.length + k.length });
+    // lru-cache drops an expired entry only when it is read or evicted by size: without a sweep, expired
+    // results would keep the cache at its size bound (the soak saw the heap grow towards it).
+    this.sweeper = setInterval(() => this.entries.purgeStale(), 30_000).unref();
   }
 
   async ready(): Promise<void> {}
@@ -56,6 +60,7 @@ export class MemoryResultStore implements ResultStore {
   }
 
   async close(): Promise<void> {
+    clearInterval(this.sweeper);
     this.entries.clear();
   }
 }
