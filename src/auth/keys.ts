@@ -3,6 +3,7 @@
 import { createHash, randomBytes } from "node:crypto";
 import type { PrismaClient } from "@prisma/client";
 import { isUuid } from "../appdb/ids.ts";
+import { InvalidInputError, NotFoundError } from "../input-errors.ts";
 
 export const ROLES = ["viewer", "analyst", "admin"] as const;
 export type Role = (typeof ROLES)[number];
@@ -28,22 +29,6 @@ export function hashSecret(secret: string): string {
 /** The longest label a key may have (characters, after trimming). */
 export const LABEL_MAX = 100;
 
-/** No key with that id (or live key with that prefix). */
-export class KeyNotFoundError extends Error {
-  override name = "KeyNotFoundError";
-}
-
-/** A key that cannot be created as asked (its label); each issue has the path of the field it is about. */
-export class KeyInputError extends Error {
-  override name = "KeyInputError";
-  constructor(
-    message: string,
-    readonly issues: readonly { path: (string | number)[]; message: string }[],
-  ) {
-    super(message);
-  }
-}
-
 /** A label as stored (trimmed), or the reasons it cannot be one. */
 export function checkLabel(label: string): { label: string; problems: string[] } {
   const trimmed = label.trim();
@@ -66,11 +51,11 @@ export interface ApiKeyInfo {
 export class KeyStore {
   constructor(private readonly prisma: PrismaClient) {}
 
-  /** A new key; the secret is returned once and never stored. The label is trimmed, KeyInputError if invalid. */
+  /** A new key; the secret is returned once and never stored. The label is trimmed, InvalidInputError if invalid. */
   async create(role: Role, label = ""): Promise<{ key: ApiKeyInfo; secret: string }> {
     const checked = checkLabel(label);
     if (checked.problems.length > 0) {
-      throw new KeyInputError(
+      throw new InvalidInputError(
         `invalid label: ${checked.problems.join("; ")}`,
         checked.problems.map((message) => ({ path: ["label"], message })),
       );
@@ -95,20 +80,20 @@ export class KeyStore {
   async revoke(idOrPrefix: string): Promise<ApiKeyInfo> {
     if (isUuid(idOrPrefix)) return this.revokeById(idOrPrefix);
     const matches = await this.prisma.apiKey.findMany({ where: { prefix: idOrPrefix, revokedAt: null } });
-    if (matches.length === 0) throw new KeyNotFoundError(`no live API key ${JSON.stringify(idOrPrefix)}`);
+    if (matches.length === 0) throw new NotFoundError(`no live API key ${JSON.stringify(idOrPrefix)}`);
     if (matches.length > 1) throw new Error(`${matches.length} keys start with ${idOrPrefix}: revoke by id`);
     return this.revokeById(matches[0]!.id);
   }
 
   /**
-   * Revokes the key with this id (KeyNotFoundError for an unknown or malformed id). Idempotent: a key
+   * Revokes the key with this id (NotFoundError for an unknown or malformed id). Idempotent: a key
    * revoked before stays as it was, with the time of its first revocation, even when two revokes race.
    */
   async revokeById(id: string): Promise<ApiKeyInfo> {
-    if (!isUuid(id)) throw new KeyNotFoundError(`no API key with id ${JSON.stringify(id)}`);
+    if (!isUuid(id)) throw new NotFoundError(`no API key with id ${JSON.stringify(id)}`);
     await this.prisma.apiKey.updateMany({ where: { id, revokedAt: null }, data: { revokedAt: new Date() } });
     const key = await this.prisma.apiKey.findUnique({ where: { id } });
-    if (!key) throw new KeyNotFoundError(`no API key with id ${JSON.stringify(id)}`);
+    if (!key) throw new NotFoundError(`no API key with id ${JSON.stringify(id)}`);
     return key as ApiKeyInfo;
   }
 

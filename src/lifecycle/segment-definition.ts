@@ -3,6 +3,7 @@
 // A definition is validated once (shape, fields, types, size), then resolved for a day into a plain
 // rule: references inlined (cycles refused), relative dates turned into dates. The plain rule compiles
 // the two usual ways (rule-sql.ts, rule-predicate.ts).
+import { InvalidInputError } from "../input-errors.ts";
 import { addDays } from "./calendar.ts";
 import type { FeatureRow } from "./rule-predicate.ts";
 import { checkRule, parseRuleShape, type Rule, type RuleIssue, type RuleScope, type ValueExpr } from "./rules.ts";
@@ -46,14 +47,9 @@ export function segmentScope(model: CompiledStageModel, rfm: RfmSegments): RuleS
   };
 }
 
-export class DefinitionError extends Error {
+/** A segment definition that breaks the definition rules (or references a missing or cyclic segment). */
+export class DefinitionError extends InvalidInputError {
   override name = "DefinitionError";
-  constructor(
-    message: string,
-    readonly issues: readonly RuleIssue[],
-  ) {
-    super(message);
-  }
 }
 
 function sizeIssues(input: unknown): RuleIssue[] {

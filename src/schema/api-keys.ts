@@ -1,10 +1,9 @@
 // API keys for admins: list, create (the secret shown once) and revoke, as `clm keys` does on the command
 // line. Only the key's metadata is exposed; the hash of the secret never leaves the app database.
-import { GraphQLError } from "graphql";
-import { type ApiKeyInfo, KeyInputError, KeyNotFoundError, KeyStore, LABEL_MAX } from "../auth/keys.ts";
+import { type ApiKeyInfo, KeyStore, LABEL_MAX } from "../auth/keys.ts";
 import type { RequestContext } from "../context.ts";
 import { builder } from "./builder.ts";
-import { badUserInput } from "./errors.ts";
+import { asGraphQLError } from "./errors.ts";
 
 /** Key management needs an admin, whatever the root type asks of its other fields. */
 const ADMIN_ONLY = { authScopes: { admin: true }, skipTypeScopes: true } as const;
@@ -13,13 +12,6 @@ const ADMIN_NOTE = "Admins only (others get FORBIDDEN, requests without a valid 
 
 /** The key store over this request's app database (the one `clm keys` and request auth use). */
 const keyStore = (ctx: RequestContext) => new KeyStore(ctx.prisma);
-
-/** Key store errors as GraphQL errors with a code; anything else unchanged (and masked). */
-function asGraphQLError(error: unknown): unknown {
-  if (error instanceof KeyInputError) return badUserInput(error.message, { argument: "label", issues: error.issues });
-  if (error instanceof KeyNotFoundError) return new GraphQLError(error.message, { extensions: { code: "NOT_FOUND" } });
-  return error;
-}
 
 const ApiKeyRoleRef = builder.enumType("ApiKeyRole", {
   description: "What an API key may do. Each role includes the one before: VIEWER ⊂ ANALYST ⊂ ADMIN.",
@@ -98,7 +90,7 @@ builder.mutationFields((t) => ({
       try {
         return await keyStore(ctx).create(args.role, args.label ?? "");
       } catch (error) {
-        throw asGraphQLError(error);
+        throw asGraphQLError(error, "label");
       }
     },
   }),
@@ -111,7 +103,7 @@ builder.mutationFields((t) => ({
       try {
         return await keyStore(ctx).revokeById(String(id));
       } catch (error) {
-        throw asGraphQLError(error);
+        throw asGraphQLError(error, "id");
       }
     },
   }),

@@ -5,9 +5,9 @@ import type { RequestContext } from "../context.ts";
 import type { Segment } from "@prisma/client";
 import { compilePredicate, type Predicate } from "../lifecycle/rule-predicate.ts";
 import { fieldsOf, type Rule } from "../lifecycle/rules.ts";
-import { checkDefinition, DefinitionError, readsRfm, segmentScope } from "../lifecycle/segment-definition.ts";
-import { ConflictError, InvalidInputError, NotFoundError, SegmentStore } from "../services/segment-store.ts";
-import { badUserInput } from "./errors.ts";
+import { checkDefinition, readsRfm, segmentScope } from "../lifecycle/segment-definition.ts";
+import { SegmentStore } from "../services/segment-store.ts";
+import { asGraphQLError, badUserInput } from "./errors.ts";
 
 const stores = new WeakMap<RequestContext, SegmentStore>();
 
@@ -20,16 +20,6 @@ export function segmentStore(ctx: RequestContext): SegmentStore {
     stores.set(ctx, store);
   }
   return store;
-}
-
-/** Store and definition errors as GraphQL errors with a code; anything else unchanged. */
-export function asGraphQLError(error: unknown, argument = "input"): unknown {
-  if (error instanceof InvalidInputError || error instanceof DefinitionError) {
-    return badUserInput(error.message, { argument, issues: error.issues });
-  }
-  if (error instanceof ConflictError) return new GraphQLError(error.message, { extensions: { code: "CONFLICT" } });
-  if (error instanceof NotFoundError) return new GraphQLError(error.message, { extensions: { code: "NOT_FOUND" } });
-  return error;
 }
 
 /** A saved definition still valid for this server (its stage model may have changed since it was saved). */

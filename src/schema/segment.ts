@@ -11,14 +11,8 @@ import { builder } from "./builder.ts";
 import { CustomerRef, customerPage } from "./customer.ts";
 import { AS_OF_DESCRIPTION, resolveAsOf } from "./lifecycle-args.ts";
 import { computeMetrics, metricArgs, metricsQuery, MetricRef, type MetricShape } from "./metrics.ts";
-import {
-  asGraphQLError,
-  compiledSegments,
-  resolvedFor,
-  savedDefinition,
-  segmentStore,
-  storedDefinition,
-} from "./segment-access.ts";
+import { asGraphQLError } from "./errors.ts";
+import { compiledSegments, resolvedFor, savedDefinition, segmentStore, storedDefinition } from "./segment-access.ts";
 import { StageRef } from "./stage.ts";
 
 builder.prismaObject("SegmentVersion", {

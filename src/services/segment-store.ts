@@ -4,32 +4,14 @@
 import { Prisma, type PrismaClient, type Segment } from "@prisma/client";
 import { z } from "zod";
 import { isUuid } from "../appdb/ids.ts";
-import type { Rule, RuleIssue, RuleScope } from "../lifecycle/rules.ts";
+import { ConflictError, InvalidInputError, NotFoundError } from "../input-errors.ts";
+import type { Rule, RuleScope } from "../lifecycle/rules.ts";
 import {
   checkDefinition,
   DefinitionError,
   referencedSegments,
   resolveDefinition,
 } from "../lifecycle/segment-definition.ts";
-
-export class NotFoundError extends Error {
-  override name = "NotFoundError";
-}
-
-/** A write that lost a race (a stale version) or would break a rule of the store (a name in use). */
-export class ConflictError extends Error {
-  override name = "ConflictError";
-}
-
-export class InvalidInputError extends Error {
-  override name = "InvalidInputError";
-  constructor(
-    message: string,
-    readonly issues: readonly RuleIssue[],
-  ) {
-    super(message);
-  }
-}
 
 const name = z
   .string()
