@@ -43,6 +43,8 @@ interface Options {
   concurrency: number;
   customers: number;
   json: string | undefined;
+  /** Extra server settings given with --server-env NAME=VALUE (the only way past the allow-list). */
+  serverEnv: Record<string, string>;
 }
 
 class UsageError extends Error {}
@@ -55,13 +57,15 @@ function parseOptions(argv: string[]): Options {
       concurrency: { type: "string", default: "8" },
       customers: { type: "string", default: "5000" },
       json: { type: "string" },
+      "server-env": { type: "string", multiple: true, default: [] },
       help: { type: "boolean", short: "h", default: false },
     },
     strict: true,
   });
   if (values.help) {
     process.stdout.write(
-      "usage: npx tsx bench/soak.ts [--minutes 3] [--concurrency 8] [--customers 5000] [--json out.json]\n",
+      "usage: npx tsx bench/soak.ts [--minutes 3] [--concurrency 8] [--customers 5000] [--json out.json]\n" +
+        "                            [--server-env NAME=VALUE ...]   e.g. CLM_DUCKDB_MEMORY_LIMIT=512MB\n",
     );
     process.exit(0);
   }
@@ -78,6 +82,13 @@ function parseOptions(argv: string[]): Options {
     concurrency: number("concurrency", values.concurrency, 1, 256, true),
     customers: number("customers", values.customers, 10, 1_000_000, true),
     json: values.json,
+    serverEnv: Object.fromEntries(
+      values["server-env"].map((pair) => {
+        const match = /^([A-Z_][A-Z0-9_]*)=(.*)$/.exec(pair);
+        if (!match) throw new UsageError(`--server-env takes NAME=VALUE, got ${JSON.stringify(pair)}`);
+        return [match[1]!, match[2]!];
+      }),
+    ),
   };
 }
 
@@ -88,7 +99,7 @@ function parseOptions(argv: string[]): Options {
  * settings (CLM_*, DATABASE_URL, REDIS_URL, NODE_OPTIONS…) and any of them could point the soak at a
  * shared database or Redis, or change what is measured.
  */
-function serverEnv(dataDir: string, customers: number): NodeJS.ProcessEnv {
+function serverEnv(dataDir: string, customers: number, extra: Record<string, string>): NodeJS.ProcessEnv {
   const env: NodeJS.ProcessEnv = {};
   for (const [key, value] of Object.entries(process.env)) {
     if (/^(PATH|HOME|USER|LOGNAME|SHELL|TMPDIR|TMP|TEMP|LANG|LC_[A-Z]+|TZ)$/.test(key)) env[key] = value;
@@ -109,6 +120,8 @@ function serverEnv(dataDir: string, customers: number): NodeJS.ProcessEnv {
     // One key sends everything here, several times what one caller may (6000/min by default): the
     // limiter still runs on every request, but the soak is about the server, not about its 429s.
     CLM_RATE_LIMIT_PER_MINUTE: "100000000",
+    // Asked for by name on the command line, so they are what the run is about; reported with the figures.
+    ...extra,
   };
 }
 
@@ -584,7 +597,7 @@ async function main(): Promise<number> {
   }
 
   const dir = mkdtempSync(join(tmpdir(), "clm-soak-"));
-  const env = serverEnv(join(dir, "data"), options.customers);
+  const env = serverEnv(join(dir, "data"), options.customers, options.serverEnv);
   const stop = new AbortController();
   let server: Server | undefined;
   let interrupted = false;
