@@ -20,21 +20,26 @@ describe("committed schema artifacts", () => {
     }
   });
 
-  it("every type, field, argument and enum value carries a description", () => {
+  it("every type, field, argument and enum value carries a description of at least three words", () => {
+    // GraphiQL's Docs panel is where analysts learn the API: a missing description, or a label such as
+    // "Last day." that says nothing a name does not, fails here.
     const missing: string[] = [];
+    const check = (path: string, description: string | null | undefined) => {
+      if (!description || description.trim().split(/\s+/).length < 3) missing.push(`${path}: ${description ?? ""}`);
+    };
     for (const type of Object.values(schema.getTypeMap())) {
       if (type.name.startsWith("__") || isSpecifiedScalarType(type)) continue;
-      if (!type.description) missing.push(type.name);
+      check(type.name, type.description);
       if (isObjectType(type) || isInterfaceType(type) || isInputObjectType(type)) {
         for (const field of Object.values(type.getFields())) {
-          if (!field.description) missing.push(`${type.name}.${field.name}`);
+          check(`${type.name}.${field.name}`, field.description);
           for (const arg of "args" in field ? field.args : []) {
-            if (!arg.description) missing.push(`${type.name}.${field.name}(${arg.name})`);
+            check(`${type.name}.${field.name}(${arg.name})`, arg.description);
           }
         }
       }
       if (isEnumType(type)) {
-        for (const value of type.getValues()) if (!value.description) missing.push(`${type.name}.${value.name}`);
+        for (const value of type.getValues()) check(`${type.name}.${value.name}`, value.description);
       }
     }
     expect(missing).toEqual([]);

@@ -51,7 +51,11 @@ const ApiKeyRef = builder.objectRef<ApiKeyInfo>("ApiKey").implement({
 const CreateApiKeyPayloadRef = builder.objectRef<{ key: ApiKeyInfo; secret: string }>("CreateApiKeyPayload").implement({
   description: "A new API key and its secret.",
   fields: (t) => ({
-    key: t.field({ type: ApiKeyRef, description: "The new key.", resolve: (p) => p.key }),
+    key: t.field({
+      type: ApiKeyRef,
+      description: "The new key as lists show it (id, role, prefix, label; never the secret).",
+      resolve: (p) => p.key,
+    }),
     secret: t.exposeString("secret", {
       description:
         "The secret to send as `Authorization: Bearer <secret>`. Shown only this once: the server keeps only its hash, so store it now; a lost secret cannot be recovered (revoke the key and create a new one).",

@@ -87,7 +87,7 @@ export const builder = new SchemaBuilder<{
     cursorFieldOptions: { description: "Opaque, stable position of this item in its connection." },
     edgesFieldOptions: { description: "The items of this page, each with its cursor." },
     pageInfoFieldOptions: { description: "Paging state of this page." },
-    nodeFieldOptions: { description: "The item." },
+    nodeFieldOptions: { description: "The item at this position of the page." },
   },
 });
 

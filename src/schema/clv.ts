@@ -19,7 +19,7 @@ import { badUserInput } from "./errors.ts";
 const TimeUnitEnum = builder.enumType("TimeUnit", {
   description: "The time unit the purchase model is fitted in (its rates are per unit).",
   values: {
-    DAY: { value: "DAY", description: "One day." },
+    DAY: { value: "DAY", description: "The model's time is counted in days." },
     WEEK: { value: "WEEK", description: "Seven days (the unit of the published CDNOW results)." },
     MONTH: { value: "MONTH", description: "365.25 / 12 days." },
   } as const,
@@ -74,7 +74,7 @@ const GammaGammaRef = builder.objectRef<ClvModel["gammaGamma"]>("GammaGammaParam
 });
 
 const ClvDiagnosticsRef = builder.objectRef<ClvModel>("ClvDiagnostics").implement({
-  description: "How the fits went.",
+  description: "How the fits went: convergence, iterations, time, and which customers they ran on.",
   fields: (t) => ({
     summaryGroups: t.exposeInt("summaryGroups", { description: "Distinct (x, t_x, T) summaries fitted (count)." }),
     sampleFraction: t.exposeFloat("sampleFraction", {
@@ -123,8 +123,16 @@ const ClvModelRef = builder.objectRef<ClvModel>("ClvModel").implement({
       description: "Pareto/NBD estimates when model is PARETO_NBD.",
       resolve: (m) => m.paretoNbd,
     }),
-    gammaGamma: t.field({ type: GammaGammaRef, description: "Spend model.", resolve: (m) => m.gammaGamma }),
-    diagnostics: t.field({ type: ClvDiagnosticsRef, description: "Fit diagnostics.", resolve: (m) => m }),
+    gammaGamma: t.field({
+      type: GammaGammaRef,
+      description: "The Gamma-Gamma spend model (Fader, Hardie & Lee 2005): average order value per customer.",
+      resolve: (m) => m.gammaGamma,
+    }),
+    diagnostics: t.field({
+      type: ClvDiagnosticsRef,
+      description: "Convergence, time and sample of the fits.",
+      resolve: (m) => m,
+    }),
   }),
 });
 

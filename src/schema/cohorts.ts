@@ -31,7 +31,7 @@ const CohortStageRef = builder
     fields: (t) => ({
       stage: t.field({
         type: StageRef,
-        description: "The stage.",
+        description: "The stage the cohort's customers are in on the as-of day.",
         resolve: (s) => ({ stage: s.stage.stage, asOf: s.asOf }),
       }),
       count: t.int({ description: "Cohort members in the stage (count).", resolve: (s) => s.stage.count }),

@@ -50,7 +50,11 @@ const CustomerFeaturesRef = builder.objectRef<CustomerFeatures>("CustomerFeature
 const TransactionRef = builder.objectRef<Transaction>("Transaction").implement({
   description: "One row of the transactions table.",
   fields: (t) => ({
-    occurredAt: t.field({ type: "DateTime", description: "When it happened.", resolve: (x) => x.occurredAt }),
+    occurredAt: t.field({
+      type: "DateTime",
+      description: "When the purchase happened (timestamp, UTC).",
+      resolve: (x) => x.occurredAt,
+    }),
     amount: t.float({ description: "Amount (currency of the amounts).", resolve: (x) => x.amount }),
     orderId: t.string({
       nullable: true,

@@ -12,7 +12,11 @@ const FunnelStepRef = builder.objectRef<FunnelStepShape>("FunnelStep").implement
   description:
     "A progress stage of the funnel: customers who got at least this far (their furthest stage is this one or a later progress stage in display order; lapsing does not undo progress).",
   fields: (t) => ({
-    stage: t.field({ type: StageRef, description: "The stage.", resolve: (s) => ({ stage: s.stage, asOf: s.asOf }) }),
+    stage: t.field({
+      type: StageRef,
+      description: "The progress stage this step of the funnel counts (at least this far).",
+      resolve: (s) => ({ stage: s.stage, asOf: s.asOf }),
+    }),
     reached: t.exposeInt("reached", { description: "Customers who got at least this far (count)." }),
     atStage: t.exposeInt("atStage", { description: "Customers whose furthest stage is this one (count)." }),
     shareOfFirst: t.float({

@@ -22,7 +22,7 @@ const MetricUnitEnum = builder.enumType("MetricUnit", {
   values: {
     RATIO: { value: "ratio", description: "A share between 0 and 1 (multiply by 100 for a percentage)." },
     CURRENCY: { value: "currency", description: "Money, in the currency of the transaction amounts." },
-    DAYS: { value: "days", description: "Days." },
+    DAYS: { value: "days", description: "A duration in days." },
     COUNT: { value: "count", description: "A count, or a count per customer." },
     SCORE: { value: "score", description: "A survey score (NPS from −100 to 100, or a mean answer)." },
   } as const,
@@ -115,9 +115,16 @@ const MetricGroupRef = builder.objectRef<LabelledGroup>("MetricGroup").implement
 export const MetricRef = builder.objectRef<MetricShape>("Metric").implement({
   description: "A lifecycle metric over a period, aggregated in the warehouse.",
   fields: (t) => ({
-    key: t.field({ type: MetricKeyEnum, description: "Stable identifier.", resolve: (m) => m.definition.key }),
-    name: t.string({ description: "Display name.", resolve: (m) => m.definition.name }),
-    description: t.string({ description: "The definition.", resolve: (m) => m.definition.description }),
+    key: t.field({
+      type: MetricKeyEnum,
+      description: "Stable identifier of the metric, for code (the name may change).",
+      resolve: (m) => m.definition.key,
+    }),
+    name: t.string({ description: "Display name of the metric.", resolve: (m) => m.definition.name }),
+    description: t.string({
+      description: "How the metric is computed, in one or two sentences (its numerator, denominator and window).",
+      resolve: (m) => m.definition.description,
+    }),
     unit: t.field({ type: MetricUnitEnum, description: "What the value measures.", resolve: (m) => m.definition.unit }),
     available: t.boolean({
       description: "False when the warehouse lacks a table the metric needs (its values are then null).",

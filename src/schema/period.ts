@@ -9,7 +9,11 @@ export const MAX_PERIOD_DAYS = 3_660;
 export const PeriodInput = builder.inputType("PeriodInput", {
   description: "An inclusive range of days in the configured time zone.",
   fields: (t) => ({
-    from: t.field({ type: "Date", required: true, description: "First day." }),
+    from: t.field({
+      type: "Date",
+      required: true,
+      description: "First day of the period, included (a calendar day in the configured time zone).",
+    }),
     to: t.field({ type: "Date", required: true, description: "Last day (on or after from)." }),
   }),
 });
@@ -17,8 +21,8 @@ export const PeriodInput = builder.inputType("PeriodInput", {
 export const PeriodRef = builder.objectRef<Period>("Period").implement({
   description: "An inclusive range of days in the configured time zone.",
   fields: (t) => ({
-    from: t.field({ type: "Date", description: "First day.", resolve: (p) => p.from }),
-    to: t.field({ type: "Date", description: "Last day.", resolve: (p) => p.to }),
+    from: t.field({ type: "Date", description: "First day of the period, included.", resolve: (p) => p.from }),
+    to: t.field({ type: "Date", description: "Last day of the period, included.", resolve: (p) => p.to }),
     days: t.int({ description: "Days in the period.", resolve: (p) => daysBetween(p.from, p.to) + 1 }),
   }),
 });

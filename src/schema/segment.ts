@@ -32,7 +32,9 @@ builder.prismaObject("Segment", {
   description: "A saved definition of a group of customers, shared by dashboards and apps.",
   fields: (t) => ({
     id: t.exposeID("id", { description: "Stable identifier (UUID)." }),
-    name: t.exposeString("name", { description: "Unique name." }),
+    name: t.exposeString("name", {
+      description: "Unique name among segments (1–100 characters), shown in lists and pickers.",
+    }),
     description: t.exposeString("description", { description: "What the segment is for, in the analyst's words." }),
     definition: t.expose("definition", {
       type: "JSON",
@@ -132,7 +134,11 @@ const SegmentStageCountRef = builder
   .implement({
     description: "How many of a segment's members are in one stage.",
     fields: (t) => ({
-      stage: t.field({ type: StageRef, description: "The stage.", resolve: (s) => ({ stage: s.stage, asOf: s.asOf }) }),
+      stage: t.field({
+        type: StageRef,
+        description: "The stage these members are in on the as-of day.",
+        resolve: (s) => ({ stage: s.stage, asOf: s.asOf }),
+      }),
       count: t.exposeInt("count", { description: "Members in the stage (count)." }),
       share: t.exposeFloat("share", { description: "count / members (ratio); 0 for an empty segment." }),
     }),
@@ -149,7 +155,7 @@ const SegmentMembershipRef = builder.objectRef<DefinitionOnDay>("SegmentMembersh
   fields: (t) => ({
     asOf: t.field({ type: "Date", description: "The day membership is for.", resolve: (d) => d.asOf }),
     size: t.int({
-      description: "Members (count).",
+      description: "How many customers match the definition on the as-of day (count).",
       resolve: async (d, _args, ctx) =>
         new SegmentService(ctx.lifecycle.service).size(d.asOf, await membersRule(d, ctx)),
     }),
@@ -272,9 +278,12 @@ const UpdateSegmentInput = builder.inputType("UpdateSegmentInput", {
       description:
         "The version the change was made to; if the segment has changed since, the update is refused (CONFLICT).",
     }),
-    name: t.string({ description: "New name." }),
-    description: t.string({ description: "New description." }),
-    definition: t.field({ type: "JSON", description: "New definition." }),
+    name: t.string({ description: "New unique name (1–100 characters); omitted: unchanged." }),
+    description: t.string({ description: "New description (at most 2,000 characters); omitted: unchanged." }),
+    definition: t.field({
+      type: "JSON",
+      description: "New definition, checked like a new one (see Segment.definition); omitted: unchanged.",
+    }),
   }),
 });
 
@@ -294,7 +303,13 @@ builder.mutationFields((t) => ({
     type: "Segment",
     description:
       "Saves a new segment at version 1. BAD_USER_INPUT lists every problem with its path; CONFLICT when the name is taken.",
-    args: { input: t.arg({ type: CreateSegmentInput, required: true, description: "The segment." }) },
+    args: {
+      input: t.arg({
+        type: CreateSegmentInput,
+        required: true,
+        description: "Name, description and definition of the new segment.",
+      }),
+    },
     resolve: async (query, _root, { input }, ctx) => {
       try {
         const { id } = await segmentStore(ctx).create(
@@ -311,7 +326,13 @@ builder.mutationFields((t) => ({
     type: "Segment",
     description:
       "Changes a segment made at `version`, writing version + 1 and keeping the old one in `versions`. CONFLICT when someone changed it since (no lost update) or the name is taken; NOT_FOUND for an unknown id.",
-    args: { input: t.arg({ type: UpdateSegmentInput, required: true, description: "The change." }) },
+    args: {
+      input: t.arg({
+        type: UpdateSegmentInput,
+        required: true,
+        description: "The segment, the version the change was made to, and the fields to change.",
+      }),
+    },
     resolve: async (query, _root, { input }, ctx) => {
       try {
         const { id } = await segmentStore(ctx).update(
@@ -386,7 +407,10 @@ const TwoProportionTestRef = builder.objectRef<TwoProportionTest>("TwoProportion
   fields: (t) => ({
     z: t.exposeFloat("z", { description: "(rate a − rate b) / standard error." }),
     pValue: t.exposeFloat("pValue", { description: "Two-sided p-value of no difference." }),
-    significantAt95: t.boolean({ description: "pValue < 0.05.", resolve: (x) => x.pValue < 0.05 }),
+    significantAt95: t.boolean({
+      description: "Whether the difference is significant at the 5% level (pValue < 0.05, two-sided).",
+      resolve: (x) => x.pValue < 0.05,
+    }),
   }),
 });
 

@@ -36,10 +36,14 @@ StageRef.implement({
   description: "A lifecycle stage of the stage model, with its customers as of a day.",
   fields: (t) => ({
     key: t.string({ description: "Stable identifier, e.g. loyal.", resolve: (s) => s.stage.key }),
-    name: t.string({ description: "Display name.", resolve: (s) => s.stage.name }),
+    name: t.string({ description: "Display name of the stage, from the stage model.", resolve: (s) => s.stage.name }),
     description: t.string({ description: "Who is in this stage, in words.", resolve: (s) => s.stage.description }),
     order: t.int({ description: "Position in the lifecycle, for display (1 = first).", resolve: (s) => s.stage.order }),
-    kind: t.field({ type: StageKind, description: "Progress or lapse.", resolve: (s) => s.stage.kind }),
+    kind: t.field({
+      type: StageKind,
+      description: "PROGRESS (a step forward in the lifecycle) or LAPSE (at risk, churned: a step back).",
+      resolve: (s) => s.stage.kind,
+    }),
     recommendedActions: t.stringList({
       description: "What marketing does for customers in this stage.",
       resolve: (s) => [...s.stage.recommendedActions],
@@ -171,7 +175,11 @@ builder.queryFields((t) => ({
     description:
       "How many customers moved from each stage on `from` to each stage on `to` (customers known on `to`), computed in the warehouse.",
     args: {
-      from: t.arg({ type: "Date", required: true, description: "The first day." }),
+      from: t.arg({
+        type: "Date",
+        required: true,
+        description: "The earlier day: stages are compared at the end of this day and of `to`.",
+      }),
       to: t.arg({ type: "Date", required: true, description: "The second day (after the first)." }),
     },
     resolve: async (_root, args, ctx) => {
