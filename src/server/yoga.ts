@@ -18,6 +18,7 @@ import { authenticate, type RequestAuth } from "../auth/request-auth.ts";
 import type { RequestContext, Services } from "../context.ts";
 import { currentRequestScope, enterRequestScope, newRequestScope } from "../request-scope.ts";
 import { DeadlineExceededError, type GuardedWarehouse } from "../warehouse/guarded-warehouse.ts";
+import { useDashboard } from "./dashboard.ts";
 import { useSegmentExport } from "./export.ts";
 import { useBodyLimit, useQueryLimits } from "./limits.ts";
 import type { ServerMetrics } from "./metrics.ts";
@@ -353,6 +354,7 @@ export function createClmYoga(
       useQueryLimits(),
       ...(options.introspection === false ? [noIntrospection] : []),
       useSegmentExport(services, (request) => authenticate(request.headers.get("authorization"), keys, allowAnonymous)),
+      useDashboard(services.log),
       useReadinessCheck({
         endpoint: "/ready",
         check: async ({ fetchAPI }) => {

@@ -1,0 +1,169 @@
+// Every GraphQL operation the dashboard sends, in one place. The page reads only the public API
+// (POST /graphql). Each card has its own operation, sent in parallel: the root fields are non-null, so
+// one failing field would null the whole answer of a combined request, and a card of its own fails alone
+// (and shows its error) while the others render.
+
+/** The saved segments for the segment picker (not archived). */
+export const SEGMENTS = /* GraphQL */ `
+  query DashboardSegments {
+    segments(first: 500) {
+      totalCount
+      edges {
+        node {
+          id
+          name
+          description
+        }
+      }
+    }
+  }
+`;
+
+/** Stage distribution of all customers known on the day. */
+export const STAGES = /* GraphQL */ `
+  query DashboardStages($asOf: Date!) {
+    stages(asOf: $asOf) {
+      key
+      name
+      kind
+      order
+      count
+      share
+    }
+  }
+`;
+
+/** Stage distribution of a saved segment's members on the day. */
+export const SEGMENT_STAGES = /* GraphQL */ `
+  query DashboardSegmentStages($segmentId: ID!, $asOf: Date!) {
+    segment(id: $segmentId) {
+      id
+      name
+      membership(asOf: $asOf) {
+        size
+        stageBreakdown {
+          stage {
+            key
+            name
+            kind
+            order
+          }
+          count
+          share
+        }
+      }
+    }
+  }
+`;
+
+/** The progress funnel with drop-off between steps (segmentId: null for all customers). */
+export const FUNNEL = /* GraphQL */ `
+  query DashboardFunnel($asOf: Date!, $segmentId: ID) {
+    funnel(asOf: $asOf, segmentId: $segmentId) {
+      stage {
+        key
+        name
+      }
+      reached
+      atStage
+      shareOfFirst
+      conversionFromPrevious
+      dropOffFromPrevious
+    }
+  }
+`;
+
+/** Moves between stages from one day to another (all customers: the field takes no segmentId). */
+export const TRANSITIONS = /* GraphQL */ `
+  query DashboardTransitions($from: Date!, $to: Date!) {
+    stageTransitions(from: $from, to: $to) {
+      from {
+        key
+        name
+        order
+      }
+      to {
+        key
+        name
+        order
+      }
+      count
+    }
+  }
+`;
+
+/** Retention matrix of first-purchase cohorts (all customers: the field takes no segmentId). */
+export const COHORTS = /* GraphQL */ `
+  query DashboardCohorts($from: Date!, $to: Date!, $asOf: Date!) {
+    cohorts(from: $from, to: $to, asOf: $asOf, months: 12) {
+      month
+      customers
+      revenuePerCustomer
+      months {
+        offset
+        month
+        activeCustomers
+        retention
+      }
+    }
+  }
+`;
+
+/** RFM recency × frequency grid and named segments (all buyers: the field takes no segmentId). */
+export const RFM = /* GraphQL */ `
+  query DashboardRfm($asOf: Date!) {
+    rfmGrid(asOf: $asOf) {
+      buyers
+      cells {
+        recency
+        frequency
+        customers
+        revenue
+      }
+      segments {
+        segment
+        customers
+        share
+        revenue
+      }
+    }
+  }
+`;
+
+/** The headline metrics shown, in order. */
+export const METRIC_KEYS = [
+  "ACTIVE_CUSTOMERS",
+  "NEW_CUSTOMERS",
+  "REVENUE",
+  "ORDERS",
+  "AVERAGE_ORDER_VALUE",
+  "CONVERSION_RATE",
+  "REPEAT_PURCHASE_RATE",
+  "RETENTION_RATE",
+  "CHURN_RATE",
+  "HISTORICAL_LTV",
+  "CAC",
+  "LTV_TO_CAC",
+  "PARETO_TOP20_REVENUE_SHARE",
+  "NPS",
+];
+
+/** Headline metrics over the period, compared with the period before (segmentId: null for all customers). */
+export const METRICS = /* GraphQL */ `
+  query DashboardMetrics($keys: [MetricKey!], $period: PeriodInput!, $previous: PeriodInput!, $segmentId: ID) {
+    metrics(keys: $keys, period: $period, compareTo: $previous, segmentId: $segmentId) {
+      key
+      name
+      description
+      unit
+      available
+      value
+      population
+      comparison {
+        value
+        change
+        relativeChange
+      }
+    }
+  }
+`;
