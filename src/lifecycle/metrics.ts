@@ -3,7 +3,7 @@
 import type { LogicalTable } from "../../connectors/contract.ts";
 import type { Period } from "./calendar.ts";
 
-export type MetricUnit = "ratio" | "currency" | "days" | "count" | "score";
+export type MetricUnit = "ratio" | "multiple" | "currency" | "days" | "count" | "score";
 
 /**
  * What the warehouse aggregates per period and breakdown group, and which query computes it: the
@@ -212,7 +212,7 @@ export const METRICS: readonly MetricDefinition[] = [
   {
     key: "ltv_to_cac",
     name: "LTV : CAC",
-    unit: "ratio",
+    unit: "multiple",
     description:
       "historical_ltv / cac over the same customers and period: how many times the acquisition cost a buyer has paid back so far. Needs the marketing_spend table.",
     measures: ["lifetime_revenue", "buyers", "spend", "new_customers"],

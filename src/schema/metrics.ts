@@ -21,6 +21,10 @@ const MetricUnitEnum = builder.enumType("MetricUnit", {
   description: "What a metric's value measures.",
   values: {
     RATIO: { value: "ratio", description: "A share between 0 and 1 (multiply by 100 for a percentage)." },
+    MULTIPLE: {
+      value: "multiple",
+      description: "How many times one amount covers another (LTV : CAC of 3 means 3×); not a share, may exceed 1.",
+    },
     CURRENCY: { value: "currency", description: "Money, in the currency of the transaction amounts." },
     DAYS: { value: "days", description: "A duration in days." },
     COUNT: { value: "count", description: "A count, or a count per customer." },

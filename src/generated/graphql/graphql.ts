@@ -67,6 +67,8 @@ export type MetricUnit =
   | 'CURRENCY'
   /** A duration in days. */
   | 'DAYS'
+  /** How many times one amount covers another (LTV : CAC of 3 means 3×); not a share, may exceed 1. */
+  | 'MULTIPLE'
   /** A share between 0 and 1 (multiply by 100 for a percentage). */
   | 'RATIO'
   /** A survey score (NPS from −100 to 100, or a mean answer). */
