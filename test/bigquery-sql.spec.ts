@@ -14,6 +14,7 @@ import { LifecycleService } from "../src/services/lifecycle.ts";
 import { MetricsService } from "../src/services/metrics.ts";
 import { CohortService } from "../src/services/cohorts.ts";
 import { stageFunnel } from "../src/services/funnel.ts";
+import { SegmentService } from "../src/services/segments.ts";
 import { METRICS, metricAvailable } from "../src/lifecycle/metrics.ts";
 import { rule } from "./helpers/arbitraries.ts";
 import { startFakeBigQuery, type FakeBigQuery } from "./helpers/fake-bigquery.ts";
@@ -69,9 +70,16 @@ describe("BigQuery SQL texts", () => {
       await lifecycle.stageTimings("2026-04-01", "2026-06-30", 30);
       await lifecycle.rfmOf("2026-06-30", ["a"]);
       await lifecycle.rfmCells("2026-06-30");
+      // Narrowed to a segment's members (one rule reading RFM scores, one not).
+      const segments = new SegmentService(lifecycle);
+      const byRevenue = { field: "revenue", op: "gte", value: 10 } as const;
+      const byRfm = { field: "rfmSegment", op: "eq", value: "champions" } as const;
+      await lifecycle.transitions("2026-03-31", "2026-06-30", segments.members("2026-06-30", byRevenue));
+      await lifecycle.rfmCells("2026-06-30", segments.members("2026-06-30", byRevenue));
+      await lifecycle.rfmCells("2026-06-30", segments.members("2026-06-30", byRfm));
       // The recorder answers nothing, so the fit refuses thin data once the summaries are sent.
       await expect(lifecycle.clvModel("2026-06-30", "WEEK")).rejects.toThrow(/too little data/);
-      expect(connector.sent).toHaveLength(10);
+      expect(connector.sent).toHaveLength(13);
       for (const q of connector.sent) expectBigQuerySql(q);
     },
   );
@@ -97,12 +105,18 @@ describe("BigQuery SQL texts", () => {
         });
       }
       await new CohortService(lifecycle).cohorts("2025-01-01", "2026-06-30", "2026-06-30", 12);
+      await new CohortService(lifecycle).cohorts("2025-01-01", "2026-06-30", "2026-06-30", 12, {
+        all: [
+          { field: "revenue", op: "gte", value: 10 },
+          { field: "rfmSegment", op: "eq", value: "champions" },
+        ],
+      });
       await stageFunnel(lifecycle, {
         asOf: "2026-06-30",
         firstSeen: { from: "2026-01-01", to: "2026-03-31" },
         segmentRule: { field: "revenue", op: "gte", value: 10 },
       });
-      expect(connector.sent.length).toBeGreaterThanOrEqual(13);
+      expect(connector.sent.length).toBeGreaterThanOrEqual(15);
       for (const q of connector.sent) expectBigQuerySql(q);
     },
   );

@@ -1,7 +1,7 @@
 // The lifecycle dashboard (GET /dashboard): its files, headers and allow-list through the server, and
 // the page itself in a real headless Chromium (Debian's, driven by playwright-core) against the demo
-// data: every chart drawn with the numbers the API gives, a saved segment narrowing what can be
-// narrowed, the API key sent as a Bearer header, and GraphQL errors shown in the page.
+// data: every chart drawn with the numbers the API gives, a saved segment narrowing every card, the
+// API key sent as a Bearer header, and GraphQL errors shown in the page.
 //
 // Without /usr/bin/chromium the browser tests are skipped, unless CLM_REQUIRE_BROWSER=1 (CI), which
 // makes them fail instead.
@@ -416,8 +416,6 @@ describe.skipIf(!HAVE_BROWSER)("the dashboard in headless Chromium", () => {
     }
     const active = tiles.find((t) => t.key === "ACTIVE_CUSTOMERS")!;
     expect(active.text).toContain(new Intl.NumberFormat("en-US").format(byKey.get("ACTIVE_CUSTOMERS")!.value!));
-    // Nothing is marked as not narrowed while no segment is picked.
-    expect(await page.locator("[data-unsegmented]:visible").count()).toBe(0);
     expect(await page.isHidden("#banner")).toBe(true);
 
     // Tooltips (drawn on the canvas) show without breaking the page's CSP.
@@ -439,24 +437,45 @@ describe.skipIf(!HAVE_BROWSER)("the dashboard in headless Chromium", () => {
   });
 
   it(
-    "narrows stages, funnel and metrics to a picked segment and says which cards it cannot narrow",
+    "narrows every card (stages, funnel, metrics, transitions, cohorts, RFM) to a picked segment",
     {
       timeout: 60_000,
     },
     async () => {
+      type Grid = { buyers: number; cells: { customers: number }[]; segments: { customers: number }[] };
+      type Cohort = { customers: number; months: { retention: number }[] };
       const { data, errors } = await server.graphql<{
         segment: { membership: { size: number; stageBreakdown: { count: number }[] } };
         funnel: { reached: number }[];
         metrics: { key: string; value: number | null }[];
         all: { key: string; value: number | null }[];
+        stageTransitions: { count: number }[];
+        allTransitions: { count: number }[];
+        cohorts: Cohort[];
+        allCohorts: Cohort[];
+        rfmGrid: Grid;
+        allRfm: Grid;
       }>(
-        `query($id: ID!, $asOf: Date!, $period: PeriodInput!, $previous: PeriodInput!) {
+        `query($id: ID!, $asOf: Date!, $from: Date!, $cohortsFrom: Date!, $period: PeriodInput!, $previous: PeriodInput!) {
         segment(id: $id) { membership(asOf: $asOf) { size stageBreakdown { count } } }
         funnel(asOf: $asOf, segmentId: $id) { reached }
         metrics(keys: [REVENUE, ACTIVE_CUSTOMERS], period: $period, compareTo: $previous, segmentId: $id) { key value }
         all: metrics(keys: [REVENUE, ACTIVE_CUSTOMERS], period: $period, compareTo: $previous) { key value }
+        stageTransitions(from: $from, to: $asOf, segmentId: $id) { count }
+        allTransitions: stageTransitions(from: $from, to: $asOf) { count }
+        cohorts(from: $cohortsFrom, to: $asOf, asOf: $asOf, months: 12, segmentId: $id) { customers months { retention } }
+        allCohorts: cohorts(from: $cohortsFrom, to: $asOf, asOf: $asOf, months: 12) { customers months { retention } }
+        rfmGrid(asOf: $asOf, segmentId: $id) { buyers cells { customers } segments { customers } }
+        allRfm: rfmGrid(asOf: $asOf) { buyers cells { customers } segments { customers } }
       }`,
-        { id: segmentId, asOf: AS_OF, period: PERIOD, previous: PREVIOUS },
+        {
+          id: segmentId,
+          asOf: AS_OF,
+          from: TRANSITIONS_FROM,
+          cohortsFrom: COHORTS_FROM,
+          period: PERIOD,
+          previous: PREVIOUS,
+        },
       );
       expect(errors).toBeUndefined();
       const size = data!.segment.membership.size;
@@ -486,13 +505,44 @@ describe.skipIf(!HAVE_BROWSER)("the dashboard in headless Chromium", () => {
       }
       // CAC is not defined for a segment: said so, not shown as a number.
       expect(await page.textContent('[data-metric="CAC"] .change')).toContain("not defined for a segment");
-      // The cards the API cannot narrow say so.
-      for (const card of ["transitions", "cohorts", "rfm"]) {
-        expect(await page.isVisible(`#card-${card} [data-unsegmented]`), card).toBe(true);
-      }
-      for (const card of ["stages", "funnel", "metrics"]) {
-        expect(await page.locator(`#card-${card} [data-unsegmented]`).count(), card).toBe(0);
-      }
+      const api = data!;
+      const sum = (values: number[]) => values.reduce((a, b) => a + b, 0);
+      const ascending = (a: number, b: number) => a - b;
+      // Transitions: the segment's members on the day, one cell per move, each the API's count.
+      const moves = chart(states, "transitions").series[0] as number[][];
+      expect(moves.map((c) => c[2]!).sort(ascending)).toEqual(
+        api.stageTransitions
+          .map((t) => t.count)
+          .filter((n) => n > 0)
+          .sort(ascending),
+      );
+      expect(sum(moves.map((c) => c[2]!))).toBe(size);
+      expect(await page.getAttribute("#card-transitions", "data-total")).toBe(String(size));
+      expect(sum(api.allTransitions.map((t) => t.count))).toBe(CUSTOMERS);
+      // Cohorts: the members' cohorts, each cell the API's retention, fewer buyers than everyone's.
+      const cohortCells = chart(states, "cohorts").series[0] as number[][];
+      expect(cohortCells.map((c) => c[2])).toEqual(
+        api.cohorts.flatMap((c) => c.months.slice(0, 13).map((m) => m.retention)),
+      );
+      const cohortBuyers = sum(api.cohorts.map((c) => c.customers));
+      expect(await page.getAttribute("#card-cohorts", "data-total")).toBe(String(cohortBuyers));
+      expect(cohortBuyers).toBeGreaterThan(0);
+      expect(cohortBuyers).toBeLessThan(sum(api.allCohorts.map((c) => c.customers)));
+      expect(cohortCells.map((c) => c[2])).not.toEqual(
+        api.allCohorts.flatMap((c) => c.months.slice(0, 13).map((m) => m.retention)),
+      );
+      // RFM: the members who are buyers, in the API's cells and segments.
+      const rfmCells = chart(states, "rfmGrid").series[0] as number[][];
+      expect(rfmCells).toHaveLength(25);
+      expect(rfmCells.map((c) => c[2]!).sort(ascending)).toEqual(
+        api.rfmGrid.cells.map((c) => c.customers).sort(ascending),
+      );
+      expect(sum(rfmCells.map((c) => c[2]!))).toBe(api.rfmGrid.buyers);
+      expect(sum(chart(states, "rfmSegments").series[0] as number[])).toBe(api.rfmGrid.buyers);
+      expect(await page.getAttribute("#card-rfm", "data-total")).toBe(String(api.rfmGrid.buyers));
+      expect(api.rfmGrid.buyers).toBeGreaterThan(0);
+      expect(api.rfmGrid.buyers).toBeLessThan(api.allRfm.buyers);
+      expect(api.rfmGrid.buyers).toBeLessThanOrEqual(size);
       await page.screenshot({ path: `${OUTPUT}dashboard-segment.png`, fullPage: true });
 
       // Back to everyone.
@@ -500,6 +550,11 @@ describe.skipIf(!HAVE_BROWSER)("the dashboard in headless Chromium", () => {
       await page.selectOption("#segment", "");
       expect(await nextRender(page, again)).toEqual({ errors: 0, segment: "" });
       expect(await page.getAttribute("#card-stages", "data-total")).toBe(String(CUSTOMERS));
+      expect(await page.getAttribute("#card-transitions", "data-total")).toBe(String(CUSTOMERS));
+      expect(await page.getAttribute("#card-rfm", "data-total")).toBe(String(api.allRfm.buyers));
+      expect(await page.getAttribute("#card-cohorts", "data-total")).toBe(
+        String(sum(api.allCohorts.map((c) => c.customers))),
+      );
       expect(problems).toEqual([]);
     },
   );

@@ -138,6 +138,146 @@ describe.each(testWarehouses())("lifecycle GraphQL on the demo shop in $label", 
     expect(data!.stageTransitions.some((t) => t.from === null)).toBe(true);
   });
 
+  /** A saved segment made through the API; its id. */
+  async function saveSegment(name: string, definition: unknown): Promise<string> {
+    const { data, errors } = await server.graphql<{ createSegment: { id: string } }>(
+      `mutation($input: CreateSegmentInput!) { createSegment(input: $input) { id } }`,
+      { input: { name: `${name} ${factory.label}`, definition } },
+    );
+    expect(errors).toBeUndefined();
+    return data!.createSegment.id;
+  }
+
+  interface Member {
+    id: string;
+    stage: { key: string };
+    rfm: { recency: number; frequency: number; segment: string } | null;
+    features: { revenue: number };
+  }
+
+  interface MembershipPage {
+    size: number;
+    members: { edges: { node: Member }[]; pageInfo: { hasNextPage: boolean; endCursor: string | null } };
+  }
+
+  /** Every member of a saved segment on a day (membership's own listing), page by page. */
+  async function membersOf(segmentId: string, asOf: string): Promise<{ size: number; members: Member[] }> {
+    const members: Member[] = [];
+    let size = -1;
+    let after: string | null = null;
+    for (;;) {
+      const page = await server.graphql<{ segment: { membership: MembershipPage } }>(
+        `query($id: ID!, $asOf: Date!, $after: String) { segment(id: $id) { membership(asOf: $asOf) { size
+          members(first: 100, after: $after) { edges { node { id stage { key } rfm { recency frequency segment } features { revenue } } }
+            pageInfo { hasNextPage endCursor } } } } }`,
+        { id: segmentId, asOf, after },
+      );
+      expect(page.errors).toBeUndefined();
+      const membership: MembershipPage = page.data!.segment.membership;
+      size = membership.size;
+      members.push(...membership.members.edges.map((e) => e.node));
+      if (!membership.members.pageInfo.hasNextPage) break;
+      after = membership.members.pageInfo.endCursor;
+    }
+    expect(members).toHaveLength(size);
+    return { size, members };
+  }
+
+  type TransitionRow = { from: { key: string } | null; to: { key: string }; count: number };
+  const TRANSITIONS_QUERY = `query($from: Date!, $to: Date!, $segmentId: ID) {
+    stageTransitions(from: $from, to: $to, segmentId: $segmentId) { from { key } to { key } count } }`;
+  const cellsOf = (rows: TransitionRow[]) =>
+    Object.fromEntries(rows.map((r) => [`${r.from?.key ?? "unknown"} → ${r.to.key}`, r.count]));
+
+  it("narrows transitions to a saved segment's members on the second day, each counted from their own stages", async () => {
+    const from = "2026-03-31";
+    const to = DEMO_END_DATE;
+    const all = await server.graphql<{ stageTransitions: TransitionRow[] }>(TRANSITIONS_QUERY, { from, to });
+    expect(all.errors).toBeUndefined();
+    // Paid search (a plain field), bought in the last 45 days (relative: evaluated on `to`), high RFM
+    // recency (reads the scores).
+    const segments = [
+      await saveSegment("paid search", { field: "acquisitionChannel", op: "eq", value: "paid_search" }),
+      await saveSegment("bought lately", { field: "lastPurchaseDate", op: "gte", value: { daysAgo: 45 } }),
+      await saveSegment("recent rfm", { field: "rfmRecency", op: "gte", value: 4 }),
+    ];
+    for (const segmentId of segments) {
+      const { size, members } = await membersOf(segmentId, to);
+      expect(size).toBeGreaterThan(0);
+      expect(size).toBeLessThan(server.demoCounts.customers);
+      // Independently: each member's stage on `from` (null when not known then) and on `to`.
+      const before = await server.graphql<{ customers: ({ id: string; stage: { key: string } } | null)[] }>(
+        `query($ids: [ID!]!, $asOf: Date!) { customers(ids: $ids, asOf: $asOf) { id stage { key } } }`,
+        { ids: members.map((m) => m.id), asOf: from },
+      );
+      expect(before.errors).toBeUndefined();
+      const expected: Record<string, number> = {};
+      members.forEach((m, i) => {
+        const key = `${before.data!.customers[i]?.stage.key ?? "unknown"} → ${m.stage.key}`;
+        expected[key] = (expected[key] ?? 0) + 1;
+      });
+      const { data, errors } = await server.graphql<{ stageTransitions: TransitionRow[] }>(TRANSITIONS_QUERY, {
+        from,
+        to,
+        segmentId,
+      });
+      expect(errors).toBeUndefined();
+      expect(data!.stageTransitions.reduce((n, t) => n + t.count, 0)).toBe(size);
+      expect(cellsOf(data!.stageTransitions), segmentId).toEqual(expected);
+      // No cell holds more than everyone's.
+      const everyone = cellsOf(all.data!.stageTransitions);
+      for (const [cell, n] of Object.entries(expected)) expect(n, cell).toBeLessThanOrEqual(everyone[cell]!);
+    }
+  });
+
+  it("narrows the RFM grid to a segment's buyers, scored among all buyers", async () => {
+    const asOf = DEMO_END_DATE;
+    const GRID = `query($asOf: Date!, $segmentId: ID) { rfmGrid(asOf: $asOf, segmentId: $segmentId) {
+      buyers cells { recency frequency customers revenue } segments { segment customers revenue share } } }`;
+    type Grid = {
+      buyers: number;
+      cells: { recency: number; frequency: number; customers: number; revenue: number }[];
+      segments: { segment: string; customers: number; revenue: number; share: number }[];
+    };
+    const all = await server.graphql<{ rfmGrid: Grid }>(GRID, { asOf });
+    expect(all.errors).toBeUndefined();
+    const segments = [
+      await saveSegment("paid search grid", { field: "acquisitionChannel", op: "eq", value: "paid_search" }),
+      await saveSegment("champions grid", { field: "rfmSegment", op: "in", value: ["champions", "loyal"] }),
+    ];
+    for (const segmentId of segments) {
+      const { members } = await membersOf(segmentId, asOf);
+      // Each member's own Customer.rfm (ranked among all buyers): prospects have none.
+      const buyers = members.filter((m) => m.rfm !== null);
+      expect(buyers.length).toBeGreaterThan(0);
+      expect(buyers.length).toBeLessThan(all.data!.rfmGrid.buyers);
+      const { data, errors } = await server.graphql<{ rfmGrid: Grid }>(GRID, { asOf, segmentId });
+      expect(errors).toBeUndefined();
+      const grid = data!.rfmGrid;
+      expect(grid.buyers).toBe(buyers.length);
+      expect(grid.cells).toHaveLength(25);
+      expect(grid.cells.reduce((n, c) => n + c.customers, 0)).toBe(buyers.length);
+      for (const cell of grid.cells) {
+        const inCell = buyers.filter((m) => m.rfm!.recency === cell.recency && m.rfm!.frequency === cell.frequency);
+        const where = `${segmentId} R${cell.recency} F${cell.frequency}`;
+        expect(cell.customers, where).toBe(inCell.length);
+        expect(cell.revenue, where).toBeCloseTo(
+          inCell.reduce((n, m) => n + m.features.revenue, 0),
+          6,
+        );
+      }
+      for (const total of grid.segments) {
+        const inSegment = buyers.filter((m) => m.rfm!.segment === total.segment);
+        expect(total.customers, total.segment).toBe(inSegment.length);
+        expect(total.share, total.segment).toBeCloseTo(inSegment.length / buyers.length, 12);
+        expect(total.revenue, total.segment).toBeCloseTo(
+          inSegment.reduce((n, m) => n + m.features.revenue, 0),
+          6,
+        );
+      }
+    }
+  });
+
   it("times stage entries over a period, every stage listed", async () => {
     const { data, errors } = await server.graphql<{
       stageTimings: {

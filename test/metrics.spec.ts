@@ -184,7 +184,7 @@ describe.each(testWarehouses())("metrics on the fixture in $label", (factory) =>
     const backwards = await server.graphql(METRICS_QUERY, { period: { from: "2026-06-30", to: "2026-06-01" } });
     expect(backwards.errors![0]!.extensions).toMatchObject({ code: "BAD_USER_INPUT", argument: "period" });
     const noSegment = await server.graphql(METRICS_QUERY, { period: JUNE, segmentId: "nope" });
-    expect(noSegment.errors![0]!.extensions).toMatchObject({ code: "BAD_USER_INPUT", argument: "segmentId" });
+    expect(noSegment.errors![0]!.extensions).toMatchObject({ code: "NOT_FOUND", argument: "segmentId" });
     const broken = await server.appDb.prisma.segment.create({
       data: { name: `broken ${factory.label}`, definition: { field: "shoeSize", op: "eq", value: 4 } },
     });

@@ -7,7 +7,6 @@
 import * as Q from "./queries.js";
 
 const KEY_STORAGE = "clm.dashboard.apiKey";
-const UNSEGMENTABLE = new Set(["transitions", "cohorts", "rfm"]);
 /** Metrics where a fall is good news (coloured green). */
 const LOWER_IS_BETTER = new Set(["CHURN_RATE", "CAC", "MEDIAN_DAYS_TO_CONVERT"]);
 /** Metrics where a change is neither good nor bad news. */
@@ -296,13 +295,10 @@ function showCardError(name, error) {
   for (const chart of el.querySelectorAll("[data-chart]")) clearChart(chart.dataset.chart);
 }
 
-function resetCard(name, segmented) {
+function resetCard(name) {
   const el = card(name);
   $("[data-error]", el).hidden = true;
   el.dataset.status = "loading";
-  const note = $("[data-unsegmented]", el);
-  if (note) note.hidden = !segmented;
-  el.classList.toggle("unsegmented", segmented && UNSEGMENTABLE.has(name));
 }
 
 async function loadStages(view, signal) {
@@ -439,7 +435,11 @@ async function loadFunnel(view, signal) {
 
 async function loadTransitions(view, signal) {
   const from = addDays(view.asOf, -view.periodDays);
-  const { stageTransitions: rows } = await graphql(Q.TRANSITIONS, { from, to: view.asOf }, signal);
+  const { stageTransitions: rows } = await graphql(
+    Q.TRANSITIONS,
+    { from, to: view.asOf, segmentId: view.segmentId || null },
+    signal,
+  );
   const stages = new Map();
   for (const r of rows) {
     if (r.from) stages.set(r.from.key, r.from);
@@ -469,7 +469,8 @@ async function loadTransitions(view, signal) {
   card("transitions").dataset.total = String(total);
   setSub(
     "transitions",
-    `Stage on ${from} (rows) → stage on ${view.asOf} (columns): ${int(total)} customers, ` +
+    `Stage on ${from} (rows) → stage on ${view.asOf} (columns): ${int(total)} ` +
+      `${view.segmentId ? `members (of the segment on ${view.asOf})` : "customers"}, ` +
       `${int(moved)} changed stage, ${int(newcomers)} newly known`,
   );
   await draw("transitions", {
@@ -521,7 +522,11 @@ async function loadTransitions(view, signal) {
 
 async function loadCohorts(view, signal) {
   const from = monthStart(view.asOf, -11);
-  const { cohorts } = await graphql(Q.COHORTS, { from, to: view.asOf, asOf: view.asOf }, signal);
+  const { cohorts } = await graphql(
+    Q.COHORTS,
+    { from, to: view.asOf, asOf: view.asOf, segmentId: view.segmentId || null },
+    signal,
+  );
   const labels = cohorts.map((c) => `${c.month} · ${int(c.customers)}`);
   const offsets = Array.from({ length: 13 }, (_, i) => `M${i}`);
   let max = 0.01;
@@ -538,7 +543,8 @@ async function loadCohorts(view, signal) {
   card("cohorts").dataset.total = String(buyers);
   setSub(
     "cohorts",
-    `${cohorts.length} first-purchase cohorts (month · customers), ${int(buyers)} buyers: ` +
+    `${cohorts.length} first-purchase cohorts (month · customers), ${int(buyers)} ` +
+      `${view.segmentId ? "buyers among the members" : "buyers"}: ` +
       `share buying again k months later (M0 = first month)`,
   );
   await draw("cohorts", {
@@ -575,12 +581,12 @@ async function loadCohorts(view, signal) {
 }
 
 async function loadRfm(view, signal) {
-  const { rfmGrid } = await graphql(Q.RFM, { asOf: view.asOf }, signal);
+  const { rfmGrid } = await graphql(Q.RFM, { asOf: view.asOf, segmentId: view.segmentId || null }, signal);
   card("rfm").dataset.total = String(rfmGrid.buyers);
   setSub(
     "rfm",
-    `${int(rfmGrid.buyers)} buyers scored on ${view.asOf}: recency × frequency (scores 1–5, 5 best; all monetary ` +
-      `scores), and the named RFM segments`,
+    `${int(rfmGrid.buyers)} ${view.segmentId ? "buyers among the members, scored among all buyers" : "buyers scored"} ` +
+      `on ${view.asOf}: recency × frequency (scores 1–5, 5 best; all monetary scores), and the named RFM segments`,
   );
   const max = Math.max(1, ...rfmGrid.cells.map((c) => c.customers));
   const scores = ["1", "2", "3", "4", "5"];
@@ -767,10 +773,9 @@ async function render() {
   current = controller;
   const mine = ++generation;
   document.body.dataset.state = "loading";
-  const segmented = Boolean(view.segmentId);
-  if (!segmented) $("#scope").textContent = "All customers";
+  if (!view.segmentId) $("#scope").textContent = "All customers";
   const names = Object.keys(CARDS);
-  for (const name of names) resetCard(name, segmented);
+  for (const name of names) resetCard(name);
   const results = await Promise.allSettled(
     names.map(async (name) => {
       try {

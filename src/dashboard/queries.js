@@ -73,10 +73,10 @@ export const FUNNEL = /* GraphQL */ `
   }
 `;
 
-/** Moves between stages from one day to another (all customers: the field takes no segmentId). */
+/** Moves between stages from one day to another (segmentId: null for all customers, else its members on `to`). */
 export const TRANSITIONS = /* GraphQL */ `
-  query DashboardTransitions($from: Date!, $to: Date!) {
-    stageTransitions(from: $from, to: $to) {
+  query DashboardTransitions($from: Date!, $to: Date!, $segmentId: ID) {
+    stageTransitions(from: $from, to: $to, segmentId: $segmentId) {
       from {
         key
         name
@@ -92,10 +92,10 @@ export const TRANSITIONS = /* GraphQL */ `
   }
 `;
 
-/** Retention matrix of first-purchase cohorts (all customers: the field takes no segmentId). */
+/** Retention matrix of first-purchase cohorts (segmentId: null for all customers, else its members on asOf). */
 export const COHORTS = /* GraphQL */ `
-  query DashboardCohorts($from: Date!, $to: Date!, $asOf: Date!) {
-    cohorts(from: $from, to: $to, asOf: $asOf, months: 12) {
+  query DashboardCohorts($from: Date!, $to: Date!, $asOf: Date!, $segmentId: ID) {
+    cohorts(from: $from, to: $to, asOf: $asOf, months: 12, segmentId: $segmentId) {
       month
       customers
       revenuePerCustomer
@@ -109,10 +109,13 @@ export const COHORTS = /* GraphQL */ `
   }
 `;
 
-/** RFM recency × frequency grid and named segments (all buyers: the field takes no segmentId). */
+/**
+ * RFM recency × frequency grid and named segments (segmentId: null for all buyers, else the segment's
+ * buyers on asOf, still scored among all buyers).
+ */
 export const RFM = /* GraphQL */ `
-  query DashboardRfm($asOf: Date!) {
-    rfmGrid(asOf: $asOf) {
+  query DashboardRfm($asOf: Date!, $segmentId: ID) {
+    rfmGrid(asOf: $asOf, segmentId: $segmentId) {
       buyers
       cells {
         recency

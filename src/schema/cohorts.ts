@@ -4,6 +4,7 @@ import { monthOf } from "../lifecycle/calendar.ts";
 import { builder } from "./builder.ts";
 import { badUserInput } from "./errors.ts";
 import { AS_OF_DESCRIPTION, resolveAsOf } from "./lifecycle-args.ts";
+import { segmentRuleOn } from "./segment-access.ts";
 import { StageRef } from "./stage.ts";
 
 type CohortShape = Cohort & { readonly asOf: string };
@@ -70,12 +71,16 @@ builder.queryField("cohorts", (t) =>
   t.field({
     type: [CohortRef],
     description:
-      "Cohorts by first-purchase month, oldest first: the retention matrix (share of each cohort buying in month k), revenue per cohort and month, and each cohort's stage distribution. Computed in the warehouse.",
+      "Cohorts by first-purchase month, oldest first: the retention matrix (share of each cohort buying in month k), revenue per cohort and month, and each cohort's stage distribution; of every buyer, or of a saved segment's members. Computed in the warehouse.",
     args: {
       from: t.arg({ type: "Date", required: true, description: "A day in the first cohort's month." }),
       to: t.arg({ type: "Date", required: true, description: "A day in the last cohort's month." }),
       asOf: t.arg({ type: "Date", description: AS_OF_DESCRIPTION }),
       months: t.arg.int({ defaultValue: 12, description: "Months after the first to show (0–120)." }),
+      segmentId: t.arg.id({
+        description:
+          "Only the members of this saved segment on asOf (its definition evaluated on asOf): cohort sizes, retention, revenue and stages count those members only.",
+      }),
     },
     resolve: async (_root, args, ctx) => {
       const asOf = resolveAsOf(args.asOf, ctx);
@@ -87,7 +92,8 @@ builder.queryField("cohorts", (t) =>
       if (count > MAX_COHORTS) {
         throw badUserInput(`${count} cohorts asked for; at most ${MAX_COHORTS}`, { argument: "to" });
       }
-      const cohorts = await new CohortService(ctx.lifecycle.service).cohorts(args.from, args.to, asOf, months);
+      const rule = args.segmentId ? await segmentRuleOn(String(args.segmentId), asOf, ctx) : undefined;
+      const cohorts = await new CohortService(ctx.lifecycle.service).cohorts(args.from, args.to, asOf, months, rule);
       return cohorts.map((c) => ({ ...c, asOf }));
     },
   }),

@@ -1,9 +1,11 @@
 // RFM scores per customer and the RFM grid a dashboard draws.
 import type { RfmScore } from "../lifecycle/rfm.ts";
 import type { RfmCell } from "../services/lifecycle.ts";
+import { SegmentService } from "../services/segments.ts";
 import { builder } from "./builder.ts";
 import { CustomerRef } from "./customer.ts";
 import { AS_OF_DESCRIPTION, resolveAsOf } from "./lifecycle-args.ts";
+import { segmentRuleOn } from "./segment-access.ts";
 
 const SCORE_RULE =
   "Score 1–5, 5 best: 1 + floor(5 × buyers strictly worse / buyers), so ties always share a score whatever the row order.";
@@ -57,15 +59,20 @@ const RfmSegmentTotalRef = builder
       segment: t.exposeString("segment", { description: "The segment's key." }),
       customers: t.exposeInt("customers", { description: "Buyers in the segment (count)." }),
       revenue: t.exposeFloat("revenue", { description: "Their revenue (currency of the amounts)." }),
-      share: t.exposeFloat("share", { description: "customers / all buyers (ratio 0–1)." }),
+      share: t.exposeFloat("share", {
+        description:
+          "customers / the buyers of the grid (all buyers, or the segment's members who are buyers) (ratio 0–1).",
+      }),
     }),
   });
 
 const RfmGridRef = builder.objectRef<GridShape>("RfmGrid").implement({
-  description: "The RFM grid as of a day: buyers and revenue per recency × frequency cell and per named segment.",
+  description:
+    "The RFM grid as of a day: buyers and revenue per recency × frequency cell and per named segment (of all buyers, or of a saved segment's members, scored among all buyers).",
   fields: (t) => ({
     buyers: t.int({
-      description: "Buyers scored (customers with a purchase day by then).",
+      description:
+        "Buyers counted (customers with a purchase day by then; with a segment, only its members among them).",
       resolve: (g) => g.cells.reduce((sum, c) => sum + c.customers, 0),
     }),
     cells: t.field({
@@ -109,7 +116,20 @@ builder.queryField("rfmGrid", (t) =>
   t.field({
     type: RfmGridRef,
     description: "The RFM grid as of a day, aggregated in the warehouse (one query).",
-    args: { asOf: t.arg({ type: "Date", description: AS_OF_DESCRIPTION }) },
-    resolve: async (_root, args, ctx) => ({ cells: await ctx.lifecycle.service.rfmCells(resolveAsOf(args.asOf, ctx)) }),
+    args: {
+      asOf: t.arg({ type: "Date", description: AS_OF_DESCRIPTION }),
+      segmentId: t.arg.id({
+        description:
+          "Only buyers who are members of this saved segment on asOf are counted; their scores stay ranked among all buyers (the quintiles are not recomputed on the members).",
+      }),
+    },
+    resolve: async (_root, args, ctx) => {
+      const asOf = resolveAsOf(args.asOf, ctx);
+      const service = ctx.lifecycle.service;
+      const members = args.segmentId
+        ? new SegmentService(service).members(asOf, await segmentRuleOn(String(args.segmentId), asOf, ctx))
+        : undefined;
+      return { cells: await service.rfmCells(asOf, members) };
+    },
   }),
 );

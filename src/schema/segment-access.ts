@@ -46,8 +46,17 @@ export function storedDefinition(segment: { name: string; definition: unknown },
 /** The definition of the saved segment `segmentId` (an argument of that name). */
 export async function savedDefinition(segmentId: string, ctx: RequestContext, argument = "segmentId"): Promise<Rule> {
   const segment = await segmentStore(ctx).get(segmentId);
-  if (!segment) throw badUserInput(`no segment with id ${JSON.stringify(segmentId)}`, { argument });
+  if (!segment) {
+    throw new GraphQLError(`no segment with id ${JSON.stringify(segmentId)}`, {
+      extensions: { code: "NOT_FOUND", argument },
+    });
+  }
   return checkedDefinition(segment, ctx, argument);
+}
+
+/** The saved segment `segmentId` as a rule for one day: what fields restricted to a segment filter by. */
+export async function segmentRuleOn(segmentId: string, day: string, ctx: RequestContext): Promise<Rule> {
+  return resolvedFor(await savedDefinition(segmentId, ctx), day, ctx);
 }
 
 /** A definition resolved for a day (references inlined, relative dates made dates), errors with codes. */

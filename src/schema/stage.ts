@@ -6,7 +6,9 @@ import {
   type StageTransition,
   type StageTiming as StageTimingResult,
 } from "../services/lifecycle.ts";
+import { SegmentService } from "../services/segments.ts";
 import { badUserInput } from "./errors.ts";
+import { segmentRuleOn } from "./segment-access.ts";
 
 type StageTiming = StageTimingResult & { readonly asOf: string };
 import { builder } from "./builder.ts";
@@ -173,7 +175,7 @@ builder.queryFields((t) => ({
   stageTransitions: t.field({
     type: [StageTransitionRef],
     description:
-      "How many customers moved from each stage on `from` to each stage on `to` (customers known on `to`), computed in the warehouse.",
+      "How many customers moved from each stage on `from` to each stage on `to` (customers known on `to`, or a saved segment's members on `to`), computed in the warehouse.",
     args: {
       from: t.arg({
         type: "Date",
@@ -181,10 +183,18 @@ builder.queryFields((t) => ({
         description: "The earlier day: stages are compared at the end of this day and of `to`.",
       }),
       to: t.arg({ type: "Date", required: true, description: "The second day (after the first)." }),
+      segmentId: t.arg.id({
+        description:
+          "Only customers who are members of this saved segment on `to` (its definition evaluated on `to`); their stage on `from` is read as for everyone.",
+      }),
     },
     resolve: async (_root, args, ctx) => {
       if (args.to <= args.from) throw badUserInput("to must be after from", { argument: "to" });
-      const transitions = await ctx.lifecycle.service.transitions(args.from, args.to);
+      const service = ctx.lifecycle.service;
+      const members = args.segmentId
+        ? new SegmentService(service).members(args.to, await segmentRuleOn(String(args.segmentId), args.to, ctx))
+        : undefined;
+      const transitions = await service.transitions(args.from, args.to, members);
       return transitions.map((x) => ({ ...x, fromDay: args.from, toDay: args.to }));
     },
   }),

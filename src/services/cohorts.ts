@@ -3,8 +3,12 @@
 import { instant, localDay, monthIndex } from "../../connectors/features-sql.ts";
 import { cast, ident, sql, typeName } from "../../connectors/sql.ts";
 import { asOfCutoff, monthLabel, monthOf } from "../lifecycle/calendar.ts";
+import { compileRuleSql } from "../lifecycle/rule-sql.ts";
+import { fieldsOf, type Rule } from "../lifecycle/rules.ts";
+import { readsRfm } from "../lifecycle/segment-definition.ts";
 import type { Stage } from "../lifecycle/stage-model.ts";
 import { featureColumns, type LifecycleService } from "./lifecycle.ts";
+import { SegmentService } from "./segments.ts";
 
 export interface CohortMonth {
   /** Months since the cohort's first-purchase month (0 = that month). */
@@ -33,30 +37,37 @@ export class CohortService {
 
   /**
    * Cohorts whose first purchase falls in the months of `from` … `to`, as of `asOf`, with at most
-   * `months` months after the first (the first-purchase month is month 0).
+   * `months` months after the first (the first-purchase month is month 0). With `segmentRule` (resolved
+   * for asOf) only the customers matching it on asOf are counted: sizes, activity, revenue and stages.
    */
-  async cohorts(from: string, to: string, asOf: string, months: number): Promise<Cohort[]> {
+  async cohorts(from: string, to: string, asOf: string, months: number, segmentRule?: Rule): Promise<Cohort[]> {
     const { warehouse, timeZone } = this.lifecycle;
     const { dialect, mapping } = warehouse;
     const first = monthOf(from);
     const last = monthOf(to);
     const c = (name: string) => ident("t", mapping.tables.transactions.columns[name]);
+    const segments = new SegmentService(this.lifecycle);
+    const onlyMembers = segmentRule
+      ? sql` WHERE customer_id IN (SELECT m.customer_id FROM (${segments.members(asOf, segmentRule)}) AS m)`
+      : sql``;
     const activity = sql`WITH tx AS (
   SELECT CAST(${c("customer_id")} AS ${typeName("text")}) AS customer_id,
          ${monthIndex(localDay(dialect, c("occurred_at"), timeZone))} AS month, ${c("amount")} AS amount
   FROM ${ident(mapping.schema, mapping.tables.transactions.table)} AS t
   WHERE ${c("occurred_at")} < ${instant(dialect, asOfCutoff(asOf, timeZone))}
 ),
-firsts AS (SELECT customer_id, MIN(month) AS cohort FROM tx GROUP BY customer_id)
+firsts AS (SELECT customer_id, MIN(month) AS cohort FROM tx${onlyMembers} GROUP BY customer_id)
 SELECT f.cohort AS cohort, tx.month - f.cohort AS month_offset, COUNT(DISTINCT tx.customer_id) AS active,
        ${cast(sql`SUM(tx.amount)`, "float")} AS revenue
 FROM tx JOIN firsts AS f ON f.customer_id = tx.customer_id
 WHERE f.cohort >= ${first} AND f.cohort <= ${last} AND tx.month - f.cohort <= ${months}
 GROUP BY 1, 2`;
     const stageIndex = this.lifecycle.model.stageIndexSql(featureColumns);
+    const base = segmentRule ? segments.relation(asOf, readsRfm(fieldsOf(segmentRule))) : this.lifecycle.features(asOf);
+    const inSegment = segmentRule ? sql` AND ${compileRuleSql(segmentRule, segments.columns)}` : sql``;
     const stages = sql`SELECT ${monthIndex(sql`f.first_purchase_date`)} AS cohort, ${stageIndex} AS stage_index, COUNT(*) AS n
-FROM (${this.lifecycle.features(asOf)}) AS f
-WHERE f.first_purchase_date IS NOT NULL
+FROM (${base}) AS f
+WHERE f.first_purchase_date IS NOT NULL${inSegment}
   AND ${monthIndex(sql`f.first_purchase_date`)} >= ${first} AND ${monthIndex(sql`f.first_purchase_date`)} <= ${last}
 GROUP BY 1, 2`;
     const [activityRows, stageRows] = await Promise.all([

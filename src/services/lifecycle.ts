@@ -253,10 +253,15 @@ WHERE f.purchase_days >= 1`;
     );
   }
 
-  /** Buyers and revenue per RFM code as of the day (at most 125 rows), grouped in the warehouse. */
-  async rfmCells(asOf: string): Promise<RfmCell[]> {
+  /**
+   * Buyers and revenue per RFM code as of the day (at most 125 rows), grouped in the warehouse. With
+   * `members` (a relation with a customer_id column, e.g. a segment's members on asOf) only those buyers
+   * are counted; their scores are still ranked among all buyers.
+   */
+  async rfmCells(asOf: string, members?: Sql): Promise<RfmCell[]> {
+    const only = members ? sql` WHERE s.customer_id IN (SELECT m.customer_id FROM (${members}) AS m)` : sql``;
     const rows = await this.warehouse.query<{ r: number; fq: number; m: number; n: number; revenue: number }>(
-      sql`SELECT r, fq, m, COUNT(*) AS n, SUM(revenue) AS revenue FROM (${this.rfmScored(asOf)}) AS s GROUP BY r, fq, m`,
+      sql`SELECT r, fq, m, COUNT(*) AS n, SUM(revenue) AS revenue FROM (${this.rfmScored(asOf)}) AS s${only} GROUP BY r, fq, m`,
       { label: "rfm_cells" },
     );
     return rows
@@ -374,14 +379,21 @@ ORDER BY f.customer_id LIMIT ${first}`,
     return rows.map(toFeatures);
   }
 
-  /** How many customers moved from each stage at `from` to each stage at `to`. */
-  async transitions(from: string, to: string): Promise<StageTransition[]> {
+  /**
+   * How many customers moved from each stage at `from` to each stage at `to`: every customer known on
+   * `to`, or only those of `membersOnTo` (a relation with customer_id and stage_index columns on `to`,
+   * as SegmentService.members builds for a segment).
+   */
+  async transitions(from: string, to: string, membersOnTo?: Sql): Promise<StageTransition[]> {
     const stageIndex = this.model.stageIndexSql(featureColumns);
     const staged = (asOf: string) =>
       sql`SELECT f.customer_id AS customer_id, ${stageIndex} AS stage_index FROM (${this.features(asOf)}) AS f`;
+    const second = membersOnTo
+      ? sql`SELECT m.customer_id AS customer_id, m.stage_index AS stage_index FROM (${membersOnTo}) AS m`
+      : staged(to);
     const rows = await this.warehouse.query<{ from_index: number | null; to_index: number; n: number }>(
       sql`SELECT a.stage_index AS from_index, b.stage_index AS to_index, COUNT(*) AS n
-FROM (${staged(to)}) AS b LEFT JOIN (${staged(from)}) AS a ON a.customer_id = b.customer_id
+FROM (${second}) AS b LEFT JOIN (${staged(from)}) AS a ON a.customer_id = b.customer_id
 GROUP BY 1, 2`,
       { label: "stage_transitions" },
     );
