@@ -1,4 +1,5 @@
 // The example operations of schema/operations, typed by codegen, run against the demo shop.
+import { readFileSync } from "node:fs";
 import { print } from "graphql";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import {
@@ -136,5 +137,15 @@ describe("example operations on the demo shop", () => {
     expect(prediction.probabilityAlive).toBeLessThanOrEqual(1);
     expect(prediction.expectedPurchases).toBeGreaterThan(0);
     expect(prediction.predictedClv).toBeGreaterThan(0);
+  });
+
+  it("the README's first-ten-minutes mutation saves a segment with members", async () => {
+    const readme = readFileSync(new URL("../README.md", import.meta.url), "utf8");
+    const mutation = /```graphql\n(\s*mutation \{[\s\S]*?)```/.exec(readme)?.[1];
+    expect(mutation).toBeDefined();
+    const { data, errors } = await server.graphql<{ createSegment: { name: string; size: number } }>(mutation!);
+    expect(errors).toBeUndefined();
+    expect(data!.createSegment.name).toBe("At-risk repeat buyers");
+    expect(data!.createSegment.size).toBeGreaterThan(0);
   });
 });
