@@ -18,8 +18,8 @@ import {
   type WarehouseConnector,
   type WarehouseWriter,
 } from "./connector.ts";
-import { createContractTables } from "./ddl.ts";
-import { doubleQuoted, render, sql, type Dialect, type Sql, type SqlValue } from "./sql.ts";
+import { createContractTables, createTableSql } from "./ddl.ts";
+import { doubleQuoted, ident, render, sql, type Dialect, type Sql, type SqlValue } from "./sql.ts";
 import { informationSchemaProbe, probeTables } from "./table-status.ts";
 
 export const duckdbDialect: Dialect = {
@@ -62,6 +62,16 @@ function normaliseRows(
     }
   }
   return rows;
+}
+
+/**
+ * Statements on one connection, for work that needs a session: temporary tables, a transaction
+ * spanning several statements (`clm import`), and the progress of the statement running.
+ */
+export interface DuckDBSession {
+  query<R extends Row = Row>(query: Sql): Promise<R[]>;
+  /** How far the running statement is, 0–100; -1 when DuckDB cannot tell (or nothing runs). */
+  progress(): number;
 }
 
 export class DuckDBConnector implements WarehouseConnector, WarehouseWriter {
@@ -150,6 +160,35 @@ export class DuckDBConnector implements WarehouseConnector, WarehouseWriter {
 
   createTables(options: { replace: boolean }): Promise<void> {
     return createContractTables(this, DUCKDB_TYPES, options);
+  }
+
+  /** What creates one contract table under the mapping when it is missing (and the mapping's schema). */
+  createTableSql(table: LogicalTable): Sql[] {
+    const schema = this.mapping.schema ? [sql`CREATE SCHEMA IF NOT EXISTS ${ident(this.mapping.schema)}`] : [];
+    return [...schema, createTableSql(this.mapping, table, DUCKDB_TYPES)];
+  }
+
+  /** Runs `work` on one connection of its own, closed afterwards (temporary tables go with it). */
+  async session<T>(work: (session: DuckDBSession) => Promise<T>): Promise<T> {
+    const connection = await this.instance.connect();
+    try {
+      // Progress is tracked only when the progress bar is on; DuckDB's own printing of it stays off.
+      await connection.run("SET enable_progress_bar = true");
+      await connection.run("SET enable_progress_bar_print = false");
+      return await work({
+        query: async <R extends Row = Row>(query: Sql) => {
+          const { text, params } = render(query, duckdbDialect);
+          const reader = await connection.runAndReadAll(
+            text,
+            params.map((p) => toDuckValue(p.value)),
+          );
+          return normaliseRows(reader.getRowObjectsJS(), reader.columnNames(), reader.columnTypes()) as R[];
+        },
+        progress: () => connection.progress.percentage,
+      });
+    } finally {
+      connection.closeSync();
+    }
   }
 
   async append(table: LogicalTable, rows: readonly ContractRow[]): Promise<void> {

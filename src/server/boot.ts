@@ -7,7 +7,7 @@ import { contractProblem } from "../../connectors/table-status.ts";
 import type { DuckDBConnector } from "../../connectors/duckdb.ts";
 import { openAppDatabase, type AppDatabase } from "../appdb/database.ts";
 import type { AppConfig } from "../config/env.ts";
-import { loadConfigFile } from "../config/file.ts";
+import { loadConfigFile, type FileConfig } from "../config/file.ts";
 import { generateDemoData } from "../demo/generate.ts";
 import { RfmSegments } from "../lifecycle/rfm.ts";
 import { LifecycleService } from "../services/lifecycle.ts";
@@ -34,7 +34,8 @@ export function todayUtc(): string {
   return new Date().toISOString().slice(0, 10);
 }
 
-async function seedDemoIfEmpty(warehouse: DuckDBConnector, customers: number, log: Logger): Promise<void> {
+/** Demo data into the embedded warehouse when it has no transactions (the server's start, and the CLI's reports). */
+export async function seedDemoIfEmpty(warehouse: DuckDBConnector, customers: number, log: Logger): Promise<void> {
   const transactions = (await warehouse.tableStatus()).find((t) => t.logical === "transactions");
   if (transactions?.present && (transactions.rowCount ?? 0) > 0) return;
   const started = Date.now();
@@ -43,8 +44,30 @@ async function seedDemoIfEmpty(warehouse: DuckDBConnector, customers: number, lo
   log.info({ ...counts, ms: Date.now() - started }, "seeded demo data into the embedded warehouse");
 }
 
+/**
+ * The lifecycle service over a warehouse, after the contract check that the server and the CLI share:
+ * tables reachable and the contract's required ones present, else a one-line StartupError.
+ */
+export async function openLifecycle(
+  warehouse: WarehouseConnector,
+  kind: string,
+  { stageModel, timeZone, rfmSegments, surveyEventType }: FileConfig,
+): Promise<LifecycleService> {
+  const statuses = await warehouse.tableStatus().catch((error) => {
+    throw new StartupError(`warehouse (${kind}) cannot be reached: ${(error as Error).message}`, { cause: error });
+  });
+  const problem = contractProblem(statuses);
+  if (problem) throw new StartupError(`warehouse (${kind}): ${problem}`);
+  return LifecycleService.open(warehouse, stageModel, timeZone, {
+    statuses,
+    rfm: new RfmSegments(rfmSegments),
+    surveyEventType,
+  });
+}
+
 export async function openServices(config: AppConfig, log: Logger): Promise<AppServices> {
-  const { mapping, stageModel, timeZone, rfmSegments, surveyEventType } = loadConfigFile(config.configFile);
+  const fileConfig = loadConfigFile(config.configFile);
+  const { mapping } = fileConfig;
   const opened: { close(): Promise<void> }[] = [];
   const closeAll = async () => {
     for (const resource of opened.reverse()) await resource.close().catch((err) => log.warn({ err }, "close failed"));
@@ -81,19 +104,7 @@ export async function openServices(config: AppConfig, log: Logger): Promise<AppS
     const rateLimit =
       config.rateLimitPerMinute > 0 ? new RateLimit(config.rateLimitPerMinute, config.redisUrl) : undefined;
     if (rateLimit) opened.push({ close: async () => rateLimit.close() });
-    const statuses = await warehouse.tableStatus().catch((error) => {
-      throw new StartupError(`warehouse (${config.warehouse.kind}) cannot be reached: ${(error as Error).message}`, {
-        cause: error,
-      });
-    });
-    const problem = contractProblem(statuses);
-    if (problem) throw new StartupError(`warehouse (${config.warehouse.kind}): ${problem}`);
-
-    const lifecycle = await LifecycleService.open(warehouse, stageModel, timeZone, {
-      statuses,
-      rfm: new RfmSegments(rfmSegments),
-      surveyEventType,
-    });
+    const lifecycle = await openLifecycle(warehouse, config.warehouse.kind, fileConfig);
     const yoga = createClmYoga(
       { prisma: appDb.prisma, warehouse, lifecycle, log, pingAppDatabase: () => appDb.ping() },
       {

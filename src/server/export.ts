@@ -1,14 +1,19 @@
 // GET /segments/:id/members.csv?asOf=YYYY-MM-DD: a saved segment's members with their stage and
 // features, streamed from the warehouse in batches (a cursor or result pages), so memory stays flat
-// whatever the segment's size. A client that disconnects stops the query.
+// whatever the segment's size. A client that disconnects stops the query. The pieces the route is made
+// of — finding a saved segment's rule for a day, the members' rows batch by batch, the CSV text — are
+// shared with `clm export-segment` (src/cli/export-segment.ts).
+import type { PrismaClient, Segment } from "@prisma/client";
 import type { Plugin } from "graphql-yoga";
+import type { WarehouseConnector } from "../../connectors/connector.ts";
 import { sql } from "../../connectors/sql.ts";
 import { refusal, type RequestAuth } from "../auth/request-auth.ts";
 import type { Services } from "../context.ts";
 import { FIRST_DAY, isCalendarDay, today } from "../lifecycle/calendar.ts";
 import { FEATURES } from "../lifecycle/features.ts";
-import type { Rule } from "../lifecycle/rules.ts";
+import type { Rule, RuleIssue } from "../lifecycle/rules.ts";
 import { checkDefinition, DefinitionError, segmentScope } from "../lifecycle/segment-definition.ts";
+import type { LifecycleService } from "../services/lifecycle.ts";
 import { SegmentStore } from "../services/segment-store.ts";
 import { SegmentService } from "../services/segments.ts";
 
@@ -39,6 +44,70 @@ export function csvField(value: unknown, text: boolean): string {
   return /[",\r\n]/.test(s) ? `"${s.replace(/"/g, '""')}"` : s;
 }
 
+/** The export's header line (CRLF-terminated, as every line of it). */
+export function memberCsvHeader(): string {
+  return `${COLUMNS.map((c) => c.header).join(",")}\r\n`;
+}
+
+/** The export's lines for a batch of member rows. */
+export function memberCsvLines(batch: readonly Record<string, unknown>[]): string {
+  return `${batch.map((row) => COLUMNS.map((c) => csvField(row[c.column], c.text)).join(",")).join("\r\n")}\r\n`;
+}
+
+/** A saved segment's definition checked against this server's stage model and resolved for a day. */
+export type SavedSegmentRule =
+  | { readonly found: true; readonly segment: Segment; readonly rule: Rule }
+  | { readonly found: false; readonly code: "NOT_FOUND" }
+  | {
+      readonly found: false;
+      readonly code: "INVALID_SEGMENT";
+      readonly message: string;
+      readonly issues: readonly RuleIssue[];
+    };
+
+export async function savedSegmentRule(
+  prisma: PrismaClient,
+  lifecycle: LifecycleService,
+  id: string,
+  asOf: string,
+): Promise<SavedSegmentRule> {
+  const scope = segmentScope(lifecycle.model, lifecycle.rfm);
+  const store = new SegmentStore(prisma, scope);
+  const segment = await store.get(id);
+  if (!segment) return { found: false, code: "NOT_FOUND" };
+  const issues = checkDefinition(segment.definition, scope);
+  if (issues.length > 0) {
+    return {
+      found: false,
+      code: "INVALID_SEGMENT",
+      message: `segment ${segment.name} has an invalid definition`,
+      issues,
+    };
+  }
+  try {
+    return { found: true, segment, rule: await store.resolve(segment.definition as Rule, asOf) };
+  } catch (error) {
+    if (error instanceof DefinitionError) {
+      return { found: false, code: "INVALID_SEGMENT", message: error.message, issues: error.issues };
+    }
+    throw error;
+  }
+}
+
+/** A segment's members on a day with their stages and features, by id, in batches read as they are asked for. */
+export function memberBatches(
+  warehouse: WarehouseConnector,
+  lifecycle: LifecycleService,
+  rule: Rule,
+  asOf: string,
+  signal?: AbortSignal,
+): AsyncIterator<Record<string, unknown>[]> {
+  const members = new SegmentService(lifecycle).members(asOf, rule);
+  return warehouse
+    .stream(sql`SELECT m.* FROM (${members}) AS m ORDER BY m.customer_id`, { label: "segment_export", signal })
+    [Symbol.asyncIterator]();
+}
+
 const json = (status: number, body: unknown) =>
   new Response(JSON.stringify(body), { status, headers: { "content-type": "application/json" } });
 
@@ -54,46 +123,29 @@ async function exportResponse(services: Services, segmentId: string, url: URL, s
       },
     });
   }
-  const scope = segmentScope(lifecycle.model, lifecycle.rfm);
-  const store = new SegmentStore(services.prisma, scope);
   let id: string;
   try {
     id = decodeURIComponent(segmentId);
   } catch {
     return json(404, { error: { code: "NOT_FOUND", message: "no segment with that id" } });
   }
-  const segment = await store.get(id);
-  if (!segment) return json(404, { error: { code: "NOT_FOUND", message: `no segment with id ${segmentId}` } });
-  const issues = checkDefinition(segment.definition, scope);
-  if (issues.length > 0) {
-    return json(422, {
-      error: { code: "INVALID_SEGMENT", message: `segment ${segment.name} has an invalid definition`, issues },
-    });
-  }
-  let rule: Rule;
-  try {
-    rule = await store.resolve(segment.definition as Rule, asOf);
-  } catch (error) {
-    if (error instanceof DefinitionError) {
-      return json(422, { error: { code: "INVALID_SEGMENT", message: error.message, issues: error.issues } });
+  const saved = await savedSegmentRule(services.prisma, lifecycle, id, asOf);
+  if (!saved.found) {
+    if (saved.code === "NOT_FOUND") {
+      return json(404, { error: { code: "NOT_FOUND", message: `no segment with id ${segmentId}` } });
     }
-    throw error;
+    return json(422, { error: { code: "INVALID_SEGMENT", message: saved.message, issues: saved.issues } });
   }
-  const members = new SegmentService(lifecycle).members(asOf, rule);
-  const rows = services.warehouse
-    .stream(sql`SELECT m.* FROM (${members}) AS m ORDER BY m.customer_id`, { label: "segment_export", signal })
-    [Symbol.asyncIterator]();
+  const { segment, rule } = saved;
+  const rows = memberBatches(services.warehouse, lifecycle, rule, asOf, signal);
   const encoder = new TextEncoder();
-  const lines = (batch: Record<string, unknown>[]) =>
-    encoder.encode(
-      `${batch.map((row) => COLUMNS.map((c) => csvField(row[c.column], c.text)).join(",")).join("\r\n")}\r\n`,
-    );
+  const lines = (batch: Record<string, unknown>[]) => encoder.encode(memberCsvLines(batch));
   // The first batch is read before answering, so a query that fails at once is a 500 with a clear
   // body rather than a 200 whose CSV breaks off after the header.
   const first = await rows.next();
   const body = new ReadableStream<Uint8Array>({
     start(controller) {
-      controller.enqueue(encoder.encode(`${COLUMNS.map((c) => c.header).join(",")}\r\n`));
+      controller.enqueue(encoder.encode(memberCsvHeader()));
       if (first.done) controller.close();
       else if (first.value.length > 0) controller.enqueue(lines(first.value));
     },

@@ -1,0 +1,100 @@
+// `clm export-segment <id>`: a saved segment's members with their stages and features as CSV — the
+// same columns, order, quoting and formula guard as GET /segments/:id/members.csv (src/server/export.ts),
+// streamed from the warehouse batch by batch. To stdout, or to a file (written beside it and renamed
+// when complete, so a failed export leaves no half file), with progress on stderr.
+import { once } from "node:events";
+import { createWriteStream, openSync, rmSync, renameSync } from "node:fs";
+import type { Writable } from "node:stream";
+import { memberBatches, memberCsvHeader, memberCsvLines } from "../server/export.ts";
+import { segmentRuleFor, withContext } from "./context.ts";
+import { CliError, firstLine } from "./exit.ts";
+import { progressWanted, startProgress } from "./progress.ts";
+
+export interface ExportOptions {
+  readonly asOf?: string;
+  readonly out?: string;
+  readonly quiet?: boolean;
+}
+
+/** Writes with back-pressure: waits for the stream to drain when its buffer is full. */
+function write(stream: Writable, text: string): Promise<void> {
+  if (stream.write(text)) return Promise.resolve();
+  return new Promise((resolve, reject) => {
+    const settle = (error?: Error) => {
+      stream.off("drain", onDrain);
+      stream.off("error", onError);
+      stream.off("close", onClose);
+      if (error) reject(error);
+      else resolve();
+    };
+    const onDrain = () => settle();
+    const onError = (error: Error) => settle(error);
+    const onClose = () => settle(Object.assign(new Error("the output was closed"), { code: "EPIPE" }));
+    stream.on("drain", onDrain);
+    stream.on("error", onError);
+    stream.on("close", onClose);
+  });
+}
+
+/** Opens the file now, so a directory that does not exist or cannot be written fails before the export runs. */
+function openOutput(path: string, shownAs: string): Writable {
+  try {
+    return createWriteStream(path, { fd: openSync(path, "w") });
+  } catch (error) {
+    const code = (error as NodeJS.ErrnoException).code;
+    throw new CliError(
+      `cannot write ${shownAs}: ${code === "ENOENT" ? "no such directory" : (code ?? firstLine(error))}`,
+    );
+  }
+}
+
+export async function exportSegment(id: string, options: ExportOptions): Promise<void> {
+  await withContext(async (ctx) => {
+    const asOf = options.asOf ?? ctx.lifecycle.today();
+    const { segment, rule } = await segmentRuleFor(ctx, id, asOf);
+    const partial = options.out ? `${options.out}.partial` : undefined;
+    const out: Writable = partial ? openOutput(partial, options.out!) : process.stdout;
+    // A reader that stops early (`| head`) closes the pipe: the export ends there, without an error.
+    let pipeClosed = false;
+    out.on("error", (error: NodeJS.ErrnoException) => {
+      if (error.code === "EPIPE") pipeClosed = true;
+    });
+    const progress = startProgress({
+      label: `exporting "${segment.name}"`,
+      unit: "rows",
+      enabled: Boolean(options.out) && progressWanted(options.quiet),
+    });
+    const started = Date.now();
+    const batches = memberBatches(ctx.warehouse, ctx.lifecycle, rule, asOf);
+    let rows = 0;
+    try {
+      await write(out, memberCsvHeader());
+      for (let next = await batches.next(); !next.done; next = await batches.next()) {
+        await write(out, memberCsvLines(next.value));
+        rows += next.value.length;
+        progress.update(rows);
+      }
+      if (partial) {
+        out.end();
+        await once(out, "finish");
+        renameSync(partial, options.out!);
+      }
+      progress.stop();
+      const seconds = (Date.now() - started) / 1000;
+      if (options.out) {
+        process.stderr.write(
+          `clm: exported ${rows} members of "${segment.name}" (${asOf}) to ${options.out} in ${seconds.toFixed(1)}s\n`,
+        );
+      }
+    } catch (error) {
+      progress.stop();
+      await batches.return?.();
+      if (partial) {
+        out.destroy();
+        rmSync(partial, { force: true });
+      }
+      if (pipeClosed || (error as NodeJS.ErrnoException).code === "EPIPE") return;
+      throw new CliError(`export of segment "${segment.name}" failed: ${firstLine(error)}`);
+    }
+  });
+}

@@ -1,0 +1,290 @@
+// The `clm` commands: their arguments, options and help, and what an outcome means for the exit code
+// (exit.ts). Each command's work lives in its own module, loaded only when the command runs, so `--help`
+// and usage errors answer at once. src/cli/main.ts runs it as the process.
+import { Argument, Command, InvalidArgumentError, Option } from "commander";
+import { columnSpec, columnsOf, WAREHOUSE_CONTRACT, type LogicalTable } from "../../connectors/contract.ts";
+import { ROLES, checkLabel, isRole, type Role } from "../auth/keys.ts";
+import { METRICS } from "../lifecycle/metrics.ts";
+import { CliError, EXIT, firstLine, printLines, UsageError } from "./exit.ts";
+import {
+  atLeastOne,
+  calendarDay,
+  delimiter,
+  IMPORT_TABLES,
+  list,
+  OUTPUT_FORMATS,
+  positiveInt,
+  todayUtc,
+  type OutputFormat,
+} from "./options.ts";
+
+const EXAMPLES = `
+Examples:
+  $ clm serve                                          # the GraphQL server (what npm start runs)
+  $ clm seed --customers 100000 --out shop.duckdb      # demo data into a DuckDB file
+  $ clm import transactions orders.csv --db shop.duckdb
+  $ clm import customers people.parquet --db shop.duckdb --replace
+  $ export CLM_DUCKDB_PATH=shop.duckdb                  # the warehouse the commands below use
+  $ clm stages --as-of 2026-06-30
+  $ clm metrics --from 2026-06-01 --to 2026-06-30 --keys revenue,churn_rate --compare
+  $ clm export-segment 2b0c…-uuid --out at-risk.csv
+  $ clm keys create --role viewer --label "BI dashboard"
+
+Every command reads the server's environment (CLM_WAREHOUSE, CLM_DUCKDB_PATH, CLM_CONFIG, DATABASE_URL,
+CLM_DATA_DIR, …); with none set, the reports run on the embedded demo, as npm start does.
+Data goes to stdout, messages and progress bars to stderr (bars only on a terminal).
+Exit codes: 0 success, 1 failure (bad data, unreachable warehouse, unknown segment), 2 bad usage.`;
+
+function label(value: string): string {
+  const { problems } = checkLabel(value);
+  if (problems.length > 0) throw new InvalidArgumentError(problems.join("; "));
+  return value;
+}
+
+function role(value: string): Role {
+  if (!isRole(value)) throw new InvalidArgumentError(`must be one of ${ROLES.join(", ")}`);
+  return value;
+}
+
+const formatOption = () =>
+  new Option("--format <format>", "output: an aligned table, CSV or JSON").choices(OUTPUT_FORMATS).default("table");
+const quietOption = () => new Option("-q, --quiet", "no progress bar (there is none when stderr is not a terminal)");
+
+export function buildProgram(): Command {
+  const program = new Command("clm")
+    .description("Customer lifecycle analytics over GraphQL: the server, and its data and reports from a terminal")
+    .showHelpAfterError("(add --help for usage)")
+    .exitOverride()
+    .addHelpText("after", EXAMPLES);
+
+  program
+    .command("serve")
+    .description("start the GraphQL server (configuration from the environment; see README)")
+    .action(async () => (await import("./serve.ts")).serve());
+
+  program
+    .command("seed")
+    .description("write deterministic demo data (transactions, customers, events, marketing_spend) into a warehouse")
+    .addOption(
+      new Option("--customers <n>", "people in the demo shop (buyers and leads)").argParser(positiveInt).default(5_000),
+    )
+    .addOption(
+      new Option("--intensity <k>", "purchase intensity: about k times the transactions per buyer (k >= 1)")
+        .argParser(atLeastOne)
+        .default(1),
+    )
+    .addOption(
+      new Option("--seed <n>", "random seed: the same seed gives the same data").argParser(positiveInt).default(42),
+    )
+    .addOption(
+      new Option("--end-date <day>", "last day of the two-year history")
+        .argParser(calendarDay)
+        .default(todayUtc(), "today (UTC)"),
+    )
+    .option("--out <file.duckdb>", "a DuckDB database file to write")
+    .option("--postgres-url <url>", "a PostgreSQL database to write instead (tables under the CLM_CONFIG schema)")
+    .option("--replace", "drop existing contract tables first", false)
+    .addOption(quietOption())
+    .addHelpText(
+      "after",
+      `
+A progress bar (customers, rate, eta) shows on stderr when it is a terminal.
+
+Examples:
+  $ clm seed --customers 100000 --out shop.duckdb
+  $ clm seed --customers 1000000 --intensity 5 --out bench.duckdb --replace
+  $ clm seed --customers 5000 --postgres-url postgresql://127.0.0.1/warehouse`,
+    )
+    .action(async (options) => (await import("./seed.ts")).seed(options));
+
+  program
+    .command("import")
+    .description("load a CSV or Parquet file into a table of the embedded warehouse (a DuckDB file), all or nothing")
+    .addArgument(
+      new Argument("<kind>", "the table to load into (spend: marketing_spend)").choices(Object.keys(IMPORT_TABLES)),
+    )
+    .argument("<file>", "a CSV file with a header line (.csv, .tsv, .txt, also .gz) or a Parquet file (.parquet)")
+    .option(
+      "--db <file.duckdb>",
+      "the DuckDB database file to load into (default: CLM_DUCKDB_PATH); created if missing",
+    )
+    .option("--replace", "replace the table's rows instead of appending to them")
+    .addOption(
+      new Option("--format <format>", "the file's format (default: by its extension)").choices(["csv", "parquet"]),
+    )
+    .addOption(
+      new Option("--delimiter <char>", 'CSV field separator ("tab" for a tab)')
+        .argParser(delimiter)
+        .default(",", '","'),
+    )
+    .addOption(
+      new Option("--max-errors <n>", "list at most this many problems (all are counted)")
+        .argParser(positiveInt)
+        .default(20),
+    )
+    .option("--dry-run", "check the file against the contract and load nothing")
+    .addOption(quietOption())
+    .addHelpText("after", importHelp)
+    .action(async (kind, file, options) => (await import("./import.ts")).importFile(kind, file, options));
+
+  program
+    .command("stages")
+    .description("customers per lifecycle stage on a day (as the GraphQL stages query counts them)")
+    .addOption(
+      new Option("--as-of <day>", "the day (YYYY-MM-DD), its end in the configured time zone")
+        .argParser(calendarDay)
+        .default(undefined, "today"),
+    )
+    .option("--segment <id>", "only the members of this saved segment")
+    .addOption(formatOption())
+    .addHelpText(
+      "after",
+      `
+Shares are of everyone known on the day (or of the segment's members). --format csv and json give the
+raw counts and shares (0–1) for scripts.
+
+Example:
+  $ clm stages --as-of 2026-06-30
+     Stages on 2026-06-30: 5000 customers
+     stage    |     name     | count | share
+  ------------+--------------+-------+-------
+   prospect   | Prospect     |  2147 | 42.9%
+   new        | New customer |   186 |  3.7%
+   …
+  (8 rows)`,
+    )
+    .action(async (options: { asOf?: string; segment?: string; format: OutputFormat }) =>
+      (await import("./reports.ts")).stages(options),
+    );
+
+  program
+    .command("metrics")
+    .description("headline lifecycle metrics over a period (as the GraphQL metrics query computes them)")
+    .addOption(
+      new Option("--from <day>", "first day of the period")
+        .argParser(calendarDay)
+        .default(undefined, "29 days before --to"),
+    )
+    .addOption(new Option("--to <day>", "last day of the period").argParser(calendarDay).default(undefined, "today"))
+    .addOption(
+      new Option("--keys <keys>", "metrics to show, comma-separated or repeated (default: all)").argParser(list),
+    )
+    .option("--compare", "also the equally long period just before, with the change")
+    .option("--segment <id>", "only the members of this saved segment")
+    .addOption(formatOption())
+    .addHelpText(
+      "after",
+      () => `
+Metrics (keys): ${METRICS.map((m) => m.key).join(", ")}.
+Ratios print as percentages, money with cents; --format csv and json give the raw values.
+
+Example:
+  $ clm metrics --from 2026-04-01 --to 2026-06-30 --keys revenue,repeat_purchase_rate --compare`,
+    )
+    .action(async (options) => (await import("./reports.ts")).metrics(options));
+
+  program
+    .command("export-segment")
+    .description("a saved segment's members with their stages and features as CSV (as GET /segments/:id/members.csv)")
+    .argument("<id>", "the segment's id")
+    .addOption(new Option("--as-of <day>", "membership on this day").argParser(calendarDay).default(undefined, "today"))
+    .option("--out <file.csv>", "write to this file (with a progress bar on a terminal) instead of stdout")
+    .addOption(quietOption())
+    .addHelpText(
+      "after",
+      `
+Examples:
+  $ clm export-segment 7f1c2a9e-… > members.csv
+  $ clm export-segment 7f1c2a9e-… --as-of 2026-06-30 --out members.csv`,
+    )
+    .action(async (id: string, options) => (await import("./export-segment.ts")).exportSegment(id, options));
+
+  const keys = program.command("keys").description("API keys: create, list, revoke (in the app database)");
+  keys
+    .command("create")
+    .description("create a key and print it once (only its hash is kept)")
+    .addOption(
+      new Option("--role <role>", `what the key may do: ${ROLES.join(" | ")}`).argParser(role).makeOptionMandatory(),
+    )
+    .addOption(new Option("--label <text>", "what the key is for, shown in lists").default("").argParser(label))
+    .action(async (options: { role: Role; label: string }) => (await import("./keys.ts")).createKey(options));
+  keys
+    .command("list")
+    .description("list keys: id, role, prefix, label, created, revoked")
+    .action(async () => (await import("./keys.ts")).listKeys());
+  keys
+    .command("revoke <idOrPrefix>")
+    .description("revoke a key by id or by its shown prefix; requests with it are refused at once")
+    .action(async (idOrPrefix: string) => (await import("./keys.ts")).revokeKey(idOrPrefix));
+  return program;
+}
+
+/** Each kind's columns, as the contract has them (? = optional). */
+function contractHelp(): string {
+  return Object.entries(IMPORT_TABLES)
+    .map(([kind, table]: [string, LogicalTable]) => {
+      const columns = columnsOf(table).map(
+        (c) => `${c}${columnSpec(table, c).nullable ? "?" : ""} (${columnSpec(table, c).type})`,
+      );
+      return `  ${kind.padEnd(13)} ${columns.join(", ")}\n  ${"".padEnd(13)} ${WAREHOUSE_CONTRACT[table].description}`;
+    })
+    .join("\n");
+}
+
+function importHelp(): string {
+  return `
+Columns are matched by name (case-insensitive) in the CSV header or the Parquet schema; ? marks the
+optional ones, other columns are ignored:
+${contractHelp()}
+
+Every value is checked first: required values present, numbers finite, timestamps ISO 8601
+(2026-03-02 10:15:00, 2026-03-02T10:15:00+02:00, 2026-03-02; UTC when no offset), dates YYYY-MM-DD.
+With any problem nothing is loaded and the problems are listed by line (CSV: the physical line of
+the file on which the row starts, 1 = the header, counting line breaks inside quoted fields) or by
+row (Parquet: 1 = the first row), e.g.
+  clm: orders.csv: line 17: amount "abc" is not a number
+Otherwise one transaction appends the rows (or replaces the table's rows with --replace), creating
+the table if it is missing. A progress bar (rows, rate) shows on stderr when it is a terminal.
+
+Examples:
+  $ clm import transactions orders.csv --db shop.duckdb
+  $ clm import spend spend.csv --delimiter ';' --replace            # into marketing_spend
+  $ CLM_DUCKDB_PATH=shop.duckdb clm import events events.parquet --dry-run`;
+}
+
+/** What an error means for the exit code, and the lines to say it in. */
+function failure(error: unknown): number {
+  if (error instanceof UsageError) {
+    printLines([error.message, `see: clm ${error.command ? `${error.command} ` : ""}--help`]);
+    return EXIT.usage;
+  }
+  if (error instanceof CliError) {
+    printLines(error.lines);
+    return EXIT.failure;
+  }
+  const name = (error as { name?: string } | null)?.name;
+  if (name === "ConfigError" || name === "StartupError") {
+    printLines(String((error as Error).message).split("\n"));
+    return EXIT.failure;
+  }
+  // Anything else: one line, the stack only when the log level asks for detail.
+  printLines([firstLine(error)]);
+  if (/^(debug|trace)$/.test(process.env.LOG_LEVEL ?? "")) process.stderr.write(`${(error as Error)?.stack}\n`);
+  return EXIT.failure;
+}
+
+/**
+ * Runs one command line (`argv` as process.argv has it, or the user's words with from "user") and gives
+ * its exit code; messages are on stderr. A server (serve) keeps running after it returns 0.
+ */
+export async function run(argv: readonly string[], from: "node" | "user" = "node"): Promise<number> {
+  try {
+    await buildProgram().parseAsync(argv, { from });
+    return EXIT.ok;
+  } catch (error) {
+    const e = error as { code?: string; exitCode?: number };
+    // Commander has printed its message (or the help) already.
+    if (typeof e.code === "string" && e.code.startsWith("commander.")) return e.exitCode === 0 ? EXIT.ok : EXIT.usage;
+    return failure(error);
+  }
+}
