@@ -16,7 +16,7 @@ import {
 import { DEFAULT_MAPPING, resolveMapping } from "../connectors/contract.ts";
 import { duckdbDialect } from "../connectors/duckdb.ts";
 import { pgPoolSource, PostgresConnector } from "../connectors/postgres.ts";
-import { ident, sql, type Sql } from "../connectors/sql.ts";
+import { ident, join, sql, type Sql } from "../connectors/sql.ts";
 import { newRequestScope, runInRequestScope } from "../src/request-scope.ts";
 import { ServerMetrics } from "../src/server/metrics.ts";
 import {
@@ -239,6 +239,43 @@ describe("result cache", () => {
     expect(inner.calls).toBe(2);
   });
 
+  it("caches a keyed query per key: only keys not seen before reach the warehouse", async () => {
+    const asked: string[][] = [];
+    const inner = new ScriptedWarehouse();
+    inner.query = async <R extends Row = Row>(query: Sql): Promise<R[]> => {
+      inner.calls += 1;
+      const ids = query.parts.flatMap((p) => (p.kind === "param" ? [p.value as string] : []));
+      asked.push(ids);
+      // "ghost" does not exist: no row for it.
+      return ids
+        .filter((id) => id !== "ghost")
+        .map((id) => ({ id, at: new Date(Date.UTC(2026, 0, 2)) })) as unknown as R[];
+    };
+    const g = guard(inner, { cache });
+    const build = (ids: readonly string[]) => sql`SELECT ${join(ids.map((id) => sql`${id}`))}`;
+    const byId = (row: Row) => String(row.id);
+    const ids = (rows: Row[]) => rows.map((r) => String(r.id)).sort();
+
+    expect(ids(await g.queryPerKey(["a", "b", "ghost"], build, byId))).toEqual(["a", "b"]);
+    // a and b and the known-absent ghost answer from the cache; only c is asked for.
+    const second = await g.queryPerKey(["c", "a", "ghost", "b", "a"], build, byId);
+    expect(ids(second)).toEqual(["a", "b", "c"]);
+    expect(second.find((r) => r.id === "a")!.at).toBeInstanceOf(Date);
+    expect(await g.queryPerKey(["b", "c"], build, byId)).toHaveLength(2);
+    expect(asked).toEqual([["a", "b", "ghost"], ["c"]]);
+
+    // Another data version: everything is asked for again.
+    inner.version = "after-a-load";
+    const fresh = guard(inner, { cache });
+    await fresh.queryPerKey(["a"], build, byId);
+    expect(asked.at(-1)).toEqual(["a"]);
+    // Without a cache: one plain query each time.
+    const uncached = guard(inner);
+    await uncached.queryPerKey(["a"], build, byId);
+    await uncached.queryPerKey(["a"], build, byId);
+    expect(asked.slice(-2)).toEqual([["a"], ["a"]]);
+  });
+
   it("shares one warehouse query among concurrent identical requests", async () => {
     const inner = new ScriptedWarehouse();
     inner.delayMs = 50;
@@ -388,6 +425,32 @@ describe("BigQuery faults (fake endpoint)", () => {
 });
 
 describe("through GraphQL", () => {
+  it("caches lookups per customer: a batch of known and new ids asks the warehouse only for the new", async () => {
+    const server = await startTestServer({ customers: 60, guard: { cache: DEFAULT_CACHE_SETTINGS } });
+    try {
+      const lookup = `query ($ids: [ID!]!) { customers(ids: $ids, asOf: "2026-06-30") { id stage { key } } }`;
+      const first = await server.graphql(lookup, { ids: ["c000001", "c000002"] });
+      expect(first.errors).toBeUndefined();
+      const before = server.warehouseQueries.length;
+      const mixed = await server.graphql(lookup, { ids: ["c000002", "c000003", "c000001"] });
+      expect(mixed.errors).toBeUndefined();
+      const asked = server.warehouseQueries.slice(before);
+      // One features query (for c000003 only: which ids it carries is checked on the guard above).
+      expect(asked).toEqual(["customer_features"]);
+      const again = server.warehouseQueries.length;
+      const cached = await server.graphql(lookup, { ids: ["c000003", "c000001", "c000002"] });
+      expect(server.warehouseQueries.length).toBe(again);
+      // The same stages whichever way they were loaded.
+      const stageOf = (r: typeof first) =>
+        Object.fromEntries(
+          (r.data!.customers as { id: string; stage: { key: string } }[]).map((c) => [c.id, c.stage.key]),
+        );
+      expect(stageOf(cached)).toEqual({ ...stageOf(first), ...stageOf(mixed) });
+    } finally {
+      await server.close();
+    }
+  });
+
   it("answers a repeated operation from the cache, and logs and counts each request", async () => {
     const logLines: Record<string, unknown>[] = [];
     const server = await startTestServer({ customers: 60, guard: { cache: DEFAULT_CACHE_SETTINGS }, logLines });

@@ -1,6 +1,7 @@
 // The lifecycle service: customer features and stages as of a day, computed in the warehouse, with
 // per-request batching of single-customer lookups.
 import { runShared } from "../request-scope.ts";
+import { GuardedWarehouse } from "../warehouse/guarded-warehouse.ts";
 import DataLoader from "dataloader";
 import type { TableStatus, WarehouseConnector } from "../../connectors/connector.ts";
 import type { LogicalTable } from "../../connectors/contract.ts";
@@ -180,7 +181,14 @@ export class LifecycleService {
   /** Features of some customers in one warehouse query; unknown ids are absent from the map. */
   async featuresOf(asOf: string, customerIds: readonly string[]): Promise<Map<string, CustomerFeatures>> {
     if (customerIds.length === 0) return new Map();
-    const rows = await this.warehouse.query(this.features(asOf, customerIds), { label: "customer_features", asOf });
+    const options = { label: "customer_features", asOf };
+    const build = (ids: readonly string[]) => this.features(asOf, ids);
+    // Behind the server's guard, each customer's features are cached on their own (lookups at a high
+    // rate batch different ids every time); elsewhere (tests, the CLI without a cache) one query.
+    const rows =
+      this.warehouse instanceof GuardedWarehouse
+        ? await this.warehouse.queryPerKey(customerIds, build, (row) => String(row.customer_id), options)
+        : await this.warehouse.query(build(customerIds), options);
     return new Map(rows.map((row) => [String(row.customer_id), toFeatures(row)]));
   }
 

@@ -9,6 +9,7 @@
 //  5. the request's deadline (request-scope.ts) cancels the running query, also in connectors whose
 //     client cannot be cancelled (the answer is abandoned).
 // Each attempt is timed into the request's warehouse time and the Prometheus metrics.
+import { createHash } from "node:crypto";
 import { performance } from "node:perf_hooks";
 import {
   BrokenCircuitError,
@@ -210,6 +211,44 @@ export class GuardedWarehouse implements WarehouseConnector {
     } finally {
       if (this.running.get(key) === own) this.running.delete(key);
     }
+  }
+
+  /**
+   * A query over a list of keys (customer ids) whose rows are cached per key rather than per query: an
+   * internal app's lookups come in batches of whatever ids arrived in the same tick, so whole-query
+   * entries would almost never repeat, while each customer does. Keys already cached (present or known
+   * absent) answer from the cache; only the missing ones reach the warehouse, in one query.
+   * `build(keys)` must return one row per key found, `keyOf(row)` its key. Without a cache, one query.
+   */
+  async queryPerKey<R extends Row = Row>(
+    keys: readonly string[],
+    build: (keys: readonly string[]) => Sql,
+    keyOf: (row: R) => string,
+    options: QueryOptions = {},
+  ): Promise<R[]> {
+    const version = this.store && options.cache !== false ? await this.currentDataVersion() : undefined;
+    if (version === undefined || keys.length === 0) return this.query<R>(build(keys), { ...options, cache: false });
+    // The query's shape for one placeholder key (its text and every other bound value: the day, the
+    // time zone) identifies what the rows mean; each key's entry is that plus the key.
+    const shape = cacheKey(this.kind, build(["\u0000"]), version);
+    const entryKey = (key: string) => `${shape}:${createHash("sha256").update(key).digest("base64url")}`;
+    const distinct = [...new Set(keys)];
+    const cached = await Promise.all(distinct.map((key) => this.lookup(entryKey(key))));
+    const rows: R[] = [];
+    const missing: string[] = [];
+    distinct.forEach((key, i) => {
+      const hit = cached[i];
+      if (hit === undefined) missing.push(key);
+      else rows.push(...(hit as R[]));
+    });
+    const scope = currentRequestScope();
+    if (scope && missing.length < distinct.length) scope.cacheHits += 1;
+    if (missing.length === 0) return rows;
+    const fetched = await this.query<R>(build(missing), { ...options, cache: false });
+    const byKey = new Map<string, R[]>(missing.map((key) => [key, []]));
+    for (const row of fetched) byKey.get(keyOf(row))?.push(row);
+    for (const [key, found] of byKey) void this.remember(entryKey(key), found, options.asOf);
+    return [...rows, ...fetched];
   }
 
   /** Streams are not cached nor retried (a retry would repeat rows already sent); the circuit applies. */
