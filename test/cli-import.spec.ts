@@ -4,16 +4,16 @@ import { copyFileSync, existsSync, mkdtempSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { fileURLToPath } from "node:url";
-import { beforeAll, describe, expect, it, vi } from "vitest";
+import { beforeAll, describe, expect, it } from "vitest";
 import { DEFAULT_MAPPING } from "../connectors/contract.ts";
 import { DuckDBConnector } from "../connectors/duckdb.ts";
 import { sql } from "../connectors/sql.ts";
 import { CsvScanner, type CsvRecord } from "../src/cli/csv-scan.ts";
-import { run } from "../src/cli/program.ts";
 import { generateDemoData } from "../src/demo/generate.ts";
 import { defaultStageModel } from "../src/lifecycle/stage-model.ts";
 import { LifecycleService } from "../src/services/lifecycle.ts";
 import { runClm } from "./helpers/process.ts";
+import { runClmInProcess } from "./helpers/cli-in-process.ts";
 
 const FIXTURES = fileURLToPath(new URL("./fixtures/import/", import.meta.url));
 const fixture = (name: string) => join(FIXTURES, name);
@@ -247,7 +247,7 @@ describe("clm import", () => {
     // In this process (CLM_DUCKDB_PATH unset here): nothing is opened on these paths.
     expect(process.env.CLM_DUCKDB_PATH).toBeUndefined();
     for (const [args, exit, pattern] of cases) {
-      const result = await runHere(args);
+      const result = await runClmInProcess(args);
       expect(result.code, args.join(" ")).toBe(exit);
       expect(result.stderr).toMatch(pattern);
       expect(result.stdout).toBe("");
@@ -255,21 +255,6 @@ describe("clm import", () => {
     expect(existsSync(db)).toBe(false);
   });
 });
-
-/** One command line run in this process, its output captured. */
-async function runHere(args: string[]): Promise<{ code: number; stdout: string; stderr: string }> {
-  let stdout = "";
-  let stderr = "";
-  const out = vi.spyOn(process.stdout, "write").mockImplementation((chunk) => ((stdout += String(chunk)), true));
-  const err = vi.spyOn(process.stderr, "write").mockImplementation((chunk) => ((stderr += String(chunk)), true));
-  try {
-    const code = await run(args, "user");
-    return { code, stdout, stderr };
-  } finally {
-    out.mockRestore();
-    err.mockRestore();
-  }
-}
 
 describe("the CSV record scan behind the line numbers", () => {
   function scan(text: string, chunk = 3): CsvRecord[] {

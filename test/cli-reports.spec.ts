@@ -4,11 +4,10 @@ import { mkdtempSync, readFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { pino } from "pino";
-import { afterAll, beforeAll, describe, expect, it, vi } from "vitest";
+import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { DEFAULT_MAPPING } from "../connectors/contract.ts";
 import { DuckDBConnector } from "../connectors/duckdb.ts";
 import { openAppDatabase } from "../src/appdb/database.ts";
-import { run } from "../src/cli/program.ts";
 import { formatMetric } from "../src/cli/reports.ts";
 import { loadEnv } from "../src/config/env.ts";
 import { generateDemoData } from "../src/demo/generate.ts";
@@ -19,6 +18,7 @@ import { openServices } from "../src/server/boot.ts";
 import { SegmentStore } from "../src/services/segment-store.ts";
 import { openTestAppDatabase, TEST_DATABASE_URL, type TestAppDatabase } from "./helpers/databases.ts";
 import { runClm } from "./helpers/process.ts";
+import { runClmInProcess } from "./helpers/cli-in-process.ts";
 
 const dir = mkdtempSync(join(tmpdir(), "clm-reports-"));
 const AS_OF = "2026-06-30";
@@ -205,21 +205,6 @@ describe("clm export-segment", () => {
   });
 });
 
-/** One command line run in this process (usage and help only: nothing is opened), its output captured. */
-async function runHere(args: string[]): Promise<{ code: number; stdout: string; stderr: string }> {
-  let stdout = "";
-  let stderr = "";
-  const out = vi.spyOn(process.stdout, "write").mockImplementation((chunk) => ((stdout += String(chunk)), true));
-  const err = vi.spyOn(process.stderr, "write").mockImplementation((chunk) => ((stderr += String(chunk)), true));
-  try {
-    const code = await run(args, "user");
-    return { code, stdout, stderr };
-  } finally {
-    out.mockRestore();
-    err.mockRestore();
-  }
-}
-
 describe("clm usage and help", () => {
   it("refuses bad usage with exit code 2 before opening anything", async () => {
     const cases: [string[], RegExp][] = [
@@ -236,7 +221,7 @@ describe("clm usage and help", () => {
       [["frobnicate"], /unknown command 'frobnicate'/],
     ];
     for (const [args, pattern] of cases) {
-      const result = await runHere(args);
+      const result = await runClmInProcess(args);
       expect(result.code, args.join(" ")).toBe(2);
       expect(result.stderr).toMatch(pattern);
       expect(result.stdout).toBe("");
@@ -258,15 +243,15 @@ describe("clm usage and help", () => {
       ["keys", "revoke"],
     ];
     for (const command of commands) {
-      const result = await runHere([...command, "--help"]);
+      const result = await runClmInProcess([...command, "--help"]);
       expect(result.code, command.join(" ")).toBe(0);
       expect(result.stdout).toMatch(new RegExp(`^Usage: clm${command.length > 0 ? ` ${command.join(" ")}` : ""} `));
       expect(result.stderr).toBe("");
     }
-    const main = await runHere(["--help"]);
+    const main = await runClmInProcess(["--help"]);
     expect(main.stdout).toMatch(/Examples:\n  \$ clm serve/);
     expect(main.stdout).toMatch(/Exit codes: 0 success, 1 failure .*, 2 bad usage/);
-    const importHelp = await runHere(["import", "--help"]);
+    const importHelp = await runClmInProcess(["import", "--help"]);
     expect(importHelp.stdout).toMatch(
       /transactions +customer_id \(text\), occurred_at \(timestamp\), amount \(numeric\)/,
     );
