@@ -1,5 +1,6 @@
 // Benchmark 3 — the in-process classifier: customers per second classified by the stage model's rules
-// compiled to TypeScript (CompiledStageModel.classify, what Customer.stage runs), on one core (the JS
+// compiled to JavaScript source (CompiledStageModel.classify, what Customer.stage runs; see
+// src/lifecycle/rule-predicate.ts), on one core (the JS
 // thread), over precomputed features: every known customer's real features from the top DuckDB shop,
 // loaded once before timing. Baselines in the same run: the same model hand-written as plain `if`s over
 // the same row objects, and over columns in Float64Arrays (the ceiling of JS on this machine).
@@ -12,7 +13,6 @@ import type { BenchContext } from "./lib/context.ts";
 import { END_DATE } from "./lib/data.ts";
 import { bar, log } from "./lib/progress.ts";
 import { figure, targetAtLeast, type Section } from "./lib/report.ts";
-import { compileModelToSource } from "./lib/rule-codegen.ts";
 import { interleave } from "./lib/stats.ts";
 
 /** Classifications per timed measurement, at least (passes over the array repeat to reach it). */
@@ -88,12 +88,6 @@ function passCompiled(model: CompiledStageModel, rows: readonly CustomerFeatures
   return sum;
 }
 
-function passCodegen(classify: (row: object) => number, rows: readonly CustomerFeatures[], passes: number): number {
-  let sum = 0;
-  for (let p = 0; p < passes; p++) for (let i = 0; i < rows.length; i++) sum += classify(rows[i]!) + 1;
-  return sum;
-}
-
 function passHandRows(rows: readonly CustomerFeatures[], passes: number): number {
   let sum = 0;
   for (let p = 0; p < passes; p++) for (let i = 0; i < rows.length; i++) sum += handRow(rows[i]!) + 1;
@@ -129,22 +123,19 @@ export async function runClassifier(ctx: BenchContext, section: Section): Promis
   let handAgrees = 0;
   const columns = toColumns(rows);
   let columnsAgree = 0;
-  const codegen = compileModelToSource(defaultStageModel());
-  let codegenAgrees = 0;
   for (let i = 0; i < n; i++) {
     const stage = model.classify(rows[i]!);
     compiledCounts.set(stage.key, (compiledCounts.get(stage.key) ?? 0) + 1);
     if (model.stages[handRow(rows[i]!)] === stage) handAgrees++;
     if (model.stages[handColumns(columns, i)] === stage) columnsAgree++;
-    if (model.stages[codegen.classify(rows[i]!)] === stage) codegenAgrees++;
   }
   const sqlEqual = [...model.stages].every((s) => (compiledCounts.get(s.key) ?? 0) === (sqlCounts.get(s.key) ?? 0));
   section.notes.push(
     `Input: ${n.toLocaleString("en-US")} customers' real features (the top DuckDB shop as of ${END_DATE}), loaded before timing. ` +
       `Compiled rules agree with the SQL stage counts: ${sqlEqual ? "yes" : `NO (${JSON.stringify(Object.fromEntries(compiledCounts))} vs ${JSON.stringify(Object.fromEntries(sqlCounts))})`}; ` +
-      `hand-written classifier agrees on ${handAgrees}/${n} rows, column version on ${columnsAgree}/${n}, the source-compiled prototype on ${codegenAgrees}/${n}.`,
+      `hand-written classifier agrees on ${handAgrees}/${n} rows, column version on ${columnsAgree}/${n}.`,
   );
-  if (handAgrees !== n || columnsAgree !== n || codegenAgrees !== n)
+  if (handAgrees !== n || columnsAgree !== n)
     throw new Error("the hand-written classifier disagrees with the compiled rules");
 
   // ---- Timed rounds: each measurement classifies at least MIN_PER_MEASUREMENT customers.
@@ -154,8 +145,7 @@ export async function runClassifier(ctx: BenchContext, section: Section): Promis
   passCompiled(model, rows, 1);
   passHandRows(rows, 1);
   passHandColumns(columns, n, 1);
-  passCodegen(codegen.classify, rows, 1);
-  const variants = ["compiled", "codegen", "handRows", "handColumns"] as const;
+  const variants = ["compiled", "handRows", "handColumns"] as const;
   const b = bar("classifier", variants.length * ctx.options.repeats);
   let checksum = 0;
   const seconds = await interleave(
@@ -164,7 +154,6 @@ export async function runClassifier(ctx: BenchContext, section: Section): Promis
     async (variant) => {
       const t0 = performance.now();
       if (variant === "compiled") checksum += passCompiled(model, rows, passes);
-      else if (variant === "codegen") checksum += passCodegen(codegen.classify, rows, passes);
       else if (variant === "handRows") checksum += passHandRows(rows, passes);
       else checksum += passHandColumns(columns, n, passes);
       return (performance.now() - t0) / 1000;
@@ -178,14 +167,6 @@ export async function runClassifier(ctx: BenchContext, section: Section): Promis
       baseline: { name: "hand-written ifs, same rows", values: rate(seconds.handRows) },
       target: (v) => targetAtLeast(v.median, 5_000_000, "≥ 5M customers/s"),
     }),
-    figure(
-      "PROTOTYPE: the same rules compiled to JS source (bench/lib/rule-codegen.ts)",
-      "customers/s",
-      rate(seconds.codegen),
-      {
-        baseline: { name: "compiled rules (closures)", values: rate(seconds.compiled) },
-      },
-    ),
     figure("hand-written ifs over feature rows", "customers/s", rate(seconds.handRows), {
       baseline: { name: "hand-written ifs over Float64Array columns", values: rate(seconds.handColumns) },
     }),

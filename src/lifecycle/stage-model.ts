@@ -3,9 +3,9 @@
 // reach → acquisition → develop and nurture → retention → loyalty/advocacy, plus lapse states for win-back.
 import { z } from "zod";
 import { integer, join, sql, type Sql } from "../../connectors/sql.ts";
-import { compilePredicate, type FeatureRow, type Predicate } from "./rule-predicate.ts";
+import { compileFirstMatch, type FeatureRow } from "./rule-predicate.ts";
 import { compileRuleSql, type RuleSqlContext } from "./rule-sql.ts";
-import { checkRule, ruleSchema, type Rule } from "./rules.ts";
+import { checkRule, fieldsOf, ruleSchema, type Rule } from "./rules.ts";
 
 export interface Stage {
   readonly key: string;
@@ -231,8 +231,11 @@ export function resolveStageModel(config: z.output<typeof stageModelConfigSchema
 export class CompiledStageModel {
   readonly stages: readonly Stage[];
   private readonly byKey: ReadonlyMap<string, number>;
-  private readonly ordered: readonly { index: number; lapse: boolean; predicate: Predicate; rule: Rule }[];
+  private readonly ordered: readonly { index: number; lapse: boolean; rule: Rule }[];
   private readonly fallbackIndex: number;
+  /** The rules in evaluation order as one function each (see rule-predicate.ts): row → display index. */
+  private readonly currentIndex: (row: FeatureRow) => number;
+  private readonly furthestIndex: (row: FeatureRow) => number;
 
   constructor(readonly model: StageModel) {
     this.stages = [...model.stages].sort((a, b) => a.order - b.order);
@@ -240,9 +243,16 @@ export class CompiledStageModel {
     this.ordered = model.evaluationOrder.map((key) => {
       const index = this.byKey.get(key)!;
       const stage = this.stages[index]!;
-      return { index, lapse: stage.kind === "lapse", predicate: compilePredicate(stage.rule), rule: stage.rule };
+      return { index, lapse: stage.kind === "lapse", rule: stage.rule };
     });
     this.fallbackIndex = this.byKey.get(model.fallback)!;
+    const firstMatch = (entries: typeof this.ordered) =>
+      compileFirstMatch(
+        entries.map((e) => ({ rule: e.rule, result: e.index })),
+        this.fallbackIndex,
+      );
+    this.currentIndex = firstMatch(this.ordered);
+    this.furthestIndex = firstMatch(this.ordered.filter((e) => !e.lapse));
   }
 
   indexOf(key: string): number | undefined {
@@ -251,8 +261,7 @@ export class CompiledStageModel {
 
   /** The current stage: the first rule in evaluation order that matches. */
   classify(features: FeatureRow): Stage {
-    for (const entry of this.ordered) if (entry.predicate(features)) return this.stages[entry.index]!;
-    return this.stages[this.fallbackIndex]!;
+    return this.stages[this.currentIndex(features)]!;
   }
 
   /**
@@ -260,8 +269,12 @@ export class CompiledStageModel {
    * read cumulative features (purchase days, referrals), so a lapsed loyal customer stays loyal here.
    */
   furthest(features: FeatureRow): Stage {
-    for (const entry of this.ordered) if (!entry.lapse && entry.predicate(features)) return this.stages[entry.index]!;
-    return this.stages[this.fallbackIndex]!;
+    return this.stages[this.furthestIndex(features)]!;
+  }
+
+  /** The features the stage rules read (what a query must compute to classify). */
+  fieldsRead(): Set<string> {
+    return new Set(this.ordered.flatMap((e) => [...fieldsOf(e.rule)]));
   }
 
   /** SQL giving the current stage's index, over the feature columns `ctx` names. */

@@ -123,14 +123,22 @@ function emptyTiming(stage: Stage): StageTiming {
   };
 }
 
-export function toFeatures(row: Record<string, unknown>): CustomerFeatures {
-  const out: Record<string, unknown> = { customerId: String(row.customer_id) };
-  for (const f of FEATURES) {
-    const value = row[f.column];
-    out[f.field] = value === undefined || value === null ? null : f.type === "number" ? Number(value) : String(value);
-  }
-  return out as CustomerFeatures;
-}
+/**
+ * A warehouse row (feature columns) as CustomerFeatures: null stays null, numbers become JS numbers,
+ * the rest text. Generated once from the catalog as one object literal, so every object has the same
+ * shape with its fields in the object itself; objects grown field by field in a loop made the
+ * classifier 3× slower over them (bench/classifier.ts: 2.6M vs 8–10M customers/s).
+ */
+export const toFeatures: (row: Record<string, unknown>) => CustomerFeatures = (() => {
+  const plain = /^[a-z][A-Za-z0-9_]*$/; // the catalog's own names; checked, as they become source
+  const fields = FEATURES.map((f) => {
+    if (!plain.test(f.field) || !plain.test(f.column)) throw new Error(`feature name not plain: ${f.field}`);
+    const convert = f.type === "number" ? "Number" : "String";
+    return `${f.field}: row.${f.column} == null ? null : ${convert}(row.${f.column})`;
+  });
+  // eslint-disable-next-line @typescript-eslint/no-implied-eval -- built from the static catalog above
+  return new Function(`return (row) => ({ customerId: String(row.customer_id), ${fields.join(", ")} });`)();
+})();
 
 export class LifecycleService {
   readonly model: CompiledStageModel;

@@ -39,7 +39,7 @@ const comparison: fc.Arbitrary<Rule> = fc
       fc.record({
         field: fc.constant(field),
         op: fc.constant("in" as const),
-        value: fc.array(constantOf(type), { minLength: 1, maxLength: 3 }),
+        value: fc.array(constantOf(type), { minLength: 1, maxLength: 12 }),
       }),
       fc.record({ field: fc.constant(field), op: fc.constantFrom("isNull" as const, "notNull" as const) }),
     ];
