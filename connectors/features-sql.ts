@@ -1,6 +1,6 @@
 // The customer-features query as of a day, in each dialect: computed where the data lives, one row
 // per known customer (a purchase, a customers row or an event before the cut-off).
-import { FEATURES } from "../src/lifecycle/features.ts";
+import { FEATURES, type FeatureField } from "../src/lifecycle/features.ts";
 import type { LogicalTable, WarehouseMapping } from "./contract.ts";
 import { cast, ident, join, sql, typeName, type Dialect, type Sql } from "./sql.ts";
 
@@ -16,6 +16,8 @@ export interface FeaturesQuery {
   readonly timeZone: string;
   /** Restrict to these customers (a batch of lookups); all customers when absent. */
   readonly customerIds?: readonly string[];
+  /** The features to compute (columns in catalog order after customer_id); all when absent. */
+  readonly fields?: ReadonlySet<FeatureField>;
 }
 
 /** The local calendar day of a timestamp column. */
@@ -85,6 +87,11 @@ function earliest(values: readonly Sql[]): Sql {
   return sql`LEAST(${join(rotations)})`;
 }
 
+/** Whether any of `fields` is wanted. */
+function wantsAny(wanted: ReadonlySet<FeatureField>, ...fields: FeatureField[]): boolean {
+  return fields.some((f) => wanted.has(f));
+}
+
 export function featuresSql(q: FeaturesQuery): Sql {
   const { dialect, mapping } = q;
   const table = (logical: LogicalTable) => ident(mapping.schema, mapping.tables[logical].table);
@@ -95,54 +102,91 @@ export function featuresSql(q: FeaturesQuery): Sql {
   const only = (expr: Sql) => (q.customerIds ? sql` AND ${inList(dialect, expr, q.customerIds)}` : sql``);
   const hasCustomers = q.available.has("customers");
   const hasEvents = q.available.has("events");
+  const wanted: ReadonlySet<FeatureField> = q.fields ?? new Set(FEATURES.map((f) => f.field));
+  const firstSeen = wantsAny(wanted, "firstSeenDate", "tenureDays");
+  // Only the parts the wanted features read are computed: the stage rules read four features, and
+  // order-level grouping, the purchase-day numbering and the events' latest type were most of the cost
+  // of a stage count (bench/results.md, pushdown).
+  const orders = wantsAny(wanted, "orderCount", "revenue", "averageOrderValue", "firstPurchaseRevenue");
+  const numbered = wantsAny(wanted, "secondPurchaseDate", "firstPurchaseRevenue");
+  const peopleDetails = hasCustomers && (firstSeen || wanted.has("acquisitionChannel"));
+  const eventDetails = hasEvents && (firstSeen || wantsAny(wanted, "lastEventDate", "lastEventType"));
+  const referrals = hasCustomers && wanted.has("referredCount");
 
+  const txColumns = orders
+    ? sql`,
+         ${col("transactions", "amount")} AS amount,
+         ${col("transactions", "order_id")} AS order_id`
+    : sql``;
   const ctes: Sql[] = [
     sql`tx AS (
   SELECT CAST(${col("transactions", "customer_id")} AS ${typeName("text")}) AS customer_id,
-         ${localDay(dialect, col("transactions", "occurred_at"), q.timeZone)} AS day,
-         ${col("transactions", "amount")} AS amount,
-         ${col("transactions", "order_id")} AS order_id
+         ${localDay(dialect, col("transactions", "occurred_at"), q.timeZone)} AS day${txColumns}
   FROM ${table("transactions")} AS t
   WHERE ${col("transactions", "occurred_at")} < ${cutoff}${only(col("transactions", "customer_id"))}
 )`,
-    // Orders per day: distinct order ids, each row without one counting alone. Grouping by order id
-    // first is cheaper than COUNT(DISTINCT) over millions of groups.
-    sql`daily AS (
-  SELECT customer_id, day, SUM(revenue) AS revenue, SUM(CASE WHEN order_id IS NULL THEN lines ELSE 1 END) AS orders,
-         ROW_NUMBER() OVER (PARTITION BY customer_id ORDER BY day) AS n
+  ];
+  const numbering = numbered
+    ? sql`,
+         ROW_NUMBER() OVER (PARTITION BY customer_id ORDER BY day) AS n`
+    : sql``;
+  ctes.push(
+    orders
+      ? // Orders per day: distinct order ids, each row without one counting alone. Grouping by order id
+        // first is cheaper than COUNT(DISTINCT) over millions of groups.
+        sql`daily AS (
+  SELECT customer_id, day, SUM(revenue) AS revenue, SUM(CASE WHEN order_id IS NULL THEN lines ELSE 1 END) AS orders${numbering}
   FROM (SELECT customer_id, day, order_id, SUM(amount) AS revenue, COUNT(*) AS lines FROM tx GROUP BY customer_id, day, order_id) AS o
   GROUP BY customer_id, day
+)`
+      : sql`daily AS (
+  SELECT customer_id, day${numbering}
+  FROM tx GROUP BY customer_id, day
 )`,
-    sql`buyers AS (
-  SELECT customer_id, COUNT(*) AS purchase_days, MIN(day) AS first_day, MAX(day) AS last_day,
-         MIN(CASE WHEN n = 2 THEN day END) AS second_day, SUM(orders) AS order_count, SUM(revenue) AS revenue,
-         SUM(CASE WHEN n = 1 THEN revenue END) AS first_day_revenue
-  FROM daily GROUP BY customer_id
-)`,
+  );
+  const buyerColumns = [
+    sql`COUNT(*) AS purchase_days`,
+    sql`MIN(day) AS first_day`,
+    sql`MAX(day) AS last_day`,
+    ...(wanted.has("secondPurchaseDate") ? [sql`MIN(CASE WHEN n = 2 THEN day END) AS second_day`] : []),
+    ...(orders ? [sql`SUM(orders) AS order_count`, sql`SUM(revenue) AS revenue`] : []),
+    ...(wanted.has("firstPurchaseRevenue") ? [sql`SUM(CASE WHEN n = 1 THEN revenue END) AS first_day_revenue`] : []),
   ];
+  ctes.push(sql`buyers AS (
+  SELECT customer_id, ${join(buyerColumns)}
+  FROM daily GROUP BY customer_id
+)`);
   const knownFrom = [sql`SELECT customer_id FROM buyers`];
   if (hasCustomers) {
-    ctes.push(
-      sql`people AS (
+    if (peopleDetails) {
+      ctes.push(sql`people AS (
   SELECT CAST(${col("customers", "customer_id")} AS ${typeName("text")}) AS customer_id,
          MIN(${localDay(dialect, col("customers", "created_at"), q.timeZone)}) AS created_day,
          MIN(${col("customers", "acquisition_channel")}) AS acquisition_channel
   FROM ${table("customers")} AS t
   WHERE ${col("customers", "created_at")} < ${cutoff}${only(col("customers", "customer_id"))}
   GROUP BY 1
-)`,
-      sql`referrals AS (
+)`);
+      knownFrom.push(sql`SELECT customer_id FROM people`);
+    } else {
+      // Only who is known: the union below removes duplicates.
+      knownFrom.push(sql`SELECT CAST(${col("customers", "customer_id")} AS ${typeName("text")}) AS customer_id
+  FROM ${table("customers")} AS t
+  WHERE ${col("customers", "created_at")} < ${cutoff}${only(col("customers", "customer_id"))}`);
+    }
+    if (referrals) {
+      ctes.push(sql`referrals AS (
   SELECT CAST(${col("customers", "referred_by")} AS ${typeName("text")}) AS customer_id, COUNT(*) AS referred_count
   FROM ${table("customers")} AS t
   WHERE ${col("customers", "referred_by")} IS NOT NULL AND ${col("customers", "created_at")} < ${cutoff}${only(col("customers", "referred_by"))}
   GROUP BY 1
-)`,
-    );
-    knownFrom.push(sql`SELECT customer_id FROM people`);
+)`);
+    }
   }
   if (hasEvents) {
-    // First and last instants, then their days: one zone conversion per customer, not per event.
-    ctes.push(sql`ev AS (
+    if (eventDetails) {
+      // First and last instants, then their days: one zone conversion per customer, not per event.
+      ctes.push(sql`ev AS (
   SELECT customer_id, ${localDay(dialect, sql`first_at`, q.timeZone)} AS first_day,
          ${localDay(dialect, sql`last_at`, q.timeZone)} AS last_day, last_type
   FROM (
@@ -154,54 +198,57 @@ export function featuresSql(q: FeaturesQuery): Sql {
     GROUP BY 1
   ) AS e
 )`);
-    knownFrom.push(sql`SELECT customer_id FROM ev`);
+      knownFrom.push(sql`SELECT customer_id FROM ev`);
+    } else {
+      knownFrom.push(sql`SELECT CAST(${col("events", "customer_id")} AS ${typeName("text")}) AS customer_id
+  FROM ${table("events")} AS t
+  WHERE ${col("events", "occurred_at")} < ${cutoff}${only(col("events", "customer_id"))}`);
+    }
   }
   ctes.push(sql`known AS (${join(knownFrom, " UNION DISTINCT ")})`);
 
-  const firstSeen = earliest([
-    sql`b.first_day`,
-    ...(hasCustomers ? [sql`p.created_day`] : []),
-    ...(hasEvents ? [sql`e.first_day`] : []),
-  ]);
+  const firstSeenDay = () =>
+    earliest([
+      sql`b.first_day`,
+      ...(hasCustomers ? [sql`p.created_day`] : []),
+      ...(hasEvents ? [sql`e.first_day`] : []),
+    ]);
   const float = (expr: Sql) => cast(expr, "float");
   const nullOf = (type: "float" | "date" | "text") => cast(null, type);
-  const columns: Record<(typeof FEATURES)[number]["field"], Sql> = {
-    firstSeenDate: firstSeen,
-    firstPurchaseDate: sql`b.first_day`,
-    secondPurchaseDate: sql`b.second_day`,
-    lastPurchaseDate: sql`b.last_day`,
-    purchaseDays: float(sql`COALESCE(b.purchase_days, 0)`),
-    orderCount: float(sql`COALESCE(b.order_count, 0)`),
-    revenue: float(sql`COALESCE(b.revenue, 0)`),
-    firstPurchaseRevenue: float(sql`b.first_day_revenue`),
-    averageOrderValue: sql`${float(sql`b.revenue`)} / NULLIF(${float(sql`b.order_count`)}, 0)`,
-    meanGapDays: sql`CASE WHEN b.purchase_days = 1 THEN ${float(sql`0`)} WHEN b.purchase_days > 1 THEN ${float(
-      dayDiff(dialect, sql`b.first_day`, sql`b.last_day`),
-    )} / (b.purchase_days - 1) END`,
-    recencyDays: float(dayDiff(dialect, sql`b.last_day`, asOf)),
-    tenureDays: float(dayDiff(dialect, firstSeen, asOf)),
-    referredCount: hasCustomers ? float(sql`COALESCE(r.referred_count, 0)`) : nullOf("float"),
-    acquisitionChannel: hasCustomers ? cast(sql`p.acquisition_channel`, "text") : nullOf("text"),
-    lastEventDate: hasEvents ? sql`e.last_day` : nullOf("date"),
-    lastEventType: hasEvents ? cast(sql`e.last_type`, "text") : nullOf("text"),
+  // Thunks: a column's expression names the CTEs it reads, so only wanted columns are built.
+  const columns: Record<FeatureField, () => Sql> = {
+    firstSeenDate: firstSeenDay,
+    firstPurchaseDate: () => sql`b.first_day`,
+    secondPurchaseDate: () => sql`b.second_day`,
+    lastPurchaseDate: () => sql`b.last_day`,
+    purchaseDays: () => float(sql`COALESCE(b.purchase_days, 0)`),
+    orderCount: () => float(sql`COALESCE(b.order_count, 0)`),
+    revenue: () => float(sql`COALESCE(b.revenue, 0)`),
+    firstPurchaseRevenue: () => float(sql`b.first_day_revenue`),
+    averageOrderValue: () => sql`${float(sql`b.revenue`)} / NULLIF(${float(sql`b.order_count`)}, 0)`,
+    meanGapDays: () =>
+      sql`CASE WHEN b.purchase_days = 1 THEN ${float(sql`0`)} WHEN b.purchase_days > 1 THEN ${float(
+        dayDiff(dialect, sql`b.first_day`, sql`b.last_day`),
+      )} / (b.purchase_days - 1) END`,
+    recencyDays: () => float(dayDiff(dialect, sql`b.last_day`, asOf)),
+    tenureDays: () => float(dayDiff(dialect, firstSeenDay(), asOf)),
+    referredCount: () => (hasCustomers ? float(sql`COALESCE(r.referred_count, 0)`) : nullOf("float")),
+    acquisitionChannel: () => (hasCustomers ? cast(sql`p.acquisition_channel`, "text") : nullOf("text")),
+    lastEventDate: () => (hasEvents ? sql`e.last_day` : nullOf("date")),
+    lastEventType: () => (hasEvents ? cast(sql`e.last_type`, "text") : nullOf("text")),
   };
-  const select = join(
-    FEATURES.map((f) => sql`${columns[f.field]} AS ${ident(f.column)}`),
-    ",\n       ",
+  const selected = FEATURES.filter((f) => wanted.has(f.field)).map(
+    (f) => sql`,
+       ${columns[f.field]()} AS ${ident(f.column)}`,
   );
   const joins = [
     sql`LEFT JOIN buyers AS b ON b.customer_id = k.customer_id`,
-    ...(hasCustomers
-      ? [
-          sql`LEFT JOIN people AS p ON p.customer_id = k.customer_id`,
-          sql`LEFT JOIN referrals AS r ON r.customer_id = k.customer_id`,
-        ]
-      : []),
-    ...(hasEvents ? [sql`LEFT JOIN ev AS e ON e.customer_id = k.customer_id`] : []),
+    ...(peopleDetails ? [sql`LEFT JOIN people AS p ON p.customer_id = k.customer_id`] : []),
+    ...(referrals ? [sql`LEFT JOIN referrals AS r ON r.customer_id = k.customer_id`] : []),
+    ...(eventDetails ? [sql`LEFT JOIN ev AS e ON e.customer_id = k.customer_id`] : []),
   ];
   return sql`WITH ${join(ctes, ",\n")}
-SELECT k.customer_id AS customer_id,
-       ${select}
+SELECT k.customer_id AS customer_id${join(selected, "")}
 FROM known AS k
 ${join(joins, "\n")}`;
 }

@@ -1,7 +1,9 @@
 // Features and stages on a hand-built fixture with known answers, on every warehouse.
+import fc from "fast-check";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import type { LogicalTable } from "../connectors/contract.ts";
 import { ident, sql } from "../connectors/sql.ts";
+import { FEATURES, type FeatureField } from "../src/lifecycle/features.ts";
 import { defaultStageModel } from "../src/lifecycle/stage-model.ts";
 import { LifecycleService } from "../src/services/lifecycle.ts";
 import { testWarehouses, type TestWarehouse } from "./helpers/databases.ts";
@@ -117,6 +119,27 @@ describe.each(testWarehouses())("lifecycle on the fixture in $label", (factory) 
     expect(row("advocate")).toEqual([1, 90, 90, 90, 90]);
     expect(row("at_risk")).toEqual([0, null, null, null, null]);
     expect(row("churned")).toEqual([0, null, null, null, null]);
+  });
+
+  it("computes any subset of the features exactly as the full query does, in catalog order", async () => {
+    const byId = (rows: Record<string, unknown>[]) =>
+      [...rows].sort((a, b) => String(a.customer_id).localeCompare(String(b.customer_id)));
+    const full = byId(await warehouse.query(lifecycle.features(FIXTURE_AS_OF)));
+    expect(full.length).toBeGreaterThan(10);
+    const fields = FEATURES.map((f) => f.field);
+    const subsets: FeatureField[][] = [
+      ...fields.map((f) => [f]),
+      [...(lifecycle.model.fieldsRead() as Set<FeatureField>)],
+      ...fc.sample(fc.subarray(fields, { minLength: 2 }), { numRuns: 8, seed: 3 }),
+    ];
+    for (const subset of subsets) {
+      const wanted = new Set(subset);
+      const columns = ["customer_id", ...FEATURES.filter((f) => wanted.has(f.field)).map((f) => f.column)];
+      const rows = byId(await warehouse.query(lifecycle.features(FIXTURE_AS_OF, undefined, { fields: wanted })));
+      expect(Object.keys(rows[0]!), subset.join()).toEqual(columns);
+      const project = (row: Record<string, unknown>) => columns.map((c) => row[c]);
+      expect(rows.map(project), subset.join()).toEqual(full.map(project));
+    }
   });
 
   it("works without the optional tables: what needs them is null, prospects come only from them", async () => {

@@ -8,7 +8,7 @@ import type { LogicalTable } from "../../connectors/contract.ts";
 import { dayDiff, featuresSql, inList, instant, medianAggregate, medianWindow } from "../../connectors/features-sql.ts";
 import { cast, ident, integer, join, sql, typeName, type Sql } from "../../connectors/sql.ts";
 import { addDays, asOfCutoff, today } from "../lifecycle/calendar.ts";
-import { FEATURES, FEATURE_BY_FIELD, type CustomerFeatures } from "../lifecycle/features.ts";
+import { FEATURES, FEATURE_BY_FIELD, type CustomerFeatures, type FeatureField } from "../lifecycle/features.ts";
 import { fitBgNbdGroups, type BgNbdFit } from "../lifecycle/clv/bgnbd.ts";
 import { fitGammaGamma, type GammaGammaFit } from "../lifecycle/clv/gamma-gamma.ts";
 import { fitParetoNbdGroups, type ParetoNbdFit } from "../lifecycle/clv/pareto-nbd.ts";
@@ -154,6 +154,15 @@ export class LifecycleService {
     readonly surveyEventType = "nps",
   ) {
     this.model = new CompiledStageModel(stageModel);
+    this.stageFields = this.model.fieldsRead() as Set<FeatureField>;
+  }
+
+  /** The features the stage rules read: all a query that only classifies needs computed. */
+  private readonly stageFields: ReadonlySet<FeatureField>;
+
+  /** The features relation with only the stage rules' features (plus `extra`), for classifying in SQL. */
+  private stagedFeatures(asOf: string, extra: readonly FeatureField[] = []): Sql {
+    return this.features(asOf, undefined, { fields: new Set([...this.stageFields, ...extra]) });
   }
 
   /** Learns which optional tables the warehouse has, once, at start-up (from `statuses` when known). */
@@ -173,8 +182,13 @@ export class LifecycleService {
   }
 
   /** The features relation as of the day (one row per known customer), for queries built on it. */
-  features(asOf: string, customerIds?: readonly string[], options: { transactionsOnly?: boolean } = {}): Sql {
+  features(
+    asOf: string,
+    customerIds?: readonly string[],
+    options: { transactionsOnly?: boolean; fields?: ReadonlySet<FeatureField> } = {},
+  ): Sql {
     return featuresSql({
+      fields: options.fields,
       dialect: this.warehouse.dialect,
       mapping: this.warehouse.mapping,
       // Without the optional tables only buyers are known, and only purchase features are computed.
@@ -373,7 +387,7 @@ FROM s WHERE zbar_cents IS NOT NULL GROUP BY x, zbar_cents`,
   async stageCounts(asOf: string): Promise<StageCount[]> {
     const stageIndex = this.model.stageIndexSql(featureColumns);
     const rows = await this.warehouse.query<{ stage_index: number; n: number }>(
-      sql`SELECT ${stageIndex} AS stage_index, COUNT(*) AS n FROM (${this.features(asOf)}) AS f GROUP BY 1`,
+      sql`SELECT ${stageIndex} AS stage_index, COUNT(*) AS n FROM (${this.stagedFeatures(asOf)}) AS f GROUP BY 1`,
       { label: "stage_counts", asOf },
     );
     const counts = new Map(rows.map((r) => [Number(r.stage_index), Number(r.n)]));
@@ -403,7 +417,7 @@ ORDER BY f.customer_id LIMIT ${first}`,
   async transitions(from: string, to: string, membersOnTo?: Sql): Promise<StageTransition[]> {
     const stageIndex = this.model.stageIndexSql(featureColumns);
     const staged = (asOf: string) =>
-      sql`SELECT f.customer_id AS customer_id, ${stageIndex} AS stage_index FROM (${this.features(asOf)}) AS f`;
+      sql`SELECT f.customer_id AS customer_id, ${stageIndex} AS stage_index FROM (${this.stagedFeatures(asOf)}) AS f`;
     const second = membersOnTo
       ? sql`SELECT m.customer_id AS customer_id, m.stage_index AS stage_index FROM (${membersOnTo}) AS m`
       : staged(to);
@@ -440,7 +454,7 @@ GROUP BY 1, 2`,
         k,
       ) => sql`SELECT f.customer_id AS customer_id, ${stageIndex} AS stage_index, f.first_seen_date AS first_seen_date,
        f.first_purchase_date AS first_purchase_date, ${cast(day, "date")} AS snapshot_day, ${integer(k)} AS k
-FROM (${this.features(day)}) AS f`,
+FROM (${this.stagedFeatures(day, ["firstSeenDate", "firstPurchaseDate"])}) AS f`,
     );
     const moves = sql`SELECT customer_id, stage_index, snapshot_day, first_seen_date, first_purchase_date, k,
        LAG(stage_index) OVER (PARTITION BY customer_id ORDER BY k) AS previous_index
