@@ -2,7 +2,11 @@
 // membership, stages and metrics of a definition on the hand-built fixture (test/fixtures/metrics.ts);
 // preview without saving; the segments of a customer.
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { sql } from "../connectors/sql.ts";
+import { FEATURES } from "../src/lifecycle/features.ts";
+import { defaultStageModel } from "../src/lifecycle/stage-model.ts";
 import { csvField } from "../src/server/export.ts";
+import { LifecycleService, toFeatures } from "../src/services/lifecycle.ts";
 import { startTestServer, type TestServer } from "./helpers/server.ts";
 import { JUNE, METRIC_ROWS } from "./fixtures/metrics.ts";
 
@@ -184,6 +188,28 @@ describe("using segments on the fixture (2026-06-30)", () => {
     size members(first: 10) { edges { node { id } } pageInfo { hasNextPage } }
     stageBreakdown { stage { key } count share }
   }`;
+
+  it("pages members with every feature as the full features query computes them", async () => {
+    const fields = FEATURES.map((f) => f.field);
+    const { data, errors } = await server.graphql<{
+      previewSegment: { members: { edges: { node: { id: string; features: Record<string, unknown> } }[] } };
+    }>(
+      `query($d: JSON!) { previewSegment(definition: $d, asOf: "2026-06-30") {
+        members(first: 50) { edges { node { id features { ${fields.join(" ")} } } } } } }`,
+      { d: { field: "purchaseDays", op: "gte", value: 0 } },
+    );
+    expect(errors).toBeUndefined();
+    const lifecycle = await LifecycleService.open(server.warehouse, defaultStageModel(), "UTC");
+    const rows = await server.warehouse.query(
+      sql`SELECT * FROM (${lifecycle.features("2026-06-30")}) AS f ORDER BY f.customer_id`,
+    );
+    const expected = rows.map((row) => {
+      const { customerId, ...features } = toFeatures(row);
+      return { id: customerId, features };
+    });
+    expect(expected.length).toBeGreaterThan(5);
+    expect(data!.previewSegment.members.edges.map((e) => e.node)).toEqual(expected);
+  });
 
   it("previews a definition with references and relative dates without saving it", async () => {
     const social = (await create("social", { field: "acquisitionChannel", op: "eq", value: "social" })).data!

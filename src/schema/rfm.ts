@@ -127,7 +127,7 @@ builder.queryField("rfmGrid", (t) =>
       const asOf = resolveAsOf(args.asOf, ctx);
       const service = ctx.lifecycle.service;
       const members = args.segmentId
-        ? new SegmentService(service).members(asOf, await segmentRuleOn(String(args.segmentId), asOf, ctx))
+        ? new SegmentService(service).members(asOf, await segmentRuleOn(String(args.segmentId), asOf, ctx), "read")
         : undefined;
       return { cells: await service.rfmCells(asOf, members) };
     },

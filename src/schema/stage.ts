@@ -192,7 +192,11 @@ builder.queryFields((t) => ({
       if (args.to <= args.from) throw badUserInput("to must be after from", { argument: "to" });
       const service = ctx.lifecycle.service;
       const members = args.segmentId
-        ? new SegmentService(service).members(args.to, await segmentRuleOn(String(args.segmentId), args.to, ctx))
+        ? new SegmentService(service).members(
+            args.to,
+            await segmentRuleOn(String(args.segmentId), args.to, ctx),
+            "read",
+          )
         : undefined;
       const transitions = await service.transitions(args.from, args.to, members);
       return transitions.map((x) => ({ ...x, fromDay: args.from, toDay: args.to }));

@@ -48,7 +48,7 @@ export class CohortService {
     const c = (name: string) => ident("t", mapping.tables.transactions.columns[name]);
     const segments = new SegmentService(this.lifecycle);
     const onlyMembers = segmentRule
-      ? sql` WHERE customer_id IN (SELECT m.customer_id FROM (${segments.members(asOf, segmentRule)}) AS m)`
+      ? sql` WHERE customer_id IN (SELECT m.customer_id FROM (${segments.members(asOf, segmentRule, "read")}) AS m)`
       : sql``;
     const activity = sql`WITH tx AS (
   SELECT CAST(${c("customer_id")} AS ${typeName("text")}) AS customer_id,

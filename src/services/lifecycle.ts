@@ -161,7 +161,7 @@ export class LifecycleService {
   private readonly stageFields: ReadonlySet<FeatureField>;
 
   /** The features relation with only the stage rules' features (plus `extra`), for classifying in SQL. */
-  private stagedFeatures(asOf: string, extra: readonly FeatureField[] = []): Sql {
+  stagedFeatures(asOf: string, extra: Iterable<FeatureField> = []): Sql {
     return this.features(asOf, undefined, { fields: new Set([...this.stageFields, ...extra]) });
   }
 

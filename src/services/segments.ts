@@ -1,12 +1,12 @@
 // Segment membership in the warehouse: a resolved definition over the customers known on a day, with
 // their stage keys and (only when the definition reads them) RFM scores.
 import { cast, ident, integer, join, sql, type Sql } from "../../connectors/sql.ts";
-import { FEATURE_BY_FIELD, type CustomerFeatures } from "../lifecycle/features.ts";
+import { FEATURE_BY_FIELD, type CustomerFeatures, type FeatureField } from "../lifecycle/features.ts";
 import type { RuleSqlContext } from "../lifecycle/rule-sql.ts";
 import { compileRuleSql } from "../lifecycle/rule-sql.ts";
 import { fieldsOf, type Rule } from "../lifecycle/rules.ts";
 import { readsRfm, SEGMENT_FIELDS, segmentScope, type SegmentField } from "../lifecycle/segment-definition.ts";
-import { featureColumns, toFeatures, type LifecycleService, type StageCount } from "./lifecycle.ts";
+import { featureColumns, type LifecycleService, type StageCount } from "./lifecycle.ts";
 
 export class SegmentService {
   constructor(readonly lifecycle: LifecycleService) {}
@@ -29,9 +29,10 @@ export class SegmentService {
 
   /**
    * Customers known on asOf as the relation definitions read: features, stage index and keys, and
-   * RFM scores and segment when `withRfm` (a ranking over all buyers, so only when needed).
+   * RFM scores and segment when `withRfm` (a ranking over all buyers, so only when needed). With
+   * `fields`, only those features and the ones the stage rules read are computed.
    */
-  relation(asOf: string, withRfm: boolean): Sql {
+  relation(asOf: string, withRfm: boolean, fields?: Iterable<FeatureField>): Sql {
     const { model, rfm } = this.lifecycle;
     const rfmJoin = withRfm
       ? sql` LEFT JOIN (${this.lifecycle.rfmScored(asOf)}) AS rfm ON rfm.customer_id = f.customer_id`
@@ -44,37 +45,59 @@ export class SegmentService {
     return sql`SELECT f.*, ${model.stageIndexSql(featureColumns)} AS stage_index,
        ${this.stageKey(model.stageIndexSql(featureColumns))} AS stage_key,
        ${this.stageKey(model.stageIndexSql(featureColumns, { skipLapse: true }))} AS furthest_stage_key${rfmColumns}
-FROM (${this.lifecycle.features(asOf)}) AS f${rfmJoin}`;
+FROM (${fields ? this.lifecycle.stagedFeatures(asOf, fields) : this.lifecycle.features(asOf)}) AS f${rfmJoin}`;
   }
 
-  /** Customers known on asOf who match a resolved definition. */
-  members(asOf: string, rule: Rule): Sql {
-    const staged = this.relation(asOf, readsRfm(fieldsOf(rule)));
+  /**
+   * Customers known on asOf who match a resolved definition, with customer_id, stage_index, stage_key
+   * and furthest_stage_key; with every feature (`features` "all", for the export), or only the ones
+   * the definition and the stage rules read ("read": counting, paging, restricting other questions),
+   * a fraction of the work.
+   */
+  members(asOf: string, rule: Rule, features: "all" | "read" = "all"): Sql {
+    const read = fieldsOf(rule);
+    const staged = this.relation(
+      asOf,
+      readsRfm(read),
+      features === "all" ? undefined : [...read].filter((f): f is FeatureField => FEATURE_BY_FIELD.has(f)),
+    );
     return sql`SELECT f.* FROM (${staged}) AS f WHERE ${compileRuleSql(rule, this.columns)}`;
   }
 
   async size(asOf: string, rule: Rule): Promise<number> {
     const rows = await this.lifecycle.warehouse.query<{ n: number }>(
-      sql`SELECT COUNT(*) AS n FROM (${this.members(asOf, rule)}) AS m`,
+      sql`SELECT COUNT(*) AS n FROM (${this.members(asOf, rule, "read")}) AS m`,
       { label: "segment_size" },
     );
     return Number(rows[0]?.n ?? 0);
   }
 
-  /** Members by id after the cursor id, with their features. */
+  /**
+   * Members by id after the cursor id, with their features: the page's ids first (over only the
+   * features membership reads), then those customers' features, each cached on its own behind the
+   * server's guard.
+   */
   async page(asOf: string, rule: Rule, first: number, afterId?: string): Promise<CustomerFeatures[]> {
     const after = afterId === undefined ? sql`` : sql` WHERE m.customer_id > ${afterId}`;
-    const rows = await this.lifecycle.warehouse.query(
-      sql`SELECT m.* FROM (${this.members(asOf, rule)}) AS m${after} ORDER BY m.customer_id LIMIT ${first}`,
+    const rows = await this.lifecycle.warehouse.query<{ customer_id: string }>(
+      sql`SELECT m.customer_id AS customer_id FROM (${this.members(asOf, rule, "read")}) AS m${after} ORDER BY m.customer_id LIMIT ${first}`,
       { label: "segment_members" },
     );
-    return rows.map((row) => toFeatures(row));
+    const ids = rows.map((row) => String(row.customer_id));
+    const features = await this.lifecycle.featuresOf(asOf, ids);
+    return ids.map((id) => {
+      const found = features.get(id);
+      // Both queries read the same data as of the same day; a member missing in the second means
+      // the warehouse changed in between.
+      if (!found) throw new Error(`segment member ${id} has no features as of ${asOf}: did the data change?`);
+      return found;
+    });
   }
 
   /** Members per stage, every stage listed in display order. */
   async stageCounts(asOf: string, rule: Rule): Promise<StageCount[]> {
     const rows = await this.lifecycle.warehouse.query<{ stage_index: number; n: number }>(
-      sql`SELECT m.stage_index AS stage_index, COUNT(*) AS n FROM (${this.members(asOf, rule)}) AS m GROUP BY 1`,
+      sql`SELECT m.stage_index AS stage_index, COUNT(*) AS n FROM (${this.members(asOf, rule, "read")}) AS m GROUP BY 1`,
       { label: "segment_stages" },
     );
     const counts = new Map(rows.map((r) => [Number(r.stage_index), Number(r.n)]));
