@@ -5,7 +5,7 @@ import type { LogicalTable } from "../connectors/contract.ts";
 import { ident, sql } from "../connectors/sql.ts";
 import { FEATURES, type FeatureField } from "../src/lifecycle/features.ts";
 import { defaultStageModel } from "../src/lifecycle/stage-model.ts";
-import { LifecycleService } from "../src/services/lifecycle.ts";
+import { LifecycleService, toFeatures } from "../src/services/lifecycle.ts";
 import { testWarehouses, type TestWarehouse } from "./helpers/databases.ts";
 import { EXPECTED_FEATURES, EXPECTED_STAGES, FIXTURE_AS_OF, FIXTURE_ROWS } from "./fixtures/lifecycle.ts";
 
@@ -71,6 +71,17 @@ describe.each(testWarehouses())("lifecycle on the fixture in $label", (factory) 
     expect(await ids("churned", 10)).toEqual(["c1", "c2"]);
     expect(await ids("churned", 1, "c1")).toEqual(["c2"]);
     expect(await ids("prospect", 1)).toEqual(["p1"]);
+    // With every feature, as the full features query computes them.
+    const full = new Map(
+      (await warehouse.query(lifecycle.features(FIXTURE_AS_OF))).map((row) => [String(row.customer_id), row]),
+    );
+    for (const stage of lifecycle.model.stages) {
+      const members = await lifecycle.stageMembers(FIXTURE_AS_OF, stage.key, 50);
+      for (const member of members) {
+        expect(lifecycle.model.classify(member).key).toBe(stage.key);
+        expect(member).toEqual(toFeatures(full.get(member.customerId)!));
+      }
+    }
   });
 
   it("cuts days in the configured time zone", async () => {

@@ -394,19 +394,37 @@ FROM s WHERE zbar_cents IS NOT NULL GROUP BY x, zbar_cents`,
     return this.model.stages.map((stage, i) => ({ stage, count: counts.get(i) ?? 0 }));
   }
 
-  /** Customer ids in a stage, by id, after the cursor id. */
+  /**
+   * Customers in a stage with their features, by id, after the cursor id: the page's ids over only the
+   * stage rules' features, then those customers' features (each cached on its own behind the guard).
+   */
   async stageMembers(asOf: string, stageKey: string, first: number, afterId?: string): Promise<CustomerFeatures[]> {
     const index = this.model.indexOf(stageKey);
     if (index === undefined) return [];
     const stageIndex = this.model.stageIndexSql(featureColumns);
     const after = afterId === undefined ? sql`` : sql` AND f.customer_id > ${afterId}`;
-    const rows = await this.warehouse.query(
-      sql`SELECT f.* FROM (${this.features(asOf)}) AS f
+    const rows = await this.warehouse.query<{ customer_id: string }>(
+      sql`SELECT f.customer_id AS customer_id FROM (${this.stagedFeatures(asOf)}) AS f
 WHERE ${stageIndex} = ${integer(index)}${after}
 ORDER BY f.customer_id LIMIT ${first}`,
       { label: "stage_members", asOf },
     );
-    return rows.map(toFeatures);
+    return this.featuresInOrder(
+      asOf,
+      rows.map((row) => String(row.customer_id)),
+    );
+  }
+
+  /** Features of customers just found on asOf, in the order given (all must be known that day). */
+  async featuresInOrder(asOf: string, ids: readonly string[]): Promise<CustomerFeatures[]> {
+    const features = await this.featuresOf(asOf, ids);
+    return ids.map((id) => {
+      const found = features.get(id);
+      // Both queries read the same data as of the same day; a customer missing in the second means
+      // the warehouse changed in between.
+      if (!found) throw new Error(`customer ${id} has no features as of ${asOf}: did the data change?`);
+      return found;
+    });
   }
 
   /**

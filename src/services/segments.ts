@@ -83,15 +83,10 @@ FROM (${fields ? this.lifecycle.stagedFeatures(asOf, fields) : this.lifecycle.fe
       sql`SELECT m.customer_id AS customer_id FROM (${this.members(asOf, rule, "read")}) AS m${after} ORDER BY m.customer_id LIMIT ${first}`,
       { label: "segment_members" },
     );
-    const ids = rows.map((row) => String(row.customer_id));
-    const features = await this.lifecycle.featuresOf(asOf, ids);
-    return ids.map((id) => {
-      const found = features.get(id);
-      // Both queries read the same data as of the same day; a member missing in the second means
-      // the warehouse changed in between.
-      if (!found) throw new Error(`segment member ${id} has no features as of ${asOf}: did the data change?`);
-      return found;
-    });
+    return this.lifecycle.featuresInOrder(
+      asOf,
+      rows.map((row) => String(row.customer_id)),
+    );
   }
 
   /** Members per stage, every stage listed in display order. */
