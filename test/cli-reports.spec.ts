@@ -43,7 +43,19 @@ interface Answers {
     comparison: { value: number | null };
   }[];
   csv: string;
+  byStage: BrokenDown;
+  bySegment: BrokenDown;
+  byChannel: BrokenDown;
 }
+
+type BrokenDown = { key: string; value: number | null; breakdown: Record<string, unknown>[] }[];
+
+/** Breakdowns asked of the server and of `clm metrics --breakdown`, under these aliases. */
+const BREAKDOWN_CASES = [
+  { by: "stage", alias: "byStage" },
+  { by: "segment", alias: "bySegment" },
+  { by: "acquisition_channel", alias: "byChannel" },
+] as const;
 /** What the server answers for the same warehouse and app database, asked once before the commands run. */
 let server: Answers;
 
@@ -83,6 +95,11 @@ beforeAll(async () => {
   segment(id: "${segmentId}") { membership(asOf: "${AS_OF}") { size stageBreakdown { stage { key } count share } } }
   metrics(keys: [${METRIC_KEYS.map((k) => k.toUpperCase()).join(", ")}], period: { from: "2026-06-01", to: "${AS_OF}" },
           compareTo: { from: "2026-05-02", to: "2026-05-31" }) { key name unit value population comparison { value } }
+  ${BREAKDOWN_CASES.map(
+    (c) => `${c.alias}: metrics(keys: [REVENUE, CHURN_RATE], period: { from: "2026-06-01", to: "${AS_OF}" },
+          compareTo: { from: "2026-05-02", to: "2026-05-31" }, breakdown: ${c.by.toUpperCase()}) {
+      key value breakdown { key label value population comparison { value change relativeChange } } }`,
+  ).join("\n")}
 }`,
       }),
     });
@@ -174,6 +191,59 @@ describe("clm metrics", () => {
       }),
     );
   });
+  it.each(BREAKDOWN_CASES)("gives the metrics query's breakdown by $by (--breakdown, json)", async ({ by, alias }) => {
+    const { code, stdout, stderr } = await runClm(
+      [
+        ...["metrics", "--from", "2026-06-01", "--to", AS_OF, "--keys", "revenue,churn_rate", "--compare"],
+        ...["--breakdown", by, "--format", "json"],
+      ],
+      env,
+    );
+    expect(code, stderr).toBe(0);
+    const printed = JSON.parse(stdout) as {
+      breakdownBy: string;
+      metrics: { key: string; value: number | null; breakdown: unknown[] }[];
+    };
+    expect(printed.breakdownBy).toBe(by);
+    const expected = server[alias];
+    expect(expected.every((m) => m.breakdown.length > 0)).toBe(true);
+    // The fields the server was asked for, of each group and its comparison.
+    const asked = (g: Record<string, unknown>) => {
+      const c = g.comparison as Record<string, unknown> | null;
+      return {
+        key: g.key,
+        label: g.label,
+        value: g.value,
+        population: g.population,
+        comparison: c && { value: c.value, change: c.change, relativeChange: c.relativeChange },
+      };
+    };
+    expect(
+      printed.metrics.map((m) => ({
+        key: m.key.toUpperCase(),
+        value: m.value,
+        breakdown: (m.breakdown as Record<string, unknown>[]).map(asked),
+      })),
+    ).toEqual(expected);
+  });
+
+  it("prints a breakdown as an indented line per group under each metric's total", async () => {
+    const { code, stdout, stderr } = await runClm(
+      ["metrics", "--from", "2026-06-01", "--to", AS_OF, "--keys", "revenue", "--breakdown", "stage"],
+      env,
+    );
+    expect(code, stderr).toBe(0);
+    const table = tableCells(stdout);
+    expect(table.title).toBe("Metrics 2026-06-01 to 2026-06-30 (30 days) by stage");
+    expect(table.header).toEqual(["metric", "name", "stage", "value", "population"]);
+    const revenue = server.byStage.find((m) => m.key === "REVENUE")!;
+    expect(table.rows.map((r) => r[2])).toEqual(["all", ...revenue.breakdown.map((g) => String(g.label))]);
+    expect(table.rows.map((r) => r[3])).toEqual(
+      [revenue.value, ...revenue.breakdown.map((g) => g.value as number | null)].map((v) =>
+        formatMetric(v, "currency"),
+      ),
+    );
+  });
 });
 
 describe("clm export-segment", () => {
@@ -212,6 +282,7 @@ describe("clm usage and help", () => {
       [["stages", "--format", "xml"], /--format.*Allowed choices are table, csv, json/],
       [["stages", "extra"], /too many arguments/],
       [["metrics", "--keys", "revenue,bogus"], /unknown metric "bogus"; known: conversion_rate/],
+      [["metrics", "--breakdown", "weekday"], /--breakdown.*Allowed choices are stage, acquisition_channel, cohort_month/],
       [
         ["metrics", "--from", "2026-06-30", "--to", "2026-06-01"],
         /--to \(2026-06-01\) is before --from \(2026-06-30\)/,

@@ -4,7 +4,7 @@
 import { Argument, Command, InvalidArgumentError, Option } from "commander";
 import { columnSpec, columnsOf, WAREHOUSE_CONTRACT, type LogicalTable } from "../../connectors/contract.ts";
 import { ROLES, checkLabel, isRole, type Role } from "../auth/keys.ts";
-import { METRICS } from "../lifecycle/metrics.ts";
+import { BREAKDOWNS, METRICS } from "../lifecycle/metrics.ts";
 import { CliError, EXIT, firstLine, printLines, UsageError } from "./exit.ts";
 import {
   atLeastOne,
@@ -171,6 +171,12 @@ Example:
     )
     .option("--compare", "also the equally long period just before, with the change")
     .option("--segment <id>", "only the members of this saved segment")
+    .addOption(
+      new Option(
+        "--breakdown <by>",
+        "also each metric per group (saved segments: each customer in every one they match)",
+      ).choices(BREAKDOWNS),
+    )
     .addOption(formatOption())
     .addHelpText(
       "after",
@@ -179,7 +185,8 @@ Metrics (keys): ${METRICS.map((m) => m.key).join(", ")}.
 Ratios print as percentages, money with cents; --format csv and json give the raw values.
 
 Example:
-  $ clm metrics --from 2026-04-01 --to 2026-06-30 --keys revenue,repeat_purchase_rate --compare`,
+  $ clm metrics --from 2026-04-01 --to 2026-06-30 --keys revenue,repeat_purchase_rate --compare
+  $ clm metrics --keys revenue,churn_rate --breakdown stage`,
     )
     .action(async (options) => (await import("./reports.ts")).metrics(options));
 

@@ -2,11 +2,16 @@
 // computed by the same services in the warehouse, printed as a table (or CSV / JSON) on stdout.
 import { addDays, daysBetween, type Period } from "../lifecycle/calendar.ts";
 import {
+  MAX_BREAKDOWN_SEGMENTS,
   METRIC_BY_KEY,
   METRICS,
   metricAvailable,
   metricResult,
+  groupDisplay,
+  type Breakdown,
+  type GroupDisplay,
   type MetricDefinition,
+  type MetricGroupResult,
   type MetricResult,
   type MetricUnit,
 } from "../lifecycle/metrics.ts";
@@ -14,8 +19,8 @@ import type { Rule } from "../lifecycle/rules.ts";
 import type { StageCount } from "../services/lifecycle.ts";
 import { MetricsService } from "../services/metrics.ts";
 import { SegmentService } from "../services/segments.ts";
-import { segmentRuleFor, withContext } from "./context.ts";
-import { UsageError } from "./exit.ts";
+import { segmentRuleFor, withContext, type CliContext } from "./context.ts";
+import { CliError, UsageError } from "./exit.ts";
 import type { OutputFormat } from "./options.ts";
 import { renderCsv, renderJson, renderTable } from "./table.ts";
 
@@ -82,6 +87,8 @@ export interface MetricsOptions {
   /** Also the equally long period just before, with the change. */
   readonly compare?: boolean;
   readonly segment?: string;
+  /** Also each metric per group: stage, acquisition channel, cohort month, RFM segment or saved segment. */
+  readonly breakdown?: Breakdown;
   readonly format: OutputFormat;
 }
 
@@ -127,10 +134,9 @@ export function formatMetric(value: number | null, unit: MetricUnit): string {
   }
 }
 
-function formatChange(result: MetricResult): string {
+function formatChange(unit: MetricUnit, result: Measured): string {
   const change = result.comparison?.change ?? null;
   if (change === null) return "";
-  const { unit } = result.definition;
   const sign = change > 0 ? "+" : change < 0 ? "-" : "±";
   const magnitude = Math.abs(change);
   // A change of a percentage is in percentage points.
@@ -155,26 +161,40 @@ export async function metrics(options: MetricsOptions): Promise<void> {
       : undefined;
     const available = definitions.filter((m) => metricAvailable(m, lifecycle.available));
     const service = new MetricsService(lifecycle);
+    const groups = await breakdownGroups(ctx, options.breakdown);
+    // No saved segments: an empty breakdown, and no query split by nothing (as the GraphQL field does).
+    const split = groups.segments?.length === 0 ? undefined : options.breakdown;
     let segmentName: string | undefined;
     const measure = async (p: Period) => {
-      // As the GraphQL field does: the segment's definition is resolved for each period's last day.
+      // As the GraphQL field does: segment definitions are resolved for each period's last day.
       let segmentRule: Rule | undefined;
       if (options.segment) {
         const { segment, rule } = await segmentRuleFor(ctx, options.segment, p.to);
         segmentName = segment.name;
         segmentRule = rule;
       }
-      return service.measure({ period: p, metrics: available, segmentRule });
+      const segments = [];
+      for (const { id } of groups.segments ?? [])
+        segments.push({ id, rule: (await segmentRuleFor(ctx, id, p.to)).rule });
+      return service.measure({ period: p, metrics: available, breakdown: split, segmentRule, segments });
     };
     const current = await measure(period);
     const before = previous ? await measure(previous) : undefined;
     const results = definitions.map((m) => metricResult(m, available.includes(m), current, before));
+    /** A metric's groups in display order with their labels; none without a breakdown. */
+    const groupsOf = (r: MetricResult) =>
+      options.breakdown
+        ? [...(r.breakdown ?? [])]
+            .sort((a, b) => groups.order(a.key) - groups.order(b.key))
+            .map((g) => ({ ...g, label: g.key === null ? null : (groups.labels.get(g.key) ?? g.key) }))
+        : [];
     if (options.format === "json") {
       process.stdout.write(
         renderJson({
           period,
           compareTo: previous ?? null,
           segmentId: options.segment ?? null,
+          breakdownBy: options.breakdown ?? null,
           metrics: results.map((r) => ({
             key: r.definition.key,
             name: r.definition.name,
@@ -183,26 +203,48 @@ export async function metrics(options: MetricsOptions): Promise<void> {
             value: r.value,
             population: r.population,
             comparison: r.comparison,
+            ...(options.breakdown
+              ? {
+                  breakdown: groupsOf(r).map((g) => ({
+                    key: g.key,
+                    label: g.label,
+                    value: g.value,
+                    population: g.population,
+                    comparison: g.comparison,
+                  })),
+                }
+              : {}),
           })),
         }),
       );
       return;
     }
+    /** The total, then (with a breakdown) one line per group. */
+    const lines = (r: MetricResult): { group: ReturnType<typeof groupsOf>[number] | null; of: Measured }[] => [
+      { group: null, of: r },
+      ...groupsOf(r).map((g) => ({ group: g, of: g })),
+    ];
     if (options.format === "csv") {
-      const headers = ["key", "name", "unit", "available", "value", "population"];
+      const headers = ["key", "name", "unit", "available"];
+      // level: "total" for everyone, "group" for a breakdown group (whose key may be empty: no channel …).
+      if (options.breakdown) headers.push("level", "group_key", "group_label");
+      headers.push("value", "population");
       if (previous) headers.push("previous_value", "change", "relative_change");
       process.stdout.write(
         renderCsv(
           headers,
-          results.map((r) => [
-            r.definition.key,
-            r.definition.name,
-            r.definition.unit,
-            String(r.available),
-            r.value,
-            r.population,
-            ...(previous ? [r.comparison?.value, r.comparison?.change, r.comparison?.relativeChange] : []),
-          ]),
+          results.flatMap((r) =>
+            lines(r).map(({ group, of }) => [
+              r.definition.key,
+              r.definition.name,
+              r.definition.unit,
+              String(r.available),
+              ...(options.breakdown ? [group ? "group" : "total", group?.key, group?.label] : []),
+              of.value,
+              of.population,
+              ...(previous ? [of.comparison?.value, of.comparison?.change, of.comparison?.relativeChange] : []),
+            ]),
+          ),
         ),
       );
       return;
@@ -210,6 +252,7 @@ export async function metrics(options: MetricsOptions): Promise<void> {
     const columns = [
       { header: "metric" },
       { header: "name" },
+      ...(options.breakdown ? [{ header: options.breakdown }] : []),
       { header: "value", align: "right" as const },
       { header: "population", align: "right" as const },
     ];
@@ -217,27 +260,57 @@ export async function metrics(options: MetricsOptions): Promise<void> {
     const unavailable = results.filter((r) => !r.available).map((r) => r.definition.key);
     const notes =
       unavailable.length > 0 ? [`n/a: the warehouse lacks a table needed by ${unavailable.join(", ")}`] : [];
+    if (groups.segments?.length === 0) notes.push("no saved segments to break down by");
     const scope = segmentName ? ` for segment "${segmentName}"` : "";
     const title =
       `Metrics ${period.from} to ${period.to} (${length} days)${scope}` +
+      (options.breakdown ? ` by ${options.breakdown}` : "") +
       (previous ? `, against ${previous.from} to ${previous.to}` : "");
     process.stdout.write(
       renderTable(
         columns,
-        results.map((r) => {
-          const value = r.available ? formatMetric(r.value, r.definition.unit) : "n/a";
-          const population = r.population === null ? "" : formatMetric(r.population, "count");
-          const row = [r.definition.key, r.definition.name, value, population];
-          if (previous) {
-            row.push(
-              r.available ? formatMetric(r.comparison?.value ?? null, r.definition.unit) : "n/a",
-              formatChange(r),
-            );
-          }
-          return row;
-        }),
+        results.flatMap((r) =>
+          lines(r).map(({ group, of }) => {
+            const value = r.available ? formatMetric(of.value, r.definition.unit) : "n/a";
+            const population = of.population === null ? "" : formatMetric(of.population, "count");
+            const row = [r.definition.key, r.definition.name];
+            if (options.breakdown) row.push(group ? `  ${group.label ?? "(none)"}` : "all");
+            row.push(value, population);
+            if (previous) {
+              row.push(
+                r.available ? formatMetric(of.comparison?.value ?? null, r.definition.unit) : "n/a",
+                formatChange(r.definition.unit, of),
+              );
+            }
+            return row;
+          }),
+        ),
         { title, notes },
       ),
     );
   });
+}
+
+/** A value with its comparison: a metric's total or one of its breakdown groups. */
+type Measured = Pick<MetricGroupResult, "value" | "population" | "comparison">;
+
+interface BreakdownGroups extends GroupDisplay {
+  /** For a breakdown by saved segment: the live segments, by name. */
+  readonly segments?: readonly { readonly id: string; readonly name: string }[];
+}
+
+/** Labels and order of a breakdown's groups, as the GraphQL metrics field gives them. */
+async function breakdownGroups(ctx: CliContext, breakdown: Breakdown | undefined): Promise<BreakdownGroups> {
+  if (breakdown !== "segment") return groupDisplay(breakdown, ctx.lifecycle.model.stages);
+  const { prisma } = await ctx.appDatabase();
+  const segments = await prisma.segment.findMany({
+    where: { archived: false },
+    orderBy: [{ name: "asc" }, { id: "asc" }],
+    take: MAX_BREAKDOWN_SEGMENTS + 1,
+    select: { id: true, name: true },
+  });
+  if (segments.length > MAX_BREAKDOWN_SEGMENTS) {
+    throw new CliError(`more than ${MAX_BREAKDOWN_SEGMENTS} saved segments: archive some to break down by segment`);
+  }
+  return { ...groupDisplay(breakdown, [], segments), segments };
 }

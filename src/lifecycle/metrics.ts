@@ -289,7 +289,38 @@ export function metricAvailable(metric: MetricDefinition, available: ReadonlySet
   return !metric.requires || metric.requires.some((tables) => tables.every((t) => available.has(t)));
 }
 
-export type Breakdown = "stage" | "acquisition_channel" | "cohort_month" | "rfm_segment" | "segment";
+export const BREAKDOWNS = ["stage", "acquisition_channel", "cohort_month", "rfm_segment", "segment"] as const;
+export type Breakdown = (typeof BREAKDOWNS)[number];
+
+/** The most saved segments one breakdown splits by. */
+export const MAX_BREAKDOWN_SEGMENTS = 50;
+
+/** How a breakdown's groups are shown. */
+export interface GroupDisplay {
+  /** Display labels by key, where they differ from the key (stage and segment names). */
+  readonly labels: ReadonlyMap<string, string>;
+  /** Sort position of a key; keys without one keep metricResult's order (by key), null last. */
+  order(key: string | null): number;
+}
+
+/** Stages in display order with their names, saved segments in the order given (by name) with theirs. */
+export function groupDisplay(
+  breakdown: Breakdown | undefined,
+  stages: readonly { readonly key: string; readonly name: string }[],
+  segments: readonly { readonly id: string; readonly name: string }[] = [],
+): GroupDisplay {
+  const positions = (keys: readonly string[]) => {
+    const at = new Map(keys.map((k, i) => [k, i]));
+    return (key: string | null) => (key === null ? Infinity : (at.get(key) ?? keys.length));
+  };
+  if (breakdown === "stage") {
+    return { labels: new Map(stages.map((s) => [s.key, s.name])), order: positions(stages.map((s) => s.key)) };
+  }
+  if (breakdown === "segment") {
+    return { labels: new Map(segments.map((s) => [s.id, s.name])), order: positions(segments.map((s) => s.id)) };
+  }
+  return { labels: new Map(), order: (key) => (key === null ? Infinity : 0) };
+}
 
 /** The measures of one period: for everyone, and per breakdown group when one was asked for. */
 export interface MeasuredPeriod {

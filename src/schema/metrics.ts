@@ -3,9 +3,11 @@ import type { Period } from "../lifecycle/calendar.ts";
 import {
   METRICS,
   METRIC_BY_KEY,
+  groupDisplay,
   metricAvailable,
   metricResult,
   type Breakdown,
+  type GroupDisplay,
   type MetricComparison,
   type MetricGroupResult,
   type MetricResult,
@@ -249,32 +251,13 @@ builder.queryField("metrics", (t) =>
   }),
 );
 
-interface BreakdownGroups {
-  /** Display labels by key, where they differ from the key. */
-  readonly labels: ReadonlyMap<string, string>;
-  /** Sort position of a key; keys without one sort by key, after those with one, null last. */
-  order(key: string | null): number;
-  readonly segments?: readonly { readonly id: string; readonly definition: Rule }[];
+interface BreakdownGroups extends GroupDisplay {
+  readonly segments?: readonly { readonly id: string; readonly name: string; readonly definition: Rule }[];
 }
 
 /** Labels and order of a breakdown's groups: stages in display order, saved segments by name. */
 async function breakdownGroups(breakdown: Breakdown | undefined, ctx: RequestContext): Promise<BreakdownGroups> {
-  const positions = (keys: readonly string[]) => {
-    const at = new Map(keys.map((k, i) => [k, i]));
-    return (key: string | null) => (key === null ? Infinity : (at.get(key) ?? keys.length));
-  };
-  if (breakdown === "stage") {
-    const stages = ctx.lifecycle.service.model.stages;
-    return { labels: new Map(stages.map((s) => [s.key, s.name])), order: positions(stages.map((s) => s.key)) };
-  }
-  if (breakdown === "segment") {
-    const segments = await listedSegments(ctx, "breakdown");
-    return {
-      labels: new Map(segments.map((s) => [s.id, s.name])),
-      order: positions(segments.map((s) => s.id)),
-      segments,
-    };
-  }
-  // Other keys are sorted by the stable sort of metricResult (by key); null stays last.
-  return { labels: new Map(), order: (key) => (key === null ? Infinity : 0) };
+  if (breakdown !== "segment") return groupDisplay(breakdown, ctx.lifecycle.service.model.stages);
+  const segments = await listedSegments(ctx, "breakdown");
+  return { ...groupDisplay(breakdown, [], segments), segments };
 }

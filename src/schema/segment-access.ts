@@ -3,6 +3,7 @@
 import { GraphQLError } from "graphql";
 import type { RequestContext } from "../context.ts";
 import type { Segment } from "@prisma/client";
+import { MAX_BREAKDOWN_SEGMENTS } from "../lifecycle/metrics.ts";
 import { compilePredicate, type Predicate } from "../lifecycle/rule-predicate.ts";
 import { fieldsOf, type Rule } from "../lifecycle/rules.ts";
 import { checkDefinition, readsRfm, segmentScope } from "../lifecycle/segment-definition.ts";
@@ -72,9 +73,6 @@ export async function resolvedFor(
     throw asGraphQLError(error, argument);
   }
 }
-
-/** The most saved segments one breakdown splits by. */
-export const MAX_BREAKDOWN_SEGMENTS = 50;
 
 /** Saved segments that are not archived, by name (at most `take`). */
 function liveSegments(ctx: RequestContext, take?: number): Promise<Segment[]> {
