@@ -9,29 +9,61 @@ export interface Period {
   readonly to: string;
 }
 
+/**
+ * One formatter per zone and purpose, made once: building an Intl.DateTimeFormat costs far more than
+ * formatting with it, and requests ask for today and for day boundaries all the time.
+ */
+function formatter(cache: Map<string, Intl.DateTimeFormat>, timeZone: string, make: () => Intl.DateTimeFormat) {
+  let format = cache.get(timeZone);
+  if (!format) {
+    format = make();
+    cache.set(timeZone, format);
+  }
+  return format;
+}
+
+const partsFormats = new Map<string, Intl.DateTimeFormat>();
+const dayFormats = new Map<string, Intl.DateTimeFormat>();
+
 /** Milliseconds the zone is ahead of UTC at `instant`. */
 function zoneOffsetMs(instant: number, timeZone: string): number {
-  const parts = new Intl.DateTimeFormat("en-US", {
+  const format = formatter(
+    partsFormats,
     timeZone,
-    hourCycle: "h23",
-    year: "numeric",
-    month: "2-digit",
-    day: "2-digit",
-    hour: "2-digit",
-    minute: "2-digit",
-    second: "2-digit",
-  }).formatToParts(new Date(instant));
+    () =>
+      new Intl.DateTimeFormat("en-US", {
+        timeZone,
+        hourCycle: "h23",
+        year: "numeric",
+        month: "2-digit",
+        day: "2-digit",
+        hour: "2-digit",
+        minute: "2-digit",
+        second: "2-digit",
+      }),
+  );
+  const parts = format.formatToParts(new Date(instant));
   const get = (type: string) => Number(parts.find((p) => p.type === type)!.value);
   const asUtc = Date.UTC(get("year"), get("month") - 1, get("day"), get("hour"), get("minute"), get("second"));
   return asUtc - Math.floor(instant / 1000) * 1000;
 }
 
+/** Day starts already worked out, by zone and day (a few per request; bounded all the same). */
+const dayStarts = new Map<string, number>();
+const MAX_DAY_STARTS = 10_000;
+
 /** The instant a local day begins in `timeZone` ("YYYY-MM-DD"). */
 export function startOfDay(day: string, timeZone: string): Date {
-  const localMidnight = Date.parse(`${day}T00:00:00Z`);
-  let instant = localMidnight - zoneOffsetMs(localMidnight, timeZone);
-  // Once more at the first guess: the offset may differ across a DST change.
-  instant = localMidnight - zoneOffsetMs(instant, timeZone);
+  const key = `${timeZone} ${day}`;
+  let instant = dayStarts.get(key);
+  if (instant === undefined) {
+    const localMidnight = Date.parse(`${day}T00:00:00Z`);
+    instant = localMidnight - zoneOffsetMs(localMidnight, timeZone);
+    // Once more at the first guess: the offset may differ across a DST change.
+    instant = localMidnight - zoneOffsetMs(instant, timeZone);
+    if (dayStarts.size >= MAX_DAY_STARTS) dayStarts.clear();
+    dayStarts.set(key, instant);
+  }
   return new Date(instant);
 }
 
@@ -56,7 +88,11 @@ export function asOfCutoff(asOf: string, timeZone: string): Date {
 
 /** Today's date in the zone. */
 export function today(timeZone: string, now = new Date()): string {
-  return new Intl.DateTimeFormat("en-CA", { timeZone, year: "numeric", month: "2-digit", day: "2-digit" }).format(now);
+  return formatter(
+    dayFormats,
+    timeZone,
+    () => new Intl.DateTimeFormat("en-CA", { timeZone, year: "numeric", month: "2-digit", day: "2-digit" }),
+  ).format(now);
 }
 
 export function daysBetween(from: string, to: string): number {
