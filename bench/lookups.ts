@@ -200,7 +200,7 @@ export async function runLookups(ctx: BenchContext, section: Section): Promise<v
     }
     section.notes.push(
       `autocannon ${CONNECTIONS} connections, ${seconds} s per measurement, ${repeats} rounds per phase alternating bare/real (order flipped every round), after a warm-up run of each; all three processes (load generator, bare, real) share the machine's 2 cores, so neither server gets them to itself.`,
-      `Real server: \`clm serve\` on the top DuckDB file (${ds.customers.toLocaleString("en-US")} people), CLM_ALLOW_ANONYMOUS=0 with a viewer key (a PGlite key lookup per request), LOG_LEVEL=info (an access-log line per request, to a file), rate limiter on with a limit it never reaches. Bare: graphql-yoga createSchema \`{ hello }\`, no plugins.`,
+      `Real server: \`clm serve\` on the top DuckDB file (${ds.customers.toLocaleString("en-US")} people), CLM_ALLOW_ANONYMOUS=0 with a viewer key (checked on every request, through the key cache: CLM_KEY_CACHE_SECONDS default, PGlite app database), LOG_LEVEL=info (an access-log line per request, to a file), rate limiter on with a limit it never reaches. Bare: graphql-yoga createSchema \`{ hello }\`, no plugins.`,
     );
   } finally {
     await bare?.stop();

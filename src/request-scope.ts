@@ -36,26 +36,50 @@ export interface RequestScope {
 const storage = new AsyncLocalStorage<RequestScope>();
 
 export function newRequestScope(requestId: string, deadlineMs: number, clientSignal?: AbortSignal): RequestScope {
-  const deadline = AbortSignal.timeout(deadlineMs);
+  return new Scope(requestId, deadlineMs, clientSignal);
+}
+
+class Scope implements RequestScope {
+  readonly deadlineAt: number;
+  readonly startedAt = performance.now();
+  auth: unknown = undefined;
+  operationName: string | undefined = undefined;
+  operationType: string | undefined = undefined;
+  principal: string | undefined = undefined;
+  warehouseMs = 0;
+  warehouseQueries = 0;
+  cacheHits = 0;
+  span: Span | undefined = undefined;
+  readonly errorCodes = new Set<string>();
+  #signal: AbortSignal | undefined;
+
+  constructor(
+    readonly requestId: string,
+    readonly deadlineMs: number,
+    private readonly clientSignal: AbortSignal | undefined,
+  ) {
+    this.deadlineAt = Date.now() + deadlineMs;
+  }
+
+  // Made when first asked for: most requests (a cached lookup, a refused one) never send a warehouse
+  // query, and a timer plus a combined signal per request was a measurable share of serving one.
+  get signal(): AbortSignal {
+    return (this.#signal ??= scopeSignal(this.deadlineAt, this.clientSignal));
+  }
+}
+
+/** Aborts at `deadlineAt` (epoch ms) or when the client goes away, whichever comes first. */
+function scopeSignal(deadlineAt: number, clientSignal: AbortSignal | undefined): AbortSignal {
+  const remaining = deadlineAt - Date.now();
+  // Past the deadline already: aborted now, with the reason AbortSignal.timeout gives.
+  const deadline =
+    remaining > 0
+      ? AbortSignal.timeout(remaining)
+      : AbortSignal.abort(new DOMException("The operation was aborted due to timeout", "TimeoutError"));
   const signal = clientSignal ? AbortSignal.any([deadline, clientSignal]) : deadline;
   // Each running query listens to it (a dashboard runs a dozen at once); the listeners go when they end.
   setMaxListeners(200, signal);
-  return {
-    requestId,
-    signal,
-    deadlineAt: Date.now() + deadlineMs,
-    deadlineMs,
-    startedAt: performance.now(),
-    auth: undefined,
-    operationName: undefined,
-    operationType: undefined,
-    principal: undefined,
-    warehouseMs: 0,
-    warehouseQueries: 0,
-    cacheHits: 0,
-    span: undefined,
-    errorCodes: new Set(),
-  };
+  return signal;
 }
 
 /**

@@ -282,7 +282,10 @@ describe("clm usage and help", () => {
       [["stages", "--format", "xml"], /--format.*Allowed choices are table, csv, json/],
       [["stages", "extra"], /too many arguments/],
       [["metrics", "--keys", "revenue,bogus"], /unknown metric "bogus"; known: conversion_rate/],
-      [["metrics", "--breakdown", "weekday"], /--breakdown.*Allowed choices are stage, acquisition_channel, cohort_month/],
+      [
+        ["metrics", "--breakdown", "weekday"],
+        /--breakdown.*Allowed choices are stage, acquisition_channel, cohort_month/,
+      ],
       [
         ["metrics", "--from", "2026-06-30", "--to", "2026-06-01"],
         /--to \(2026-06-01\) is before --from \(2026-06-30\)/,

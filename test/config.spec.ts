@@ -89,7 +89,12 @@ describe("environment contract", () => {
 
   it("reads the operational settings with their defaults, refusing bad ones", () => {
     const defaults = loadEnv({});
-    expect(defaults).toMatchObject({ requestTimeoutMs: 30_000, rateLimitPerMinute: 6_000, metrics: true });
+    expect(defaults).toMatchObject({
+      requestTimeoutMs: 30_000,
+      rateLimitPerMinute: 6_000,
+      keyCacheSeconds: 5,
+      metrics: true,
+    });
     expect(defaults.cache).toMatchObject({ ttlSeconds: 60, pastTtlSeconds: 86_400, maxBytes: 64 * 1024 * 1024 });
     expect(defaults.redisUrl).toBeUndefined();
     const set = loadEnv({
@@ -97,13 +102,18 @@ describe("environment contract", () => {
       CLM_RATE_LIMIT_PER_MINUTE: "0",
       REDIS_URL: "redis://127.0.0.1:6379",
       CLM_REQUEST_TIMEOUT_MS: "5000",
+      CLM_KEY_CACHE_SECONDS: "0",
     });
     expect(set).toMatchObject({
       cache: null,
+      keyCacheSeconds: 0,
       rateLimitPerMinute: 0,
       redisUrl: "redis://127.0.0.1:6379",
       requestTimeoutMs: 5_000,
     });
+    expect(configErrorLines(() => loadEnv({ CLM_KEY_CACHE_SECONDS: "5s" }))).toEqual([
+      'CLM_KEY_CACHE_SECONDS must be a whole number of seconds (0: no key cache) (got "5s")',
+    ]);
     expect(configErrorLines(() => loadEnv({ REDIS_URL: "localhost:6379", CLM_REQUEST_TIMEOUT_MS: "0" }))).toEqual([
       'CLM_REQUEST_TIMEOUT_MS must be a positive whole number (milliseconds) (got "0")',
       'REDIS_URL must be a Redis URL such as redis://127.0.0.1:6379 (got "localhost:6379")',

@@ -58,6 +58,19 @@ describe("query limits", () => {
     expect(ms).toBeLessThan(2_000);
   });
 
+  it("refuses a Content-Length that is not one whole number (400), as yoga's own check did", async () => {
+    for (const length of ["abc", "10, 10", "-1"]) {
+      const response = await server.yoga.fetch("http://test/graphql", {
+        method: "POST",
+        headers: { "content-type": "application/json", "content-length": length },
+        body: JSON.stringify({ query: "{ stages { key } }" }),
+      });
+      expect(response.status, length).toBe(400);
+      const answer = (await response.json()) as { errors: { extensions: { code: string } }[] };
+      expect(answer.errors[0]!.extensions.code, length).toBe("BAD_REQUEST");
+    }
+  });
+
   /** A body sent in chunks with no Content-Length (as `Transfer-Encoding: chunked`), counting what was pulled. */
   function chunked(text: string, chunkBytes = 64 * 1024) {
     const bytes = new TextEncoder().encode(text);

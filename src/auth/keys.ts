@@ -1,9 +1,12 @@
 // API keys: random secrets handed out once; the app database keeps only their SHA-256. A slow password
 // hash is not needed: the secrets are 256 random bits, which no dictionary or brute force reaches.
+import * as nodeCrypto from "node:crypto";
 import { createHash, randomBytes } from "node:crypto";
 import type { PrismaClient } from "@prisma/client";
 import { isUuid } from "../appdb/ids.ts";
 import { InvalidInputError, NotFoundError } from "../input-errors.ts";
+import { keyCacheOf } from "./key-cache.ts";
+import { KEY_REVOKED_CHANNEL } from "./key-revocations.ts";
 
 export const ROLES = ["viewer", "analyst", "admin"] as const;
 export type Role = (typeof ROLES)[number];
@@ -22,8 +25,12 @@ export function allows(role: Role | null, needed: Role): boolean {
 
 const PREFIX = "clm_";
 
+/** crypto.hash, from Node 20.12 on (a namespace import: a named one would fail to load on 20.10). */
+const oneShotHash = (nodeCrypto as Partial<typeof nodeCrypto>).hash;
+
 export function hashSecret(secret: string): string {
-  return createHash("sha256").update(secret).digest("hex");
+  // Every request hashes its key: the one-shot hash skips building a Hash object.
+  return oneShotHash ? oneShotHash("sha256", secret, "hex") : createHash("sha256").update(secret).digest("hex");
 }
 
 /** The longest label a key may have (characters, after trimming). */
@@ -91,16 +98,34 @@ export class KeyStore {
    */
   async revokeById(id: string): Promise<ApiKeyInfo> {
     if (!isUuid(id)) throw new NotFoundError(`no API key with id ${JSON.stringify(id)}`);
-    await this.prisma.apiKey.updateMany({ where: { id, revokedAt: null }, data: { revokedAt: new Date() } });
+    // The notification goes out when the revocation commits, never without it: servers caching keys on
+    // the same PostgreSQL app database drop this one (auth/key-revocations.ts). Sent again for a key
+    // revoked before, in case a server missed it. PGlite has no other listener; it costs nothing there.
+    await this.prisma.$transaction([
+      this.prisma.apiKey.updateMany({ where: { id, revokedAt: null }, data: { revokedAt: new Date() } }),
+      this.prisma.$executeRaw`SELECT pg_notify(${KEY_REVOKED_CHANNEL}, ${id})`,
+    ]);
+    // This process' own cache, before the caller hears the key is revoked.
+    keyCacheOf(this.prisma)?.dropKey(id);
     const key = await this.prisma.apiKey.findUnique({ where: { id } });
     if (!key) throw new NotFoundError(`no API key with id ${JSON.stringify(id)}`);
     return key as ApiKeyInfo;
   }
 
-  /** The live key a secret belongs to, or null (unknown or revoked: looked up on every request). */
+  /**
+   * The live key a secret belongs to, or null (unknown or revoked). Looked up in the app database, or in
+   * the key cache when the server enabled one (auth/key-cache.ts says when a revocation reaches it).
+   */
   async authenticate(secret: string): Promise<ApiKeyInfo | null> {
     if (!secret.startsWith(PREFIX) || secret.length > 200) return null;
-    const key = await this.prisma.apiKey.findUnique({ where: { hash: hashSecret(secret) } });
-    return key && !key.revokedAt && isRole(key.role) ? (key as ApiKeyInfo) : null;
+    const secretHash = hashSecret(secret);
+    const cache = keyCacheOf(this.prisma);
+    return cache ? cache.get(secretHash, this.lookUp) : this.lookUp(secretHash);
   }
+
+  /** The live key with this hash in the app database (made once per store: it runs on every request). */
+  private readonly lookUp = async (secretHash: string): Promise<ApiKeyInfo | null> => {
+    const key = await this.prisma.apiKey.findUnique({ where: { hash: secretHash } });
+    return key && !key.revokedAt && isRole(key.role) ? (key as ApiKeyInfo) : null;
+  };
 }

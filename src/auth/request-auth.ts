@@ -1,5 +1,6 @@
 // Who a request is: the role of its API key (Authorization: Bearer …), anonymous when the server allows
-// it, or nobody. Looked up on every request, so a revoked key is refused at once.
+// it, or nobody. Looked up on every request, through the key cache when the server has one (a revoked key
+// is still refused at once: auth/key-cache.ts says how).
 import { allows, type KeyStore, type Role } from "./keys.ts";
 
 export interface RequestAuth {

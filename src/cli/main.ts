@@ -6,4 +6,8 @@ import { run } from "./program.ts";
 export { EXIT } from "./exit.ts";
 
 const code = await run(process.argv);
-if (code !== 0) process.exit(code);
+if (code !== 0) {
+  // Log lines are written asynchronously (server/logger.ts): the last ones go out before the exit.
+  await (await import("../server/logger.ts")).flushLogs();
+  process.exit(code);
+}

@@ -1,7 +1,7 @@
 // `clm serve`: the GraphQL server, configured from the environment, until SIGINT or SIGTERM.
 import { loadEnv } from "../config/env.ts";
 import { listen, openServices } from "../server/boot.ts";
-import { createLogger } from "../server/logger.ts";
+import { createLogger, flushLogs } from "../server/logger.ts";
 import { EXIT } from "./exit.ts";
 
 export async function serve(): Promise<void> {
@@ -26,11 +26,12 @@ export async function serve(): Promise<void> {
       process.exit(EXIT.failure);
     }
     log.info({ signal }, "shutting down: finishing in-flight requests");
+    // The access log is written asynchronously: its last lines go out before the process ends.
     running.close().then(
-      () => process.exit(EXIT.ok),
+      () => flushLogs().then(() => process.exit(EXIT.ok)),
       (err) => {
         log.error({ err }, "shutdown failed");
-        process.exit(EXIT.failure);
+        void flushLogs().then(() => process.exit(EXIT.failure));
       },
     );
   };

@@ -54,6 +54,13 @@ function tooLarge(what: string): Response {
   );
 }
 
+function badContentLength(): Response {
+  return new Response(
+    JSON.stringify({ errors: [{ message: "Content-Length header is invalid.", extensions: { code: "BAD_REQUEST" } }] }),
+    { status: 400, headers: { "content-type": "application/json" } },
+  );
+}
+
 /**
  * Refuses a body over MAX_BODY_BYTES (413): by its Content-Length before reading it, so a 10 MB post
  * costs nothing; a body sent without a length (chunked) is read up to the limit and refused as soon as
@@ -65,7 +72,10 @@ export function useBodyLimit(): Plugin {
       if (request.method !== "POST") return;
       const declared = request.headers.get("content-length");
       if (declared !== null) {
-        if (Number(declared) > MAX_BODY_BYTES) endResponse(tooLarge(`${Number(declared)} bytes`));
+        // One non-negative integer, nothing else (comma-joined values are a request-smuggling pattern):
+        // yoga's own body check, turned off for this one (yoga.ts), refused those too.
+        if (!/^\d+$/.test(declared)) endResponse(badContentLength());
+        else if (Number(declared) > MAX_BODY_BYTES) endResponse(tooLarge(`${Number(declared)} bytes`));
         return;
       }
       if (!request.body) return;

@@ -146,9 +146,18 @@ function errorMasker(log: Logger) {
   };
 }
 
-/** The path of a request's URL, for routing and metrics labels. */
+const paths = new WeakMap<Request, string>();
+
+/** The path of a request's URL, for routing and metrics labels (parsed once per request: several hooks ask). */
 function pathOf(request: Request): string {
-  return new URL(request.url, "http://server").pathname;
+  let path = paths.get(request);
+  if (path === undefined) {
+    // The HTTP server's requests (whatwg-node's) keep the URL they parsed for yoga; others are parsed here.
+    const parsed = (request as { parsedUrl?: URL }).parsedUrl;
+    path = (parsed ?? new URL(request.url, "http://server")).pathname;
+    paths.set(request, path);
+  }
+  return path;
 }
 
 /** Routes with a fixed name for metrics; anything else is "other" (scanners cannot grow the labels). */
@@ -168,11 +177,12 @@ function useRequestScope(log: Logger, deadlineMs: number, metrics: ServerMetrics
   return {
     onRequest({ request }) {
       const scope = newRequestScope(requestIdOf(request), deadlineMs, request.signal);
-      scope.span = tracer().startSpan(`${request.method} ${pathOf(request)}`, {
+      const path = pathOf(request);
+      scope.span = tracer().startSpan(`${request.method} ${path}`, {
         kind: SpanKind.SERVER,
         attributes: {
           "http.request.method": request.method,
-          "url.path": pathOf(request),
+          "url.path": path,
           "clm.request_id": scope.requestId,
         },
       });
@@ -202,7 +212,9 @@ function useRequestScope(log: Logger, deadlineMs: number, metrics: ServerMetrics
           : "other";
       const seconds = (performance.now() - (scope?.startedAt ?? performance.now())) / 1000;
       metrics?.requests.inc({ route, status: String(response.status) });
-      if (scope?.span) {
+      // A span that records nothing (tracing off) is ended without building its attributes.
+      if (scope?.span?.isRecording() === false) scope.span.end();
+      else if (scope?.span) {
         scope.span.setAttributes({
           "http.response.status_code": response.status,
           "graphql.operation.name": scope.operationName ?? "",
@@ -317,6 +329,7 @@ export function createClmYoga(
   const allowAnonymous = options.allowAnonymous ?? false;
   const metrics = options.metrics;
   const guarded = "circuitOpen" in services.warehouse ? (services.warehouse as GuardedWarehouse) : undefined;
+  const readiness = readinessCheck(services, readyTimeoutMs, guarded);
   return createYoga<Record<string, never>, RequestContext>({
     schema,
     graphqlEndpoint: "/graphql",
@@ -325,6 +338,9 @@ export function createClmYoga(
     landingPage: false,
     // GraphiQL's assets inlined from the package: the page works with no network.
     renderGraphiQL,
+    // useBodyLimit (limits.ts) bounds bodies at 1 MB already; yoga's own 25 MB check would pipe every
+    // body through a counting stream, a cost per request for a limit that can never be reached first.
+    maxRequestBodySize: false,
     graphiql: options.graphiql === false ? false : { title: "CLM GraphQL", defaultQuery: FIRST_QUERY },
     logging: {
       debug: (...args) => services.log.debug(args.map(String).join(" ")),
@@ -355,25 +371,45 @@ export function createClmYoga(
       ...(options.introspection === false ? [noIntrospection] : []),
       useSegmentExport(services, (request) => authenticate(request.headers.get("authorization"), keys, allowAnonymous)),
       useDashboard(services.log),
-      useReadinessCheck({
-        endpoint: "/ready",
-        check: async ({ fetchAPI }) => {
-          const results = await Promise.allSettled([
-            within(readyTimeoutMs, "app database", services.pingAppDatabase()),
-            within(readyTimeoutMs, "warehouse", services.warehouse.ping()),
-          ]);
-          const [appDatabase, warehouse] = results.map((r) => (r.status === "fulfilled" ? "ok" : "unavailable"));
-          const ready = results.every((r) => r.status === "fulfilled");
-          // Open: queries fail fast until a trial one succeeds (after the breaker's pause).
-          const circuit = guarded ? (guarded.circuitOpen ? "open" : "closed") : undefined;
-          for (const r of results)
-            if (r.status === "rejected") services.log.warn({ err: r.reason }, "readiness check failed");
-          return new fetchAPI.Response(JSON.stringify({ ready, appDatabase, warehouse, circuit }), {
-            status: ready ? 200 : 503,
-            headers: { "content-type": "application/json" },
-          });
-        },
-      }),
+      onlyWhere(readiness, (request) => request.url.endsWith("/ready") || pathOf(request) === "/ready"),
     ],
+  });
+}
+
+/**
+ * A plugin whose onRequest runs only for requests `matches` picks. For yoga's readiness check, which
+ * tests every request against a URLPattern — a cost on each GraphQL request for a route it never is.
+ * The filter is a superset of the plugin's own test (the URL ends with the endpoint, or its path is it).
+ */
+function onlyWhere(plugin: Plugin, matches: (request: Request) => boolean): Plugin {
+  const onRequest = plugin.onRequest;
+  if (!onRequest) return plugin;
+  return { ...plugin, onRequest: (payload) => (matches(payload.request) ? onRequest(payload) : undefined) };
+}
+
+/** /ready: the app database and the warehouse each answer within `readyTimeoutMs`; the circuit's state. */
+function readinessCheck(
+  services: Services & { pingAppDatabase(): Promise<void> },
+  readyTimeoutMs: number,
+  guarded: GuardedWarehouse | undefined,
+): Plugin {
+  return useReadinessCheck({
+    endpoint: "/ready",
+    check: async ({ fetchAPI }) => {
+      const results = await Promise.allSettled([
+        within(readyTimeoutMs, "app database", services.pingAppDatabase()),
+        within(readyTimeoutMs, "warehouse", services.warehouse.ping()),
+      ]);
+      const [appDatabase, warehouse] = results.map((r) => (r.status === "fulfilled" ? "ok" : "unavailable"));
+      const ready = results.every((r) => r.status === "fulfilled");
+      // Open: queries fail fast until a trial one succeeds (after the breaker's pause).
+      const circuit = guarded ? (guarded.circuitOpen ? "open" : "closed") : undefined;
+      for (const r of results)
+        if (r.status === "rejected") services.log.warn({ err: r.reason }, "readiness check failed");
+      return new fetchAPI.Response(JSON.stringify({ ready, appDatabase, warehouse, circuit }), {
+        status: ready ? 200 : 503,
+        headers: { "content-type": "application/json" },
+      });
+    },
   });
 }

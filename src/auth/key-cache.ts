@@ -1,0 +1,142 @@
+// Authenticated API keys kept in process for a few seconds, so a request does not cost an app-database
+// lookup (on the embedded PGlite store that lookup was the largest part of a cached customer lookup).
+//
+// What keeps "a revoked key is refused at once" true:
+// - One cache per app-database client (a Prisma client), shared by every KeyStore over it: the server's,
+//   GraphQL's key management, a test's. A revocation through any of them drops the entry before it returns.
+// - Revocations from other processes (`clm keys revoke` or another server on the same PostgreSQL app
+//   database) arrive as a PostgreSQL notification (./key-revocations.ts); while that listener is not
+//   connected nothing is cached, and every entry goes when it disconnects (what it missed is unknown).
+// - Every entry lives at most `ttlMs` anyway (CLM_KEY_CACHE_SECONDS), in case a notification is lost
+//   without the connection failing.
+// - A lookup that started before an invalidation does not store its (possibly stale) answer.
+//
+// Keyed by the secret's SHA-256, as the database is. Unknown keys are remembered too (a client retrying a
+// bad key costs no lookup each time), in a bound of their own so that a flood of made-up keys cannot push
+// the live ones out.
+import type { PrismaClient } from "@prisma/client";
+import { LRUCache } from "lru-cache";
+import type { ApiKeyInfo } from "./keys.ts";
+
+export interface KeyCacheSettings {
+  /** How long an answer (a live key, or "unknown") is trusted; 0: no cache. */
+  readonly ttlMs: number;
+  /** Live keys kept (least recently used go first); the same bound again for unknown ones. */
+  readonly maxEntries?: number;
+  /** Revocations from other processes arrive through a listener: nothing is cached until it says so. */
+  readonly needsListener?: boolean;
+}
+
+/** CLM_KEY_CACHE_SECONDS' default: a bound on a lost notification, short enough to matter little. */
+export const DEFAULT_KEY_CACHE_SECONDS = 5;
+
+const DEFAULT_MAX_ENTRIES = 10_000;
+
+/** Wrapped so that "unknown" (null) can be stored in an LRUCache, which takes no null values. */
+interface Entry {
+  readonly key: ApiKeyInfo | null;
+}
+
+export class KeyCache {
+  private readonly live: LRUCache<string, Entry>;
+  private readonly unknown: LRUCache<string, Entry>;
+  /** Bumped by every invalidation: a lookup that saw another value must not store its answer. */
+  private generation = 0;
+  /** Lookups under way, shared by concurrent requests with the same key. */
+  private readonly pending = new Map<string, Promise<ApiKeyInfo | null>>();
+  private listening: boolean;
+
+  constructor(readonly settings: KeyCacheSettings) {
+    const max = settings.maxEntries ?? DEFAULT_MAX_ENTRIES;
+    const ttl = Math.max(1, settings.ttlMs);
+    this.live = new LRUCache<string, Entry>({ max, ttl });
+    this.unknown = new LRUCache<string, Entry>({ max, ttl });
+    this.listening = !settings.needsListener;
+  }
+
+  /** Whether answers may be kept now: a TTL, and no revocation elsewhere that could go unheard. */
+  get active(): boolean {
+    return this.settings.ttlMs > 0 && this.listening;
+  }
+
+  /**
+   * The key a secret's hash belongs to (null: unknown, revoked or of no role), from the cache or from
+   * `lookUp`. Concurrent calls for one hash share one lookup.
+   */
+  async get(hash: string, lookUp: (hash: string) => Promise<ApiKeyInfo | null>): Promise<ApiKeyInfo | null> {
+    if (!this.active) return lookUp(hash);
+    const cached = this.live.get(hash) ?? this.unknown.get(hash);
+    if (cached) return cached.key;
+    const shared = this.pending.get(hash);
+    if (shared) return shared;
+    const generation = this.generation;
+    const settle = () => {
+      if (this.pending.get(hash) === lookup) this.pending.delete(hash);
+    };
+    const lookup: Promise<ApiKeyInfo | null> = lookUp(hash).then(
+      (key) => {
+        settle();
+        if (generation === this.generation && this.active) (key ? this.live : this.unknown).set(hash, { key });
+        return key;
+      },
+      (error: unknown) => {
+        settle();
+        throw error;
+      },
+    );
+    this.pending.set(hash, lookup);
+    return lookup;
+  }
+
+  /** Forgets the key with this id (it was revoked); lookups under way keep their answer to themselves. */
+  dropKey(id: string): void {
+    this.generation++;
+    this.pending.clear();
+    for (const [hash, entry] of this.live.entries()) if (entry.key?.id === id) this.live.delete(hash);
+  }
+
+  /** Forgets everything (the revocation listener lost its connection, or the cache closes). */
+  clear(): void {
+    this.generation++;
+    this.pending.clear();
+    this.live.clear();
+    this.unknown.clear();
+  }
+
+  /** The revocation listener's state: while it is down nothing is cached, and what was is dropped. */
+  setListening(listening: boolean): void {
+    if (!listening) this.clear();
+    this.listening = listening || !this.settings.needsListener;
+  }
+
+  /** Entries held (tests). */
+  get size(): number {
+    return this.live.size + this.unknown.size;
+  }
+}
+
+const caches = new WeakMap<PrismaClient, KeyCache>();
+
+/**
+ * Caches authenticated keys for every KeyStore over `prisma` from now on. A second call for the same
+ * client returns the cache already in place (several yoga instances over one app database share it).
+ */
+export function enableKeyCache(prisma: PrismaClient, settings: KeyCacheSettings): KeyCache {
+  let cache = caches.get(prisma);
+  if (!cache) {
+    cache = new KeyCache(settings);
+    caches.set(prisma, cache);
+  }
+  return cache;
+}
+
+/** The cache of this app-database client, if one was enabled. */
+export function keyCacheOf(prisma: PrismaClient): KeyCache | undefined {
+  return caches.get(prisma);
+}
+
+/** Stops caching for this client (its cache is emptied). */
+export function disableKeyCache(prisma: PrismaClient): void {
+  caches.get(prisma)?.clear();
+  caches.delete(prisma);
+}
