@@ -30,6 +30,12 @@ export interface WarehouseConnector {
    * Stopping early (break, a closed download) releases the cursor.
    */
   stream<R extends Row = Row>(query: Sql, options?: StreamOptions): AsyncIterable<R[]>;
+  /**
+   * The same rows as `stream`, the same values, by column: for a connector whose client reads results
+   * column-wise (DuckDB's data chunks), a large export then never makes an object per row. Optional:
+   * where it is absent, callers read `stream`.
+   */
+  streamColumns?(query: Sql, options?: StreamOptions): AsyncIterable<ColumnBatch>;
   /** Cheap round trip proving the warehouse answers (for /ready). */
   ping(): Promise<void>;
   /** Presence, completeness and size of each contract table under the mapping. */
@@ -61,6 +67,16 @@ export interface StreamOptions extends QueryOptions {
 }
 
 export const DEFAULT_BATCH_ROWS = 5_000;
+
+/**
+ * Rows of a result by column: `columns[c][i]` is what `stream` would give as row i's value of
+ * `names[c]` (numbers as JS numbers, calendar days as "YYYY-MM-DD", null). About `batchRows` rows.
+ */
+export interface ColumnBatch {
+  readonly names: readonly string[];
+  readonly columns: readonly (readonly unknown[])[];
+  readonly rowCount: number;
+}
 
 /** Rows as tuples in the contract's column order; timestamps as epoch milliseconds, dates as "YYYY-MM-DD". */
 export type ContractRow = readonly (string | number | null)[];

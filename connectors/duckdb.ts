@@ -1,4 +1,6 @@
 // DuckDB: the embedded default warehouse, in memory or in a file.
+import { mkdirSync } from "node:fs";
+import { dirname } from "node:path";
 import {
   DuckDBInstance,
   DuckDBTypeId,
@@ -6,11 +8,13 @@ import {
   listValue,
   timestampValue,
   type DuckDBAppender,
+  type DuckDBResult,
   type DuckDBValue,
 } from "@duckdb/node-api";
 import { columnSpec, columnsOf, type LogicalTable, type WarehouseMapping } from "./contract.ts";
 import {
   DEFAULT_BATCH_ROWS,
+  type ColumnBatch,
   type ContractRow,
   type QueryOptions,
   type Row,
@@ -19,6 +23,7 @@ import {
   type WarehouseWriter,
 } from "./connector.ts";
 import { createContractTables, createTableSql } from "./ddl.ts";
+import { columnReader } from "./duckdb-columns.ts";
 import { doubleQuoted, ident, render, sql, type Dialect, type Sql, type SqlValue } from "./sql.ts";
 import { informationSchemaProbe, probeTables } from "./table-status.ts";
 
@@ -74,6 +79,24 @@ export interface DuckDBSession {
   progress(): number;
 }
 
+/**
+ * What the embedded warehouse may hold in memory unless told otherwise (CLM_DUCKDB_MEMORY_LIMIT).
+ * DuckDB's own default is 80% of RAM, and it keeps data file blocks it has read cached up to that:
+ * a server over a large file would grow to most of the machine. Beyond the limit, sorts and
+ * aggregates spill to the temporary directory instead.
+ */
+export const DEFAULT_DUCKDB_MEMORY_LIMIT = "512MB";
+
+export interface DuckDBOptions {
+  /** A DuckDB size such as "512MB"; default DEFAULT_DUCKDB_MEMORY_LIMIT; null: DuckDB's own (80% of RAM). */
+  readonly memoryLimit?: string | null;
+  /**
+   * Where DuckDB spills what does not fit the memory limit. Default: DuckDB's, "<file>.tmp" beside a
+   * database file, and ".tmp" in the working directory for an in-memory one.
+   */
+  readonly tempDirectory?: string;
+}
+
 export class DuckDBConnector implements WarehouseConnector, WarehouseWriter {
   readonly kind = "duckdb" as const;
   readonly dialect = duckdbDialect;
@@ -87,14 +110,18 @@ export class DuckDBConnector implements WarehouseConnector, WarehouseWriter {
   static async open(
     path: string | undefined,
     mapping: WarehouseMapping,
-    options: { memoryLimit?: string } = {},
+    options: DuckDBOptions = {},
   ): Promise<DuckDBConnector> {
     const location = path ?? ":memory:";
-    // DuckDB's own default is 80% of RAM; a limit makes large sorts and aggregates spill to disk instead.
-    const instance = await DuckDBInstance.create(
-      location,
-      options.memoryLimit ? { memory_limit: options.memoryLimit } : undefined,
-    );
+    const config: Record<string, string> = {};
+    const memoryLimit = options.memoryLimit === undefined ? DEFAULT_DUCKDB_MEMORY_LIMIT : options.memoryLimit;
+    if (memoryLimit !== null) config.memory_limit = memoryLimit;
+    if (options.tempDirectory) {
+      // DuckDB creates the directory itself when it first spills, but not its parents.
+      mkdirSync(dirname(options.tempDirectory), { recursive: true });
+      config.temp_directory = options.tempDirectory;
+    }
+    const instance = await DuckDBInstance.create(location, config);
     // Timestamps without a zone are UTC by the input contract; days are cut in the configured zone.
     const setup = await instance.connect();
     await setup.run("SET GLOBAL TimeZone = 'UTC'");
@@ -120,19 +147,9 @@ export class DuckDBConnector implements WarehouseConnector, WarehouseWriter {
     }
   }
 
-  async *stream<R extends Row = Row>(query: Sql, options: StreamOptions = {}): AsyncIterable<R[]> {
-    const { text, params } = render(query, duckdbDialect);
+  stream<R extends Row = Row>(query: Sql, options: StreamOptions = {}): AsyncIterable<R[]> {
     const batchRows = options.batchRows ?? DEFAULT_BATCH_ROWS;
-    const connection = await this.instance.connect();
-    const onAbort = () => connection.interrupt();
-    options.signal?.addEventListener("abort", onAbort, { once: true });
-    try {
-      options.signal?.throwIfAborted();
-      // A streaming result computes chunks (2,048 rows) as they are fetched.
-      const result = await connection.stream(
-        text,
-        params.map((p) => toDuckValue(p.value)),
-      );
+    return this.streamResult(query, options, async function* (result) {
       const names = result.columnNames();
       const types = result.columnTypes();
       let batch: Record<string, unknown>[] = [];
@@ -144,6 +161,54 @@ export class DuckDBConnector implements WarehouseConnector, WarehouseWriter {
         }
       }
       if (batch.length > 0) yield batch as R[];
+    });
+  }
+
+  /** Whole data chunks (2,048 rows) by column until about `batchRows` rows: no object per row. */
+  streamColumns(query: Sql, options: StreamOptions = {}): AsyncIterable<ColumnBatch> {
+    const batchRows = options.batchRows ?? DEFAULT_BATCH_ROWS;
+    return this.streamResult(query, options, async function* (result) {
+      // Deduplicated as the row objects' keys are, so both name a column alike.
+      const names = result.deduplicatedColumnNames();
+      const readers = result.columnTypes().map((type) => columnReader(type, fromDuckValue));
+      const empty = () => names.map((): unknown[] => []);
+      let columns = empty();
+      let rowCount = 0;
+      for (;;) {
+        const chunk = await result.fetchChunk();
+        const end = !chunk || chunk.rowCount === 0;
+        if (!end) {
+          for (let c = 0; c < readers.length; c++) readers[c]!(chunk, c, columns[c]!);
+          rowCount += chunk.rowCount;
+        }
+        if (rowCount > 0 && (end || rowCount >= batchRows)) {
+          yield { names, columns, rowCount };
+          columns = empty();
+          rowCount = 0;
+        }
+        if (end) return;
+      }
+    });
+  }
+
+  /** Runs `query` as a streaming result on a connection of its own, closed when `read` ends or is stopped. */
+  private async *streamResult<T>(
+    query: Sql,
+    options: StreamOptions,
+    read: (result: DuckDBResult) => AsyncIterable<T>,
+  ): AsyncIterable<T> {
+    const { text, params } = render(query, duckdbDialect);
+    const connection = await this.instance.connect();
+    const onAbort = () => connection.interrupt();
+    options.signal?.addEventListener("abort", onAbort, { once: true });
+    try {
+      options.signal?.throwIfAborted();
+      // A streaming result computes chunks (2,048 rows) as they are fetched.
+      const result = await connection.stream(
+        text,
+        params.map((p) => toDuckValue(p.value)),
+      );
+      yield* read(result);
     } finally {
       options.signal?.removeEventListener("abort", onAbort);
       connection.closeSync();

@@ -6,7 +6,12 @@ import { DuckDBConnector } from "./duckdb.ts";
 import { pgPoolSource, PostgresConnector } from "./postgres.ts";
 
 export type WarehouseSettings =
-  | { readonly kind: "duckdb"; readonly path: string | undefined; readonly memoryLimit?: string }
+  | {
+      readonly kind: "duckdb";
+      readonly path: string | undefined;
+      readonly memoryLimit?: string;
+      readonly tempDirectory?: string;
+    }
   | { readonly kind: "postgres"; readonly url: string }
   | ({ readonly kind: "bigquery" } & BigQuerySettings);
 
@@ -16,7 +21,10 @@ export async function openWarehouse(
 ): Promise<WarehouseConnector> {
   switch (settings.kind) {
     case "duckdb":
-      return DuckDBConnector.open(settings.path, mapping, { memoryLimit: settings.memoryLimit });
+      return DuckDBConnector.open(settings.path, mapping, {
+        memoryLimit: settings.memoryLimit,
+        tempDirectory: settings.tempDirectory,
+      });
     case "postgres":
       return new PostgresConnector(pgPoolSource(settings.url), mapping);
     case "bigquery":

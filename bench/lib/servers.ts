@@ -61,7 +61,8 @@ export class ClmServerFactory {
       CLM_WAREHOUSE: "duckdb",
       CLM_DUCKDB_PATH: options.duckdbPath,
       CLM_DEMO: "0",
-      // Production settings: every request carries a key (a PGlite lookup each), the access log is on.
+      // Production settings: every request carries a key (checked through the key cache, default TTL),
+      // the access log is on.
       CLM_ALLOW_ANONYMOUS: "0",
       LOG_LEVEL: "info",
       HOST: "127.0.0.1",

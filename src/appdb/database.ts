@@ -72,7 +72,11 @@ async function openPGlite(dataDir: string): Promise<AppDatabase> {
     location = `${dataDir.replace(/\/$/, "")}/appdb`;
     mkdirSync(location, { recursive: true });
   }
-  const pglite = await PGlite.create(location);
+  // Postgres' default 128MB of shared buffers sit in PGlite's WebAssembly memory, which never shrinks;
+  // the app's few tables need far less (110 MB less resident memory with 16MB).
+  const pglite = await PGlite.create(location, {
+    startParams: [...PGlite.defaultStartParams, "-c", "shared_buffers=16MB"],
+  });
   await migrate({
     exec: async (script) => void (await pglite.exec(script)),
     query: async (text, params) => (await pglite.query(text, params)).rows as never,

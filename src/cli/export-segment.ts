@@ -5,7 +5,7 @@
 import { once } from "node:events";
 import { createWriteStream, openSync, rmSync, renameSync } from "node:fs";
 import type { Writable } from "node:stream";
-import { memberBatches, memberCsvHeader, memberCsvLines } from "../server/export.ts";
+import { memberCsvHeader, memberCsvParts } from "../server/export.ts";
 import { segmentRuleFor, withContext } from "./context.ts";
 import { CliError, firstLine } from "./exit.ts";
 import { progressWanted, startProgress } from "./progress.ts";
@@ -17,8 +17,8 @@ export interface ExportOptions {
 }
 
 /** Writes with back-pressure: waits for the stream to drain when its buffer is full. */
-function write(stream: Writable, text: string): Promise<void> {
-  if (stream.write(text)) return Promise.resolve();
+function write(stream: Writable, data: string | Uint8Array): Promise<void> {
+  if (stream.write(data)) return Promise.resolve();
   return new Promise((resolve, reject) => {
     const settle = (error?: Error) => {
       stream.off("drain", onDrain);
@@ -65,13 +65,13 @@ export async function exportSegment(id: string, options: ExportOptions): Promise
       enabled: Boolean(options.out) && progressWanted(options.quiet),
     });
     const started = Date.now();
-    const batches = memberBatches(ctx.warehouse, ctx.lifecycle, rule, asOf);
+    const parts = memberCsvParts(ctx.warehouse, ctx.lifecycle, rule, asOf);
     let rows = 0;
     try {
       await write(out, memberCsvHeader());
-      for (let next = await batches.next(); !next.done; next = await batches.next()) {
-        await write(out, memberCsvLines(next.value));
-        rows += next.value.length;
+      for (let next = await parts.next(); !next.done; next = await parts.next()) {
+        await write(out, next.value.bytes);
+        rows += next.value.rows;
         progress.update(rows);
       }
       if (partial) {
@@ -88,7 +88,7 @@ export async function exportSegment(id: string, options: ExportOptions): Promise
       }
     } catch (error) {
       progress.stop();
-      await batches.return?.();
+      await parts.return?.();
       if (partial) {
         out.destroy();
         rmSync(partial, { force: true });

@@ -399,7 +399,9 @@ export async function importFile(kind: ImportKind, file: string, options: Import
   const csv = format === "csv" ? await csvSource(table, file, options.delimiter) : undefined;
   const existed = existsSync(db);
   const connector = await DuckDBConnector.open(db, mapping, {
-    memoryLimit: process.env.CLM_DUCKDB_MEMORY_LIMIT || undefined,
+    // A one-off load, not a server beside other work: DuckDB's own limit unless one is set, since
+    // inserting a large file in order needs buffers that cannot all spill.
+    memoryLimit: process.env.CLM_DUCKDB_MEMORY_LIMIT || null,
   }).catch((error) => {
     throw new CliError(`cannot open ${db}: ${firstLine(error)}`);
   });

@@ -1,7 +1,10 @@
 // The configuration contract: every environment variable the server reads, validated at start-up.
 // All problems are collected and reported at once, one line per variable, without a stack trace.
+import { tmpdir } from "node:os";
+import { join } from "node:path";
 import { z } from "zod";
 import type { WarehouseSettings } from "../../connectors/index.ts";
+import { DEFAULT_KEY_CACHE_SECONDS } from "../auth/key-cache.ts";
 import { TRACING_MODES, type TracingMode } from "../server/tracing.ts";
 import { DEFAULT_CACHE_SETTINGS, type CacheSettings } from "../warehouse/result-cache.ts";
 
@@ -103,6 +106,14 @@ const envSchema = z
       unset,
       z.string().regex(/^\d+$/, "must be a whole number (0: no limit)").default("6000").transform(Number),
     ),
+    CLM_KEY_CACHE_SECONDS: z.preprocess(
+      unset,
+      z
+        .string()
+        .regex(/^\d+$/, "must be a whole number of seconds (0: no key cache)")
+        .default(String(DEFAULT_KEY_CACHE_SECONDS))
+        .transform(Number),
+    ),
     CLM_CACHE: z.preprocess(unset, flag.default(true)),
     CLM_CACHE_TTL_SECONDS: z.preprocess(unset, positiveInt("seconds").default(60)),
     CLM_CACHE_PAST_TTL_SECONDS: z.preprocess(unset, positiveInt("seconds").default(86_400)),
@@ -175,6 +186,8 @@ export interface AppConfig {
   readonly requestTimeoutMs: number;
   /** Requests per minute per API key (or per address without one); 0: no limit. */
   readonly rateLimitPerMinute: number;
+  /** How long an authenticated API key is trusted without a lookup (auth/key-cache.ts); 0: never. */
+  readonly keyCacheSeconds: number;
   /** The warehouse result cache (null: off); in Redis when redisUrl is set. */
   readonly cache: CacheSettings | null;
   /** Prometheus metrics at /metrics. */
@@ -190,6 +203,18 @@ function shown(name: string, value: string | undefined): string {
   if (value === undefined) return "";
   const safe = /URL$/.test(name) ? value.replace(/\/\/([^:@/]+):[^@/]*@/, "//$1:***@") : value;
   return ` (got ${JSON.stringify(safe)})`;
+}
+
+/**
+ * Where the in-memory DuckDB spills what exceeds its memory limit: under the data directory (DuckDB's
+ * own default is ".tmp" in whatever the working directory is), or a directory of this process in the
+ * system's when the data directory is in memory too. A database file spills beside itself (DuckDB's default).
+ */
+function duckdbTempDirectory(path: string | undefined, dataDir: string): string | undefined {
+  if (path !== undefined && path !== ":memory:") return undefined;
+  return dataDir.startsWith("memory://")
+    ? join(tmpdir(), `clm-duckdb-${process.pid}.tmp`)
+    : join(dataDir, "duckdb.tmp");
 }
 
 export function loadEnv(source: Readonly<Record<string, string | undefined>> = process.env): AppConfig {
@@ -221,6 +246,7 @@ export function loadEnv(source: Readonly<Record<string, string | undefined>> = p
             kind: "duckdb",
             path: env.CLM_DUCKDB_PATH,
             memoryLimit: env.CLM_DUCKDB_MEMORY_LIMIT,
+            tempDirectory: duckdbTempDirectory(env.CLM_DUCKDB_PATH, env.CLM_DATA_DIR),
             demo: env.CLM_DEMO ?? env.CLM_DUCKDB_PATH === undefined,
             demoCustomers: env.CLM_DEMO_CUSTOMERS,
           };
@@ -238,6 +264,7 @@ export function loadEnv(source: Readonly<Record<string, string | undefined>> = p
     introspection: env.CLM_INTROSPECTION ?? env.NODE_ENV !== "production",
     requestTimeoutMs: env.CLM_REQUEST_TIMEOUT_MS,
     rateLimitPerMinute: env.CLM_RATE_LIMIT_PER_MINUTE,
+    keyCacheSeconds: env.CLM_KEY_CACHE_SECONDS,
     cache: env.CLM_CACHE
       ? Object.freeze({
           ...DEFAULT_CACHE_SETTINGS,

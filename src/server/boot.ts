@@ -6,6 +6,8 @@ import { openWarehouse, type WarehouseConnector } from "../../connectors/index.t
 import { contractProblem } from "../../connectors/table-status.ts";
 import type { DuckDBConnector } from "../../connectors/duckdb.ts";
 import { openAppDatabase, type AppDatabase } from "../appdb/database.ts";
+import { disableKeyCache, enableKeyCache } from "../auth/key-cache.ts";
+import { RevocationListener } from "../auth/key-revocations.ts";
 import type { AppConfig } from "../config/env.ts";
 import { loadConfigFile, type FileConfig } from "../config/file.ts";
 import { generateDemoData } from "../demo/generate.ts";
@@ -82,6 +84,16 @@ export async function openServices(config: AppConfig, log: Logger): Promise<AppS
       );
     });
     opened.push(appDb);
+    // API keys cached for CLM_KEY_CACHE_SECONDS; on PostgreSQL only while revocations by other processes
+    // are heard (the embedded store has no other writer while the server holds it).
+    const keyCache = enableKeyCache(appDb.prisma, {
+      ttlMs: config.keyCacheSeconds * 1000,
+      needsListener: appDb.kind === "postgres",
+    });
+    opened.push({ close: async () => disableKeyCache(appDb.prisma) });
+    if (appDb.kind === "postgres" && config.databaseUrl && config.keyCacheSeconds > 0) {
+      opened.push(await RevocationListener.start(config.databaseUrl, keyCache, log));
+    }
 
     const metrics = new ServerMetrics();
     const settings =

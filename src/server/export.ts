@@ -5,7 +5,7 @@
 // shared with `clm export-segment` (src/cli/export-segment.ts).
 import type { PrismaClient, Segment } from "@prisma/client";
 import type { Plugin } from "graphql-yoga";
-import type { WarehouseConnector } from "../../connectors/connector.ts";
+import type { ColumnBatch, WarehouseConnector } from "../../connectors/connector.ts";
 import { sql } from "../../connectors/sql.ts";
 import { refusal, type RequestAuth } from "../auth/request-auth.ts";
 import type { Services } from "../context.ts";
@@ -16,6 +16,7 @@ import { checkDefinition, DefinitionError, segmentScope } from "../lifecycle/seg
 import type { LifecycleService } from "../services/lifecycle.ts";
 import { SegmentStore } from "../services/segment-store.ts";
 import { SegmentService } from "../services/segments.ts";
+import { csvField, CsvBytes } from "./csv.ts";
 
 const ROUTE = /^\/segments\/([^/]+)\/members\.csv$/;
 
@@ -33,16 +34,8 @@ const COLUMNS = [
   ...FEATURES.map((f) => ({ header: f.column, column: f.column, text: f.type === "string" })),
 ];
 
-/**
- * One CSV field (RFC 4180 quoting). Text that a spreadsheet would run as a formula (starting with
- * = + - @ or a tab/carriage return) gets a leading apostrophe, the usual CSV-injection guard.
- */
-export function csvField(value: unknown, text: boolean): string {
-  if (value === null || value === undefined) return "";
-  let s = String(value);
-  if (text && /^[=+\-@\t\r]/.test(s)) s = `'${s}`;
-  return /[",\r\n]/.test(s) ? `"${s.replace(/"/g, '""')}"` : s;
-}
+// The export's field rule, where the bench and tests look for it.
+export { csvField };
 
 /** The export's header line (CRLF-terminated, as every line of it). */
 export function memberCsvHeader(): string {
@@ -52,6 +45,34 @@ export function memberCsvHeader(): string {
 /** The export's lines for a batch of member rows. */
 export function memberCsvLines(batch: readonly Record<string, unknown>[]): string {
   return `${batch.map((row) => COLUMNS.map((c) => csvField(row[c.column], c.text)).join(",")).join("\r\n")}\r\n`;
+}
+
+/**
+ * The same bytes as memberCsvLines gives as text, from a batch by column: written field by field
+ * straight into UTF-8, with no object per row nor the batch's text.
+ */
+export function memberCsvColumnBytes(batch: ColumnBatch): Uint8Array {
+  const values = COLUMNS.map((c) => {
+    const index = batch.names.indexOf(c.column);
+    return index < 0 ? [] : batch.columns[index]!;
+  });
+  const text = COLUMNS.map((c) => c.text);
+  const csv = new CsvBytes(batch.rowCount * 160);
+  for (let row = 0; row < batch.rowCount; row++) {
+    csv.field(values[0]![row], text[0]!);
+    for (let c = 1; c < values.length; c++) {
+      csv.comma();
+      csv.field(values[c]![row], text[c]!);
+    }
+    csv.lineEnd();
+  }
+  return csv.take();
+}
+
+/** A piece of an export: the CSV lines of one warehouse batch as UTF-8, and how many members they are. */
+export interface MemberCsvPart {
+  readonly bytes: Uint8Array;
+  readonly rows: number;
 }
 
 /** A saved segment's definition checked against this server's stage model and resolved for a day. */
@@ -94,18 +115,38 @@ export async function savedSegmentRule(
   }
 }
 
-/** A segment's members on a day with their stages and features, by id, in batches read as they are asked for. */
-export function memberBatches(
+/**
+ * A segment's members on a day with their stages and features, by id, as CSV lines, one warehouse batch
+ * at a time, read as they are asked for: column batches where the connector has them (DuckDB), rows
+ * otherwise. Either way the same bytes.
+ */
+export function memberCsvParts(
   warehouse: WarehouseConnector,
   lifecycle: LifecycleService,
   rule: Rule,
   asOf: string,
   signal?: AbortSignal,
-): AsyncIterator<Record<string, unknown>[]> {
+): AsyncIterator<MemberCsvPart> {
   const members = new SegmentService(lifecycle).members(asOf, rule);
-  return warehouse
-    .stream(sql`SELECT m.* FROM (${members}) AS m ORDER BY m.customer_id`, { label: "segment_export", signal })
-    [Symbol.asyncIterator]();
+  const query = sql`SELECT m.* FROM (${members}) AS m ORDER BY m.customer_id`;
+  const options = { label: "segment_export", signal };
+  const encoder = new TextEncoder();
+  // Column batches one DuckDB chunk (2,048 rows) at a time: a batch's values are written out before the
+  // next is read, so they die young; 5,000-row batches made V8's heap grow by ~80 MB over a 1M export.
+  const parts = warehouse.streamColumns
+    ? formatted(warehouse.streamColumns(query, { ...options, batchRows: 2_048 }), (batch) => ({
+        bytes: memberCsvColumnBytes(batch),
+        rows: batch.rowCount,
+      }))
+    : formatted(warehouse.stream(query, options), (batch) => ({
+        bytes: encoder.encode(memberCsvLines(batch)),
+        rows: batch.length,
+      }));
+  return parts[Symbol.asyncIterator]();
+}
+
+async function* formatted<T>(batches: AsyncIterable<T>, format: (batch: T) => MemberCsvPart) {
+  for await (const batch of batches) yield format(batch);
 }
 
 const json = (status: number, body: unknown) =>
@@ -137,31 +178,30 @@ async function exportResponse(services: Services, segmentId: string, url: URL, s
     return json(422, { error: { code: "INVALID_SEGMENT", message: saved.message, issues: saved.issues } });
   }
   const { segment, rule } = saved;
-  const rows = memberBatches(services.warehouse, lifecycle, rule, asOf, signal);
+  const parts = memberCsvParts(services.warehouse, lifecycle, rule, asOf, signal);
   const encoder = new TextEncoder();
-  const lines = (batch: Record<string, unknown>[]) => encoder.encode(memberCsvLines(batch));
   // The first batch is read before answering, so a query that fails at once is a 500 with a clear
   // body rather than a 200 whose CSV breaks off after the header.
-  const first = await rows.next();
+  const first = await parts.next();
   const body = new ReadableStream<Uint8Array>({
     start(controller) {
       controller.enqueue(encoder.encode(memberCsvHeader()));
       if (first.done) controller.close();
-      else if (first.value.length > 0) controller.enqueue(lines(first.value));
+      else if (first.value.rows > 0) controller.enqueue(first.value.bytes);
     },
     // One warehouse batch per pull: the stream asks for more only when the client has read the last.
     async pull(controller) {
       try {
-        const next = await rows.next();
+        const next = await parts.next();
         if (next.done) return controller.close();
-        controller.enqueue(lines(next.value));
+        controller.enqueue(next.value.bytes);
       } catch (error) {
         services.log.error({ err: error, segmentId }, "segment export failed");
         controller.error(error);
       }
     },
     async cancel() {
-      await rows.return?.();
+      await parts.return?.();
     },
   });
   const filename = `segment-${segment.id}-${asOf}.csv`;

@@ -27,6 +27,7 @@ import { SpanStatusCode } from "@opentelemetry/api";
 import type { Logger } from "pino";
 import {
   WarehouseUnavailableError,
+  type ColumnBatch,
   type QueryOptions,
   type Row,
   type StreamOptions,
@@ -121,6 +122,8 @@ export class GuardedWarehouse implements WarehouseConnector {
   private readonly running = new Map<string, Promise<Row[]>>();
   private version: { value: string; at: number } | undefined;
   private versionRefresh: Promise<void> | undefined;
+  /** The inner connector's column batches under the same guards as `stream`; absent when it has none. */
+  readonly streamColumns?: (query: Sql, options?: StreamOptions) => AsyncIterable<ColumnBatch>;
 
   constructor(
     readonly inner: WarehouseConnector,
@@ -131,6 +134,10 @@ export class GuardedWarehouse implements WarehouseConnector {
     this.kind = inner.kind;
     this.dialect = inner.dialect;
     this.mapping = inner.mapping;
+    if (inner.streamColumns) {
+      const columns = inner.streamColumns.bind(inner);
+      this.streamColumns = (query, options = {}) => this.guardedStream(() => columns(query, options));
+    }
     // Failures to reach the warehouse open the circuit. A bad query does not, nor a deadline (one slow
     // dashboard's parallel queries would shut every client out), nor a client leaving — except during
     // the trial after a pause, where an unfinished trial must not count as a success (cockatiel closes
@@ -251,10 +258,8 @@ export class GuardedWarehouse implements WarehouseConnector {
     return [...rows, ...fetched];
   }
 
-  /** Streams are not cached nor retried (a retry would repeat rows already sent); the circuit applies. */
-  async *stream<R extends Row = Row>(query: Sql, options: StreamOptions = {}): AsyncIterable<R[]> {
-    if (this.circuitOpen) throw this.circuitError();
-    yield* this.inner.stream<R>(query, options);
+  stream<R extends Row = Row>(query: Sql, options: StreamOptions = {}): AsyncIterable<R[]> {
+    return this.guardedStream(() => this.inner.stream<R>(query, options));
   }
 
   async ping(): Promise<void> {
@@ -325,6 +330,16 @@ export class GuardedWarehouse implements WarehouseConnector {
     if (this.inner.dataVersion) return abandonOnAbort(this.inner.dataVersion(), bounded);
     const statuses = await abandonOnAbort(this.inner.tableStatus(), bounded);
     return statuses.map((s) => `${s.logical}:${s.rowCount ?? "-"}`).join(",");
+  }
+
+  /**
+   * A stream (rows or column batches) as the warehouse gives it. Streams are not cached nor retried (a
+   * retry would repeat rows already sent) and outlive the request's deadline (an export is read for as
+   * long as its client reads; the caller's signal stops it); the circuit applies.
+   */
+  private async *guardedStream<T>(open: () => AsyncIterable<T>): AsyncIterable<T> {
+    if (this.circuitOpen) throw this.circuitError();
+    yield* open();
   }
 
   private guarded(query: Sql, options: QueryOptions, scope: RequestScope | undefined): Promise<Row[]> {

@@ -4,6 +4,8 @@ import type { ContractRow } from "../../connectors/connector.ts";
 import { DEFAULT_MAPPING, type LogicalTable } from "../../connectors/contract.ts";
 import { DuckDBConnector } from "../../connectors/duckdb.ts";
 import { generateDemoData, type DemoCounts } from "../../src/demo/generate.ts";
+import { DEFAULT_KEY_CACHE_SECONDS, disableKeyCache, enableKeyCache } from "../../src/auth/key-cache.ts";
+import { RevocationListener } from "../../src/auth/key-revocations.ts";
 import { defaultStageModel } from "../../src/lifecycle/stage-model.ts";
 import { LifecycleService } from "../../src/services/lifecycle.ts";
 import { ServerMetrics } from "../../src/server/metrics.ts";
@@ -77,6 +79,8 @@ export async function startTestServer(
     rateLimitPerMinute?: number;
     /** Log lines as objects (default: silent). */
     logLines?: Record<string, unknown>[];
+    /** CLM_KEY_CACHE_SECONDS (default: the server's default, so every test runs with the key cache). */
+    keyCacheSeconds?: number;
   } = {},
 ): Promise<TestServer> {
   const appDb = await openTestAppDatabase();
@@ -93,6 +97,11 @@ export async function startTestServer(
   const log = options.logLines
     ? pino({ level: "info" }, { write: (line: string) => void options.logLines!.push(JSON.parse(line)) })
     : pino({ level: "silent" });
+  // The key cache as the server sets it up (src/server/boot.ts), revocation listener included on PostgreSQL.
+  const keyCacheSeconds = options.keyCacheSeconds ?? DEFAULT_KEY_CACHE_SECONDS;
+  const keyCache = enableKeyCache(appDb.prisma, { ttlMs: keyCacheSeconds * 1000, needsListener: !!appDb.url });
+  const revocations =
+    appDb.url && keyCacheSeconds > 0 ? await RevocationListener.start(appDb.url, keyCache, log) : undefined;
   const metrics = new ServerMetrics();
   const guarded = new GuardedWarehouse(
     warehouse,
@@ -136,6 +145,8 @@ export async function startTestServer(
     async close() {
       await yoga.dispose();
       await guarded.close();
+      await revocations?.close();
+      disableKeyCache(appDb.prisma);
       await appDb.close();
     },
   };
