@@ -79,16 +79,13 @@ export interface DuckDBSession {
   progress(): number;
 }
 
-/**
- * What the embedded warehouse may hold in memory unless told otherwise (CLM_DUCKDB_MEMORY_LIMIT).
- * DuckDB's own default is 80% of RAM, and it keeps data file blocks it has read cached up to that:
- * a server over a large file would grow to most of the machine. Beyond the limit, sorts and
- * aggregates spill to the temporary directory instead.
- */
-export const DEFAULT_DUCKDB_MEMORY_LIMIT = "512MB";
-
 export interface DuckDBOptions {
-  /** A DuckDB size such as "512MB"; default DEFAULT_DUCKDB_MEMORY_LIMIT; null: DuckDB's own (80% of RAM). */
+  /**
+   * A DuckDB size such as "512MB"; default (undefined or null) DuckDB's own, 80% of RAM. No lower
+   * default: at 512MB an in-memory demo of 5,000 customers ran out of memory under the dashboard's
+   * concurrent queries (DuckDB cannot spill everything, and in-memory tables count against the limit).
+   * Servers over large data should set one (CLM_DUCKDB_MEMORY_LIMIT) to bound their memory.
+   */
   readonly memoryLimit?: string | null;
   /**
    * Where DuckDB spills what does not fit the memory limit. Default: DuckDB's, "<file>.tmp" beside a
@@ -114,7 +111,7 @@ export class DuckDBConnector implements WarehouseConnector, WarehouseWriter {
   ): Promise<DuckDBConnector> {
     const location = path ?? ":memory:";
     const config: Record<string, string> = {};
-    const memoryLimit = options.memoryLimit === undefined ? DEFAULT_DUCKDB_MEMORY_LIMIT : options.memoryLimit;
+    const memoryLimit = options.memoryLimit ?? null;
     if (memoryLimit !== null) config.memory_limit = memoryLimit;
     if (options.tempDirectory) {
       // DuckDB creates the directory itself when it first spills, but not its parents.
