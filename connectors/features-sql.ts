@@ -113,6 +113,12 @@ export function featuresSql(q: FeaturesQuery): Sql {
   const eventDetails = hasEvents && (firstSeen || wantsAny(wanted, "lastEventDate", "lastEventType"));
   const referrals = hasCustomers && wanted.has("referredCount");
 
+  /** Only who a table makes known before the cut-off (the union into `known` removes duplicates). */
+  const idsBefore = (logical: "customers" | "events", time: "created_at" | "occurred_at") =>
+    sql`SELECT CAST(${col(logical, "customer_id")} AS ${typeName("text")}) AS customer_id
+  FROM ${table(logical)} AS t
+  WHERE ${col(logical, time)} < ${cutoff}${only(col(logical, "customer_id"))}`;
+
   const txColumns = orders
     ? sql`,
          ${col("transactions", "amount")} AS amount,
@@ -169,10 +175,7 @@ export function featuresSql(q: FeaturesQuery): Sql {
 )`);
       knownFrom.push(sql`SELECT customer_id FROM people`);
     } else {
-      // Only who is known: the union below removes duplicates.
-      knownFrom.push(sql`SELECT CAST(${col("customers", "customer_id")} AS ${typeName("text")}) AS customer_id
-  FROM ${table("customers")} AS t
-  WHERE ${col("customers", "created_at")} < ${cutoff}${only(col("customers", "customer_id"))}`);
+      knownFrom.push(idsBefore("customers", "created_at"));
     }
     if (referrals) {
       ctes.push(sql`referrals AS (
@@ -200,9 +203,7 @@ export function featuresSql(q: FeaturesQuery): Sql {
 )`);
       knownFrom.push(sql`SELECT customer_id FROM ev`);
     } else {
-      knownFrom.push(sql`SELECT CAST(${col("events", "customer_id")} AS ${typeName("text")}) AS customer_id
-  FROM ${table("events")} AS t
-  WHERE ${col("events", "occurred_at")} < ${cutoff}${only(col("events", "customer_id"))}`);
+      knownFrom.push(idsBefore("events", "occurred_at"));
     }
   }
   ctes.push(sql`known AS (${join(knownFrom, " UNION DISTINCT ")})`);
