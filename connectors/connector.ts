@@ -32,8 +32,9 @@ export interface WarehouseConnector {
   stream<R extends Row = Row>(query: Sql, options?: StreamOptions): AsyncIterable<R[]>;
   /**
    * The same rows as `stream`, the same values, by column: for a connector whose client reads results
-   * column-wise (DuckDB's data chunks), a large export then never makes an object per row. Optional:
-   * where it is absent, callers read `stream`.
+   * column-wise (DuckDB's data chunks), a large export then never makes an object per row nor a JS
+   * value per field. Batches are the client's own blocks (`batchRows` does not apply). Optional: where
+   * it is absent, callers read `stream`.
    */
   streamColumns?(query: Sql, options?: StreamOptions): AsyncIterable<ColumnBatch>;
   /** Cheap round trip proving the warehouse answers (for /ready). */
@@ -69,13 +70,54 @@ export interface StreamOptions extends QueryOptions {
 export const DEFAULT_BATCH_ROWS = 5_000;
 
 /**
- * Rows of a result by column: `columns[c][i]` is what `stream` would give as row i's value of
- * `names[c]` (numbers as JS numbers, calendar days as "YYYY-MM-DD", null). About `batchRows` rows.
+ * Rows of a result by column: `columnValue(columns[c], i)` is what `stream` would give as row i's value
+ * of `names[c]` (numbers as JS numbers, calendar days as "YYYY-MM-DD", null). One batch per block the
+ * client reads (DuckDB: a data chunk, up to 2,048 rows).
  */
 export interface ColumnBatch {
   readonly names: readonly string[];
-  readonly columns: readonly (readonly unknown[])[];
+  readonly columns: readonly BatchColumn[];
   readonly rowCount: number;
+}
+
+/**
+ * A column of a batch. Numbers, days and text come as typed arrays, as the warehouse client holds them,
+ * so a large export formats them without making a JS value per field; anything else as JS values.
+ * `valid`: bit i (byte i >> 3, bit i & 7) set when row i is not NULL; null when no row is NULL.
+ */
+export type BatchColumn =
+  | { readonly kind: "values"; readonly values: readonly unknown[] }
+  | { readonly kind: "numbers"; readonly values: Float64Array; readonly valid: Uint8Array | null }
+  /** Calendar days as days since 1970-01-01 (row values "YYYY-MM-DD"). */
+  | { readonly kind: "days"; readonly days: Int32Array; readonly valid: Uint8Array | null }
+  /** UTF-8 text: row i is bytes[ends[i - 1] ?? 0, ends[i]). */
+  | {
+      readonly kind: "utf8";
+      readonly bytes: Uint8Array;
+      readonly ends: Uint32Array;
+      readonly valid: Uint8Array | null;
+    };
+
+/** Whether row `i` of a typed column is not NULL. */
+export function isValidRow(valid: Uint8Array | null, i: number): boolean {
+  return valid === null || (valid[i >> 3]! & (1 << (i & 7))) !== 0;
+}
+
+const DAY_MS = 86_400_000;
+const utf8 = new TextDecoder();
+
+/** Row i's value of a column, as `stream` gives it. */
+export function columnValue(column: BatchColumn, i: number): unknown {
+  if (column.kind === "values") return column.values[i];
+  if (!isValidRow(column.valid, i)) return null;
+  switch (column.kind) {
+    case "numbers":
+      return column.values[i];
+    case "days":
+      return new Date(column.days[i]! * DAY_MS).toISOString().slice(0, 10);
+    case "utf8":
+      return utf8.decode(column.bytes.subarray(i === 0 ? 0 : column.ends[i - 1], column.ends[i]));
+  }
 }
 
 /** Rows as tuples in the contract's column order; timestamps as epoch milliseconds, dates as "YYYY-MM-DD". */

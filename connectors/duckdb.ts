@@ -161,29 +161,16 @@ export class DuckDBConnector implements WarehouseConnector, WarehouseWriter {
     });
   }
 
-  /** Whole data chunks (2,048 rows) by column until about `batchRows` rows: no object per row. */
+  /** One batch per data chunk (up to 2,048 rows), its columns copied out as typed arrays. */
   streamColumns(query: Sql, options: StreamOptions = {}): AsyncIterable<ColumnBatch> {
-    const batchRows = options.batchRows ?? DEFAULT_BATCH_ROWS;
     return this.streamResult(query, options, async function* (result) {
       // Deduplicated as the row objects' keys are, so both name a column alike.
       const names = result.deduplicatedColumnNames();
       const readers = result.columnTypes().map((type) => columnReader(type, fromDuckValue));
-      const empty = () => names.map((): unknown[] => []);
-      let columns = empty();
-      let rowCount = 0;
       for (;;) {
         const chunk = await result.fetchChunk();
-        const end = !chunk || chunk.rowCount === 0;
-        if (!end) {
-          for (let c = 0; c < readers.length; c++) readers[c]!(chunk, c, columns[c]!);
-          rowCount += chunk.rowCount;
-        }
-        if (rowCount > 0 && (end || rowCount >= batchRows)) {
-          yield { names, columns, rowCount };
-          columns = empty();
-          rowCount = 0;
-        }
-        if (end) return;
+        if (!chunk || chunk.rowCount === 0) return;
+        yield { names, columns: readers.map((read, c) => read(chunk, c)), rowCount: chunk.rowCount };
       }
     });
   }

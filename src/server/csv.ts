@@ -1,6 +1,9 @@
 // CSV fields as the exports write them (RFC 4180 quoting, CRLF lines, a guard against spreadsheet
 // formulas), as text (csvField) and written straight into UTF-8 bytes (CsvBytes), for exports large
 // enough that building their text first costs more than the query: the bytes are the same either way.
+// CsvBytes also writes the typed columns of a warehouse's column batches (numbers, days, UTF-8 text)
+// field by field without a JS value per field.
+import { isValidRow, type BatchColumn } from "../../connectors/connector.ts";
 
 /**
  * One CSV field (RFC 4180 quoting). Text that a spreadsheet would run as a formula (starting with
@@ -11,6 +14,46 @@ export function csvField(value: unknown, text: boolean): string {
   let s = String(value);
   if (text && /^[=+\-@\t\r]/.test(s)) s = `'${s}`;
   return /[",\r\n]/.test(s) ? `"${s.replace(/"/g, '""')}"` : s;
+}
+
+const decoder = new TextDecoder();
+const DAY_MS = 86_400_000;
+const dayText = (days: number) => new Date(days * DAY_MS).toISOString().slice(0, 10);
+
+// Days written lately, by day number modulo DAY_SLOTS: an export's dates fall on a few thousand days,
+// and copying 10 cached bytes is cheaper than working the date out again.
+const DAY_SLOTS = 4_096;
+const dayKeys = new Int32Array(DAY_SLOTS).fill(-(2 ** 31)); // no day DuckDB or a Date holds
+const dayCache = new Uint8Array(DAY_SLOTS * 10);
+
+/**
+ * Writes "YYYY-MM-DD" of a day counted from 1970-01-01 into `out` at `at` when its year is 0–9999,
+ * and returns the year (H. Hinnant's days-to-civil algorithm: no Date, no string).
+ */
+function civilDay(days: number, out: Uint8Array, at: number): number {
+  const z = days + 719_468;
+  const era = Math.floor(z / 146_097);
+  const dayOfEra = z - era * 146_097;
+  const yearOfEra = Math.floor(
+    (dayOfEra - Math.floor(dayOfEra / 1_460) + Math.floor(dayOfEra / 36_524) - Math.floor(dayOfEra / 146_096)) / 365,
+  );
+  const dayOfYear = dayOfEra - (365 * yearOfEra + Math.floor(yearOfEra / 4) - Math.floor(yearOfEra / 100));
+  const shifted = Math.floor((5 * dayOfYear + 2) / 153); // months from March
+  const dayOfMonth = dayOfYear - Math.floor((153 * shifted + 2) / 5) + 1;
+  const month = shifted < 10 ? shifted + 3 : shifted - 9;
+  const year = yearOfEra + era * 400 + (month <= 2 ? 1 : 0);
+  if (!(year >= 0 && year <= 9999)) return year;
+  out[at] = 0x30 + Math.floor(year / 1000);
+  out[at + 1] = 0x30 + (Math.floor(year / 100) % 10);
+  out[at + 2] = 0x30 + (Math.floor(year / 10) % 10);
+  out[at + 3] = 0x30 + (year % 10);
+  out[at + 4] = 0x2d;
+  out[at + 5] = 0x30 + Math.floor(month / 10);
+  out[at + 6] = 0x30 + (month % 10);
+  out[at + 7] = 0x2d;
+  out[at + 8] = 0x30 + Math.floor(dayOfMonth / 10);
+  out[at + 9] = 0x30 + (dayOfMonth % 10);
+  return year;
 }
 
 const COMMA = 0x2c;
@@ -37,13 +80,72 @@ export class CsvBytes {
   /** The bytes of csvField(value, text). */
   field(value: unknown, text: boolean): void {
     if (value === null || value === undefined) return;
-    if (typeof value === "number" && !text) {
-      // Whole numbers as digits without making their text; String() writes these as plain digits.
-      if (Number.isSafeInteger(value)) return this.integer(value);
-      return this.ascii(String(value));
-    }
+    if (typeof value === "number" && !text) return this.number(value);
     if (typeof value === "string") return this.string(value, text);
     this.general(csvField(value, text));
+  }
+
+  /** The text String(value) gives, for a number in a column that is not text. */
+  number(value: number): void {
+    // Whole numbers as digits, and amounts in cents (x == k / 100) as digits with a point, without
+    // making their text: String() writes both as plain digits for |x| < 1e21. For the cents: x is then
+    // the double nearest k / 100, and below 1e13 no other decimal of as few digits rounds to x (they are
+    // 0.01 or more apart, x's spacing far less), so k / 100 is String()'s shortest round-trip text.
+    if (Number.isSafeInteger(value)) return this.integer(value);
+    if (value > -1e13 && value < 1e13) {
+      const cents = Math.round(value * 100);
+      if (cents / 100 === value) return this.cents(cents);
+    }
+    this.ascii(String(value));
+  }
+
+  /** "YYYY-MM-DD" of a day counted from 1970-01-01, as Date's toISOString gives it. */
+  day(days: number, text: boolean): void {
+    const slot = days & (DAY_SLOTS - 1);
+    if (dayKeys[slot] !== days) {
+      const year = civilDay(days, dayCache, slot * 10);
+      // toISOString writes other years with a sign and six digits (and fails beyond its range).
+      if (!(year >= 0 && year <= 9999)) return this.general(csvField(dayText(days), text));
+      dayKeys[slot] = days;
+    }
+    this.room(10);
+    const b = this.bytes;
+    const at = this.length;
+    for (let k = 0, from = slot * 10; k < 10; k++) b[at + k] = dayCache[from + k]!;
+    this.length = at + 10;
+  }
+
+  /** The field of UTF-8 text bytes[start, end): csvField's text of the string they encode. */
+  utf8(bytes: Uint8Array, start: number, end: number, text: boolean): void {
+    const n = end - start;
+    if (n === 0) return;
+    // The characters that matter (quote, comma, CR, LF and the formula starts) are ASCII, so bytes tell.
+    for (let i = start; i < end; i++) {
+      const code = bytes[i]!;
+      if (code === QUOTE || code === COMMA || code === CR || code === LF) {
+        return this.general(csvField(decoder.decode(bytes.subarray(start, end)), text));
+      }
+    }
+    this.room(n + 1);
+    const out = this.bytes;
+    let at = this.length;
+    if (text && startsFormula(bytes[start]!)) out[at++] = APOSTROPHE;
+    for (let i = start; i < end; i++) out[at++] = bytes[i]!;
+    this.length = at;
+  }
+
+  /** Row `row` of a batch column (nothing for NULL). */
+  column(column: BatchColumn, row: number, text: boolean): void {
+    if (column.kind === "values") return this.field(column.values[row], text);
+    if (!isValidRow(column.valid, row)) return;
+    switch (column.kind) {
+      case "numbers":
+        return text ? this.field(column.values[row], true) : this.number(column.values[row]!);
+      case "days":
+        return this.day(column.days[row]!, text);
+      case "utf8":
+        return this.utf8(column.bytes, row === 0 ? 0 : column.ends[row - 1]!, column.ends[row]!, text);
+    }
   }
 
   comma(): void {
@@ -88,16 +190,41 @@ export class CsvBytes {
 
   private integer(value: number): void {
     this.room(17);
+    const bytes = this.bytes;
+    let at = this.length;
     if (value < 0) {
-      this.bytes[this.length++] = 0x2d;
+      bytes[at++] = 0x2d;
       value = -value;
     }
-    const start = this.length;
+    if (value < 10) {
+      bytes[at] = 0x30 + value;
+      this.length = at + 1;
+      return;
+    }
+    // Digits counted first, then written from the last: no reversal, no view of the buffer.
+    let digits = 1;
+    for (let rest = value; rest >= 10; rest = Math.floor(rest / 10)) digits++;
+    let i = at + digits;
+    this.length = i;
     do {
-      this.bytes[this.length++] = 0x30 + (value % 10);
+      bytes[--i] = 0x30 + (value % 10);
       value = Math.floor(value / 10);
     } while (value > 0);
-    this.bytes.subarray(start, this.length).reverse();
+  }
+
+  /** k / 100 for a k that is not a multiple of 100: sign, whole part, point, one or two decimals. */
+  private cents(k: number): void {
+    if (k < 0) {
+      this.room(1);
+      this.bytes[this.length++] = 0x2d;
+      k = -k;
+    }
+    this.integer(Math.floor(k / 100));
+    const rest = k % 100;
+    this.room(3);
+    this.bytes[this.length++] = 0x2e;
+    this.bytes[this.length++] = 0x30 + Math.floor(rest / 10);
+    if (rest % 10 !== 0) this.bytes[this.length++] = 0x30 + (rest % 10);
   }
 
   private general(s: string): void {
