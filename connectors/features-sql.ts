@@ -108,10 +108,11 @@ export function featuresSql(q: FeaturesQuery): Sql {
   // order-level grouping, the purchase-day numbering and the events' latest type were most of the cost
   // of a stage count (bench/results.md, pushdown).
   const orders = wantsAny(wanted, "orderCount", "revenue", "averageOrderValue", "firstPurchaseRevenue");
-  // The second purchase day and the first day's revenue: DuckDB has aggregates for both (the two
-  // smallest days, the revenue at the smallest day), cheaper than numbering every purchase day by a
-  // window (the export's query took 1.2x the hand-written SQL's time with the window, bench pushdown);
-  // the other dialects number the days.
+  // The second purchase day and the first day's revenue: on DuckDB without numbering every purchase day
+  // by a window (the export's query took 1.2x the hand-written SQL's time with it, bench pushdown): the
+  // first day's revenue by arg_min_null, the second day as the earliest day after the first. Not by
+  // min(day, 2): its list state cannot spill, and the export then ran out of memory under a 256MB
+  // limit. The other dialects number the days.
   const byAggregate = dialect.name === "duckdb";
   const numbered = !byAggregate && wantsAny(wanted, "secondPurchaseDate", "firstPurchaseRevenue");
   const peopleDetails = hasCustomers && (firstSeen || wanted.has("acquisitionChannel"));
@@ -159,13 +160,7 @@ export function featuresSql(q: FeaturesQuery): Sql {
     sql`COUNT(*) AS purchase_days`,
     sql`MIN(day) AS first_day`,
     sql`MAX(day) AS last_day`,
-    ...(wanted.has("secondPurchaseDate")
-      ? [
-          byAggregate
-            ? sql`list_extract(min(day, 2), 2) AS second_day`
-            : sql`MIN(CASE WHEN n = 2 THEN day END) AS second_day`,
-        ]
-      : []),
+    ...(wanted.has("secondPurchaseDate") && !byAggregate ? [sql`MIN(CASE WHEN n = 2 THEN day END) AS second_day`] : []),
     ...(orders ? [sql`SUM(orders) AS order_count`, sql`SUM(revenue) AS revenue`] : []),
     // arg_min_null, not arg_min: arg_min skips rows whose revenue is NULL, and would give a later day's.
     ...(wanted.has("firstPurchaseRevenue")
@@ -176,10 +171,26 @@ export function featuresSql(q: FeaturesQuery): Sql {
         ]
       : []),
   ];
-  ctes.push(sql`buyers AS (
+  if (wanted.has("secondPurchaseDate") && byAggregate) {
+    ctes.push(sql`buyer_days AS (
   SELECT customer_id, ${join(buyerColumns)}
   FROM daily GROUP BY customer_id
 )`);
+    ctes.push(sql`buyers AS (
+  SELECT b.*, s.second_day
+  FROM buyer_days AS b
+  LEFT JOIN (
+    SELECT d.customer_id, MIN(d.day) AS second_day
+    FROM daily AS d JOIN buyer_days AS f ON f.customer_id = d.customer_id AND d.day > f.first_day
+    GROUP BY d.customer_id
+  ) AS s ON s.customer_id = b.customer_id
+)`);
+  } else {
+    ctes.push(sql`buyers AS (
+  SELECT customer_id, ${join(buyerColumns)}
+  FROM daily GROUP BY customer_id
+)`);
+  }
   const knownFrom = [sql`SELECT customer_id FROM buyers`];
   if (hasCustomers) {
     if (peopleDetails) {
