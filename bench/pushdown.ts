@@ -8,6 +8,9 @@
 //                       route that returns every customer's features in one request; GraphQL
 //                       connections page at most 200 customers with features, measured below as a page figure)
 import { createHash } from "node:crypto";
+import { rmSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
 import { listValue, timestampValue, type DuckDBInstance, type DuckDBValue } from "@duckdb/node-api";
 import pg from "pg";
 import type { WarehouseConnector } from "../connectors/connector.ts";
@@ -50,6 +53,8 @@ export interface Timings {
   hand: number[];
   /** PostgreSQL only: the generated SQL through a server-side cursor as the export reads it, FETCH 5000 at a time. */
   generatedCursor?: number[];
+  /** DuckDB only: the hand-written SQL written to a CSV file by DuckDB itself (COPY … TO), for context. */
+  handCsv?: number[];
 }
 
 export interface PushdownResult {
@@ -108,6 +113,11 @@ interface DirectRunner {
     params: readonly SqlValue[],
     options: { tupleFraction?: number; timeoutMs: number },
   ): Promise<number>;
+  /**
+   * DuckDB: the query written to a CSV file by the engine's own parallel writer (COPY … TO), the file
+   * removed afterwards; returns the rows written.
+   */
+  copyCsv?(text: string): Promise<number>;
   /** PostgreSQL: cancels the API's queries still running in this database (after an abandoned export). */
   cancelServerQueries?(): Promise<void>;
   close(): Promise<void>;
@@ -135,6 +145,17 @@ function duckRunner(connector: DuckDBConnector): DirectRunner {
         return reader.currentRowCount;
       } finally {
         connection.closeSync();
+      }
+    },
+    async copyCsv(text) {
+      const file = join(tmpdir(), `clm-bench-copy-${process.pid}.csv`);
+      const connection = await instance.connect();
+      try {
+        const reader = await connection.runAndReadAll(`COPY (${text}) TO '${file}' (FORMAT csv, HEADER)`);
+        return Number(reader.getRowsJS()[0]?.[0] ?? 0);
+      } finally {
+        connection.closeSync();
+        rmSync(file, { force: true });
       }
     },
     async close() {},
@@ -317,6 +338,7 @@ export async function measurePushdown(
       | "featuresApi"
       | "featuresGen"
       | "featuresHand"
+      | "featuresHandCsv"
       | "featuresGenCursor";
     const variants: V[] = [
       "stagesApi",
@@ -325,6 +347,7 @@ export async function measurePushdown(
       ...(api.aborted ? [] : (["featuresApi"] as const)),
       "featuresGen",
       "featuresHand",
+      ...(runner.copyCsv ? (["featuresHandCsv"] as const) : []),
       ...(runner.cursor ? (["featuresGenCursor"] as const) : []),
     ];
     const b = bar(`pushdown ${engine} ${sizes.customers}`, variants.length * repeats);
@@ -363,6 +386,12 @@ export async function measurePushdown(
             );
             if (rows !== knownCustomers)
               throw new Error(`generated export SQL gave ${rows} rows, expected ${knownCustomers}`);
+            break;
+          }
+          case "featuresHandCsv": {
+            const rows = await runner.copyCsv!(handFeaturesText);
+            if (rows !== knownCustomers)
+              throw new Error(`COPY of the hand-written SQL wrote ${rows} rows, expected ${knownCustomers}`);
             break;
           }
           case "featuresHand": {
@@ -409,6 +438,7 @@ export async function measurePushdown(
         generated: times.featuresGen,
         hand: times.featuresHand,
         ...(runner.cursor ? { generatedCursor: times.featuresGenCursor } : {}),
+        ...(runner.copyCsv ? { handCsv: times.featuresHandCsv } : {}),
       },
       page,
       checks: { stagesEqual, featuresEqual, detail },
@@ -485,6 +515,19 @@ export function addPushdownFigures(section: Section, r: PushdownResult, label: s
       figure(`${label}: all features, export vs its own SQL run directly (API layer alone)`, "ms", r.features.api, {
         baseline: { name: "generated SQL", values: r.features.generated },
       }),
+    );
+  }
+  if (r.features.handCsv && !timedOut) {
+    section.figures.push(
+      figure(
+        `${label}: all features, export vs the hand SQL written to a CSV file by DuckDB itself (COPY … TO; context, not the target)`,
+        "ms",
+        r.features.api,
+        {
+          baseline: { name: "hand SQL → COPY CSV", values: r.features.handCsv },
+          note: "DuckDB's own parallel CSV writer (not byte-identical: its number and date text differ from the export's)",
+        },
+      ),
     );
   }
   if (r.features.generatedCursor) {
