@@ -127,20 +127,12 @@ export class DuckDBConnector implements WarehouseConnector, WarehouseWriter {
   }
 
   async query<R extends Row = Row>(query: Sql, options: QueryOptions = {}): Promise<R[]> {
-    const { text, params } = render(query, duckdbDialect);
-    const connection = await this.instance.connect();
-    const onAbort = () => connection.interrupt();
-    options.signal?.addEventListener("abort", onAbort, { once: true });
+    const statement = await this.statement(query, options.signal);
     try {
-      options.signal?.throwIfAborted();
-      const reader = await connection.runAndReadAll(
-        text,
-        params.map((p) => toDuckValue(p.value)),
-      );
+      const reader = await statement.connection.runAndReadAll(statement.text, statement.values);
       return normaliseRows(reader.getRowObjectsJS(), reader.columnNames(), reader.columnTypes()) as R[];
     } finally {
-      options.signal?.removeEventListener("abort", onAbort);
-      connection.closeSync();
+      statement.release();
     }
   }
 
@@ -181,22 +173,34 @@ export class DuckDBConnector implements WarehouseConnector, WarehouseWriter {
     options: StreamOptions,
     read: (result: DuckDBResult) => AsyncIterable<T>,
   ): AsyncIterable<T> {
+    const statement = await this.statement(query, options.signal);
+    try {
+      // A streaming result computes chunks (2,048 rows) as they are fetched.
+      yield* read(await statement.connection.stream(statement.text, statement.values));
+    } finally {
+      statement.release();
+    }
+  }
+
+  /**
+   * A connection of its own for one statement, interrupted when `signal` aborts, and the statement's
+   * text and values; `release` closes it (and must be called once it is got).
+   */
+  private async statement(query: Sql, signal: AbortSignal | undefined) {
     const { text, params } = render(query, duckdbDialect);
+    const values = params.map((p) => toDuckValue(p.value));
     const connection = await this.instance.connect();
     const onAbort = () => connection.interrupt();
-    options.signal?.addEventListener("abort", onAbort, { once: true });
-    try {
-      options.signal?.throwIfAborted();
-      // A streaming result computes chunks (2,048 rows) as they are fetched.
-      const result = await connection.stream(
-        text,
-        params.map((p) => toDuckValue(p.value)),
-      );
-      yield* read(result);
-    } finally {
-      options.signal?.removeEventListener("abort", onAbort);
+    signal?.addEventListener("abort", onAbort, { once: true });
+    const release = () => {
+      signal?.removeEventListener("abort", onAbort);
       connection.closeSync();
+    };
+    if (signal?.aborted) {
+      release();
+      signal.throwIfAborted();
     }
+    return { connection, text, values, release };
   }
 
   async ping(): Promise<void> {
