@@ -15,6 +15,7 @@ import { join } from "node:path";
 import { performance } from "node:perf_hooks";
 import { fileURLToPath } from "node:url";
 import { parseArgs } from "node:util";
+import { keySecret } from "./lib/servers.ts";
 
 const ROOT = fileURLToPath(new URL("..", import.meta.url));
 
@@ -149,16 +150,8 @@ function killChildren(): void {
 }
 
 /** `clm keys create` against the same data directory, before the server opens it (PGlite is single-process). */
-async function createKey(env: NodeJS.ProcessEnv): Promise<string> {
-  const child = clm(["keys", "create", "--role", "analyst", "--label", "soak"], env);
-  let stdout = "";
-  let stderr = "";
-  child.stdout!.on("data", (d) => (stdout += d));
-  child.stderr!.on("data", (d) => (stderr += d));
-  const code = await new Promise<number | null>((resolve) => child.on("exit", resolve));
-  const secret = stdout.trim();
-  if (code !== 0 || !/^clm_\S+$/.test(secret)) throw new Error(`clm keys create failed (${code}): ${stderr.trim()}`);
-  return secret;
+function createKey(env: NodeJS.ProcessEnv): Promise<string> {
+  return keySecret(clm(["keys", "create", "--role", "analyst", "--label", "soak"], env));
 }
 
 interface Server {

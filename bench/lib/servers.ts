@@ -33,6 +33,18 @@ function baseEnv(): NodeJS.ProcessEnv {
   return env;
 }
 
+/** The secret a `clm keys create` child prints, once it has exited (failing with its stderr otherwise). */
+export async function keySecret(child: ChildProcess): Promise<string> {
+  let stdout = "";
+  let stderr = "";
+  child.stdout!.on("data", (d) => (stdout += d));
+  child.stderr!.on("data", (d) => (stderr += d));
+  const code = await new Promise<number | null>((resolve) => child.on("exit", resolve));
+  const secret = stdout.trim();
+  if (code !== 0 || !/^clm_\S+$/.test(secret)) throw new Error(`clm keys create failed (${code}): ${stderr.trim()}`);
+  return secret;
+}
+
 export interface ClmServerOptions {
   /** The DuckDB file to serve (no demo seeding). */
   readonly duckdbPath: string;
@@ -90,14 +102,7 @@ export class ClmServerFactory {
         },
       ),
     );
-    let stdout = "";
-    let stderr = "";
-    child.stdout!.on("data", (d) => (stdout += d));
-    child.stderr!.on("data", (d) => (stderr += d));
-    const code = await new Promise<number | null>((resolve) => child.on("exit", resolve));
-    const secret = stdout.trim();
-    if (code !== 0 || !/^clm_\S+$/.test(secret)) throw new Error(`clm keys create failed (${code}): ${stderr.trim()}`);
-    return secret;
+    return keySecret(child);
   }
 
   async start(options: ClmServerOptions, name: string): Promise<RunningServer> {
