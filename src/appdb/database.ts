@@ -1,6 +1,6 @@
 // The app database (saved segments and other app state): PostgreSQL when DATABASE_URL is set,
 // otherwise an embedded PGlite store. Both are migrated on open and reached through Prisma.
-import { mkdirSync } from "node:fs";
+import { existsSync, mkdirSync } from "node:fs";
 import { PGlite } from "@electric-sql/pglite";
 import { PrismaPg } from "@prisma/adapter-pg";
 import { PrismaClient } from "@prisma/client";
@@ -74,9 +74,16 @@ async function openPGlite(dataDir: string): Promise<AppDatabase> {
   }
   // Postgres' default 128MB of shared buffers sit in PGlite's WebAssembly memory, which never shrinks;
   // the app's few tables need far less (110 MB less resident memory with 16MB).
-  const pglite = await PGlite.create(location, {
-    startParams: [...PGlite.defaultStartParams, "-c", "shared_buffers=16MB"],
-  });
+  const options = { startParams: [...PGlite.defaultStartParams, "-c", "shared_buffers=16MB"] };
+  const fresh = !location.startsWith("memory://") && !existsSync(`${location}/PG_VERSION`);
+  let pglite = await PGlite.create(location, options);
+  if (fresh) {
+    // Creating the cluster (initdb) grows the WebAssembly memory to ~570 MB, kept for the life of the
+    // instance; a server's first start would hold it until restarted. Opening the new cluster again
+    // starts from PGlite's 128 MB minimum.
+    await pglite.close();
+    pglite = await PGlite.create(location, options);
+  }
   await migrate({
     exec: async (script) => void (await pglite.exec(script)),
     query: async (text, params) => (await pglite.query(text, params)).rows as never,
