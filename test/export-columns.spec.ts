@@ -94,6 +94,9 @@ describe("CsvBytes typed fields", () => {
     // Around the ends of years 0 and 9999, leap days and the epoch.
     for (const days of [-719_529, -719_528, -719_162, -1, 0, 59, 11_016, 2_932_896, 2_932_897, 10_957])
       expect(written((csv) => csv.day(days, false))).toBe(iso(days));
+    // Beyond Date's range, as toISOString does: an error, never bytes from the cache.
+    for (const days of [-(2 ** 31), 2 ** 31 - 1])
+      expect(() => written((csv) => csv.day(days, false))).toThrow(RangeError);
   });
 
   it("writes UTF-8 text as csvField's text of the string", () => {

@@ -23,7 +23,7 @@ const dayText = (days: number) => new Date(days * DAY_MS).toISOString().slice(0,
 // Days written lately, by day number modulo DAY_SLOTS: an export's dates fall on a few thousand days,
 // and copying 10 cached bytes is cheaper than working the date out again.
 const DAY_SLOTS = 4_096;
-const dayKeys = new Int32Array(DAY_SLOTS).fill(-(2 ** 31)); // no day DuckDB or a Date holds
+const dayKeys = new Float64Array(DAY_SLOTS).fill(Number.NaN); // NaN: equal to no day
 const dayCache = new Uint8Array(DAY_SLOTS * 10);
 
 /**
