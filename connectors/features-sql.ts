@@ -113,8 +113,8 @@ export function featuresSql(q: FeaturesQuery): Sql {
   // first day's revenue by arg_min_null, the second day as the earliest day after the first. Not by
   // min(day, 2): its list state cannot spill, and the export then ran out of memory under a 256MB
   // limit. The other dialects number the days.
-  const byAggregate = dialect.name === "duckdb";
-  const numbered = !byAggregate && wantsAny(wanted, "secondPurchaseDate", "firstPurchaseRevenue");
+  const numberDays = dialect.name !== "duckdb";
+  const numbered = numberDays && wantsAny(wanted, "secondPurchaseDate", "firstPurchaseRevenue");
   const peopleDetails = hasCustomers && (firstSeen || wanted.has("acquisitionChannel"));
   const eventDetails = hasEvents && (firstSeen || wantsAny(wanted, "lastEventDate", "lastEventType"));
   const referrals = hasCustomers && wanted.has("referredCount");
@@ -160,21 +160,22 @@ export function featuresSql(q: FeaturesQuery): Sql {
     sql`COUNT(*) AS purchase_days`,
     sql`MIN(day) AS first_day`,
     sql`MAX(day) AS last_day`,
-    ...(wanted.has("secondPurchaseDate") && !byAggregate ? [sql`MIN(CASE WHEN n = 2 THEN day END) AS second_day`] : []),
+    ...(wanted.has("secondPurchaseDate") && numberDays ? [sql`MIN(CASE WHEN n = 2 THEN day END) AS second_day`] : []),
     ...(orders ? [sql`SUM(orders) AS order_count`, sql`SUM(revenue) AS revenue`] : []),
     // arg_min_null, not arg_min: arg_min skips rows whose revenue is NULL, and would give a later day's.
     ...(wanted.has("firstPurchaseRevenue")
       ? [
-          byAggregate
-            ? sql`arg_min_null(revenue, day) AS first_day_revenue`
-            : sql`SUM(CASE WHEN n = 1 THEN revenue END) AS first_day_revenue`,
+          numberDays
+            ? sql`SUM(CASE WHEN n = 1 THEN revenue END) AS first_day_revenue`
+            : sql`arg_min_null(revenue, day) AS first_day_revenue`,
         ]
       : []),
   ];
-  if (wanted.has("secondPurchaseDate") && byAggregate) {
+  const perBuyer = sql`SELECT customer_id, ${join(buyerColumns)}
+  FROM daily GROUP BY customer_id`;
+  if (wanted.has("secondPurchaseDate") && !numberDays) {
     ctes.push(sql`buyer_days AS (
-  SELECT customer_id, ${join(buyerColumns)}
-  FROM daily GROUP BY customer_id
+  ${perBuyer}
 )`);
     ctes.push(sql`buyers AS (
   SELECT b.*, s.second_day
@@ -187,8 +188,7 @@ export function featuresSql(q: FeaturesQuery): Sql {
 )`);
   } else {
     ctes.push(sql`buyers AS (
-  SELECT customer_id, ${join(buyerColumns)}
-  FROM daily GROUP BY customer_id
+  ${perBuyer}
 )`);
   }
   const knownFrom = [sql`SELECT customer_id FROM buyers`];
