@@ -106,6 +106,11 @@ export function isValidRow(valid: Uint8Array | null, i: number): boolean {
 const DAY_MS = 86_400_000;
 const utf8 = new TextDecoder();
 
+/** "YYYY-MM-DD" of a day counted from 1970-01-01, as a "days" column's row value (toISOString's text). */
+export function dayText(days: number): string {
+  return new Date(days * DAY_MS).toISOString().slice(0, 10);
+}
+
 /** Row i's value of a column, as `stream` gives it. */
 export function columnValue(column: BatchColumn, i: number): unknown {
   if (column.kind === "values") return column.values[i];
@@ -114,7 +119,7 @@ export function columnValue(column: BatchColumn, i: number): unknown {
     case "numbers":
       return column.values[i];
     case "days":
-      return new Date(column.days[i]! * DAY_MS).toISOString().slice(0, 10);
+      return dayText(column.days[i]!);
     case "utf8":
       return utf8.decode(column.bytes.subarray(i === 0 ? 0 : column.ends[i - 1], column.ends[i]));
   }

@@ -6,7 +6,7 @@
 // (see columnValue); types not read here directly go through node-api's converter as JS values.
 import { DuckDBTypeId, JSDuckDBValueConverter, type DuckDBDataChunk, type DuckDBType } from "@duckdb/node-api";
 import duckdb from "@duckdb/node-bindings";
-import type { BatchColumn } from "./connector.ts";
+import { isValidRow, type BatchColumn } from "./connector.ts";
 
 /** Column `column` of `chunk` as a batch column. */
 export type ColumnReader = (chunk: DuckDBDataChunk, column: number) => BatchColumn;
@@ -47,7 +47,7 @@ export function columnReader(type: DuckDBType, other: (value: unknown) => unknow
       return (chunk, column) => {
         const { data, valid, rows } = raw(chunk, column, 1);
         const values: (boolean | null)[] = [];
-        for (let i = 0; i < rows; i++) values.push(validAt(valid, i) ? data[i] !== 0 : null);
+        for (let i = 0; i < rows; i++) values.push(isValidRow(valid, i) ? data[i] !== 0 : null);
         return { kind: "values", values };
       };
     default:
@@ -72,10 +72,6 @@ function raw(chunk: DuckDBDataChunk, column: number, width: number) {
   // bit i & 7, as BatchColumn's `valid` is.
   const mask = duckdb.vector_get_validity(vector, Math.ceil(rows / 64) * 8) as Uint8Array | null;
   return { data, valid: mask ? mask.slice() : null, rows };
-}
-
-function validAt(valid: Uint8Array | null, i: number): boolean {
-  return valid === null || (valid[i >> 3]! & (1 << (i & 7))) !== 0;
 }
 
 type NumberArray = ArrayLike<number>;
@@ -120,12 +116,12 @@ const readText: ColumnReader = (chunk, column) => {
   const { data, valid, rows } = raw(chunk, column, 16);
   const words = new Uint32Array(data.buffer, data.byteOffset, rows * 4);
   let total = 0;
-  for (let i = 0; i < rows; i++) if (validAt(valid, i)) total += words[i * 4]!;
+  for (let i = 0; i < rows; i++) if (isValidRow(valid, i)) total += words[i * 4]!;
   const bytes = new Uint8Array(total);
   const ends = new Uint32Array(rows);
   let at = 0;
   for (let i = 0; i < rows; i++) {
-    if (validAt(valid, i)) {
+    if (isValidRow(valid, i)) {
       const length = words[i * 4]!;
       if (length > 12) {
         bytes.set(duckdb.get_data_from_pointer(data.buffer as ArrayBuffer, data.byteOffset + i * 16 + 8, length), at);

@@ -3,7 +3,7 @@
 // enough that building their text first costs more than the query: the bytes are the same either way.
 // CsvBytes also writes the typed columns of a warehouse's column batches (numbers, days, UTF-8 text)
 // field by field without a JS value per field.
-import { isValidRow, type BatchColumn } from "../../connectors/connector.ts";
+import { dayText, isValidRow, type BatchColumn } from "../../connectors/connector.ts";
 
 /**
  * One CSV field (RFC 4180 quoting). Text that a spreadsheet would run as a formula (starting with
@@ -17,8 +17,6 @@ export function csvField(value: unknown, text: boolean): string {
 }
 
 const decoder = new TextDecoder();
-const DAY_MS = 86_400_000;
-const dayText = (days: number) => new Date(days * DAY_MS).toISOString().slice(0, 10);
 
 // Days written lately, by day number modulo DAY_SLOTS: an export's dates fall on a few thousand days,
 // and copying 10 cached bytes is cheaper than working the date out again.
