@@ -4,6 +4,15 @@ import { FEATURES, type FeatureField } from "../src/lifecycle/features.ts";
 import type { LogicalTable, WarehouseMapping } from "./contract.ts";
 import { cast, ident, join, sql, typeName, type Dialect, type Sql } from "./sql.ts";
 
+/**
+ * Customer ids `from` ≤ id < `below`, compared as text in the warehouse's own order (the order of an
+ * ORDER BY customer_id there); an absent end is open.
+ */
+export interface CustomerRange {
+  readonly from?: string;
+  readonly below?: string;
+}
+
 export interface FeaturesQuery {
   readonly dialect: Dialect;
   readonly mapping: WarehouseMapping;
@@ -16,6 +25,8 @@ export interface FeaturesQuery {
   readonly timeZone: string;
   /** Restrict to these customers (a batch of lookups); all customers when absent. */
   readonly customerIds?: readonly string[];
+  /** Restrict to the customers whose id (as text) lies in this range (a part of a split export). */
+  readonly customerRange?: CustomerRange;
   /** The features to compute (columns in catalog order after customer_id); all when absent. */
   readonly fields?: ReadonlySet<FeatureField>;
 }
@@ -55,6 +66,14 @@ export function dayDiff(dialect: Dialect, from: Sql, to: Sql): Sql {
     case "bigquery":
       return sql`DATE_DIFF(${to}, ${from}, DAY)`;
   }
+}
+
+/** ` AND` the text of `expr` lies in `range` (nothing for no range). */
+function inRange(expr: Sql, range: CustomerRange | undefined): Sql {
+  const text = cast(expr, "text");
+  const from = range?.from === undefined ? sql`` : sql` AND ${text} >= ${range.from}`;
+  const below = range?.below === undefined ? sql`` : sql` AND ${text} < ${range.below}`;
+  return sql`${from}${below}`;
 }
 
 /** `expr` is one of `ids` (a list parameter). */
@@ -99,7 +118,9 @@ export function featuresSql(q: FeaturesQuery): Sql {
     ident(alias, mapping.tables[logical].columns[column]);
   const cutoff = instant(dialect, q.cutoff);
   const asOf = cast(q.asOf, "date");
-  const only = (expr: Sql) => (q.customerIds ? sql` AND ${inList(dialect, expr, q.customerIds)}` : sql``);
+  // Every table is restricted by its own customer column, so a restriction prunes each scan.
+  const only = (expr: Sql) =>
+    sql`${q.customerIds ? sql` AND ${inList(dialect, expr, q.customerIds)}` : sql``}${inRange(expr, q.customerRange)}`;
   const hasCustomers = q.available.has("customers");
   const hasEvents = q.available.has("events");
   const wanted: ReadonlySet<FeatureField> = q.fields ?? new Set(FEATURES.map((f) => f.field));

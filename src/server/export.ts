@@ -6,13 +6,15 @@
 import type { PrismaClient, Segment } from "@prisma/client";
 import type { Plugin } from "graphql-yoga";
 import type { ColumnBatch, WarehouseConnector } from "../../connectors/connector.ts";
+import type { CustomerRange } from "../../connectors/features-sql.ts";
 import { sql } from "../../connectors/sql.ts";
 import { refusal, type RequestAuth } from "../auth/request-auth.ts";
 import type { Services } from "../context.ts";
 import { FIRST_DAY, isCalendarDay, today } from "../lifecycle/calendar.ts";
 import { FEATURES } from "../lifecycle/features.ts";
-import type { Rule, RuleIssue } from "../lifecycle/rules.ts";
-import { checkDefinition, DefinitionError, segmentScope } from "../lifecycle/segment-definition.ts";
+import { fieldsOf, type Rule, type RuleIssue } from "../lifecycle/rules.ts";
+import { checkDefinition, DefinitionError, readsRfm, segmentScope } from "../lifecycle/segment-definition.ts";
+import { ALL_CUSTOMERS, customerRanges } from "../services/customer-ranges.ts";
 import type { LifecycleService } from "../services/lifecycle.ts";
 import { SegmentStore } from "../services/segment-store.ts";
 import { SegmentService } from "../services/segments.ts";
@@ -118,7 +120,9 @@ export async function savedSegmentRule(
 /**
  * A segment's members on a day with their stages and features, by id, as CSV lines, one warehouse batch
  * at a time, read as they are asked for: column batches where the connector has them (DuckDB), rows
- * otherwise. Either way the same bytes.
+ * otherwise. Either way the same bytes. On the embedded warehouse the members are read range of ids by
+ * range (src/services/customer-ranges.ts), each range's query started when the one before has been
+ * read, which bounds its memory; `perRange` sets the range size (tests).
  */
 export function memberCsvParts(
   warehouse: WarehouseConnector,
@@ -126,23 +130,34 @@ export function memberCsvParts(
   rule: Rule,
   asOf: string,
   signal?: AbortSignal,
+  perRange?: number,
 ): AsyncIterator<MemberCsvPart> {
-  const members = new SegmentService(lifecycle).members(asOf, rule);
-  const query = sql`SELECT m.* FROM (${members}) AS m ORDER BY m.customer_id`;
+  const segments = new SegmentService(lifecycle);
   const options = { label: "segment_export", signal };
   const encoder = new TextEncoder();
-  // Column batches are one DuckDB chunk (2,048 rows) each: written out before the next is read, they
-  // die young (5,000-row batches of JS values made V8's heap grow by ~80 MB over a 1M export).
-  const parts = warehouse.streamColumns
-    ? formatted(warehouse.streamColumns(query, options), (batch) => ({
-        bytes: memberCsvColumnBytes(batch),
-        rows: batch.rowCount,
-      }))
-    : formatted(warehouse.stream(query, options), (batch) => ({
-        bytes: encoder.encode(memberCsvLines(batch)),
-        rows: batch.length,
-      }));
-  return parts[Symbol.asyncIterator]();
+  const rangeParts = (range: CustomerRange) => {
+    const query = sql`SELECT m.* FROM (${segments.members(asOf, rule, "all", range)}) AS m ORDER BY m.customer_id`;
+    // Column batches are one DuckDB chunk (2,048 rows) each: written out before the next is read, they
+    // die young (5,000-row batches of JS values made V8's heap grow by ~80 MB over a 1M export).
+    return warehouse.streamColumns
+      ? formatted(warehouse.streamColumns(query, options), (batch) => ({
+          bytes: memberCsvColumnBytes(batch),
+          rows: batch.rowCount,
+        }))
+      : formatted(warehouse.stream(query, options), (batch) => ({
+          bytes: encoder.encode(memberCsvLines(batch)),
+          rows: batch.length,
+        }));
+  };
+  async function* parts() {
+    // A definition reading RFM scores ranks every buyer in each query: split, that ranking would be
+    // repeated per range.
+    const ranges = readsRfm(fieldsOf(rule))
+      ? ALL_CUSTOMERS
+      : await customerRanges(warehouse, lifecycle.available, { perRange, signal });
+    for (const range of ranges) yield* rangeParts(range);
+  }
+  return parts();
 }
 
 async function* formatted<T>(batches: AsyncIterable<T>, format: (batch: T) => MemberCsvPart) {

@@ -5,7 +5,15 @@ import { GuardedWarehouse } from "../warehouse/guarded-warehouse.ts";
 import DataLoader from "dataloader";
 import type { TableStatus, WarehouseConnector } from "../../connectors/connector.ts";
 import type { LogicalTable } from "../../connectors/contract.ts";
-import { dayDiff, featuresSql, inList, instant, medianAggregate, medianWindow } from "../../connectors/features-sql.ts";
+import {
+  dayDiff,
+  featuresSql,
+  inList,
+  type CustomerRange,
+  instant,
+  medianAggregate,
+  medianWindow,
+} from "../../connectors/features-sql.ts";
 import { cast, ident, integer, join, sql, typeName, type Sql } from "../../connectors/sql.ts";
 import { addDays, asOfCutoff, today } from "../lifecycle/calendar.ts";
 import { FEATURES, FEATURE_BY_FIELD, type CustomerFeatures, type FeatureField } from "../lifecycle/features.ts";
@@ -161,8 +169,8 @@ export class LifecycleService {
   private readonly stageFields: ReadonlySet<FeatureField>;
 
   /** The features relation with only the stage rules' features (plus `extra`), for classifying in SQL. */
-  stagedFeatures(asOf: string, extra: Iterable<FeatureField> = []): Sql {
-    return this.features(asOf, undefined, { fields: new Set([...this.stageFields, ...extra]) });
+  stagedFeatures(asOf: string, extra: Iterable<FeatureField> = [], customerRange?: CustomerRange): Sql {
+    return this.features(asOf, undefined, { fields: new Set([...this.stageFields, ...extra]), customerRange });
   }
 
   /** Learns which optional tables the warehouse has, once, at start-up (from `statuses` when known). */
@@ -185,9 +193,10 @@ export class LifecycleService {
   features(
     asOf: string,
     customerIds?: readonly string[],
-    options: { transactionsOnly?: boolean; fields?: ReadonlySet<FeatureField> } = {},
+    options: { transactionsOnly?: boolean; fields?: ReadonlySet<FeatureField>; customerRange?: CustomerRange } = {},
   ): Sql {
     return featuresSql({
+      customerRange: options.customerRange,
       fields: options.fields,
       dialect: this.warehouse.dialect,
       mapping: this.warehouse.mapping,

@@ -1,5 +1,6 @@
 // Segment membership in the warehouse: a resolved definition over the customers known on a day, with
 // their stage keys and (only when the definition reads them) RFM scores.
+import type { CustomerRange } from "../../connectors/features-sql.ts";
 import { cast, ident, integer, join, sql, type Sql } from "../../connectors/sql.ts";
 import { FEATURE_BY_FIELD, type CustomerFeatures, type FeatureField } from "../lifecycle/features.ts";
 import type { RuleSqlContext } from "../lifecycle/rule-sql.ts";
@@ -32,7 +33,7 @@ export class SegmentService {
    * RFM scores and segment when `withRfm` (a ranking over all buyers, so only when needed). With
    * `fields`, only those features and the ones the stage rules read are computed.
    */
-  relation(asOf: string, withRfm: boolean, fields?: Iterable<FeatureField>): Sql {
+  relation(asOf: string, withRfm: boolean, fields?: Iterable<FeatureField>, customerRange?: CustomerRange): Sql {
     const { model, rfm } = this.lifecycle;
     const rfmJoin = withRfm
       ? sql` LEFT JOIN (${this.lifecycle.rfmScored(asOf)}) AS rfm ON rfm.customer_id = f.customer_id`
@@ -45,21 +46,27 @@ export class SegmentService {
     return sql`SELECT f.*, ${model.stageIndexSql(featureColumns)} AS stage_index,
        ${this.stageKey(model.stageIndexSql(featureColumns))} AS stage_key,
        ${this.stageKey(model.stageIndexSql(featureColumns, { skipLapse: true }))} AS furthest_stage_key${rfmColumns}
-FROM (${fields ? this.lifecycle.stagedFeatures(asOf, fields) : this.lifecycle.features(asOf)}) AS f${rfmJoin}`;
+FROM (${
+      fields
+        ? this.lifecycle.stagedFeatures(asOf, fields, customerRange)
+        : this.lifecycle.features(asOf, undefined, { customerRange })
+    }) AS f${rfmJoin}`;
   }
 
   /**
    * Customers known on asOf who match a resolved definition, with customer_id, stage_index, stage_key
    * and furthest_stage_key; with every feature (`features` "all", for the export), or only the ones
    * the definition and the stage rules read ("read": counting, paging, restricting other questions),
-   * a fraction of the work.
+   * a fraction of the work. With `customerRange`, only the customers whose id lies in it (the
+   * RFM scores a definition may read stay ranked among all buyers).
    */
-  members(asOf: string, rule: Rule, features: "all" | "read" = "all"): Sql {
+  members(asOf: string, rule: Rule, features: "all" | "read" = "all", customerRange?: CustomerRange): Sql {
     const read = fieldsOf(rule);
     const staged = this.relation(
       asOf,
       readsRfm(read),
       features === "all" ? undefined : [...read].filter((f): f is FeatureField => FEATURE_BY_FIELD.has(f)),
+      customerRange,
     );
     return sql`SELECT f.* FROM (${staged}) AS f WHERE ${compileRuleSql(rule, this.columns)}`;
   }

@@ -1,0 +1,66 @@
+// Splitting the customers into id ranges, so that a question over every customer (the segment export)
+// runs as several smaller queries, one range after another, on the embedded warehouse. DuckDB runs in
+// the server's own process: one query over a million customers built hash tables and a sort of them
+// all at once (peak RSS ~1.9 GB exporting 1M customers), where eight ranges of 125,000 need an eighth of
+// that working set and, with smaller hash tables, ran no slower (bench/README.md, memory). Warehouses
+// that run elsewhere (PostgreSQL, BigQuery) keep their own memory and get one query.
+import type { WarehouseConnector } from "../../connectors/connector.ts";
+import type { LogicalTable } from "../../connectors/contract.ts";
+import type { CustomerRange } from "../../connectors/features-sql.ts";
+import { cast, ident, integer, sql } from "../../connectors/sql.ts";
+
+/** Customers per range of a split export (about; the bounds come from a sample). */
+export const CUSTOMERS_PER_RANGE = 125_000;
+
+/** Ids sampled to place the bounds: plenty for ranges within a few percent of equal. */
+const SAMPLE_IDS = 4_096;
+
+/** The whole id space: one range, one query. */
+export const ALL_CUSTOMERS: readonly CustomerRange[] = [{}];
+
+/**
+ * Ranges covering every customer id once, in ascending order, of about `perRange` customers each; one
+ * open range where splitting does not pay (a warehouse in a process of its own, or few customers).
+ * The bounds are sampled ids sorted by the warehouse itself, so they follow the order its comparisons
+ * and ORDER BY use; any bounds give the same rows, the sample only evens the ranges out.
+ */
+export async function customerRanges(
+  warehouse: Pick<WarehouseConnector, "kind" | "mapping" | "query">,
+  available: ReadonlySet<LogicalTable>,
+  options: { perRange?: number; signal?: AbortSignal } = {},
+): Promise<readonly CustomerRange[]> {
+  const perRange = options.perRange ?? CUSTOMERS_PER_RANGE;
+  if (warehouse.kind !== "duckdb" || !(perRange >= 1)) return ALL_CUSTOMERS;
+  // The customers table names nearly everyone once; transactions name buyers, several times each,
+  // which only overestimates how many ranges are needed.
+  const logical: LogicalTable = available.has("customers") ? "customers" : "transactions";
+  const { mapping } = warehouse;
+  const table = ident(mapping.schema, mapping.tables[logical].table);
+  const id = cast(ident(mapping.tables[logical].columns.customer_id), "text");
+  const queryOptions = { label: "customer_ranges", signal: options.signal };
+  const [count] = await warehouse.query<{ n: number }>(sql`SELECT COUNT(*) AS n FROM ${table}`, queryOptions);
+  const ranges = Math.ceil(Number(count?.n ?? 0) / perRange);
+  if (ranges <= 1) return ALL_CUSTOMERS;
+  const sample = await warehouse.query<{ id: string }>(
+    sql`SELECT id FROM (SELECT ${id} AS id FROM ${table} USING SAMPLE reservoir(${integer(SAMPLE_IDS)} ROWS) REPEATABLE (1)) AS s
+WHERE id IS NOT NULL ORDER BY id`,
+    queryOptions,
+  );
+  const bounds: string[] = [];
+  for (let i = 1; i < ranges; i++) {
+    const bound = sample[Math.floor((i * sample.length) / ranges)]?.id;
+    // Equal neighbours would make an empty range; the sample is sorted, so only neighbours can be equal.
+    if (bound !== undefined && bound !== bounds[bounds.length - 1]) bounds.push(String(bound));
+  }
+  return rangesBetween(bounds);
+}
+
+/** The ranges that `bounds` (ascending, distinct) cut the id space into: below the first … from the last. */
+export function rangesBetween(bounds: readonly string[]): readonly CustomerRange[] {
+  if (bounds.length === 0) return ALL_CUSTOMERS;
+  return [
+    { below: bounds[0]! },
+    ...bounds.slice(1).map((below, i) => ({ from: bounds[i]!, below })),
+    { from: bounds[bounds.length - 1]! },
+  ];
+}
