@@ -102,4 +102,31 @@ describe.each(testWarehouses())("customer id ranges on $label", (factory) => {
       expect(split.csv).toBe(whole.csv);
     }
   });
+
+  it("closes every range's query when the reader stops early, the one running ahead included", async () => {
+    if (warehouse.kind !== "duckdb") return; // only DuckDB splits
+    // Counts the streams open at once: each range's query is one, closed when its reading ends.
+    let open = 0;
+    let most = 0;
+    const streamColumns = warehouse.streamColumns!.bind(warehouse);
+    const counted = Object.assign(Object.create(warehouse), {
+      streamColumns: (query: Parameters<typeof streamColumns>[0], options?: Parameters<typeof streamColumns>[1]) =>
+        (async function* () {
+          open++;
+          most = Math.max(most, open);
+          try {
+            yield* streamColumns(query, options);
+          } finally {
+            open--;
+          }
+        })(),
+    });
+    const rule: Rule = { field: "purchaseDays", op: "gte", value: 0 };
+    const parts = memberCsvParts(counted, lifecycle, rule, DEMO_END_DATE, undefined, 40);
+    expect((await parts.next()).done).toBe(false);
+    expect(open).toBe(2); // the first range, and the second one's query started ahead
+    await parts.return!();
+    expect(open).toBe(0);
+    expect(most).toBe(2);
+  });
 });
