@@ -3,14 +3,15 @@
 // a segment every known customer belongs to (GET /segments/<id>/members.csv), read to the end by this
 // process. A fresh server per measurement, since VmHWM is the peak over the process' whole life.
 // Side by side in the same run: the bare yoga server's RSS (Node + tsx + yoga, nothing else), the same
-// server with CLM_DUCKDB_MEMORY_LIMIT set, and with its app database on PostgreSQL (DATABASE_URL, a
-// database of the run's own) instead of the embedded PGlite, to show where the resident memory goes.
+// server compiled (`npm run build`, run by plain node instead of tsx), with CLM_DUCKDB_MEMORY_LIMIT set,
+// with its app database on PostgreSQL (DATABASE_URL, a database of the run's own) instead of the
+// embedded PGlite, and all three together, to show where the resident memory goes.
 import type { BenchContext } from "./lib/context.ts";
 import { admin, END_DATE, PG_BENCH_APP_DATABASE, pgUrl } from "./lib/data.ts";
 import { EVERYONE } from "./lib/inprocess.ts";
 import { bar, log } from "./lib/progress.ts";
 import { figure, targetAtMost, type Section } from "./lib/report.ts";
-import { ClmServerFactory, httpGraphql, procStatusMb, startBareServer } from "./lib/servers.ts";
+import { buildCompiledCli, ClmServerFactory, httpGraphql, procStatusMb, startBareServer } from "./lib/servers.ts";
 import { fmt, summarize } from "./lib/stats.ts";
 
 const LIMITED = "256MB";
@@ -27,6 +28,8 @@ interface Run {
 interface Config {
   readonly name: string;
   readonly env: Record<string, string>;
+  /** The bundle of `npm run build` run by plain node, not the sources under tsx. */
+  readonly compiled?: boolean;
   key?: string;
   segmentId?: string;
 }
@@ -38,18 +41,27 @@ export async function runMemory(ctx: BenchContext, section: Section): Promise<vo
   const repeats = Math.min(ctx.options.repeats, ctx.options.full ? 2 : 3);
   let appDbCreated = false;
   try {
+    buildCompiledCli();
     const configs: Config[] = [
       { name: "default", env: {} },
+      { name: "compiled (npm run build; node dist/clm.mjs serve)", env: {}, compiled: true },
       { name: `CLM_DUCKDB_MEMORY_LIMIT=${LIMITED}`, env: { CLM_DUCKDB_MEMORY_LIMIT: LIMITED } },
     ];
     try {
       await admin(`DROP DATABASE IF EXISTS ${PG_BENCH_APP_DATABASE} WITH (FORCE)`);
       await admin(`CREATE DATABASE ${PG_BENCH_APP_DATABASE}`);
       appDbCreated = true;
-      configs.push({
-        name: "app database on PostgreSQL (DATABASE_URL)",
-        env: { DATABASE_URL: pgUrl(PG_BENCH_APP_DATABASE) },
-      });
+      configs.push(
+        {
+          name: "app database on PostgreSQL (DATABASE_URL)",
+          env: { DATABASE_URL: pgUrl(PG_BENCH_APP_DATABASE) },
+        },
+        {
+          name: `compiled, app database on PostgreSQL, CLM_DUCKDB_MEMORY_LIMIT=${LIMITED}`,
+          env: { DATABASE_URL: pgUrl(PG_BENCH_APP_DATABASE), CLM_DUCKDB_MEMORY_LIMIT: LIMITED },
+          compiled: true,
+        },
+      );
     } catch (error) {
       section.notes.push(`PostgreSQL app-database variant skipped: ${(error as Error).message}`);
     }
@@ -66,7 +78,7 @@ export async function runMemory(ctx: BenchContext, section: Section): Promise<vo
       const order = round % 2 === 0 ? configs : [...configs].reverse();
       for (const [i, config] of order.entries()) {
         const server = await factory.start(
-          { duckdbPath: ds.path, cache: true, extraEnv: config.env },
+          { duckdbPath: ds.path, cache: true, extraEnv: config.env, compiled: config.compiled },
           `memory-${round}-${i}`,
         );
         try {

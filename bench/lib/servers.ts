@@ -2,7 +2,7 @@
 // starts them: `node --import tsx src/cli/main.ts serve`, so the pid is the server's own (its RSS is the
 // server's), with an allow-listed environment (nothing of the caller's CLM_*, DATABASE_URL, REDIS_URL
 // or NODE_OPTIONS leaks in). Logs go to a file, not through a pipe the load generator would have to drain.
-import { spawn, type ChildProcess } from "node:child_process";
+import { execFileSync, spawn, type ChildProcess } from "node:child_process";
 import { closeSync, mkdtempSync, openSync, readFileSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
@@ -51,6 +51,8 @@ export interface ClmServerOptions {
   readonly cache: boolean;
   /** Extra settings (e.g. CLM_DUCKDB_MEMORY_LIMIT). */
   readonly extraEnv?: Record<string, string>;
+  /** Run the bundle `npm run build` wrote (node dist/clm.mjs) instead of the sources under tsx. */
+  readonly compiled?: boolean;
 }
 
 export interface RunningServer {
@@ -60,6 +62,14 @@ export interface RunningServer {
   readonly startupMs: number;
   readonly logFile: string;
   stop(): Promise<void>;
+}
+
+/** The compiled CLI (`npm run build`), relative to the project root. */
+export const COMPILED_CLI = "dist/clm.mjs";
+
+/** Writes dist/clm.mjs as `npm run build` does (about a second). */
+export function buildCompiledCli(): void {
+  execFileSync("npm", ["run", "--silent", "build"], { cwd: ROOT, stdio: "pipe" });
 }
 
 /** A fresh data directory, the server's environment and an analyst key, ready to start servers with. */
@@ -108,7 +118,7 @@ export class ClmServerFactory {
   async start(options: ClmServerOptions, name: string): Promise<RunningServer> {
     const logFile = join(this.dir, `${name}.log`);
     return startChild(
-      ["--import", "tsx", "src/cli/main.ts", "serve"],
+      options.compiled ? [COMPILED_CLI, "serve"] : ["--import", "tsx", "src/cli/main.ts", "serve"],
       this.env(options),
       logFile,
       /^clm: serving (http:\/\/\S+)\/graphql/m,

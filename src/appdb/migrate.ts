@@ -4,7 +4,7 @@
 // embedded PGlite store and a PostgreSQL server.
 import { createHash, randomUUID } from "node:crypto";
 import { readdirSync, readFileSync } from "node:fs";
-import { fileURLToPath } from "node:url";
+import { projectPath } from "../project-root.ts";
 
 export interface MigrationSession {
   /** Runs a script of several statements. */
@@ -18,7 +18,7 @@ export interface Migration {
   readonly checksum: string;
 }
 
-export const MIGRATIONS_DIR = fileURLToPath(new URL("../../prisma/migrations", import.meta.url));
+export const MIGRATIONS_DIR = projectPath("prisma", "migrations");
 
 // Prisma's own advisory lock key, so this and `prisma migrate deploy` never run at once.
 const PRISMA_MIGRATE_LOCK = 72707369;

@@ -5,7 +5,7 @@
 import { createHash } from "node:crypto";
 import { readFile } from "node:fs/promises";
 import { createRequire } from "node:module";
-import { fileURLToPath } from "node:url";
+import { projectPath } from "../project-root.ts";
 import { gzipSync } from "node:zlib";
 import type { Logger } from "pino";
 import type { Plugin } from "graphql-yoga";
@@ -46,7 +46,7 @@ interface AssetSpec {
   readonly cacheControl: string;
 }
 
-const own = (name: string) => fileURLToPath(new URL(`../dashboard/${name}`, import.meta.url));
+const own = (name: string) => projectPath("src", "dashboard", name);
 /** The page and its own scripts revalidate on every load (a 304 when unchanged), so a new release shows at once. */
 const REVALIDATE = "no-cache";
 /** The ECharts build changes only with the package: browsers keep it a day, then revalidate. */

@@ -24,7 +24,8 @@ const ROUTE = /^\/segments\/([^/]+)\/members\.csv$/;
 
 /**
  * Exports running at once. Each holds a warehouse connection (on PostgreSQL a cursor in an open
- * transaction) for as long as its client reads, so they are capped to leave the pool to GraphQL.
+ * transaction; on DuckDB two while a range's query runs ahead) for as long as its client reads, so they
+ * are capped to leave the pool to GraphQL.
  */
 export const MAX_CONCURRENT_EXPORTS = 2;
 
@@ -121,8 +122,8 @@ export async function savedSegmentRule(
  * A segment's members on a day with their stages and features, by id, as CSV lines, one warehouse batch
  * at a time, read as they are asked for: column batches where the connector has them (DuckDB), rows
  * otherwise. Either way the same bytes. On the embedded warehouse the members are read range of ids by
- * range (src/services/customer-ranges.ts), each range's query started when the one before has been
- * read, which bounds its memory; `perRange` sets the range size (tests).
+ * range (src/services/customer-ranges.ts), which bounds the query's memory, each range's query started
+ * once the range before has given its first rows (readAhead); `perRange` sets the range size (tests).
  */
 export function memberCsvParts(
   warehouse: WarehouseConnector,

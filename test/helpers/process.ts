@@ -47,10 +47,10 @@ export interface Served {
   stop(signal?: NodeJS.Signals): Promise<number | null>;
 }
 
-/** Starts `clm serve` and waits for the line announcing its URL. */
-export function serveClm(env: Record<string, string>, timeoutMs = 60_000): Promise<Served> {
+/** Starts `clm serve` (`bin`: the CLI's entry, the compiled one for instance) and waits for the line announcing its URL. */
+export function serveClm(env: Record<string, string>, timeoutMs = 60_000, bin = CLM_BIN): Promise<Served> {
   return new Promise((resolve, reject) => {
-    const child = spawn(process.execPath, [CLM_BIN, "serve"], {
+    const child = spawn(process.execPath, [bin, "serve"], {
       env: cleanEnv(env),
       stdio: ["ignore", "pipe", "pipe"],
     });
