@@ -15,6 +15,7 @@ import { buildCompiledCli, ClmServerFactory, httpGraphql, procStatusMb, startBar
 import { fmt, summarize } from "./lib/stats.ts";
 
 const LIMITED = "256MB";
+const LEANEST = { limit: "128MB", perRange: 31_250 };
 
 interface Run {
   readyMb: number;
@@ -59,6 +60,16 @@ export async function runMemory(ctx: BenchContext, section: Section): Promise<vo
         {
           name: `compiled, app database on PostgreSQL, CLM_DUCKDB_MEMORY_LIMIT=${LIMITED}`,
           env: { DATABASE_URL: pgUrl(PG_BENCH_APP_DATABASE), CLM_DUCKDB_MEMORY_LIMIT: LIMITED },
+          compiled: true,
+        },
+        {
+          // The leanest settings: a smaller DuckDB limit, with ranges small enough to stay within it.
+          name: `compiled, app database on PostgreSQL, CLM_DUCKDB_MEMORY_LIMIT=${LEANEST.limit}, CLM_DUCKDB_RANGE_CUSTOMERS=${LEANEST.perRange}`,
+          env: {
+            DATABASE_URL: pgUrl(PG_BENCH_APP_DATABASE),
+            CLM_DUCKDB_MEMORY_LIMIT: LEANEST.limit,
+            CLM_DUCKDB_RANGE_CUSTOMERS: String(LEANEST.perRange),
+          },
           compiled: true,
         },
       );

@@ -14,6 +14,7 @@ import {
 import { columnSpec, columnsOf, type LogicalTable, type WarehouseMapping } from "./contract.ts";
 import {
   DEFAULT_BATCH_ROWS,
+  DEFAULT_CUSTOMERS_PER_RANGE,
   type ColumnBatch,
   type ContractRow,
   type QueryOptions,
@@ -92,6 +93,8 @@ export interface DuckDBOptions {
    * database file, and ".tmp" in the working directory for an in-memory one.
    */
   readonly tempDirectory?: string;
+  /** Customers per id range of a whole-population export (default DEFAULT_CUSTOMERS_PER_RANGE). */
+  readonly customersPerRange?: number;
 }
 
 export class DuckDBConnector implements WarehouseConnector, WarehouseWriter {
@@ -101,6 +104,7 @@ export class DuckDBConnector implements WarehouseConnector, WarehouseWriter {
   private constructor(
     private readonly instance: DuckDBInstance,
     readonly mapping: WarehouseMapping,
+    readonly customersPerRange: number,
   ) {}
 
   /** `path` ":memory:" (or undefined) is an in-memory database. */
@@ -123,7 +127,7 @@ export class DuckDBConnector implements WarehouseConnector, WarehouseWriter {
     const setup = await instance.connect();
     await setup.run("SET GLOBAL TimeZone = 'UTC'");
     setup.closeSync();
-    return new DuckDBConnector(instance, mapping);
+    return new DuckDBConnector(instance, mapping, options.customersPerRange ?? DEFAULT_CUSTOMERS_PER_RANGE);
   }
 
   async query<R extends Row = Row>(query: Sql, options: QueryOptions = {}): Promise<R[]> {

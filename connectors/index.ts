@@ -11,6 +11,7 @@ export type WarehouseSettings =
       readonly path: string | undefined;
       readonly memoryLimit?: string;
       readonly tempDirectory?: string;
+      readonly customersPerRange?: number;
     }
   | { readonly kind: "postgres"; readonly url: string }
   | ({ readonly kind: "bigquery" } & BigQuerySettings);
@@ -24,6 +25,7 @@ export async function openWarehouse(
       return DuckDBConnector.open(settings.path, mapping, {
         memoryLimit: settings.memoryLimit,
         tempDirectory: settings.tempDirectory,
+        customersPerRange: settings.customersPerRange,
       });
     case "postgres":
       return new PostgresConnector(pgPoolSource(settings.url), mapping);

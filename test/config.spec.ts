@@ -41,6 +41,10 @@ describe("environment contract", () => {
     expect(loadEnv({ NODE_ENV: "production" })).toMatchObject({ graphiql: false, introspection: false });
     expect(loadEnv({ NODE_ENV: "production", CLM_GRAPHIQL: "1" }).graphiql).toBe(true);
     expect(() => loadEnv({ CLM_DUCKDB_MEMORY_LIMIT: "lots" })).toThrow(/CLM_DUCKDB_MEMORY_LIMIT must be a size/);
+    // Export ranges: 125,000 customers unless set; a positive whole number.
+    expect(loadEnv({}).warehouse).toMatchObject({ customersPerRange: 125_000 });
+    expect(loadEnv({ CLM_DUCKDB_RANGE_CUSTOMERS: "50000" }).warehouse).toMatchObject({ customersPerRange: 50_000 });
+    expect(() => loadEnv({ CLM_DUCKDB_RANGE_CUSTOMERS: "0" })).toThrow(/CLM_DUCKDB_RANGE_CUSTOMERS must be a positive/);
   });
 
   it("treats empty variables as unset", () => {

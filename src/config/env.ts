@@ -3,6 +3,7 @@
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { z } from "zod";
+import { DEFAULT_CUSTOMERS_PER_RANGE } from "../../connectors/connector.ts";
 import type { WarehouseSettings } from "../../connectors/index.ts";
 import { DEFAULT_KEY_CACHE_SECONDS } from "../auth/key-cache.ts";
 import { TRACING_MODES, type TracingMode } from "../server/tracing.ts";
@@ -70,6 +71,10 @@ const envSchema = z
         .string()
         .regex(/^\d+(\.\d+)?\s*(KB|MB|GB|TB|KiB|MiB|GiB|TiB)$/i, "must be a size such as 512MB or 2GB")
         .optional(),
+    ),
+    CLM_DUCKDB_RANGE_CUSTOMERS: z.preprocess(
+      unset,
+      positiveInt("customers per id range of an export").default(DEFAULT_CUSTOMERS_PER_RANGE),
     ),
     CLM_POSTGRES_URL: z.preprocess(unset, postgresUrl.optional()),
     CLM_BIGQUERY_PROJECT: z.preprocess(
@@ -247,6 +252,7 @@ export function loadEnv(source: Readonly<Record<string, string | undefined>> = p
             path: env.CLM_DUCKDB_PATH,
             memoryLimit: env.CLM_DUCKDB_MEMORY_LIMIT,
             tempDirectory: duckdbTempDirectory(env.CLM_DUCKDB_PATH, env.CLM_DATA_DIR),
+            customersPerRange: env.CLM_DUCKDB_RANGE_CUSTOMERS,
             demo: env.CLM_DEMO ?? env.CLM_DUCKDB_PATH === undefined,
             demoCustomers: env.CLM_DEMO_CUSTOMERS,
           };

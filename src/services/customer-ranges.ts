@@ -10,9 +10,6 @@ import type { LogicalTable } from "../../connectors/contract.ts";
 import type { CustomerRange } from "../../connectors/features-sql.ts";
 import { cast, ident, integer, sql } from "../../connectors/sql.ts";
 
-/** Customers per range of a split export (about; the bounds come from a sample). */
-export const CUSTOMERS_PER_RANGE = 125_000;
-
 /** Ids sampled to place the bounds: plenty for ranges within a few percent of equal. */
 const SAMPLE_IDS = 4_096;
 
@@ -20,18 +17,20 @@ const SAMPLE_IDS = 4_096;
 export const ALL_CUSTOMERS: readonly CustomerRange[] = [{}];
 
 /**
- * Ranges covering every customer id once, in ascending order, of about `perRange` customers each; one
- * open range where splitting does not pay (a warehouse in a process of its own, or few customers).
- * The bounds are sampled ids sorted by the warehouse itself, so they follow the order its comparisons
- * and ORDER BY use; any bounds give the same rows, the sample only evens the ranges out.
+ * Ranges covering every customer id once, in ascending order, of about the warehouse's
+ * `customersPerRange` customers each (`perRange` instead, when given); one open range where splitting
+ * does not pay (a warehouse in a process of its own, or few customers). The bounds are sampled ids
+ * sorted by the warehouse itself, so they follow the order its comparisons and ORDER BY use; any
+ * bounds give the same rows, the sample only evens the ranges out.
  */
 export async function customerRanges(
-  warehouse: Pick<WarehouseConnector, "kind" | "mapping" | "query">,
+  warehouse: Pick<WarehouseConnector, "customersPerRange" | "mapping" | "query">,
   available: ReadonlySet<LogicalTable>,
   options: { perRange?: number; signal?: AbortSignal } = {},
 ): Promise<readonly CustomerRange[]> {
-  const perRange = options.perRange ?? CUSTOMERS_PER_RANGE;
-  if (warehouse.kind !== "duckdb" || !(perRange >= 1)) return ALL_CUSTOMERS;
+  if (warehouse.customersPerRange === undefined) return ALL_CUSTOMERS;
+  const perRange = options.perRange ?? warehouse.customersPerRange;
+  if (!(perRange >= 1)) return ALL_CUSTOMERS;
   // The customers table names nearly everyone once; transactions name buyers, several times each,
   // which only overestimates how many ranges are needed.
   const logical: LogicalTable = available.has("customers") ? "customers" : "transactions";

@@ -116,6 +116,7 @@ export class GuardedWarehouse implements WarehouseConnector {
   readonly kind: WarehouseConnector["kind"];
   readonly dialect: WarehouseConnector["dialect"];
   readonly mapping: WarehouseConnector["mapping"];
+  readonly customersPerRange: WarehouseConnector["customersPerRange"];
   readonly breaker: CircuitBreakerPolicy;
   private readonly policy: IPolicy;
   private readonly store: ResultStore | null;
@@ -134,6 +135,7 @@ export class GuardedWarehouse implements WarehouseConnector {
     this.kind = inner.kind;
     this.dialect = inner.dialect;
     this.mapping = inner.mapping;
+    this.customersPerRange = inner.customersPerRange;
     if (inner.streamColumns) {
       const columns = inner.streamColumns.bind(inner);
       this.streamColumns = (query, options = {}) => this.guardedStream(() => columns(query, options));
