@@ -148,7 +148,8 @@ export async function runMemory(ctx: BenchContext, section: Section): Promise<vo
     b.stop();
     for (const config of configs) {
       const r = runs[config.name]!;
-      const isDefault = config.name === "default";
+      // Judged: the defaults, and the leanest settings (what a server that must stay small can set).
+      const judged = config.name === "default" || config.env.CLM_DUCKDB_RANGE_CUSTOMERS !== undefined;
       section.figures.push(
         figure(
           `peak RSS (VmHWM) exporting ${r[0]!.rows.toLocaleString("en-US")} members, ${config.name}`,
@@ -156,7 +157,7 @@ export async function runMemory(ctx: BenchContext, section: Section): Promise<vo
           r.map((x) => x.peakMb),
           {
             baseline: { name: "RSS when ready", values: r.map((x) => x.readyMb) },
-            target: isDefault ? (v) => targetAtMost(v.median, 500, "≤ 500 MB") : undefined,
+            target: judged ? (v) => targetAtMost(v.median, 500, "≤ 500 MB") : undefined,
           },
         ),
         figure(
