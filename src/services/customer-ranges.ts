@@ -41,6 +41,7 @@ export async function customerRanges(
   const [count] = await warehouse.query<{ n: number }>(sql`SELECT COUNT(*) AS n FROM ${table}`, queryOptions);
   const ranges = Math.ceil(Number(count?.n ?? 0) / perRange);
   if (ranges <= 1) return ALL_CUSTOMERS;
+  // DuckDB's sampling clause: only DuckDBConnector sets customersPerRange.
   const sample = await warehouse.query<{ id: string }>(
     sql`SELECT id FROM (SELECT ${id} AS id FROM ${table} USING SAMPLE reservoir(${integer(SAMPLE_IDS)} ROWS) REPEATABLE (1)) AS s
 WHERE id IS NOT NULL ORDER BY id`,
