@@ -14,7 +14,7 @@ import { METRIC_ROWS } from "./fixtures/metrics.ts";
 const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
 
 function keyInfo(id: string): ApiKeyInfo {
-  return { id, label: "", role: "viewer", prefix: "clm_abcdef", createdAt: new Date(), revokedAt: null };
+  return { id, label: "", role: "viewer", prefix: "clm_abcdef", createdAt: new Date(), revokedAt: null, expiresAt: null };
 }
 
 /** A lookup that counts its calls and answers from `table` (null: unknown). */

@@ -53,13 +53,55 @@ export interface ApiKeyInfo {
   readonly prefix: string;
   readonly createdAt: Date;
   readonly revokedAt: Date | null;
+  /** After this instant the key is refused; null: never. */
+  readonly expiresAt: Date | null;
+}
+
+/** Why a key sent with a request is refused. */
+export type KeyRefusal = "unknown" | "expired";
+
+/** A secret checked: its key, or why there is none. */
+export type KeyCheck = { readonly key: ApiKeyInfo } | { readonly key: null; readonly refused: KeyRefusal };
+
+/** Whether a key has expired at `now`. */
+export function hasExpired(key: ApiKeyInfo, now = Date.now()): boolean {
+  return key.expiresAt !== null && key.expiresAt.getTime() <= now;
+}
+
+const EXPIRY_UNIT_MS = { h: 3_600_000, d: 86_400_000, w: 7 * 86_400_000 } as const;
+
+/**
+ * When a key given `--expires` stops working: a duration from now (`90d`, `12h`, `2w`) or an instant
+ * (`2027-01-01`, the start of that day in UTC, or an ISO 8601 time with `Z` or an offset). Throws a
+ * RangeError saying what is accepted, or that the instant is not in the future.
+ */
+export function parseExpiry(text: string, now = Date.now()): Date {
+  const duration = /^(\d{1,6})([hdw])$/.exec(text.trim());
+  let at: Date;
+  if (duration) {
+    const amount = Number(duration[1]);
+    if (amount === 0) throw new RangeError("must be a positive duration");
+    at = new Date(now + amount * EXPIRY_UNIT_MS[duration[2] as keyof typeof EXPIRY_UNIT_MS]);
+  } else if (/^\d{4}-\d{2}-\d{2}$/.test(text.trim())) {
+    at = new Date(`${text.trim()}T00:00:00Z`);
+  } else if (/^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}(:\d{2}(\.\d{1,3})?)?(Z|[+-]\d{2}:\d{2})$/.test(text.trim())) {
+    at = new Date(text.trim());
+  } else {
+    throw new RangeError("must be a duration such as 90d, 12h or 2w, or a date such as 2027-01-01 (UTC)");
+  }
+  if (Number.isNaN(at.getTime()) || at.getUTCFullYear() > 9999) throw new RangeError("is not a valid date");
+  if (at.getTime() <= now) throw new RangeError(`must be in the future (got ${at.toISOString()})`);
+  return at;
 }
 
 export class KeyStore {
   constructor(private readonly prisma: PrismaClient) {}
 
-  /** A new key; the secret is returned once and never stored. The label is trimmed, InvalidInputError if invalid. */
-  async create(role: Role, label = ""): Promise<{ key: ApiKeyInfo; secret: string }> {
+  /**
+   * A new key; the secret is returned once and never stored. The label is trimmed, InvalidInputError if
+   * invalid, as is an expiry that is not in the future.
+   */
+  async create(role: Role, label = "", expiresAt: Date | null = null): Promise<{ key: ApiKeyInfo; secret: string }> {
     const checked = checkLabel(label);
     if (checked.problems.length > 0) {
       throw new InvalidInputError(
@@ -67,10 +109,14 @@ export class KeyStore {
         checked.problems.map((message) => ({ path: ["label"], message })),
       );
     }
+    if (expiresAt !== null && !(expiresAt.getTime() > Date.now())) {
+      const message = "must be in the future";
+      throw new InvalidInputError(`invalid expiresAt: ${message}`, [{ path: ["expiresAt"], message }]);
+    }
     label = checked.label;
     const secret = `${PREFIX}${randomBytes(32).toString("base64url")}`;
     const row = await this.prisma.apiKey.create({
-      data: { role, label, hash: hashSecret(secret), prefix: secret.slice(0, PREFIX.length + 6) },
+      data: { role, label, hash: hashSecret(secret), prefix: secret.slice(0, PREFIX.length + 6), expiresAt },
     });
     return { key: row as ApiKeyInfo, secret };
   }
@@ -112,18 +158,26 @@ export class KeyStore {
     return key as ApiKeyInfo;
   }
 
-  /**
-   * The live key a secret belongs to, or null (unknown or revoked). Looked up in the app database, or in
-   * the key cache when the server enabled one (auth/key-cache.ts says when a revocation reaches it).
-   */
+  /** The live, unexpired key a secret belongs to, or null (unknown, revoked or expired). */
   async authenticate(secret: string): Promise<ApiKeyInfo | null> {
-    if (!secret.startsWith(PREFIX) || secret.length > 200) return null;
-    const secretHash = hashSecret(secret);
-    const cache = keyCacheOf(this.prisma);
-    return cache ? cache.get(secretHash, this.lookUp) : this.lookUp(secretHash);
+    return (await this.check(secret)).key;
   }
 
-  /** The live key with this hash in the app database (made once per store: it runs on every request). */
+  /**
+   * The key a secret belongs to, or why it is refused. Looked up in the app database, or in the key
+   * cache when the server enabled one (auth/key-cache.ts says when a revocation reaches it); the cache
+   * keeps each key's expiry, which is checked here at every use, so a cached key stops at its expiry.
+   */
+  async check(secret: string): Promise<KeyCheck> {
+    if (!secret.startsWith(PREFIX) || secret.length > 200) return { key: null, refused: "unknown" };
+    const secretHash = hashSecret(secret);
+    const cache = keyCacheOf(this.prisma);
+    const key = await (cache ? cache.get(secretHash, this.lookUp) : this.lookUp(secretHash));
+    if (!key) return { key: null, refused: "unknown" };
+    return hasExpired(key) ? { key: null, refused: "expired" } : { key };
+  }
+
+  /** The live key (expired or not) with this hash in the app database (made once per store: it runs on every request). */
   private readonly lookUp = async (secretHash: string): Promise<ApiKeyInfo | null> => {
     const key = await this.prisma.apiKey.findUnique({ where: { hash: secretHash } });
     return key && !key.revokedAt && isRole(key.role) ? (key as ApiKeyInfo) : null;

@@ -1,7 +1,7 @@
 // Who a request is: the role of its API key (Authorization: Bearer …), anonymous when the server allows
 // it, or nobody. Looked up on every request, through the key cache when the server has one (a revoked key
 // is still refused at once: auth/key-cache.ts says how).
-import { allows, type KeyStore, type Role } from "./keys.ts";
+import { allows, type KeyRefusal, type KeyStore, type Role } from "./keys.ts";
 
 export interface RequestAuth {
   /** The role the request acts with; null: nobody (no key, anonymous access off, or a bad key). */
@@ -11,6 +11,8 @@ export interface RequestAuth {
   readonly principal: string | null;
   /** A key was sent but is unknown, revoked or malformed. */
   readonly badKey: boolean;
+  /** Why the key sent was refused (with badKey). */
+  readonly keyRefused?: KeyRefusal;
 }
 
 /** Without a key, when anonymous access is on: an analyst, so the demo can save segments. */
@@ -25,10 +27,10 @@ export async function authenticate(
     return { role: allowAnonymous ? ANONYMOUS_ROLE : null, keyId: null, principal: null, badKey: false };
   }
   const match = /^Bearer\s+(\S+)\s*$/i.exec(authorization);
-  const key = match ? await keys.authenticate(match[1]!) : null;
-  return key
-    ? { role: key.role, keyId: key.id, principal: key.label || `${key.prefix}…`, badKey: false }
-    : { role: null, keyId: null, principal: null, badKey: true };
+  const checked = match ? await keys.check(match[1]!) : ({ key: null, refused: "unknown" } as const);
+  if (!checked.key) return { role: null, keyId: null, principal: null, badKey: true, keyRefused: checked.refused };
+  const key = checked.key;
+  return { role: key.role, keyId: key.id, principal: key.label || `${key.prefix}…`, badKey: false };
 }
 
 /** The error code for a request that may not do what needs `needed`: no identity, or too little. */
@@ -41,9 +43,30 @@ export function refusal(
     return {
       code: "UNAUTHENTICATED",
       message: auth.badKey
-        ? "the API key is unknown or revoked"
+        ? auth.keyRefused === "expired"
+          ? "the API key has expired"
+          : "the API key is unknown or revoked"
         : "an API key is required: send Authorization: Bearer <key> (create one with npx clm keys create)",
     };
   }
   return { code: "FORBIDDEN", message: `the ${auth.role} role may not do this; it needs ${needed}` };
+}
+
+/**
+ * The answer to a request refused for who it is, the same on /graphql and the export: 401 (no key, or a
+ * key that is unknown, revoked or expired) with WWW-Authenticate, or 403, and a GraphQL-shaped JSON body
+ * with the code in extensions. Decided on the Authorization header alone, never on the operation, as
+ * GraphQL over HTTP allows for a 4xx.
+ */
+export function refusalResponse(
+  refused: { code: "UNAUTHENTICATED" | "FORBIDDEN"; message: string },
+  auth?: RequestAuth,
+): Response {
+  const headers: Record<string, string> = { "content-type": "application/json" };
+  if (refused.code === "UNAUTHENTICATED")
+    headers["www-authenticate"] = auth?.badKey ? 'Bearer error="invalid_token"' : "Bearer";
+  return new Response(JSON.stringify({ errors: [{ message: refused.message, extensions: { code: refused.code } }] }), {
+    status: refused.code === "UNAUTHENTICATED" ? 401 : 403,
+    headers,
+  });
 }

@@ -1,7 +1,7 @@
 // `clm keys create | list | revoke`: API keys in the app database the server uses (DATABASE_URL, or the
 // embedded store under CLM_DATA_DIR).
 import { openAppDatabase } from "../appdb/database.ts";
-import { KeyStore, type Role } from "../auth/keys.ts";
+import { hasExpired, KeyStore, type Role } from "../auth/keys.ts";
 import { loadEnv } from "../config/env.ts";
 import { CliError } from "./exit.ts";
 
@@ -21,19 +21,30 @@ async function withKeys<T>(work: (keys: KeyStore) => Promise<T>): Promise<T> {
   }
 }
 
-export function createKey(options: { role: Role; label: string }): Promise<void> {
+export function createKey(options: { role: Role; label: string; expires?: Date }): Promise<void> {
   return withKeys(async (store) => {
-    const { key, secret } = await store.create(options.role, options.label);
+    const { key, secret } = await store.create(options.role, options.label, options.expires ?? null);
     process.stdout.write(`${secret}\n`);
-    process.stderr.write(`clm: created ${key.role} key ${key.id} (${key.prefix}…); it is shown only this once\n`);
+    const expiry = key.expiresAt ? `, expires ${key.expiresAt.toISOString()}` : "";
+    process.stderr.write(
+      `clm: created ${key.role} key ${key.id} (${key.prefix}…${expiry}); it is shown only this once\n`,
+    );
   });
 }
 
 export function listKeys(): Promise<void> {
   return withKeys(async (store) => {
     for (const k of await store.list()) {
-      const revoked = k.revokedAt ? `revoked ${k.revokedAt.toISOString()}` : "live";
-      process.stdout.write(`${k.id}\t${k.role}\t${k.prefix}…\t${k.label}\t${k.createdAt.toISOString()}\t${revoked}\n`);
+      const state = k.revokedAt
+        ? `revoked ${k.revokedAt.toISOString()}`
+        : k.expiresAt && hasExpired(k)
+          ? `expired ${k.expiresAt.toISOString()}`
+          : "live";
+      // The expiry last, so scripts reading the first six columns read what they did before.
+      const expires = k.expiresAt ? k.expiresAt.toISOString() : "never";
+      process.stdout.write(
+        `${k.id}\t${k.role}\t${k.prefix}…\t${k.label}\t${k.createdAt.toISOString()}\t${state}\t${expires}\n`,
+      );
     }
   });
 }

@@ -3,7 +3,7 @@
 // and usage errors answer at once. src/cli/main.ts runs it as the process.
 import { Argument, Command, InvalidArgumentError, Option } from "commander";
 import { columnSpec, columnsOf, WAREHOUSE_CONTRACT, type LogicalTable } from "../../connectors/contract.ts";
-import { ROLES, checkLabel, isRole, type Role } from "../auth/keys.ts";
+import { ROLES, checkLabel, isRole, parseExpiry, type Role } from "../auth/keys.ts";
 import { BREAKDOWNS, METRICS } from "../lifecycle/metrics.ts";
 import { CliError, EXIT, firstLine, printLines, UsageError } from "./exit.ts";
 import {
@@ -39,6 +39,14 @@ function label(value: string): string {
   const { problems } = checkLabel(value);
   if (problems.length > 0) throw new InvalidArgumentError(problems.join("; "));
   return value;
+}
+
+function expiry(value: string): Date {
+  try {
+    return parseExpiry(value);
+  } catch (error) {
+    throw new InvalidArgumentError((error as Error).message);
+  }
 }
 
 function role(value: string): Role {
@@ -214,10 +222,18 @@ Examples:
       new Option("--role <role>", `what the key may do: ${ROLES.join(" | ")}`).argParser(role).makeOptionMandatory(),
     )
     .addOption(new Option("--label <text>", "what the key is for, shown in lists").default("").argParser(label))
-    .action(async (options: { role: Role; label: string }) => (await import("./keys.ts")).createKey(options));
+    .addOption(
+      new Option(
+        "--expires <when>",
+        "refuse the key after this: a duration (90d, 12h, 2w) or a date (2027-01-01, UTC; or an ISO time with an offset)",
+      ).argParser(expiry),
+    )
+    .action(async (options: { role: Role; label: string; expires?: Date }) =>
+      (await import("./keys.ts")).createKey(options),
+    );
   keys
     .command("list")
-    .description("list keys: id, role, prefix, label, created, revoked")
+    .description("list keys: id, role, prefix, label, created, state (live, revoked or expired), expires")
     .action(async () => (await import("./keys.ts")).listKeys());
   keys
     .command("revoke <idOrPrefix>")

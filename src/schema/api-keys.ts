@@ -1,7 +1,8 @@
 // API keys for admins: list, create (the secret shown once) and revoke, as `clm keys` does on the command
 // line. Only the key's metadata is exposed; the hash of the secret never leaves the app database.
-import { type ApiKeyInfo, KeyStore, LABEL_MAX } from "../auth/keys.ts";
+import { type ApiKeyInfo, hasExpired, KeyStore, LABEL_MAX } from "../auth/keys.ts";
 import type { RequestContext } from "../context.ts";
+import { InvalidInputError } from "../input-errors.ts";
 import { builder } from "./builder.ts";
 import { asGraphQLError } from "./errors.ts";
 
@@ -44,6 +45,17 @@ const ApiKeyRef = builder.objectRef<ApiKeyInfo>("ApiKey").implement({
     revoked: t.boolean({
       description: "Whether the key is revoked: requests sending it are refused (UNAUTHENTICATED).",
       resolve: (key) => key.revokedAt !== null,
+    }),
+    expiresAt: t.field({
+      type: "DateTime",
+      nullable: true,
+      description:
+        "When the key stops working: from then on requests sending it are refused (UNAUTHENTICATED, “the API key has expired”). Null: it never expires.",
+      resolve: (key) => key.expiresAt ?? null,
+    }),
+    expired: t.boolean({
+      description: "Whether the key has expired (its expiresAt has passed).",
+      resolve: (key) => hasExpired(key),
     }),
   }),
 });
@@ -89,12 +101,20 @@ builder.mutationFields((t) => ({
         defaultValue: "",
         description: `What the key is for, shown in lists and as the owner of segments it saves: at most ${LABEL_MAX} characters, no control characters; surrounding spaces are dropped.`,
       }),
+      expiresAt: t.arg({
+        type: "DateTime",
+        required: false,
+        description:
+          "When the key stops working (must be in the future); requests sending it after that are refused with UNAUTHENTICATED. Omitted or null: the key never expires.",
+      }),
     },
     resolve: async (_root, args, ctx) => {
       try {
-        return await keyStore(ctx).create(args.role, args.label ?? "");
+        return await keyStore(ctx).create(args.role, args.label ?? "", args.expiresAt ?? null);
       } catch (error) {
-        throw asGraphQLError(error, "label");
+        // The argument at fault is the first issue's (label or expiresAt).
+        const argument = error instanceof InvalidInputError ? String(error.issues[0]?.path[0] ?? "label") : "label";
+        throw asGraphQLError(error, argument);
       }
     },
   }),

@@ -8,7 +8,7 @@ import type { Plugin } from "graphql-yoga";
 import type { ColumnBatch, WarehouseConnector } from "../../connectors/connector.ts";
 import type { CustomerRange } from "../../connectors/features-sql.ts";
 import { sql } from "../../connectors/sql.ts";
-import { refusal, type RequestAuth } from "../auth/request-auth.ts";
+import { refusal, refusalResponse, type RequestAuth } from "../auth/request-auth.ts";
 import type { Services } from "../context.ts";
 import { FIRST_DAY, isCalendarDay, today } from "../lifecycle/calendar.ts";
 import { FEATURES } from "../lifecycle/features.ts";
@@ -305,9 +305,10 @@ export function useSegmentExport(services: Services, who: (request: Request) => 
       }
       let counted = false;
       try {
-        const refused = refusal(await who(request), "viewer");
+        const auth = await who(request);
+        const refused = refusal(auth, "viewer");
         if (refused) {
-          endResponse(json(refused.code === "UNAUTHENTICATED" ? 401 : 403, { error: refused }));
+          endResponse(refusalResponse(refused, auth));
           return;
         }
         if (running >= MAX_CONCURRENT_EXPORTS) {

@@ -13,7 +13,7 @@ import {
 } from "graphql-yoga";
 import { QueryTooExpensiveError, WarehouseUnavailableError } from "../../connectors/connector.ts";
 import { KeyStore } from "../auth/keys.ts";
-import { authenticate, type RequestAuth } from "../auth/request-auth.ts";
+import { authenticate, refusal, refusalResponse, type RequestAuth } from "../auth/request-auth.ts";
 import type { RequestContext, Services } from "../context.ts";
 import { currentRequestScope, enterRequestScope, newRequestScope } from "../request-scope.ts";
 import { DeadlineExceededError, type GuardedWarehouse } from "../warehouse/guarded-warehouse.ts";
@@ -256,14 +256,25 @@ function useRequestScope(log: Logger, deadlineMs: number, metrics: ServerMetrics
 /**
  * Who asks, looked up once as the request arrives, and the per-caller rate limit counted then — before
  * parsing, so operations refused by validation or the query limits count too. Per key; without one, per
- * client address (bad keys cannot probe at full speed either).
+ * client address (bad keys cannot probe at full speed either). A request with no identity (no key where
+ * one is needed, or an unknown, revoked or expired one) is then refused whole, with 401 and the JSON the
+ * export answers too (auth/request-auth.ts refusalResponse); GraphiQL's page still loads.
  */
 function useCallerLimit(
   keys: KeyStore,
   allowAnonymous: boolean,
   rateLimit: RateLimit | undefined,
   metrics: ServerMetrics | undefined,
+  graphiql: boolean,
 ): Plugin {
+  const refuseUnauthenticated = (request: Request, auth: RequestAuth, endResponse: (response: Response) => void) => {
+    if (auth.role !== null) return;
+    if (graphiql && request.method === "GET" && request.headers.get("accept")?.includes("text/html")) return;
+    const refused = refusal(auth, "viewer")!;
+    currentRequestScope()?.errorCodes.add(refused.code);
+    metrics?.graphqlErrors.inc({ code: refused.code });
+    endResponse(refusalResponse(refused, auth));
+  };
   return {
     async onRequest({ request, serverContext, endResponse }) {
       if (pathOf(request) !== "/graphql" || (request.method !== "POST" && request.method !== "GET")) return;
@@ -273,11 +284,11 @@ function useCallerLimit(
         scope.auth = auth;
         scope.principal = auth.keyId ?? (auth.role ? "anonymous" : undefined);
       }
-      if (!rateLimit) return;
+      if (!rateLimit) return refuseUnauthenticated(request, auth, endResponse);
       const address = (serverContext as { req?: { socket?: { remoteAddress?: string } } } | undefined)?.req?.socket
         ?.remoteAddress;
-      const refusal = await rateLimit.check(auth.keyId ? `key:${auth.keyId}` : `address:${address ?? "unknown"}`);
-      if (!refusal) return;
+      const limited = await rateLimit.check(auth.keyId ? `key:${auth.keyId}` : `address:${address ?? "unknown"}`);
+      if (!limited) return refuseUnauthenticated(request, auth, endResponse);
       metrics?.rateLimited.inc();
       scope?.errorCodes.add("RATE_LIMITED");
       endResponse(
@@ -285,14 +296,14 @@ function useCallerLimit(
           JSON.stringify({
             errors: [
               {
-                message: refusal.message,
-                extensions: { code: "RATE_LIMITED", retryAfterSeconds: refusal.retryAfterSeconds },
+                message: limited.message,
+                extensions: { code: "RATE_LIMITED", retryAfterSeconds: limited.retryAfterSeconds },
               },
             ],
           }),
           {
             status: 429,
-            headers: { "content-type": "application/json", "retry-after": String(refusal.retryAfterSeconds) },
+            headers: { "content-type": "application/json", "retry-after": String(limited.retryAfterSeconds) },
           },
         ),
       );
@@ -366,7 +377,7 @@ export function createClmYoga(
     },
     plugins: [
       useRequestScope(services.log, options.requestTimeoutMs ?? 30_000, metrics),
-      useCallerLimit(keys, allowAnonymous, options.rateLimit, metrics),
+      useCallerLimit(keys, allowAnonymous, options.rateLimit, metrics, options.graphiql !== false),
       ...(metrics && options.serveMetrics !== false ? [useMetricsEndpoint(metrics)] : []),
       useBodyLimit(),
       useQueryLimits(),
