@@ -43,6 +43,11 @@ export interface WarehouseConnector {
    * whose working set is the server's memory (DuckDB). Absent: one query.
    */
   readonly customersPerRange?: number;
+  /**
+   * Queries the server should run on this warehouse at once (src/warehouse/admission.ts queues the
+   * rest fairly): a pool's connections less those kept for cancels and health checks. Absent: a default.
+   */
+  readonly concurrentQueries?: number;
   /** Cheap round trip proving the warehouse answers (for /ready). */
   ping(): Promise<void>;
   /** Presence, completeness and size of each contract table under the mapping. */
@@ -154,6 +159,17 @@ export class WarehouseUnavailableError extends Error {
   constructor(message: string, options?: { cause?: unknown }) {
     super(message, options);
     this.name = "WarehouseUnavailableError";
+  }
+}
+
+/**
+ * No query slot or connection became free in time: the warehouse is healthy but busy with other work.
+ * Back-pressure, not a fault: never retried, never counted toward the circuit (clients see WAREHOUSE_BUSY).
+ */
+export class WarehouseBusyError extends Error {
+  constructor(message: string, options?: { cause?: unknown }) {
+    super(message, options);
+    this.name = "WarehouseBusyError";
   }
 }
 

@@ -13,7 +13,7 @@ export type WarehouseSettings =
       readonly tempDirectory?: string;
       readonly customersPerRange?: number;
     }
-  | { readonly kind: "postgres"; readonly url: string }
+  | { readonly kind: "postgres"; readonly url: string; readonly connections?: number }
   | ({ readonly kind: "bigquery" } & BigQuerySettings);
 
 export async function openWarehouse(
@@ -28,7 +28,10 @@ export async function openWarehouse(
         customersPerRange: settings.customersPerRange,
       });
     case "postgres":
-      return new PostgresConnector(pgPoolSource(settings.url), mapping);
+      return new PostgresConnector(
+        pgPoolSource(settings.url, settings.connections ? { max: settings.connections } : {}),
+        mapping,
+      );
     case "bigquery":
       return new BigQueryConnector(settings, mapping);
   }

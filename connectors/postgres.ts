@@ -10,6 +10,7 @@ import {
   type StreamOptions,
   type WarehouseConnector,
   type WarehouseWriter,
+  WarehouseBusyError,
   WarehouseUnavailableError,
 } from "./connector.ts";
 import { createContractTables } from "./ddl.ts";
@@ -60,7 +61,17 @@ export interface PgQuerySource {
     signal?: AbortSignal,
   ): AsyncIterable<Record<string, unknown>[]>;
   close(): Promise<void>;
+  /** Connections it can hold at once (absent: one at a time, queued inside, as PGlite). */
+  readonly connections?: number;
 }
+
+/** Connections of the pool by default. */
+export const POOL_CONNECTIONS = 10;
+/**
+ * Connections kept out of the server's query slots: a cancel (pg_cancel_backend) and the readiness
+ * ping must find a connection while every slot runs a long query.
+ */
+const CONTROL_CONNECTIONS = 2;
 
 /** A pool of connections to a PostgreSQL server; an abort cancels the running query on the server. */
 export function pgPoolSource(
@@ -70,7 +81,7 @@ export function pgPoolSource(
   const pool = new pg.Pool({
     connectionString,
     types: typeParsers,
-    max: 10,
+    max: POOL_CONNECTIONS,
     connectionTimeoutMillis: 5_000,
     application_name: "clm-graphql",
     // Timestamps without a zone are UTC by the input contract; days are cut in the configured zone.
@@ -144,6 +155,7 @@ export function pgPoolSource(
       }
     },
     close: () => pool.end(),
+    connections: pool.options.max,
   };
 }
 
@@ -170,11 +182,15 @@ export async function pgliteSource(db: PGlite): Promise<PgQuerySource> {
 export class PostgresConnector implements WarehouseConnector, WarehouseWriter {
   readonly kind = "postgres" as const;
   readonly dialect = postgresDialect;
+  readonly concurrentQueries: number | undefined;
 
   constructor(
     private readonly source: PgQuerySource,
     readonly mapping: WarehouseMapping,
-  ) {}
+  ) {
+    this.concurrentQueries =
+      source.connections === undefined ? undefined : Math.max(1, source.connections - CONTROL_CONNECTIONS);
+  }
 
   async query<R extends Row = Row>(query: Sql, options: QueryOptions = {}): Promise<R[]> {
     const { text, params } = render(query, postgresDialect);
@@ -245,16 +261,21 @@ function isConnectionError(error: unknown): boolean {
 }
 
 /**
- * A failure to reach the server (refused, reset, shut down, no connection within the pool's timeout)
- * as WarehouseUnavailableError, which clients see as WAREHOUSE_UNAVAILABLE; other errors unchanged.
+ * A failure to reach the server (refused, reset, shut down, a new connection not made within the pool's
+ * timeout) as WarehouseUnavailableError, which clients see as WAREHOUSE_UNAVAILABLE. Waiting for a
+ * connection of a full pool is not one: pg-pool says "timeout exceeded when trying to connect" for
+ * that and "Connection terminated due to connection timeout" for a connect that hung, so the first
+ * is WarehouseBusyError (back-pressure: not retried, not counted toward the circuit). Others unchanged.
  */
 function unavailable(error: unknown): unknown {
   const code = (error as { code?: string } | null)?.code ?? "";
   const message = error instanceof Error ? error.message : String(error);
+  if (/timeout exceeded when trying to connect/i.test(message))
+    return new WarehouseBusyError(`every PostgreSQL warehouse connection stayed busy: ${message}`, { cause: error });
   const reach =
     isConnectionError(error) ||
     ["ETIMEDOUT", "EHOSTUNREACH", "ENOTFOUND", "EPIPE"].includes(code) ||
-    /timeout exceeded when trying to connect|Connection terminated/i.test(message);
+    /Connection terminated/i.test(message);
   return reach
     ? new WarehouseUnavailableError(`PostgreSQL warehouse unreachable: ${message}`, { cause: error })
     : error;

@@ -100,6 +100,9 @@ export function runInRequestScope<T>(scope: RequestScope, work: () => Promise<T>
   return storage.run(scope, work);
 }
 
+/** The caller name of work shared by several requests' lookups. */
+export const SHARED_LOOKUPS = "shared-lookups";
+
 /**
  * Runs work shared by several requests (a batch of lookups from concurrent requests) in a scope of its
  * own: a whole deadline from now (requests joining later must not inherit an earlier one's nearer
@@ -108,5 +111,9 @@ export function runInRequestScope<T>(scope: RequestScope, work: () => Promise<T>
 export function runShared<T>(work: () => Promise<T>): Promise<T> {
   const scope = storage.getStore();
   if (!scope) return work();
-  return storage.run(newRequestScope(`${scope.requestId}+shared`, scope.deadlineMs), work);
+  const shared = newRequestScope(`${scope.requestId}+shared`, scope.deadlineMs);
+  // Queued as a caller of its own (warehouse/admission.ts): internal apps' lookups never wait behind
+  // one analyst's slow queries, whoever's request happened to start the batch.
+  shared.principal = SHARED_LOOKUPS;
+  return storage.run(shared, work);
 }

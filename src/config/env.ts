@@ -4,9 +4,11 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { z } from "zod";
 import { DEFAULT_CUSTOMERS_PER_RANGE } from "../../connectors/connector.ts";
+import { POOL_CONNECTIONS } from "../../connectors/postgres.ts";
 import type { WarehouseSettings } from "../../connectors/index.ts";
 import { DEFAULT_KEY_CACHE_SECONDS } from "../auth/key-cache.ts";
 import { TRACING_MODES, type TracingMode } from "../server/tracing.ts";
+import { DEFAULT_QUERIES_PER_REQUEST, DEFAULT_QUEUE_WAIT_MS } from "../warehouse/admission.ts";
 import { DEFAULT_CACHE_SETTINGS, type CacheSettings } from "../warehouse/result-cache.ts";
 
 export class ConfigError extends Error {
@@ -107,6 +109,19 @@ const envSchema = z
     CLM_DEMO_CUSTOMERS: z.preprocess(unset, positiveInt("customers in the demo data").default(5_000)),
     CLM_CONFIG: z.preprocess(unset, z.string().optional()),
     CLM_REQUEST_TIMEOUT_MS: z.preprocess(unset, positiveInt("milliseconds").default(30_000)),
+    CLM_WAREHOUSE_QUERIES_PER_REQUEST: z.preprocess(
+      unset,
+      positiveInt("warehouse queries one request runs at once").default(DEFAULT_QUERIES_PER_REQUEST),
+    ),
+    CLM_WAREHOUSE_QUERIES_PER_KEY: z.preprocess(
+      unset,
+      positiveInt("warehouse queries one API key runs at once").optional(),
+    ),
+    CLM_WAREHOUSE_QUEUE_MS: z.preprocess(
+      unset,
+      positiveInt("milliseconds a query waits for a slot").default(DEFAULT_QUEUE_WAIT_MS),
+    ),
+    CLM_POSTGRES_POOL_SIZE: z.preprocess(unset, positiveInt("connections").default(POOL_CONNECTIONS)),
     CLM_RATE_LIMIT_PER_MINUTE: z.preprocess(
       unset,
       z.string().regex(/^\d+$/, "must be a whole number (0: no limit)").default("6000").transform(Number),
@@ -189,6 +204,8 @@ export interface AppConfig {
   readonly introspection: boolean;
   /** How long a request's warehouse work may take before its queries are cancelled (ms). */
   readonly requestTimeoutMs: number;
+  /** The warehouse's fair queue (warehouse/admission.ts): queries at once per request and per key, longest wait. */
+  readonly warehouseQueue: { readonly perRequest: number; readonly perCaller?: number; readonly waitMs: number };
   /** Requests per minute per API key (or per address without one); 0: no limit. */
   readonly rateLimitPerMinute: number;
   /** How long an authenticated API key is trusted without a lookup (auth/key-cache.ts); 0: never. */
@@ -236,7 +253,7 @@ export function loadEnv(source: Readonly<Record<string, string | undefined>> = p
   const env = parsed.data;
   const warehouse: AppConfig["warehouse"] =
     env.CLM_WAREHOUSE === "postgres"
-      ? { kind: "postgres", url: env.CLM_POSTGRES_URL! }
+      ? { kind: "postgres", url: env.CLM_POSTGRES_URL!, connections: env.CLM_POSTGRES_POOL_SIZE }
       : env.CLM_WAREHOUSE === "bigquery"
         ? {
             kind: "bigquery",
@@ -269,6 +286,11 @@ export function loadEnv(source: Readonly<Record<string, string | undefined>> = p
     graphiql: env.CLM_GRAPHIQL ?? env.NODE_ENV !== "production",
     introspection: env.CLM_INTROSPECTION ?? env.NODE_ENV !== "production",
     requestTimeoutMs: env.CLM_REQUEST_TIMEOUT_MS,
+    warehouseQueue: Object.freeze({
+      perRequest: env.CLM_WAREHOUSE_QUERIES_PER_REQUEST,
+      perCaller: env.CLM_WAREHOUSE_QUERIES_PER_KEY,
+      waitMs: env.CLM_WAREHOUSE_QUEUE_MS,
+    }),
     rateLimitPerMinute: env.CLM_RATE_LIMIT_PER_MINUTE,
     keyCacheSeconds: env.CLM_KEY_CACHE_SECONDS,
     cache: env.CLM_CACHE

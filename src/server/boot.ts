@@ -111,7 +111,18 @@ export async function openServices(config: AppConfig, log: Logger): Promise<AppS
         throw error;
       });
     }
-    const warehouse = new GuardedWarehouse(connector, { ...DEFAULT_GUARD_SETTINGS, cache: config.cache }, log, metrics);
+    const warehouse = new GuardedWarehouse(
+      connector,
+      {
+        ...DEFAULT_GUARD_SETTINGS,
+        cache: config.cache,
+        queriesPerRequest: config.warehouseQueue.perRequest,
+        queriesPerCaller: config.warehouseQueue.perCaller,
+        queueWaitMs: config.warehouseQueue.waitMs,
+      },
+      log,
+      metrics,
+    );
     opened.push(warehouse);
     const rateLimit =
       config.rateLimitPerMinute > 0 ? new RateLimit(config.rateLimitPerMinute, config.redisUrl) : undefined;

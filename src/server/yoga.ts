@@ -11,7 +11,7 @@ import {
   type Plugin,
   type YogaServerInstance,
 } from "graphql-yoga";
-import { QueryTooExpensiveError, WarehouseUnavailableError } from "../../connectors/connector.ts";
+import { QueryTooExpensiveError, WarehouseBusyError, WarehouseUnavailableError } from "../../connectors/connector.ts";
 import { KeyStore } from "../auth/keys.ts";
 import { authenticate, refusal, refusalResponse, type RequestAuth } from "../auth/request-auth.ts";
 import type { RequestContext, Services } from "../context.ts";
@@ -88,6 +88,8 @@ async function within<T>(ms: number, what: string, work: Promise<T>): Promise<T>
 
 /** Seconds a client is told to wait before retrying when the warehouse does not answer. */
 export const WAREHOUSE_RETRY_AFTER_SECONDS = 5;
+/** Seconds a client is told to wait when every warehouse query slot stayed busy (a queue moves fast). */
+export const WAREHOUSE_BUSY_RETRY_AFTER_SECONDS = 2;
 
 /** A client's own id if it is a plain token, else a fresh one (the header is echoed back). */
 function requestIdOf(request: Request): string {
@@ -111,6 +113,19 @@ function errorMasker(log: Logger) {
         ...where,
         extensions: { code: "WAREHOUSE_UNAVAILABLE", retryAfterSeconds: WAREHOUSE_RETRY_AFTER_SECONDS, requestId },
       });
+    }
+    if (original instanceof WarehouseBusyError) {
+      log.info(
+        { requestId, principal: currentRequestScope()?.principal, path: where.path, reason: original.message },
+        "warehouse busy",
+      );
+      return new GraphQLError(
+        `the warehouse is busy with other queries; retry in ${WAREHOUSE_BUSY_RETRY_AFTER_SECONDS} s`,
+        {
+          ...where,
+          extensions: { code: "WAREHOUSE_BUSY", retryAfterSeconds: WAREHOUSE_BUSY_RETRY_AFTER_SECONDS, requestId },
+        },
+      );
     }
     if (original instanceof QueryTooExpensiveError) {
       return new GraphQLError(original.message, {

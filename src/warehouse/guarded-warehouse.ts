@@ -6,7 +6,9 @@
 //     exponential backoff and jitter, only while the request's deadline leaves time;
 //  4. a circuit breaker: after consecutive failures, queries fail at once with WAREHOUSE_UNAVAILABLE
 //     for a while instead of queueing on a dead server; then one trial query decides;
-//  5. the request's deadline (request-scope.ts) cancels the running query, also in connectors whose
+//  5. a slot in the fair admission queue (admission.ts): a few queries per request and per API key at
+//     once, so one client cannot hold every connection; no slot in time is WAREHOUSE_BUSY, not a fault;
+//  6. the request's deadline (request-scope.ts) cancels the running query, also in connectors whose
 //     client cannot be cancelled (the answer is abandoned).
 // Each attempt is timed into the request's warehouse time and the Prometheus metrics.
 import { createHash } from "node:crypto";
@@ -26,6 +28,7 @@ import {
 import { SpanStatusCode } from "@opentelemetry/api";
 import type { Logger } from "pino";
 import {
+  WarehouseBusyError,
   WarehouseUnavailableError,
   type ColumnBatch,
   type QueryOptions,
@@ -38,6 +41,12 @@ import type { Sql } from "../../connectors/sql.ts";
 import { currentRequestScope, type RequestScope } from "../request-scope.ts";
 import type { ServerMetrics } from "../server/metrics.ts";
 import { startChildSpan } from "../server/tracing.ts";
+import {
+  DEFAULT_QUERIES_PER_REQUEST,
+  DEFAULT_QUEUE_WAIT_MS,
+  FairAdmission,
+  type AdmissionTicket,
+} from "./admission.ts";
 import {
   cacheKey,
   deserializeRows,
@@ -62,7 +71,16 @@ export interface GuardSettings {
   readonly dataVersionSeconds: number;
   /** null: no result cache. */
   readonly cache: CacheSettings | null;
+  /** Queries one request may run at once. */
+  readonly queriesPerRequest: number;
+  /** Queries one caller (API key) may run at once; absent: half the warehouse's slots. */
+  readonly queriesPerCaller?: number;
+  /** The longest a query waits for a slot before WAREHOUSE_BUSY (ms). */
+  readonly queueWaitMs: number;
 }
+
+/** Slots of a connector that does not say how many queries it should run at once. */
+const DEFAULT_CONCURRENT_QUERIES = 8;
 
 export const DEFAULT_GUARD_SETTINGS: Omit<GuardSettings, "cache"> = {
   maxAttempts: 4,
@@ -71,6 +89,8 @@ export const DEFAULT_GUARD_SETTINGS: Omit<GuardSettings, "cache"> = {
   breakAfterFailures: 5,
   halfOpenAfterMs: 5_000,
   dataVersionSeconds: 30,
+  queriesPerRequest: DEFAULT_QUERIES_PER_REQUEST,
+  queueWaitMs: DEFAULT_QUEUE_WAIT_MS,
 };
 
 /** A retry is not started with less than this left before the deadline: it could not finish. */
@@ -118,6 +138,7 @@ export class GuardedWarehouse implements WarehouseConnector {
   readonly mapping: WarehouseConnector["mapping"];
   readonly customersPerRange: WarehouseConnector["customersPerRange"];
   readonly breaker: CircuitBreakerPolicy;
+  readonly admission: FairAdmission;
   private readonly policy: IPolicy;
   private readonly store: ResultStore | null;
   private readonly running = new Map<string, Promise<Row[]>>();
@@ -136,6 +157,13 @@ export class GuardedWarehouse implements WarehouseConnector {
     this.dialect = inner.dialect;
     this.mapping = inner.mapping;
     this.customersPerRange = inner.customersPerRange;
+    const slots = inner.concurrentQueries ?? DEFAULT_CONCURRENT_QUERIES;
+    this.admission = new FairAdmission({
+      slots,
+      perRequest: Math.min(settings.queriesPerRequest, slots),
+      perCaller: Math.min(settings.queriesPerCaller ?? Math.ceil(slots / 2), slots),
+      maxWaitMs: settings.queueWaitMs,
+    });
     if (inner.streamColumns) {
       const columns = inner.streamColumns.bind(inner);
       this.streamColumns = (query, options = {}) => this.guardedStream(() => columns(query, options));
@@ -153,10 +181,28 @@ export class GuardedWarehouse implements WarehouseConnector {
       halfOpenAfter: settings.halfOpenAfterMs,
       breaker: new ConsecutiveBreaker(settings.breakAfterFailures),
     });
-    this.breaker.onStateChange((state) => {
-      metrics?.circuitOpen.set(state === CircuitState.Open ? 1 : 0);
-      const level = state === CircuitState.Closed ? "info" : "warn";
-      log[level]({ circuit: CircuitState[state] }, "warehouse circuit breaker changed state");
+    // Every change is logged with what caused it: the failure that opened it, or the trial's outcome.
+    let lastFailure: unknown;
+    this.breaker.onFailure(({ handled, reason }) => {
+      if (handled) lastFailure = "error" in reason ? reason.error : reason;
+    });
+    this.breaker.onBreak((reason) => {
+      metrics?.circuitOpen.set(1);
+      const cause = "error" in reason ? reason.error : lastFailure;
+      log.warn(
+        {
+          circuit: "Open",
+          err: cause,
+          consecutiveFailures: settings.breakAfterFailures,
+          pauseMs: settings.halfOpenAfterMs,
+        },
+        "warehouse circuit opened: the warehouse could not be reached; queries fail fast until a trial query succeeds",
+      );
+    });
+    this.breaker.onHalfOpen(() => log.info({ circuit: "HalfOpen" }, "warehouse circuit half-open: one trial query"));
+    this.breaker.onReset(() => {
+      metrics?.circuitOpen.set(0);
+      log.info({ circuit: "Closed" }, "warehouse circuit closed: a trial query succeeded");
     });
     const retries = retry(
       handleWhen((error) => {
@@ -269,8 +315,16 @@ export class GuardedWarehouse implements WarehouseConnector {
   }
 
   tableStatus(): Promise<TableStatus[]> {
-    const signal = currentRequestScope()?.signal;
-    return this.execute((s) => abandonOnAbort(this.inner.tableStatus(), s), signal);
+    const scope = currentRequestScope();
+    const signal = scope?.signal;
+    return this.execute(async (s) => {
+      const release = await this.admission.acquire(this.ticketOf(scope, s));
+      try {
+        return await abandonOnAbort(this.inner.tableStatus(), s);
+      } finally {
+        release();
+      }
+    }, signal);
   }
 
   async close(): Promise<void> {
@@ -341,7 +395,20 @@ export class GuardedWarehouse implements WarehouseConnector {
    */
   private async *guardedStream<T>(open: () => AsyncIterable<T>): AsyncIterable<T> {
     if (this.circuitOpen) throw this.circuitError();
-    yield* open();
+    const scope = currentRequestScope();
+    const release = await this.admission.acquire({ ...this.ticketOf(scope), deadlineAt: undefined });
+    try {
+      yield* open();
+    } finally {
+      release();
+    }
+  }
+
+  /** Whose query it is, for the admission queue: the request's caller and the request itself. */
+  private ticketOf(scope: RequestScope | undefined, signal?: AbortSignal): AdmissionTicket {
+    if (!scope) return { caller: "internal", signal };
+    // The slot is given up a little before the deadline, so the answer says busy rather than out of time.
+    return { caller: scope.principal ?? "anonymous", request: scope, deadlineAt: scope.deadlineAt - 20, signal };
   }
 
   private guarded(query: Sql, options: QueryOptions, scope: RequestScope | undefined): Promise<Row[]> {
@@ -351,14 +418,23 @@ export class GuardedWarehouse implements WarehouseConnector {
       const started = performance.now();
       const span = startChildSpan("warehouse.query", scope?.span, { "clm.query.label": label, "db.system": this.kind });
       let outcome = "ok";
+      let release: (() => void) | undefined;
       try {
+        release = await this.admission.acquire(this.ticketOf(scope, attemptSignal));
         const attempt = this.inner.query(query, { ...options, signal: attemptSignal });
         return await abandonOnAbort(attempt, attemptSignal);
       } catch (error) {
         outcome =
-          error instanceof WarehouseUnavailableError ? "unavailable" : attemptSignal?.aborted ? "cancelled" : "error";
+          error instanceof WarehouseUnavailableError
+            ? "unavailable"
+            : error instanceof WarehouseBusyError
+              ? "busy"
+              : attemptSignal?.aborted
+                ? "cancelled"
+                : "error";
         throw error;
       } finally {
+        release?.();
         const seconds = (performance.now() - started) / 1000;
         span.setAttribute("clm.query.outcome", outcome);
         if (outcome !== "ok") span.setStatus({ code: SpanStatusCode.ERROR });
