@@ -62,7 +62,7 @@ describe("clm serve refuses a bad configuration with one clear line and exit cod
     ["a port that is no number", { PORT: "abc" }, /PORT must be a whole number from 0 to 65535 \(got "abc"\)/],
     [
       "an unreachable DATABASE_URL",
-      { DATABASE_URL: "postgresql://clm:pw@127.0.0.1:1/app" },
+      { CLM_WAREHOUSE: "duckdb", DATABASE_URL: "postgresql://clm:pw@127.0.0.1:1/app" },
       /DATABASE_URL cannot be reached \(ECONNREFUSED at 127\.0\.0\.1:1\/app\)/,
     ],
     [

@@ -6,7 +6,7 @@ import { loadEnv } from "../config/env.ts";
 import { CliError } from "./exit.ts";
 
 async function withKeys<T>(work: (keys: KeyStore) => Promise<T>): Promise<T> {
-  const config = loadEnv();
+  const config = loadEnv(process.env, { readsWarehouse: false });
   const appDb = await openAppDatabase({ databaseUrl: config.databaseUrl, dataDir: config.dataDir }).catch(
     (error: Error) => {
       throw new CliError(

@@ -1,5 +1,5 @@
 // `clm serve`: the GraphQL server, configured from the environment, until SIGINT or SIGTERM.
-import { loadEnv } from "../config/env.ts";
+import { anonymousAccessRisk, loadEnv, type AppConfig } from "../config/env.ts";
 import { listen, openServices } from "../server/boot.ts";
 import { createLogger, flushLogs } from "../server/logger.ts";
 import { EXIT } from "./exit.ts";
@@ -12,12 +12,24 @@ export async function serve(): Promise<void> {
     await services.close();
     throw error;
   });
+  const access = config.allowAnonymous ? "anonymous requests act as an analyst" : "API key required";
+  const risk = anonymousAccessRisk(config);
+  if (risk) log.warn({ allowAnonymous: true }, `CLM_ALLOW_ANONYMOUS=1: ${risk}`);
   log.info(
-    { url: `${running.url}/graphql`, warehouse: config.warehouse.kind, appDatabase: services.appDb.kind },
+    {
+      url: `${running.url}/graphql`,
+      warehouse: config.warehouse.kind,
+      appDatabase: services.appDb.kind,
+      access: config.allowAnonymous ? "anonymous" : "api-key",
+      graphiql: config.graphiql,
+      introspection: config.introspection,
+    },
     "listening",
   );
   process.stderr.write(
-    `clm: serving ${running.url}/graphql (GraphiQL in a browser), warehouse ${config.warehouse.kind}\n`,
+    `clm: serving ${running.url}/graphql (GraphiQL ${config.graphiql ? "on, in a browser" : "off"}), ` +
+      `warehouse ${warehouseLabel(config)}, app database ${services.appDb.kind}, ${access}\n` +
+      (risk ? `clm: warning: CLM_ALLOW_ANONYMOUS=1: ${risk}\n` : ""),
   );
   let signals = 0;
   const shutdown = (signal: string) => {
@@ -37,4 +49,12 @@ export async function serve(): Promise<void> {
   };
   process.on("SIGINT", shutdown);
   process.on("SIGTERM", shutdown);
+}
+
+/** The warehouse as a person would name it: which kind, and whether it is the demo or a file. */
+function warehouseLabel(config: AppConfig): string {
+  const w = config.warehouse;
+  if (w.kind !== "duckdb") return w.kind;
+  if (w.path === undefined) return "duckdb (in-memory demo)";
+  return `duckdb (${w.path}${w.demo ? ", demo data if empty" : ""})`;
 }

@@ -197,8 +197,10 @@ export interface AppConfig {
   readonly databaseUrl: string | undefined;
   readonly dataDir: string;
   readonly configFile: string | undefined;
-  /** Requests without an API key act as an analyst (the embedded demo's default). */
+  /** Requests without an API key act as an analyst (the embedded demo's default; see anonymousAccess). */
   readonly allowAnonymous: boolean;
+  /** NODE_ENV=production. */
+  readonly production: boolean;
   /** GraphiQL at /graphql for browsers, and schema introspection (both off by default in production). */
   readonly graphiql: boolean;
   readonly introspection: boolean;
@@ -239,16 +241,64 @@ function duckdbTempDirectory(path: string | undefined, dataDir: string): string 
     : join(dataDir, "duckdb.tmp");
 }
 
-export function loadEnv(source: Readonly<Record<string, string | undefined>> = process.env): AppConfig {
+/**
+ * A real app database beside a warehouse nobody named is a mistake, not a demo: with CLM_WAREHOUSE
+ * (and a DuckDB file) unset the server would serve an invented shop against real API keys and segments.
+ */
+function unnamedWarehouseProblem(source: Readonly<Record<string, string | undefined>>): string | undefined {
+  const named = unset(source.CLM_WAREHOUSE) !== undefined || unset(source.CLM_DUCKDB_PATH) !== undefined;
+  if (!unset(source.DATABASE_URL) || named) return undefined;
+  return "CLM_WAREHOUSE is required when DATABASE_URL is set: duckdb (with CLM_DUCKDB_PATH for your data), postgres or bigquery";
+}
+
+/**
+ * Requests without a key act as an analyst only where that cannot hurt: the in-memory demo warehouse
+ * with the embedded app database, outside production. CLM_ALLOW_ANONYMOUS=1 turns it on anywhere
+ * (the server then warns at start); 0 turns it off.
+ */
+function anonymousAccess(env: Env): boolean {
+  if (env.CLM_ALLOW_ANONYMOUS !== undefined) return env.CLM_ALLOW_ANONYMOUS;
+  return (
+    env.CLM_WAREHOUSE === "duckdb" &&
+    env.CLM_DUCKDB_PATH === undefined &&
+    env.DATABASE_URL === undefined &&
+    env.NODE_ENV !== "production"
+  );
+}
+
+/** Why anonymous access is a risk in this configuration (for the warning at start), or undefined. */
+export function anonymousAccessRisk(config: AppConfig): string | undefined {
+  if (!config.allowAnonymous) return undefined;
+  const reasons = [
+    ...(config.production ? ["NODE_ENV=production"] : []),
+    ...(config.databaseUrl ? ["a PostgreSQL app database (DATABASE_URL)"] : []),
+    ...(config.warehouse.kind !== "duckdb" || config.warehouse.path !== undefined ? ["a warehouse of real data"] : []),
+  ];
+  return reasons.length > 0
+    ? `requests without an API key act as an analyst, with ${reasons.join(" and ")}`
+    : undefined;
+}
+
+/**
+ * `readsWarehouse: false` for commands that only use the app database (`clm keys`): they need no
+ * warehouse named beside DATABASE_URL.
+ */
+export function loadEnv(
+  source: Readonly<Record<string, string | undefined>> = process.env,
+  { readsWarehouse = true }: { readsWarehouse?: boolean } = {},
+): AppConfig {
   const parsed = envSchema.safeParse(source);
-  if (!parsed.success) {
-    const lines = parsed.error.issues.map((issue) => {
+  // Only beside a DATABASE_URL that is itself valid (a bad one is reported as such).
+  const badDatabaseUrl = parsed.error?.issues.some((issue) => issue.path[0] === "DATABASE_URL") ?? false;
+  const unnamedWarehouse = badDatabaseUrl || !readsWarehouse ? undefined : unnamedWarehouseProblem(source);
+  if (!parsed.success || unnamedWarehouse) {
+    const lines = (parsed.error?.issues ?? []).map((issue) => {
       const name = String(issue.path[0] ?? "environment");
       // Cross-variable rules (custom issues) are about presence, not about the value given.
       const crossVariable = issue.code === "custom" && issue.params?.crossVariable === true;
       return `${name} ${issue.message}${crossVariable ? "" : shown(name, source[name])}`;
     });
-    throw new ConfigError([...new Set(lines)]);
+    throw new ConfigError([...new Set([...(unnamedWarehouse ? [unnamedWarehouse] : []), ...lines])]);
   }
   const env = parsed.data;
   const warehouse: AppConfig["warehouse"] =
@@ -282,7 +332,8 @@ export function loadEnv(source: Readonly<Record<string, string | undefined>> = p
     dataDir: env.CLM_DATA_DIR,
     configFile: env.CLM_CONFIG,
     // Open by default only for the embedded demo: any real warehouse needs keys unless said otherwise.
-    allowAnonymous: env.CLM_ALLOW_ANONYMOUS ?? (warehouse.kind === "duckdb" && warehouse.demo),
+    allowAnonymous: anonymousAccess(env),
+    production: env.NODE_ENV === "production",
     graphiql: env.CLM_GRAPHIQL ?? env.NODE_ENV !== "production",
     introspection: env.CLM_INTROSPECTION ?? env.NODE_ENV !== "production",
     requestTimeoutMs: env.CLM_REQUEST_TIMEOUT_MS,
