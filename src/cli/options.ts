@@ -1,7 +1,7 @@
 // Parsers of option and argument values: a bad value is a usage error (exit 2) naming the option.
 import { InvalidArgumentError } from "commander";
 import type { LogicalTable } from "../../connectors/contract.ts";
-import { FIRST_DAY, isCalendarDay } from "../lifecycle/calendar.ts";
+import { FIRST_DAY, isCalendarDay, LAST_DAY } from "../lifecycle/calendar.ts";
 
 export function positiveInt(value: string): number {
   const n = Number(value.replace(/_/g, ""));
@@ -17,7 +17,8 @@ export function atLeastOne(value: string): number {
 
 /** A real calendar day YYYY-MM-DD (no 02-31), as the GraphQL Date scalar takes. */
 export function calendarDay(value: string): string {
-  if (!isCalendarDay(value)) throw new InvalidArgumentError(`must be a calendar day YYYY-MM-DD from ${FIRST_DAY}`);
+  if (!isCalendarDay(value))
+    throw new InvalidArgumentError(`must be a calendar day YYYY-MM-DD from ${FIRST_DAY} to ${LAST_DAY}`);
   return value;
 }
 

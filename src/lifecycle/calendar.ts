@@ -67,18 +67,35 @@ export function startOfDay(day: string, timeZone: string): Date {
   return new Date(instant);
 }
 
-/** The earliest day the server accepts: days before it would put relative dates and windows before year 1. */
+/**
+ * The earliest day the server accepts. The most it subtracts from a day is a relative date's daysAgo
+ * (36,500) and a metric's prior period (3,660 days): even together, from here that stays in the 18th
+ * century, which every engine holds (BigQuery's DATE starts at 0001-01-01).
+ */
 export const FIRST_DAY = "1900-01-01";
 
-/** Whether `value` is a real calendar day "YYYY-MM-DD" (no 02-31), from FIRST_DAY to 9999-12-31. */
+/**
+ * The last day the server accepts. The most it adds to a day is a stage-timing step (up to 365 days: the
+ * snapshot loop steps once past `to` before it stops) and one day plus a zone's offset for the instant
+ * a day ends; from here every such day is in 9999 at the latest, within BigQuery's DATE and TIMESTAMP
+ * (up to 9999-12-31), PostgreSQL, DuckDB and a JS Date written as YYYY-MM-DD. One day later, 9999-12-31
+ * ended at 10000-01-01, which no day string, DuckDB date conversion or BigQuery holds.
+ */
+export const LAST_DAY = "9998-12-31";
+
+/** Whether `value` is a real calendar day "YYYY-MM-DD" (no 02-31), from FIRST_DAY to LAST_DAY. */
 export function isCalendarDay(value: unknown): value is string {
-  if (typeof value !== "string" || !/^\d{4}-\d{2}-\d{2}$/.test(value) || value < FIRST_DAY) return false;
+  if (typeof value !== "string" || !/^\d{4}-\d{2}-\d{2}$/.test(value) || value < FIRST_DAY || value > LAST_DAY)
+    return false;
   const date = new Date(`${value}T00:00:00Z`);
   return !Number.isNaN(date.getTime()) && date.toISOString().startsWith(value);
 }
 
+/** The day `days` after `day`; a RangeError outside years 0000–9999 (toISOString would write "+010000-01-01"). */
 export function addDays(day: string, days: number): string {
-  return new Date(Date.parse(`${day}T00:00:00Z`) + days * DAY_MS).toISOString().slice(0, 10);
+  const text = new Date(Date.parse(`${day}T00:00:00Z`) + days * DAY_MS).toISOString();
+  if (text.length !== 24) throw new RangeError(`${day} + ${days} days is outside years 0000-9999`);
+  return text.slice(0, 10);
 }
 
 /** The first instant after `asOf` ends: inputs strictly before it are known at asOf. */

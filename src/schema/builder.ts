@@ -6,7 +6,7 @@ import RelayPlugin from "@pothos/plugin-relay";
 import ScopeAuthPlugin, { AuthScopeFailureType, type AuthFailure } from "@pothos/plugin-scope-auth";
 import { allows, type Role } from "../auth/keys.ts";
 import { refusal } from "../auth/request-auth.ts";
-import { FIRST_DAY, isCalendarDay } from "../lifecycle/calendar.ts";
+import { FIRST_DAY, isCalendarDay, LAST_DAY } from "../lifecycle/calendar.ts";
 import { DateTimeResolver, JSONResolver } from "graphql-scalars";
 import type { RequestContext } from "../context.ts";
 import PrismaTypes, { getDatamodel } from "../generated/pothos-prisma-types.ts";
@@ -92,7 +92,7 @@ export const builder = new SchemaBuilder<{
 });
 
 builder.scalarType("Date", {
-  description: "A calendar day, YYYY-MM-DD (RFC 3339 full-date).",
+  description: `A calendar day, YYYY-MM-DD (RFC 3339 full-date), from ${FIRST_DAY} to ${LAST_DAY}: days the server derives from it (a day later, a prior period, a relative date) stay within what every warehouse engine represents. Others are BAD_USER_INPUT.`,
   serialize: (value) => value,
   parseValue: (value) => parseCalendarDay(value),
   parseLiteral: (ast) => parseCalendarDay(ast.kind === Kind.STRING ? ast.value : undefined),
@@ -110,7 +110,8 @@ builder.queryType({
 
 function parseCalendarDay(value: unknown): string {
   if (isCalendarDay(value)) return value;
-  throw new GraphQLError(`Date must be a calendar day YYYY-MM-DD from ${FIRST_DAY}, got ${JSON.stringify(value)}`, {
-    extensions: { code: "BAD_USER_INPUT" },
-  });
+  throw new GraphQLError(
+    `Date must be a calendar day YYYY-MM-DD from ${FIRST_DAY} to ${LAST_DAY}, got ${JSON.stringify(value)}`,
+    { extensions: { code: "BAD_USER_INPUT" } },
+  );
 }

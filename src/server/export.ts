@@ -10,7 +10,7 @@ import type { CustomerRange } from "../../connectors/features-sql.ts";
 import { sql } from "../../connectors/sql.ts";
 import { refusal, refusalResponse, type RequestAuth } from "../auth/request-auth.ts";
 import type { Services } from "../context.ts";
-import { FIRST_DAY, isCalendarDay, today } from "../lifecycle/calendar.ts";
+import { FIRST_DAY, isCalendarDay, LAST_DAY, today } from "../lifecycle/calendar.ts";
 import { FEATURES } from "../lifecycle/features.ts";
 import { fieldsOf, type Rule, type RuleIssue } from "../lifecycle/rules.ts";
 import { checkDefinition, DefinitionError, readsRfm, segmentScope } from "../lifecycle/segment-definition.ts";
@@ -208,7 +208,7 @@ async function exportResponse(services: Services, segmentId: string, url: URL, s
     return json(400, {
       error: {
         code: "BAD_USER_INPUT",
-        message: `asOf must be a calendar day YYYY-MM-DD from ${FIRST_DAY}`,
+        message: `asOf must be a calendar day YYYY-MM-DD from ${FIRST_DAY} to ${LAST_DAY}`,
         argument: "asOf",
       },
     });
