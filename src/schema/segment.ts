@@ -58,7 +58,9 @@ builder.prismaObject("Segment", {
 const SegmentFilter = builder.inputType("SegmentFilter", {
   description: "Which saved segments to list.",
   fields: (t) => ({
-    nameContains: t.string({ description: "Only names containing this text (any case)." }),
+    nameContains: t.string({
+      description: "Only names containing this text (any case; % and _ match themselves, not any text).",
+    }),
     owner: t.string({ description: "Only segments of this owner." }),
     includeArchived: t.boolean({ defaultValue: false, description: "Also list archived segments." }),
   }),
@@ -108,11 +110,21 @@ interface SegmentFilterShape {
   includeArchived?: boolean | null;
 }
 
-/** The Prisma filter of a SegmentFilter: a name fragment (any case), an owner, archived or not. */
+/**
+ * Text for a Prisma `contains`, matched literally. Prisma passes it into LIKE/ILIKE as it is, where `%`
+ * and `_` are wildcards and `\` (PostgreSQL's default escape) escapes: "%" alone would match every name.
+ */
+function likeLiteral(text: string): string {
+  return text.replace(/[\\%_]/g, "\\$&");
+}
+
+/** The Prisma filter of a SegmentFilter: a name fragment (any case, literally), an owner, archived or not. */
 function listed(filter: SegmentFilterShape | null | undefined) {
   return {
     ...(filter?.includeArchived ? {} : { archived: false }),
-    ...(filter?.nameContains ? { name: { contains: filter.nameContains, mode: "insensitive" as const } } : {}),
+    ...(filter?.nameContains
+      ? { name: { contains: likeLiteral(filter.nameContains), mode: "insensitive" as const } }
+      : {}),
     ...(filter?.owner ? { owner: filter.owner } : {}),
   };
 }
