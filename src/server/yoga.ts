@@ -20,6 +20,7 @@ import { DeadlineExceededError, type GuardedWarehouse } from "../warehouse/guard
 import { useDashboard } from "./dashboard.ts";
 import { useSegmentExport } from "./export.ts";
 import { useBodyLimit, useQueryLimits } from "./limits.ts";
+import { useInputHygiene } from "./input-hygiene.ts";
 import type { ServerMetrics } from "./metrics.ts";
 import type { RateLimit } from "./rate-limit.ts";
 import { tracer } from "./tracing.ts";
@@ -395,6 +396,7 @@ export function createClmYoga(
       useCallerLimit(keys, allowAnonymous, options.rateLimit, metrics, options.graphiql !== false),
       ...(metrics && options.serveMetrics !== false ? [useMetricsEndpoint(metrics)] : []),
       useBodyLimit(),
+      useInputHygiene(),
       useQueryLimits(),
       ...(options.introspection === false ? [noIntrospection] : []),
       useSegmentExport(services, (request) => authenticate(request.headers.get("authorization"), keys, allowAnonymous)),
