@@ -2,6 +2,8 @@
 // per-request batching of single-customer lookups.
 import { runShared } from "../request-scope.ts";
 import { GuardedWarehouse } from "../warehouse/guarded-warehouse.ts";
+import { refusedTextReason } from "../input-text.ts";
+import { fetchIsolatingFailures, isValueRejection } from "./isolated-batch.ts";
 import DataLoader from "dataloader";
 import type { TableStatus, WarehouseConnector } from "../../connectors/connector.ts";
 import type { LogicalTable } from "../../connectors/contract.ts";
@@ -105,9 +107,12 @@ function memo<K, V>(map: Map<K, V>, key: K, create: () => V): V {
   return value;
 }
 
-/** A loader over a batch query that returns what it found by id; ids it did not find get `missing`. */
+/**
+ * A loader over a batch query that returns what it found by id; ids it did not find get `missing`, ids
+ * mapped to an Error fail alone.
+ */
 function loaderOf<V>(
-  fetch: (ids: readonly string[]) => Promise<Map<string, V>>,
+  fetch: (ids: readonly string[]) => Promise<Map<string, V | Error>>,
   missing: V,
   options: DataLoader.Options<string, V> = {},
 ): DataLoader<string, V> {
@@ -520,6 +525,16 @@ GROUP BY stage_index`;
     });
   }
 
+  /**
+   * Features of a batch that mixes clients' ids: ids no warehouse can hold (input-text.ts) are not sent
+   * (no customer has them), and a query the warehouse refuses over a bound id is split until only the
+   * refused ids fail (isolated-batch.ts), so one client's bad id fails its own lookup and no other.
+   */
+  featuresIsolating(asOf: string, customerIds: readonly string[]): Promise<Map<string, CustomerFeatures | Error>> {
+    const sendable = customerIds.filter((id) => refusedTextReason(id) === undefined);
+    return fetchIsolatingFailures(sendable, (ids) => this.featuresOf(asOf, ids), isValueRejection);
+  }
+
   // Batches lookups across concurrent requests: no cache (each request keeps its own), only batching.
   private readonly sharedFeatureBatches = new Map<string, DataLoader<string, CustomerFeatures | null>>();
 
@@ -531,7 +546,7 @@ GROUP BY stage_index`;
     if (this.sharedFeatureBatches.size >= 1_000 && !this.sharedFeatureBatches.has(asOf))
       this.sharedFeatureBatches.clear();
     return memo(this.sharedFeatureBatches, asOf, () =>
-      loaderOf((ids) => runShared(() => this.featuresOf(asOf, ids)), null, {
+      loaderOf((ids) => runShared(() => this.featuresIsolating(asOf, ids)), null, {
         cache: false,
         batchScheduleFn: (dispatch) => setImmediate(dispatch),
       }),
