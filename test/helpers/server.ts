@@ -26,6 +26,8 @@ export interface TestServer {
   readonly metrics: ServerMetrics;
   /** Labels of the warehouse queries sent, in order (tests reset it). */
   readonly warehouseQueries: string[];
+  /** The lifecycle service the resolvers use (its shared lookup batches included). */
+  readonly lifecycle: LifecycleService;
   graphql<T = Record<string, unknown>>(query: string, variables?: Record<string, unknown>): Promise<GraphQLResponse<T>>;
   close(): Promise<void>;
 }
@@ -134,6 +136,7 @@ export async function startTestServer(
     guarded,
     metrics,
     warehouseQueries,
+    lifecycle,
     async graphql(query, variables) {
       const response = await yoga.fetch("http://test/graphql", {
         method: "POST",
