@@ -389,7 +389,10 @@ describe("exporting a segment's members as CSV", () => {
     expect((await get(`/segments/${social.id}/members.csv`, { method: "POST" })).status).toBe(405);
     // Not a real day: refused before anything is sent, not a 200 whose CSV breaks off.
     expect((await get(`/segments/${social.id}/members.csv?asOf=2026-02-31`)).status).toBe(400);
-    expect((await get(`/segments/%E0%A4%A/members.csv`)).status).toBe(404);
+    // An id that is not percent-encoded UTF-8 is bad input (src/server/input-hygiene.ts), not a missing segment.
+    const broken = await get(`/segments/%E0%A4%A/members.csv`);
+    expect(broken.status).toBe(400);
+    expect(await broken.json()).toMatchObject({ error: { code: "BAD_USER_INPUT", argument: "path" } });
   });
 
   it("runs at most two exports at once; a third is told to retry", async () => {
