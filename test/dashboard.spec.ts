@@ -195,7 +195,8 @@ describe("GET /dashboard and its files", () => {
       "/dashboard/node_modules/echarts/package.json",
     ]) {
       const response = await raw(path);
-      expect(response.status, path).toBe(404);
+      // A NUL in the path is refused as bad input before any route (src/server/input-hygiene.ts).
+      expect(response.status, path).toBe(path.includes("%00") ? 400 : 404);
       expect(response.body, path).not.toContain("clm-graphql");
       expect(response.body, path).not.toContain("root:");
     }

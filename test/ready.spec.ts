@@ -29,7 +29,8 @@ describe("readiness", () => {
           await appDb.ping();
         },
       },
-      { allowAnonymous: true },
+      // Each test sees the state it sets, not the answer reused from the one before.
+      { allowAnonymous: true, readyReuseMs: 0 },
     );
   });
   afterAll(async () => {

@@ -42,6 +42,13 @@ const port = z.preprocess(
 
 const flag = z.enum(["0", "1"], { message: "must be 1 or 0" }).transform((v) => v === "1");
 
+/** An origin as browsers send it in Origin: scheme, host and port only (no path, no trailing slash). */
+function isOrigin(text: string): boolean {
+  if (!URL.canParse(text)) return false;
+  const url = new URL(text);
+  return (url.protocol === "http:" || url.protocol === "https:") && url.origin === text;
+}
+
 const positiveInt = (what: string) =>
   z
     .string()
@@ -147,7 +154,30 @@ const envSchema = z
         })
         .optional(),
     ),
-    CLM_METRICS: z.preprocess(unset, flag.default(true)),
+    CLM_METRICS: z.preprocess(unset, flag.optional()),
+    CLM_METRICS_TOKEN: z.preprocess(
+      unset,
+      z
+        .string()
+        .regex(/^[\x21-\x7e]{16,200}$/, "must be 16 to 200 visible characters, no spaces (a random token)")
+        .optional(),
+    ),
+    CLM_CORS_ORIGINS: z.preprocess(
+      unset,
+      z
+        .string()
+        .transform((v) =>
+          v
+            .split(",")
+            .map((o) => o.trim())
+            .filter((o) => o !== ""),
+        )
+        .refine((origins) => origins.every(isOrigin), {
+          message:
+            "must be origins separated by commas, each scheme://host[:port] with nothing after, e.g. https://bi.example.com",
+        })
+        .optional(),
+    ),
     CLM_OTEL: z.preprocess(
       unset,
       z.enum(TRACING_MODES, { message: `must be one of ${TRACING_MODES.join(" | ")}` }).default("off"),
@@ -216,6 +246,10 @@ export interface AppConfig {
   readonly cache: CacheSettings | null;
   /** Prometheus metrics at /metrics. */
   readonly metrics: boolean;
+  /** The Bearer token /metrics asks for; unset: none asked (and in production metrics are then off unless CLM_METRICS=1). */
+  readonly metricsToken: string | undefined;
+  /** Origins whose pages may read answers cross-origin (CORS); empty: same origin only. */
+  readonly corsOrigins: readonly string[];
   /** OpenTelemetry tracing: off, exported over OTLP/HTTP (OTEL_EXPORTER_OTLP_* variables), or printed. */
   readonly tracing: TracingMode;
   /** Redis shared by instances (result cache, rate limits); unset: each instance keeps its own. */
@@ -353,7 +387,11 @@ export function loadEnv(
           redisUrl: env.REDIS_URL,
         })
       : null,
-    metrics: env.CLM_METRICS,
+    // Public by default only outside production: there a scrape needs CLM_METRICS_TOKEN, or CLM_METRICS=1
+    // said explicitly (a private network), since /metrics tells anyone the operations and error rates.
+    metrics: env.CLM_METRICS ?? (env.CLM_METRICS_TOKEN !== undefined || env.NODE_ENV !== "production"),
+    metricsToken: env.CLM_METRICS_TOKEN,
+    corsOrigins: Object.freeze(env.CLM_CORS_ORIGINS ?? []),
     redisUrl: env.REDIS_URL,
     tracing: env.CLM_OTEL,
   });

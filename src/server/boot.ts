@@ -138,6 +138,8 @@ export async function openServices(config: AppConfig, log: Logger): Promise<AppS
         rateLimit,
         metrics,
         serveMetrics: config.metrics,
+        metricsToken: config.metricsToken,
+        corsOrigins: config.corsOrigins,
       },
     );
     return { config, appDb, warehouse, yoga, close: closeAll };

@@ -25,6 +25,9 @@ export const MAX_BODY_BYTES = 1_000_000;
 function tagged(_context: unknown, error: GraphQLError): void {
   // Armor's errors carry no code; clients get the one the error model names.
   (error.extensions as Record<string, unknown>).code = "QUERY_TOO_EXPENSIVE";
+  // Armor prefixes every refusal with "Syntax Error: " (the token limit is raised from the parser), which
+  // misleads a client whose operation is well formed: the message starts with the limit that was exceeded.
+  error.message = error.message.replace(/^Syntax Error:\s*/, "");
 }
 
 /** Depth, alias, directive, token and cost limits, and no field suggestions (they map the schema for probes). */

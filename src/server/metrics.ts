@@ -1,6 +1,8 @@
 // Prometheus metrics (prom-client), served at /metrics. One registry per server instance, so several
 // servers in one process (tests) do not share counters. Labels are bounded: operation names from
 // clients are kept only while few (a client inventing names cannot grow the registry without end).
+import { createHash, timingSafeEqual } from "node:crypto";
+import type { Plugin } from "graphql-yoga";
 import { collectDefaultMetrics, Counter, Gauge, Histogram, Registry } from "prom-client";
 
 /** Distinct operation names kept as label values; later names count as "other". */
@@ -83,4 +85,37 @@ export class ServerMetrics {
     this.operationNames.add(name);
     return name;
   }
+}
+
+const digest = (text: string) => createHash("sha256").update(text).digest();
+
+/**
+ * Prometheus' scrape endpoint: GET /metrics in the text exposition format. With a token, only a request
+ * sending it as `Authorization: Bearer <token>` is answered (compared in constant time); others get 401.
+ */
+export function useMetricsEndpoint(metrics: ServerMetrics, token?: string): Plugin {
+  const expected = token === undefined ? undefined : digest(`Bearer ${token}`);
+  return {
+    async onRequest({ request, url, endResponse }) {
+      if (request.method !== "GET" || url.pathname !== "/metrics") return;
+      if (expected && !timingSafeEqual(digest(request.headers.get("authorization") ?? ""), expected)) {
+        return endResponse(
+          new Response(
+            JSON.stringify({
+              errors: [
+                {
+                  message: "/metrics needs the token: Authorization: Bearer <CLM_METRICS_TOKEN>",
+                  extensions: { code: "UNAUTHENTICATED" },
+                },
+              ],
+            }),
+            { status: 401, headers: { "content-type": "application/json", "www-authenticate": "Bearer" } },
+          ),
+        );
+      }
+      endResponse(
+        new Response(await metrics.registry.metrics(), { headers: { "content-type": metrics.registry.contentType } }),
+      );
+    },
+  };
 }

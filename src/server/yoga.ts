@@ -4,13 +4,7 @@ import { performance } from "node:perf_hooks";
 import { SpanKind, SpanStatusCode } from "@opentelemetry/api";
 import type { Logger } from "pino";
 import { getOperationAST, GraphQLError, NoSchemaIntrospectionCustomRule, type ExecutionResult } from "graphql";
-import {
-  createYoga,
-  maskError as maskErrorDefault,
-  useReadinessCheck,
-  type Plugin,
-  type YogaServerInstance,
-} from "graphql-yoga";
+import { createYoga, maskError as maskErrorDefault, type Plugin, type YogaServerInstance } from "graphql-yoga";
 import { QueryTooExpensiveError, WarehouseBusyError, WarehouseUnavailableError } from "../../connectors/connector.ts";
 import { KeyStore } from "../auth/keys.ts";
 import { authenticate, refusal, refusalResponse, type RequestAuth } from "../auth/request-auth.ts";
@@ -21,8 +15,11 @@ import { useDashboard } from "./dashboard.ts";
 import { useSegmentExport } from "./export.ts";
 import { useBodyLimit, useQueryLimits } from "./limits.ts";
 import { useInputHygiene } from "./input-hygiene.ts";
-import type { ServerMetrics } from "./metrics.ts";
-import type { RateLimit } from "./rate-limit.ts";
+import { corsFor, useCrossSiteGuard } from "./cors.ts";
+import { useMetricsEndpoint, type ServerMetrics } from "./metrics.ts";
+import { clientAddress, rateLimitedResponse, type RateLimit } from "./rate-limit.ts";
+import { useReadiness } from "./readiness.ts";
+import { useNoSuggestions } from "./suggestions.ts";
 import { tracer } from "./tracing.ts";
 import { schema } from "../schema/index.ts";
 
@@ -71,21 +68,16 @@ export interface YogaOptions {
   /** Prometheus metrics, served at /metrics when `serveMetrics` (default on). */
   readonly metrics?: ServerMetrics;
   readonly serveMetrics?: boolean;
+  /** With it, /metrics answers only `Authorization: Bearer <metricsToken>`. */
+  readonly metricsToken?: string;
+  /** Origins whose pages may read answers (CORS); default none: same origin only. */
+  readonly corsOrigins?: readonly string[];
+  /** How long a /ready answer is reused (ms; default 1 s) and checks per client address a minute (default 120; 0: no limit). */
+  readonly readyReuseMs?: number;
+  readonly readyPerMinute?: number;
 }
 
 export type ClmYoga = YogaServerInstance<Record<string, never>, RequestContext>;
-
-async function within<T>(ms: number, what: string, work: Promise<T>): Promise<T> {
-  let timer: NodeJS.Timeout | undefined;
-  const timeout = new Promise<never>((_, reject) => {
-    timer = setTimeout(() => reject(new Error(`${what} did not answer within ${ms} ms`)), ms);
-  });
-  try {
-    return await Promise.race([work, timeout]);
-  } finally {
-    clearTimeout(timer);
-  }
-}
 
 /** Seconds a client is told to wait before retrying when the warehouse does not answer. */
 export const WAREHOUSE_RETRY_AFTER_SECONDS = 5;
@@ -301,40 +293,13 @@ function useCallerLimit(
         scope.principal = auth.keyId ?? (auth.role ? "anonymous" : undefined);
       }
       if (!rateLimit) return refuseUnauthenticated(request, auth, endResponse);
-      const address = (serverContext as { req?: { socket?: { remoteAddress?: string } } } | undefined)?.req?.socket
-        ?.remoteAddress;
-      const limited = await rateLimit.check(auth.keyId ? `key:${auth.keyId}` : `address:${address ?? "unknown"}`);
+      const limited = await rateLimit.check(
+        auth.keyId ? `key:${auth.keyId}` : `address:${clientAddress(serverContext)}`,
+      );
       if (!limited) return refuseUnauthenticated(request, auth, endResponse);
       metrics?.rateLimited.inc();
       scope?.errorCodes.add("RATE_LIMITED");
-      endResponse(
-        new Response(
-          JSON.stringify({
-            errors: [
-              {
-                message: limited.message,
-                extensions: { code: "RATE_LIMITED", retryAfterSeconds: limited.retryAfterSeconds },
-              },
-            ],
-          }),
-          {
-            status: 429,
-            headers: { "content-type": "application/json", "retry-after": String(limited.retryAfterSeconds) },
-          },
-        ),
-      );
-    },
-  };
-}
-
-/** Prometheus' scrape endpoint: GET /metrics in the text exposition format. */
-function useMetricsEndpoint(metrics: ServerMetrics): Plugin {
-  return {
-    async onRequest({ request, endResponse }) {
-      if (request.method !== "GET" || pathOf(request) !== "/metrics") return;
-      endResponse(
-        new Response(await metrics.registry.metrics(), { headers: { "content-type": metrics.registry.contentType } }),
-      );
+      endResponse(rateLimitedResponse(limited));
     },
   };
 }
@@ -355,11 +320,11 @@ export function createClmYoga(
   const allowAnonymous = options.allowAnonymous ?? false;
   const metrics = options.metrics;
   const guarded = "circuitOpen" in services.warehouse ? (services.warehouse as GuardedWarehouse) : undefined;
-  const readiness = readinessCheck(services, readyTimeoutMs, guarded);
   return createYoga<Record<string, never>, RequestContext>({
     schema,
     graphqlEndpoint: "/graphql",
     maskedErrors: { maskError: errorMasker(services.log) },
+    cors: corsFor(options.corsOrigins ?? []),
     healthCheckEndpoint: "/health",
     landingPage: false,
     // GraphiQL's assets inlined from the package: the page works with no network. Loaded when the page
@@ -393,53 +358,20 @@ export function createClmYoga(
     },
     plugins: [
       useRequestScope(services.log, options.requestTimeoutMs ?? 30_000, metrics),
+      useCrossSiteGuard(options.corsOrigins ?? []),
       useCallerLimit(keys, allowAnonymous, options.rateLimit, metrics, options.graphiql !== false),
-      ...(metrics && options.serveMetrics !== false ? [useMetricsEndpoint(metrics)] : []),
+      ...(metrics && options.serveMetrics !== false ? [useMetricsEndpoint(metrics, options.metricsToken)] : []),
       useBodyLimit(),
       useInputHygiene(),
       useQueryLimits(),
-      ...(options.introspection === false ? [noIntrospection] : []),
+      ...(options.introspection === false ? [noIntrospection, useNoSuggestions()] : []),
       useSegmentExport(services, (request) => authenticate(request.headers.get("authorization"), keys, allowAnonymous)),
       useDashboard(services.log),
-      onlyWhere(readiness, (request) => request.url.endsWith("/ready") || pathOf(request) === "/ready"),
+      useReadiness(
+        services,
+        { timeoutMs: readyTimeoutMs, reuseMs: options.readyReuseMs, perMinute: options.readyPerMinute },
+        guarded,
+      ),
     ],
-  });
-}
-
-/**
- * A plugin whose onRequest runs only for requests `matches` picks. For yoga's readiness check, which
- * tests every request against a URLPattern — a cost on each GraphQL request for a route it never is.
- * The filter is a superset of the plugin's own test (the URL ends with the endpoint, or its path is it).
- */
-function onlyWhere(plugin: Plugin, matches: (request: Request) => boolean): Plugin {
-  const onRequest = plugin.onRequest;
-  if (!onRequest) return plugin;
-  return { ...plugin, onRequest: (payload) => (matches(payload.request) ? onRequest(payload) : undefined) };
-}
-
-/** /ready: the app database and the warehouse each answer within `readyTimeoutMs`; the circuit's state. */
-function readinessCheck(
-  services: Services & { pingAppDatabase(): Promise<void> },
-  readyTimeoutMs: number,
-  guarded: GuardedWarehouse | undefined,
-): Plugin {
-  return useReadinessCheck({
-    endpoint: "/ready",
-    check: async ({ fetchAPI }) => {
-      const results = await Promise.allSettled([
-        within(readyTimeoutMs, "app database", services.pingAppDatabase()),
-        within(readyTimeoutMs, "warehouse", services.warehouse.ping()),
-      ]);
-      const [appDatabase, warehouse] = results.map((r) => (r.status === "fulfilled" ? "ok" : "unavailable"));
-      const ready = results.every((r) => r.status === "fulfilled");
-      // Open: queries fail fast until a trial one succeeds (after the breaker's pause).
-      const circuit = guarded ? (guarded.circuitOpen ? "open" : "closed") : undefined;
-      for (const r of results)
-        if (r.status === "rejected") services.log.warn({ err: r.reason }, "readiness check failed");
-      return new fetchAPI.Response(JSON.stringify({ ready, appDatabase, warehouse, circuit }), {
-        status: ready ? 200 : 503,
-        headers: { "content-type": "application/json" },
-      });
-    },
   });
 }

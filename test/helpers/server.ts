@@ -10,7 +10,7 @@ import { defaultStageModel } from "../../src/lifecycle/stage-model.ts";
 import { LifecycleService } from "../../src/services/lifecycle.ts";
 import { ServerMetrics } from "../../src/server/metrics.ts";
 import { RateLimit } from "../../src/server/rate-limit.ts";
-import { createClmYoga, type ClmYoga } from "../../src/server/yoga.ts";
+import { createClmYoga, type ClmYoga, type YogaOptions } from "../../src/server/yoga.ts";
 import { DEFAULT_GUARD_SETTINGS, GuardedWarehouse, type GuardSettings } from "../../src/warehouse/guarded-warehouse.ts";
 import { openTestAppDatabase, type TestAppDatabase, type TestWarehouse, type WarehouseFactory } from "./databases.ts";
 
@@ -83,6 +83,8 @@ export async function startTestServer(
     logLines?: Record<string, unknown>[];
     /** CLM_KEY_CACHE_SECONDS (default: the server's default, so every test runs with the key cache). */
     keyCacheSeconds?: number;
+    /** More of the server's options (CORS origins, metrics token, introspection, /ready's reuse and limit). */
+    yoga?: YogaOptions;
   } = {},
 ): Promise<TestServer> {
   const appDb = await openTestAppDatabase();
@@ -126,6 +128,7 @@ export async function startTestServer(
       metrics,
       requestTimeoutMs: options.requestTimeoutMs,
       rateLimit,
+      ...options.yoga,
     },
   );
   return {
