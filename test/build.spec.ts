@@ -25,7 +25,7 @@ describe("the compiled server (npm run build; node dist/clm.mjs serve)", () => {
     if (served && served.child.exitCode === null) await served.stop("SIGKILL");
   });
 
-  it("runs without tsx: ready, answers GraphQL, serves the dashboard and exports a segment", async () => {
+  it("runs without tsx: ready, answers GraphQL, fits CLV in its worker, serves the dashboard and exports a segment", async () => {
     expect(served.child.spawnargs.slice(1)).toEqual([BUNDLE, "serve"]);
     const ready = await fetch(`${served.url}/ready`);
     expect(await ready.json()).toMatchObject({ ready: true, appDatabase: "ok", warehouse: "ok" });
@@ -48,6 +48,22 @@ describe("the compiled server (npm run build; node dist/clm.mjs serve)", () => {
     expect(stages.errors).toBeUndefined();
     const total = stages.data.stages.reduce((sum: number, s: { count: number }) => sum + s.count, 0);
     expect(total).toBeGreaterThan(0);
+    // The fit runs in a worker thread: the bundle's worker entry (dist/clm-fit-worker.mjs) must load.
+    const clv = await graphql(`
+      {
+        clvModel(asOf: "2026-06-30") {
+          customers
+          bgnbd {
+            r
+          }
+          diagnostics {
+            purchaseModelConverged
+          }
+        }
+      }
+    `);
+    expect(clv.errors).toBeUndefined();
+    expect(clv.data.clvModel.bgnbd.r).toBeGreaterThan(0);
     const dashboard = await fetch(`${served.url}/dashboard`);
     expect(dashboard.status).toBe(200);
     expect(await dashboard.text()).toContain("<html");

@@ -125,7 +125,7 @@ describe("example operations on the demo shop", () => {
       id: "c000001",
     });
     expect(errors).toBeUndefined();
-    const model = data!.clvModel;
+    const model = data!.clvModel!;
     expect(model.diagnostics.purchaseModelConverged).toBe(true);
     for (const v of [model.bgnbd!.r, model.bgnbd!.alpha, model.gammaGamma.p, model.gammaGamma.q]) {
       expect(v).toBeGreaterThan(0);

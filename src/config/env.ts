@@ -7,6 +7,7 @@ import { DEFAULT_CUSTOMERS_PER_RANGE } from "../../connectors/connector.ts";
 import { POOL_CONNECTIONS } from "../../connectors/postgres.ts";
 import type { WarehouseSettings } from "../../connectors/index.ts";
 import { DEFAULT_KEY_CACHE_SECONDS } from "../auth/key-cache.ts";
+import { defaultFitWorkers } from "../services/fit-pool.ts";
 import { TRACING_MODES, type TracingMode } from "../server/tracing.ts";
 import { DEFAULT_QUERIES_PER_REQUEST, DEFAULT_QUEUE_WAIT_MS } from "../warehouse/admission.ts";
 import { DEFAULT_CACHE_SETTINGS, type CacheSettings } from "../warehouse/result-cache.ts";
@@ -129,6 +130,7 @@ const envSchema = z
       positiveInt("milliseconds a query waits for a slot").default(DEFAULT_QUEUE_WAIT_MS),
     ),
     CLM_POSTGRES_POOL_SIZE: z.preprocess(unset, positiveInt("connections").default(POOL_CONNECTIONS)),
+    CLM_FIT_WORKERS: z.preprocess(unset, positiveInt("worker threads").default(defaultFitWorkers())),
     CLM_RATE_LIMIT_PER_MINUTE: z.preprocess(
       unset,
       z.string().regex(/^\d+$/, "must be a whole number (0: no limit)").default("6000").transform(Number),
@@ -238,6 +240,8 @@ export interface AppConfig {
   readonly requestTimeoutMs: number;
   /** The warehouse's fair queue (warehouse/admission.ts): queries at once per request and per key, longest wait. */
   readonly warehouseQueue: { readonly perRequest: number; readonly perCaller?: number; readonly waitMs: number };
+  /** Worker threads for CLV fits (services/fit-pool.ts). */
+  readonly fitWorkers: number;
   /** Requests per minute per API key (or per address without one); 0: no limit. */
   readonly rateLimitPerMinute: number;
   /** How long an authenticated API key is trusted without a lookup (auth/key-cache.ts); 0: never. */
@@ -376,6 +380,7 @@ export function loadEnv(
       perCaller: env.CLM_WAREHOUSE_QUERIES_PER_KEY,
       waitMs: env.CLM_WAREHOUSE_QUEUE_MS,
     }),
+    fitWorkers: env.CLM_FIT_WORKERS,
     rateLimitPerMinute: env.CLM_RATE_LIMIT_PER_MINUTE,
     keyCacheSeconds: env.CLM_KEY_CACHE_SECONDS,
     cache: env.CLM_CACHE

@@ -9,7 +9,8 @@ import {
   type Prediction,
   type PurchaseModelKind,
 } from "../lifecycle/clv/predict.ts";
-import type { ClvModel } from "../services/lifecycle.ts";
+import { MAX_CLV_FITS_PER_REQUEST, TooManyFitsError, type ClvModel } from "../services/lifecycle.ts";
+import { currentRequestScope } from "../request-scope.ts";
 import type { RequestContext } from "../context.ts";
 import { CLV_SAMPLE_CUSTOMERS } from "../lifecycle/clv/sample.ts";
 import { builder } from "./builder.ts";
@@ -148,10 +149,23 @@ async function fitted(
   model: PurchaseModelKind,
 ): Promise<ClvModel> {
   try {
-    return await ctx.lifecycle.service.clvModel(asOf, timeUnit, model);
+    return await ctx.lifecycle.clvModel(asOf, timeUnit, model);
   } catch (error) {
     if (error instanceof ThinDataError) {
       throw new GraphQLError(error.message, { extensions: { code: "INSUFFICIENT_DATA" } });
+    }
+    if (error instanceof TooManyFitsError) {
+      throw new GraphQLError(error.message, {
+        extensions: { code: "QUERY_TOO_EXPENSIVE", maxClvFitsPerRequest: error.limit, requestId: ctx.requestId },
+      });
+    }
+    // The request stopped waiting for the fit: its deadline passed (else the client left, which the
+    // server's error masker answers as CANCELLED).
+    const scope = currentRequestScope();
+    if ((error as Error | null)?.name === "TimeoutError" && scope && Date.now() >= scope.deadlineAt - 5) {
+      throw new GraphQLError(`the request's deadline of ${scope.deadlineMs} ms passed before the fit finished`, {
+        extensions: { code: "DEADLINE_EXCEEDED", deadlineMs: scope.deadlineMs, requestId: ctx.requestId },
+      });
     }
     throw error;
   }
@@ -160,7 +174,9 @@ async function fitted(
 builder.queryField("clvModel", (t) =>
   t.field({
     type: ClvModelRef,
-    description: "The lifetime-value models fitted as of a day (kept per day and unit once fitted).",
+    // Nullable so that a refused or failed fit nulls only its own field, not the whole answer.
+    nullable: true,
+    description: `The lifetime-value models fitted as of a day (kept per day and unit once fitted). A request may ask for at most ${MAX_CLV_FITS_PER_REQUEST} distinct (asOf, timeUnit, model) fits, here and in Customer.prediction together; more are refused with QUERY_TOO_EXPENSIVE. Null, with the error, when refused or when the fit fails.`,
     args: {
       asOf: t.arg({ type: "Date", required: true, description: "End of the calibration period." }),
       timeUnit: t.arg({ type: TimeUnitEnum, defaultValue: "WEEK", description: "Unit of the model's time." }),

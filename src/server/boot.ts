@@ -12,6 +12,7 @@ import type { AppConfig } from "../config/env.ts";
 import { loadConfigFile, type FileConfig } from "../config/file.ts";
 import { generateDemoData } from "../demo/generate.ts";
 import { RfmSegments } from "../lifecycle/rfm.ts";
+import { FitPool } from "../services/fit-pool.ts";
 import { LifecycleService } from "../services/lifecycle.ts";
 import { DEFAULT_GUARD_SETTINGS, GuardedWarehouse } from "../warehouse/guarded-warehouse.ts";
 import { ServerMetrics } from "./metrics.ts";
@@ -54,6 +55,7 @@ export async function openLifecycle(
   warehouse: WarehouseConnector,
   kind: string,
   { stageModel, timeZone, rfmSegments, surveyEventType }: FileConfig,
+  fitWorkers?: number,
 ): Promise<LifecycleService> {
   const statuses = await warehouse.tableStatus().catch((error) => {
     throw new StartupError(`warehouse (${kind}) cannot be reached: ${(error as Error).message}`, { cause: error });
@@ -64,6 +66,7 @@ export async function openLifecycle(
     statuses,
     rfm: new RfmSegments(rfmSegments),
     surveyEventType,
+    fitPool: new FitPool(fitWorkers),
   });
 }
 
@@ -127,7 +130,8 @@ export async function openServices(config: AppConfig, log: Logger): Promise<AppS
     const rateLimit =
       config.rateLimitPerMinute > 0 ? new RateLimit(config.rateLimitPerMinute, config.redisUrl) : undefined;
     if (rateLimit) opened.push({ close: async () => rateLimit.close() });
-    const lifecycle = await openLifecycle(warehouse, config.warehouse.kind, fileConfig);
+    const lifecycle = await openLifecycle(warehouse, config.warehouse.kind, fileConfig, config.fitWorkers);
+    opened.push(lifecycle);
     const yoga = createClmYoga(
       { prisma: appDb.prisma, warehouse, lifecycle, log, pingAppDatabase: () => appDb.ping() },
       {

@@ -1,6 +1,6 @@
 // The lifecycle service: customer features and stages as of a day, computed in the warehouse, with
 // per-request batching of single-customer lookups.
-import { runShared } from "../request-scope.ts";
+import { currentRequestScope, runShared } from "../request-scope.ts";
 import { GuardedWarehouse } from "../warehouse/guarded-warehouse.ts";
 import { refusedTextReason } from "../input-text.ts";
 import { fetchIsolatingFailures, isValueRejection } from "./isolated-batch.ts";
@@ -19,11 +19,9 @@ import {
 import { cast, ident, integer, join, sql, typeName, type Sql } from "../../connectors/sql.ts";
 import { addDays, asOfCutoff, today } from "../lifecycle/calendar.ts";
 import { FEATURES, FEATURE_BY_FIELD, type CustomerFeatures, type FeatureField } from "../lifecycle/features.ts";
-import { fitBgNbdGroups, type BgNbdFit } from "../lifecycle/clv/bgnbd.ts";
-import { fitGammaGamma, type GammaGammaFit } from "../lifecycle/clv/gamma-gamma.ts";
-import { fitParetoNbdGroups, type ParetoNbdFit } from "../lifecycle/clv/pareto-nbd.ts";
-import { TIME_UNIT_DAYS, type PurchaseModelKind, type TimeUnit } from "../lifecycle/clv/predict.ts";
-import { sampleCustomers } from "../lifecycle/clv/sample.ts";
+import type { ClvFitOutput } from "../lifecycle/clv/fit.ts";
+import type { PurchaseModelKind, TimeUnit } from "../lifecycle/clv/predict.ts";
+import { FitPool } from "./fit-pool.ts";
 import { quintileSql, RfmSegments, type RfmScore } from "../lifecycle/rfm.ts";
 import type { RuleSqlContext } from "../lifecycle/rule-sql.ts";
 import { CompiledStageModel, type Stage, type StageModel } from "../lifecycle/stage-model.ts";
@@ -50,25 +48,37 @@ export interface RfmCell {
   readonly revenue: number;
 }
 
-export interface ClvModel {
+/** The fits (src/lifecycle/clv/fit.ts) with what they were asked for. */
+export interface ClvModel extends ClvFitOutput {
   readonly asOf: string;
   readonly timeUnit: TimeUnit;
   /** The purchase model fitted (with Gamma-Gamma for spend). */
   readonly model: PurchaseModelKind;
-  /** Buyers summarised (first purchase on or before asOf). */
-  readonly customers: number;
-  /** Share of the buyers the fits ran on: 1, or a seeded random sample above CLV_SAMPLE_CUSTOMERS. */
-  readonly sampleFraction: number;
-  /** Buyers the BG/NBD fit ran on (all of them, or the sample). */
-  readonly fittedCustomers: number;
-  /** Distinct (x, t_x, T) summaries the BG/NBD fit ran on. */
-  readonly summaryGroups: number;
-  /** The BG/NBD fit when model is BG_NBD. */
-  readonly bgnbd: BgNbdFit | null;
-  /** The Pareto/NBD fit when model is PARETO_NBD. */
-  readonly paretoNbd: ParetoNbdFit | null;
-  readonly gammaGamma: GammaGammaFit;
-  readonly fitMs: number;
+}
+
+/** One fit run, shared by the callers asking for it while it runs. */
+interface SharedFit {
+  readonly result: Promise<ClvModel>;
+  /** Aborted when the last caller waiting has left. */
+  readonly cancel: AbortController;
+  waiting: number;
+  settled: boolean;
+}
+
+/**
+ * Distinct (asOf, timeUnit, model) fits one request may ask for. A fit takes a worker for up to about a
+ * second (Pareto/NBD on the 50,000-buyer sample), and the workers are shared by every client: three
+ * cover a dashboard comparing both models or a few days, while a request of a hundred aliases cannot
+ * queue a hundred fits in front of everyone else's.
+ */
+export const MAX_CLV_FITS_PER_REQUEST = 3;
+
+/** A request asked for more distinct fits than MAX_CLV_FITS_PER_REQUEST. */
+export class TooManyFitsError extends Error {
+  override name = "TooManyFitsError";
+  constructor(readonly limit: number) {
+    super(`a request may ask for at most ${limit} distinct lifetime-value fits (asOf, timeUnit, model)`);
+  }
 }
 
 export interface StageTiming {
@@ -165,6 +175,8 @@ export class LifecycleService {
     readonly rfm: RfmSegments = new RfmSegments(),
     /** The events.type of survey answers (value 0–10) that NPS and satisfaction read. */
     readonly surveyEventType = "nps",
+    /** Where CLV fits run (worker threads, started at the first fit). */
+    readonly fitPool = new FitPool(),
   ) {
     this.model = new CompiledStageModel(stageModel);
     this.stageFields = this.model.fieldsRead() as Set<FeatureField>;
@@ -183,11 +195,24 @@ export class LifecycleService {
     warehouse: WarehouseConnector,
     stageModel: StageModel,
     timeZone: string,
-    options: { statuses?: readonly TableStatus[]; rfm?: RfmSegments; surveyEventType?: string } = {},
+    options: { statuses?: readonly TableStatus[]; rfm?: RfmSegments; surveyEventType?: string; fitPool?: FitPool } = {},
   ): Promise<LifecycleService> {
     const statuses = options.statuses ?? (await warehouse.tableStatus());
     const available = new Set(statuses.filter((s) => s.present && s.missingColumns.length === 0).map((s) => s.logical));
-    return new LifecycleService(warehouse, stageModel, timeZone, available, options.rfm, options.surveyEventType);
+    return new LifecycleService(
+      warehouse,
+      stageModel,
+      timeZone,
+      available,
+      options.rfm,
+      options.surveyEventType,
+      options.fitPool,
+    );
+  }
+
+  /** Ends the fit workers (the warehouse belongs to whoever opened it). */
+  async close(): Promise<void> {
+    await this.fitPool.close();
   }
 
   today(): string {
@@ -319,25 +344,79 @@ WHERE f.purchase_days >= 1`;
       .sort((a, b) => b.recency - a.recency || b.frequency - a.frequency || b.monetary - a.monetary);
   }
 
-  private readonly clvFits = new Map<string, Promise<ClvModel>>();
+  private readonly clvFits = new Map<string, SharedFit>();
 
   /**
    * BG/NBD or Pareto/NBD, and Gamma-Gamma, fitted on the buyers as of the day. The warehouse returns the summaries
    * grouped (identical (x, t_x, T) with their count; repeat spend to the cent with its count), so a
-   * large base costs a few thousand rows, not one per customer. Fits are kept per (day, unit, model).
+   * large base costs a few thousand rows, not one per customer; the fits run in the fit pool's workers.
+   * Fits are kept per (day, unit, model), and requests asking for one while it runs share that run.
+   * A caller stops waiting when `signal` aborts (by default the request's: its deadline or the client
+   * leaving); when no caller waits any more, the fit is cancelled.
    */
-  clvModel(asOf: string, timeUnit: TimeUnit, model: PurchaseModelKind = "BG_NBD"): Promise<ClvModel> {
+  clvModel(
+    asOf: string,
+    timeUnit: TimeUnit,
+    model: PurchaseModelKind = "BG_NBD",
+    signal: AbortSignal | undefined = currentRequestScope()?.signal,
+  ): Promise<ClvModel> {
     const key = `${asOf}|${timeUnit}|${model}`;
     if (this.clvFits.size >= 100 && !this.clvFits.has(key)) this.clvFits.clear();
-    return memo(this.clvFits, key, () => {
-      const fit = this.fitClv(asOf, timeUnit, model);
-      // A failed fit (thin data, warehouse down) is not remembered.
-      fit.catch(() => this.clvFits.delete(key));
+    const shared = memo(this.clvFits, key, () => {
+      const cancel = new AbortController();
+      // Outside the asking request's scope: its deadline or its client leaving must not end a fit that
+      // others wait for (they leave one by one, below).
+      const result = runShared(() => this.fitClv(asOf, timeUnit, model, cancel.signal));
+      const fit: SharedFit = { result, cancel, waiting: 0, settled: false };
+      result.then(
+        () => (fit.settled = true),
+        // A failed fit (thin data, warehouse down, cancelled) is not remembered.
+        () => {
+          fit.settled = true;
+          if (this.clvFits.get(key) === fit) this.clvFits.delete(key);
+        },
+      );
       return fit;
+    });
+    return this.awaitShared(key, shared, signal);
+  }
+
+  /** The shared fit's result for one caller, who leaves it when `signal` aborts; the last one out cancels it. */
+  private awaitShared(key: string, fit: SharedFit, signal: AbortSignal | undefined): Promise<ClvModel> {
+    if (fit.settled) return fit.result;
+    fit.waiting++;
+    return new Promise<ClvModel>((resolve, reject) => {
+      let left = false;
+      const leave = () => {
+        if (left) return false;
+        left = true;
+        fit.waiting--;
+        signal?.removeEventListener("abort", onAbort);
+        return true;
+      };
+      const onAbort = () => {
+        if (!leave()) return;
+        reject(signal!.reason);
+        if (fit.waiting === 0 && !fit.settled) {
+          fit.cancel.abort(signal!.reason);
+          if (this.clvFits.get(key) === fit) this.clvFits.delete(key);
+        }
+      };
+      if (signal?.aborted) return onAbort();
+      signal?.addEventListener("abort", onAbort, { once: true });
+      fit.result.then(
+        (value) => leave() && resolve(value),
+        (error) => leave() && reject(error),
+      );
     });
   }
 
-  private async fitClv(asOf: string, timeUnit: TimeUnit, model: PurchaseModelKind): Promise<ClvModel> {
+  private async fitClv(
+    asOf: string,
+    timeUnit: TimeUnit,
+    model: PurchaseModelKind,
+    signal: AbortSignal,
+  ): Promise<ClvModel> {
     const { dialect } = this.warehouse;
     // The summaries need purchases only: leaving customers and events out saves most of the work.
     const buyers = sql`SELECT * FROM (${this.features(asOf, undefined, { transactionsOnly: true })}) AS f WHERE f.purchase_days >= 1`;
@@ -365,36 +444,14 @@ SELECT ${integer(1)} AS kind, x, ${cast(null, "int")} AS tx_days, ${cast(null, "
 FROM s WHERE zbar_cents IS NOT NULL GROUP BY x, zbar_cents`,
       { label: "clv_summaries" },
     );
-    const recencyRows = rows.filter((r) => Number(r.kind) === 0);
-    const spendRows = rows.filter((r) => Number(r.kind) === 1);
-    const unitDays = TIME_UNIT_DAYS[timeUnit];
-    const started = performance.now();
-    const all = recencyRows.map((r) => ({
-      key: `${r.x}|${r.tx_days}|${r.t_days}`,
-      summary: { x: Number(r.x), tx: Number(r.tx_days) / unitDays, T: Number(r.t_days) / unitDays },
-      count: Number(r.n),
-    }));
-    const recency = sampleCustomers(all, (g) => g.key);
-    const spend = sampleCustomers(
-      spendRows.map((r) => ({ x: Number(r.x), zbar: Number(r.zbar_cents) / 100, count: Number(r.n) })),
-      (g) => `${g.x}|${g.zbar}`,
-    );
-    const bgnbd = model === "BG_NBD" ? fitBgNbdGroups(recency.groups) : null;
-    const paretoNbd = model === "PARETO_NBD" ? fitParetoNbdGroups(recency.groups) : null;
-    const gammaGamma = fitGammaGamma(spend.groups);
-    return {
-      asOf,
-      timeUnit,
-      model,
-      customers: all.reduce((n, g) => n + g.count, 0),
-      sampleFraction: recency.fraction,
-      fittedCustomers: recency.groups.reduce((n, g) => n + g.count, 0),
-      summaryGroups: recency.groups.length,
-      bgnbd,
-      paretoNbd,
-      gammaGamma,
-      fitMs: performance.now() - started,
-    };
+    const recency = rows
+      .filter((r) => Number(r.kind) === 0)
+      .map((r) => ({ x: Number(r.x), txDays: Number(r.tx_days), tDays: Number(r.t_days), count: Number(r.n) }));
+    const spend = rows
+      .filter((r) => Number(r.kind) === 1)
+      .map((r) => ({ x: Number(r.x), zbarCents: Number(r.zbar_cents), count: Number(r.n) }));
+    const fit = await this.fitPool.fit({ timeUnit, model, recency, spend }, signal);
+    return { asOf, timeUnit, model, ...fit };
   }
 
   /** How many customers are in each stage, every stage listed (display order), computed in the warehouse. */
@@ -564,6 +621,7 @@ export class LifecycleRequest {
   private readonly stageCountCache = new Map<string, Promise<StageCount[]>>();
   private readonly transactionLoaders = new Map<string, DataLoader<string, Transaction[]>>();
   private readonly rfmLoaders = new Map<string, DataLoader<string, RfmScore | null>>();
+  private readonly clvFits = new Map<string, Promise<ClvModel>>();
 
   constructor(readonly service: LifecycleService) {}
 
@@ -589,5 +647,14 @@ export class LifecycleRequest {
 
   stageCounts(asOf: string): Promise<StageCount[]> {
     return memo(this.stageCountCache, asOf, () => this.service.stageCounts(asOf));
+  }
+
+  /** The service's fit, at most MAX_CLV_FITS_PER_REQUEST distinct ones per request (TooManyFitsError beyond). */
+  clvModel(asOf: string, timeUnit: TimeUnit, model: PurchaseModelKind): Promise<ClvModel> {
+    const key = `${asOf}|${timeUnit}|${model}`;
+    if (!this.clvFits.has(key) && this.clvFits.size >= MAX_CLV_FITS_PER_REQUEST) {
+      return Promise.reject(new TooManyFitsError(MAX_CLV_FITS_PER_REQUEST));
+    }
+    return memo(this.clvFits, key, () => this.service.clvModel(asOf, timeUnit, model));
   }
 }

@@ -7,6 +7,7 @@ import { generateDemoData, type DemoCounts } from "../../src/demo/generate.ts";
 import { DEFAULT_KEY_CACHE_SECONDS, disableKeyCache, enableKeyCache } from "../../src/auth/key-cache.ts";
 import { RevocationListener } from "../../src/auth/key-revocations.ts";
 import { defaultStageModel } from "../../src/lifecycle/stage-model.ts";
+import type { FitPool } from "../../src/services/fit-pool.ts";
 import { LifecycleService } from "../../src/services/lifecycle.ts";
 import { ServerMetrics } from "../../src/server/metrics.ts";
 import { RateLimit } from "../../src/server/rate-limit.ts";
@@ -85,6 +86,8 @@ export async function startTestServer(
     keyCacheSeconds?: number;
     /** More of the server's options (CORS origins, metrics token, introspection, /ready's reuse and limit). */
     yoga?: YogaOptions;
+    /** Where CLV fits run (default: a pool of the server's default size). */
+    fitPool?: FitPool;
   } = {},
 ): Promise<TestServer> {
   const appDb = await openTestAppDatabase();
@@ -113,7 +116,7 @@ export async function startTestServer(
     log,
     metrics,
   );
-  const lifecycle = await LifecycleService.open(guarded, defaultStageModel(), "UTC");
+  const lifecycle = await LifecycleService.open(guarded, defaultStageModel(), "UTC", { fitPool: options.fitPool });
   const rateLimit = options.rateLimitPerMinute ? new RateLimit(options.rateLimitPerMinute) : undefined;
   const yoga = createClmYoga(
     {
@@ -150,6 +153,7 @@ export async function startTestServer(
     },
     async close() {
       await yoga.dispose();
+      await lifecycle.close();
       await guarded.close();
       await revocations?.close();
       disableKeyCache(appDb.prisma);

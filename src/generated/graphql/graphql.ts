@@ -114,7 +114,7 @@ export type CustomerLifetimeValueQueryVariables = Exact<{
 }>;
 
 
-export type CustomerLifetimeValueQuery = { clvModel: { asOf: string, customers: number, bgnbd: { r: number, alpha: number, a: number, b: number, logLikelihood: number } | null, gammaGamma: { p: number, q: number, gamma: number, customers: number }, diagnostics: { purchaseModelConverged: boolean, gammaGammaConverged: boolean, fitMilliseconds: number, sampleFraction: number } }, customer: { id: string, stage: { key: string }, features: { purchaseDays: number, revenue: number }, prediction: { probabilityAlive: number, expectedPurchases: number, expectedAverageSpend: number, predictedClv: number } | null } | null };
+export type CustomerLifetimeValueQuery = { clvModel: { asOf: string, customers: number, bgnbd: { r: number, alpha: number, a: number, b: number, logLikelihood: number } | null, gammaGamma: { p: number, q: number, gamma: number, customers: number }, diagnostics: { purchaseModelConverged: boolean, gammaGammaConverged: boolean, fitMilliseconds: number, sampleFraction: number } } | null, customer: { id: string, stage: { key: string }, features: { purchaseDays: number, revenue: number }, prediction: { probabilityAlive: number, expectedPurchases: number, expectedAverageSpend: number, predictedClv: number } | null } | null };
 
 export type CustomerStageQueryVariables = Exact<{
   id: string | number;
