@@ -254,9 +254,9 @@ describe("managing API keys as an admin", () => {
     const count = await server.appDb.prisma.apiKey.count();
     const cases: [string, string[]][] = [
       ["x".repeat(101), ["at most 100 characters"]],
-      ["nul\u0000byte", ["must not contain control characters"]],
+      ["soh\u0001byte", ["must not contain control characters"]],
       ["tab\there", ["must not contain control characters"]],
-      [`${"y".repeat(101)}\u0000`, ["at most 100 characters", "must not contain control characters"]],
+      [`${"y".repeat(101)}\u0001`, ["at most 100 characters", "must not contain control characters"]],
     ];
     for (const [label, messages] of cases) {
       const answer = await ask(CREATE, admin.secret, { role: "VIEWER", label });
@@ -270,6 +270,9 @@ describe("managing API keys as an admin", () => {
         issues: messages.map((message) => ({ path: ["label"], message })),
       });
     }
+    // NUL is refused for every argument before anything runs (server/input-hygiene.ts).
+    const nul = await ask(CREATE, admin.secret, { role: "VIEWER", label: "nul\u0000byte" });
+    expect(nul.errors?.[0]?.extensions?.code).toBe("BAD_USER_INPUT");
     expect(await server.appDb.prisma.apiKey.count()).toBe(count);
     // 100 characters is the limit, and spaces around a label do not count toward it.
     const longest = await createKey("VIEWER", ` ${"z".repeat(100)} `);

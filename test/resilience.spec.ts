@@ -1,7 +1,6 @@
 // Warehouse faults and the guard around the warehouse (src/warehouse/guarded-warehouse.ts): retries
 // with backoff within the deadline, the circuit breaker and recovery, deadlines that cancel queries,
 // the result cache (in memory and in a real Redis), and the same faults seen through GraphQL.
-import { createServer, Socket, type Server } from "node:net";
 import { performance } from "node:perf_hooks";
 import { pino } from "pino";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
@@ -29,6 +28,7 @@ import { DEFAULT_CACHE_SETTINGS, deserializeRows, serializeRows, ttlFor } from "
 import { TEST_DATABASE_URL, testName } from "./helpers/databases.ts";
 import { startFakeBigQuery } from "./helpers/fake-bigquery.ts";
 import { startTestServer } from "./helpers/server.ts";
+import { startProxy } from "./helpers/tcp-proxy.ts";
 
 const silent = pino({ level: "silent" });
 const KEPT_DEFINITION = { field: "stage", op: "eq", value: "new" };
@@ -576,41 +576,6 @@ describe("through GraphQL", () => {
     }
   });
 });
-
-/** A TCP proxy in front of PostgreSQL that a test can stop and start, as if the server went away. */
-async function startProxy(target: { host: string; port: number }) {
-  const sockets = new Set<Socket>();
-  let server: Server | undefined;
-  let port = 0;
-  const start = () =>
-    new Promise<void>((resolve) => {
-      server = createServer((client) => {
-        const upstream = new Socket();
-        sockets.add(client).add(upstream);
-        upstream.connect(target.port, target.host);
-        client.pipe(upstream).pipe(client);
-        for (const s of [client, upstream]) {
-          s.on("error", () => {});
-          s.on("close", () => {
-            sockets.delete(s);
-            client.destroy();
-            upstream.destroy();
-          });
-        }
-      });
-      server.listen(port, "127.0.0.1", () => {
-        port = (server!.address() as { port: number }).port;
-        resolve();
-      });
-    });
-  const stop = () =>
-    new Promise<void>((resolve) => {
-      for (const s of sockets) s.destroy();
-      server!.close(() => resolve());
-    });
-  await start();
-  return { port: () => port, start, stop };
-}
 
 describe.skipIf(!TEST_DATABASE_URL)("a PostgreSQL warehouse that goes away and comes back", () => {
   it("fails fast with WAREHOUSE_UNAVAILABLE while it is gone and recovers by itself, losing no segment", async () => {

@@ -11,11 +11,18 @@
 //   without the connection failing.
 // - A lookup that started before an invalidation does not store its (possibly stale) answer.
 //
+// While the app database cannot be reached, a key that was confirmed live in the last
+// LAST_KNOWN_KEY_MS keeps working (reads go on through an app-database outage); a key never seen is
+// refused with APP_DATABASE_UNAVAILABLE. Nobody can revoke a key in a database that cannot be reached,
+// so this widens the revocation window only by a notification lost right before the outage, bounded
+// by LAST_KNOWN_KEY_MS.
+//
 // Keyed by the secret's SHA-256, as the database is. Unknown keys are remembered too (a client retrying a
 // bad key costs no lookup each time), in a bound of their own so that a flood of made-up keys cannot push
 // the live ones out.
 import type { PrismaClient } from "@prisma/client";
 import { LRUCache } from "lru-cache";
+import { asAppDatabaseError, isAppDatabaseUnreachable } from "../appdb/unavailable.ts";
 import type { ApiKeyInfo } from "./keys.ts";
 
 export interface KeyCacheSettings {
@@ -32,6 +39,9 @@ export const DEFAULT_KEY_CACHE_SECONDS = 5;
 
 const DEFAULT_MAX_ENTRIES = 10_000;
 
+/** How long after its last confirmation a live key is still accepted while the app database is down. */
+export const LAST_KNOWN_KEY_MS = 15 * 60_000;
+
 /** Wrapped so that "unknown" (null) can be stored in an LRUCache, which takes no null values. */
 interface Entry {
   readonly key: ApiKeyInfo | null;
@@ -40,6 +50,8 @@ interface Entry {
 export class KeyCache {
   private readonly live: LRUCache<string, Entry>;
   private readonly unknown: LRUCache<string, Entry>;
+  /** Live keys as last confirmed by the app database, for when it cannot be asked. */
+  private readonly lastKnown: LRUCache<string, ApiKeyInfo>;
   /** Bumped by every invalidation: a lookup that saw another value must not store its answer. */
   private generation = 0;
   /** Lookups under way, shared by concurrent requests with the same key. */
@@ -51,6 +63,7 @@ export class KeyCache {
     const ttl = Math.max(1, settings.ttlMs);
     this.live = new LRUCache<string, Entry>({ max, ttl });
     this.unknown = new LRUCache<string, Entry>({ max, ttl });
+    this.lastKnown = new LRUCache<string, ApiKeyInfo>({ max, ttl: LAST_KNOWN_KEY_MS });
     this.listening = !settings.needsListener;
   }
 
@@ -64,6 +77,25 @@ export class KeyCache {
    * `lookUp`. Concurrent calls for one hash share one lookup.
    */
   async get(hash: string, lookUp: (hash: string) => Promise<ApiKeyInfo | null>): Promise<ApiKeyInfo | null> {
+    const confirmed = (key: ApiKeyInfo | null) => {
+      if (key) this.lastKnown.set(hash, key);
+      else this.lastKnown.delete(hash);
+      return key;
+    };
+    try {
+      return await this.current(hash, (h) => lookUp(h).then(confirmed));
+    } catch (error) {
+      if (!isAppDatabaseUnreachable(error)) throw error;
+      const known = this.lastKnown.get(hash);
+      if (known) return known;
+      throw asAppDatabaseError(error);
+    }
+  }
+
+  private async current(
+    hash: string,
+    lookUp: (hash: string) => Promise<ApiKeyInfo | null>,
+  ): Promise<ApiKeyInfo | null> {
     if (!this.active) return lookUp(hash);
     const cached = this.live.get(hash) ?? this.unknown.get(hash);
     if (cached) return cached.key;
@@ -93,9 +125,13 @@ export class KeyCache {
     this.generation++;
     this.pending.clear();
     for (const [hash, entry] of this.live.entries()) if (entry.key?.id === id) this.live.delete(hash);
+    for (const [hash, key] of this.lastKnown.entries()) if (key.id === id) this.lastKnown.delete(hash);
   }
 
-  /** Forgets everything (the revocation listener lost its connection, or the cache closes). */
+  /**
+   * Forgets every cached answer (the revocation listener lost its connection, or the cache closes).
+   * The last-known keys stay: they answer only while the app database cannot be asked at all.
+   */
   clear(): void {
     this.generation++;
     this.pending.clear();

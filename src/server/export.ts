@@ -331,8 +331,8 @@ export function useSegmentExport(services: Services, who: (request: Request) => 
         counted = false;
       } catch (error) {
         if (counted) running--;
-        services.log.error({ err: error }, "segment export failed");
-        endResponse(json(500, { error: { code: "INTERNAL_SERVER_ERROR", message: "export failed" } }));
+        // Answered where every request hook's failure is (edge-errors.ts): coded JSON with the request id.
+        throw error;
       }
     },
   };

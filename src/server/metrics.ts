@@ -72,6 +72,12 @@ export class ServerMetrics {
     help: "Requests refused by the per-key rate limit",
     registers: [this.registry],
   });
+  readonly edgeFailures = new Counter({
+    name: "clm_request_failures_total",
+    help: "Requests ended outside GraphQL execution by a failure (authentication, export, /ready), by code",
+    labelNames: ["code"] as const,
+    registers: [this.registry],
+  });
 
   constructor() {
     collectDefaultMetrics({ register: this.registry, prefix: "clm_" });

@@ -6,12 +6,14 @@ import type { Logger } from "pino";
 import { getOperationAST, GraphQLError, NoSchemaIntrospectionCustomRule, type ExecutionResult } from "graphql";
 import { createYoga, maskError as maskErrorDefault, type Plugin, type YogaServerInstance } from "graphql-yoga";
 import { QueryTooExpensiveError, WarehouseBusyError, WarehouseUnavailableError } from "../../connectors/connector.ts";
+import { APP_DATABASE_RETRY_AFTER_SECONDS, isAppDatabaseUnreachable } from "../appdb/unavailable.ts";
 import { KeyStore } from "../auth/keys.ts";
 import { authenticate, refusal, refusalResponse, type RequestAuth } from "../auth/request-auth.ts";
 import type { RequestContext, Services } from "../context.ts";
 import { currentRequestScope, enterRequestScope, newRequestScope } from "../request-scope.ts";
 import { DeadlineExceededError, type GuardedWarehouse } from "../warehouse/guarded-warehouse.ts";
 import { useDashboard } from "./dashboard.ts";
+import { answeringFailures } from "./edge-errors.ts";
 import { useSegmentExport } from "./export.ts";
 import { useBodyLimit, useQueryLimits } from "./limits.ts";
 import { useInputHygiene } from "./input-hygiene.ts";
@@ -105,6 +107,17 @@ function errorMasker(log: Logger) {
       return new GraphQLError(`the warehouse is unavailable; retry in ${WAREHOUSE_RETRY_AFTER_SECONDS} s`, {
         ...where,
         extensions: { code: "WAREHOUSE_UNAVAILABLE", retryAfterSeconds: WAREHOUSE_RETRY_AFTER_SECONDS, requestId },
+      });
+    }
+    if (isAppDatabaseUnreachable(original)) {
+      log.warn({ err: original, requestId, path: where.path }, "app database unavailable");
+      return new GraphQLError(`the app database cannot be reached; retry in ${APP_DATABASE_RETRY_AFTER_SECONDS} s`, {
+        ...where,
+        extensions: {
+          code: "APP_DATABASE_UNAVAILABLE",
+          retryAfterSeconds: APP_DATABASE_RETRY_AFTER_SECONDS,
+          requestId,
+        },
       });
     }
     if (original instanceof WarehouseBusyError) {
@@ -319,6 +332,7 @@ export function createClmYoga(
   const keys = new KeyStore(services.prisma);
   const allowAnonymous = options.allowAnonymous ?? false;
   const metrics = options.metrics;
+  const answered = (plugin: Plugin, what: string) => answeringFailures(plugin, services.log, metrics, what);
   const guarded = "circuitOpen" in services.warehouse ? (services.warehouse as GuardedWarehouse) : undefined;
   return createYoga<Record<string, never>, RequestContext>({
     schema,
@@ -357,20 +371,34 @@ export function createClmYoga(
       };
     },
     plugins: [
+      // Request hooks that throw answer coded JSON (edge-errors.ts), not the HTTP adapter's stack trace.
       useRequestScope(services.log, options.requestTimeoutMs ?? 30_000, metrics),
       useCrossSiteGuard(options.corsOrigins ?? []),
-      useCallerLimit(keys, allowAnonymous, options.rateLimit, metrics, options.graphiql !== false),
-      ...(metrics && options.serveMetrics !== false ? [useMetricsEndpoint(metrics, options.metricsToken)] : []),
+      answered(
+        useCallerLimit(keys, allowAnonymous, options.rateLimit, metrics, options.graphiql !== false),
+        "authentication",
+      ),
+      ...(metrics && options.serveMetrics !== false
+        ? [answered(useMetricsEndpoint(metrics, options.metricsToken), "metrics")]
+        : []),
       useBodyLimit(),
       useInputHygiene(),
       useQueryLimits(),
       ...(options.introspection === false ? [noIntrospection, useNoSuggestions()] : []),
-      useSegmentExport(services, (request) => authenticate(request.headers.get("authorization"), keys, allowAnonymous)),
-      useDashboard(services.log),
-      useReadiness(
-        services,
-        { timeoutMs: readyTimeoutMs, reuseMs: options.readyReuseMs, perMinute: options.readyPerMinute },
-        guarded,
+      answered(
+        useSegmentExport(services, (request) =>
+          authenticate(request.headers.get("authorization"), keys, allowAnonymous),
+        ),
+        "segment export",
+      ),
+      answered(useDashboard(services.log), "dashboard"),
+      answered(
+        useReadiness(
+          services,
+          { timeoutMs: readyTimeoutMs, reuseMs: options.readyReuseMs, perMinute: options.readyPerMinute },
+          guarded,
+        ),
+        "readiness check",
       ),
     ],
   });

@@ -84,13 +84,15 @@ export async function startTestServer(
     logLines?: Record<string, unknown>[];
     /** CLM_KEY_CACHE_SECONDS (default: the server's default, so every test runs with the key cache). */
     keyCacheSeconds?: number;
+    /** The app database (default: a fresh one from openTestAppDatabase); closed with the server. */
+    appDb?: TestAppDatabase;
     /** More of the server's options (CORS origins, metrics token, introspection, /ready's reuse and limit). */
     yoga?: YogaOptions;
     /** Where CLV fits run (default: a pool of the server's default size). */
     fitPool?: FitPool;
   } = {},
 ): Promise<TestServer> {
-  const appDb = await openTestAppDatabase();
+  const appDb = options.appDb ?? (await openTestAppDatabase());
   const demo = options.rows
     ? await openFixtureWarehouse(options.rows, options.warehouseFactory)
     : await openDemoWarehouse(options.customers, options.warehouseFactory);
