@@ -1,6 +1,7 @@
 // The Pothos builder and its plugins; no types are defined here.
 import SchemaBuilder from "@pothos/core";
 import { GraphQLError, Kind } from "graphql";
+import ComplexityPlugin from "@pothos/plugin-complexity";
 import PrismaPlugin from "@pothos/plugin-prisma";
 import RelayPlugin from "@pothos/plugin-relay";
 import ScopeAuthPlugin, { AuthScopeFailureType, type AuthFailure } from "@pothos/plugin-scope-auth";
@@ -9,6 +10,8 @@ import { refusal } from "../auth/request-auth.ts";
 import { FIRST_DAY, isCalendarDay, LAST_DAY } from "../lifecycle/calendar.ts";
 import { DateTimeResolver, JSONResolver } from "graphql-scalars";
 import type { RequestContext } from "../context.ts";
+import { answerValues } from "./answer-size.ts";
+import "./deadline-plugin.ts";
 import PrismaTypes, { getDatamodel } from "../generated/pothos-prisma-types.ts";
 
 export const PAGE_SIZE = { default: 50, max: 500 } as const;
@@ -39,7 +42,13 @@ export const builder = new SchemaBuilder<{
   };
 }>({
   // Scope auth first, so no other plugin's wrapper runs for a refused field.
-  plugins: [ScopeAuthPlugin, PrismaPlugin, RelayPlugin],
+  plugins: [ScopeAuthPlugin, PrismaPlugin, RelayPlugin, ComplexityPlugin, "requestDeadline"],
+  // Each field's share of an answer's size (answer-size.ts), read by the answer budget in
+  // server/limits.ts with the request's variables; the plugin's own per-resolver check stays off.
+  complexity: {
+    disabled: true,
+    fieldComplexity: (args, _ctx, field) => answerValues(args as Record<string, unknown>, field, PAGE_SIZE.default),
+  },
   scopeAuth: {
     authScopes: (ctx) => ({
       viewer: allows(ctx.auth.role, "viewer"),

@@ -1,8 +1,10 @@
-// Limits on what one request may ask: the shape of the operation (depth, aliases, directives, tokens,
-// cost) through GraphQL Armor, and the size of the body. Refusals are QUERY_TOO_EXPENSIVE errors that
-// say which limit was hit, before anything runs.
+// Limits on what one request may ask: the shape of the operation (depth, aliases, directives, tokens)
+// through GraphQL Armor, the size of its answer estimated with its variables applied (the answer
+// budget), and the size of the body. Refusals are QUERY_TOO_EXPENSIVE errors that say which limit was
+// hit, before anything runs.
 import { EnvelopArmorPlugin } from "@escape.tech/graphql-armor";
-import type { GraphQLError } from "graphql";
+import { createComplexityRule } from "@pothos/plugin-complexity";
+import { GraphQLError, validate } from "graphql";
 import type { Plugin } from "graphql-yoga";
 
 export const QUERY_LIMITS = {
@@ -15,9 +17,16 @@ export const QUERY_LIMITS = {
   aliases: 256,
   directives: 20,
   tokens: 5_000,
-  /** GraphQL Armor's cost: fields weighted by depth; far above any real dashboard, far below a bomb. */
-  cost: 20_000,
 } as const;
+
+/**
+ * The most values an answer may hold, as schema/answer-size.ts estimates them with the request's
+ * variables: every field a value, lists multiplied by their page sizes. The example dashboard operation
+ * estimates under 1,000, every stage with a page of 500 customer ids about 25,000; the stages with 100
+ * customers each, each with their stage's 100 customers, about 310,000 (with 500: 7.5 million). At
+ * 20-60 bytes of JSON a value, the largest answer accepted is a few MB.
+ */
+export const MAX_ANSWER_VALUES = 100_000;
 
 /** The largest request body accepted, in bytes (an operation with its variables). */
 export const MAX_BODY_BYTES = 1_000_000;
@@ -30,7 +39,7 @@ function tagged(_context: unknown, error: GraphQLError): void {
   error.message = error.message.replace(/^Syntax Error:\s*/, "");
 }
 
-/** Depth, alias, directive, token and cost limits, and no field suggestions (they map the schema for probes). */
+/** Depth, alias, directive and token limits, and no field suggestions (they map the schema for probes). */
 export function useQueryLimits(): Plugin {
   const onReject = [tagged];
   return EnvelopArmorPlugin({
@@ -38,9 +47,45 @@ export function useQueryLimits(): Plugin {
     maxAliases: { n: QUERY_LIMITS.aliases, onReject, propagateOnRejection: true },
     maxDirectives: { n: QUERY_LIMITS.directives, onReject, propagateOnRejection: true },
     maxTokens: { n: QUERY_LIMITS.tokens, onReject, propagateOnRejection: true },
-    costLimit: { maxCost: QUERY_LIMITS.cost, onReject, propagateOnRejection: true },
+    // Armor's cost reads only literal `first`; the answer budget below counts with the variables.
+    costLimit: { enabled: false },
     blockFieldSuggestion: { enabled: true },
   }) as Plugin;
+}
+
+/**
+ * Refuses an operation whose answer could hold more than MAX_ANSWER_VALUES values, estimated as it is
+ * about to run, with its variables coerced (`first: $n` counts what $n says; GraphQL Armor's cost only
+ * read literal `first`). Validation results are cached by document, so the estimate runs at execution.
+ */
+export function useAnswerBudget(maxValues = MAX_ANSWER_VALUES): Plugin {
+  return {
+    onExecute({ args, setResultAndStopExecution }) {
+      let refusal: GraphQLError | undefined;
+      const rule = createComplexityRule({
+        context: args.contextValue as object,
+        variableValues: (args.variableValues ?? {}) as Record<string, unknown>,
+        operationName: args.operationName,
+        validate: ({ complexity }) => {
+          if (complexity <= maxValues) return;
+          refusal = new GraphQLError(
+            `Answer size limit of ${maxValues} values exceeded: with these variables the answer could hold about ${Math.round(complexity)} (lists count their page sizes); ask for smaller pages or fewer fields`,
+            {
+              extensions: {
+                code: "QUERY_TOO_EXPENSIVE",
+                limit: "answerValues",
+                max: maxValues,
+                estimated: Math.round(complexity),
+              },
+            },
+          );
+        },
+      });
+      // Variables that do not coerce are left to execution, which reports them as it always does.
+      validate(args.schema, args.document, [rule]);
+      if (refusal) setResultAndStopExecution({ errors: [refusal] });
+    },
+  };
 }
 
 function tooLarge(what: string): Response {

@@ -15,7 +15,8 @@ import { DeadlineExceededError, type GuardedWarehouse } from "../warehouse/guard
 import { useDashboard } from "./dashboard.ts";
 import { answeringFailures } from "./edge-errors.ts";
 import { useSegmentExport } from "./export.ts";
-import { useBodyLimit, useQueryLimits } from "./limits.ts";
+import { useExecutionDeadline } from "./execution-deadline.ts";
+import { useAnswerBudget, useBodyLimit, useQueryLimits } from "./limits.ts";
 import { useInputHygiene } from "./input-hygiene.ts";
 import { corsFor, useCrossSiteGuard } from "./cors.ts";
 import { useMetricsEndpoint, type ServerMetrics } from "./metrics.ts";
@@ -384,6 +385,8 @@ export function createClmYoga(
       useBodyLimit(),
       useInputHygiene(),
       useQueryLimits(),
+      useAnswerBudget(),
+      useExecutionDeadline(),
       ...(options.introspection === false ? [noIntrospection, useNoSuggestions()] : []),
       answered(
         useSegmentExport(services, (request) =>

@@ -98,10 +98,11 @@ const MIN_ATTEMPT_MS = 250;
 
 /** The request's deadline passed while the warehouse was answering; the query was cancelled. */
 export class DeadlineExceededError extends Error {
-  constructor(readonly deadlineMs: number) {
-    super(
-      `the request's deadline of ${deadlineMs} ms passed while the warehouse was answering; the query was cancelled`,
-    );
+  constructor(
+    readonly deadlineMs: number,
+    message = `the request's deadline of ${deadlineMs} ms passed while the warehouse was answering; the query was cancelled`,
+  ) {
+    super(message);
     this.name = "DeadlineExceededError";
   }
 }

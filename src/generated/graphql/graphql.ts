@@ -86,7 +86,7 @@ export type PeriodInput = {
 export type SegmentFilter = {
   /** Also list archived segments. */
   includeArchived?: boolean | null | undefined;
-  /** Only names containing this text (any case). */
+  /** Only names containing this text (any case; % and _ match themselves, not any text). */
   nameContains?: string | null | undefined;
   /** Only segments of this owner. */
   owner?: string | null | undefined;
