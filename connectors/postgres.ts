@@ -68,10 +68,11 @@ export interface PgQuerySource {
 /** Connections of the pool by default. */
 export const POOL_CONNECTIONS = 10;
 /**
- * Connections kept out of the server's query slots: a cancel (pg_cancel_backend) and the readiness
- * ping must find a connection while every slot runs a long query.
+ * Connections kept out of the server's query slots: two for the segment export's cursors (at most two
+ * exports run at once, and a stream takes no slot: src/warehouse/guarded-warehouse.ts), two so that a
+ * cancel (pg_cancel_backend) and the readiness ping find a connection while every slot runs a long query.
  */
-const CONTROL_CONNECTIONS = 2;
+const RESERVED_CONNECTIONS = 4;
 
 /** A pool of connections to a PostgreSQL server; an abort cancels the running query on the server. */
 export function pgPoolSource(
@@ -189,7 +190,7 @@ export class PostgresConnector implements WarehouseConnector, WarehouseWriter {
     readonly mapping: WarehouseMapping,
   ) {
     this.concurrentQueries =
-      source.connections === undefined ? undefined : Math.max(1, source.connections - CONTROL_CONNECTIONS);
+      source.connections === undefined ? undefined : Math.max(1, source.connections - RESERVED_CONNECTIONS);
   }
 
   async query<R extends Row = Row>(query: Sql, options: QueryOptions = {}): Promise<R[]> {

@@ -392,17 +392,13 @@ export class GuardedWarehouse implements WarehouseConnector {
   /**
    * A stream (rows or column batches) as the warehouse gives it. Streams are not cached nor retried (a
    * retry would repeat rows already sent) and outlive the request's deadline (an export is read for as
-   * long as its client reads; the caller's signal stops it); the circuit applies.
+   * long as its client reads; the caller's signal stops it); the circuit applies. They take no query
+   * slot: a client reading slowly would hold it for as long as it reads, and they are bounded on their
+   * own (at most two exports at once, server/export.ts; connectors keep connections for them).
    */
   private async *guardedStream<T>(open: () => AsyncIterable<T>): AsyncIterable<T> {
     if (this.circuitOpen) throw this.circuitError();
-    const scope = currentRequestScope();
-    const release = await this.admission.acquire({ ...this.ticketOf(scope), deadlineAt: undefined });
-    try {
-      yield* open();
-    } finally {
-      release();
-    }
+    yield* open();
   }
 
   /** Whose query it is, for the admission queue: the request's caller and the request itself. */
