@@ -385,14 +385,14 @@ describe("exporting a segment's members as CSV", () => {
     const social = (await server.appDb.prisma.segment.findFirst({ where: { name: "social" } }))!;
     const badDay = await get(`/segments/${social.id}/members.csv?asOf=30.06.2026`);
     expect(badDay.status).toBe(400);
-    expect(await badDay.json()).toMatchObject({ error: { code: "BAD_USER_INPUT", argument: "asOf" } });
+    expect(await badDay.json()).toMatchObject({ errors: [{ extensions: { code: "BAD_USER_INPUT", argument: "asOf" } }] });
     expect((await get(`/segments/${social.id}/members.csv`, { method: "POST" })).status).toBe(405);
     // Not a real day: refused before anything is sent, not a 200 whose CSV breaks off.
     expect((await get(`/segments/${social.id}/members.csv?asOf=2026-02-31`)).status).toBe(400);
     // An id that is not percent-encoded UTF-8 is bad input (src/server/input-hygiene.ts), not a missing segment.
     const broken = await get(`/segments/%E0%A4%A/members.csv`);
     expect(broken.status).toBe(400);
-    expect(await broken.json()).toMatchObject({ error: { code: "BAD_USER_INPUT", argument: "path" } });
+    expect(await broken.json()).toMatchObject({ errors: [{ extensions: { code: "BAD_USER_INPUT", argument: "path" } }] });
   });
 
   it("runs at most two exports at once; a third is told to retry", async () => {
@@ -403,7 +403,7 @@ describe("exporting a segment's members as CSV", () => {
     const third = await get(url);
     expect(third.status).toBe(429);
     expect(third.headers.get("retry-after")).toBe("10");
-    expect(await third.json()).toMatchObject({ error: { code: "RATE_LIMITED" } });
+    expect(await third.json()).toMatchObject({ errors: [{ extensions: { code: "RATE_LIMITED" } }] });
     await first.text();
     await second.body!.cancel();
     const again = await get(url);

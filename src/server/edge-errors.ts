@@ -37,6 +37,24 @@ function classify(error: unknown): Failure {
   return { status: 500, code: "INTERNAL_SERVER_ERROR", message: "Unexpected error." };
 }
 
+/**
+ * A coded answer outside GraphQL, shaped as GraphQL's errors are (so a client reads every failure of
+ * this server alike): `{ errors: [{ message, extensions: { code, requestId, ... } }] }`.
+ */
+export function codedResponse(
+  status: number,
+  code: string,
+  message: string,
+  extensions: Record<string, unknown> = {},
+  headers: Record<string, string> = {},
+): Response {
+  const requestId = currentRequestScope()?.requestId;
+  return new Response(JSON.stringify({ errors: [{ message, extensions: { code, requestId, ...extensions } }] }), {
+    status,
+    headers: { "content-type": "application/json", ...headers },
+  });
+}
+
 /** The coded JSON answer to a failure outside GraphQL; logs it and counts it. */
 export function failureResponse(
   error: unknown,
@@ -50,13 +68,14 @@ export function failureResponse(
   else log.warn({ err: error, requestId, code: failure.code }, `${what} failed`);
   metrics?.edgeFailures.inc({ code: failure.code });
   currentRequestScope()?.errorCodes.add(failure.code);
-  const headers: Record<string, string> = { "content-type": "application/json" };
-  if (failure.retryAfterSeconds !== undefined) headers["retry-after"] = String(failure.retryAfterSeconds);
-  const extensions = { code: failure.code, requestId, retryAfterSeconds: failure.retryAfterSeconds };
-  return new Response(JSON.stringify({ errors: [{ message: failure.message, extensions }] }), {
-    status: failure.status,
-    headers,
-  });
+  const retry = failure.retryAfterSeconds;
+  return codedResponse(
+    failure.status,
+    failure.code,
+    failure.message,
+    { retryAfterSeconds: retry },
+    retry === undefined ? {} : { "retry-after": String(retry) },
+  );
 }
 
 /** The plugin with its request hook's failures answered by failureResponse instead of escaping. */

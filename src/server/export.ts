@@ -19,6 +19,7 @@ import type { LifecycleService } from "../services/lifecycle.ts";
 import { SegmentStore } from "../services/segment-store.ts";
 import { SegmentService } from "../services/segments.ts";
 import { csvField, CsvBytes } from "./csv.ts";
+import { codedResponse } from "./edge-errors.ts";
 
 const ROUTE = /^\/segments\/([^/]+)\/members\.csv$/;
 
@@ -198,33 +199,31 @@ async function* formatted<T>(batches: AsyncIterable<T>, format: (batch: T) => Me
   for await (const batch of batches) yield format(batch);
 }
 
-const json = (status: number, body: unknown) =>
-  new Response(JSON.stringify(body), { status, headers: { "content-type": "application/json" } });
-
 async function exportResponse(services: Services, segmentId: string, url: URL, signal: AbortSignal): Promise<Response> {
   const lifecycle = services.lifecycle;
   const asOf = url.searchParams.get("asOf") ?? today(lifecycle.timeZone);
   if (!isCalendarDay(asOf)) {
-    return json(400, {
-      error: {
-        code: "BAD_USER_INPUT",
-        message: `asOf must be a calendar day YYYY-MM-DD from ${FIRST_DAY} to ${LAST_DAY}`,
+    return codedResponse(
+      400,
+      "BAD_USER_INPUT",
+      `asOf must be a calendar day YYYY-MM-DD from ${FIRST_DAY} to ${LAST_DAY}`,
+      {
         argument: "asOf",
       },
-    });
+    );
   }
   let id: string;
   try {
     id = decodeURIComponent(segmentId);
   } catch {
-    return json(404, { error: { code: "NOT_FOUND", message: "no segment with that id" } });
+    return codedResponse(404, "NOT_FOUND", "no segment with that id");
   }
   const saved = await savedSegmentRule(services.prisma, lifecycle, id, asOf);
   if (!saved.found) {
     if (saved.code === "NOT_FOUND") {
-      return json(404, { error: { code: "NOT_FOUND", message: `no segment with id ${segmentId}` } });
+      return codedResponse(404, "NOT_FOUND", `no segment with id ${segmentId}`);
     }
-    return json(422, { error: { code: "INVALID_SEGMENT", message: saved.message, issues: saved.issues } });
+    return codedResponse(422, "INVALID_SEGMENT", saved.message, { issues: saved.issues });
   }
   const { segment, rule } = saved;
   const parts = memberCsvParts(services.warehouse, lifecycle, rule, asOf, signal);
@@ -312,11 +311,15 @@ export function useSegmentExport(services: Services, who: (request: Request) => 
           return;
         }
         if (running >= MAX_CONCURRENT_EXPORTS) {
-          const response = json(429, {
-            error: { code: "RATE_LIMITED", message: `${running} exports are running; retry when one has finished` },
-          });
-          response.headers.set("retry-after", "10");
-          endResponse(response);
+          endResponse(
+            codedResponse(
+              429,
+              "RATE_LIMITED",
+              `${running} exports are running; retry when one has finished`,
+              { retryAfterSeconds: 10 },
+              { "retry-after": "10" },
+            ),
+          );
           return;
         }
         running++;

@@ -28,6 +28,7 @@ import {
 } from "graphql";
 import type { Plugin } from "graphql-yoga";
 import { refusedTextReason } from "../input-text.ts";
+import { codedResponse } from "./edge-errors.ts";
 
 function refusal(where: string, reason: string, nodes?: ASTNode): GraphQLError {
   return new GraphQLError(`${where} ${reason}; such text is refused in every input`, {
@@ -261,12 +262,7 @@ export function useInputHygiene(graphqlEndpoint = "/graphql"): Plugin {
       if (!request.url.includes("%") || url.pathname === graphqlEndpoint) return;
       const refused = urlRefusal(url);
       if (!refused) return;
-      endResponse(
-        new Response(JSON.stringify({ error: { code: "BAD_USER_INPUT", ...refused } }), {
-          status: 400,
-          headers: { "content-type": "application/json" },
-        }),
-      );
+      endResponse(codedResponse(400, "BAD_USER_INPUT", refused.message, { argument: refused.argument }));
     },
     onParse() {
       return ({ result, replaceParseResult }) => {

@@ -119,7 +119,7 @@ describe("NUL and unpaired surrogates in any argument", () => {
       const response = await server.yoga.fetch(`http://test${path}`);
       expect(response.status, path).toBe(400);
       expect(response.headers.get("content-type")).toMatch(/application\/json/);
-      expect(await response.json()).toMatchObject({ error: { code: "BAD_USER_INPUT", argument } });
+      expect(await response.json()).toMatchObject({ errors: [{ extensions: { code: "BAD_USER_INPUT", argument } }] });
     }
   });
 
@@ -194,7 +194,7 @@ describe("days outside what every engine represents", () => {
       "http://test/segments/00000000-0000-0000-0000-000000000000/members.csv?asOf=9999-12-31",
     );
     expect(csv.status).toBe(400);
-    expect(await csv.json()).toMatchObject({ error: { code: "BAD_USER_INPUT", argument: "asOf" } });
+    expect(await csv.json()).toMatchObject({ errors: [{ extensions: { code: "BAD_USER_INPUT", argument: "asOf" } }] });
   });
 
   it("answers on the edges of the range, including the days derived from them", async () => {
