@@ -1,10 +1,22 @@
 // How many values an answer may hold, estimated from the operation and its variables before anything
 // runs: each field is one value, and a list multiplies what it selects by how many items it can hold —
 // a page by its `first`/`last` (the default page when absent), `customers(ids)` by its ids, any other
-// list by LIST_ITEMS. Relay's edges are the page already counted. The estimate is what the answer
-// budget (server/limits.ts) compares with MAX_ANSWER_VALUES, with the variables applied, so
-// `first: $n` costs what $n says.
-import { getNamedType, isListType, isNonNullType, type GraphQLField, type GraphQLOutputType } from "graphql";
+// list by LIST_ITEMS. Relay's edges are the page already counted. Each field's share is declared in
+// its `complexity` extension, which @pothos/plugin-complexity's validation rule reads; the answer
+// budget (server/limits.ts) runs that rule with the request's variables, so `first: $n` costs what $n
+// says. Shares are constants except on fields whose arguments size a list: the rule maps a field's
+// arguments only for those, which keeps the estimate cheap on a document of hundreds of lookups.
+import SchemaBuilder, { BasePlugin, type PothosOutputFieldConfig, type SchemaTypes } from "@pothos/core";
+import { PAGE_SIZE } from "./page-size.ts";
+
+declare global {
+  // eslint-disable-next-line @typescript-eslint/no-namespace
+  export namespace PothosSchemaTypes {
+    interface Plugins<Types extends SchemaTypes> {
+      answerSize: AnswerSizePlugin<Types>;
+    }
+  }
+}
 
 /**
  * Items assumed for a list whose length no argument says (stages, metrics, cohorts, cells): the server
@@ -12,25 +24,34 @@ import { getNamedType, isListType, isNonNullType, type GraphQLField, type GraphQ
  */
 export const LIST_ITEMS = 10;
 
-function isList(type: GraphQLOutputType): boolean {
-  return isListType(isNonNullType(type) ? type.ofType : type);
+type Share = number | { field: number; multiplier: number } | ((args: Record<string, unknown>) => Share);
+
+const pageShare = (args: Record<string, unknown>): Share => {
+  const size = [args.first, args.last].find((n): n is number => typeof n === "number");
+  return { field: 1, multiplier: Math.max(0, size ?? PAGE_SIZE.default) };
+};
+
+const idsShare = (args: Record<string, unknown>): Share => ({
+  field: 1,
+  multiplier: Array.isArray(args.ids) ? args.ids.length : 1,
+});
+
+/** A field's share of an answer: one value, times the items of what it selects. */
+export function answerShare(fieldConfig: Pick<PothosOutputFieldConfig<SchemaTypes>, "name" | "args" | "type">): Share {
+  if ("first" in fieldConfig.args) return pageShare;
+  if ("ids" in fieldConfig.args) return idsShare;
+  if (fieldConfig.type.kind !== "List") return 1;
+  // Relay's edges hold the page its connection already multiplied by.
+  return { field: 1, multiplier: fieldConfig.name === "edges" ? 1 : LIST_ITEMS };
 }
 
-/** The cost of one field (itself) and the multiplier of what it selects. */
-export function answerValues(
-  args: Record<string, unknown>,
-  field: GraphQLField<unknown, never>,
-  defaultPage: number,
-): { field: number; multiplier: number } {
-  if (field.args.some((a) => a.name === "first")) {
-    const size = [args.first, args.last].find((n): n is number => typeof n === "number");
-    return { field: 1, multiplier: Math.max(0, size ?? defaultPage) };
+export class AnswerSizePlugin<Types extends SchemaTypes> extends BasePlugin<Types> {
+  override onOutputFieldConfig(fieldConfig: PothosOutputFieldConfig<Types>): PothosOutputFieldConfig<Types> {
+    return {
+      ...fieldConfig,
+      extensions: { ...fieldConfig.extensions, complexity: answerShare(fieldConfig as never) },
+    };
   }
-  if (Array.isArray(args.ids)) return { field: 1, multiplier: args.ids.length };
-  if (isList(field.type)) {
-    // Relay's edges hold the page its connection already multiplied by.
-    if (getNamedType(field.type).name.endsWith("Edge")) return { field: 1, multiplier: 1 };
-    return { field: 1, multiplier: LIST_ITEMS };
-  }
-  return { field: 1, multiplier: 1 };
 }
+
+SchemaBuilder.registerPlugin("answerSize", AnswerSizePlugin);

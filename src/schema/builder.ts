@@ -1,7 +1,6 @@
 // The Pothos builder and its plugins; no types are defined here.
 import SchemaBuilder from "@pothos/core";
 import { GraphQLError, Kind } from "graphql";
-import ComplexityPlugin from "@pothos/plugin-complexity";
 import PrismaPlugin from "@pothos/plugin-prisma";
 import RelayPlugin from "@pothos/plugin-relay";
 import ScopeAuthPlugin, { AuthScopeFailureType, type AuthFailure } from "@pothos/plugin-scope-auth";
@@ -10,11 +9,12 @@ import { refusal } from "../auth/request-auth.ts";
 import { FIRST_DAY, isCalendarDay, LAST_DAY } from "../lifecycle/calendar.ts";
 import { DateTimeResolver, JSONResolver } from "graphql-scalars";
 import type { RequestContext } from "../context.ts";
-import { answerValues } from "./answer-size.ts";
+import "./answer-size.ts";
 import "./deadline-plugin.ts";
+import { PAGE_SIZE } from "./page-size.ts";
 import PrismaTypes, { getDatamodel } from "../generated/pothos-prisma-types.ts";
 
-export const PAGE_SIZE = { default: 50, max: 500 } as const;
+export { PAGE_SIZE } from "./page-size.ts";
 
 /** The first role scope a failed check asked for (type-level scopes nest it in an any/all failure). */
 function neededScope(failure: AuthFailure): string | undefined {
@@ -42,13 +42,9 @@ export const builder = new SchemaBuilder<{
   };
 }>({
   // Scope auth first, so no other plugin's wrapper runs for a refused field.
-  plugins: [ScopeAuthPlugin, PrismaPlugin, RelayPlugin, ComplexityPlugin, "requestDeadline"],
-  // Each field's share of an answer's size (answer-size.ts), read by the answer budget in
-  // server/limits.ts with the request's variables; the plugin's own per-resolver check stays off.
-  complexity: {
-    disabled: true,
-    fieldComplexity: (args, _ctx, field) => answerValues(args as Record<string, unknown>, field, PAGE_SIZE.default),
-  },
+  // answerSize: each field's share of an answer's size, read by the answer budget (server/limits.ts);
+  // requestDeadline: past the deadline no object or list field resolves.
+  plugins: [ScopeAuthPlugin, PrismaPlugin, RelayPlugin, "answerSize", "requestDeadline"],
   scopeAuth: {
     authScopes: (ctx) => ({
       viewer: allows(ctx.auth.role, "viewer"),
