@@ -108,12 +108,14 @@ export const SHARED_LOOKUPS = "shared-lookups";
  * own: a whole deadline from now (requests joining later must not inherit an earlier one's nearer
  * deadline) and no client signal, so one client going away or running out of time cancels nobody else.
  */
-export function runShared<T>(work: () => Promise<T>): Promise<T> {
+export function runShared<T>(work: () => Promise<T>, caller: string = SHARED_LOOKUPS): Promise<T> {
   const scope = storage.getStore();
   if (!scope) return work();
   const shared = newRequestScope(`${scope.requestId}+shared`, scope.deadlineMs);
-  // Queued as a caller of its own (warehouse/admission.ts): internal apps' lookups never wait behind
-  // one analyst's slow queries, whoever's request happened to start the batch.
-  shared.principal = SHARED_LOOKUPS;
+  // The caller its warehouse queries are queued as (warehouse/admission.ts): by default the shared
+  // lookups, a caller of their own, so internal apps' lookups never wait behind one analyst's slow
+  // queries, whoever's request happened to start the batch; work one caller started for itself (a
+  // fit others may join) stays that caller's.
+  shared.principal = caller;
   return storage.run(shared, work);
 }

@@ -366,7 +366,9 @@ WHERE f.purchase_days >= 1`;
       const cancel = new AbortController();
       // Outside the asking request's scope: its deadline or its client leaving must not end a fit that
       // others wait for (they leave one by one, below).
-      const result = runShared(() => this.fitClv(asOf, timeUnit, model, cancel.signal));
+      // Its summaries query is queued as the asking key's, not as the shared lookups'.
+      const caller = currentRequestScope()?.principal ?? "anonymous";
+      const result = runShared(() => this.fitClv(asOf, timeUnit, model, cancel.signal), caller);
       const fit: SharedFit = { result, cancel, waiting: 0, settled: false };
       result.then(
         () => (fit.settled = true),
@@ -442,7 +444,8 @@ FROM s GROUP BY x, tx_days, t_days
 UNION ALL
 SELECT ${integer(1)} AS kind, x, ${cast(null, "int")} AS tx_days, ${cast(null, "int")} AS t_days, zbar_cents, COUNT(*) AS n
 FROM s WHERE zbar_cents IS NOT NULL GROUP BY x, zbar_cents`,
-      { label: "clv_summaries" },
+      // Cancelled with the fit: when nobody waits any more, the query stops holding its slot too.
+      { label: "clv_summaries", signal },
     );
     const recency = rows
       .filter((r) => Number(r.kind) === 0)

@@ -176,7 +176,9 @@ export class GuardedWarehouse implements WarehouseConnector {
     const warehouseFault = handleWhen(
       (error) =>
         error instanceof WarehouseUnavailableError ||
-        (this.breaker?.state === CircuitState.HalfOpen && isCancellation(error)),
+        // A trial that never reached the warehouse (cancelled, or no slot) proves nothing either way.
+        (this.breaker?.state === CircuitState.HalfOpen &&
+          (isCancellation(error) || error instanceof WarehouseBusyError)),
     );
     this.breaker = circuitBreaker(warehouseFault, {
       halfOpenAfter: settings.halfOpenAfterMs,
@@ -246,7 +248,9 @@ export class GuardedWarehouse implements WarehouseConnector {
       if (scope) scope.cacheHits += 1;
       return cached as R[];
     }
-    // Concurrent identical misses (a dashboard opened by many at once) share one warehouse query.
+    // Concurrent identical misses (a dashboard opened by many at once) share one warehouse query —
+    // once it runs: a query still waiting in its caller's queue is not joined, so nobody waits behind
+    // another key's share of the warehouse (admission.ts).
     const signal = combined(options.signal, scope?.signal);
     const shared = this.running.get(key);
     if (shared) {
@@ -254,12 +258,11 @@ export class GuardedWarehouse implements WarehouseConnector {
         return (await abandonOnAbort(shared, signal)) as R[];
       } catch (error) {
         if (signal?.aborted) throw this.asDeadline(error, scope);
-        // The request running it was cancelled, not this one: run it for this request.
-        if (!isCancellation(error)) throw error;
+        // The request running it was cancelled, or found no slot, not this one: run it for this request.
+        if (!isCancellation(error) && !(error instanceof WarehouseBusyError)) throw error;
       }
     }
-    const own = this.guarded(query, options, scope);
-    this.running.set(key, own);
+    const own: Promise<Row[]> = this.guarded(query, options, scope, () => this.running.set(key, own));
     try {
       const rows = await own;
       void this.remember(key, rows, options.asOf);
@@ -408,7 +411,13 @@ export class GuardedWarehouse implements WarehouseConnector {
     return { caller: scope.principal ?? "anonymous", request: scope, deadlineAt: scope.deadlineAt - 20, signal };
   }
 
-  private guarded(query: Sql, options: QueryOptions, scope: RequestScope | undefined): Promise<Row[]> {
+  /** `admitted` is called when the query has its slot and starts (each attempt). */
+  private guarded(
+    query: Sql,
+    options: QueryOptions,
+    scope: RequestScope | undefined,
+    admitted?: () => void,
+  ): Promise<Row[]> {
     const label = options.label ?? "query";
     const signal = combined(options.signal, scope?.signal);
     return this.execute(async (attemptSignal) => {
@@ -418,6 +427,7 @@ export class GuardedWarehouse implements WarehouseConnector {
       let release: (() => void) | undefined;
       try {
         release = await this.admission.acquire(this.ticketOf(scope, attemptSignal));
+        admitted?.();
         const attempt = this.inner.query(query, { ...options, signal: attemptSignal });
         return await abandonOnAbort(attempt, attemptSignal);
       } catch (error) {

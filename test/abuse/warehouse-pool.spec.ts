@@ -78,15 +78,17 @@ describe("one key exhausting the warehouse pool", () => {
 
     // The victim: every lookup answered, none waited behind the flood for long.
     expect(victimResults.flatMap((r) => r.codes)).toEqual([]);
+    // Each lookup is one query of 150 ms; generous for a loaded machine, far below the 10 s queue wait.
     const slowest = Math.max(...victimResults.map((r) => r.ms));
-    expect(slowest).toBeLessThan(QUERY_MS * 8);
+    expect(slowest).toBeLessThan(QUERY_MS * 20);
     // The attacker slowed only itself: answers or WAREHOUSE_BUSY, never an outage.
     const attackCodes = attacks.flatMap((r) => codes(r.body));
     expect(attackCodes.filter((c) => c !== "WAREHOUSE_BUSY")).toEqual([]);
     expect(server.guarded.circuitOpen).toBe(false);
     expect(logLines.filter((l) => String(l.msg).includes("circuit opened"))).toEqual([]);
-    // Never more queries at once than the pool has connections (less those kept for cancels and pings).
-    expect(pool.running.most).toBeLessThanOrEqual(8);
+    // Never more queries at once than the query slots: the pool's 10 connections less the 4 kept for
+    // export cursors, cancels and pings.
+    expect(pool.running.most).toBeLessThanOrEqual(6);
   }, 60_000);
 });
 
