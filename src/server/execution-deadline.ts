@@ -2,15 +2,18 @@
 // is answered then with DEADLINE_EXCEEDED, whatever the execution is doing (fields past the deadline
 // stop resolving too: schema/deadline-plugin.ts). Without it, a deadline cancelled warehouse queries
 // only, and an answer built in Node ran on for as long as it took.
-import { GraphQLError, type ExecutionResult } from "graphql";
+import { getOperationAST, GraphQLError, type ExecutionResult } from "graphql";
 import type { Plugin } from "graphql-yoga";
 import { currentRequestScope } from "../request-scope.ts";
 
 export function useExecutionDeadline(): Plugin {
   return {
-    onExecute({ executeFn, setExecuteFn }) {
+    onExecute({ args, executeFn, setExecuteFn }) {
       const scope = currentRequestScope();
       if (!scope) return;
+      // A mutation is answered when its writes are done, whatever the clock says: an early answer would
+      // hide whether they were applied (no field starts past the deadline, so none starts late).
+      if (getOperationAST(args.document, args.operationName)?.operation === "mutation") return;
       setExecuteFn(async (args) => {
         let timer: NodeJS.Timeout | undefined;
         const deadline = new Promise<ExecutionResult>((resolve) => {

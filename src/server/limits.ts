@@ -88,9 +88,63 @@ export function useAnswerBudget(maxValues = MAX_ANSWER_VALUES): Plugin {
         args.document,
         rule(new ValidationContext(args.schema, args.document, new TypeInfo(args.schema), () => {})),
       );
-      if (refusal) setResultAndStopExecution({ errors: [refusal] });
+      if (refusal) return setResultAndStopExecution({ errors: [refusal] });
+      // The estimate counts lists whose length no argument says (stages, cohorts' months, versions) as
+      // LIST_ITEMS each; the answer as built is what is bounded: one over the budget is not sent.
+      return {
+        onExecuteDone({ result, setResult }) {
+          if (!("data" in result) || !result.data) return;
+          const size = answerSize(result.data, maxValues, MAX_ANSWER_BYTES);
+          if (size.values <= maxValues && size.bytes <= MAX_ANSWER_BYTES) return;
+          setResult({
+            errors: [
+              new GraphQLError(
+                size.values > maxValues
+                  ? `Answer size limit of ${maxValues} values exceeded: the answer held more; ask for smaller pages, shorter periods or fewer fields`
+                  : `Answer size limit of ${MAX_ANSWER_BYTES} bytes exceeded; ask for smaller pages, shorter periods or fewer fields`,
+                {
+                  extensions: {
+                    code: "QUERY_TOO_EXPENSIVE",
+                    limit: size.values > maxValues ? "answerValues" : "answerBytes",
+                    max: size.values > maxValues ? maxValues : MAX_ANSWER_BYTES,
+                  },
+                },
+              ),
+            ],
+          });
+        },
+      };
     },
   };
+}
+
+/** The most bytes of text an answer may hold (strings and numbers as JSON would write them, roughly). */
+export const MAX_ANSWER_BYTES = 16 * 1024 * 1024;
+
+/**
+ * Values (every field, list item and scalar) and approximate JSON bytes of an answer, counted until
+ * either passes its bound (then the count stops: the answer is refused anyway).
+ */
+export function answerSize(data: unknown, maxValues: number, maxBytes: number): { values: number; bytes: number } {
+  let values = 0;
+  let bytes = 0;
+  const stack: unknown[] = [data];
+  while (stack.length > 0 && values <= maxValues && bytes <= maxBytes) {
+    const value = stack.pop();
+    values += 1;
+    if (typeof value === "string") bytes += value.length + 3;
+    else if (Array.isArray(value)) {
+      bytes += 2;
+      for (const item of value) stack.push(item);
+    } else if (value !== null && typeof value === "object" && !(value instanceof Date)) {
+      bytes += 2;
+      for (const [key, item] of Object.entries(value)) {
+        bytes += key.length + 4;
+        stack.push(item);
+      }
+    } else bytes += 8;
+  }
+  return { values, bytes };
 }
 
 function tooLarge(what: string): Response {

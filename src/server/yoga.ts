@@ -145,15 +145,24 @@ function errorMasker(log: Logger) {
         },
       });
     }
-    if (original instanceof DeadlineExceededError) {
-      log.warn({ requestId, deadlineMs: original.deadlineMs, path: where.path }, "request deadline passed");
-      return new GraphQLError(original.message, {
+    // An abort is the deadline's when the deadline has passed (its signal aborts with TimeoutError),
+    // else the client's; work that did not say which is told apart here, once.
+    const aborted = (original as { name?: unknown } | null)?.name;
+    const scope = currentRequestScope();
+    const deadline =
+      original instanceof DeadlineExceededError
+        ? original
+        : (aborted === "AbortError" || aborted === "TimeoutError") && scope && Date.now() >= scope.deadlineAt - 5
+          ? new DeadlineExceededError(scope.deadlineMs)
+          : undefined;
+    if (deadline) {
+      log.warn({ requestId, deadlineMs: deadline.deadlineMs, path: where.path }, "request deadline passed");
+      return new GraphQLError(deadline.message, {
         ...where,
-        extensions: { code: "DEADLINE_EXCEEDED", deadlineMs: original.deadlineMs, requestId },
+        extensions: { code: "DEADLINE_EXCEEDED", deadlineMs: deadline.deadlineMs, requestId },
       });
     }
-    const name = (original as { name?: unknown } | null)?.name;
-    if (name === "AbortError" || name === "TimeoutError") {
+    if (aborted === "AbortError" || aborted === "TimeoutError") {
       // The client went away: nobody reads this answer, and it is no internal error.
       log.debug({ requestId, path: where.path }, "request cancelled by the client");
       return new GraphQLError("the request was cancelled", { ...where, extensions: { code: "CANCELLED", requestId } });

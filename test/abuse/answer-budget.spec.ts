@@ -2,8 +2,12 @@
 // literal `first`: `customers(first: $n)` nested under stages with n = 500 answered 29.5 MB in 13.6 s
 // and blocked every other client; and the request deadline cancelled warehouse queries only.
 import { setTimeout as sleep } from "node:timers/promises";
+import { execute, parse } from "graphql";
+import { pino } from "pino";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { MAX_ANSWER_VALUES } from "../../src/server/limits.ts";
+import { newRequestScope, runInRequestScope } from "../../src/request-scope.ts";
+import { schema } from "../../src/schema/index.ts";
+import { answerSize, MAX_ANSWER_VALUES } from "../../src/server/limits.ts";
 import { startTestServer, type TestServer } from "../helpers/server.ts";
 
 const NESTED = `query($n: Int) { stages { key customers(first: $n) { edges { node { id stage { key customers(first: $n) { edges { node { id } } } } } } } } }`;
@@ -80,5 +84,47 @@ describe("the request deadline inside execution", () => {
     } finally {
       await slow.close();
     }
+  });
+});
+
+describe("past the deadline inside execution", () => {
+  it("starts no field that selects more, so nothing below it runs", async () => {
+    server.warehouseQueries.length = 0;
+    // A request whose deadline has passed as its execution starts.
+    const scope = newRequestScope("late", 0);
+    const lifecycle = server.lifecycle.forRequest();
+    let asked = 0;
+    const stageCounts = lifecycle.stageCounts.bind(lifecycle);
+    lifecycle.stageCounts = (...args: Parameters<typeof stageCounts>) => {
+      asked += 1;
+      return stageCounts(...args);
+    };
+    const contextValue = {
+      auth: { role: "admin", keyId: null, principal: null, badKey: false },
+      prisma: server.appDb.prisma,
+      warehouse: server.guarded,
+      lifecycle,
+      log: pino({ level: "silent" }),
+      requestId: "late",
+    };
+    const result = await runInRequestScope(scope, async () =>
+      execute({ schema, document: parse("{ stages { key count } }"), contextValue }),
+    );
+    expect(result.errors?.[0]?.originalError?.name).toBe("DeadlineExceededError");
+    expect(result.errors?.[0]?.path).toEqual(["stages"]);
+    // Not even the work in Node below it started.
+    expect(asked).toBe(0);
+    expect(server.warehouseQueries).toEqual([]);
+  });
+});
+
+describe("the answer as built", () => {
+  it("counts every value and the text, and stops counting past the bound", () => {
+    expect(answerSize({ a: [1, 2, { b: "xyz" }] }, 100, 1_000)).toEqual({
+      values: 6,
+      bytes: 2 + 5 + 2 + 8 + 8 + 2 + 5 + 6,
+    });
+    const big = { list: Array.from({ length: 10_000 }, (_, i) => ({ id: `c${i}` })) };
+    expect(answerSize(big, 1_000, 1e9).values).toBeLessThanOrEqual(1_002);
   });
 });
