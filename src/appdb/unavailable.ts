@@ -2,8 +2,9 @@
 // so that the edge answers APP_DATABASE_UNAVAILABLE (503) with retry advice instead of a masked error,
 // and the key cache may fall back to what it last knew. Prisma with a driver adapter reports it in
 // several shapes: P1001 with the adapter's cause "DatabaseNotReachable", P1017 (connection closed),
-// P2024 (no connection from the pool in time), an initialization error, or node-postgres' own error
-// passed through unchanged ("Connection terminated unexpectedly") for the query that was running.
+// an initialization error, or node-postgres' own error passed through unchanged ("Connection
+// terminated unexpectedly") for the query that was running. Waiting too long for a connection of a
+// busy pool (P2024, "timeout exceeded when trying to connect") is not one: that is load, not an outage.
 
 /** Seconds a client is told to wait when the app database does not answer. */
 export const APP_DATABASE_RETRY_AFTER_SECONDS = 5;
@@ -15,7 +16,7 @@ export class AppDatabaseUnavailableError extends Error {
   }
 }
 
-const PRISMA_UNREACHABLE_CODES = new Set(["P1001", "P1002", "P1008", "P1017", "P2024"]);
+const PRISMA_UNREACHABLE_CODES = new Set(["P1001", "P1002", "P1008", "P1017"]);
 const ADAPTER_UNREACHABLE_KINDS = new Set(["DatabaseNotReachable", "ConnectionClosed", "SocketTimeout"]);
 const NODE_UNREACHABLE_CODES = new Set([
   "ECONNREFUSED",

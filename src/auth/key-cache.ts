@@ -13,9 +13,11 @@
 //
 // While the app database cannot be reached, a key that was confirmed live in the last
 // LAST_KNOWN_KEY_MS keeps working (reads go on through an app-database outage); a key never seen is
-// refused with APP_DATABASE_UNAVAILABLE. Nobody can revoke a key in a database that cannot be reached,
-// so this widens the revocation window only by a notification lost right before the outage, bounded
-// by LAST_KNOWN_KEY_MS.
+// refused with APP_DATABASE_UNAVAILABLE. This widens the revocation window during an outage: a key
+// revoked meanwhile (by another instance that still reaches the database, or just before the outage
+// with its notification lost) is accepted here until the database answers again or LAST_KNOWN_KEY_MS
+// has passed since it was last confirmed. With no cache (CLM_KEY_CACHE_SECONDS=0, strict revocation)
+// there is no fallback either.
 //
 // Keyed by the secret's SHA-256, as the database is. Unknown keys are remembered too (a client retrying a
 // bad key costs no lookup each time), in a bound of their own so that a flood of made-up keys cannot push
@@ -86,7 +88,7 @@ export class KeyCache {
       return await this.current(hash, (h) => lookUp(h).then(confirmed));
     } catch (error) {
       if (!isAppDatabaseUnreachable(error)) throw error;
-      const known = this.lastKnown.get(hash);
+      const known = this.settings.ttlMs > 0 ? this.lastKnown.get(hash) : undefined;
       if (known) return known;
       throw asAppDatabaseError(error);
     }

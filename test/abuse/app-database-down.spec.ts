@@ -111,7 +111,14 @@ describe.each(outages)("the app database going away, %s", (_label, open) => {
   it("answers coded JSON, keeps known keys reading, logs and counts, and recovers", async () => {
     const outage = await open();
     const logLines: Record<string, unknown>[] = [];
-    server = await startTestServer({ customers: 60, allowAnonymous: false, logLines, appDb: outage.appDb });
+    // A 1 s key cache, so that the key below is answered from the last-known keys, not the cache.
+    server = await startTestServer({
+      customers: 60,
+      allowAnonymous: false,
+      logLines,
+      appDb: outage.appDb,
+      keyCacheSeconds: 1,
+    });
     const keys = new KeyStore(outage.appDb.prisma);
     const known = (await keys.create("analyst", "dashboard")).secret;
     const unseen = (await keys.create("viewer", "new app")).secret;
@@ -122,6 +129,7 @@ describe.each(outages)("the app database going away, %s", (_label, open) => {
     expect(created.body.errors).toBeUndefined();
     const segmentId = created.body.data.createSegment.id as string;
 
+    await new Promise((r) => setTimeout(r, 1_200));
     await outage.down();
     try {
       // A key confirmed before the outage keeps reading the warehouse.
