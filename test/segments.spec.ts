@@ -3,6 +3,7 @@
 // preview without saving; the segments of a customer.
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { sql } from "../connectors/sql.ts";
+import { KeyStore } from "../src/auth/keys.ts";
 import { FEATURES } from "../src/lifecycle/features.ts";
 import { defaultStageModel } from "../src/lifecycle/stage-model.ts";
 import { csvField } from "../src/server/export.ts";
@@ -385,28 +386,42 @@ describe("exporting a segment's members as CSV", () => {
     const social = (await server.appDb.prisma.segment.findFirst({ where: { name: "social" } }))!;
     const badDay = await get(`/segments/${social.id}/members.csv?asOf=30.06.2026`);
     expect(badDay.status).toBe(400);
-    expect(await badDay.json()).toMatchObject({ errors: [{ extensions: { code: "BAD_USER_INPUT", argument: "asOf" } }] });
+    expect(await badDay.json()).toMatchObject({
+      errors: [{ extensions: { code: "BAD_USER_INPUT", argument: "asOf" } }],
+    });
     expect((await get(`/segments/${social.id}/members.csv`, { method: "POST" })).status).toBe(405);
     // Not a real day: refused before anything is sent, not a 200 whose CSV breaks off.
     expect((await get(`/segments/${social.id}/members.csv?asOf=2026-02-31`)).status).toBe(400);
     // An id that is not percent-encoded UTF-8 is bad input (src/server/input-hygiene.ts), not a missing segment.
     const broken = await get(`/segments/%E0%A4%A/members.csv`);
     expect(broken.status).toBe(400);
-    expect(await broken.json()).toMatchObject({ errors: [{ extensions: { code: "BAD_USER_INPUT", argument: "path" } }] });
+    expect(await broken.json()).toMatchObject({
+      errors: [{ extensions: { code: "BAD_USER_INPUT", argument: "path" } }],
+    });
   });
 
-  it("runs at most two exports at once; a third is told to retry", async () => {
+  it("runs at most two exports at once and one per key; the others are told to retry", async () => {
     const social = (await server.appDb.prisma.segment.findFirst({ where: { name: "social" } }))!;
     const url = `/segments/${social.id}/members.csv?asOf=2026-06-30`;
-    const [first, second] = [await get(url), await get(url)];
-    expect([first.status, second.status]).toEqual([200, 200]);
-    const third = await get(url);
+    const keys = new KeyStore(server.appDb.prisma);
+    const [one, two] = [(await keys.create("viewer", "bi")).secret, (await keys.create("viewer", "crm")).secret];
+    const as = (key: string | undefined) =>
+      server.yoga.fetch(`http://test${url}`, key ? { headers: { authorization: `Bearer ${key}` } } : {});
+    const first = await as(one);
+    expect(first.status).toBe(200);
+    // The same key again: its one export is still being read.
+    const sameKey = await as(one);
+    expect(sameKey.status).toBe(429);
+    expect(await sameKey.json()).toMatchObject({ errors: [{ extensions: { code: "RATE_LIMITED" } }] });
+    const second = await as(two);
+    expect(second.status).toBe(200);
+    const third = await as(undefined);
     expect(third.status).toBe(429);
     expect(third.headers.get("retry-after")).toBe("10");
     expect(await third.json()).toMatchObject({ errors: [{ extensions: { code: "RATE_LIMITED" } }] });
     await first.text();
     await second.body!.cancel();
-    const again = await get(url);
+    const again = await as(one);
     expect(again.status).toBe(200);
     expect((await again.text()).split("\r\n")).toHaveLength(5);
   });

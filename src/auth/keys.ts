@@ -84,6 +84,9 @@ export function parseExpiry(text: string, now = Date.now()): Date {
     at = new Date(now + amount * EXPIRY_UNIT_MS[duration[2] as keyof typeof EXPIRY_UNIT_MS]);
   } else if (/^\d{4}-\d{2}-\d{2}$/.test(text.trim())) {
     at = new Date(`${text.trim()}T00:00:00Z`);
+    // Date rolls 2027-02-31 over into March; a day that does not exist is refused instead.
+    if (!Number.isNaN(at.getTime()) && at.toISOString().slice(0, 10) !== text.trim())
+      throw new RangeError("is not a valid date");
   } else if (/^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}(:\d{2}(\.\d{1,3})?)?(Z|[+-]\d{2}:\d{2})$/.test(text.trim())) {
     at = new Date(text.trim());
   } else {

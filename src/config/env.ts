@@ -129,7 +129,14 @@ const envSchema = z
       unset,
       positiveInt("milliseconds a query waits for a slot").default(DEFAULT_QUEUE_WAIT_MS),
     ),
-    CLM_POSTGRES_POOL_SIZE: z.preprocess(unset, positiveInt("connections").default(POOL_CONNECTIONS)),
+    CLM_POSTGRES_POOL_SIZE: z.preprocess(
+      unset,
+      positiveInt("connections")
+        .refine((n) => n >= 5, {
+          message: "must be at least 5 (four connections are kept for exports, cancels and pings)",
+        })
+        .default(POOL_CONNECTIONS),
+    ),
     CLM_FIT_WORKERS: z.preprocess(unset, positiveInt("worker threads").default(defaultFitWorkers())),
     CLM_RATE_LIMIT_PER_MINUTE: z.preprocess(
       unset,

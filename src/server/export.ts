@@ -29,6 +29,8 @@ const ROUTE = /^\/segments\/([^/]+)\/members\.csv$/;
  * are capped to leave the pool to GraphQL.
  */
 export const MAX_CONCURRENT_EXPORTS = 2;
+/** Exports one API key (or anonymous) runs at once: a client reading slowly cannot hold them all. */
+export const MAX_EXPORTS_PER_KEY = 1;
 
 /** Columns of the export: id, stages, then every feature under its SQL name. */
 const COLUMNS = [
@@ -294,6 +296,13 @@ function releasedWhenDone(response: Response, done: () => void): Response {
 /** The export route as a yoga plugin, beside /graphql, /health and /ready; it needs a viewer, as GraphQL does. */
 export function useSegmentExport(services: Services, who: (request: Request) => Promise<RequestAuth>): Plugin {
   let running = 0;
+  const runningByKey = new Map<string, number>();
+  const finished = (key: string) => {
+    running--;
+    const left = (runningByKey.get(key) ?? 1) - 1;
+    if (left > 0) runningByKey.set(key, left);
+    else runningByKey.delete(key);
+  };
   return {
     async onRequest({ request, url, endResponse }) {
       const match = ROUTE.exec(url.pathname);
@@ -302,7 +311,7 @@ export function useSegmentExport(services: Services, who: (request: Request) => 
         endResponse(new Response(null, { status: 405, headers: { allow: "GET" } }));
         return;
       }
-      let counted = false;
+      let counted: string | undefined;
       try {
         const auth = await who(request);
         const refused = refusal(auth, "viewer");
@@ -310,30 +319,30 @@ export function useSegmentExport(services: Services, who: (request: Request) => 
           endResponse(refusalResponse(refused, auth));
           return;
         }
-        if (running >= MAX_CONCURRENT_EXPORTS) {
-          endResponse(
-            codedResponse(
-              429,
-              "RATE_LIMITED",
-              `${running} exports are running; retry when one has finished`,
-              { retryAfterSeconds: 10 },
-              { "retry-after": "10" },
-            ),
-          );
+        const key = auth.keyId ?? "anonymous";
+        const busy =
+          (runningByKey.get(key) ?? 0) >= MAX_EXPORTS_PER_KEY
+            ? `this API key's export is still running (at most ${MAX_EXPORTS_PER_KEY} at once); retry when it has finished`
+            : running >= MAX_CONCURRENT_EXPORTS
+              ? `${running} exports are running; retry when one has finished`
+              : undefined;
+        if (busy) {
+          endResponse(codedResponse(429, "RATE_LIMITED", busy, { retryAfterSeconds: 10 }, { "retry-after": "10" }));
           return;
         }
         running++;
-        counted = true;
+        runningByKey.set(key, (runningByKey.get(key) ?? 0) + 1);
+        counted = key;
         const response = await exportResponse(services, match[1]!, url, request.signal);
         // A CSV holds its slot until read to the end; an error answer frees it at once.
-        if (response.status === 200) endResponse(releasedWhenDone(response, () => running--));
+        if (response.status === 200) endResponse(releasedWhenDone(response, () => finished(key)));
         else {
-          running--;
+          finished(key);
           endResponse(response);
         }
-        counted = false;
+        counted = undefined;
       } catch (error) {
-        if (counted) running--;
+        if (counted !== undefined) finished(counted);
         // Answered where every request hook's failure is (edge-errors.ts): coded JSON with the request id.
         throw error;
       }
