@@ -8,13 +8,15 @@
 //
 // Loopback only: it starts its own `clm serve` on 127.0.0.1 in production mode (NODE_ENV=production,
 // keys required, result cache off so every lookup reaches the warehouse) over a demo shop it seeds into a
-// DuckDB file, or into a schema-less PostgreSQL database with --postgres-url (the pool-exhaustion attack
-// is the tester's there). Stops by itself after the attacks.
+// DuckDB file, or into a PostgreSQL database with --postgres-url (the pool-exhaustion attack is the
+// tester's there, and the app database then lives in the same database behind a TCP proxy this script
+// stops for one round: the app database going away). Stops by itself after the attacks.
 import { execFileSync } from "node:child_process";
 import { join } from "node:path";
 import { performance } from "node:perf_hooks";
 import { fileURLToPath } from "node:url";
 import { parseArgs } from "node:util";
+import { startProxy } from "../test/helpers/tcp-proxy.ts";
 import { ClmServerFactory, killChildren, sleep, type RunningServer } from "./lib/servers.ts";
 
 const ROOT = fileURLToPath(new URL("..", import.meta.url));
@@ -82,7 +84,16 @@ function counts(answers: Answer[]): string {
 }
 
 /** Attacks as the hostile tester ran them; each returns the attacker's next request. */
-const ATTACKS: { key: string; name: string; workers: number; request: (i: number) => [string, unknown?] }[] = [
+interface Attack {
+  readonly key: string;
+  readonly name: string;
+  readonly workers: number;
+  request(i: number): [string, unknown?];
+  /** Something done to the server's surroundings for the round (the app database going away). */
+  readonly around?: { begin(): Promise<void>; end(): Promise<void> };
+}
+
+const ATTACKS: Attack[] = [
   { key: "baseline", name: "none (baseline)", workers: 0, request: () => ["{ __typename }"] },
   {
     key: "pool",
@@ -125,11 +136,12 @@ const ATTACKS: { key: string; name: string; workers: number; request: (i: number
   },
 ];
 
-async function run(server: RunningServer, attacker: string, victim: string): Promise<void> {
+async function run(server: RunningServer, attacker: string, victim: string, attacks: Attack[]): Promise<void> {
   console.log(`\nvictim: customer(id) { stage { key } } every ${VICTIM_EVERY_MS} ms for ${seconds} s per attack\n`);
   console.log("| attack | victim requests | victim errors | p50 ms | p99 ms | max ms | attacker answers |");
   console.log("| --- | --- | --- | --- | --- | --- | --- |");
-  for (const attack of ATTACKS.filter((a) => !only || a.key === "baseline" || only.includes(a.key))) {
+  for (const attack of attacks.filter((a) => !only || a.key === "baseline" || only.includes(a.key))) {
+    await attack.around?.begin();
     const until = performance.now() + seconds * 1000;
     const attackerAnswers: Answer[] = [];
     const workers = Array.from({ length: attack.workers }, async (_, w) => {
@@ -148,6 +160,7 @@ async function run(server: RunningServer, attacker: string, victim: string): Pro
       await sleep(VICTIM_EVERY_MS);
     }
     await Promise.all(workers);
+    await attack.around?.end();
     const ms = victimAnswers.map((a) => a.ms).sort((a, b) => a - b);
     const errors = victimAnswers.filter((a) => a.codes.length > 0);
     console.log(
@@ -178,17 +191,35 @@ async function main(): Promise<void> {
       ? { CLM_WAREHOUSE: "postgres", CLM_POSTGRES_URL: postgresUrl }
       : {};
     const env = { NODE_ENV: "production", CLM_METRICS: "0", ...warehouseEnv, ...serverEnv };
-    const attacker = await factory.createKey("analyst", env);
-    const victim = await factory.createKey("viewer", env);
+    // On PostgreSQL the app database is there too, reached by the server through a proxy it can lose.
+    const target = postgresUrl ? new URL(postgresUrl) : undefined;
+    const proxy = target ? await startProxy({ host: target.hostname, port: Number(target.port || 5432) }) : undefined;
+    const attacks = [...ATTACKS];
+    let appDbEnv: Record<string, string> = {};
+    if (target && proxy) {
+      const proxied = new URL(target);
+      proxied.port = String(proxy.port());
+      appDbEnv = { DATABASE_URL: proxied.toString() };
+      attacks.push({
+        key: "appdb",
+        name: "the app database unreachable (its TCP proxy stopped) for the round",
+        workers: 0,
+        request: () => ["{ __typename }"],
+        around: { begin: () => proxy.stop(), end: () => proxy.start() },
+      });
+    }
+    const attacker = await factory.createKey("analyst", { ...env, ...appDbEnv });
+    const victim = await factory.createKey("viewer", { ...env, ...appDbEnv });
     const server = await factory.start(
-      { duckdbPath, cache: false, extraEnv: { ...env, CLM_REQUEST_TIMEOUT_MS: "30000" } },
+      { duckdbPath, cache: false, extraEnv: { ...env, ...appDbEnv, CLM_REQUEST_TIMEOUT_MS: "30000" } },
       "abuse",
     );
     console.log(`server ${server.url} (${postgresUrl ? "PostgreSQL" : "DuckDB"} warehouse, ${customers} people)`);
     try {
-      await run(server, attacker, victim);
+      await run(server, attacker, victim, attacks);
     } finally {
       await server.stop();
+      await proxy?.stop();
     }
   } finally {
     killChildren();
