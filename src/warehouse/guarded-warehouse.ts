@@ -142,7 +142,8 @@ export class GuardedWarehouse implements WarehouseConnector {
   readonly admission: FairAdmission;
   private readonly policy: IPolicy;
   private readonly store: ResultStore | null;
-  private readonly running = new Map<string, Promise<Row[]>>();
+  /** Identical queries under way: who asked first, and whether it has its slot yet. */
+  private readonly running = new Map<string, { rows: Promise<Row[]>; caller: string; admitted: boolean }>();
   private version: { value: string; at: number } | undefined;
   private versionRefresh: Promise<void> | undefined;
   /** The inner connector's column batches under the same guards as `stream`; absent when it has none. */
@@ -248,27 +249,31 @@ export class GuardedWarehouse implements WarehouseConnector {
       if (scope) scope.cacheHits += 1;
       return cached as R[];
     }
-    // Concurrent identical misses (a dashboard opened by many at once) share one warehouse query —
-    // once it runs: a query still waiting in its caller's queue is not joined, so nobody waits behind
-    // another key's share of the warehouse (admission.ts).
+    // Concurrent identical misses (a dashboard opened by many at once) share one warehouse query. One
+    // still waiting in another caller's queue is not joined: nobody waits behind another key's share
+    // of the warehouse (admission.ts).
     const signal = combined(options.signal, scope?.signal);
+    const caller = this.ticketOf(scope).caller;
     const shared = this.running.get(key);
-    if (shared) {
+    if (shared && (shared.admitted || shared.caller === caller)) {
       try {
-        return (await abandonOnAbort(shared, signal)) as R[];
+        return (await abandonOnAbort(shared.rows, signal)) as R[];
       } catch (error) {
         if (signal?.aborted) throw this.asDeadline(error, scope);
         // The request running it was cancelled, or found no slot, not this one: run it for this request.
         if (!isCancellation(error) && !(error instanceof WarehouseBusyError)) throw error;
       }
     }
-    const own: Promise<Row[]> = this.guarded(query, options, scope, () => this.running.set(key, own));
+    const entry = { rows: undefined as unknown as Promise<Row[]>, caller, admitted: false };
+    entry.rows = this.guarded(query, options, scope, () => (entry.admitted = true));
+    // A query already under way for another caller, still queued, stays theirs; this one is joinable.
+    if (!shared) this.running.set(key, entry);
     try {
-      const rows = await own;
+      const rows = await entry.rows;
       void this.remember(key, rows, options.asOf);
       return rows as R[];
     } finally {
-      if (this.running.get(key) === own) this.running.delete(key);
+      if (this.running.get(key) === entry) this.running.delete(key);
     }
   }
 
