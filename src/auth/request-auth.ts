@@ -51,22 +51,3 @@ export function refusal(
   }
   return { code: "FORBIDDEN", message: `the ${auth.role} role may not do this; it needs ${needed}` };
 }
-
-/**
- * The answer to a request refused for who it is, the same on /graphql and the export: 401 (no key, or a
- * key that is unknown, revoked or expired) with WWW-Authenticate, or 403, and a GraphQL-shaped JSON body
- * with the code in extensions. Decided on the Authorization header alone, never on the operation, as
- * GraphQL over HTTP allows for a 4xx.
- */
-export function refusalResponse(
-  refused: { code: "UNAUTHENTICATED" | "FORBIDDEN"; message: string },
-  auth?: RequestAuth,
-): Response {
-  const headers: Record<string, string> = { "content-type": "application/json" };
-  if (refused.code === "UNAUTHENTICATED")
-    headers["www-authenticate"] = auth?.badKey ? 'Bearer error="invalid_token"' : "Bearer";
-  return new Response(JSON.stringify({ errors: [{ message: refused.message, extensions: { code: refused.code } }] }), {
-    status: refused.code === "UNAUTHENTICATED" ? 401 : 403,
-    headers,
-  });
-}

@@ -2,6 +2,7 @@
 // other origins only when listed in CLM_CORS_ORIGINS. yoga's default reflected any Origin with
 // credentials allowed, so any web page a user opened could read the answers of a server it can reach.
 import type { CORSOptions, Plugin } from "graphql-yoga";
+import { codedResponse } from "./edge-errors.ts";
 
 /**
  * yoga's `cors` option: the CORS headers for a listed origin (the key goes in Authorization, so no
@@ -38,16 +39,12 @@ export function useCrossSiteGuard(origins: readonly string[]): Plugin {
       const site = request.headers.get("sec-fetch-site");
       if (origin === null || allowed.has(origin) || (site !== "cross-site" && site !== "same-site")) return;
       endResponse(
-        new Response(
-          JSON.stringify({
-            errors: [
-              {
-                message: `requests from ${origin} are not allowed (CLM_CORS_ORIGINS lists the origins that are)`,
-                extensions: { code: "FORBIDDEN" },
-              },
-            ],
-          }),
-          { status: 403, headers: { "content-type": "application/json", vary: "Origin" } },
+        codedResponse(
+          403,
+          "FORBIDDEN",
+          `requests from ${origin} are not allowed (CLM_CORS_ORIGINS lists the origins that are)`,
+          {},
+          { vary: "Origin" },
         ),
       );
     },

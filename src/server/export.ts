@@ -8,7 +8,7 @@ import type { Plugin } from "graphql-yoga";
 import type { ColumnBatch, WarehouseConnector } from "../../connectors/connector.ts";
 import type { CustomerRange } from "../../connectors/features-sql.ts";
 import { sql } from "../../connectors/sql.ts";
-import { refusal, refusalResponse, type RequestAuth } from "../auth/request-auth.ts";
+import { refusal, type RequestAuth } from "../auth/request-auth.ts";
 import type { Services } from "../context.ts";
 import { FIRST_DAY, isCalendarDay, LAST_DAY, today } from "../lifecycle/calendar.ts";
 import { FEATURES } from "../lifecycle/features.ts";
@@ -19,7 +19,7 @@ import type { LifecycleService } from "../services/lifecycle.ts";
 import { SegmentStore } from "../services/segment-store.ts";
 import { SegmentService } from "../services/segments.ts";
 import { csvField, CsvBytes } from "./csv.ts";
-import { codedResponse } from "./edge-errors.ts";
+import { codedResponse, refusalResponse } from "./edge-errors.ts";
 
 const ROUTE = /^\/segments\/([^/]+)\/members\.csv$/;
 

@@ -6,6 +6,7 @@ import { EnvelopArmorPlugin } from "@escape.tech/graphql-armor";
 import { createComplexityRule } from "@pothos/plugin-complexity";
 import { GraphQLError, TypeInfo, ValidationContext, visit } from "graphql";
 import type { Plugin } from "graphql-yoga";
+import { codedResponse } from "./edge-errors.ts";
 
 export const QUERY_LIMITS = {
   /** Nesting of fields (the dashboard operation uses 5). */
@@ -148,24 +149,11 @@ export function answerSize(data: unknown, maxValues: number, maxBytes: number): 
 }
 
 function tooLarge(what: string): Response {
-  return new Response(
-    JSON.stringify({
-      errors: [
-        {
-          message: `the request body is ${what}; at most ${MAX_BODY_BYTES} bytes`,
-          extensions: { code: "BAD_USER_INPUT" },
-        },
-      ],
-    }),
-    { status: 413, headers: { "content-type": "application/json" } },
-  );
+  return codedResponse(413, "BAD_USER_INPUT", `the request body is ${what}; at most ${MAX_BODY_BYTES} bytes`);
 }
 
 function badContentLength(): Response {
-  return new Response(
-    JSON.stringify({ errors: [{ message: "Content-Length header is invalid.", extensions: { code: "BAD_REQUEST" } }] }),
-    { status: 400, headers: { "content-type": "application/json" } },
-  );
+  return codedResponse(400, "BAD_REQUEST", "Content-Length header is invalid.");
 }
 
 /**

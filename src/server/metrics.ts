@@ -3,6 +3,7 @@
 // clients are kept only while few (a client inventing names cannot grow the registry without end).
 import { createHash, timingSafeEqual } from "node:crypto";
 import type { Plugin } from "graphql-yoga";
+import { codedResponse } from "./edge-errors.ts";
 import { collectDefaultMetrics, Counter, Gauge, Histogram, Registry } from "prom-client";
 
 /** Distinct operation names kept as label values; later names count as "other". */
@@ -106,16 +107,12 @@ export function useMetricsEndpoint(metrics: ServerMetrics, token?: string): Plug
       if (request.method !== "GET" || url.pathname !== "/metrics") return;
       if (expected && !timingSafeEqual(digest(request.headers.get("authorization") ?? ""), expected)) {
         return endResponse(
-          new Response(
-            JSON.stringify({
-              errors: [
-                {
-                  message: "/metrics needs the token: Authorization: Bearer <CLM_METRICS_TOKEN>",
-                  extensions: { code: "UNAUTHENTICATED" },
-                },
-              ],
-            }),
-            { status: 401, headers: { "content-type": "application/json", "www-authenticate": "Bearer" } },
+          codedResponse(
+            401,
+            "UNAUTHENTICATED",
+            "/metrics needs the token: Authorization: Bearer <CLM_METRICS_TOKEN>",
+            {},
+            { "www-authenticate": "Bearer" },
           ),
         );
       }

@@ -48,24 +48,6 @@ export class RateLimit {
   }
 }
 
-/** A refusal by a rate limit, as every route answers it: 429, Retry-After and a GraphQL-shaped JSON body. */
-export function rateLimitedResponse(limited: { message: string; retryAfterSeconds: number }): Response {
-  return new Response(
-    JSON.stringify({
-      errors: [
-        {
-          message: limited.message,
-          extensions: { code: "RATE_LIMITED", retryAfterSeconds: limited.retryAfterSeconds },
-        },
-      ],
-    }),
-    {
-      status: 429,
-      headers: { "content-type": "application/json", "retry-after": String(limited.retryAfterSeconds) },
-    },
-  );
-}
-
 /** The client's address of a request served by node:http (yoga's server context); "unknown" in process (tests). */
 export function clientAddress(serverContext: unknown): string {
   return (

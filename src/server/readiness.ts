@@ -6,7 +6,8 @@ import { performance } from "node:perf_hooks";
 import type { Plugin } from "graphql-yoga";
 import type { Services } from "../context.ts";
 import type { GuardedWarehouse } from "../warehouse/guarded-warehouse.ts";
-import { clientAddress, RateLimit, rateLimitedResponse } from "./rate-limit.ts";
+import { rateLimitedResponse } from "./edge-errors.ts";
+import { clientAddress, RateLimit } from "./rate-limit.ts";
 
 /** How long one check's answer is reused (ms). */
 export const READY_REUSE_MS = 1_000;

@@ -5,22 +5,21 @@ import { SpanKind, SpanStatusCode } from "@opentelemetry/api";
 import type { Logger } from "pino";
 import { getOperationAST, GraphQLError, NoSchemaIntrospectionCustomRule, type ExecutionResult } from "graphql";
 import { createYoga, maskError as maskErrorDefault, type Plugin, type YogaServerInstance } from "graphql-yoga";
-import { QueryTooExpensiveError, WarehouseBusyError, WarehouseUnavailableError } from "../../connectors/connector.ts";
-import { APP_DATABASE_RETRY_AFTER_SECONDS, isAppDatabaseUnreachable } from "../appdb/unavailable.ts";
+import { QueryTooExpensiveError } from "../../connectors/connector.ts";
 import { KeyStore } from "../auth/keys.ts";
-import { authenticate, refusal, refusalResponse, type RequestAuth } from "../auth/request-auth.ts";
+import { authenticate, refusal, type RequestAuth } from "../auth/request-auth.ts";
 import type { RequestContext, Services } from "../context.ts";
 import { currentRequestScope, enterRequestScope, newRequestScope } from "../request-scope.ts";
 import { DeadlineExceededError, type GuardedWarehouse } from "../warehouse/guarded-warehouse.ts";
 import { useDashboard } from "./dashboard.ts";
-import { answeringFailures } from "./edge-errors.ts";
+import { answeringFailures, dependencyFailure, rateLimitedResponse, refusalResponse } from "./edge-errors.ts";
 import { useSegmentExport } from "./export.ts";
 import { useExecutionDeadline } from "./execution-deadline.ts";
 import { useAnswerBudget, useBodyLimit, useQueryLimits } from "./limits.ts";
 import { useInputHygiene } from "./input-hygiene.ts";
 import { corsFor, useCrossSiteGuard } from "./cors.ts";
 import { useMetricsEndpoint, type ServerMetrics } from "./metrics.ts";
-import { clientAddress, rateLimitedResponse, type RateLimit } from "./rate-limit.ts";
+import { clientAddress, type RateLimit } from "./rate-limit.ts";
 import { useReadiness } from "./readiness.ts";
 import { useNoSuggestions } from "./suggestions.ts";
 import { tracer } from "./tracing.ts";
@@ -82,11 +81,6 @@ export interface YogaOptions {
 
 export type ClmYoga = YogaServerInstance<Record<string, never>, RequestContext>;
 
-/** Seconds a client is told to wait before retrying when the warehouse does not answer. */
-export const WAREHOUSE_RETRY_AFTER_SECONDS = 5;
-/** Seconds a client is told to wait when every warehouse query slot stayed busy (a queue moves fast). */
-export const WAREHOUSE_BUSY_RETRY_AFTER_SECONDS = 2;
-
 /** A client's own id if it is a plain token, else a fresh one (the header is echoed back). */
 function requestIdOf(request: Request): string {
   const given = request.headers.get("x-request-id");
@@ -95,44 +89,26 @@ function requestIdOf(request: Request): string {
 
 /**
  * Internal errors stay masked (yoga's "Unexpected error."), logged whole with the request id, which
- * the client gets too; an unreachable warehouse is said plainly, with retry advice, since the client can
- * act on it.
+ * the client gets too; a dependency that cannot answer (edge-errors.ts dependencyFailure) is said
+ * plainly, with retry advice, since the client can act on it.
  */
 function errorMasker(log: Logger) {
   return (error: unknown, message: string, isDev?: boolean): Error => {
     const requestId = currentRequestScope()?.requestId;
     const original = error instanceof GraphQLError ? error.originalError : error;
     const where = error instanceof GraphQLError ? { nodes: error.nodes, path: error.path } : {};
-    if (original instanceof WarehouseUnavailableError) {
-      log.warn({ err: original, requestId }, "warehouse unavailable");
-      return new GraphQLError(`the warehouse is unavailable; retry in ${WAREHOUSE_RETRY_AFTER_SECONDS} s`, {
-        ...where,
-        extensions: { code: "WAREHOUSE_UNAVAILABLE", retryAfterSeconds: WAREHOUSE_RETRY_AFTER_SECONDS, requestId },
-      });
-    }
-    if (isAppDatabaseUnreachable(original)) {
-      log.warn({ err: original, requestId, path: where.path }, "app database unavailable");
-      return new GraphQLError(`the app database cannot be reached; retry in ${APP_DATABASE_RETRY_AFTER_SECONDS} s`, {
-        ...where,
-        extensions: {
-          code: "APP_DATABASE_UNAVAILABLE",
-          retryAfterSeconds: APP_DATABASE_RETRY_AFTER_SECONDS,
-          requestId,
-        },
-      });
-    }
-    if (original instanceof WarehouseBusyError) {
-      log.info(
-        { requestId, principal: currentRequestScope()?.principal, path: where.path, reason: original.message },
-        "warehouse busy",
+    const dependency = dependencyFailure(original);
+    if (dependency) {
+      // Busy is load, logged quietly; an unreachable dependency is worth a warning.
+      const level = dependency.code === "WAREHOUSE_BUSY" ? "info" : "warn";
+      log[level](
+        { err: original, requestId, principal: currentRequestScope()?.principal, path: where.path },
+        dependency.code,
       );
-      return new GraphQLError(
-        `the warehouse is busy with other queries; retry in ${WAREHOUSE_BUSY_RETRY_AFTER_SECONDS} s`,
-        {
-          ...where,
-          extensions: { code: "WAREHOUSE_BUSY", retryAfterSeconds: WAREHOUSE_BUSY_RETRY_AFTER_SECONDS, requestId },
-        },
-      );
+      return new GraphQLError(dependency.message, {
+        ...where,
+        extensions: { code: dependency.code, retryAfterSeconds: dependency.retryAfterSeconds, requestId },
+      });
     }
     if (original instanceof QueryTooExpensiveError) {
       return new GraphQLError(original.message, {
