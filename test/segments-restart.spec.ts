@@ -74,6 +74,9 @@ describe("segments across a restart", () => {
       await adminQuery(`CREATE DATABASE ${database}`);
       await survivesRestart({
         DATABASE_URL: withDatabase(TEST_DATABASE_URL!, database),
+        // The demo warehouse beside a real app database is said, not assumed; so is keyless access.
+        CLM_WAREHOUSE: "duckdb",
+        CLM_ALLOW_ANONYMOUS: "1",
         CLM_DEMO_CUSTOMERS: "200",
         PORT: "0",
       });
