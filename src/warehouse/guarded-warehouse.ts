@@ -266,8 +266,8 @@ export class GuardedWarehouse implements WarehouseConnector {
     }
     const entry = { rows: undefined as unknown as Promise<Row[]>, caller, admitted: false };
     entry.rows = this.guarded(query, options, scope, () => (entry.admitted = true));
-    // A query already under way for another caller, still queued, stays theirs; this one is joinable.
-    if (!shared) this.running.set(key, entry);
+    // Joinable by later askers unless another caller's identical query is already listed (still queued).
+    if (!this.running.has(key)) this.running.set(key, entry);
     try {
       const rows = await entry.rows;
       void this.remember(key, rows, options.asOf);
