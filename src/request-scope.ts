@@ -27,7 +27,7 @@ export interface RequestScope {
   warehouseMs: number;
   warehouseQueries: number;
   cacheHits: number;
-  /** The request's trace span (a no-op one unless tracing is on; server/tracing.ts). */
+  /** The request's trace span (a no-op one unless tracing is on; observability/tracing.ts). */
   span: Span | undefined;
   /** Error codes in the answer, for the access log. */
   readonly errorCodes: Set<string>;

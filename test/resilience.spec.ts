@@ -17,7 +17,7 @@ import { duckdbDialect } from "../connectors/duckdb.ts";
 import { pgPoolSource, PostgresConnector } from "../connectors/postgres.ts";
 import { ident, join, sql, type Sql } from "../connectors/sql.ts";
 import { newRequestScope, runInRequestScope } from "../src/request-scope.ts";
-import { ServerMetrics } from "../src/server/metrics.ts";
+import { ServerMetrics } from "../src/observability/metrics.ts";
 import {
   DEFAULT_GUARD_SETTINGS,
   DeadlineExceededError,

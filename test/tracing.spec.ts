@@ -2,7 +2,7 @@
 // production CLM_OTEL=otlp), each request is a server span and each warehouse query a child of it.
 import { InMemorySpanExporter, SimpleSpanProcessor } from "@opentelemetry/sdk-trace-base";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { startTracing } from "../src/server/tracing.ts";
+import { startTracing } from "../src/observability/tracing.ts";
 import { startTestServer, type TestServer } from "./helpers/server.ts";
 
 const exporter = new InMemorySpanExporter();

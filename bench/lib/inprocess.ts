@@ -5,7 +5,7 @@ import { pino } from "pino";
 import type { WarehouseConnector } from "../../connectors/connector.ts";
 import { openAppDatabase, type AppDatabase } from "../../src/appdb/database.ts";
 import { defaultStageModel } from "../../src/lifecycle/stage-model.ts";
-import { ServerMetrics } from "../../src/server/metrics.ts";
+import { ServerMetrics } from "../../src/observability/metrics.ts";
 import { createClmYoga, type ClmYoga } from "../../src/server/yoga.ts";
 import { LifecycleService } from "../../src/services/lifecycle.ts";
 import { DEFAULT_GUARD_SETTINGS, GuardedWarehouse } from "../../src/warehouse/guarded-warehouse.ts";

@@ -8,7 +8,7 @@ import { POOL_CONNECTIONS } from "../../connectors/postgres.ts";
 import type { WarehouseSettings } from "../../connectors/index.ts";
 import { DEFAULT_KEY_CACHE_SECONDS } from "../auth/key-cache.ts";
 import { defaultFitWorkers } from "../services/fit-pool.ts";
-import { TRACING_MODES, type TracingMode } from "../server/tracing.ts";
+import { TRACING_MODES, type TracingMode } from "../observability/tracing.ts";
 import { DEFAULT_QUERIES_PER_REQUEST, DEFAULT_QUEUE_WAIT_MS } from "../warehouse/admission.ts";
 import { DEFAULT_CACHE_SETTINGS, type CacheSettings } from "../warehouse/result-cache.ts";
 

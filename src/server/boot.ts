@@ -15,9 +15,9 @@ import { RfmSegments } from "../lifecycle/rfm.ts";
 import { FitPool } from "../services/fit-pool.ts";
 import { LifecycleService } from "../services/lifecycle.ts";
 import { DEFAULT_GUARD_SETTINGS, GuardedWarehouse } from "../warehouse/guarded-warehouse.ts";
-import { ServerMetrics } from "./metrics.ts";
+import { ServerMetrics } from "../observability/metrics.ts";
 import { RateLimit } from "./rate-limit.ts";
-import { startTracing } from "./tracing.ts";
+import { startTracing } from "../observability/tracing.ts";
 import { createClmYoga, type ClmYoga } from "./yoga.ts";
 
 /** A start-up failure whose message is the one line to show. */

@@ -8,7 +8,7 @@ import { WarehouseBusyError, WarehouseUnavailableError } from "../../connectors/
 import { APP_DATABASE_RETRY_AFTER_SECONDS, isAppDatabaseUnreachable } from "../appdb/unavailable.ts";
 import type { RequestAuth } from "../auth/request-auth.ts";
 import { currentRequestScope } from "../request-scope.ts";
-import type { ServerMetrics } from "./metrics.ts";
+import type { ServerMetrics } from "../observability/metrics.ts";
 
 /** Seconds a client is told to wait before retrying when the warehouse does not answer. */
 export const WAREHOUSE_RETRY_AFTER_SECONDS = 5;

@@ -18,11 +18,12 @@ import { useExecutionDeadline } from "./execution-deadline.ts";
 import { useAnswerBudget, useBodyLimit, useQueryLimits } from "./limits.ts";
 import { useInputHygiene } from "./input-hygiene.ts";
 import { corsFor, useCrossSiteGuard } from "./cors.ts";
-import { useMetricsEndpoint, type ServerMetrics } from "./metrics.ts";
+import type { ServerMetrics } from "../observability/metrics.ts";
+import { useMetricsEndpoint } from "./metrics-endpoint.ts";
 import { clientAddress, type RateLimit } from "./rate-limit.ts";
 import { useReadiness } from "./readiness.ts";
 import { useNoSuggestions } from "./suggestions.ts";
-import { tracer } from "./tracing.ts";
+import { tracer } from "../observability/tracing.ts";
 import { schema } from "../schema/index.ts";
 
 export const FIRST_QUERY = `# Welcome to the lifecycle analytics server.

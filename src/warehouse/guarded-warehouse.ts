@@ -39,8 +39,8 @@ import {
 } from "../../connectors/connector.ts";
 import type { Sql } from "../../connectors/sql.ts";
 import { currentRequestScope, type RequestScope } from "../request-scope.ts";
-import type { ServerMetrics } from "../server/metrics.ts";
-import { startChildSpan } from "../server/tracing.ts";
+import type { ServerMetrics } from "../observability/metrics.ts";
+import { startChildSpan } from "../observability/tracing.ts";
 import {
   DEFAULT_QUERIES_PER_REQUEST,
   DEFAULT_QUEUE_WAIT_MS,

@@ -9,7 +9,7 @@ import { RevocationListener } from "../../src/auth/key-revocations.ts";
 import { defaultStageModel } from "../../src/lifecycle/stage-model.ts";
 import type { FitPool } from "../../src/services/fit-pool.ts";
 import { LifecycleService } from "../../src/services/lifecycle.ts";
-import { ServerMetrics } from "../../src/server/metrics.ts";
+import { ServerMetrics } from "../../src/observability/metrics.ts";
 import { RateLimit } from "../../src/server/rate-limit.ts";
 import { createClmYoga, type ClmYoga, type YogaOptions } from "../../src/server/yoga.ts";
 import { DEFAULT_GUARD_SETTINGS, GuardedWarehouse, type GuardSettings } from "../../src/warehouse/guarded-warehouse.ts";

@@ -1,9 +1,6 @@
 // Prometheus metrics (prom-client), served at /metrics. One registry per server instance, so several
 // servers in one process (tests) do not share counters. Labels are bounded: operation names from
 // clients are kept only while few (a client inventing names cannot grow the registry without end).
-import { createHash, timingSafeEqual } from "node:crypto";
-import type { Plugin } from "graphql-yoga";
-import { codedResponse } from "./edge-errors.ts";
 import { collectDefaultMetrics, Counter, Gauge, Histogram, Registry } from "prom-client";
 
 /** Distinct operation names kept as label values; later names count as "other". */
@@ -92,33 +89,4 @@ export class ServerMetrics {
     this.operationNames.add(name);
     return name;
   }
-}
-
-const digest = (text: string) => createHash("sha256").update(text).digest();
-
-/**
- * Prometheus' scrape endpoint: GET /metrics in the text exposition format. With a token, only a request
- * sending it as `Authorization: Bearer <token>` is answered (compared in constant time); others get 401.
- */
-export function useMetricsEndpoint(metrics: ServerMetrics, token?: string): Plugin {
-  const expected = token === undefined ? undefined : digest(`Bearer ${token}`);
-  return {
-    async onRequest({ request, url, endResponse }) {
-      if (request.method !== "GET" || url.pathname !== "/metrics") return;
-      if (expected && !timingSafeEqual(digest(request.headers.get("authorization") ?? ""), expected)) {
-        return endResponse(
-          codedResponse(
-            401,
-            "UNAUTHENTICATED",
-            "/metrics needs the token: Authorization: Bearer <CLM_METRICS_TOKEN>",
-            {},
-            { "www-authenticate": "Bearer" },
-          ),
-        );
-      }
-      endResponse(
-        new Response(await metrics.registry.metrics(), { headers: { "content-type": metrics.registry.contentType } }),
-      );
-    },
-  };
 }
