@@ -100,6 +100,15 @@ export function runInRequestScope<T>(scope: RequestScope, work: () => Promise<T>
   return storage.run(scope, work);
 }
 
+/**
+ * Whether the request's deadline has passed. A few milliseconds early counts: the timer that aborts
+ * the scope's signal can fire just before Date.now() reaches the deadline, and an abort seen then is
+ * the deadline's, not the client's.
+ */
+export function deadlinePassed(scope: RequestScope): boolean {
+  return Date.now() >= scope.deadlineAt - 5;
+}
+
 /** The caller name of work shared by several requests' lookups. */
 export const SHARED_LOOKUPS = "shared-lookups";
 

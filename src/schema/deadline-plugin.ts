@@ -4,7 +4,7 @@
 // are: they start nothing, and checking each one would cost every answer's largest part.
 import SchemaBuilder, { BasePlugin, type PothosOutputFieldConfig, type SchemaTypes } from "@pothos/core";
 import type { GraphQLFieldResolver } from "graphql";
-import { currentRequestScope } from "../request-scope.ts";
+import { currentRequestScope, deadlinePassed } from "../request-scope.ts";
 import { DeadlineExceededError } from "../warehouse/guarded-warehouse.ts";
 
 declare global {
@@ -19,7 +19,7 @@ declare global {
 /** The request's deadline if it has passed (undefined otherwise, or outside a request). */
 export function passedDeadline(): number | undefined {
   const scope = currentRequestScope();
-  return scope && Date.now() >= scope.deadlineAt ? scope.deadlineMs : undefined;
+  return scope && deadlinePassed(scope) ? scope.deadlineMs : undefined;
 }
 
 function selectsMore(type: PothosOutputFieldConfig<SchemaTypes>["type"]): boolean {

@@ -9,7 +9,7 @@ import { QueryTooExpensiveError } from "../../connectors/connector.ts";
 import { KeyStore } from "../auth/keys.ts";
 import { authenticate, refusal, type RequestAuth } from "../auth/request-auth.ts";
 import type { RequestContext, Services } from "../context.ts";
-import { currentRequestScope, enterRequestScope, newRequestScope } from "../request-scope.ts";
+import { currentRequestScope, deadlinePassed, enterRequestScope, newRequestScope } from "../request-scope.ts";
 import { DeadlineExceededError, type GuardedWarehouse } from "../warehouse/guarded-warehouse.ts";
 import { useDashboard } from "./dashboard.ts";
 import { answeringFailures, dependencyFailure, rateLimitedResponse, refusalResponse } from "./edge-errors.ts";
@@ -95,17 +95,15 @@ function requestIdOf(request: Request): string {
  */
 function errorMasker(log: Logger) {
   return (error: unknown, message: string, isDev?: boolean): Error => {
-    const requestId = currentRequestScope()?.requestId;
+    const scope = currentRequestScope();
+    const requestId = scope?.requestId;
     const original = error instanceof GraphQLError ? error.originalError : error;
     const where = error instanceof GraphQLError ? { nodes: error.nodes, path: error.path } : {};
     const dependency = dependencyFailure(original);
     if (dependency) {
       // Busy is load, logged quietly; an unreachable dependency is worth a warning.
       const level = dependency.code === "WAREHOUSE_BUSY" ? "info" : "warn";
-      log[level](
-        { err: original, requestId, principal: currentRequestScope()?.principal, path: where.path },
-        dependency.code,
-      );
+      log[level]({ err: original, requestId, principal: scope?.principal, path: where.path }, dependency.code);
       return new GraphQLError(dependency.message, {
         ...where,
         extensions: { code: dependency.code, retryAfterSeconds: dependency.retryAfterSeconds, requestId },
@@ -125,12 +123,14 @@ function errorMasker(log: Logger) {
     // An abort is the deadline's when the deadline has passed (its signal aborts with TimeoutError),
     // else the client's; work that did not say which is told apart here, once.
     const aborted = (original as { name?: unknown } | null)?.name;
-    const scope = currentRequestScope();
     const deadline =
       original instanceof DeadlineExceededError
         ? original
-        : (aborted === "AbortError" || aborted === "TimeoutError") && scope && Date.now() >= scope.deadlineAt - 5
-          ? new DeadlineExceededError(scope.deadlineMs)
+        : (aborted === "AbortError" || aborted === "TimeoutError") && scope && deadlinePassed(scope)
+          ? new DeadlineExceededError(
+              scope.deadlineMs,
+              `the request's deadline of ${scope.deadlineMs} ms passed before this field was answered`,
+            )
           : undefined;
     if (deadline) {
       log.warn({ requestId, deadlineMs: deadline.deadlineMs, path: where.path }, "request deadline passed");

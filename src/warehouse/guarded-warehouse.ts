@@ -38,7 +38,7 @@ import {
   type WarehouseConnector,
 } from "../../connectors/connector.ts";
 import type { Sql } from "../../connectors/sql.ts";
-import { currentRequestScope, type RequestScope } from "../request-scope.ts";
+import { currentRequestScope, deadlinePassed, type RequestScope } from "../request-scope.ts";
 import type { ServerMetrics } from "../observability/metrics.ts";
 import { startChildSpan } from "../observability/tracing.ts";
 import {
@@ -486,7 +486,7 @@ export class GuardedWarehouse implements WarehouseConnector {
   /** The error of work cut short by an aborted signal: DeadlineExceededError when the deadline passed. */
   private asDeadline(error: unknown, scope: RequestScope | undefined): unknown {
     if (error instanceof DeadlineExceededError) return error;
-    return scope && Date.now() >= scope.deadlineAt - 5 ? new DeadlineExceededError(scope.deadlineMs) : error;
+    return scope && deadlinePassed(scope) ? new DeadlineExceededError(scope.deadlineMs) : error;
   }
 
   private circuitError(): WarehouseUnavailableError {
