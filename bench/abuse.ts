@@ -1,7 +1,7 @@
 // The abuse suite under load (`npm run abuse`): one key attacks a real server as the hostile tester did,
 // while a second key keeps sending a cheap query (one customer's stage, every 20 ms); for each attack it
 // prints the victim's latency (p50 / p99 / max) and errors by code, and what the attacker got back. The
-// bounded versions of the same attacks, which prove each fix, run in `npm test` (test/abuse/).
+// bounded versions of the same attacks, which prove each fix, run in `npm test` (test/server/abuse/).
 //
 //   npx tsx bench/abuse.ts [--seconds 10] [--customers 20000] [--postgres-url postgresql://127.0.0.1/db]
 //                          [--only pool,cost,cpu,nul] [--server-env NAME=VALUE ...]

@@ -4,8 +4,8 @@
 // thread), over precomputed features: every known customer's real features from the top DuckDB shop,
 // loaded once before timing. Baselines in the same run: the same model hand-written as plain `if`s over
 // the same row objects, and over columns in Float64Arrays (the ceiling of JS on this machine).
-import { DEFAULT_MAPPING } from "../connectors/contract.ts";
-import { DuckDBConnector } from "../connectors/duckdb.ts";
+import { DEFAULT_MAPPING } from "../src/sql/contract.ts";
+import { DuckDBConnector } from "../src/connectors/duckdb.ts";
 import type { CustomerFeatures } from "../src/lifecycle/features.ts";
 import { defaultStageModel, type CompiledStageModel } from "../src/lifecycle/stage-model.ts";
 import { LifecycleService, toFeatures } from "../src/services/lifecycle.ts";

@@ -442,7 +442,7 @@ const CREATE_SEGMENT = `mutation SoakCreate($input: CreateSegmentInput!) { creat
 const UPDATE_SEGMENT = `mutation SoakUpdate($input: UpdateSegmentInput!) { updateSegment(input: $input) { ${SEGMENT_FIELDS} } }`;
 const ARCHIVE_SEGMENT = `mutation SoakArchive($id: ID!) { archiveSegment(id: $id) { ${SEGMENT_FIELDS} } }`;
 
-/** Definitions in the rule language (see test/segments.spec.ts), varied so updates really change something. */
+/** Definitions in the rule language (see test/graphql/segments.spec.ts), varied so updates really change something. */
 const DEFINITIONS: readonly unknown[] = [
   { field: "stage", op: "eq", value: "loyal" },
   { field: "purchaseDays", op: "gte", value: 4 },

@@ -1,7 +1,7 @@
 // What every resolver receives: the services of this server and the identity of the request.
 import type { PrismaClient } from "@prisma/client";
 import type { Logger } from "pino";
-import type { WarehouseConnector } from "../connectors/connector.ts";
+import type { WarehouseConnector } from "./connectors/connector.ts";
 import type { RequestAuth } from "./auth/request-auth.ts";
 import type { LifecycleRequest, LifecycleService } from "./services/lifecycle.ts";
 

@@ -5,9 +5,9 @@ import { existsSync, mkdirSync, readFileSync, renameSync, rmSync, writeFileSync 
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import pg from "pg";
-import { DEFAULT_MAPPING } from "../../connectors/contract.ts";
-import { DuckDBConnector } from "../../connectors/duckdb.ts";
-import { pgPoolSource, PostgresConnector } from "../../connectors/postgres.ts";
+import { DEFAULT_MAPPING } from "../../src/sql/contract.ts";
+import { DuckDBConnector } from "../../src/connectors/duckdb.ts";
+import { pgPoolSource, PostgresConnector } from "../../src/connectors/postgres.ts";
 import { generateDemoData, type DemoCounts } from "../../src/demo/generate.ts";
 import { bar, log } from "./progress.ts";
 

@@ -2,7 +2,7 @@
 // benchmark opened: requests go through yoga.fetch (the whole yoga pipeline — plugins, auth, limits,
 // parsing, validation, execution, serialization — without a socket), exactly as the tests do.
 import { pino } from "pino";
-import type { WarehouseConnector } from "../../connectors/connector.ts";
+import type { WarehouseConnector } from "../../src/connectors/connector.ts";
 import { openAppDatabase, type AppDatabase } from "../../src/appdb/database.ts";
 import { defaultStageModel } from "../../src/lifecycle/stage-model.ts";
 import { ServerMetrics } from "../../src/observability/metrics.ts";

@@ -5,8 +5,8 @@
 // while a server holds the embedded store.
 import type { Segment } from "@prisma/client";
 import type { Logger } from "pino";
-import { openWarehouse, type WarehouseConnector } from "../../connectors/index.ts";
-import type { DuckDBConnector } from "../../connectors/duckdb.ts";
+import { openWarehouse, type WarehouseConnector } from "../connectors/index.ts";
+import type { DuckDBConnector } from "../connectors/duckdb.ts";
 import { openAppDatabase, type AppDatabase } from "../appdb/database.ts";
 import { loadEnv, type AppConfig } from "../config/env.ts";
 import { loadConfigFile } from "../config/file.ts";

@@ -4,7 +4,7 @@
 // 1. The file is read by DuckDB (read_csv with every column as text, or read_parquet) into a temporary
 //    table on one connection, each row with its number: the data row's position in a CSV (DuckDB keeps
 //    the file's order), `file_row_number` + 1 in a Parquet file.
-// 2. Every value is checked in SQL against the contract (connectors/contract.ts): required values
+// 2. Every value is checked in SQL against the contract (src/sql/contract.ts): required values
 //    present, numbers finite and within DECIMAL(18,2), timestamps and dates ISO 8601 in 1900–9999.
 // 3. With any problem nothing is loaded. A CSV's problems are reported by physical line — the line of
 //    the file (1 = the header) on which the bad row starts, counting line breaks inside quoted fields —
@@ -14,9 +14,9 @@
 //    inserts the rows: a failure rolls everything back, and the table is as it was.
 import { existsSync, rmSync, statSync } from "node:fs";
 import { basename } from "node:path";
-import { columnSpec, columnsOf, type ColumnSpec, type LogicalTable } from "../../connectors/contract.ts";
-import { DuckDBConnector, type DuckDBSession } from "../../connectors/duckdb.ts";
-import { ident, integer, join, sql, type Sql } from "../../connectors/sql.ts";
+import { columnSpec, columnsOf, type ColumnSpec, type LogicalTable } from "../sql/contract.ts";
+import { DuckDBConnector, type DuckDBSession } from "../connectors/duckdb.ts";
+import { ident, integer, join, sql, type Sql } from "../sql/sql.ts";
 import { loadConfigFile } from "../config/file.ts";
 import { openBytes, readCsvHeader, scanCsv } from "./csv-scan.ts";
 import { CliError, firstLine, UsageError } from "./exit.ts";

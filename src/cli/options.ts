@@ -1,6 +1,6 @@
 // Parsers of option and argument values: a bad value is a usage error (exit 2) naming the option.
 import { InvalidArgumentError } from "commander";
-import type { LogicalTable } from "../../connectors/contract.ts";
+import type { LogicalTable } from "../sql/contract.ts";
 import { FIRST_DAY, isCalendarDay, LAST_DAY } from "../lifecycle/calendar.ts";
 
 export function positiveInt(value: string): number {

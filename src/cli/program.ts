@@ -2,7 +2,7 @@
 // (exit.ts). Each command's work lives in its own module, loaded only when the command runs, so `--help`
 // and usage errors answer at once. src/cli/main.ts runs it as the process.
 import { Argument, Command, InvalidArgumentError, Option } from "commander";
-import { columnSpec, columnsOf, WAREHOUSE_CONTRACT, type LogicalTable } from "../../connectors/contract.ts";
+import { columnSpec, columnsOf, WAREHOUSE_CONTRACT, type LogicalTable } from "../sql/contract.ts";
 import { ROLES, checkLabel, isRole, parseExpiry, type Role } from "../auth/keys.ts";
 import { BREAKDOWNS, METRICS } from "../lifecycle/metrics.ts";
 import { CliError, EXIT, firstLine, printLines, UsageError } from "./exit.ts";

@@ -1,7 +1,7 @@
 // `clm seed`: the deterministic demo shop written into a DuckDB file or a PostgreSQL database.
-import { DuckDBConnector } from "../../connectors/duckdb.ts";
-import { pgPoolSource, PostgresConnector } from "../../connectors/postgres.ts";
-import type { WarehouseWriter } from "../../connectors/connector.ts";
+import { DuckDBConnector } from "../connectors/duckdb.ts";
+import { pgPoolSource, PostgresConnector } from "../connectors/postgres.ts";
+import type { WarehouseWriter } from "../connectors/connector.ts";
 import { loadConfigFile } from "../config/file.ts";
 import { generateDemoData } from "../demo/generate.ts";
 import { CliError, firstLine, UsageError } from "./exit.ts";

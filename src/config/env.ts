@@ -3,9 +3,9 @@
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { z } from "zod";
-import { DEFAULT_CUSTOMERS_PER_RANGE } from "../../connectors/connector.ts";
-import { POOL_CONNECTIONS } from "../../connectors/postgres.ts";
-import type { WarehouseSettings } from "../../connectors/index.ts";
+import { DEFAULT_CUSTOMERS_PER_RANGE } from "../connectors/connector.ts";
+import { POOL_CONNECTIONS } from "../connectors/postgres.ts";
+import type { WarehouseSettings } from "../connectors/index.ts";
 import { DEFAULT_KEY_CACHE_SECONDS } from "../auth/key-cache.ts";
 import { defaultFitWorkers } from "../services/fit-pool.ts";
 import { TRACING_MODES, type TracingMode } from "../observability/tracing.ts";

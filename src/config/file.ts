@@ -2,7 +2,7 @@
 // column mapping, the time zone of days, the stage model, the RFM segment map and the survey event type.
 import { readFileSync } from "node:fs";
 import { z } from "zod";
-import { resolveMapping, warehouseMappingSchema, type WarehouseMapping } from "../../connectors/contract.ts";
+import { resolveMapping, warehouseMappingSchema, type WarehouseMapping } from "../sql/contract.ts";
 import { DEFAULT_RFM_SEGMENTS, rfmSegmentsSchema, type RfmSegmentMap } from "../lifecycle/rfm.ts";
 import {
   checkStageModel,

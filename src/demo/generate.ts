@@ -2,8 +2,8 @@
 // buyers purchase at heterogeneous rates and drop out (the BG/NBD story), spend varies per customer
 // (the Gamma-Gamma story), some refer others, paid channels cost money every day, and visits, sign-ups,
 // leads and survey scores are recorded as events. Every draw comes from one seeded generator.
-import type { ContractRow, WarehouseWriter } from "../../connectors/connector.ts";
-import type { LogicalTable } from "../../connectors/contract.ts";
+import type { ContractRow, WarehouseWriter } from "../connectors/connector.ts";
+import type { LogicalTable } from "../sql/contract.ts";
 import { Random } from "./random.ts";
 
 export interface DemoOptions {

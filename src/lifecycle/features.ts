@@ -1,6 +1,6 @@
 // The customer features the lifecycle is computed from, as of a day. One catalog serves the SQL that
 // computes them, the rule language that reads them, and the GraphQL type that shows them.
-import type { LogicalTable } from "../../connectors/contract.ts";
+import type { LogicalTable } from "../sql/contract.ts";
 
 /** number: a JS number (SQL DOUBLE); date: "YYYY-MM-DD" (SQL DATE); string: text. */
 export type FeatureType = "number" | "date" | "string";

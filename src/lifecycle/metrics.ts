@@ -1,6 +1,6 @@
 // The metric catalog: every lifecycle metric's key, unit and definition, and how its value follows from
 // a few additive measures the warehouse aggregates (see services/metrics.ts). Pure: no I/O.
-import type { LogicalTable } from "../../connectors/contract.ts";
+import type { LogicalTable } from "../sql/contract.ts";
 import type { Period } from "./calendar.ts";
 
 export type MetricUnit = "ratio" | "multiple" | "currency" | "days" | "count" | "score";

@@ -6,7 +6,7 @@
 // so equal values always get equal scores, whatever the row order. Worse means: a longer time since the
 // last purchase day (recency), fewer purchase days (frequency), less revenue (monetary).
 import { z } from "zod";
-import { cast, join, sql, type Sql } from "../../connectors/sql.ts";
+import { cast, join, sql, type Sql } from "../sql/sql.ts";
 
 export type RfmSegmentMap = Readonly<Record<string, readonly string[]>>;
 

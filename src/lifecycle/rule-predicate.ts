@@ -1,6 +1,6 @@
 // The TypeScript back end of the rule language: rules compiled to JavaScript source, one function of
 // straight-line conditions, each field read once. Its semantics are the SQL back end's (rule-sql.ts);
-// the property tests (test/rule-agreement.spec.ts, test/segment-agreement.spec.ts) hold them to it.
+// the property tests (test/sql/rule-agreement.spec.ts, test/graphql/segment-agreement.spec.ts) hold them to it.
 //
 // Why source and not a tree of closures: the classifier runs for every customer a lookup or an
 // in-process segment touches, and a closure per node costs a call per node; V8 inlines the generated

@@ -1,7 +1,7 @@
 // The SQL back end of the rule language: a boolean expression over feature columns, every constant a
 // bound parameter. Each comparison is guarded so it is never NULL (false instead), which keeps NOT
 // and the TypeScript back end in agreement.
-import { cast, comparisonOperator, join, keyword, sql, type Sql, type SqlTypeName } from "../../connectors/sql.ts";
+import { cast, comparisonOperator, join, keyword, sql, type Sql, type SqlTypeName } from "../sql/sql.ts";
 import { FEATURE_BY_FIELD, type FeatureType } from "./features.ts";
 import type { Rule, RuleScope, ValueExpr } from "./rules.ts";
 

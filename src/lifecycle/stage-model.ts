@@ -2,7 +2,7 @@
 // their own order, that put every customer in exactly one stage. The default follows the CLM literature:
 // reach → acquisition → develop and nurture → retention → loyalty/advocacy, plus lapse states for win-back.
 import { z } from "zod";
-import { integer, join, sql, type Sql } from "../../connectors/sql.ts";
+import { integer, join, sql, type Sql } from "../sql/sql.ts";
 import { compileFirstMatch, type FeatureRow } from "./rule-predicate.ts";
 import { compileRuleSql, type RuleSqlContext } from "./rule-sql.ts";
 import { checkRule, fieldsOf, ruleSchema, type Rule } from "./rules.ts";

@@ -1,6 +1,6 @@
 // The warehouse as the server sees it: which contract tables it found, and how many rows they hold.
-import type { TableStatus, WarehouseKind } from "../../connectors/connector.ts";
-import { WAREHOUSE_CONTRACT } from "../../connectors/contract.ts";
+import type { TableStatus, WarehouseKind } from "../connectors/connector.ts";
+import { WAREHOUSE_CONTRACT } from "../sql/contract.ts";
 import { builder } from "./builder.ts";
 
 const WarehouseKindEnum = builder.enumType("WarehouseKind", {

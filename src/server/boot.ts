@@ -2,9 +2,9 @@
 // that fails closes what the earlier steps opened, and reports one line saying why.
 import { createServer, type Server } from "node:http";
 import type { Logger } from "pino";
-import { openWarehouse, type WarehouseConnector } from "../../connectors/index.ts";
-import { contractProblem } from "../../connectors/table-status.ts";
-import type { DuckDBConnector } from "../../connectors/duckdb.ts";
+import { openWarehouse, type WarehouseConnector } from "../connectors/index.ts";
+import { contractProblem } from "../connectors/table-status.ts";
+import type { DuckDBConnector } from "../connectors/duckdb.ts";
 import { openAppDatabase, type AppDatabase } from "../appdb/database.ts";
 import { disableKeyCache, enableKeyCache } from "../auth/key-cache.ts";
 import { RevocationListener } from "../auth/key-revocations.ts";

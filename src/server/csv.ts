@@ -3,7 +3,7 @@
 // enough that building their text first costs more than the query: the bytes are the same either way.
 // CsvBytes also writes the typed columns of a warehouse's column batches (numbers, days, UTF-8 text)
 // field by field without a JS value per field.
-import { dayText, isValidRow, type BatchColumn } from "../../connectors/connector.ts";
+import { dayText, isValidRow, type BatchColumn } from "../connectors/connector.ts";
 
 /**
  * One CSV field (RFC 4180 quoting). Text that a spreadsheet would run as a formula (starting with

@@ -4,7 +4,7 @@
 // and, where waiting helps, retry advice; the failure is logged whole under that id and counted.
 import type { Logger } from "pino";
 import type { Plugin } from "graphql-yoga";
-import { WarehouseBusyError, WarehouseUnavailableError } from "../../connectors/connector.ts";
+import { WarehouseBusyError, WarehouseUnavailableError } from "../connectors/connector.ts";
 import { APP_DATABASE_RETRY_AFTER_SECONDS, isAppDatabaseUnreachable } from "../appdb/unavailable.ts";
 import type { RequestAuth } from "../auth/request-auth.ts";
 import { currentRequestScope } from "../request-scope.ts";

@@ -5,9 +5,9 @@
 // shared with `clm export-segment` (src/cli/export-segment.ts).
 import type { PrismaClient, Segment } from "@prisma/client";
 import type { Plugin } from "graphql-yoga";
-import type { ColumnBatch, WarehouseConnector } from "../../connectors/connector.ts";
-import type { CustomerRange } from "../../connectors/features-sql.ts";
-import { sql } from "../../connectors/sql.ts";
+import type { ColumnBatch, WarehouseConnector } from "../connectors/connector.ts";
+import type { CustomerRange } from "../lifecycle/features-sql.ts";
+import { sql } from "../sql/sql.ts";
 import { refusal, type RequestAuth } from "../auth/request-auth.ts";
 import type { Services } from "../context.ts";
 import { FIRST_DAY, isCalendarDay, LAST_DAY, today } from "../lifecycle/calendar.ts";

@@ -7,7 +7,7 @@
 // be replaced in a schema. Every such value is either a string literal of the document or a string
 // inside the variables, so checking those two covers every argument by construction, including ones
 // added later, with one error shape (the argument's path in `extensions.argument`). The hot path stays
-// cheap (micro-benchmark in test/abuse/input-hygiene.spec.ts): a document whose text has neither a raw
+// cheap (micro-benchmark in test/server/abuse/input-hygiene.spec.ts): a document whose text has neither a raw
 // NUL nor a \u escape cannot hold a refused literal, so nearly every document costs one scan of its text;
 // others are walked once per parsed document; variables are walked on each execution (a loop over their
 // strings). The GraphQL parser itself refuses unpaired surrogates in the query text; that syntax error

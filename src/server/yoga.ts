@@ -5,7 +5,7 @@ import { SpanKind, SpanStatusCode } from "@opentelemetry/api";
 import type { Logger } from "pino";
 import { getOperationAST, GraphQLError, NoSchemaIntrospectionCustomRule, type ExecutionResult } from "graphql";
 import { createYoga, maskError as maskErrorDefault, type Plugin, type YogaServerInstance } from "graphql-yoga";
-import { QueryTooExpensiveError } from "../../connectors/connector.ts";
+import { QueryTooExpensiveError } from "../connectors/connector.ts";
 import { KeyStore } from "../auth/keys.ts";
 import { authenticate, refusal, type RequestAuth } from "../auth/request-auth.ts";
 import type { RequestContext, Services } from "../context.ts";

@@ -1,7 +1,7 @@
 // Cohorts by first-purchase month: who of each cohort bought again in each later month, what they
 // spent, and where the cohort stands in the lifecycle now. Aggregated in the warehouse.
-import { instant, localDay, monthIndex } from "../../connectors/features-sql.ts";
-import { cast, ident, sql, typeName } from "../../connectors/sql.ts";
+import { instant, localDay, monthIndex } from "../lifecycle/features-sql.ts";
+import { cast, ident, sql, typeName } from "../sql/sql.ts";
 import { asOfCutoff, monthLabel, monthOf } from "../lifecycle/calendar.ts";
 import { compileRuleSql } from "../lifecycle/rule-sql.ts";
 import { fieldsOf, type Rule } from "../lifecycle/rules.ts";

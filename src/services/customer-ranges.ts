@@ -2,12 +2,12 @@
 // runs as several smaller queries on the embedded warehouse, range after range (src/server/export.ts
 // starts each one while the one before is still being written out). DuckDB runs in the server's own
 // process: one query over a million customers built its hash tables and sort for all of them at once
-// (what ranges saved, measured: DEFAULT_CUSTOMERS_PER_RANGE in connectors/connector.ts).
+// (what ranges saved, measured: DEFAULT_CUSTOMERS_PER_RANGE in src/connectors/connector.ts).
 // Warehouses that run elsewhere (PostgreSQL, BigQuery) keep their own memory and get one query.
-import type { WarehouseConnector } from "../../connectors/connector.ts";
-import type { LogicalTable } from "../../connectors/contract.ts";
-import type { CustomerRange } from "../../connectors/features-sql.ts";
-import { cast, ident, integer, sql } from "../../connectors/sql.ts";
+import type { WarehouseConnector } from "../connectors/connector.ts";
+import type { LogicalTable } from "../sql/contract.ts";
+import type { CustomerRange } from "../lifecycle/features-sql.ts";
+import { cast, ident, integer, sql } from "../sql/sql.ts";
 
 /** Ids sampled to place the bounds: plenty for ranges within a few percent of equal. */
 const SAMPLE_IDS = 4_096;

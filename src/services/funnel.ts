@@ -1,6 +1,6 @@
 // The stage funnel: how many customers got at least as far as each progress stage, from which the
 // drop-off between consecutive stages follows. Counted in the warehouse by furthest stage reached.
-import { cast, join, sql, type Sql } from "../../connectors/sql.ts";
+import { cast, join, sql, type Sql } from "../sql/sql.ts";
 import type { Period } from "../lifecycle/calendar.ts";
 import { compileRuleSql } from "../lifecycle/rule-sql.ts";
 import { fieldsOf, type Rule } from "../lifecycle/rules.ts";

@@ -5,8 +5,8 @@ import { GuardedWarehouse } from "../warehouse/guarded-warehouse.ts";
 import { refusedTextReason } from "../input-text.ts";
 import { fetchIsolatingFailures, isValueRejection } from "./isolated-batch.ts";
 import DataLoader from "dataloader";
-import type { TableStatus, WarehouseConnector } from "../../connectors/connector.ts";
-import type { LogicalTable } from "../../connectors/contract.ts";
+import type { TableStatus, WarehouseConnector } from "../connectors/connector.ts";
+import type { LogicalTable } from "../sql/contract.ts";
 import {
   dayDiff,
   featuresSql,
@@ -15,8 +15,8 @@ import {
   instant,
   medianAggregate,
   medianWindow,
-} from "../../connectors/features-sql.ts";
-import { cast, ident, integer, join, sql, typeName, type Sql } from "../../connectors/sql.ts";
+} from "../lifecycle/features-sql.ts";
+import { cast, ident, integer, join, sql, typeName, type Sql } from "../sql/sql.ts";
 import { addDays, asOfCutoff, today } from "../lifecycle/calendar.ts";
 import { FEATURES, FEATURE_BY_FIELD, type CustomerFeatures, type FeatureField } from "../lifecycle/features.ts";
 import type { ClvFitOutput } from "../lifecycle/clv/fit.ts";

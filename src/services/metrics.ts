@@ -1,16 +1,9 @@
 // Lifecycle metrics over a period, aggregated in the warehouse: one query per period for the customer
 // measures (with an optional breakdown), one for marketing spend and one for stays in stages, each
 // only when a requested metric needs it. The metric catalog (lifecycle/metrics.ts) turns measures into values.
-import type { LogicalTable } from "../../connectors/contract.ts";
-import {
-  dayDiff,
-  instant,
-  localDay,
-  medianAggregate,
-  medianWindow,
-  monthIndex,
-} from "../../connectors/features-sql.ts";
-import { cast, ident, integer, join, sql, typeName, type Dialect, type Sql } from "../../connectors/sql.ts";
+import type { LogicalTable } from "../sql/contract.ts";
+import { dayDiff, instant, localDay, medianAggregate, medianWindow, monthIndex } from "../lifecycle/features-sql.ts";
+import { cast, ident, integer, join, sql, typeName, type Dialect, type Sql } from "../sql/sql.ts";
 import { addDays, asOfCutoff, daysBetween, monthLabel, startOfDay, type Period } from "../lifecycle/calendar.ts";
 import {
   MEASURE_SOURCES,

@@ -1,7 +1,7 @@
 // Segment membership in the warehouse: a resolved definition over the customers known on a day, with
 // their stage keys and (only when the definition reads them) RFM scores.
-import type { CustomerRange } from "../../connectors/features-sql.ts";
-import { cast, ident, integer, join, sql, type Sql } from "../../connectors/sql.ts";
+import type { CustomerRange } from "../lifecycle/features-sql.ts";
+import { cast, ident, integer, join, sql, type Sql } from "../sql/sql.ts";
 import { FEATURE_BY_FIELD, type CustomerFeatures, type FeatureField } from "../lifecycle/features.ts";
 import type { RuleSqlContext } from "../lifecycle/rule-sql.ts";
 import { compileRuleSql } from "../lifecycle/rule-sql.ts";

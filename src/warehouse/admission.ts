@@ -8,7 +8,7 @@
 // key can slow only itself. A query that gets no slot within its wait is WarehouseBusyError
 // (WAREHOUSE_BUSY, retry advice), which is back-pressure, never a fault: it is not retried and does not
 // count toward the circuit.
-import { WarehouseBusyError } from "../../connectors/connector.ts";
+import { WarehouseBusyError } from "../connectors/connector.ts";
 
 /** Queries one request runs at once by default: a dashboard's dozen run a few at a time. */
 export const DEFAULT_QUERIES_PER_REQUEST = 4;

@@ -36,8 +36,8 @@ import {
   type StreamOptions,
   type TableStatus,
   type WarehouseConnector,
-} from "../../connectors/connector.ts";
-import type { Sql } from "../../connectors/sql.ts";
+} from "../connectors/connector.ts";
+import type { Sql } from "../sql/sql.ts";
 import { currentRequestScope, deadlinePassed, type RequestScope } from "../request-scope.ts";
 import type { ServerMetrics } from "../observability/metrics.ts";
 import { startChildSpan } from "../observability/tracing.ts";

@@ -7,8 +7,8 @@ import { createHash } from "node:crypto";
 import { Redis } from "ioredis";
 import { LRUCache } from "lru-cache";
 import type { Logger } from "pino";
-import type { Row } from "../../connectors/connector.ts";
-import type { Sql } from "../../connectors/sql.ts";
+import type { Row } from "../connectors/connector.ts";
+import type { Sql } from "../sql/sql.ts";
 
 export interface CacheSettings {
   /** Seconds an entry lives when the query reads up to today (or says nothing of its day). */

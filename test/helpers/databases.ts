@@ -3,11 +3,11 @@
 import { randomBytes } from "node:crypto";
 import { PGlite } from "@electric-sql/pglite";
 import pg from "pg";
-import { DEFAULT_MAPPING, resolveMapping } from "../../connectors/contract.ts";
-import { DuckDBConnector } from "../../connectors/duckdb.ts";
-import { pgliteSource, pgPoolSource, PostgresConnector } from "../../connectors/postgres.ts";
-import { ident, sql } from "../../connectors/sql.ts";
-import type { WarehouseConnector, WarehouseWriter } from "../../connectors/connector.ts";
+import { DEFAULT_MAPPING, resolveMapping } from "../../src/sql/contract.ts";
+import { DuckDBConnector } from "../../src/connectors/duckdb.ts";
+import { pgliteSource, pgPoolSource, PostgresConnector } from "../../src/connectors/postgres.ts";
+import { ident, sql } from "../../src/sql/sql.ts";
+import type { WarehouseConnector, WarehouseWriter } from "../../src/connectors/connector.ts";
 import { openAppDatabase, type AppDatabase } from "../../src/appdb/database.ts";
 
 export const TEST_DATABASE_URL = process.env.TEST_DATABASE_URL || undefined;

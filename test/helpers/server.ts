@@ -1,8 +1,8 @@
 // An in-process server for GraphQL tests: requests go through yoga.fetch, no port is opened.
 import { pino } from "pino";
-import type { ContractRow } from "../../connectors/connector.ts";
-import { DEFAULT_MAPPING, type LogicalTable } from "../../connectors/contract.ts";
-import { DuckDBConnector } from "../../connectors/duckdb.ts";
+import type { ContractRow } from "../../src/connectors/connector.ts";
+import { DEFAULT_MAPPING, type LogicalTable } from "../../src/sql/contract.ts";
+import { DuckDBConnector } from "../../src/connectors/duckdb.ts";
 import { generateDemoData, type DemoCounts } from "../../src/demo/generate.ts";
 import { DEFAULT_KEY_CACHE_SECONDS, disableKeyCache, enableKeyCache } from "../../src/auth/key-cache.ts";
 import { RevocationListener } from "../../src/auth/key-revocations.ts";

@@ -6,9 +6,9 @@ import { EventEmitter } from "node:events";
 import { setTimeout as sleep } from "node:timers/promises";
 import { PGlite } from "@electric-sql/pglite";
 import pg from "pg";
-import { DEFAULT_MAPPING, resolveMapping } from "../../connectors/contract.ts";
-import { pgliteSource, pgPoolSource, PostgresConnector } from "../../connectors/postgres.ts";
-import { ident, sql } from "../../connectors/sql.ts";
+import { DEFAULT_MAPPING, resolveMapping } from "../../src/sql/contract.ts";
+import { pgliteSource, pgPoolSource, PostgresConnector } from "../../src/connectors/postgres.ts";
+import { ident, sql } from "../../src/sql/sql.ts";
 import { TEST_DATABASE_URL, testName, type TestWarehouse } from "./databases.ts";
 
 export interface SlowPool {

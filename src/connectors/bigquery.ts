@@ -1,0 +1,207 @@
+// BigQuery as the warehouse. Named parameters only, so the SQL text depends on the query's shape and
+// BigQuery's own result cache can serve repeats.
+import { BigQuery, type BigQueryOptions, type Query } from "@google-cloud/bigquery";
+import type { WarehouseMapping } from "../sql/contract.ts";
+import {
+  DEFAULT_BATCH_ROWS,
+  QueryTooExpensiveError,
+  WarehouseUnavailableError,
+  type QueryOptions,
+  type Row,
+  type StreamOptions,
+  type WarehouseConnector,
+} from "./connector.ts";
+import { ident, render, sql, type BoundParam, type Dialect, type Sql, type SqlParamType } from "../sql/sql.ts";
+import { informationSchemaProbe, probeTables } from "./table-status.ts";
+
+export const bigqueryDialect: Dialect = {
+  name: "bigquery",
+  quoteIdent: (name) => `\`${name}\``,
+  typeName: (type) => ({ float: "FLOAT64", text: "STRING", date: "DATE", int: "INT64", instant: "TIMESTAMP" })[type],
+  placeholder: (i) => `@p${i + 1}`,
+};
+
+export interface BigQuerySettings {
+  readonly project: string;
+  readonly dataset: string;
+  readonly location: string | undefined;
+  readonly maxBytesBilled: number;
+  /** BigQuery cancels a job running longer (ms); unset: no limit. Setting it costs a round trip per query. */
+  readonly jobTimeoutMs?: number;
+  /**
+   * Dry-run every query first and refuse one estimated over `maxBytesBilled` with a clear error before
+   * it runs (costs one round trip per query; maximumBytesBilled alone makes BigQuery fail the job).
+   */
+  readonly dryRunBudget?: boolean;
+  /** Told each dry run's estimate (for the bytes metric). */
+  readonly onBytesEstimated?: (bytes: number) => void;
+  /** Extra client options; tests point `apiEndpoint` and `authClient` at a local wire-format endpoint. */
+  readonly clientOptions?: BigQueryOptions;
+}
+
+/**
+ * Transient errors (HTTP 429, 5xx, reasons rateLimitExceeded and backendError) are retried by the
+ * client with exponential backoff and jitter; these bound how long that may go on (seconds).
+ */
+export const BIGQUERY_RETRY = {
+  autoRetry: true,
+  maxRetries: 4,
+  retryDelayMultiplier: 2,
+  maxRetryDelay: 8,
+  totalTimeout: 60,
+};
+
+function inferType(value: unknown): SqlParamType {
+  if (typeof value === "boolean") return "BOOL";
+  // Beyond 2^53 a whole number is a float that INT64 may not hold (−9.2e18, 1e300): FLOAT64.
+  if (typeof value === "number") return Number.isSafeInteger(value) ? "INT64" : "FLOAT64";
+  if (value instanceof Date) return "TIMESTAMP";
+  return "STRING";
+}
+
+function paramType(p: BoundParam): string | string[] {
+  const element = p.type ?? inferType(Array.isArray(p.value) ? p.value[0] : p.value);
+  return p.array || Array.isArray(p.value) ? [element] : element;
+}
+
+function normalise(value: unknown): unknown {
+  if (value === null || typeof value !== "object") return value;
+  if (Array.isArray(value)) return value.map(normalise);
+  // BigQueryTimestamp / BigQueryDate / Big (NUMERIC) wrap their value.
+  if ("value" in value) {
+    const inner = (value as { value: unknown }).value;
+    return typeof inner === "string" && /^\d{4}-\d{2}-\d{2}T/.test(inner) ? new Date(inner) : inner;
+  }
+  if (typeof (value as { toNumber?: unknown }).toNumber === "function")
+    return (value as { toNumber(): number }).toNumber();
+  return value;
+}
+
+/**
+ * What is still failing after the client's retries — a 5xx, a rate limit, no network — as
+ * WarehouseUnavailableError (clients see WAREHOUSE_UNAVAILABLE); a bad query stays what it is.
+ */
+function unavailable(error: unknown, budgetBytes: number): unknown {
+  const reasons = ((error as { errors?: { reason?: string }[] } | null)?.errors ?? []).map((e) => e.reason);
+  if (reasons.includes("bytesBilledLimitExceeded") || /bytesBilledLimitExceeded/.test(String(error))) {
+    return new QueryTooExpensiveError(null, budgetBytes);
+  }
+  const code = (error as { code?: unknown } | null)?.code;
+  const network = ["ECONNREFUSED", "ECONNRESET", "ETIMEDOUT", "ENOTFOUND", "EAI_AGAIN"].includes(String(code));
+  if (network || Number(code) >= 500 || Number(code) === 429) {
+    return new WarehouseUnavailableError(`BigQuery unavailable: ${(error as Error).message}`, { cause: error });
+  }
+  return error;
+}
+
+export class BigQueryConnector implements WarehouseConnector {
+  readonly kind = "bigquery" as const;
+  readonly dialect = bigqueryDialect;
+  private readonly client: BigQuery;
+
+  constructor(
+    private readonly settings: BigQuerySettings,
+    readonly mapping: WarehouseMapping,
+  ) {
+    this.client = new BigQuery({
+      projectId: settings.project,
+      location: settings.location,
+      retryOptions: BIGQUERY_RETRY,
+      ...settings.clientOptions,
+    });
+  }
+
+  /** The job request for a query: deterministic text, named typed parameters, a byte budget. */
+  jobRequest(query: Sql, options: QueryOptions = {}): Query {
+    const { text, params } = render(query, bigqueryDialect);
+    return {
+      query: text,
+      params: Object.fromEntries(params.map((p) => [p.name, p.value])),
+      types: Object.fromEntries(params.map((p) => [p.name, paramType(p)])),
+      location: this.settings.location,
+      maximumBytesBilled: String(this.settings.maxBytesBilled),
+      labels: { app: "clm-graphql", query: (options.label ?? "query").toLowerCase().replace(/[^a-z0-9_-]/g, "_") },
+      defaultDataset: { projectId: this.settings.project, datasetId: this.settings.dataset },
+      // With a job timeout the client creates the job (jobs.insert) and polls it, instead of jobs.query.
+      ...(this.settings.jobTimeoutMs ? { jobTimeoutMs: this.settings.jobTimeoutMs } : {}),
+    } as Query;
+  }
+
+  async query<R extends Row = Row>(query: Sql, options: QueryOptions = {}): Promise<R[]> {
+    options.signal?.throwIfAborted();
+    await this.checkBudget(query, options);
+    const [rows] = await this.client.query(this.jobRequest(query, options)).catch((error: unknown) => {
+      throw unavailable(error, this.settings.maxBytesBilled);
+    });
+    return (rows as Row[]).map((row) => {
+      const out: Row = {};
+      for (const key in row) out[key] = normalise(row[key]);
+      return out as R;
+    });
+  }
+
+  /**
+   * The results page by page: the job runs once, then each page of `batchRows` rows is read from its
+   * result table when asked for (tabledata pages), so the rows are never all held here.
+   */
+  async *stream<R extends Row = Row>(query: Sql, options: StreamOptions = {}): AsyncIterable<R[]> {
+    options.signal?.throwIfAborted();
+    await this.checkBudget(query, options);
+    const [job] = await this.client.createQueryJob(this.jobRequest(query, options)).catch((error: unknown) => {
+      throw unavailable(error, this.settings.maxBytesBilled);
+    });
+    let pageToken: string | undefined;
+    do {
+      options.signal?.throwIfAborted();
+      const [rows, next] = await job.getQueryResults({
+        maxResults: options.batchRows ?? DEFAULT_BATCH_ROWS,
+        pageToken,
+        autoPaginate: false,
+      });
+      yield (rows as Row[]).map((row) => {
+        const out: Row = {};
+        for (const key in row) out[key] = normalise(row[key]);
+        return out as R;
+      });
+      pageToken = (next as { pageToken?: string } | null | undefined)?.pageToken;
+    } while (pageToken);
+  }
+
+  /** What the query would scan (bytes), from a dry run that bills nothing. */
+  async estimateBytes(query: Sql, options: QueryOptions = {}): Promise<number> {
+    const [job] = await this.client
+      .createQueryJob({ ...this.jobRequest(query, options), dryRun: true })
+      .catch((error: unknown) => {
+        throw unavailable(error, this.settings.maxBytesBilled);
+      });
+    return Number(job.metadata?.statistics?.totalBytesProcessed ?? 0);
+  }
+
+  /** With `dryRunBudget`: refuses a query whose dry run estimates more than the byte budget. */
+  private async checkBudget(query: Sql, options: QueryOptions): Promise<void> {
+    if (!this.settings.dryRunBudget) return;
+    const bytes = await this.estimateBytes(query, options);
+    this.settings.onBytesEstimated?.(bytes);
+    if (bytes > this.settings.maxBytesBilled) throw new QueryTooExpensiveError(bytes, this.settings.maxBytesBilled);
+  }
+
+  async ping(): Promise<void> {
+    await this.query(sql`SELECT 1 AS ok`, { label: "ping" });
+  }
+
+  tableStatus() {
+    // Tables live in the configured dataset (or the mapping's schema, as the queries read them);
+    // BigQuery lists columns per dataset.
+    return probeTables(
+      this.mapping,
+      informationSchemaProbe(
+        this,
+        this.settings.dataset,
+        (dataset, table) =>
+          sql`SELECT column_name FROM ${ident(dataset, "INFORMATION_SCHEMA", "COLUMNS")} WHERE table_name = ${table}`,
+      ),
+    );
+  }
+
+  async close(): Promise<void> {}
+}

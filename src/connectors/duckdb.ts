@@ -1,0 +1,296 @@
+// DuckDB: the embedded default warehouse, in memory or in a file.
+import { mkdirSync } from "node:fs";
+import { availableParallelism } from "node:os";
+import { dirname } from "node:path";
+import {
+  DuckDBInstance,
+  DuckDBTypeId,
+  dateValue,
+  listValue,
+  timestampValue,
+  type DuckDBAppender,
+  type DuckDBResult,
+  type DuckDBValue,
+} from "@duckdb/node-api";
+import { columnSpec, columnsOf, type LogicalTable, type WarehouseMapping } from "../sql/contract.ts";
+import {
+  DEFAULT_BATCH_ROWS,
+  DEFAULT_CUSTOMERS_PER_RANGE,
+  type ColumnBatch,
+  type ContractRow,
+  type QueryOptions,
+  type Row,
+  type StreamOptions,
+  type WarehouseConnector,
+  type WarehouseWriter,
+} from "./connector.ts";
+import { createContractTables, createTableSql } from "./ddl.ts";
+import { columnReader } from "./duckdb-columns.ts";
+import { doubleQuoted, ident, render, sql, type Dialect, type Sql, type SqlValue } from "../sql/sql.ts";
+import { informationSchemaProbe, probeTables } from "./table-status.ts";
+
+export const duckdbDialect: Dialect = {
+  name: "duckdb",
+  quoteIdent: doubleQuoted,
+  typeName: (type) => ({ float: "DOUBLE", text: "VARCHAR", date: "DATE", int: "BIGINT", instant: "TIMESTAMPTZ" })[type],
+  placeholder: (i) => `$${i + 1}`,
+};
+
+const DUCKDB_TYPES = { text: "VARCHAR", timestamp: "TIMESTAMP", numeric: "DECIMAL(18,2)", date: "DATE" } as const;
+const DAY_MS = 86_400_000;
+
+function toDuckValue(value: SqlValue): DuckDBValue {
+  if (value instanceof Date) return timestampValue(BigInt(value.getTime()) * 1000n);
+  // The binding turns whole numbers into BIGINT and fails beyond its range (−9.2e18, 1e300): such a
+  // value goes as its decimal text, which the CAST(… AS DOUBLE) every number constant sits in reads back exactly.
+  if (typeof value === "number" && Number.isInteger(value) && !Number.isSafeInteger(value)) return String(value);
+  if (Array.isArray(value)) return listValue(value as DuckDBValue[]);
+  return value as DuckDBValue;
+}
+
+function fromDuckValue(value: unknown): unknown {
+  // BIGINT/HUGEINT come back as bigint; counts and sums fit a double exactly far beyond our sizes.
+  if (typeof value === "bigint") return Number(value);
+  return value;
+}
+
+/** Rows as every connector returns them: calendar days as "YYYY-MM-DD", numbers as JS numbers. */
+function normaliseRows(
+  rows: Record<string, unknown>[],
+  names: readonly string[],
+  types: readonly { typeId: DuckDBTypeId }[],
+): Record<string, unknown>[] {
+  const dateColumns = new Set(types.flatMap((type, i) => (type.typeId === DuckDBTypeId.DATE ? [names[i]!] : [])));
+  for (const row of rows) {
+    for (const key in row) {
+      const value = row[key];
+      row[key] =
+        dateColumns.has(key) && value instanceof Date ? value.toISOString().slice(0, 10) : fromDuckValue(value);
+    }
+  }
+  return rows;
+}
+
+/**
+ * Statements on one connection, for work that needs a session: temporary tables, a transaction
+ * spanning several statements (`clm import`), and the progress of the statement running.
+ */
+export interface DuckDBSession {
+  query<R extends Row = Row>(query: Sql): Promise<R[]>;
+  /** How far the running statement is, 0–100; -1 when DuckDB cannot tell (or nothing runs). */
+  progress(): number;
+}
+
+export interface DuckDBOptions {
+  /**
+   * A DuckDB size such as "512MB"; default (undefined or null) DuckDB's own, 80% of RAM. No lower
+   * default: at 512MB an in-memory demo of 5,000 customers ran out of memory under the dashboard's
+   * concurrent queries (DuckDB cannot spill everything, and in-memory tables count against the limit).
+   * Servers over large data should set one (CLM_DUCKDB_MEMORY_LIMIT) to bound their memory.
+   */
+  readonly memoryLimit?: string | null;
+  /**
+   * Where DuckDB spills what does not fit the memory limit. Default: DuckDB's, "<file>.tmp" beside a
+   * database file, and ".tmp" in the working directory for an in-memory one.
+   */
+  readonly tempDirectory?: string;
+  /** Customers per id range of a whole-population export (default DEFAULT_CUSTOMERS_PER_RANGE). */
+  readonly customersPerRange?: number;
+}
+
+export class DuckDBConnector implements WarehouseConnector, WarehouseWriter {
+  readonly kind = "duckdb" as const;
+  readonly dialect = duckdbDialect;
+  /**
+   * DuckDB runs each query on every core, so more queries at once than cores only share them: one
+   * slot per core keeps a caller from crowding out the others (src/warehouse/admission.ts gives one
+   * caller at most half). Measured on 2 cores (npm run abuse, 20,000 people): another key's lookups
+   * during a flood of stageTimings took p99 56 ms with 2 slots against 912 ms with 8, while the
+   * example dashboard alone took about 500 ms against 400.
+   */
+  readonly concurrentQueries = Math.max(2, availableParallelism());
+
+  private constructor(
+    private readonly instance: DuckDBInstance,
+    readonly mapping: WarehouseMapping,
+    readonly customersPerRange: number,
+  ) {}
+
+  /** `path` ":memory:" (or undefined) is an in-memory database. */
+  static async open(
+    path: string | undefined,
+    mapping: WarehouseMapping,
+    options: DuckDBOptions = {},
+  ): Promise<DuckDBConnector> {
+    const location = path ?? ":memory:";
+    const config: Record<string, string> = {};
+    const memoryLimit = options.memoryLimit ?? null;
+    if (memoryLimit !== null) config.memory_limit = memoryLimit;
+    if (options.tempDirectory) {
+      // DuckDB creates the directory itself when it first spills, but not its parents.
+      mkdirSync(dirname(options.tempDirectory), { recursive: true });
+      config.temp_directory = options.tempDirectory;
+    }
+    const instance = await DuckDBInstance.create(location, config);
+    // Timestamps without a zone are UTC by the input contract; days are cut in the configured zone.
+    const setup = await instance.connect();
+    await setup.run("SET GLOBAL TimeZone = 'UTC'");
+    setup.closeSync();
+    return new DuckDBConnector(instance, mapping, options.customersPerRange ?? DEFAULT_CUSTOMERS_PER_RANGE);
+  }
+
+  async query<R extends Row = Row>(query: Sql, options: QueryOptions = {}): Promise<R[]> {
+    const statement = await this.statement(query, options.signal);
+    try {
+      const reader = await statement.connection.runAndReadAll(statement.text, statement.values);
+      return normaliseRows(reader.getRowObjectsJS(), reader.columnNames(), reader.columnTypes()) as R[];
+    } finally {
+      statement.release();
+    }
+  }
+
+  stream<R extends Row = Row>(query: Sql, options: StreamOptions = {}): AsyncIterable<R[]> {
+    const batchRows = options.batchRows ?? DEFAULT_BATCH_ROWS;
+    return this.streamResult(query, options, async function* (result) {
+      const names = result.columnNames();
+      const types = result.columnTypes();
+      let batch: Record<string, unknown>[] = [];
+      for await (const rows of result.yieldRowObjectJs()) {
+        batch.push(...normaliseRows(rows, names, types));
+        while (batch.length >= batchRows) {
+          yield batch.slice(0, batchRows) as R[];
+          batch = batch.slice(batchRows);
+        }
+      }
+      if (batch.length > 0) yield batch as R[];
+    });
+  }
+
+  /** One batch per data chunk (up to 2,048 rows), its columns copied out as typed arrays. */
+  streamColumns(query: Sql, options: StreamOptions = {}): AsyncIterable<ColumnBatch> {
+    return this.streamResult(query, options, async function* (result) {
+      // Deduplicated as the row objects' keys are, so both name a column alike.
+      const names = result.deduplicatedColumnNames();
+      const readers = result.columnTypes().map((type) => columnReader(type, fromDuckValue));
+      for (;;) {
+        const chunk = await result.fetchChunk();
+        if (!chunk || chunk.rowCount === 0) return;
+        yield { names, columns: readers.map((read, c) => read(chunk, c)), rowCount: chunk.rowCount };
+      }
+    });
+  }
+
+  /** Runs `query` as a streaming result on a connection of its own, closed when `read` ends or is stopped. */
+  private async *streamResult<T>(
+    query: Sql,
+    options: StreamOptions,
+    read: (result: DuckDBResult) => AsyncIterable<T>,
+  ): AsyncIterable<T> {
+    const statement = await this.statement(query, options.signal);
+    try {
+      // A streaming result computes chunks (2,048 rows) as they are fetched.
+      yield* read(await statement.connection.stream(statement.text, statement.values));
+    } finally {
+      statement.release();
+    }
+  }
+
+  /**
+   * A connection of its own for one statement, interrupted when `signal` aborts, and the statement's
+   * text and values; `release` closes it (and must be called once it is got).
+   */
+  private async statement(query: Sql, signal: AbortSignal | undefined) {
+    const { text, params } = render(query, duckdbDialect);
+    const values = params.map((p) => toDuckValue(p.value));
+    const connection = await this.instance.connect();
+    const onAbort = () => connection.interrupt();
+    signal?.addEventListener("abort", onAbort, { once: true });
+    const release = () => {
+      signal?.removeEventListener("abort", onAbort);
+      connection.closeSync();
+    };
+    if (signal?.aborted) {
+      release();
+      signal.throwIfAborted();
+    }
+    return { connection, text, values, release };
+  }
+
+  async ping(): Promise<void> {
+    await this.query(sql`SELECT 1 AS ok`);
+  }
+
+  tableStatus() {
+    return probeTables(this.mapping, informationSchemaProbe(this, "main"));
+  }
+
+  createTables(options: { replace: boolean }): Promise<void> {
+    return createContractTables(this, DUCKDB_TYPES, options);
+  }
+
+  /** What creates one contract table under the mapping when it is missing (and the mapping's schema). */
+  createTableSql(table: LogicalTable): Sql[] {
+    const schema = this.mapping.schema ? [sql`CREATE SCHEMA IF NOT EXISTS ${ident(this.mapping.schema)}`] : [];
+    return [...schema, createTableSql(this.mapping, table, DUCKDB_TYPES)];
+  }
+
+  /** Runs `work` on one connection of its own, closed afterwards (temporary tables go with it). */
+  async session<T>(work: (session: DuckDBSession) => Promise<T>): Promise<T> {
+    const connection = await this.instance.connect();
+    try {
+      // Progress is tracked only when the progress bar is on; DuckDB's own printing of it stays off.
+      await connection.run("SET enable_progress_bar = true");
+      await connection.run("SET enable_progress_bar_print = false");
+      return await work({
+        query: async <R extends Row = Row>(query: Sql) => {
+          const { text, params } = render(query, duckdbDialect);
+          const reader = await connection.runAndReadAll(
+            text,
+            params.map((p) => toDuckValue(p.value)),
+          );
+          return normaliseRows(reader.getRowObjectsJS(), reader.columnNames(), reader.columnTypes()) as R[];
+        },
+        progress: () => connection.progress.percentage,
+      });
+    } finally {
+      connection.closeSync();
+    }
+  }
+
+  async append(table: LogicalTable, rows: readonly ContractRow[]): Promise<void> {
+    const connection = await this.instance.connect();
+    try {
+      const appender = await connection.createAppender(this.mapping.tables[table].table, this.mapping.schema ?? null);
+      const writers = columnsOf(table).map((c) => appenderFor(columnSpec(table, c).type));
+      for (const row of rows) {
+        for (let i = 0; i < writers.length; i++) {
+          const value = row[i];
+          if (value === null || value === undefined) appender.appendNull();
+          else writers[i]!(appender, value);
+        }
+        appender.endRow();
+      }
+      appender.closeSync();
+    } finally {
+      connection.closeSync();
+    }
+  }
+
+  async close(): Promise<void> {
+    this.instance.closeSync();
+  }
+}
+
+function appenderFor(type: "text" | "timestamp" | "numeric" | "date") {
+  switch (type) {
+    case "text":
+      return (a: DuckDBAppender, v: string | number) => a.appendVarchar(String(v));
+    case "timestamp":
+      return (a: DuckDBAppender, v: string | number) => a.appendTimestamp(timestampValue(BigInt(v) * 1000n));
+    case "numeric":
+      return (a: DuckDBAppender, v: string | number) => a.appendDouble(Number(v));
+    case "date":
+      return (a: DuckDBAppender, v: string | number) =>
+        a.appendDate(dateValue(Math.floor(Date.parse(`${v}T00:00:00Z`) / DAY_MS)));
+  }
+}

@@ -1,0 +1,333 @@
+// The customer-features query as of a day, in each dialect: computed where the data lives, one row
+// per known customer (a purchase, a customers row or an event before the cut-off).
+import { FEATURES, type FeatureField } from "./features.ts";
+import type { LogicalTable, WarehouseMapping } from "../sql/contract.ts";
+import { cast, ident, join, sql, typeName, type Dialect, type Sql } from "../sql/sql.ts";
+
+/**
+ * Customer ids `from` ≤ id < `below`, compared as text in the warehouse's own order (the order of an
+ * ORDER BY customer_id there); an absent end is open.
+ */
+export interface CustomerRange {
+  readonly from?: string;
+  readonly below?: string;
+}
+
+export interface FeaturesQuery {
+  readonly dialect: Dialect;
+  readonly mapping: WarehouseMapping;
+  /** Optional tables present and complete; the features that need others are NULL. */
+  readonly available: ReadonlySet<LogicalTable>;
+  /** The as-of day, "YYYY-MM-DD". */
+  readonly asOf: string;
+  /** The instant the day after asOf begins in the time zone: inputs before it count. */
+  readonly cutoff: Date;
+  readonly timeZone: string;
+  /** Restrict to these customers (a batch of lookups); all customers when absent. */
+  readonly customerIds?: readonly string[];
+  /** Restrict to the customers whose id (as text) lies in this range (a part of a split export). */
+  readonly customerRange?: CustomerRange;
+  /** The features to compute (columns in catalog order after customer_id); all when absent. */
+  readonly fields?: ReadonlySet<FeatureField>;
+}
+
+/** The local calendar day of a timestamp column. */
+export function localDay(dialect: Dialect, expr: Sql, timeZone: string): Sql {
+  // Sessions run in UTC (see the connectors), so a plain cast gives the UTC day of both zoned and
+  // unzoned timestamps, at a fraction of the cost of a zone conversion.
+  if (timeZone === "UTC" && dialect.name !== "bigquery") return sql`CAST(${expr} AS DATE)`;
+  switch (dialect.name) {
+    case "duckdb":
+      return sql`CAST(timezone(${timeZone}, CAST(${expr} AS TIMESTAMPTZ)) AS DATE)`;
+    case "postgres":
+      return sql`CAST((CAST(${expr} AS TIMESTAMPTZ) AT TIME ZONE ${timeZone}) AS DATE)`;
+    case "bigquery":
+      return sql`DATE(${expr}, ${timeZone})`;
+  }
+}
+
+/**
+ * An instant to compare timestamp columns with. On DuckDB a TIMESTAMP (UTC, as the contract says),
+ * so the column is compared as stored: a TIMESTAMPTZ constant would convert every row through ICU
+ * and defeat zone maps (5 s instead of 0.2 s over 29M events here).
+ */
+export function instant(dialect: Dialect, at: Date): Sql {
+  if (dialect.name === "duckdb") return sql`CAST(${at.toISOString().replace("T", " ").replace("Z", "")} AS TIMESTAMP)`;
+  return cast(at.toISOString(), "instant");
+}
+
+/** Whole days from one DATE to another. */
+export function dayDiff(dialect: Dialect, from: Sql, to: Sql): Sql {
+  switch (dialect.name) {
+    case "duckdb":
+      return sql`date_diff('day', ${from}, ${to})`;
+    case "postgres":
+      return sql`(${to} - ${from})`;
+    case "bigquery":
+      return sql`DATE_DIFF(${to}, ${from}, DAY)`;
+  }
+}
+
+/** ` AND` the text of `expr` lies in `range` (nothing for no range). */
+function inRange(expr: Sql, range: CustomerRange | undefined): Sql {
+  const text = cast(expr, "text");
+  const from = range?.from === undefined ? sql`` : sql` AND ${text} >= ${range.from}`;
+  const below = range?.below === undefined ? sql`` : sql` AND ${text} < ${range.below}`;
+  return sql`${from}${below}`;
+}
+
+/** `expr` is one of `ids` (a list parameter). */
+export function inList(dialect: Dialect, expr: Sql, ids: readonly string[]): Sql {
+  return dialect.name === "bigquery" ? sql`${expr} IN UNNEST(${ids})` : sql`${expr} = ANY(${ids})`;
+}
+
+/**
+ * The value of the latest row by `time` in a group (ties: the greatest value), as one aggregate pass
+ * rather than a window sort.
+ */
+function latestBy(dialect: Dialect, value: Sql, time: Sql): Sql {
+  switch (dialect.name) {
+    case "duckdb":
+      // Structs compare field by field: the latest time, then the greatest value.
+      return sql`max(struct_pack(t := ${time}, v := ${value})).v`;
+    case "postgres":
+      return sql`(array_agg(${value} ORDER BY ${time} DESC, ${value} DESC))[1]`;
+    case "bigquery":
+      // STRUCTs are not orderable in BigQuery: a fixed-width UTC time prefix makes the text sort
+      // by time, then by value; the prefix (21 characters) is cut off again.
+      return sql`SUBSTR(MAX(CONCAT(FORMAT_TIMESTAMP(${"%Y%m%d%H%M%E6S"}, ${time}, ${"UTC"}), ${value})), 22)`;
+  }
+}
+
+/** The smallest non-null of some DATE expressions (LEAST differs on NULL between dialects). */
+function earliest(values: readonly Sql[]): Sql {
+  if (values.length === 1) return values[0]!;
+  const rotations = values.map((_, i) => sql`COALESCE(${join([...values.slice(i), ...values.slice(0, i)])})`);
+  return sql`LEAST(${join(rotations)})`;
+}
+
+/** Whether any of `fields` is wanted. */
+function wantsAny(wanted: ReadonlySet<FeatureField>, ...fields: FeatureField[]): boolean {
+  return fields.some((f) => wanted.has(f));
+}
+
+export function featuresSql(q: FeaturesQuery): Sql {
+  const { dialect, mapping } = q;
+  const table = (logical: LogicalTable) => ident(mapping.schema, mapping.tables[logical].table);
+  const col = (logical: LogicalTable, column: string, alias = "t") =>
+    ident(alias, mapping.tables[logical].columns[column]);
+  const cutoff = instant(dialect, q.cutoff);
+  const asOf = cast(q.asOf, "date");
+  // Every table is restricted by its own customer column, so a restriction prunes each scan.
+  const only = (expr: Sql) =>
+    sql`${q.customerIds ? sql` AND ${inList(dialect, expr, q.customerIds)}` : sql``}${inRange(expr, q.customerRange)}`;
+  const hasCustomers = q.available.has("customers");
+  const hasEvents = q.available.has("events");
+  const wanted: ReadonlySet<FeatureField> = q.fields ?? new Set(FEATURES.map((f) => f.field));
+  const firstSeen = wantsAny(wanted, "firstSeenDate", "tenureDays");
+  // Only the parts the wanted features read are computed: the stage rules read four features, and
+  // order-level grouping, the purchase-day numbering and the events' latest type were most of the cost
+  // of a stage count (bench/results.md, pushdown).
+  const orders = wantsAny(wanted, "orderCount", "revenue", "averageOrderValue", "firstPurchaseRevenue");
+  // The second purchase day and the first day's revenue: on DuckDB without numbering every purchase day
+  // by a window (the export's query took 1.2x the hand-written SQL's time with it, bench pushdown): the
+  // first day's revenue by arg_min_null, the second day as the earliest day after the first. Not by
+  // min(day, 2): its list state cannot spill, and the export then ran out of memory under a 256MB
+  // limit. The other dialects number the days.
+  const numberDays = dialect.name !== "duckdb";
+  const numbered = numberDays && wantsAny(wanted, "secondPurchaseDate", "firstPurchaseRevenue");
+  const peopleDetails = hasCustomers && (firstSeen || wanted.has("acquisitionChannel"));
+  const eventDetails = hasEvents && (firstSeen || wantsAny(wanted, "lastEventDate", "lastEventType"));
+  const referrals = hasCustomers && wanted.has("referredCount");
+
+  /** Only who a table makes known before the cut-off (the union into `known` removes duplicates). */
+  const idsBefore = (logical: "customers" | "events", time: "created_at" | "occurred_at") =>
+    sql`SELECT CAST(${col(logical, "customer_id")} AS ${typeName("text")}) AS customer_id
+  FROM ${table(logical)} AS t
+  WHERE ${col(logical, time)} < ${cutoff}${only(col(logical, "customer_id"))}`;
+
+  const txColumns = orders
+    ? sql`,
+         ${col("transactions", "amount")} AS amount,
+         ${col("transactions", "order_id")} AS order_id`
+    : sql``;
+  const ctes: Sql[] = [
+    sql`tx AS (
+  SELECT CAST(${col("transactions", "customer_id")} AS ${typeName("text")}) AS customer_id,
+         ${localDay(dialect, col("transactions", "occurred_at"), q.timeZone)} AS day${txColumns}
+  FROM ${table("transactions")} AS t
+  WHERE ${col("transactions", "occurred_at")} < ${cutoff}${only(col("transactions", "customer_id"))}
+)`,
+  ];
+  const numbering = numbered
+    ? sql`,
+         ROW_NUMBER() OVER (PARTITION BY customer_id ORDER BY day) AS n`
+    : sql``;
+  ctes.push(
+    orders
+      ? // Orders per day: distinct order ids, each row without one counting alone. Grouping by order id
+        // first is cheaper than COUNT(DISTINCT) over millions of groups.
+        sql`daily AS (
+  SELECT customer_id, day, SUM(revenue) AS revenue, SUM(CASE WHEN order_id IS NULL THEN lines ELSE 1 END) AS orders${numbering}
+  FROM (SELECT customer_id, day, order_id, SUM(amount) AS revenue, COUNT(*) AS lines FROM tx GROUP BY customer_id, day, order_id) AS o
+  GROUP BY customer_id, day
+)`
+      : sql`daily AS (
+  SELECT customer_id, day${numbering}
+  FROM tx GROUP BY customer_id, day
+)`,
+  );
+  const buyerColumns = [
+    sql`COUNT(*) AS purchase_days`,
+    sql`MIN(day) AS first_day`,
+    sql`MAX(day) AS last_day`,
+    ...(wanted.has("secondPurchaseDate") && numberDays ? [sql`MIN(CASE WHEN n = 2 THEN day END) AS second_day`] : []),
+    ...(orders ? [sql`SUM(orders) AS order_count`, sql`SUM(revenue) AS revenue`] : []),
+    // arg_min_null, not arg_min: arg_min skips rows whose revenue is NULL, and would give a later day's.
+    ...(wanted.has("firstPurchaseRevenue")
+      ? [
+          numberDays
+            ? sql`SUM(CASE WHEN n = 1 THEN revenue END) AS first_day_revenue`
+            : sql`arg_min_null(revenue, day) AS first_day_revenue`,
+        ]
+      : []),
+  ];
+  const perBuyer = sql`SELECT customer_id, ${join(buyerColumns)}
+  FROM daily GROUP BY customer_id`;
+  if (wanted.has("secondPurchaseDate") && !numberDays) {
+    ctes.push(sql`buyer_days AS (
+  ${perBuyer}
+)`);
+    ctes.push(sql`buyers AS (
+  SELECT b.*, s.second_day
+  FROM buyer_days AS b
+  LEFT JOIN (
+    SELECT d.customer_id, MIN(d.day) AS second_day
+    FROM daily AS d JOIN buyer_days AS f ON f.customer_id = d.customer_id AND d.day > f.first_day
+    GROUP BY d.customer_id
+  ) AS s ON s.customer_id = b.customer_id
+)`);
+  } else {
+    ctes.push(sql`buyers AS (
+  ${perBuyer}
+)`);
+  }
+  const knownFrom = [sql`SELECT customer_id FROM buyers`];
+  if (hasCustomers) {
+    if (peopleDetails) {
+      ctes.push(sql`people AS (
+  SELECT CAST(${col("customers", "customer_id")} AS ${typeName("text")}) AS customer_id,
+         MIN(${localDay(dialect, col("customers", "created_at"), q.timeZone)}) AS created_day,
+         MIN(${col("customers", "acquisition_channel")}) AS acquisition_channel
+  FROM ${table("customers")} AS t
+  WHERE ${col("customers", "created_at")} < ${cutoff}${only(col("customers", "customer_id"))}
+  GROUP BY 1
+)`);
+      knownFrom.push(sql`SELECT customer_id FROM people`);
+    } else {
+      knownFrom.push(idsBefore("customers", "created_at"));
+    }
+    if (referrals) {
+      ctes.push(sql`referrals AS (
+  SELECT CAST(${col("customers", "referred_by")} AS ${typeName("text")}) AS customer_id, COUNT(*) AS referred_count
+  FROM ${table("customers")} AS t
+  WHERE ${col("customers", "referred_by")} IS NOT NULL AND ${col("customers", "created_at")} < ${cutoff}${only(col("customers", "referred_by"))}
+  GROUP BY 1
+)`);
+    }
+  }
+  if (hasEvents) {
+    if (eventDetails) {
+      // First and last instants, then their days: one zone conversion per customer, not per event.
+      ctes.push(sql`ev AS (
+  SELECT customer_id, ${localDay(dialect, sql`first_at`, q.timeZone)} AS first_day,
+         ${localDay(dialect, sql`last_at`, q.timeZone)} AS last_day, last_type
+  FROM (
+    SELECT CAST(${col("events", "customer_id")} AS ${typeName("text")}) AS customer_id,
+           MIN(${col("events", "occurred_at")}) AS first_at, MAX(${col("events", "occurred_at")}) AS last_at,
+           ${latestBy(dialect, col("events", "type"), col("events", "occurred_at"))} AS last_type
+    FROM ${table("events")} AS t
+    WHERE ${col("events", "occurred_at")} < ${cutoff}${only(col("events", "customer_id"))}
+    GROUP BY 1
+  ) AS e
+)`);
+      knownFrom.push(sql`SELECT customer_id FROM ev`);
+    } else {
+      knownFrom.push(idsBefore("events", "occurred_at"));
+    }
+  }
+  ctes.push(sql`known AS (${join(knownFrom, " UNION DISTINCT ")})`);
+
+  const firstSeenDay = () =>
+    earliest([
+      sql`b.first_day`,
+      ...(hasCustomers ? [sql`p.created_day`] : []),
+      ...(hasEvents ? [sql`e.first_day`] : []),
+    ]);
+  const float = (expr: Sql) => cast(expr, "float");
+  const nullOf = (type: "float" | "date" | "text") => cast(null, type);
+  // Thunks: a column's expression names the CTEs it reads, so only wanted columns are built.
+  const columns: Record<FeatureField, () => Sql> = {
+    firstSeenDate: firstSeenDay,
+    firstPurchaseDate: () => sql`b.first_day`,
+    secondPurchaseDate: () => sql`b.second_day`,
+    lastPurchaseDate: () => sql`b.last_day`,
+    purchaseDays: () => float(sql`COALESCE(b.purchase_days, 0)`),
+    orderCount: () => float(sql`COALESCE(b.order_count, 0)`),
+    revenue: () => float(sql`COALESCE(b.revenue, 0)`),
+    firstPurchaseRevenue: () => float(sql`b.first_day_revenue`),
+    averageOrderValue: () => sql`${float(sql`b.revenue`)} / NULLIF(${float(sql`b.order_count`)}, 0)`,
+    meanGapDays: () =>
+      sql`CASE WHEN b.purchase_days = 1 THEN ${float(sql`0`)} WHEN b.purchase_days > 1 THEN ${float(
+        dayDiff(dialect, sql`b.first_day`, sql`b.last_day`),
+      )} / (b.purchase_days - 1) END`,
+    recencyDays: () => float(dayDiff(dialect, sql`b.last_day`, asOf)),
+    tenureDays: () => float(dayDiff(dialect, firstSeenDay(), asOf)),
+    referredCount: () => (hasCustomers ? float(sql`COALESCE(r.referred_count, 0)`) : nullOf("float")),
+    acquisitionChannel: () => (hasCustomers ? cast(sql`p.acquisition_channel`, "text") : nullOf("text")),
+    lastEventDate: () => (hasEvents ? sql`e.last_day` : nullOf("date")),
+    lastEventType: () => (hasEvents ? cast(sql`e.last_type`, "text") : nullOf("text")),
+  };
+  const selected = FEATURES.filter((f) => wanted.has(f.field)).map(
+    (f) => sql`,
+       ${columns[f.field]()} AS ${ident(f.column)}`,
+  );
+  const joins = [
+    sql`LEFT JOIN buyers AS b ON b.customer_id = k.customer_id`,
+    ...(peopleDetails ? [sql`LEFT JOIN people AS p ON p.customer_id = k.customer_id`] : []),
+    ...(referrals ? [sql`LEFT JOIN referrals AS r ON r.customer_id = k.customer_id`] : []),
+    ...(eventDetails ? [sql`LEFT JOIN ev AS e ON e.customer_id = k.customer_id`] : []),
+  ];
+  return sql`WITH ${join(ctes, ",\n")}
+SELECT k.customer_id AS customer_id${join(selected, "")}
+FROM known AS k
+${join(joins, "\n")}`;
+}
+
+/** The exact median of `expr` over each group, as an aggregate (PostgreSQL, DuckDB). */
+export function medianAggregate(dialect: Dialect, expr: Sql): Sql {
+  switch (dialect.name) {
+    case "duckdb":
+      return sql`quantile_cont(${expr}, 0.5)`;
+    case "postgres":
+      return sql`percentile_cont(0.5) WITHIN GROUP (ORDER BY ${expr})`;
+    case "bigquery":
+      // BigQuery has PERCENTILE_CONT only as a window function; callers use medianWindow there.
+      throw new Error("medianAggregate is not available on BigQuery; use medianWindow");
+  }
+}
+
+/** The exact median of `expr` over a partition, as a window function (BigQuery, DuckDB). */
+export function medianWindow(dialect: Dialect, expr: Sql, partition: Sql): Sql {
+  return dialect.name === "bigquery"
+    ? sql`PERCENTILE_CONT(${expr}, 0.5) OVER (PARTITION BY ${partition})`
+    : sql`quantile_cont(${expr}, 0.5) OVER (PARTITION BY ${partition})`;
+}
+
+/**
+ * Months since year 0 of a DATE (year × 12 + month − 1), an integer in every dialect: callers group
+ * and subtract months without per-dialect date formatting, and format "YYYY-MM" in TypeScript.
+ */
+export function monthIndex(day: Sql): Sql {
+  return cast(sql`EXTRACT(YEAR FROM ${day}) * 12 + EXTRACT(MONTH FROM ${day}) - 1`, "int");
+}

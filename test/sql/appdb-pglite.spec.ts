@@ -1,0 +1,52 @@
+// The embedded app database (PGlite) on a data directory: a server's first start creates the cluster,
+// which grows PGlite's WebAssembly memory to ~570 MB for the life of the instance; openAppDatabase opens
+// a new cluster again so that a first start holds no more than a later one once the first instance is
+// collected. Measured in a child process of its own (external memory is per process), after a full GC.
+import { execFile } from "node:child_process";
+import { mkdtempSync, rmSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import { pathToFileURL } from "node:url";
+import { promisify } from "node:util";
+import { afterAll, describe, expect, it } from "vitest";
+
+const run = promisify(execFile);
+const DATABASE_MODULE = pathToFileURL(join(import.meta.dirname, "../../src/appdb/database.ts")).href;
+
+/** Opens the app database on `dataDir` in a fresh process: its external memory and its API keys. */
+async function openInChild(dataDir: string): Promise<{ externalMb: number; keys: number }> {
+  const script = `
+    const { openAppDatabase } = await import(${JSON.stringify(DATABASE_MODULE)});
+    const db = await openAppDatabase({ dataDir: ${JSON.stringify(dataDir)} });
+    const keys = await db.prisma.apiKey.count();
+    // The first instance's memory is freed when it is collected, which the test does not wait for.
+    globalThis.gc();
+    await new Promise((resolve) => setTimeout(resolve, 50));
+    globalThis.gc();
+    const externalMb = process.memoryUsage().external / 1048576;
+    await db.close();
+    console.log(JSON.stringify({ externalMb, keys }));`;
+  const { stdout } = await run(
+    process.execPath,
+    ["--expose-gc", "--import", "tsx", "--input-type=module", "-e", script],
+    {
+      timeout: 60_000,
+    },
+  );
+  return JSON.parse(stdout.trim().split("\n").pop()!);
+}
+
+describe("the embedded app database on a data directory", () => {
+  const dir = mkdtempSync(join(tmpdir(), "clm-appdb-"));
+  afterAll(() => rmSync(dir, { recursive: true, force: true }));
+
+  it("holds no more memory after creating its cluster than when reopening it", async () => {
+    const first = await openInChild(join(dir, "data"));
+    const again = await openInChild(join(dir, "data"));
+    expect(first.keys).toBe(0);
+    expect(again.keys).toBe(0);
+    // PGlite's WebAssembly memory starts at 128 MB; without the reopen the first start held ~570 MB.
+    expect(first.externalMb).toBeLessThan(300);
+    expect(again.externalMb).toBeLessThan(300);
+  }, 120_000);
+});

@@ -1,0 +1,255 @@
+// The Pareto/NBD reproduces published results on the CDNOW summary (test/fixtures/cdnow_summary.csv, the
+// same 2,357 customers as test/unit/clv.spec.ts, in weeks).
+import { describe, expect, it } from "vitest";
+import { readCdnow } from "../helpers/cdnow.ts";
+import { groupSummaries, ThinDataError, type RfSummary } from "../../src/lifecycle/clv/bgnbd.ts";
+import {
+  fitParetoNbd,
+  fitParetoNbdGroups,
+  logDeadByHypergeometric,
+  logDeadByQuadrature,
+  paretoNbdExpectedPurchases,
+  paretoNbdLogLikelihood,
+  paretoNbdProbabilityAlive,
+  type ParetoNbdFit,
+  type ParetoNbdParams,
+} from "../../src/lifecycle/clv/pareto-nbd.ts";
+
+const rows = readCdnow().map(({ id, x, tx, T }) => ({ id, x, tx, T }));
+const groups = groupSummaries(rows);
+
+// One fit (about a second) shared by the tests that need it.
+let fitted: ParetoNbdFit | undefined;
+const fit = () => (fitted ??= fitParetoNbd(rows));
+
+/** Published by Fader, Hardie & Lee (2005) and in the `lifetimes` docs, to 2 decimals. */
+const PUBLISHED: ParetoNbdParams = { r: 0.55, alpha: 10.58, s: 0.61, beta: 11.67 };
+/** The R package BTYD's walkthrough estimates on the same CDNOW data, printed to 3 decimals. */
+const BTYD: ParetoNbdParams = { r: 0.553, alpha: 10.58, s: 0.606, beta: 11.656 };
+
+function expectRelative(actual: number, expected: number, tolerance: number) {
+  expect(Math.abs(actual - expected) / Math.abs(expected)).toBeLessThanOrEqual(tolerance);
+}
+
+describe("Pareto/NBD on CDNOW", () => {
+  it("reproduces Fader, Hardie & Lee (2005): r 0.55, α 10.58, s 0.61, β 11.67, LL −9595.0", () => {
+    const f = fit();
+    expect(f.converged).toBe(true);
+    expect(f.r).toBeCloseTo(0.55, 2);
+    expect(f.alpha).toBeCloseTo(10.58, 2);
+    expect(f.s).toBeCloseTo(0.61, 2);
+    expect(f.beta).toBeCloseTo(11.67, 2);
+    expect(f.logLikelihood).toBeCloseTo(-9595.0, 1);
+    // The likelihood is flat along the dropout parameters: our maximum (r 0.5533, α 10.5777, s 0.6062,
+    // β 11.6675, LL −9594.9739) and the `lifetimes` test's (0.553, 10.578, 0.606, 11.669) differ by 0.002
+    // in β for 4e-5 in LL. So the published values are checked to their 2 decimals, and our maximum must
+    // be at least as likely as both published points.
+    expect(f.logLikelihood).toBeGreaterThanOrEqual(paretoNbdLogLikelihood(PUBLISHED, groups));
+    const lifetimes = { r: 0.553, alpha: 10.578, s: 0.606, beta: 11.669 };
+    expect(f.logLikelihood).toBeGreaterThanOrEqual(paretoNbdLogLikelihood(lifetimes, groups));
+    // Cross-check, not a published value: an independent implementation (SciPy's hyp2f1 and Nelder–Mead,
+    // run on this fixture while writing this test) reaches LL −9594.97393 at (0.55328, 10.5776, 0.60621,
+    // 11.6679).
+    expect(f.logLikelihood).toBeCloseTo(-9594.97393, 4);
+  });
+
+  it("the published parameters give the published log-likelihood", () => {
+    expect(paretoNbdLogLikelihood(PUBLISHED, groups)).toBeCloseTo(-9595.0, 1);
+  });
+
+  it("grouping identical summaries changes nothing but speed", () => {
+    const ungrouped = rows.map((summary) => ({ summary, count: 1 }));
+    expect(groups.length).toBeLessThan(ungrouped.length);
+    for (const p of [PUBLISHED, { r: 2, alpha: 0.3, s: 5, beta: 40 }]) {
+      expect(paretoNbdLogLikelihood(p, groups)).toBeCloseTo(paretoNbdLogLikelihood(p, ungrouped), 8);
+    }
+    const f = fit();
+    const g = fitParetoNbdGroups(ungrouped);
+    expect(g.logLikelihood).toBeCloseTo(f.logLikelihood, 6);
+    for (const key of ["r", "alpha", "s", "beta"] as const) expectRelative(g[key], f[key], 1e-3);
+  });
+
+  it("matches the BTYD walkthrough's predictions for customer 1516 and its 'increasing frequency paradox'", () => {
+    // BTYD prints for customer 1516 (x 26, t_x 216/7 = 30.857, T 31: row 1516 of the fixture, which
+    // rounds t_x to 30.86) P(alive) 0.997874 and 25.45647 expected purchases in the next 52 weeks; and for
+    // t_x 20, T 39 over 52 weeks: 0.7062289 (x 10), 0.1442396 (x 15), 0.02250658 (x 20), 0.00309267 (x 25).
+    const c1516: RfSummary = { x: 26, tx: 216 / 7, T: 31 };
+    const paradox: [number, number][] = [
+      [10, 0.7062289],
+      [15, 0.1442396],
+      [20, 0.02250658],
+      [25, 0.00309267],
+    ];
+    // Its parameters are printed to 3 decimals. Over that rounding the expectations move by up to 0.13%
+    // (x 10), so at the printed parameters they are checked to 3e-4 relative …
+    expect(paretoNbdProbabilityAlive(BTYD, c1516)).toBeCloseTo(0.997874, 5);
+    expectRelative(paretoNbdExpectedPurchases(BTYD, c1516, 52), 25.45647, 2e-4);
+    for (const [x, e] of paradox) expectRelative(paretoNbdExpectedPurchases(BTYD, { x, tx: 20, T: 39 }, 52), e, 3e-4);
+    // … and at a point inside the rounding box (found by least squares on these six values while writing
+    // this test) all six agree to the digits printed: the formulas are the same as BTYD's, not just close.
+    const inside = { r: 0.5533334, alpha: 10.5795107, s: 0.6058861, beta: 11.6565 };
+    expect(paretoNbdProbabilityAlive(inside, c1516)).toBeCloseTo(0.997874, 6);
+    expectRelative(paretoNbdExpectedPurchases(inside, c1516, 52), 25.45647, 1e-6);
+    for (const [x, e] of paradox) expectRelative(paretoNbdExpectedPurchases(inside, { x, tx: 20, T: 39 }, 52), e, 2e-6);
+  });
+
+  it("matches BTYD's mean conditional expectations over 39 weeks, binned by repeat purchases", () => {
+    // BTYD walkthrough, pnbd.PlotFreqVsConditionalExpectedFrequency(params, 39, cal.cbs, x.star, 7): bins
+    // x = 0…6 and 7+ hold 1411, 439, 214, 100, 62, 38, 29 and 64 customers, with expectations printed to
+    // 3 decimals.
+    const published = [0.138, 0.6, 1.196, 1.714, 2.399, 2.907, 3.819, 6.403];
+    const bins = published.map(() => ({ customers: 0, expected: 0 }));
+    for (const row of rows) {
+      const bin = bins[Math.min(row.x, 7)]!;
+      bin.customers++;
+      bin.expected += paretoNbdExpectedPurchases(BTYD, row, 39);
+    }
+    expect(bins.map((b) => b.customers)).toEqual([1411, 439, 214, 100, 62, 38, 29, 64]);
+    // Half a unit of the 3rd decimal for the printing, as much again for the parameters' rounding.
+    bins.forEach((b, i) => expect(Math.abs(b.expected / b.customers - published[i]!)).toBeLessThan(0.0015));
+  });
+});
+
+describe("Pareto/NBD predictions", () => {
+  it("P(alive) is in (0, 1], 1 only when the last purchase is at T", () => {
+    const f = fit();
+    for (const row of rows) {
+      const p = paretoNbdProbabilityAlive(f, row);
+      expect(p).toBeGreaterThan(0);
+      expect(p).toBeLessThanOrEqual(1);
+      // t_x < T leaves time to have died unseen (A₀ > 0); unlike BG/NBD that holds for x = 0 as well.
+      if (row.tx < row.T) expect(p).toBeLessThan(1);
+    }
+    expect(paretoNbdProbabilityAlive(f, { x: 3, tx: 20, T: 20 })).toBe(1);
+  });
+
+  it("P(alive) of a customer without repeat purchases tends to 1 − sT/β as T → 0", () => {
+    // With x = t_x = 0, P(dead)/P(alive) = s (α+T)^r (β+T)^s ∫₀^T (α+τ)^−r (β+τ)^−(s+1) dτ, which lies
+    // between sT/β · (1+T/β)^−1 and sT/β · (1+T/α)^r (1+T/β)^s (bounding the integrand at its ends), and
+    // 1 − P(alive) is at most that ratio.
+    const f = fit();
+    for (const T of [1e-6, 1e-3, 0.1, 1]) {
+      const dead = 1 - paretoNbdProbabilityAlive(f, { x: 0, tx: 0, T });
+      const upper = ((f.s * T) / f.beta) * Math.pow(1 + T / f.alpha, f.r) * Math.pow(1 + T / f.beta, f.s);
+      const lower = (f.s * T) / f.beta / (1 + T / f.beta);
+      expect(dead).toBeLessThanOrEqual(upper);
+      expect(dead).toBeGreaterThanOrEqual(lower / (1 + upper) - 1e-15);
+    }
+    const tiny = 1 - paretoNbdProbabilityAlive(f, { x: 0, tx: 0, T: 1e-6 });
+    expect(tiny / ((f.s * 1e-6) / f.beta)).toBeCloseTo(1, 5);
+  });
+
+  it("P(alive) rises with a more recent last purchase and falls with a longer silence", () => {
+    const f = fit();
+    for (const x of [0, 1, 5, 20]) {
+      let previous = 0;
+      for (const tx of x === 0 ? [0] : [1, 10, 20, 30, 38]) {
+        const p = paretoNbdProbabilityAlive(f, { x, tx, T: 39 });
+        expect(p).toBeGreaterThan(previous);
+        previous = p;
+        let later = p;
+        for (const T of [40, 50, 80]) {
+          const q = paretoNbdProbabilityAlive(f, { x, tx, T });
+          expect(q).toBeLessThan(later);
+          later = q;
+        }
+      }
+    }
+  });
+
+  it("expected purchases are 0 at t = 0, increase with t, and stay below the purchase rate × t", () => {
+    const f = fit();
+    for (const row of rows.slice(0, 200)) {
+      expect(paretoNbdExpectedPurchases(f, row, 0)).toBe(0);
+      let previous = 0;
+      for (const t of [0.1, 1, 10, 39, 52, 520]) {
+        const e = paretoNbdExpectedPurchases(f, row, t);
+        expect(e).toBeGreaterThan(previous);
+        // E[λ/μ (1 − e^−μt)] ≤ E[λ] t with E[λ | x, T] = (r+x)/(α+T).
+        expect(e).toBeLessThanOrEqual(
+          ((f.r + row.x) / (f.alpha + row.T)) * t * paretoNbdProbabilityAlive(f, row) * (1 + 1e-12),
+        );
+        previous = e;
+      }
+    }
+    // Summed over everyone, the next 39 weeks' expected repeat purchases are of the order seen in the first 39.
+    const total = rows.reduce((sum, row) => sum + paretoNbdExpectedPurchases(f, row, 39), 0);
+    const observed = rows.reduce((sum, row) => sum + row.x, 0);
+    expect(total / observed).toBeGreaterThan(0.5);
+    expect(total / observed).toBeLessThan(1.5);
+  });
+
+  it("expected purchases are continuous through s = 1, where the formula's s − 1 vanishes", () => {
+    const c = { x: 4, tx: 25, T: 38 };
+    const at = (s: number) => paretoNbdExpectedPurchases({ ...PUBLISHED, s }, c, 52);
+    expectRelative(at(1), at(1 + 1e-9), 1e-8);
+    expectRelative(at(1), at(1 - 1e-9), 1e-8);
+    expect(at(1 + 1e-3)).toBeLessThan(at(1));
+  });
+});
+
+describe("Pareto/NBD numerics", () => {
+  it("refuses data too thin to fit, with a clear error", () => {
+    expect(() => fitParetoNbd(rows.slice(0, 5))).toThrow(ThinDataError);
+    expect(() => fitParetoNbd(rows.slice(0, 5))).toThrow(/too little data to fit Pareto\/NBD: 5 customers/);
+    expect(() => fitParetoNbd(rows.filter((r) => r.x === 0))).toThrow(/1411 customers, 0 with a repeat purchase/);
+  });
+
+  it("keeps the likelihood finite for extreme parameters, and −Infinity outside the parameter space", () => {
+    for (const p of [
+      { ...PUBLISHED, alpha: 1e-6, beta: 1e6 },
+      { ...PUBLISHED, alpha: 1e6, beta: 1e-6 },
+      { ...PUBLISHED, alpha: 11, beta: 11 },
+      { r: 1e-6, alpha: 1e-6, s: 1e6, beta: 1e6 },
+      { r: 1e6, alpha: 1e6, s: 1e-6, beta: 1e-6 },
+    ]) {
+      expect(Number.isFinite(paretoNbdLogLikelihood(p, groups))).toBe(true);
+    }
+    // A grid over 12 orders of magnitude, on a slice of the data to keep it quick.
+    const some = groups.slice(0, 60);
+    for (const r of [1e-6, 1, 1e6])
+      for (const alpha of [1e-6, 1, 1e6])
+        for (const s of [1e-6, 1, 1e6])
+          for (const beta of [1e-6, 1, 1e6]) {
+            expect(Number.isFinite(paretoNbdLogLikelihood({ r, alpha, s, beta }, some))).toBe(true);
+          }
+    expect(paretoNbdLogLikelihood({ ...PUBLISHED, r: 0 }, groups)).toBe(-Infinity);
+    expect(paretoNbdLogLikelihood({ ...PUBLISHED, beta: -1 }, groups)).toBe(-Infinity);
+    expect(paretoNbdLogLikelihood({ ...PUBLISHED, s: NaN }, groups)).toBe(-Infinity);
+  });
+
+  it("is continuous where α and β swap the 2F1 it uses, and at α = β exactly", () => {
+    const at = (alpha: number, beta: number) => paretoNbdLogLikelihood({ r: 0.55, alpha, s: 0.61, beta }, groups);
+    const equal = at(11, 11);
+    for (const d of [1e-12, 1e-9, 1e-6]) {
+      expect(at(11 * (1 + d), 11)).toBeCloseTo(equal, 4);
+      expect(at(11, 11 * (1 + d))).toBeCloseTo(equal, 4);
+    }
+  });
+
+  it("tends to its limit as s, β → ∞ with s/β fixed (dropout without heterogeneity)", () => {
+    // The likelihood there is that of exponential lifetimes with rate s/β; the differences between
+    // successive steps shrink like 1/s.
+    const at = (s: number) => paretoNbdLogLikelihood({ r: 0.55, alpha: 10.58, s, beta: s / 0.05 }, groups);
+    const values = [1e4, 1e5, 1e6, 1e7].map(at);
+    for (const v of values) expect(Number.isFinite(v)).toBe(true);
+    const steps = values.slice(1).map((v, i) => Math.abs(v - values[i]!));
+    expect(steps[1]!).toBeLessThan(steps[0]! / 5);
+    expect(steps[2]!).toBeLessThan(steps[1]! / 5);
+  });
+
+  it("the closed form (the note's 2F1) agrees with quadrature of the same integral", () => {
+    // A₀ is an integral of a positive function; quadrature is the fallback where the 2F1 cannot be
+    // evaluated. Both routes on pseudo-random parameters over 8 orders of magnitude.
+    let seed = 12345;
+    const random = () => ((seed = (seed * 16807) % 2147483647) - 1) / 2147483646;
+    const log10 = (lo: number, hi: number) => Math.pow(10, lo + random() * (hi - lo));
+    for (let i = 0; i < 300; i++) {
+      const p = { r: log10(-4, 4), alpha: log10(-4, 4), s: log10(-4, 4), beta: log10(-4, 4) };
+      const T = 1 + 50 * random();
+      const summary = { x: Math.floor(30 * random()), tx: random() < 0.3 ? 0 : T * random(), T };
+      const closed = logDeadByHypergeometric(p, summary);
+      expect(Math.abs(closed - logDeadByQuadrature(p, summary))).toBeLessThan(1e-8 * Math.max(1, Math.abs(closed)));
+    }
+  });
+});
