@@ -1,12 +1,12 @@
 // Benchmark 6 — CLV fit time: BG/NBD + Gamma-Gamma by maximum likelihood in Node (src/lifecycle/clv),
 // on the CDNOW summary (test/fixtures/cdnow_summary.csv, 2,357 customers, weeks) and on 1M synthetic
 // customers drawn from known BG/NBD and Gamma-Gamma parameters with a seeded generator (pure-rand, via
-// src/demo/random.ts), summarised as the warehouse summarises them (whole days, grouped (x, t_x, T) with
+// src/lifecycle/random.ts), summarised as the warehouse summarises them (whole days, grouped (x, t_x, T) with
 // counts; repeat spend to the cent) and fitted the way LifecycleService.clvModel fits them: the seeded
 // ~50,000-customer sample above 50,000 buyers, then both fits. Estimates are reported against the truth.
 import { readFileSync } from "node:fs";
 import { fileURLToPath } from "node:url";
-import { Random } from "../src/demo/random.ts";
+import { Random } from "../src/lifecycle/random.ts";
 import { fitBgNbd, fitBgNbdGroups, type BgNbdParams, type SummaryGroup } from "../src/lifecycle/clv/bgnbd.ts";
 import { fitGammaGamma, type GammaGammaParams, type SpendSummary } from "../src/lifecycle/clv/gamma-gamma.ts";
 import { sampleCustomers } from "../src/lifecycle/clv/sample.ts";

@@ -5,7 +5,7 @@
 // each real figure has a bare one taken right next to it. Ids vary across the load: every request
 // takes the next of 20,000 ids drawn at random from the whole shop.
 import autocannon, { type Result } from "autocannon";
-import { Random } from "../src/demo/random.ts";
+import { Random } from "../src/lifecycle/random.ts";
 import type { BenchContext } from "./lib/context.ts";
 import { customerId, END_DATE } from "./lib/data.ts";
 import { bar, log } from "./lib/progress.ts";

@@ -25,7 +25,7 @@
 import type { PrismaClient } from "@prisma/client";
 import { LRUCache } from "lru-cache";
 import { asAppDatabaseError, isAppDatabaseUnreachable } from "../appdb/unavailable.ts";
-import type { ApiKeyInfo } from "./keys.ts";
+import type { ApiKeyInfo } from "./api-key.ts";
 
 export interface KeyCacheSettings {
   /** How long an answer (a live key, or "unknown") is trusted; 0: no cache. */
@@ -35,9 +35,6 @@ export interface KeyCacheSettings {
   /** Revocations from other processes arrive through a listener: nothing is cached until it says so. */
   readonly needsListener?: boolean;
 }
-
-/** CLM_KEY_CACHE_SECONDS' default: a bound on a lost notification, short enough to matter little. */
-export const DEFAULT_KEY_CACHE_SECONDS = 5;
 
 const DEFAULT_MAX_ENTRIES = 10_000;
 

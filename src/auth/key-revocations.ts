@@ -4,10 +4,8 @@
 // the connection is down the cache holds nothing, so no revocation can go unheard; it reconnects by itself.
 import pg from "pg";
 import type { Logger } from "pino";
+import { KEY_REVOKED_CHANNEL } from "./api-key.ts";
 import type { KeyCache } from "./key-cache.ts";
-
-/** The channel KeyStore.revoke notifies, the key id as payload. */
-export const KEY_REVOKED_CHANNEL = "clm_api_key_revoked";
 
 /** Reconnection waits double from the first to the last. */
 const RETRY_FIRST_MS = 250;

@@ -5,23 +5,8 @@ import { createHash, randomBytes } from "node:crypto";
 import type { PrismaClient } from "@prisma/client";
 import { isUuid } from "../appdb/ids.ts";
 import { InvalidInputError, NotFoundError } from "../input-errors.ts";
+import { isRole, KEY_REVOKED_CHANNEL, type ApiKeyInfo, type Role } from "./api-key.ts";
 import { keyCacheOf } from "./key-cache.ts";
-import { KEY_REVOKED_CHANNEL } from "./key-revocations.ts";
-
-export const ROLES = ["viewer", "analyst", "admin"] as const;
-export type Role = (typeof ROLES)[number];
-
-/** What each role may do, each including the one before. */
-export const ROLE_RANK: Readonly<Record<Role, number>> = { viewer: 1, analyst: 2, admin: 3 };
-
-export function isRole(value: string): value is Role {
-  return (ROLES as readonly string[]).includes(value);
-}
-
-/** Whether `role` may do what `needed` may. */
-export function allows(role: Role | null, needed: Role): boolean {
-  return role !== null && ROLE_RANK[role] >= ROLE_RANK[needed];
-}
 
 const PREFIX = "clm_";
 
@@ -44,17 +29,6 @@ export function checkLabel(label: string): { label: string; problems: string[] }
   // NUL cannot be stored in PostgreSQL text, and other control characters break the CLI's tab-separated list.
   if (/[\u0000-\u001f\u007f]/.test(trimmed)) problems.push("must not contain control characters");
   return { label: trimmed, problems };
-}
-
-export interface ApiKeyInfo {
-  readonly id: string;
-  readonly label: string;
-  readonly role: Role;
-  readonly prefix: string;
-  readonly createdAt: Date;
-  readonly revokedAt: Date | null;
-  /** After this instant the key is refused; null: never. */
-  readonly expiresAt: Date | null;
 }
 
 /** Why a key sent with a request is refused. */

@@ -1,7 +1,8 @@
 // Who a request is: the role of its API key (Authorization: Bearer …), anonymous when the server allows
 // it, or nobody. Looked up on every request, through the key cache when the server has one (a revoked key
 // is still refused at once: auth/key-cache.ts says how).
-import { allows, type KeyRefusal, type KeyStore, type Role } from "./keys.ts";
+import { allows, type Role } from "./api-key.ts";
+import type { KeyRefusal, KeyStore } from "./keys.ts";
 
 export interface RequestAuth {
   /** The role the request acts with; null: nobody (no key, anonymous access off, or a bad key). */

@@ -1,7 +1,8 @@
 // `clm keys create | list | revoke`: API keys in the app database the server uses (DATABASE_URL, or the
 // embedded store under CLM_DATA_DIR).
 import { openAppDatabase } from "../appdb/database.ts";
-import { hasExpired, KeyStore, type Role } from "../auth/keys.ts";
+import type { Role } from "../auth/api-key.ts";
+import { hasExpired, KeyStore } from "../auth/keys.ts";
 import { loadEnv } from "../config/env.ts";
 import { CliError } from "./exit.ts";
 

@@ -3,7 +3,8 @@
 // and usage errors answer at once. src/cli/main.ts runs it as the process.
 import { Argument, Command, InvalidArgumentError, Option } from "commander";
 import { columnSpec, columnsOf, WAREHOUSE_CONTRACT, type LogicalTable } from "../sql/contract.ts";
-import { ROLES, checkLabel, isRole, parseExpiry, type Role } from "../auth/keys.ts";
+import { ROLES, isRole, type Role } from "../auth/api-key.ts";
+import { checkLabel, parseExpiry } from "../auth/keys.ts";
 import { BREAKDOWNS, METRICS } from "../lifecycle/metrics.ts";
 import { CliError, EXIT, firstLine, printLines, UsageError } from "./exit.ts";
 import {

@@ -6,11 +6,15 @@ import { z } from "zod";
 import { DEFAULT_CUSTOMERS_PER_RANGE } from "../connectors/connector.ts";
 import { POOL_CONNECTIONS } from "../connectors/postgres.ts";
 import type { WarehouseSettings } from "../connectors/index.ts";
-import { DEFAULT_KEY_CACHE_SECONDS } from "../auth/key-cache.ts";
-import { defaultFitWorkers } from "../services/fit-pool.ts";
 import { TRACING_MODES, type TracingMode } from "../observability/tracing.ts";
-import { DEFAULT_QUERIES_PER_REQUEST, DEFAULT_QUEUE_WAIT_MS } from "../warehouse/admission.ts";
-import { DEFAULT_CACHE_SETTINGS, type CacheSettings } from "../warehouse/result-cache.ts";
+import {
+  DEFAULT_CACHE_SETTINGS,
+  DEFAULT_KEY_CACHE_SECONDS,
+  DEFAULT_QUERIES_PER_REQUEST,
+  DEFAULT_QUEUE_WAIT_MS,
+  defaultFitWorkers,
+  type CacheSettings,
+} from "./defaults.ts";
 
 export class ConfigError extends Error {
   constructor(readonly lines: readonly string[]) {

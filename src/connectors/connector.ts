@@ -38,6 +38,18 @@ export interface WarehouseConnector {
    */
   streamColumns?(query: Sql, options?: StreamOptions): AsyncIterable<ColumnBatch>;
   /**
+   * A query over a list of keys (customer ids) whose rows are cached per key rather than per query, so
+   * that only the keys not cached reach the warehouse. `build(keys)` must return one row per key found,
+   * `keyOf(row)` its key. Optional: the server's guarded warehouse (src/warehouse/guarded-warehouse.ts)
+   * has it, and runs one query when its cache is off; where it is absent, callers run `query(build(keys))`.
+   */
+  queryPerKey?<R extends Row = Row>(
+    keys: readonly string[],
+    build: (keys: readonly string[]) => Sql,
+    keyOf: (row: R) => string,
+    options?: QueryOptions,
+  ): Promise<R[]>;
+  /**
    * Set where questions over every customer (the segment export) should read customers in id ranges of
    * about this many (src/services/customer-ranges.ts): an engine running inside the server's process,
    * whose working set is the server's memory (DuckDB). Absent: one query.

@@ -4,7 +4,7 @@
 // leads and survey scores are recorded as events. Every draw comes from one seeded generator.
 import type { ContractRow, WarehouseWriter } from "../connectors/connector.ts";
 import type { LogicalTable } from "../sql/contract.ts";
-import { Random } from "./random.ts";
+import { Random } from "../lifecycle/random.ts";
 
 export interface DemoOptions {
   readonly customers: number;

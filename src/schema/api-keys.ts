@@ -1,6 +1,7 @@
 // API keys for admins: list, create (the secret shown once) and revoke, as `clm keys` does on the command
 // line. Only the key's metadata is exposed; the hash of the secret never leaves the app database.
-import { type ApiKeyInfo, hasExpired, KeyStore, LABEL_MAX } from "../auth/keys.ts";
+import type { ApiKeyInfo } from "../auth/api-key.ts";
+import { hasExpired, KeyStore, LABEL_MAX } from "../auth/keys.ts";
 import type { RequestContext } from "../context.ts";
 import { InvalidInputError } from "../input-errors.ts";
 import { builder } from "./builder.ts";

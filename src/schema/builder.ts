@@ -4,7 +4,7 @@ import { GraphQLError, Kind } from "graphql";
 import PrismaPlugin from "@pothos/plugin-prisma";
 import RelayPlugin from "@pothos/plugin-relay";
 import ScopeAuthPlugin, { AuthScopeFailureType, type AuthFailure } from "@pothos/plugin-scope-auth";
-import { allows, type Role } from "../auth/keys.ts";
+import { allows, type Role } from "../auth/api-key.ts";
 import { refusal } from "../auth/request-auth.ts";
 import { FIRST_DAY, isCalendarDay, LAST_DAY } from "../lifecycle/calendar.ts";
 import { DateTimeResolver, JSONResolver } from "graphql-scalars";

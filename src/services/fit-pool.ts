@@ -2,20 +2,11 @@
 // that every other request needs. Only the pure maths goes there (src/lifecycle/clv/fit.ts); the
 // warehouse query stays on the main thread.
 import { createRequire } from "node:module";
-import { availableParallelism } from "node:os";
 import { pathToFileURL } from "node:url";
 import type { Worker } from "node:worker_threads";
 import { Piscina } from "piscina";
+import { defaultFitWorkers } from "../config/defaults.ts";
 import { fitFromResult, type ClvFitInput, type ClvFitOutput, type ClvFitResult } from "../lifecycle/clv/fit.ts";
-
-/**
- * One core fewer than the machine has (at least one): the main thread keeps a core to answer other
- * requests while fits run; on 2 cores that is one worker. More workers than cores would only make
- * every fit, and the event loop, wait for CPU.
- */
-export function defaultFitWorkers(cores = availableParallelism()): number {
-  return Math.max(1, cores - 1);
-}
 
 /** An idle worker exits after this long (ms), so a server that fits rarely holds no worker's memory. */
 const IDLE_WORKER_MS = 30_000;

@@ -1,7 +1,6 @@
 // The lifecycle service: customer features and stages as of a day, computed in the warehouse, with
 // per-request batching of single-customer lookups.
 import { currentRequestScope, runShared } from "../request-scope.ts";
-import { GuardedWarehouse } from "../warehouse/guarded-warehouse.ts";
 import { refusedTextReason } from "../input-text.ts";
 import { fetchIsolatingFailures, isValueRejection } from "./isolated-batch.ts";
 import DataLoader from "dataloader";
@@ -246,10 +245,9 @@ export class LifecycleService {
     const build = (ids: readonly string[]) => this.features(asOf, ids);
     // Behind the server's guard, each customer's features are cached on their own (lookups at a high
     // rate batch different ids every time); elsewhere (tests, the CLI without a cache) one query.
-    const rows =
-      this.warehouse instanceof GuardedWarehouse
-        ? await this.warehouse.queryPerKey(customerIds, build, (row) => String(row.customer_id), options)
-        : await this.warehouse.query(build(customerIds), options);
+    const rows = this.warehouse.queryPerKey
+      ? await this.warehouse.queryPerKey(customerIds, build, (row) => String(row.customer_id), options)
+      : await this.warehouse.query(build(customerIds), options);
     return new Map(rows.map((row) => [String(row.customer_id), toFeatures(row)]));
   }
 

@@ -10,11 +10,6 @@
 // count toward the circuit.
 import { WarehouseBusyError } from "../connectors/connector.ts";
 
-/** Queries one request runs at once by default: a dashboard's dozen run a few at a time. */
-export const DEFAULT_QUERIES_PER_REQUEST = 4;
-/** The longest a query waits for a slot by default, less when the request's deadline is nearer. */
-export const DEFAULT_QUEUE_WAIT_MS = 10_000;
-
 export interface AdmissionSettings {
   /** Queries the warehouse runs at once for this server. */
   readonly slots: number;

@@ -41,12 +41,8 @@ import type { Sql } from "../sql/sql.ts";
 import { currentRequestScope, deadlinePassed, type RequestScope } from "../request-scope.ts";
 import type { ServerMetrics } from "../observability/metrics.ts";
 import { startChildSpan } from "../observability/tracing.ts";
-import {
-  DEFAULT_QUERIES_PER_REQUEST,
-  DEFAULT_QUEUE_WAIT_MS,
-  FairAdmission,
-  type AdmissionTicket,
-} from "./admission.ts";
+import { DEFAULT_QUERIES_PER_REQUEST, DEFAULT_QUEUE_WAIT_MS, type CacheSettings } from "../config/defaults.ts";
+import { FairAdmission, type AdmissionTicket } from "./admission.ts";
 import {
   cacheKey,
   deserializeRows,
@@ -54,7 +50,6 @@ import {
   RedisResultStore,
   serializeRows,
   ttlFor,
-  type CacheSettings,
   type ResultStore,
 } from "./result-cache.ts";
 

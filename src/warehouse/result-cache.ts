@@ -7,28 +7,9 @@ import { createHash } from "node:crypto";
 import { Redis } from "ioredis";
 import { LRUCache } from "lru-cache";
 import type { Logger } from "pino";
+import type { CacheSettings } from "../config/defaults.ts";
 import type { Row } from "../connectors/connector.ts";
 import type { Sql } from "../sql/sql.ts";
-
-export interface CacheSettings {
-  /** Seconds an entry lives when the query reads up to today (or says nothing of its day). */
-  readonly ttlSeconds: number;
-  /** Seconds an entry lives when the query's day is in the past. */
-  readonly pastTtlSeconds: number;
-  /** Bytes the in-memory cache may hold (serialized results). */
-  readonly maxBytes: number;
-  /** Results larger than this are not cached (member lists, exports). */
-  readonly maxEntryBytes: number;
-  /** Shared cache; unset: in memory. */
-  readonly redisUrl?: string;
-}
-
-export const DEFAULT_CACHE_SETTINGS: CacheSettings = {
-  ttlSeconds: 60,
-  pastTtlSeconds: 24 * 3600,
-  maxBytes: 64 * 1024 * 1024,
-  maxEntryBytes: 2 * 1024 * 1024,
-};
 
 export interface ResultStore {
   /** Resolves when the store can answer (a shared store connects first); never rejects. */

@@ -5,7 +5,8 @@
 import { afterAll, beforeAll, describe, expect, it, vi } from "vitest";
 import { openAppDatabase } from "../../src/appdb/database.ts";
 import { KeyCache, keyCacheOf } from "../../src/auth/key-cache.ts";
-import { KeyStore, type ApiKeyInfo } from "../../src/auth/keys.ts";
+import type { ApiKeyInfo } from "../../src/auth/api-key.ts";
+import { KeyStore } from "../../src/auth/keys.ts";
 import { adminQuery, TEST_DATABASE_URL } from "../helpers/databases.ts";
 import { runClm } from "../helpers/process.ts";
 import { startTestServer, type TestServer } from "../helpers/server.ts";

@@ -24,7 +24,8 @@ import {
   GuardedWarehouse,
   type GuardSettings,
 } from "../../src/warehouse/guarded-warehouse.ts";
-import { DEFAULT_CACHE_SETTINGS, deserializeRows, serializeRows, ttlFor } from "../../src/warehouse/result-cache.ts";
+import { deserializeRows, serializeRows, ttlFor } from "../../src/warehouse/result-cache.ts";
+import { DEFAULT_CACHE_SETTINGS } from "../../src/config/defaults.ts";
 import { TEST_DATABASE_URL, testName } from "../helpers/databases.ts";
 import { startFakeBigQuery } from "../helpers/fake-bigquery.ts";
 import { startTestServer } from "../helpers/server.ts";

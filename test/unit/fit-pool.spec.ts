@@ -6,7 +6,8 @@ import { pathToFileURL } from "node:url";
 import { afterAll, describe, expect, it } from "vitest";
 import { ThinDataError } from "../../src/lifecycle/clv/bgnbd.ts";
 import { fitClvSummaries, type ClvFitInput } from "../../src/lifecycle/clv/fit.ts";
-import { defaultFitWorkers, FitPool } from "../../src/services/fit-pool.ts";
+import { FitPool } from "../../src/services/fit-pool.ts";
+import { defaultFitWorkers } from "../../src/config/defaults.ts";
 
 /** The CDNOW calibration summaries as the warehouse returns them: grouped, in days and cents. */
 function cdnowInput(model: ClvFitInput["model"]): ClvFitInput {

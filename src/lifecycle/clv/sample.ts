@@ -1,7 +1,7 @@
 // A documented, reproducible sample for fitting lifetime-value models on large bases. Maximum-likelihood
 // estimates from tens of thousands of customers are already precise to far better than the models'
 // own error; fitting on millions only costs time.
-import { Random } from "../../demo/random.ts";
+import { Random } from "../random.ts";
 
 /** Buyers above which the fits run on a sample of about this many. */
 export const CLV_SAMPLE_CUSTOMERS = 50_000;

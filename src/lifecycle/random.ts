@@ -1,4 +1,5 @@
-// Seeded sampling for the demo data: the same seed gives the same shop, on every machine.
+// Seeded sampling: the same seed gives the same numbers on every machine, so the demo data is the same
+// shop everywhere and the CLV sample (./clv/sample.ts) the same customers.
 import { uniformFloat64 } from "pure-rand/distribution/uniformFloat64";
 import { xoroshiro128plus } from "pure-rand/generator/xoroshiro128plus";
 

@@ -1,0 +1,42 @@
+// Defaults of settings that the environment can change (./env.ts) and that modules above the
+// configuration use when given nothing: they live here so that the configuration never imports those
+// modules, which import their defaults from here instead.
+import { availableParallelism } from "node:os";
+
+/** Queries one request runs at once by default: a dashboard's dozen run a few at a time. */
+export const DEFAULT_QUERIES_PER_REQUEST = 4;
+/** The longest a query waits for a slot by default, less when the request's deadline is nearer. */
+export const DEFAULT_QUEUE_WAIT_MS = 10_000;
+
+/** The warehouse result cache (src/warehouse/result-cache.ts). */
+export interface CacheSettings {
+  /** Seconds an entry lives when the query reads up to today (or says nothing of its day). */
+  readonly ttlSeconds: number;
+  /** Seconds an entry lives when the query's day is in the past. */
+  readonly pastTtlSeconds: number;
+  /** Bytes the in-memory cache may hold (serialized results). */
+  readonly maxBytes: number;
+  /** Results larger than this are not cached (member lists, exports). */
+  readonly maxEntryBytes: number;
+  /** Shared cache; unset: in memory. */
+  readonly redisUrl?: string;
+}
+
+export const DEFAULT_CACHE_SETTINGS: CacheSettings = {
+  ttlSeconds: 60,
+  pastTtlSeconds: 24 * 3600,
+  maxBytes: 64 * 1024 * 1024,
+  maxEntryBytes: 2 * 1024 * 1024,
+};
+
+/** CLM_KEY_CACHE_SECONDS' default: a bound on a lost notification, short enough to matter little. */
+export const DEFAULT_KEY_CACHE_SECONDS = 5;
+
+/**
+ * One core fewer than the machine has (at least one): the main thread keeps a core to answer other
+ * requests while fits run; on 2 cores that is one worker. More workers than cores would only make
+ * every fit, and the event loop, wait for CPU.
+ */
+export function defaultFitWorkers(cores = availableParallelism()): number {
+  return Math.max(1, cores - 1);
+}
