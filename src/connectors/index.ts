@@ -20,7 +20,10 @@ const OPENER_OF_KIND: {
 
 export type WarehouseSettings = { [K in WarehouseKind]: { readonly kind: K } & SettingsOf<K> }[WarehouseKind];
 
-export function openWarehouse(settings: WarehouseSettings, mapping: WarehouseMapping): Promise<WarehouseConnector> {
+export async function openWarehouse(
+  settings: WarehouseSettings,
+  mapping: WarehouseMapping,
+): Promise<WarehouseConnector> {
   return openKind(settings, mapping);
 }
 
