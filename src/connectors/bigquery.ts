@@ -11,15 +11,32 @@ import {
   type StreamOptions,
   type WarehouseConnector,
 } from "./connector.ts";
-import { ident, render, sql, type BoundParam, type Dialect, type Sql, type SqlParamType } from "../sql/sql.ts";
+import type { Dialect } from "../sql/dialect.ts";
+import { cast, ident, integer, render, sql, type BoundParam, type Sql, type SqlParamType } from "../sql/sql.ts";
 import { informationSchemaProbe, probeTables } from "./table-status.ts";
 
-export const bigqueryDialect: Dialect = {
+export const bigqueryDialect = {
   name: "bigquery",
   quoteIdent: (name) => `\`${name}\``,
   typeName: (type) => ({ float: "FLOAT64", text: "STRING", date: "DATE", int: "INT64", instant: "TIMESTAMP" })[type],
   placeholder: (i) => `@p${i + 1}`,
-};
+  localDay: (expr, timeZone) => sql`DATE(${expr}, ${timeZone})`,
+  instant: (at) => cast(at.toISOString(), "instant"),
+  dayDiff: (from, to) => sql`DATE_DIFF(${to}, ${from}, DAY)`,
+  inList: (expr, ids) => sql`${expr} IN UNNEST(${ids})`,
+  // STRUCTs are not orderable in BigQuery: a fixed-width UTC time prefix makes the text sort
+  // by time, then by value; the prefix (21 characters) is cut off again.
+  latestBy: (value, time) =>
+    sql`SUBSTR(MAX(CONCAT(FORMAT_TIMESTAMP(${"%Y%m%d%H%M%E6S"}, ${time}, ${"UTC"}), ${value})), 22)`,
+  // PERCENTILE_CONT is a window function only in BigQuery.
+  median: {
+    kind: "window",
+    window: (expr, partition) => sql`PERCENTILE_CONT(${expr}, 0.5) OVER (PARTITION BY ${partition})`,
+  },
+  purchaseDayNumbering: { kind: "window" },
+  // TABLESAMPLE takes a percentage, not a number of rows.
+  sampleRows: (select, from, rows) => sql`SELECT ${select} FROM ${from} ORDER BY RAND() LIMIT ${integer(rows)}`,
+} satisfies Dialect;
 
 export interface BigQuerySettings {
   readonly project: string;
@@ -92,6 +109,10 @@ function unavailable(error: unknown, budgetBytes: number): unknown {
     return new WarehouseUnavailableError(`BigQuery unavailable: ${(error as Error).message}`, { cause: error });
   }
   return error;
+}
+
+export async function openBigQuery(settings: BigQuerySettings, mapping: WarehouseMapping): Promise<BigQueryConnector> {
+  return new BigQueryConnector(settings, mapping);
 }
 
 export class BigQueryConnector implements WarehouseConnector {

@@ -1,6 +1,7 @@
 // The one interface every warehouse implements. A connector knows its dialect and nothing of GraphQL.
 import type { LogicalTable, WarehouseMapping } from "../sql/contract.ts";
-import type { Dialect, Sql } from "../sql/sql.ts";
+import type { Dialect } from "../sql/dialect.ts";
+import type { Sql } from "../sql/sql.ts";
 
 export type WarehouseKind = "duckdb" | "postgres" | "bigquery";
 

@@ -26,15 +26,40 @@ import {
 } from "./connector.ts";
 import { createContractTables, createTableSql } from "./ddl.ts";
 import { columnReader } from "./duckdb-columns.ts";
-import { doubleQuoted, ident, render, sql, type Dialect, type Sql, type SqlValue } from "../sql/sql.ts";
+import type { Dialect } from "../sql/dialect.ts";
+import { doubleQuoted, ident, integer, render, sql, type Sql, type SqlValue } from "../sql/sql.ts";
 import { informationSchemaProbe, probeTables } from "./table-status.ts";
 
-export const duckdbDialect: Dialect = {
+export const duckdbDialect = {
   name: "duckdb",
   quoteIdent: doubleQuoted,
   typeName: (type) => ({ float: "DOUBLE", text: "VARCHAR", date: "DATE", int: "BIGINT", instant: "TIMESTAMPTZ" })[type],
   placeholder: (i) => `$${i + 1}`,
-};
+  localDay: (expr, timeZone) =>
+    // Sessions run in UTC (DuckDBConnector.open), so a plain cast gives the UTC day of both zoned and
+    // unzoned timestamps, at a fraction of the cost of a zone conversion.
+    timeZone === "UTC"
+      ? sql`CAST(${expr} AS DATE)`
+      : sql`CAST(timezone(${timeZone}, CAST(${expr} AS TIMESTAMPTZ)) AS DATE)`,
+  // A TIMESTAMP (UTC, as the contract says), so the column is compared as stored: a TIMESTAMPTZ constant
+  // would convert every row through ICU and defeat zone maps (5 s instead of 0.2 s over 29M events here).
+  instant: (at) => sql`CAST(${at.toISOString().replace("T", " ").replace("Z", "")} AS TIMESTAMP)`,
+  dayDiff: (from, to) => sql`date_diff('day', ${from}, ${to})`,
+  inList: (expr, ids) => sql`${expr} = ANY(${ids})`,
+  // Structs compare field by field: the latest time, then the greatest value.
+  latestBy: (value, time) => sql`max(struct_pack(t := ${time}, v := ${value})).v`,
+  median: { kind: "aggregate", aggregate: (expr) => sql`quantile_cont(${expr}, 0.5)` },
+  // Without numbering every purchase day by a window: the export's query took 1.2x the hand-written
+  // SQL's time with it (bench pushdown). Not by min(day, 2) either: its list state cannot spill, and the
+  // export then ran out of memory under a 256MB limit.
+  purchaseDayNumbering: {
+    kind: "aggregate",
+    // arg_min_null, not arg_min: arg_min skips rows whose revenue is NULL, and would give a later day's.
+    valueOnFirstDay: (value, day) => sql`arg_min_null(${value}, ${day})`,
+  },
+  sampleRows: (select, from, rows) =>
+    sql`SELECT ${select} FROM ${from} USING SAMPLE reservoir(${integer(rows)} ROWS) REPEATABLE (1)`,
+} satisfies Dialect;
 
 const DUCKDB_TYPES = { text: "VARCHAR", timestamp: "TIMESTAMP", numeric: "DECIMAL(18,2)", date: "DATE" } as const;
 const DAY_MS = 86_400_000;
@@ -96,6 +121,22 @@ export interface DuckDBOptions {
   readonly tempDirectory?: string;
   /** Customers per id range of a whole-population export (default DEFAULT_CUSTOMERS_PER_RANGE). */
   readonly customersPerRange?: number;
+}
+
+/** The configured embedded warehouse (CLM_DUCKDB_*). */
+export interface DuckDBSettings {
+  readonly path: string | undefined;
+  readonly memoryLimit?: string;
+  readonly tempDirectory?: string;
+  readonly customersPerRange?: number;
+}
+
+export function openDuckDB(settings: DuckDBSettings, mapping: WarehouseMapping): Promise<DuckDBConnector> {
+  return DuckDBConnector.open(settings.path, mapping, {
+    memoryLimit: settings.memoryLimit,
+    tempDirectory: settings.tempDirectory,
+    customersPerRange: settings.customersPerRange,
+  });
 }
 
 export class DuckDBConnector implements WarehouseConnector, WarehouseWriter {

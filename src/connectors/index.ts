@@ -1,40 +1,37 @@
-// Opens the configured warehouse connector.
-import type { WarehouseConnector } from "./connector.ts";
+// Opens the configured warehouse connector: one opener per kind, each defined in its connector's file.
+import type { WarehouseConnector, WarehouseKind } from "./connector.ts";
 import type { WarehouseMapping } from "../sql/contract.ts";
-import { BigQueryConnector, type BigQuerySettings } from "./bigquery.ts";
-import { DuckDBConnector } from "./duckdb.ts";
-import { pgPoolSource, PostgresConnector } from "./postgres.ts";
+import { openBigQuery } from "./bigquery.ts";
+import { openDuckDB } from "./duckdb.ts";
+import { openPostgres } from "./postgres.ts";
 
-export type WarehouseSettings =
-  | {
-      readonly kind: "duckdb";
-      readonly path: string | undefined;
-      readonly memoryLimit?: string;
-      readonly tempDirectory?: string;
-      readonly customersPerRange?: number;
-    }
-  | { readonly kind: "postgres"; readonly url: string; readonly connections?: number }
-  | ({ readonly kind: "bigquery" } & BigQuerySettings);
+const OPENERS = {
+  duckdb: openDuckDB,
+  postgres: openPostgres,
+  bigquery: openBigQuery,
+} satisfies Record<WarehouseKind, unknown>;
+
+type SettingsOf<K extends WarehouseKind> = Parameters<(typeof OPENERS)[K]>[0];
+
+/** The openers typed per kind, so that openKind calls the one its settings name without a cast. */
+const OPENER_OF_KIND: {
+  readonly [K in WarehouseKind]: (settings: SettingsOf<K>, mapping: WarehouseMapping) => Promise<WarehouseConnector>;
+} = OPENERS;
+
+export type WarehouseSettings = { [K in WarehouseKind]: { readonly kind: K } & SettingsOf<K> }[WarehouseKind];
 
 export async function openWarehouse(
   settings: WarehouseSettings,
   mapping: WarehouseMapping,
 ): Promise<WarehouseConnector> {
-  switch (settings.kind) {
-    case "duckdb":
-      return DuckDBConnector.open(settings.path, mapping, {
-        memoryLimit: settings.memoryLimit,
-        tempDirectory: settings.tempDirectory,
-        customersPerRange: settings.customersPerRange,
-      });
-    case "postgres":
-      return new PostgresConnector(
-        pgPoolSource(settings.url, settings.connections ? { max: settings.connections } : {}),
-        mapping,
-      );
-    case "bigquery":
-      return new BigQueryConnector(settings, mapping);
-  }
+  return openKind(settings, mapping);
+}
+
+function openKind<K extends WarehouseKind>(
+  settings: { readonly kind: K } & SettingsOf<K>,
+  mapping: WarehouseMapping,
+): Promise<WarehouseConnector> {
+  return OPENER_OF_KIND[settings.kind](settings, mapping);
 }
 
 export type { WarehouseConnector } from "./connector.ts";

@@ -14,16 +14,44 @@ import {
   WarehouseUnavailableError,
 } from "./connector.ts";
 import { createContractTables } from "./ddl.ts";
-import { doubleQuoted, ident, join, keyword, render, sql, type Dialect, type Sql } from "../sql/sql.ts";
+import type { Dialect } from "../sql/dialect.ts";
+import { cast, doubleQuoted, ident, integer, join, keyword, render, sql, type Sql } from "../sql/sql.ts";
 import { informationSchemaProbe, probeTables } from "./table-status.ts";
 
-export const postgresDialect: Dialect = {
+export const postgresDialect = {
   name: "postgres",
   quoteIdent: doubleQuoted,
   typeName: (type) =>
     ({ float: "DOUBLE PRECISION", text: "TEXT", date: "DATE", int: "BIGINT", instant: "TIMESTAMPTZ" })[type],
   placeholder: (i) => `$${i + 1}`,
-};
+  localDay: (expr, timeZone) =>
+    // Sessions run in UTC (pgPoolSource, pgliteSource), so a plain cast gives the UTC day of both zoned
+    // and unzoned timestamps, at a fraction of the cost of a zone conversion.
+    timeZone === "UTC"
+      ? sql`CAST(${expr} AS DATE)`
+      : sql`CAST((CAST(${expr} AS TIMESTAMPTZ) AT TIME ZONE ${timeZone}) AS DATE)`,
+  instant: (at) => cast(at.toISOString(), "instant"),
+  dayDiff: (from, to) => sql`(${to} - ${from})`,
+  inList: (expr, ids) => sql`${expr} = ANY(${ids})`,
+  latestBy: (value, time) => sql`(array_agg(${value} ORDER BY ${time} DESC, ${value} DESC))[1]`,
+  median: { kind: "aggregate", aggregate: (expr) => sql`percentile_cont(0.5) WITHIN GROUP (ORDER BY ${expr})` },
+  purchaseDayNumbering: { kind: "window" },
+  // TABLESAMPLE takes a percentage, not a number of rows.
+  sampleRows: (select, from, rows) => sql`SELECT ${select} FROM ${from} ORDER BY random() LIMIT ${integer(rows)}`,
+} satisfies Dialect;
+
+/** A PostgreSQL server as the warehouse (CLM_POSTGRES_*). */
+export interface PostgresSettings {
+  readonly url: string;
+  readonly connections?: number;
+}
+
+export async function openPostgres(settings: PostgresSettings, mapping: WarehouseMapping): Promise<PostgresConnector> {
+  return new PostgresConnector(
+    pgPoolSource(settings.url, settings.connections ? { max: settings.connections } : {}),
+    mapping,
+  );
+}
 
 const PG_TYPES: Record<ColumnType, string> = {
   text: "TEXT",

@@ -2,7 +2,8 @@
 // per known customer (a purchase, a customers row or an event before the cut-off).
 import { FEATURES, type FeatureField } from "./features.ts";
 import type { LogicalTable, WarehouseMapping } from "../sql/contract.ts";
-import { cast, ident, join, sql, typeName, type Dialect, type Sql } from "../sql/sql.ts";
+import type { Dialect } from "../sql/dialect.ts";
+import { cast, ident, join, sql, typeName, type Sql } from "../sql/sql.ts";
 
 /**
  * Customer ids `from` ≤ id < `below`, compared as text in the warehouse's own order (the order of an
@@ -31,41 +32,21 @@ export interface FeaturesQuery {
   readonly fields?: ReadonlySet<FeatureField>;
 }
 
+// Shorthands for the dialect's hooks (src/sql/dialect.ts), as the services' queries call them.
+
 /** The local calendar day of a timestamp column. */
 export function localDay(dialect: Dialect, expr: Sql, timeZone: string): Sql {
-  // Sessions run in UTC (see the connectors), so a plain cast gives the UTC day of both zoned and
-  // unzoned timestamps, at a fraction of the cost of a zone conversion.
-  if (timeZone === "UTC" && dialect.name !== "bigquery") return sql`CAST(${expr} AS DATE)`;
-  switch (dialect.name) {
-    case "duckdb":
-      return sql`CAST(timezone(${timeZone}, CAST(${expr} AS TIMESTAMPTZ)) AS DATE)`;
-    case "postgres":
-      return sql`CAST((CAST(${expr} AS TIMESTAMPTZ) AT TIME ZONE ${timeZone}) AS DATE)`;
-    case "bigquery":
-      return sql`DATE(${expr}, ${timeZone})`;
-  }
+  return dialect.localDay(expr, timeZone);
 }
 
-/**
- * An instant to compare timestamp columns with. On DuckDB a TIMESTAMP (UTC, as the contract says),
- * so the column is compared as stored: a TIMESTAMPTZ constant would convert every row through ICU
- * and defeat zone maps (5 s instead of 0.2 s over 29M events here).
- */
+/** An instant to compare timestamp columns with. */
 export function instant(dialect: Dialect, at: Date): Sql {
-  if (dialect.name === "duckdb") return sql`CAST(${at.toISOString().replace("T", " ").replace("Z", "")} AS TIMESTAMP)`;
-  return cast(at.toISOString(), "instant");
+  return dialect.instant(at);
 }
 
 /** Whole days from one DATE to another. */
 export function dayDiff(dialect: Dialect, from: Sql, to: Sql): Sql {
-  switch (dialect.name) {
-    case "duckdb":
-      return sql`date_diff('day', ${from}, ${to})`;
-    case "postgres":
-      return sql`(${to} - ${from})`;
-    case "bigquery":
-      return sql`DATE_DIFF(${to}, ${from}, DAY)`;
-  }
+  return dialect.dayDiff(from, to);
 }
 
 /** ` AND` the text of `expr` lies in `range` (nothing for no range). */
@@ -78,25 +59,7 @@ function inRange(expr: Sql, range: CustomerRange | undefined): Sql {
 
 /** `expr` is one of `ids` (a list parameter). */
 export function inList(dialect: Dialect, expr: Sql, ids: readonly string[]): Sql {
-  return dialect.name === "bigquery" ? sql`${expr} IN UNNEST(${ids})` : sql`${expr} = ANY(${ids})`;
-}
-
-/**
- * The value of the latest row by `time` in a group (ties: the greatest value), as one aggregate pass
- * rather than a window sort.
- */
-function latestBy(dialect: Dialect, value: Sql, time: Sql): Sql {
-  switch (dialect.name) {
-    case "duckdb":
-      // Structs compare field by field: the latest time, then the greatest value.
-      return sql`max(struct_pack(t := ${time}, v := ${value})).v`;
-    case "postgres":
-      return sql`(array_agg(${value} ORDER BY ${time} DESC, ${value} DESC))[1]`;
-    case "bigquery":
-      // STRUCTs are not orderable in BigQuery: a fixed-width UTC time prefix makes the text sort
-      // by time, then by value; the prefix (21 characters) is cut off again.
-      return sql`SUBSTR(MAX(CONCAT(FORMAT_TIMESTAMP(${"%Y%m%d%H%M%E6S"}, ${time}, ${"UTC"}), ${value})), 22)`;
-  }
+  return dialect.inList(expr, ids);
 }
 
 /** The smallest non-null of some DATE expressions (LEAST differs on NULL between dialects). */
@@ -116,11 +79,11 @@ export function featuresSql(q: FeaturesQuery): Sql {
   const table = (logical: LogicalTable) => ident(mapping.schema, mapping.tables[logical].table);
   const col = (logical: LogicalTable, column: string, alias = "t") =>
     ident(alias, mapping.tables[logical].columns[column]);
-  const cutoff = instant(dialect, q.cutoff);
+  const cutoff = dialect.instant(q.cutoff);
   const asOf = cast(q.asOf, "date");
   // Every table is restricted by its own customer column, so a restriction prunes each scan.
   const only = (expr: Sql) =>
-    sql`${q.customerIds ? sql` AND ${inList(dialect, expr, q.customerIds)}` : sql``}${inRange(expr, q.customerRange)}`;
+    sql`${q.customerIds ? sql` AND ${dialect.inList(expr, q.customerIds)}` : sql``}${inRange(expr, q.customerRange)}`;
   const hasCustomers = q.available.has("customers");
   const hasEvents = q.available.has("events");
   const wanted: ReadonlySet<FeatureField> = q.fields ?? new Set(FEATURES.map((f) => f.field));
@@ -129,12 +92,9 @@ export function featuresSql(q: FeaturesQuery): Sql {
   // order-level grouping, the purchase-day numbering and the events' latest type were most of the cost
   // of a stage count (bench/results.md, pushdown).
   const orders = wantsAny(wanted, "orderCount", "revenue", "averageOrderValue", "firstPurchaseRevenue");
-  // The second purchase day and the first day's revenue: on DuckDB without numbering every purchase day
-  // by a window (the export's query took 1.2x the hand-written SQL's time with it, bench pushdown): the
-  // first day's revenue by arg_min_null, the second day as the earliest day after the first. Not by
-  // min(day, 2): its list state cannot spill, and the export then ran out of memory under a 256MB
-  // limit. The other dialects number the days.
-  const numberDays = dialect.name !== "duckdb";
+  // The second purchase day and the first day's revenue, as the dialect finds them (PurchaseDayNumbering).
+  const numbering = dialect.purchaseDayNumbering;
+  const numberDays = numbering.kind === "window";
   const numbered = numberDays && wantsAny(wanted, "secondPurchaseDate", "firstPurchaseRevenue");
   const peopleDetails = hasCustomers && (firstSeen || wanted.has("acquisitionChannel"));
   const eventDetails = hasEvents && (firstSeen || wantsAny(wanted, "lastEventDate", "lastEventType"));
@@ -154,12 +114,12 @@ export function featuresSql(q: FeaturesQuery): Sql {
   const ctes: Sql[] = [
     sql`tx AS (
   SELECT CAST(${col("transactions", "customer_id")} AS ${typeName("text")}) AS customer_id,
-         ${localDay(dialect, col("transactions", "occurred_at"), q.timeZone)} AS day${txColumns}
+         ${dialect.localDay(col("transactions", "occurred_at"), q.timeZone)} AS day${txColumns}
   FROM ${table("transactions")} AS t
   WHERE ${col("transactions", "occurred_at")} < ${cutoff}${only(col("transactions", "customer_id"))}
 )`,
   ];
-  const numbering = numbered
+  const dayNumbers = numbered
     ? sql`,
          ROW_NUMBER() OVER (PARTITION BY customer_id ORDER BY day) AS n`
     : sql``;
@@ -168,12 +128,12 @@ export function featuresSql(q: FeaturesQuery): Sql {
       ? // Orders per day: distinct order ids, each row without one counting alone. Grouping by order id
         // first is cheaper than COUNT(DISTINCT) over millions of groups.
         sql`daily AS (
-  SELECT customer_id, day, SUM(revenue) AS revenue, SUM(CASE WHEN order_id IS NULL THEN lines ELSE 1 END) AS orders${numbering}
+  SELECT customer_id, day, SUM(revenue) AS revenue, SUM(CASE WHEN order_id IS NULL THEN lines ELSE 1 END) AS orders${dayNumbers}
   FROM (SELECT customer_id, day, order_id, SUM(amount) AS revenue, COUNT(*) AS lines FROM tx GROUP BY customer_id, day, order_id) AS o
   GROUP BY customer_id, day
 )`
       : sql`daily AS (
-  SELECT customer_id, day${numbering}
+  SELECT customer_id, day${dayNumbers}
   FROM tx GROUP BY customer_id, day
 )`,
   );
@@ -183,12 +143,11 @@ export function featuresSql(q: FeaturesQuery): Sql {
     sql`MAX(day) AS last_day`,
     ...(wanted.has("secondPurchaseDate") && numberDays ? [sql`MIN(CASE WHEN n = 2 THEN day END) AS second_day`] : []),
     ...(orders ? [sql`SUM(orders) AS order_count`, sql`SUM(revenue) AS revenue`] : []),
-    // arg_min_null, not arg_min: arg_min skips rows whose revenue is NULL, and would give a later day's.
     ...(wanted.has("firstPurchaseRevenue")
       ? [
           numberDays
             ? sql`SUM(CASE WHEN n = 1 THEN revenue END) AS first_day_revenue`
-            : sql`arg_min_null(revenue, day) AS first_day_revenue`,
+            : sql`${numbering.valueOnFirstDay(sql`revenue`, sql`day`)} AS first_day_revenue`,
         ]
       : []),
   ];
@@ -217,7 +176,7 @@ export function featuresSql(q: FeaturesQuery): Sql {
     if (peopleDetails) {
       ctes.push(sql`people AS (
   SELECT CAST(${col("customers", "customer_id")} AS ${typeName("text")}) AS customer_id,
-         MIN(${localDay(dialect, col("customers", "created_at"), q.timeZone)}) AS created_day,
+         MIN(${dialect.localDay(col("customers", "created_at"), q.timeZone)}) AS created_day,
          MIN(${col("customers", "acquisition_channel")}) AS acquisition_channel
   FROM ${table("customers")} AS t
   WHERE ${col("customers", "created_at")} < ${cutoff}${only(col("customers", "customer_id"))}
@@ -240,12 +199,12 @@ export function featuresSql(q: FeaturesQuery): Sql {
     if (eventDetails) {
       // First and last instants, then their days: one zone conversion per customer, not per event.
       ctes.push(sql`ev AS (
-  SELECT customer_id, ${localDay(dialect, sql`first_at`, q.timeZone)} AS first_day,
-         ${localDay(dialect, sql`last_at`, q.timeZone)} AS last_day, last_type
+  SELECT customer_id, ${dialect.localDay(sql`first_at`, q.timeZone)} AS first_day,
+         ${dialect.localDay(sql`last_at`, q.timeZone)} AS last_day, last_type
   FROM (
     SELECT CAST(${col("events", "customer_id")} AS ${typeName("text")}) AS customer_id,
            MIN(${col("events", "occurred_at")}) AS first_at, MAX(${col("events", "occurred_at")}) AS last_at,
-           ${latestBy(dialect, col("events", "type"), col("events", "occurred_at"))} AS last_type
+           ${dialect.latestBy(col("events", "type"), col("events", "occurred_at"))} AS last_type
     FROM ${table("events")} AS t
     WHERE ${col("events", "occurred_at")} < ${cutoff}${only(col("events", "customer_id"))}
     GROUP BY 1
@@ -279,10 +238,10 @@ export function featuresSql(q: FeaturesQuery): Sql {
     averageOrderValue: () => sql`${float(sql`b.revenue`)} / NULLIF(${float(sql`b.order_count`)}, 0)`,
     meanGapDays: () =>
       sql`CASE WHEN b.purchase_days = 1 THEN ${float(sql`0`)} WHEN b.purchase_days > 1 THEN ${float(
-        dayDiff(dialect, sql`b.first_day`, sql`b.last_day`),
+        dialect.dayDiff(sql`b.first_day`, sql`b.last_day`),
       )} / (b.purchase_days - 1) END`,
-    recencyDays: () => float(dayDiff(dialect, sql`b.last_day`, asOf)),
-    tenureDays: () => float(dayDiff(dialect, firstSeenDay(), asOf)),
+    recencyDays: () => float(dialect.dayDiff(sql`b.last_day`, asOf)),
+    tenureDays: () => float(dialect.dayDiff(firstSeenDay(), asOf)),
     referredCount: () => (hasCustomers ? float(sql`COALESCE(r.referred_count, 0)`) : nullOf("float")),
     acquisitionChannel: () => (hasCustomers ? cast(sql`p.acquisition_channel`, "text") : nullOf("text")),
     lastEventDate: () => (hasEvents ? sql`e.last_day` : nullOf("date")),
@@ -302,26 +261,6 @@ export function featuresSql(q: FeaturesQuery): Sql {
 SELECT k.customer_id AS customer_id${join(selected, "")}
 FROM known AS k
 ${join(joins, "\n")}`;
-}
-
-/** The exact median of `expr` over each group, as an aggregate (PostgreSQL, DuckDB). */
-export function medianAggregate(dialect: Dialect, expr: Sql): Sql {
-  switch (dialect.name) {
-    case "duckdb":
-      return sql`quantile_cont(${expr}, 0.5)`;
-    case "postgres":
-      return sql`percentile_cont(0.5) WITHIN GROUP (ORDER BY ${expr})`;
-    case "bigquery":
-      // BigQuery has PERCENTILE_CONT only as a window function; callers use medianWindow there.
-      throw new Error("medianAggregate is not available on BigQuery; use medianWindow");
-  }
-}
-
-/** The exact median of `expr` over a partition, as a window function (BigQuery, DuckDB). */
-export function medianWindow(dialect: Dialect, expr: Sql, partition: Sql): Sql {
-  return dialect.name === "bigquery"
-    ? sql`PERCENTILE_CONT(${expr}, 0.5) OVER (PARTITION BY ${partition})`
-    : sql`quantile_cont(${expr}, 0.5) OVER (PARTITION BY ${partition})`;
 }
 
 /**

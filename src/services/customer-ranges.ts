@@ -7,7 +7,7 @@
 import type { WarehouseConnector } from "../connectors/connector.ts";
 import type { LogicalTable } from "../sql/contract.ts";
 import type { CustomerRange } from "../lifecycle/features-sql.ts";
-import { cast, ident, integer, sql } from "../sql/sql.ts";
+import { cast, ident, sql } from "../sql/sql.ts";
 
 /** Ids sampled to place the bounds: plenty for ranges within a few percent of equal. */
 const SAMPLE_IDS = 4_096;
@@ -23,7 +23,7 @@ export const ALL_CUSTOMERS: readonly CustomerRange[] = [{}];
  * bounds give the same rows, the sample only evens the ranges out.
  */
 export async function customerRanges(
-  warehouse: Pick<WarehouseConnector, "customersPerRange" | "mapping" | "query">,
+  warehouse: Pick<WarehouseConnector, "customersPerRange" | "dialect" | "mapping" | "query">,
   available: ReadonlySet<LogicalTable>,
   options: { perRange?: number; signal?: AbortSignal } = {},
 ): Promise<readonly CustomerRange[]> {
@@ -33,16 +33,15 @@ export async function customerRanges(
   // The customers table names nearly everyone once; transactions name buyers, several times each,
   // which only overestimates how many ranges are needed.
   const logical: LogicalTable = available.has("customers") ? "customers" : "transactions";
-  const { mapping } = warehouse;
+  const { dialect, mapping } = warehouse;
   const table = ident(mapping.schema, mapping.tables[logical].table);
   const id = cast(ident(mapping.tables[logical].columns.customer_id), "text");
   const queryOptions = { label: "customer_ranges", signal: options.signal };
   const [count] = await warehouse.query<{ n: number }>(sql`SELECT COUNT(*) AS n FROM ${table}`, queryOptions);
   const ranges = Math.ceil(Number(count?.n ?? 0) / perRange);
   if (ranges <= 1) return ALL_CUSTOMERS;
-  // DuckDB's sampling clause: only DuckDBConnector sets customersPerRange.
   const sample = await warehouse.query<{ id: string }>(
-    sql`SELECT id FROM (SELECT ${id} AS id FROM ${table} USING SAMPLE reservoir(${integer(SAMPLE_IDS)} ROWS) REPEATABLE (1)) AS s
+    sql`SELECT id FROM (${dialect.sampleRows(sql`${id} AS id`, table, SAMPLE_IDS)}) AS s
 WHERE id IS NOT NULL ORDER BY id`,
     queryOptions,
   );

@@ -6,15 +6,7 @@ import { fetchIsolatingFailures, isValueRejection } from "./isolated-batch.ts";
 import DataLoader from "dataloader";
 import type { TableStatus, WarehouseConnector } from "../connectors/connector.ts";
 import type { LogicalTable } from "../sql/contract.ts";
-import {
-  dayDiff,
-  featuresSql,
-  inList,
-  type CustomerRange,
-  instant,
-  medianAggregate,
-  medianWindow,
-} from "../lifecycle/features-sql.ts";
+import { dayDiff, featuresSql, inList, type CustomerRange, instant } from "../lifecycle/features-sql.ts";
 import { cast, ident, integer, join, sql, typeName, type Sql } from "../sql/sql.ts";
 import { addDays, asOfCutoff, today } from "../lifecycle/calendar.ts";
 import { FEATURES, FEATURE_BY_FIELD, type CustomerFeatures, type FeatureField } from "../lifecycle/features.ts";
@@ -555,15 +547,15 @@ FROM (${join(staged, "\nUNION ALL\n")}) AS s`;
 FROM (${moves}) AS m
 WHERE k > 0 AND (previous_index IS NULL OR previous_index <> stage_index)`;
     const query =
-      dialect.name === "bigquery"
+      dialect.median.kind === "window"
         ? sql`SELECT stage_index, COUNT(*) AS n, AVG(from_seen) AS mean_seen, ANY_VALUE(median_seen) AS median_seen,
        AVG(from_purchase) AS mean_purchase, ANY_VALUE(median_purchase) AS median_purchase
-FROM (SELECT e.*, ${medianWindow(dialect, sql`from_seen`, sql`stage_index`)} AS median_seen,
-             ${medianWindow(dialect, sql`from_purchase`, sql`stage_index`)} AS median_purchase
+FROM (SELECT e.*, ${dialect.median.window(sql`from_seen`, sql`stage_index`)} AS median_seen,
+             ${dialect.median.window(sql`from_purchase`, sql`stage_index`)} AS median_purchase
       FROM (${entries}) AS e) AS x
 GROUP BY stage_index`
-        : sql`SELECT stage_index, COUNT(*) AS n, AVG(from_seen) AS mean_seen, ${medianAggregate(dialect, sql`from_seen`)} AS median_seen,
-       AVG(from_purchase) AS mean_purchase, ${medianAggregate(dialect, sql`from_purchase`)} AS median_purchase
+        : sql`SELECT stage_index, COUNT(*) AS n, AVG(from_seen) AS mean_seen, ${dialect.median.aggregate(sql`from_seen`)} AS median_seen,
+       AVG(from_purchase) AS mean_purchase, ${dialect.median.aggregate(sql`from_purchase`)} AS median_purchase
 FROM (${entries}) AS e
 GROUP BY stage_index`;
     const rows = await this.warehouse.query<Record<string, number | null>>(query, { label: "stage_timings" });

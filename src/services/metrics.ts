@@ -2,8 +2,9 @@
 // measures (with an optional breakdown), one for marketing spend and one for stays in stages, each
 // only when a requested metric needs it. The metric catalog (lifecycle/metrics.ts) turns measures into values.
 import type { LogicalTable } from "../sql/contract.ts";
-import { dayDiff, instant, localDay, medianAggregate, medianWindow, monthIndex } from "../lifecycle/features-sql.ts";
-import { cast, ident, integer, join, sql, typeName, type Dialect, type Sql } from "../sql/sql.ts";
+import { dayDiff, instant, localDay, monthIndex } from "../lifecycle/features-sql.ts";
+import type { Dialect } from "../sql/dialect.ts";
+import { cast, ident, integer, join, sql, typeName, type Sql } from "../sql/sql.ts";
 import { addDays, asOfCutoff, daysBetween, monthLabel, startOfDay, type Period } from "../lifecycle/calendar.ts";
 import {
   MEASURE_SOURCES,
@@ -252,9 +253,9 @@ GROUP BY 1`;
     const convertDays = sql`CASE WHEN f.first_seen_date >= ${from} AND f.first_purchase_date IS NOT NULL
   THEN ${cast(dayDiff(dialect, sql`f.first_seen_date`, sql`f.first_purchase_date`), "float")} END`;
     const median = has("median_days_to_convert");
-    if (median && dialect.name === "bigquery") {
-      // BigQuery's PERCENTILE_CONT is a window function only: computed per group here, picked once below.
-      extra.push(sql`${medianWindow(dialect, convertDays, sql`f.dim`)} AS convert_median`);
+    if (median && dialect.median.kind === "window") {
+      // A median that is a window function only (BigQuery's): computed per group here, picked once below.
+      extra.push(sql`${dialect.median.window(convertDays, sql`f.dim`)} AS convert_median`);
     }
     const pareto = has("top20_revenue", "customers_for_80");
     if (pareto) {
@@ -284,10 +285,9 @@ ${join(joins, "\n")}`;
       leads: count(seenInPeriod),
       converted: count(sql`${seenInPeriod} AND b.first_purchase_date IS NOT NULL`),
       median_days_to_convert:
-        dialect.name === "bigquery"
+        dialect.median.kind === "window"
           ? sql`ANY_VALUE(b.convert_median)`
-          : medianAggregate(
-              dialect,
+          : dialect.median.aggregate(
               sql`CASE WHEN ${seenInPeriod} AND b.first_purchase_date IS NOT NULL
   THEN ${cast(dayDiff(dialect, sql`b.first_seen_date`, sql`b.first_purchase_date`), "float")} END`,
             ),

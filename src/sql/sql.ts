@@ -73,8 +73,8 @@ export function join(fragments: readonly Sql[], separator = ", "): Sql {
   return new Sql(parts);
 }
 
-export interface Dialect {
-  readonly name: "duckdb" | "postgres" | "bigquery";
+/** How a dialect writes the parts of a fragment; the whole dialect is `Dialect` in ./dialect.ts. */
+export interface SqlNotation {
   quoteIdent(name: string): string;
   typeName(type: SqlTypeName): string;
   /** The placeholder text for the parameter at `index` (0-based). */
@@ -94,7 +94,7 @@ export interface RenderedSql {
 }
 
 /** Renders a fragment for one dialect. The text depends only on the query's shape, never on values. */
-export function render(query: Sql, dialect: Dialect): RenderedSql {
+export function render(query: Sql, dialect: SqlNotation): RenderedSql {
   let text = "";
   const params: BoundParam[] = [];
   for (const part of query.parts) {
