@@ -3,7 +3,8 @@ import type { PrismaClient } from "@prisma/client";
 import type { Logger } from "pino";
 import type { WarehouseConnector } from "./connectors/connector.ts";
 import type { RequestAuth } from "./auth/request-auth.ts";
-import type { LifecycleRequest, LifecycleService } from "./services/lifecycle.ts";
+import type { LifecycleRequest } from "./services/lifecycle/request.ts";
+import type { LifecycleService } from "./services/lifecycle/service.ts";
 
 export interface Services {
   readonly prisma: PrismaClient;
@@ -17,5 +18,5 @@ export interface RequestContext extends Omit<Services, "lifecycle"> {
   /** Who is asking (see auth/request-auth.ts). */
   readonly auth: RequestAuth;
   /** The lifecycle service with this request's loaders (batched lookups, memoised distributions). */
-  readonly lifecycle: LifecycleRequest;
+  readonly lifecycle: LifecycleRequest<LifecycleService>;
 }

@@ -7,7 +7,7 @@ import { openAppDatabase, type AppDatabase } from "../../src/appdb/database.ts";
 import { defaultStageModel } from "../../src/lifecycle/stage-model.ts";
 import { ServerMetrics } from "../../src/observability/metrics.ts";
 import { createClmYoga, type ClmYoga } from "../../src/server/yoga.ts";
-import { LifecycleService } from "../../src/services/lifecycle.ts";
+import { LifecycleService } from "../../src/services/lifecycle/service.ts";
 import { DEFAULT_GUARD_SETTINGS, GuardedWarehouse } from "../../src/warehouse/guarded-warehouse.ts";
 
 export interface InProcessServer {

@@ -14,7 +14,7 @@ import type { Rule } from "../lifecycle/rules.ts";
 import { savedSegmentRule } from "../server/export.ts";
 import { openLifecycle, seedDemoIfEmpty, StartupError } from "../server/boot.ts";
 import { createLogger } from "../server/logger.ts";
-import type { LifecycleService } from "../services/lifecycle.ts";
+import type { LifecycleService } from "../services/lifecycle/service.ts";
 import { DEFAULT_GUARD_SETTINGS, GuardedWarehouse } from "../warehouse/guarded-warehouse.ts";
 import { CliError, firstLine } from "./exit.ts";
 

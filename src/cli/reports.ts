@@ -16,7 +16,7 @@ import {
   type MetricUnit,
 } from "../lifecycle/metrics.ts";
 import type { Rule } from "../lifecycle/rules.ts";
-import type { StageCount } from "../services/lifecycle.ts";
+import type { StageCount } from "../services/lifecycle/stages.ts";
 import { MetricsService } from "../services/metrics.ts";
 import { SegmentService } from "../services/segments.ts";
 import { segmentRuleFor, withContext, type CliContext } from "./context.ts";

@@ -1,6 +1,6 @@
 // RFM scores per customer and the RFM grid a dashboard draws.
 import type { RfmScore } from "../lifecycle/rfm.ts";
-import type { RfmCell } from "../services/lifecycle.ts";
+import type { RfmCell } from "../services/lifecycle/rfm.ts";
 import { SegmentService } from "../services/segments.ts";
 import { builder } from "./builder.ts";
 import { CustomerRef } from "./customer.ts";

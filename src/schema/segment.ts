@@ -5,7 +5,7 @@ import type { RequestContext } from "../context.ts";
 import type { Rule } from "../lifecycle/rules.ts";
 import { segmentRow } from "../lifecycle/segment-definition.ts";
 import { twoProportionTest, type TwoProportionTest } from "../lifecycle/statistics.ts";
-import type { StageCount } from "../services/lifecycle.ts";
+import type { StageCount } from "../services/lifecycle/stages.ts";
 import { SegmentService } from "../services/segments.ts";
 import { builder } from "./builder.ts";
 import { CustomerRef, customerPage } from "./customer.ts";

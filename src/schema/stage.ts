@@ -5,7 +5,7 @@ import {
   MAX_TIMING_SNAPSHOTS,
   type StageTransition,
   type StageTiming as StageTimingResult,
-} from "../services/lifecycle.ts";
+} from "../services/lifecycle/stages.ts";
 import { SegmentService } from "../services/segments.ts";
 import { badUserInput } from "./errors.ts";
 import { segmentRuleOn } from "./segment-access.ts";

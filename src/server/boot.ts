@@ -13,7 +13,7 @@ import { loadConfigFile, type FileConfig } from "../config/file.ts";
 import { generateDemoData } from "../demo/generate.ts";
 import { RfmSegments } from "../lifecycle/rfm.ts";
 import { FitPool } from "../services/fit-pool.ts";
-import { LifecycleService } from "../services/lifecycle.ts";
+import { LifecycleService } from "../services/lifecycle/service.ts";
 import { DEFAULT_GUARD_SETTINGS, GuardedWarehouse } from "../warehouse/guarded-warehouse.ts";
 import { ServerMetrics } from "../observability/metrics.ts";
 import { RateLimit } from "./rate-limit.ts";

@@ -15,7 +15,7 @@ import { FEATURES } from "../lifecycle/features.ts";
 import { fieldsOf, type Rule, type RuleIssue } from "../lifecycle/rules.ts";
 import { checkDefinition, DefinitionError, readsRfm, segmentScope } from "../lifecycle/segment-definition.ts";
 import { ALL_CUSTOMERS, customerRanges } from "../services/customer-ranges.ts";
-import type { LifecycleService } from "../services/lifecycle.ts";
+import type { LifecycleService } from "../services/lifecycle/service.ts";
 import { SegmentStore } from "../services/segment-store.ts";
 import { SegmentService } from "../services/segments.ts";
 import { csvField, CsvBytes } from "./csv.ts";

@@ -7,7 +7,8 @@ import { compileRuleSql } from "../lifecycle/rule-sql.ts";
 import { fieldsOf, type Rule } from "../lifecycle/rules.ts";
 import { readsRfm } from "../lifecycle/segment-definition.ts";
 import type { Stage } from "../lifecycle/stage-model.ts";
-import { featureColumns, type LifecycleService } from "./lifecycle.ts";
+import { featureColumns } from "./lifecycle/features.ts";
+import type { LifecycleService } from "./lifecycle/service.ts";
 import { SegmentService } from "./segments.ts";
 
 export interface CohortMonth {

@@ -15,7 +15,8 @@ import {
 import { compileRuleSql } from "../lifecycle/rule-sql.ts";
 import { fieldsOf, type Rule } from "../lifecycle/rules.ts";
 import { readsRfm } from "../lifecycle/segment-definition.ts";
-import { featureColumns, type LifecycleService } from "./lifecycle.ts";
+import { featureColumns } from "./lifecycle/features.ts";
+import type { LifecycleService } from "./lifecycle/service.ts";
 import { SegmentService } from "./segments.ts";
 
 /** Measures of one breakdown group; `key` null for customers without a value (e.g. no channel). */

@@ -7,7 +7,7 @@ import type { WarehouseConnector } from "../../src/connectors/connector.ts";
 import { DEFAULT_MAPPING } from "../../src/sql/contract.ts";
 import { duckdbDialect } from "../../src/connectors/duckdb.ts";
 import { defaultStageModel } from "../../src/lifecycle/stage-model.ts";
-import { LifecycleService } from "../../src/services/lifecycle.ts";
+import { LifecycleService } from "../../src/services/lifecycle/service.ts";
 import { createClmYoga, type ClmYoga } from "../../src/server/yoga.ts";
 import { openTestAppDatabase, type TestAppDatabase } from "../helpers/databases.ts";
 

@@ -3,7 +3,7 @@
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { METRIC_BY_KEY } from "../../src/lifecycle/metrics.ts";
 import { defaultStageModel } from "../../src/lifecycle/stage-model.ts";
-import { LifecycleService } from "../../src/services/lifecycle.ts";
+import { LifecycleService } from "../../src/services/lifecycle/service.ts";
 import { MetricsService } from "../../src/services/metrics.ts";
 import { testWarehouses } from "../helpers/databases.ts";
 import { startTestServer, type TestServer } from "../helpers/server.ts";

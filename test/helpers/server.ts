@@ -8,7 +8,7 @@ import { DEFAULT_KEY_CACHE_SECONDS, disableKeyCache, enableKeyCache } from "../.
 import { RevocationListener } from "../../src/auth/key-revocations.ts";
 import { defaultStageModel } from "../../src/lifecycle/stage-model.ts";
 import type { FitPool } from "../../src/services/fit-pool.ts";
-import { LifecycleService } from "../../src/services/lifecycle.ts";
+import { LifecycleService } from "../../src/services/lifecycle/service.ts";
 import { ServerMetrics } from "../../src/observability/metrics.ts";
 import { RateLimit } from "../../src/server/rate-limit.ts";
 import { createClmYoga, type ClmYoga, type YogaOptions } from "../../src/server/yoga.ts";

@@ -8,7 +8,7 @@ import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { pino } from "pino";
 import { KeyStore } from "../../src/auth/keys.ts";
 import { defaultStageModel } from "../../src/lifecycle/stage-model.ts";
-import { LifecycleService } from "../../src/services/lifecycle.ts";
+import { LifecycleService } from "../../src/services/lifecycle/service.ts";
 import { createClmYoga } from "../../src/server/yoga.ts";
 import { runClm } from "../helpers/process.ts";
 import { startTestServer, type TestServer } from "../helpers/server.ts";

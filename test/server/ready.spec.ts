@@ -5,7 +5,7 @@ import { DEFAULT_MAPPING } from "../../src/sql/contract.ts";
 import { pgPoolSource, PostgresConnector } from "../../src/connectors/postgres.ts";
 import { defaultStageModel } from "../../src/lifecycle/stage-model.ts";
 import { createClmYoga, type ClmYoga } from "../../src/server/yoga.ts";
-import { LifecycleService } from "../../src/services/lifecycle.ts";
+import { LifecycleService } from "../../src/services/lifecycle/service.ts";
 import { openTestAppDatabase, type TestAppDatabase } from "../helpers/databases.ts";
 
 describe("readiness", () => {

@@ -4,7 +4,7 @@ import { describe, expect, it } from "vitest";
 import { loadEnv } from "../../src/config/env.ts";
 import { defaultStageModel } from "../../src/lifecycle/stage-model.ts";
 import { listen } from "../../src/server/boot.ts";
-import { LifecycleService } from "../../src/services/lifecycle.ts";
+import { LifecycleService } from "../../src/services/lifecycle/service.ts";
 import { createClmYoga } from "../../src/server/yoga.ts";
 import { openTestAppDatabase } from "../helpers/databases.ts";
 import { openDemoWarehouse } from "../helpers/server.ts";

@@ -10,7 +10,7 @@ import { ident, render, sql, type Sql } from "../../src/sql/sql.ts";
 import { FEATURES, FEATURE_BY_FIELD } from "../../src/lifecycle/features.ts";
 import { compileRuleSql } from "../../src/lifecycle/rule-sql.ts";
 import { defaultStageModel } from "../../src/lifecycle/stage-model.ts";
-import { LifecycleService } from "../../src/services/lifecycle.ts";
+import { LifecycleService } from "../../src/services/lifecycle/service.ts";
 import { MetricsService } from "../../src/services/metrics.ts";
 import { CohortService } from "../../src/services/cohorts.ts";
 import { stageFunnel } from "../../src/services/funnel.ts";

@@ -9,7 +9,7 @@ import { defaultStageModel } from "../../src/lifecycle/stage-model.ts";
 import type { Rule } from "../../src/lifecycle/rules.ts";
 import { memberCsvParts } from "../../src/server/export.ts";
 import { ALL_CUSTOMERS, customerRanges, rangesBetween } from "../../src/services/customer-ranges.ts";
-import { LifecycleService } from "../../src/services/lifecycle.ts";
+import { LifecycleService } from "../../src/services/lifecycle/service.ts";
 import { testWarehouses, type TestWarehouse } from "../helpers/databases.ts";
 import { DEMO_END_DATE, openDemoWarehouse } from "../helpers/server.ts";
 
