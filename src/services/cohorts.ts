@@ -9,7 +9,7 @@ import { readsRfm } from "../lifecycle/segment-definition.ts";
 import type { Stage } from "../lifecycle/stage-model.ts";
 import { featureColumns } from "./lifecycle/features.ts";
 import type { LifecycleService } from "./lifecycle/service.ts";
-import { SegmentService } from "./segments.ts";
+import type { SegmentService } from "./segments.ts";
 
 export interface CohortMonth {
   /** Months since the cohort's first-purchase month (0 = that month). */
@@ -34,7 +34,11 @@ export interface Cohort {
 export const MAX_COHORTS = 120;
 
 export class CohortService {
-  constructor(readonly lifecycle: LifecycleService) {}
+  constructor(
+    readonly lifecycle: LifecycleService,
+    /** Restricts a question to a segment's members. */
+    private readonly segments: SegmentService,
+  ) {}
 
   /**
    * Cohorts whose first purchase falls in the months of `from` … `to`, as of `asOf`, with at most
@@ -47,7 +51,7 @@ export class CohortService {
     const first = monthOf(from);
     const last = monthOf(to);
     const c = (name: string) => ident("t", mapping.tables.transactions.columns[name]);
-    const segments = new SegmentService(this.lifecycle);
+    const { segments } = this;
     const onlyMembers = segmentRule
       ? sql` WHERE customer_id IN (SELECT m.customer_id FROM (${segments.members(asOf, segmentRule, "read")}) AS m)`
       : sql``;

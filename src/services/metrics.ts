@@ -17,7 +17,7 @@ import { fieldsOf, type Rule } from "../lifecycle/rules.ts";
 import { readsRfm } from "../lifecycle/segment-definition.ts";
 import { featureColumns } from "./lifecycle/features.ts";
 import type { LifecycleService } from "./lifecycle/service.ts";
-import { SegmentService } from "./segments.ts";
+import type { SegmentService } from "./segments.ts";
 
 /** Measures of one breakdown group; `key` null for customers without a value (e.g. no channel). */
 export interface MeasureGroup {
@@ -64,7 +64,11 @@ function emptyMeasures(needed: ReadonlySet<Measure>): Measures {
 }
 
 export class MetricsService {
-  constructor(readonly lifecycle: LifecycleService) {}
+  constructor(
+    readonly lifecycle: LifecycleService,
+    /** Builds the population a segment restricts or splits. */
+    private readonly segments: SegmentService,
+  ) {}
 
   private get dialect(): Dialect {
     return this.lifecycle.warehouse.dialect;
@@ -138,7 +142,7 @@ export class MetricsService {
    * when the breakdown needs them, and their breakdown value in `dim`.
    */
   private population(request: MeasureRequest): Sql {
-    const segments = new SegmentService(this.lifecycle);
+    const { segments } = this;
     const rules = [
       ...(request.segmentRule ? [request.segmentRule] : []),
       ...(request.segments ?? []).map((s) => s.rule),
