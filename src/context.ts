@@ -3,19 +3,24 @@ import type { PrismaClient } from "@prisma/client";
 import type { Logger } from "pino";
 import type { WarehouseConnector } from "./connectors/connector.ts";
 import type { RequestAuth } from "./auth/request-auth.ts";
-import type { LifecycleRequest, LifecycleService } from "./services/lifecycle.ts";
+import type { AppServices } from "./services/app-services.ts";
+import type { LifecycleRequest } from "./services/lifecycle/request.ts";
+import type { LifecycleService } from "./services/lifecycle/service.ts";
 
-export interface Services {
+/** What the server is built from: the application's services (services/app-services.ts) and the app database. */
+export interface Services extends AppServices {
   readonly prisma: PrismaClient;
-  readonly warehouse: WarehouseConnector;
-  readonly lifecycle: LifecycleService;
-  readonly log: Logger;
 }
 
-export interface RequestContext extends Omit<Services, "lifecycle"> {
+export interface RequestContext {
+  readonly prisma: PrismaClient;
+  readonly warehouse: WarehouseConnector;
+  readonly log: Logger;
+  /** The application's services, built once for the server (resolvers take theirs from here). */
+  readonly services: AppServices;
   readonly requestId: string;
   /** Who is asking (see auth/request-auth.ts). */
   readonly auth: RequestAuth;
   /** The lifecycle service with this request's loaders (batched lookups, memoised distributions). */
-  readonly lifecycle: LifecycleRequest;
+  readonly lifecycle: LifecycleRequest<LifecycleService>;
 }

@@ -1,7 +1,7 @@
 // Text no store can hold faithfully: U+0000 (PostgreSQL refuses it in text, failing the whole statement
 // it is bound in) and UTF-16 surrogates without their pair (not Unicode: drivers silently turn them into
 // U+FFFD, so the value stored or compared is not the one sent). Refused at the edge (server/input-hygiene.ts,
-// the export route) and kept out of shared warehouse batches (services/lifecycle.ts).
+// the export route) and kept out of shared warehouse batches (services/lifecycle/features.ts).
 
 /** Any NUL or surrogate code unit: a quick test that is false for nearly every string. */
 const SUSPECT = /[\0\uD800-\uDFFF]/;

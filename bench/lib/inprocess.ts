@@ -7,7 +7,8 @@ import { openAppDatabase, type AppDatabase } from "../../src/appdb/database.ts";
 import { defaultStageModel } from "../../src/lifecycle/stage-model.ts";
 import { ServerMetrics } from "../../src/observability/metrics.ts";
 import { createClmYoga, type ClmYoga } from "../../src/server/yoga.ts";
-import { LifecycleService } from "../../src/services/lifecycle.ts";
+import { createAppServices } from "../../src/services/app-services.ts";
+import { availableTables, type LifecycleService } from "../../src/services/lifecycle/service.ts";
 import { DEFAULT_GUARD_SETTINGS, GuardedWarehouse } from "../../src/warehouse/guarded-warehouse.ts";
 
 export interface InProcessServer {
@@ -50,9 +51,17 @@ export async function openInProcess(
     metrics,
   );
   const appDb = await openAppDatabase({ dataDir: "memory://" });
-  const lifecycle = await LifecycleService.open(guarded, defaultStageModel(), "UTC");
+  const services = createAppServices({
+    warehouse: guarded,
+    prisma: appDb.prisma,
+    log,
+    stageModel: defaultStageModel(),
+    timeZone: "UTC",
+    available: availableTables(await guarded.tableStatus()),
+  });
+  const { lifecycle } = services;
   const yoga = createClmYoga(
-    { prisma: appDb.prisma, warehouse: guarded, lifecycle, log, pingAppDatabase: () => appDb.ping() },
+    { ...services, prisma: appDb.prisma, pingAppDatabase: () => appDb.ping() },
     { allowAnonymous: true, metrics, requestTimeoutMs: options.requestTimeoutMs ?? 600_000 },
   );
   return {

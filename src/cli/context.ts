@@ -1,20 +1,22 @@
-// What the reporting commands (stages, metrics, export-segment) run on: the warehouse and the lifecycle
-// service the server would open from the same environment (CLM_WAREHOUSE, CLM_DUCKDB_PATH, CLM_CONFIG,
-// …; with nothing set, the embedded demo as `npm start` has it), in this process. The app database
-// (saved segments) is opened only when a command needs a segment: the others then work without it, even
-// while a server holds the embedded store.
+// What the reporting commands (stages, metrics, export-segment) run on: the warehouse and the services
+// the server would open from the same environment (CLM_WAREHOUSE, CLM_DUCKDB_PATH, CLM_CONFIG, …; with
+// nothing set, the embedded demo as `npm start` has it), in this process. The app database (saved
+// segments) is opened only when a command needs a segment: the others then work without it, even while
+// a server holds the embedded store.
 import type { Segment } from "@prisma/client";
 import type { Logger } from "pino";
+import { NotFoundError } from "../input-errors.ts";
 import { openWarehouse, type WarehouseConnector } from "../connectors/index.ts";
 import type { DuckDBConnector } from "../connectors/duckdb.ts";
 import { openAppDatabase, type AppDatabase } from "../appdb/database.ts";
 import { loadEnv, type AppConfig } from "../config/env.ts";
 import { loadConfigFile } from "../config/file.ts";
 import type { Rule } from "../lifecycle/rules.ts";
-import { savedSegmentRule } from "../server/export.ts";
-import { openLifecycle, seedDemoIfEmpty, StartupError } from "../server/boot.ts";
+import { DefinitionError } from "../lifecycle/segment-definition.ts";
+import { openAppServices, seedDemoIfEmpty, StartupError } from "../server/boot.ts";
 import { createLogger } from "../server/logger.ts";
-import type { LifecycleService } from "../services/lifecycle.ts";
+import type { AppServices } from "../services/app-services.ts";
+import { InvalidSegmentError, TooManySegmentsError } from "../services/segment-store.ts";
 import { DEFAULT_GUARD_SETTINGS, GuardedWarehouse } from "../warehouse/guarded-warehouse.ts";
 import { CliError, firstLine } from "./exit.ts";
 
@@ -23,7 +25,8 @@ export interface CliContext {
   readonly log: Logger;
   /** The warehouse behind the server's guard (retries, circuit breaker), without the result cache. */
   readonly warehouse: WarehouseConnector;
-  readonly lifecycle: LifecycleService;
+  /** The application's services over that warehouse; the segment store opens the app database when first used. */
+  readonly services: AppServices;
   /** The app database, opened (and migrated) on first use. */
   appDatabase(): Promise<AppDatabase>;
   close(): Promise<void>;
@@ -43,6 +46,12 @@ export async function openCliContext(env: NodeJS.ProcessEnv = process.env): Prom
     throw new CliError(`warehouse (${config.warehouse.kind}) cannot be opened: ${firstLine(error)}`);
   });
   let appDb: Promise<AppDatabase> | undefined;
+  const appDatabase = () =>
+    (appDb ??= openAppDatabase({ databaseUrl: config.databaseUrl, dataDir: config.dataDir }).catch((error) => {
+      throw new CliError(
+        error.name === "AppDatabaseUnreachableError" ? error.message : `app database: ${firstLine(error)}`,
+      );
+    }));
   const close = async () => {
     const opened = appDb;
     appDb = undefined;
@@ -55,22 +64,13 @@ export async function openCliContext(env: NodeJS.ProcessEnv = process.env): Prom
       await seedDemoIfEmpty(connector as DuckDBConnector, config.warehouse.demoCustomers, log);
     }
     const warehouse = new GuardedWarehouse(connector, { ...DEFAULT_GUARD_SETTINGS, cache: null }, log);
-    const lifecycle = await openLifecycle(warehouse, config.warehouse.kind, fileConfig).catch((error) => {
-      throw error instanceof StartupError ? new CliError(firstLine(error)) : error;
-    });
-    return {
-      config,
-      log,
-      warehouse,
-      lifecycle,
-      appDatabase: () =>
-        (appDb ??= openAppDatabase({ databaseUrl: config.databaseUrl, dataDir: config.dataDir }).catch((error) => {
-          throw new CliError(
-            error.name === "AppDatabaseUnreachableError" ? error.message : `app database: ${firstLine(error)}`,
-          );
-        })),
-      close,
-    };
+    const prisma = async () => (await appDatabase()).prisma;
+    const services = await openAppServices(warehouse, config.warehouse.kind, fileConfig, { prisma, log }).catch(
+      (error) => {
+        throw error instanceof StartupError ? new CliError(firstLine(error)) : error;
+      },
+    );
+    return { config, log, warehouse, services, appDatabase, close };
   } catch (error) {
     await close();
     throw error;
@@ -93,12 +93,36 @@ export async function segmentRuleFor(
   id: string,
   asOf: string,
 ): Promise<{ segment: Segment; rule: Rule }> {
-  const appDb = await ctx.appDatabase();
-  const saved = await savedSegmentRule(appDb.prisma, ctx.lifecycle, id, asOf);
-  if (saved.found) return saved;
-  if (saved.code === "NOT_FOUND") throw new CliError(`no segment with id ${JSON.stringify(id)}`);
-  throw new CliError([
-    saved.message,
-    ...saved.issues.map((i) => `  at ${i.path.length > 0 ? i.path.join(".") : "(root)"}: ${i.message}`),
-  ]);
+  // The app database first, whatever the id: a command naming a segment cannot run without it.
+  await ctx.appDatabase();
+  return ctx.services.segmentStore.ruleOn(id, asOf).catch((error: unknown) => {
+    throw segmentFailure(error);
+  });
+}
+
+/** A saved segment with its definition checked, or a failure naming the id (unknown) or the problems (invalid). */
+export async function savedSegment(ctx: CliContext, id: string): Promise<{ segment: Segment; definition: Rule }> {
+  await ctx.appDatabase();
+  const { segmentStore } = ctx.services;
+  try {
+    const segment = await segmentStore.find(id);
+    return { segment, definition: segmentStore.definitionOf(segment) };
+  } catch (error) {
+    throw segmentFailure(error);
+  }
+}
+
+/**
+ * A saved segment's failure as the command's error: the id unknown, too many segments to break down by,
+ * or a definition's problems one per line; anything else as it is.
+ */
+export function segmentFailure(error: unknown): unknown {
+  if (error instanceof NotFoundError || error instanceof TooManySegmentsError) return new CliError(error.message);
+  if (error instanceof InvalidSegmentError || error instanceof DefinitionError) {
+    return new CliError([
+      error.message,
+      ...error.issues.map((i) => `  at ${i.path.length > 0 ? i.path.join(".") : "(root)"}: ${i.message}`),
+    ]);
+  }
+  return error;
 }

@@ -50,7 +50,7 @@ function openOutput(path: string, shownAs: string): Writable {
 
 export async function exportSegment(id: string, options: ExportOptions): Promise<void> {
   await withContext(async (ctx) => {
-    const asOf = options.asOf ?? ctx.lifecycle.today();
+    const asOf = options.asOf ?? ctx.services.lifecycle.today();
     const { segment, rule } = await segmentRuleFor(ctx, id, asOf);
     const partial = options.out ? `${options.out}.partial` : undefined;
     const out: Writable = partial ? openOutput(partial, options.out!) : process.stdout;
@@ -65,7 +65,7 @@ export async function exportSegment(id: string, options: ExportOptions): Promise
       enabled: Boolean(options.out) && progressWanted(options.quiet),
     });
     const started = Date.now();
-    const parts = memberCsvParts(ctx.warehouse, ctx.lifecycle, rule, asOf);
+    const parts = memberCsvParts(ctx.warehouse, ctx.services.segments, rule, asOf);
     let rows = 0;
     try {
       await write(out, memberCsvHeader());

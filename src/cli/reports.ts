@@ -2,25 +2,17 @@
 // computed by the same services in the warehouse, printed as a table (or CSV / JSON) on stdout.
 import { addDays, daysBetween, type Period } from "../lifecycle/calendar.ts";
 import {
-  MAX_BREAKDOWN_SEGMENTS,
   METRIC_BY_KEY,
   METRICS,
-  metricAvailable,
-  metricResult,
-  groupDisplay,
   type Breakdown,
-  type GroupDisplay,
   type MetricDefinition,
   type MetricGroupResult,
-  type MetricResult,
   type MetricUnit,
 } from "../lifecycle/metrics.ts";
-import type { Rule } from "../lifecycle/rules.ts";
-import type { StageCount } from "../services/lifecycle.ts";
-import { MetricsService } from "../services/metrics.ts";
-import { SegmentService } from "../services/segments.ts";
-import { segmentRuleFor, withContext, type CliContext } from "./context.ts";
-import { CliError, UsageError } from "./exit.ts";
+import type { StageCount } from "../services/lifecycle/stages.ts";
+import type { LabelledGroup, MetricAnswer } from "../services/metrics-report.ts";
+import { savedSegment, segmentFailure, segmentRuleFor, withContext } from "./context.ts";
+import { UsageError } from "./exit.ts";
 import type { OutputFormat } from "./options.ts";
 import { renderCsv, renderJson, renderTable } from "./table.ts";
 
@@ -37,15 +29,15 @@ export interface StagesOptions {
 
 export async function stages(options: StagesOptions): Promise<void> {
   await withContext(async (ctx) => {
-    const asOf = options.asOf ?? ctx.lifecycle.today();
+    const asOf = options.asOf ?? ctx.services.lifecycle.today();
     let counts: StageCount[];
     let of = "customers";
     if (options.segment) {
       const { segment, rule } = await segmentRuleFor(ctx, options.segment, asOf);
-      counts = await new SegmentService(ctx.lifecycle).stageCounts(asOf, rule);
+      counts = await ctx.services.segments.stageCounts(asOf, rule);
       of = `members of segment "${segment.name}"`;
     } else {
-      counts = await ctx.lifecycle.stageCounts(asOf);
+      counts = await ctx.services.lifecycle.stageCounts(asOf);
     }
     const total = counts.reduce((n, c) => n + c.count, 0);
     const rows = counts.map((c) => ({
@@ -153,41 +145,28 @@ export async function metrics(options: MetricsOptions): Promise<void> {
   // Usage problems before anything is opened (today, in the configured zone, needs the configuration).
   if (options.from && options.to) metricsPeriod(options.from, options.to, options.to);
   await withContext(async (ctx) => {
-    const { lifecycle } = ctx;
-    const period = metricsPeriod(options.from, options.to, lifecycle.today());
+    const period = metricsPeriod(options.from, options.to, ctx.services.lifecycle.today());
     const length = daysBetween(period.from, period.to) + 1;
     const previous = options.compare
       ? { from: addDays(period.from, -length), to: addDays(period.from, -1) }
       : undefined;
-    const available = definitions.filter((m) => metricAvailable(m, lifecycle.available));
-    const service = new MetricsService(lifecycle);
-    const groups = await breakdownGroups(ctx, options.breakdown);
-    // No saved segments: an empty breakdown, and no query split by nothing (as the GraphQL field does).
-    const split = groups.segments?.length === 0 ? undefined : options.breakdown;
-    let segmentName: string | undefined;
-    const measure = async (p: Period) => {
-      // As the GraphQL field does: segment definitions are resolved for each period's last day.
-      let segmentRule: Rule | undefined;
-      if (options.segment) {
-        const { segment, rule } = await segmentRuleFor(ctx, options.segment, p.to);
-        segmentName = segment.name;
-        segmentRule = rule;
-      }
-      const segments = [];
-      for (const { id } of groups.segments ?? [])
-        segments.push({ id, rule: (await segmentRuleFor(ctx, id, p.to)).rule });
-      return service.measure({ period: p, metrics: available, breakdown: split, segmentRule, segments });
-    };
-    const current = await measure(period);
-    const before = previous ? await measure(previous) : undefined;
-    const results = definitions.map((m) => metricResult(m, available.includes(m), current, before));
+    // The question the GraphQL field answers, by the same service: the segment's definition is resolved
+    // for each period's last day.
+    const saved = options.segment ? await savedSegment(ctx, options.segment) : undefined;
+    const answer = await ctx.services.metrics
+      .answer({
+        metrics: definitions,
+        period,
+        compareTo: previous,
+        breakdown: options.breakdown,
+        definition: saved?.definition,
+      })
+      .catch((error: unknown) => {
+        throw segmentFailure(error);
+      });
+    const results = answer.metrics;
     /** A metric's groups in display order with their labels; none without a breakdown. */
-    const groupsOf = (r: MetricResult) =>
-      options.breakdown
-        ? [...(r.breakdown ?? [])]
-            .sort((a, b) => groups.order(a.key) - groups.order(b.key))
-            .map((g) => ({ ...g, label: g.key === null ? null : (groups.labels.get(g.key) ?? g.key) }))
-        : [];
+    const groupsOf = (r: MetricAnswer): readonly LabelledGroup[] => r.breakdown ?? [];
     if (options.format === "json") {
       process.stdout.write(
         renderJson({
@@ -220,7 +199,7 @@ export async function metrics(options: MetricsOptions): Promise<void> {
       return;
     }
     /** The total, then (with a breakdown) one line per group. */
-    const lines = (r: MetricResult): { group: ReturnType<typeof groupsOf>[number] | null; of: Measured }[] => [
+    const lines = (r: MetricAnswer): { group: LabelledGroup | null; of: Measured }[] => [
       { group: null, of: r },
       ...groupsOf(r).map((g) => ({ group: g, of: g })),
     ];
@@ -260,8 +239,8 @@ export async function metrics(options: MetricsOptions): Promise<void> {
     const unavailable = results.filter((r) => !r.available).map((r) => r.definition.key);
     const notes =
       unavailable.length > 0 ? [`n/a: the warehouse lacks a table needed by ${unavailable.join(", ")}`] : [];
-    if (groups.segments?.length === 0) notes.push("no saved segments to break down by");
-    const scope = segmentName ? ` for segment "${segmentName}"` : "";
+    if (answer.noSegments) notes.push("no saved segments to break down by");
+    const scope = saved ? ` for segment "${saved.segment.name}"` : "";
     const title =
       `Metrics ${period.from} to ${period.to} (${length} days)${scope}` +
       (options.breakdown ? ` by ${options.breakdown}` : "") +
@@ -293,24 +272,3 @@ export async function metrics(options: MetricsOptions): Promise<void> {
 
 /** A value with its comparison: a metric's total or one of its breakdown groups. */
 type Measured = Pick<MetricGroupResult, "value" | "population" | "comparison">;
-
-interface BreakdownGroups extends GroupDisplay {
-  /** For a breakdown by saved segment: the live segments, by name. */
-  readonly segments?: readonly { readonly id: string; readonly name: string }[];
-}
-
-/** Labels and order of a breakdown's groups, as the GraphQL metrics field gives them. */
-async function breakdownGroups(ctx: CliContext, breakdown: Breakdown | undefined): Promise<BreakdownGroups> {
-  if (breakdown !== "segment") return groupDisplay(breakdown, ctx.lifecycle.model.stages);
-  const { prisma } = await ctx.appDatabase();
-  const segments = await prisma.segment.findMany({
-    where: { archived: false },
-    orderBy: [{ name: "asc" }, { id: "asc" }],
-    take: MAX_BREAKDOWN_SEGMENTS + 1,
-    select: { id: true, name: true },
-  });
-  if (segments.length > MAX_BREAKDOWN_SEGMENTS) {
-    throw new CliError(`more than ${MAX_BREAKDOWN_SEGMENTS} saved segments: archive some to break down by segment`);
-  }
-  return { ...groupDisplay(breakdown, [], segments), segments };
-}

@@ -34,32 +34,12 @@ export interface FeaturesQuery {
 
 // Shorthands for the dialect's hooks (src/sql/dialect.ts), as the services' queries call them.
 
-/** The local calendar day of a timestamp column. */
-export function localDay(dialect: Dialect, expr: Sql, timeZone: string): Sql {
-  return dialect.localDay(expr, timeZone);
-}
-
-/** An instant to compare timestamp columns with. */
-export function instant(dialect: Dialect, at: Date): Sql {
-  return dialect.instant(at);
-}
-
-/** Whole days from one DATE to another. */
-export function dayDiff(dialect: Dialect, from: Sql, to: Sql): Sql {
-  return dialect.dayDiff(from, to);
-}
-
 /** ` AND` the text of `expr` lies in `range` (nothing for no range). */
 function inRange(expr: Sql, range: CustomerRange | undefined): Sql {
   const text = cast(expr, "text");
   const from = range?.from === undefined ? sql`` : sql` AND ${text} >= ${range.from}`;
   const below = range?.below === undefined ? sql`` : sql` AND ${text} < ${range.below}`;
   return sql`${from}${below}`;
-}
-
-/** `expr` is one of `ids` (a list parameter). */
-export function inList(dialect: Dialect, expr: Sql, ids: readonly string[]): Sql {
-  return dialect.inList(expr, ids);
 }
 
 /** The smallest non-null of some DATE expressions (LEAST differs on NULL between dialects). */

@@ -9,7 +9,7 @@ import {
   type Prediction,
   type PurchaseModelKind,
 } from "../lifecycle/clv/predict.ts";
-import { MAX_CLV_FITS_PER_REQUEST, TooManyFitsError, type ClvModel } from "../services/lifecycle.ts";
+import { MAX_CLV_FITS_PER_REQUEST, TooManyFitsError, type ClvModel } from "../services/lifecycle/clv.ts";
 import type { RequestContext } from "../context.ts";
 import { CLV_SAMPLE_CUSTOMERS } from "../lifecycle/clv/sample.ts";
 import { builder } from "./builder.ts";

@@ -1,5 +1,5 @@
 // Cohorts by first-purchase month: the retention matrix, revenue per cohort and stages per cohort.
-import { CohortService, MAX_COHORTS, type Cohort, type CohortMonth } from "../services/cohorts.ts";
+import { MAX_COHORTS, type Cohort, type CohortMonth } from "../services/cohorts.ts";
 import { monthOf } from "../lifecycle/calendar.ts";
 import { builder } from "./builder.ts";
 import { badUserInput } from "./errors.ts";
@@ -93,7 +93,7 @@ builder.queryField("cohorts", (t) =>
         throw badUserInput(`${count} cohorts asked for; at most ${MAX_COHORTS}`, { argument: "to" });
       }
       const rule = args.segmentId ? await segmentRuleOn(String(args.segmentId), asOf, ctx) : undefined;
-      const cohorts = await new CohortService(ctx.lifecycle.service).cohorts(args.from, args.to, asOf, months, rule);
+      const cohorts = await ctx.services.cohorts.cohorts(args.from, args.to, asOf, months, rule);
       return cohorts.map((c) => ({ ...c, asOf }));
     },
   }),

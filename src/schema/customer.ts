@@ -1,7 +1,7 @@
 // A customer as of a day: features, current and furthest stage, transactions. Lookups of one request
 // are batched into one warehouse query per day.
 import { FEATURES, type CustomerFeatures } from "../lifecycle/features.ts";
-import type { Transaction } from "../services/lifecycle.ts";
+import type { Transaction } from "../services/lifecycle/transactions.ts";
 import type { RequestContext } from "../context.ts";
 import { builder } from "./builder.ts";
 import { badUserInput } from "./errors.ts";

@@ -1,9 +1,9 @@
 // The stage funnel with drop-off between consecutive progress stages.
-import { stageFunnel, type FunnelStep } from "../services/funnel.ts";
+import type { FunnelStep } from "../services/funnel.ts";
 import { builder } from "./builder.ts";
 import { AS_OF_DESCRIPTION, resolveAsOf } from "./lifecycle-args.ts";
 import { checkPeriod, PeriodInput } from "./period.ts";
-import { resolvedFor, savedDefinition } from "./segment-access.ts";
+import { segmentRuleOn } from "./segment-access.ts";
 import { StageRef } from "./stage.ts";
 
 type FunnelStepShape = FunnelStep & { readonly asOf: string; readonly previous: number | null; readonly first: number };
@@ -54,9 +54,8 @@ builder.queryField("funnel", (t) =>
       const asOf = resolveAsOf(args.asOf, ctx);
       const firstSeen = args.firstSeen ? { from: args.firstSeen.from, to: args.firstSeen.to } : undefined;
       if (firstSeen) checkPeriod(firstSeen, "firstSeen");
-      const definition = args.segmentId ? await savedDefinition(String(args.segmentId), ctx) : undefined;
-      const rule = definition ? await resolvedFor(definition, asOf, ctx) : undefined;
-      const steps = await stageFunnel(ctx.lifecycle.service, { asOf, firstSeen, segmentRule: rule });
+      const rule = args.segmentId ? await segmentRuleOn(String(args.segmentId), asOf, ctx) : undefined;
+      const steps = await ctx.services.funnel.stageFunnel({ asOf, firstSeen, segmentRule: rule });
       return steps.map((s, i) => ({
         ...s,
         asOf,

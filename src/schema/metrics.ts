@@ -1,21 +1,10 @@
 // Lifecycle metrics over a period, compared with another period, optionally broken down.
 import type { Period } from "../lifecycle/calendar.ts";
-import {
-  METRICS,
-  METRIC_BY_KEY,
-  groupDisplay,
-  metricAvailable,
-  metricResult,
-  type Breakdown,
-  type GroupDisplay,
-  type MetricComparison,
-  type MetricGroupResult,
-  type MetricResult,
-} from "../lifecycle/metrics.ts";
-import { MetricsService } from "../services/metrics.ts";
+import { METRICS, METRIC_BY_KEY, type Breakdown, type MetricComparison } from "../lifecycle/metrics.ts";
+import type { LabelledGroup, MetricAnswer } from "../services/metrics-report.ts";
 import { builder } from "./builder.ts";
 import { checkPeriod, PeriodInput, PeriodRef } from "./period.ts";
-import { listedSegments, resolvedFor, savedDefinition } from "./segment-access.ts";
+import { savedDefinition, segmentError } from "./segment-access.ts";
 import type { RequestContext } from "../context.ts";
 import type { Rule } from "../lifecycle/rules.ts";
 
@@ -89,9 +78,7 @@ const MetricComparisonRef = builder.objectRef<MetricComparison>("MetricCompariso
   }),
 });
 
-/** A breakdown group with its display label (a stage's or a segment's name). */
-type LabelledGroup = MetricGroupResult & { readonly label: string | null };
-export type MetricShape = Omit<MetricResult, "breakdown"> & { readonly breakdown: readonly LabelledGroup[] | null };
+export type MetricShape = MetricAnswer;
 
 const MetricGroupRef = builder.objectRef<LabelledGroup>("MetricGroup").implement({
   description: "A metric for one group of a breakdown.",
@@ -169,34 +156,12 @@ export async function computeMetrics(q: MetricsQuery, ctx: RequestContext): Prom
   checkPeriod(q.period, "period");
   if (q.compareTo) checkPeriod(q.compareTo, "compareTo");
   const metrics = [...new Set(q.keys ?? METRICS.map((m) => m.key))].map((key) => METRIC_BY_KEY.get(key)!);
-  const service = ctx.lifecycle.service;
-  const groups = await breakdownGroups(q.breakdown, ctx);
-  const available = metrics.filter((m) => metricAvailable(m, service.available));
-  const measures = new MetricsService(service);
-  // No saved segments: an empty breakdown, and no query split by nothing.
-  const split = groups.segments?.length === 0 ? undefined : q.breakdown;
-  const ask = async (p: Period) => {
-    const [segmentRule, segments] = await Promise.all([
-      q.definition ? resolvedFor(q.definition, p.to, ctx) : undefined,
-      Promise.all(
-        (groups.segments ?? []).map(async (s) => ({
-          id: s.id,
-          rule: await resolvedFor(s.definition, p.to, ctx, "breakdown"),
-        })),
-      ),
-    ]);
-    return measures.measure({ period: p, metrics: available, breakdown: split, segmentRule, segments });
-  };
-  const [current, previous] = await Promise.all([ask(q.period), q.compareTo ? ask(q.compareTo) : undefined]);
-  return metrics.map((m) => {
-    const result = metricResult(m, available.includes(m), current, previous);
-    if (!q.breakdown) return { ...result, breakdown: null };
-    const labelled = (result.breakdown ?? []).map((g) => ({
-      ...g,
-      label: g.key === null ? null : (groups.labels.get(g.key) ?? g.key),
-    }));
-    return { ...result, breakdown: labelled.sort((a, b) => groups.order(a.key) - groups.order(b.key)) };
-  });
+  const answer = await ctx.services.metrics.answer(
+    { metrics, period: q.period, compareTo: q.compareTo, breakdown: q.breakdown, definition: q.definition },
+    // A saved segment's problem names the argument it came from.
+    (error, part) => segmentError(error, part === "breakdown" ? "breakdown" : "segmentId"),
+  );
+  return answer.metrics;
 }
 
 /** The arguments a metrics field takes besides a segment. */
@@ -250,14 +215,3 @@ builder.queryField("metrics", (t) =>
       ),
   }),
 );
-
-interface BreakdownGroups extends GroupDisplay {
-  readonly segments?: readonly { readonly id: string; readonly name: string; readonly definition: Rule }[];
-}
-
-/** Labels and order of a breakdown's groups: stages in display order, saved segments by name. */
-async function breakdownGroups(breakdown: Breakdown | undefined, ctx: RequestContext): Promise<BreakdownGroups> {
-  if (breakdown !== "segment") return groupDisplay(breakdown, ctx.lifecycle.service.model.stages);
-  const segments = await listedSegments(ctx, "breakdown");
-  return { ...groupDisplay(breakdown, [], segments), segments };
-}

@@ -1,7 +1,6 @@
 // RFM scores per customer and the RFM grid a dashboard draws.
 import type { RfmScore } from "../lifecycle/rfm.ts";
-import type { RfmCell } from "../services/lifecycle.ts";
-import { SegmentService } from "../services/segments.ts";
+import type { RfmCell } from "../services/lifecycle/rfm.ts";
 import { builder } from "./builder.ts";
 import { CustomerRef } from "./customer.ts";
 import { AS_OF_DESCRIPTION, resolveAsOf } from "./lifecycle-args.ts";
@@ -127,7 +126,7 @@ builder.queryField("rfmGrid", (t) =>
       const asOf = resolveAsOf(args.asOf, ctx);
       const service = ctx.lifecycle.service;
       const members = args.segmentId
-        ? new SegmentService(service).members(asOf, await segmentRuleOn(String(args.segmentId), asOf, ctx), "read")
+        ? ctx.services.segments.members(asOf, await segmentRuleOn(String(args.segmentId), asOf, ctx), "read")
         : undefined;
       return { cells: await service.rfmCells(asOf, members) };
     },

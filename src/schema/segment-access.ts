@@ -1,26 +1,33 @@
-// Saved segments as resolvers use them: the store for this request, definitions checked and resolved
-// for a day, and store errors as GraphQL errors with their codes.
+// Saved segments as resolvers use them: the server's store, definitions checked and resolved for a day
+// (services/segment-store.ts), and the store's errors as GraphQL errors with their codes.
 import { GraphQLError } from "graphql";
 import type { RequestContext } from "../context.ts";
 import type { Segment } from "@prisma/client";
-import { MAX_BREAKDOWN_SEGMENTS } from "../lifecycle/metrics.ts";
+import { NotFoundError } from "../input-errors.ts";
 import { compilePredicate, type Predicate } from "../lifecycle/rule-predicate.ts";
 import { fieldsOf, type Rule } from "../lifecycle/rules.ts";
-import { checkDefinition, readsRfm, segmentScope } from "../lifecycle/segment-definition.ts";
-import { SegmentStore } from "../services/segment-store.ts";
+import { readsRfm } from "../lifecycle/segment-definition.ts";
+import { InvalidSegmentError, TooManySegmentsError, type SegmentStore } from "../services/segment-store.ts";
 import { asGraphQLError, badUserInput } from "./errors.ts";
 
-const stores = new WeakMap<RequestContext, SegmentStore>();
-
-/** The segment store of this request (definitions are checked against this server's stage model). */
+/** The segment store of this server (definitions are checked against its stage model). */
 export function segmentStore(ctx: RequestContext): SegmentStore {
-  let store = stores.get(ctx);
-  if (!store) {
-    const { model, rfm } = ctx.lifecycle.service;
-    store = new SegmentStore(ctx.prisma, segmentScope(model, rfm));
-    stores.set(ctx, store);
+  return ctx.services.segmentStore;
+}
+
+/**
+ * A saved segment's failure as the GraphQL error that answers it, naming `argument`: NOT_FOUND,
+ * INVALID_SEGMENT (a definition that no longer fits this server), BAD_USER_INPUT; others as asGraphQLError.
+ */
+export function segmentError(error: unknown, argument: string): unknown {
+  if (error instanceof NotFoundError) {
+    return new GraphQLError(error.message, { extensions: { code: "NOT_FOUND", argument } });
   }
-  return store;
+  if (error instanceof InvalidSegmentError) {
+    return new GraphQLError(error.message, { extensions: { code: "INVALID_SEGMENT", argument, issues: error.issues } });
+  }
+  if (error instanceof TooManySegmentsError) return badUserInput(error.message, { argument });
+  return asGraphQLError(error, argument);
 }
 
 /** A saved definition still valid for this server (its stage model may have changed since it was saved). */
@@ -29,14 +36,11 @@ function checkedDefinition(
   ctx: RequestContext,
   argument: string,
 ): Rule {
-  const { model, rfm } = ctx.lifecycle.service;
-  const issues = checkDefinition(segment.definition, segmentScope(model, rfm));
-  if (issues.length > 0) {
-    throw new GraphQLError(`segment ${segment.name} has an invalid definition`, {
-      extensions: { code: "INVALID_SEGMENT", argument, issues },
-    });
+  try {
+    return segmentStore(ctx).definitionOf(segment);
+  } catch (error) {
+    throw segmentError(error, argument);
   }
-  return segment.definition as Rule;
 }
 
 /** A saved segment's definition, checked against this server's stage model and RFM map. */
@@ -46,18 +50,21 @@ export function storedDefinition(segment: { name: string; definition: unknown },
 
 /** The definition of the saved segment `segmentId` (an argument of that name). */
 export async function savedDefinition(segmentId: string, ctx: RequestContext, argument = "segmentId"): Promise<Rule> {
-  const segment = await segmentStore(ctx).get(segmentId);
-  if (!segment) {
-    throw new GraphQLError(`no segment with id ${JSON.stringify(segmentId)}`, {
-      extensions: { code: "NOT_FOUND", argument },
+  const segment = await segmentStore(ctx)
+    .find(segmentId)
+    .catch((error: unknown) => {
+      throw segmentError(error, argument);
     });
-  }
   return checkedDefinition(segment, ctx, argument);
 }
 
 /** The saved segment `segmentId` as a rule for one day: what fields restricted to a segment filter by. */
 export async function segmentRuleOn(segmentId: string, day: string, ctx: RequestContext): Promise<Rule> {
-  return resolvedFor(await savedDefinition(segmentId, ctx), day, ctx);
+  try {
+    return (await segmentStore(ctx).ruleOn(segmentId, day)).rule;
+  } catch (error) {
+    throw segmentError(error, "segmentId");
+  }
 }
 
 /** A definition resolved for a day (references inlined, relative dates made dates), errors with codes. */
@@ -72,25 +79,6 @@ export async function resolvedFor(
   } catch (error) {
     throw asGraphQLError(error, argument);
   }
-}
-
-/** Saved segments that are not archived, by name (at most `take`). */
-function liveSegments(ctx: RequestContext, take?: number): Promise<Segment[]> {
-  return ctx.prisma.segment.findMany({ where: { archived: false }, orderBy: [{ name: "asc" }, { id: "asc" }], take });
-}
-
-/** Every saved segment that is not archived, by name, with its definition (for a breakdown by segment). */
-export async function listedSegments(
-  ctx: RequestContext,
-  argument: string,
-): Promise<{ id: string; name: string; definition: Rule }[]> {
-  const segments = await liveSegments(ctx, MAX_BREAKDOWN_SEGMENTS + 1);
-  if (segments.length > MAX_BREAKDOWN_SEGMENTS) {
-    throw badUserInput(`more than ${MAX_BREAKDOWN_SEGMENTS} saved segments: archive some to break down by segment`, {
-      argument,
-    });
-  }
-  return segments.map((s) => ({ id: s.id, name: s.name, definition: checkedDefinition(s, ctx, argument) }));
 }
 
 export interface CompiledSegment {
@@ -111,7 +99,7 @@ export function compiledSegments(ctx: RequestContext, asOf: string): Promise<Com
   let compiled = byDay.get(asOf);
   if (!compiled) {
     compiled = (async () => {
-      const segments = await liveSegments(ctx);
+      const segments = await segmentStore(ctx).live();
       return Promise.all(
         segments.map(async (segment) => {
           const rule = await resolvedFor(checkedDefinition(segment, ctx, "segments"), asOf, ctx, "segments");

@@ -5,8 +5,7 @@ import type { RequestContext } from "../context.ts";
 import type { Rule } from "../lifecycle/rules.ts";
 import { segmentRow } from "../lifecycle/segment-definition.ts";
 import { twoProportionTest, type TwoProportionTest } from "../lifecycle/statistics.ts";
-import type { StageCount } from "../services/lifecycle.ts";
-import { SegmentService } from "../services/segments.ts";
+import type { StageCount } from "../services/lifecycle/stages.ts";
 import { builder } from "./builder.ts";
 import { CustomerRef, customerPage } from "./customer.ts";
 import { AS_OF_DESCRIPTION, resolveAsOf } from "./lifecycle-args.ts";
@@ -157,7 +156,7 @@ const SegmentStageCountRef = builder
   });
 
 async function stageBreakdownOf(d: DefinitionOnDay, ctx: RequestContext) {
-  const counts = await new SegmentService(ctx.lifecycle.service).stageCounts(d.asOf, await membersRule(d, ctx));
+  const counts = await ctx.services.segments.stageCounts(d.asOf, await membersRule(d, ctx));
   const total = counts.reduce((n, c) => n + c.count, 0);
   return counts.map((c) => ({ ...c, share: total === 0 ? 0 : c.count / total, asOf: d.asOf }));
 }
@@ -168,8 +167,7 @@ const SegmentMembershipRef = builder.objectRef<DefinitionOnDay>("SegmentMembersh
     asOf: t.field({ type: "Date", description: "The day membership is for.", resolve: (d) => d.asOf }),
     size: t.int({
       description: "How many customers match the definition on the as-of day (count).",
-      resolve: async (d, _args, ctx) =>
-        new SegmentService(ctx.lifecycle.service).size(d.asOf, await membersRule(d, ctx)),
+      resolve: async (d, _args, ctx) => ctx.services.segments.size(d.asOf, await membersRule(d, ctx)),
     }),
     stageBreakdown: t.field({
       type: [SegmentStageCountRef],
@@ -183,7 +181,7 @@ const SegmentMembershipRef = builder.objectRef<DefinitionOnDay>("SegmentMembersh
         resolve: async (d, args, ctx) => {
           const rule = await membersRule(d, ctx);
           return customerPage(args, d.asOf, ctx, (size, after) =>
-            new SegmentService(ctx.lifecycle.service).page(d.asOf, rule, size, after),
+            ctx.services.segments.page(d.asOf, rule, size, after),
           );
         },
       },
@@ -211,9 +209,7 @@ builder.prismaObjectFields("Segment", (t) => ({
       resolve: async (segment, args, ctx) => {
         const asOf = resolveAsOf(args.asOf, ctx);
         const rule = await resolvedFor(storedDefinition(segment, ctx), asOf, ctx, "definition");
-        return customerPage(args, asOf, ctx, (size, after) =>
-          new SegmentService(ctx.lifecycle.service).page(asOf, rule, size, after),
-        );
+        return customerPage(args, asOf, ctx, (size, after) => ctx.services.segments.page(asOf, rule, size, after));
       },
     },
     { name: "SegmentCustomerConnection", description: "A page of a saved segment's members." },
@@ -232,7 +228,7 @@ builder.prismaObjectFields("Segment", (t) => ({
     resolve: async (segment, args, ctx) => {
       const asOf = resolveAsOf(args.asOf, ctx);
       const rule = await resolvedFor(storedDefinition(segment, ctx), asOf, ctx, "definition");
-      return new SegmentService(ctx.lifecycle.service).size(asOf, rule);
+      return ctx.services.segments.size(asOf, rule);
     },
   }),
   metrics: t.field({

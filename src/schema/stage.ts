@@ -5,8 +5,7 @@ import {
   MAX_TIMING_SNAPSHOTS,
   type StageTransition,
   type StageTiming as StageTimingResult,
-} from "../services/lifecycle.ts";
-import { SegmentService } from "../services/segments.ts";
+} from "../services/lifecycle/stages.ts";
 import { badUserInput } from "./errors.ts";
 import { segmentRuleOn } from "./segment-access.ts";
 
@@ -192,11 +191,7 @@ builder.queryFields((t) => ({
       if (args.to <= args.from) throw badUserInput("to must be after from", { argument: "to" });
       const service = ctx.lifecycle.service;
       const members = args.segmentId
-        ? new SegmentService(service).members(
-            args.to,
-            await segmentRuleOn(String(args.segmentId), args.to, ctx),
-            "read",
-          )
+        ? ctx.services.segments.members(args.to, await segmentRuleOn(String(args.segmentId), args.to, ctx), "read")
         : undefined;
       const transitions = await service.transitions(args.from, args.to, members);
       return transitions.map((x) => ({ ...x, fromDay: args.from, toDay: args.to }));

@@ -12,8 +12,10 @@ import type { AppConfig } from "../config/env.ts";
 import { loadConfigFile, type FileConfig } from "../config/file.ts";
 import { generateDemoData } from "../demo/generate.ts";
 import { RfmSegments } from "../lifecycle/rfm.ts";
+import { createAppServices, type AppServices } from "../services/app-services.ts";
 import { FitPool } from "../services/fit-pool.ts";
-import { LifecycleService } from "../services/lifecycle.ts";
+import { availableTables } from "../services/lifecycle/service.ts";
+import type { SegmentDatabase } from "../services/segment-store.ts";
 import { DEFAULT_GUARD_SETTINGS, GuardedWarehouse } from "../warehouse/guarded-warehouse.ts";
 import { ServerMetrics } from "../observability/metrics.ts";
 import { RateLimit } from "./rate-limit.ts";
@@ -25,7 +27,8 @@ export class StartupError extends Error {
   override name = "StartupError";
 }
 
-export interface AppServices {
+/** What a started server holds open. */
+export interface ServerResources {
   readonly config: AppConfig;
   readonly appDb: AppDatabase;
   readonly warehouse: WarehouseConnector;
@@ -48,29 +51,34 @@ export async function seedDemoIfEmpty(warehouse: DuckDBConnector, customers: num
 }
 
 /**
- * The lifecycle service over a warehouse, after the contract check that the server and the CLI share:
- * tables reachable and the contract's required ones present, else a one-line StartupError.
+ * The application's services over a warehouse, after the contract check that the server and the CLI
+ * share: tables reachable and the contract's required ones present, else a one-line StartupError.
  */
-export async function openLifecycle(
+export async function openAppServices(
   warehouse: WarehouseConnector,
   kind: string,
   { stageModel, timeZone, rfmSegments, surveyEventType }: FileConfig,
-  fitWorkers?: number,
-): Promise<LifecycleService> {
+  { prisma, log, fitWorkers }: { prisma: SegmentDatabase; log: Logger; fitWorkers?: number },
+): Promise<AppServices> {
   const statuses = await warehouse.tableStatus().catch((error) => {
     throw new StartupError(`warehouse (${kind}) cannot be reached: ${(error as Error).message}`, { cause: error });
   });
   const problem = contractProblem(statuses);
   if (problem) throw new StartupError(`warehouse (${kind}): ${problem}`);
-  return LifecycleService.open(warehouse, stageModel, timeZone, {
-    statuses,
+  return createAppServices({
+    warehouse,
+    prisma,
+    log,
+    stageModel,
+    timeZone,
+    available: availableTables(statuses),
     rfm: new RfmSegments(rfmSegments),
     surveyEventType,
     fitPool: new FitPool(fitWorkers),
   });
 }
 
-export async function openServices(config: AppConfig, log: Logger): Promise<AppServices> {
+export async function openServices(config: AppConfig, log: Logger): Promise<ServerResources> {
   const fileConfig = loadConfigFile(config.configFile);
   const { mapping } = fileConfig;
   const opened: { close(): Promise<void> }[] = [];
@@ -130,10 +138,14 @@ export async function openServices(config: AppConfig, log: Logger): Promise<AppS
     const rateLimit =
       config.rateLimitPerMinute > 0 ? new RateLimit(config.rateLimitPerMinute, config.redisUrl) : undefined;
     if (rateLimit) opened.push({ close: async () => rateLimit.close() });
-    const lifecycle = await openLifecycle(warehouse, config.warehouse.kind, fileConfig, config.fitWorkers);
-    opened.push(lifecycle);
+    const services = await openAppServices(warehouse, config.warehouse.kind, fileConfig, {
+      prisma: appDb.prisma,
+      log,
+      fitWorkers: config.fitWorkers,
+    });
+    opened.push(services);
     const yoga = createClmYoga(
-      { prisma: appDb.prisma, warehouse, lifecycle, log, pingAppDatabase: () => appDb.ping() },
+      { ...services, prisma: appDb.prisma, pingAppDatabase: () => appDb.ping() },
       {
         allowAnonymous: config.allowAnonymous,
         graphiql: config.graphiql,
@@ -160,7 +172,7 @@ export interface RunningServer {
   close(graceMs?: number): Promise<void>;
 }
 
-export async function listen(services: AppServices, log: Logger): Promise<RunningServer> {
+export async function listen(services: ServerResources, log: Logger): Promise<RunningServer> {
   const { port, host } = services.config;
   const server = createServer(services.yoga);
   await new Promise<void>((resolve, reject) => {

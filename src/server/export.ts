@@ -1,9 +1,8 @@
 // GET /segments/:id/members.csv?asOf=YYYY-MM-DD: a saved segment's members with their stage and
 // features, streamed from the warehouse in batches (a cursor or result pages), so memory stays flat
 // whatever the segment's size. A client that disconnects stops the query. The pieces the route is made
-// of — finding a saved segment's rule for a day, the members' rows batch by batch, the CSV text — are
-// shared with `clm export-segment` (src/cli/export-segment.ts).
-import type { PrismaClient, Segment } from "@prisma/client";
+// of — the members' rows batch by batch, the CSV text — are shared with `clm export-segment`
+// (src/cli/export-segment.ts); both find the saved segment's rule for the day in the segment store.
 import type { Plugin } from "graphql-yoga";
 import type { ColumnBatch, WarehouseConnector } from "../connectors/connector.ts";
 import type { CustomerRange } from "../lifecycle/features-sql.ts";
@@ -12,12 +11,12 @@ import { refusal, type RequestAuth } from "../auth/request-auth.ts";
 import type { Services } from "../context.ts";
 import { FIRST_DAY, isCalendarDay, LAST_DAY, today } from "../lifecycle/calendar.ts";
 import { FEATURES } from "../lifecycle/features.ts";
-import { fieldsOf, type Rule, type RuleIssue } from "../lifecycle/rules.ts";
-import { checkDefinition, DefinitionError, readsRfm, segmentScope } from "../lifecycle/segment-definition.ts";
+import { NotFoundError } from "../input-errors.ts";
+import { fieldsOf, type Rule } from "../lifecycle/rules.ts";
+import { DefinitionError, readsRfm } from "../lifecycle/segment-definition.ts";
 import { ALL_CUSTOMERS, customerRanges } from "../services/customer-ranges.ts";
-import type { LifecycleService } from "../services/lifecycle.ts";
-import { SegmentStore } from "../services/segment-store.ts";
-import { SegmentService } from "../services/segments.ts";
+import { InvalidSegmentError } from "../services/segment-store.ts";
+import type { SegmentService } from "../services/segments.ts";
 import { csvField, CsvBytes } from "./csv.ts";
 import { codedResponse, refusalResponse } from "./edge-errors.ts";
 
@@ -81,46 +80,6 @@ export interface MemberCsvPart {
   readonly rows: number;
 }
 
-/** A saved segment's definition checked against this server's stage model and resolved for a day. */
-export type SavedSegmentRule =
-  | { readonly found: true; readonly segment: Segment; readonly rule: Rule }
-  | { readonly found: false; readonly code: "NOT_FOUND" }
-  | {
-      readonly found: false;
-      readonly code: "INVALID_SEGMENT";
-      readonly message: string;
-      readonly issues: readonly RuleIssue[];
-    };
-
-export async function savedSegmentRule(
-  prisma: PrismaClient,
-  lifecycle: LifecycleService,
-  id: string,
-  asOf: string,
-): Promise<SavedSegmentRule> {
-  const scope = segmentScope(lifecycle.model, lifecycle.rfm);
-  const store = new SegmentStore(prisma, scope);
-  const segment = await store.get(id);
-  if (!segment) return { found: false, code: "NOT_FOUND" };
-  const issues = checkDefinition(segment.definition, scope);
-  if (issues.length > 0) {
-    return {
-      found: false,
-      code: "INVALID_SEGMENT",
-      message: `segment ${segment.name} has an invalid definition`,
-      issues,
-    };
-  }
-  try {
-    return { found: true, segment, rule: await store.resolve(segment.definition as Rule, asOf) };
-  } catch (error) {
-    if (error instanceof DefinitionError) {
-      return { found: false, code: "INVALID_SEGMENT", message: error.message, issues: error.issues };
-    }
-    throw error;
-  }
-}
-
 /**
  * A segment's members on a day with their stages and features, by id, as CSV lines, one warehouse batch
  * at a time, read as they are asked for: column batches where the connector has them (DuckDB), rows
@@ -130,13 +89,13 @@ export async function savedSegmentRule(
  */
 export function memberCsvParts(
   warehouse: WarehouseConnector,
-  lifecycle: LifecycleService,
+  segments: SegmentService,
   rule: Rule,
   asOf: string,
   signal?: AbortSignal,
   perRange?: number,
 ): AsyncIterator<MemberCsvPart> {
-  const segments = new SegmentService(lifecycle);
+  const { lifecycle } = segments;
   const options = { label: "segment_export", signal };
   const encoder = new TextEncoder();
   const rangeParts = (range: CustomerRange) => {
@@ -201,6 +160,15 @@ async function* formatted<T>(batches: AsyncIterable<T>, format: (batch: T) => Me
   for await (const batch of batches) yield format(batch);
 }
 
+/** The answer for a segment that cannot be exported: unknown, or with a definition this server cannot read. */
+function refusedSegment(error: unknown, segmentId: string): Response {
+  if (error instanceof NotFoundError) return codedResponse(404, "NOT_FOUND", `no segment with id ${segmentId}`);
+  if (error instanceof InvalidSegmentError || error instanceof DefinitionError) {
+    return codedResponse(422, "INVALID_SEGMENT", error.message, { issues: error.issues });
+  }
+  throw error;
+}
+
 async function exportResponse(services: Services, segmentId: string, url: URL, signal: AbortSignal): Promise<Response> {
   const lifecycle = services.lifecycle;
   const asOf = url.searchParams.get("asOf") ?? today(lifecycle.timeZone);
@@ -220,15 +188,12 @@ async function exportResponse(services: Services, segmentId: string, url: URL, s
   } catch {
     return codedResponse(404, "NOT_FOUND", "no segment with that id");
   }
-  const saved = await savedSegmentRule(services.prisma, lifecycle, id, asOf);
-  if (!saved.found) {
-    if (saved.code === "NOT_FOUND") {
-      return codedResponse(404, "NOT_FOUND", `no segment with id ${segmentId}`);
-    }
-    return codedResponse(422, "INVALID_SEGMENT", saved.message, { issues: saved.issues });
-  }
+  const saved = await services.segmentStore
+    .ruleOn(id, asOf)
+    .catch((error: unknown) => refusedSegment(error, segmentId));
+  if (saved instanceof Response) return saved;
   const { segment, rule } = saved;
-  const parts = memberCsvParts(services.warehouse, lifecycle, rule, asOf, signal);
+  const parts = memberCsvParts(services.warehouse, services.segments, rule, asOf, signal);
   const encoder = new TextEncoder();
   // The first batch is read before answering, so a query that fails at once is a 500 with a clear
   // body rather than a 200 whose CSV breaks off after the header.

@@ -352,7 +352,8 @@ export function createClmYoga(
         auth,
         prisma: services.prisma,
         warehouse: services.warehouse,
-        lifecycle: services.lifecycle.forRequest(),
+        services,
+        lifecycle: services.forRequest(),
         log: services.log,
         requestId: scope?.requestId ?? requestIdOf(request),
       };

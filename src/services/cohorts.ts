@@ -1,14 +1,15 @@
 // Cohorts by first-purchase month: who of each cohort bought again in each later month, what they
 // spent, and where the cohort stands in the lifecycle now. Aggregated in the warehouse.
-import { instant, localDay, monthIndex } from "../lifecycle/features-sql.ts";
+import { monthIndex } from "../lifecycle/features-sql.ts";
 import { cast, ident, sql, typeName } from "../sql/sql.ts";
 import { asOfCutoff, monthLabel, monthOf } from "../lifecycle/calendar.ts";
 import { compileRuleSql } from "../lifecycle/rule-sql.ts";
 import { fieldsOf, type Rule } from "../lifecycle/rules.ts";
 import { readsRfm } from "../lifecycle/segment-definition.ts";
 import type { Stage } from "../lifecycle/stage-model.ts";
-import { featureColumns, type LifecycleService } from "./lifecycle.ts";
-import { SegmentService } from "./segments.ts";
+import { featureColumns } from "./lifecycle/features.ts";
+import type { LifecycleService } from "./lifecycle/service.ts";
+import type { SegmentService } from "./segments.ts";
 
 export interface CohortMonth {
   /** Months since the cohort's first-purchase month (0 = that month). */
@@ -33,7 +34,11 @@ export interface Cohort {
 export const MAX_COHORTS = 120;
 
 export class CohortService {
-  constructor(readonly lifecycle: LifecycleService) {}
+  constructor(
+    readonly lifecycle: LifecycleService,
+    /** Restricts a question to a segment's members. */
+    private readonly segments: SegmentService,
+  ) {}
 
   /**
    * Cohorts whose first purchase falls in the months of `from` … `to`, as of `asOf`, with at most
@@ -46,15 +51,15 @@ export class CohortService {
     const first = monthOf(from);
     const last = monthOf(to);
     const c = (name: string) => ident("t", mapping.tables.transactions.columns[name]);
-    const segments = new SegmentService(this.lifecycle);
+    const { segments } = this;
     const onlyMembers = segmentRule
       ? sql` WHERE customer_id IN (SELECT m.customer_id FROM (${segments.members(asOf, segmentRule, "read")}) AS m)`
       : sql``;
     const activity = sql`WITH tx AS (
   SELECT CAST(${c("customer_id")} AS ${typeName("text")}) AS customer_id,
-         ${monthIndex(localDay(dialect, c("occurred_at"), timeZone))} AS month, ${c("amount")} AS amount
+         ${monthIndex(dialect.localDay(c("occurred_at"), timeZone))} AS month, ${c("amount")} AS amount
   FROM ${ident(mapping.schema, mapping.tables.transactions.table)} AS t
-  WHERE ${c("occurred_at")} < ${instant(dialect, asOfCutoff(asOf, timeZone))}
+  WHERE ${c("occurred_at")} < ${dialect.instant(asOfCutoff(asOf, timeZone))}
 ),
 firsts AS (SELECT customer_id, MIN(month) AS cohort FROM tx${onlyMembers} GROUP BY customer_id)
 SELECT f.cohort AS cohort, tx.month - f.cohort AS month_offset, COUNT(DISTINCT tx.customer_id) AS active,

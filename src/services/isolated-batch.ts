@@ -1,5 +1,5 @@
 // One bad key must not fail a batch it shares with other clients' keys. Lookups of concurrent requests
-// are answered by one warehouse query per day (services/lifecycle.ts); when the warehouse refuses that
+// are answered by one warehouse query per day (services/lifecycle/features.ts); when the warehouse refuses that
 // query because of a value bound in it, the batch is split in halves and each half asked again, halving
 // what still fails, until only the keys the warehouse refuses fail — each with the warehouse's error, on
 // its own field. A failure every key shares (the warehouse unreachable, a deadline, a budget, no query

@@ -2,7 +2,7 @@
 // measures (with an optional breakdown), one for marketing spend and one for stays in stages, each
 // only when a requested metric needs it. The metric catalog (lifecycle/metrics.ts) turns measures into values.
 import type { LogicalTable } from "../sql/contract.ts";
-import { dayDiff, instant, localDay, monthIndex } from "../lifecycle/features-sql.ts";
+import { monthIndex } from "../lifecycle/features-sql.ts";
 import type { Dialect } from "../sql/dialect.ts";
 import { cast, ident, integer, join, sql, typeName, type Sql } from "../sql/sql.ts";
 import { addDays, asOfCutoff, daysBetween, monthLabel, startOfDay, type Period } from "../lifecycle/calendar.ts";
@@ -16,8 +16,9 @@ import {
 import { compileRuleSql } from "../lifecycle/rule-sql.ts";
 import { fieldsOf, type Rule } from "../lifecycle/rules.ts";
 import { readsRfm } from "../lifecycle/segment-definition.ts";
-import { featureColumns, type LifecycleService } from "./lifecycle.ts";
-import { SegmentService } from "./segments.ts";
+import { featureColumns } from "./lifecycle/features.ts";
+import type { LifecycleService } from "./lifecycle/service.ts";
+import type { SegmentService } from "./segments.ts";
 
 /** Measures of one breakdown group; `key` null for customers without a value (e.g. no channel). */
 export interface MeasureGroup {
@@ -64,7 +65,11 @@ function emptyMeasures(needed: ReadonlySet<Measure>): Measures {
 }
 
 export class MetricsService {
-  constructor(readonly lifecycle: LifecycleService) {}
+  constructor(
+    readonly lifecycle: LifecycleService,
+    /** Builds the population a segment restricts or splits. */
+    private readonly segments: SegmentService,
+  ) {}
 
   private get dialect(): Dialect {
     return this.lifecycle.warehouse.dialect;
@@ -138,7 +143,7 @@ export class MetricsService {
    * when the breakdown needs them, and their breakdown value in `dim`.
    */
   private population(request: MeasureRequest): Sql {
-    const segments = new SegmentService(this.lifecycle);
+    const { segments } = this;
     const rules = [
       ...(request.segmentRule ? [request.segmentRule] : []),
       ...(request.segments ?? []).map((s) => s.rule),
@@ -171,8 +176,8 @@ WHERE ${join(conditions, " AND ")}`;
   private bounds(period: Period): { start: Sql; end: Sql } {
     const zone = this.lifecycle.timeZone;
     return {
-      start: instant(this.dialect, startOfDay(period.from, zone)),
-      end: instant(this.dialect, asOfCutoff(period.to, zone)),
+      start: this.dialect.instant(startOfDay(period.from, zone)),
+      end: this.dialect.instant(asOfCutoff(period.to, zone)),
     };
   }
 
@@ -184,7 +189,7 @@ WHERE ${join(conditions, " AND ")}`;
   SELECT customer_id, day, SUM(revenue) AS revenue, SUM(CASE WHEN order_id IS NULL THEN lines ELSE 1 END) AS orders
   FROM (
     SELECT CAST(${c("customer_id")} AS ${typeName("text")}) AS customer_id,
-           ${localDay(this.dialect, c("occurred_at"), this.lifecycle.timeZone)} AS day,
+           ${this.dialect.localDay(c("occurred_at"), this.lifecycle.timeZone)} AS day,
            ${c("order_id")} AS order_id, SUM(${c("amount")}) AS revenue, COUNT(*) AS lines
     FROM ${this.table("transactions")} AS t
     WHERE ${c("occurred_at")} >= ${start} AND ${c("occurred_at")} < ${end}
@@ -251,7 +256,7 @@ GROUP BY 1`;
       );
     }
     const convertDays = sql`CASE WHEN f.first_seen_date >= ${from} AND f.first_purchase_date IS NOT NULL
-  THEN ${cast(dayDiff(dialect, sql`f.first_seen_date`, sql`f.first_purchase_date`), "float")} END`;
+  THEN ${cast(dialect.dayDiff(sql`f.first_seen_date`, sql`f.first_purchase_date`), "float")} END`;
     const median = has("median_days_to_convert");
     if (median && dialect.median.kind === "window") {
       // A median that is a window function only (BigQuery's): computed per group here, picked once below.
@@ -289,7 +294,7 @@ ${join(joins, "\n")}`;
           ? sql`ANY_VALUE(b.convert_median)`
           : dialect.median.aggregate(
               sql`CASE WHEN ${seenInPeriod} AND b.first_purchase_date IS NOT NULL
-  THEN ${cast(dayDiff(dialect, sql`b.first_seen_date`, sql`b.first_purchase_date`), "float")} END`,
+  THEN ${cast(dialect.dayDiff(sql`b.first_seen_date`, sql`b.first_purchase_date`), "float")} END`,
             ),
       period_buyers: count(bought),
       period_repeaters: count(sql`${bought} AND b.purchase_days >= 2`),
@@ -386,7 +391,7 @@ GROUP BY customer_id, stage_index, island`;
     // A stay is complete when it was entered after the first snapshot and left before the last one.
     const lastK = days.length - 1;
     const complete = sql`SELECT st.customer_id AS customer_id, st.stage_index AS stage_index,
-       ${cast(dayDiff(dialect, sql`st.entered`, sql`st.left_day`), "float")} AS stay_days
+       ${cast(dialect.dayDiff(sql`st.entered`, sql`st.left_day`), "float")} AS stay_days
 FROM (SELECT x.*, x.last_next AS left_day FROM (${stays}) AS x) AS st
 WHERE st.first_k > 0 AND st.last_k < ${integer(lastK)}`;
     const byStage = request.breakdown === "stage";

@@ -1,10 +1,12 @@
 // Saved segments in the app database: every change is a transaction that bumps the version and writes
 // an immutable SegmentVersion, and an update names the version it edited, so no change is lost or
-// silently overwritten.
+// silently overwritten. Also the one place a saved segment becomes its rule for a day, for GraphQL,
+// the export route and the CLI alike.
 import { Prisma, type PrismaClient, type Segment } from "@prisma/client";
 import { z } from "zod";
 import { isUuid } from "../appdb/ids.ts";
 import { ConflictError, InvalidInputError, NotFoundError } from "../input-errors.ts";
+import { MAX_BREAKDOWN_SEGMENTS } from "../lifecycle/metrics.ts";
 import type { Rule, RuleScope } from "../lifecycle/rules.ts";
 import {
   checkDefinition,
@@ -44,6 +46,28 @@ function parse<T extends z.ZodType>(schema: T, input: unknown): z.output<T> {
   return parsed.data;
 }
 
+/**
+ * A saved segment whose definition no longer fits this server: the stage model or the RFM map changed
+ * since it was saved. Its issues carry the path to each problem.
+ */
+export class InvalidSegmentError extends InvalidInputError {
+  override name = "InvalidSegmentError";
+}
+
+/** More saved segments than a breakdown by segment splits by (MAX_BREAKDOWN_SEGMENTS). */
+export class TooManySegmentsError extends InvalidInputError {
+  override name = "TooManySegmentsError";
+  constructor() {
+    super(`more than ${MAX_BREAKDOWN_SEGMENTS} saved segments: archive some to break down by segment`, []);
+  }
+}
+
+/**
+ * The app database's client, or how to open it when first needed: the CLI opens it only for commands that
+ * read saved segments.
+ */
+export type SegmentDatabase = PrismaClient | (() => Promise<PrismaClient>);
+
 /** An advisory lock key of this app: "CLMS" as a 32-bit number. */
 const REFERENCE_LOCK = 0x434c4d53;
 
@@ -58,19 +82,69 @@ function isUniqueViolation(error: unknown): boolean {
 }
 
 export class SegmentStore {
+  private readonly database: () => Promise<PrismaClient>;
+
   constructor(
-    private readonly prisma: PrismaClient,
+    prisma: SegmentDatabase,
     /** What definitions may read (the stage model's stages, the RFM map). */
     private readonly scope: RuleScope,
-  ) {}
+  ) {
+    this.database = typeof prisma === "function" ? prisma : async () => prisma;
+  }
 
   async get(id: string): Promise<Segment | null> {
-    return isUuid(id) ? this.prisma.segment.findUnique({ where: { id } }) : null;
+    return isUuid(id) ? (await this.database()).segment.findUnique({ where: { id } }) : null;
+  }
+
+  /** The saved segment `id` (NotFoundError when there is none). */
+  async find(id: string): Promise<Segment> {
+    const segment = await this.get(id);
+    if (!segment) throw new NotFoundError(`no segment with id ${JSON.stringify(id)}`);
+    return segment;
+  }
+
+  /**
+   * A saved segment's definition, checked against this server's stage model and RFM map (InvalidSegmentError
+   * when it no longer fits them).
+   */
+  definitionOf(segment: { name: string; definition: unknown }): Rule {
+    const issues = checkDefinition(segment.definition, this.scope);
+    if (issues.length > 0) throw new InvalidSegmentError(`segment ${segment.name} has an invalid definition`, issues);
+    return segment.definition as Rule;
+  }
+
+  /**
+   * The saved segment `id` as a rule for one day: found (NotFoundError), its definition checked
+   * (InvalidSegmentError) and resolved for the day (DefinitionError: a reference that cannot be inlined).
+   */
+  async ruleOn(id: string, day: string): Promise<{ segment: Segment; rule: Rule }> {
+    const segment = await this.find(id);
+    return { segment, rule: await this.resolve(this.definitionOf(segment), day) };
+  }
+
+  /** Saved segments that are not archived, by name (at most `take`). */
+  async live(take?: number): Promise<Segment[]> {
+    return (await this.database()).segment.findMany({
+      where: { archived: false },
+      orderBy: [{ name: "asc" }, { id: "asc" }],
+      take,
+    });
+  }
+
+  /**
+   * The saved segments a breakdown by segment splits by: every one not archived, by name, with its checked
+   * definition (TooManySegmentsError beyond MAX_BREAKDOWN_SEGMENTS, InvalidSegmentError).
+   */
+  async forBreakdown(): Promise<{ id: string; name: string; definition: Rule }[]> {
+    const segments = await this.live(MAX_BREAKDOWN_SEGMENTS + 1);
+    if (segments.length > MAX_BREAKDOWN_SEGMENTS) throw new TooManySegmentsError();
+    return segments.map((s) => ({ id: s.id, name: s.name, definition: this.definitionOf(s) }));
   }
 
   /** Saved definitions by id (archived ones too: references to them keep working). */
-  async definitions(client: Db = this.prisma): Promise<Map<string, Rule>> {
-    const rows = await client.segment.findMany({ select: { id: true, definition: true } });
+  async definitions(client?: Db): Promise<Map<string, Rule>> {
+    const db = client ?? (await this.database());
+    const rows = await db.segment.findMany({ select: { id: true, definition: true } });
     return new Map(rows.map((r) => [r.id, r.definition as Rule]));
   }
 
@@ -87,7 +161,7 @@ export class SegmentStore {
   }
 
   /** References that exist, no cycle through `selfId`, and a resolved size within bounds. */
-  private async checkReferences(rule: Rule, selfId: string | undefined, client: Db = this.prisma): Promise<void> {
+  private async checkReferences(rule: Rule, selfId: string | undefined, client?: Db): Promise<void> {
     if (referencedSegments(rule).size > 0) {
       const saved = await this.definitions(client);
       if (selfId) saved.set(selfId, rule);
@@ -125,8 +199,9 @@ export class SegmentStore {
   async create(input: CreateSegment, owner: string | null = null): Promise<Segment> {
     const data = parse(createSchema, input);
     const definition = await this.check(data.definition);
+    const prisma = await this.database();
     try {
-      return await this.prisma.$transaction(async (tx) => {
+      return await prisma.$transaction(async (tx) => {
         await this.lockReferences(tx, definition);
         const segment = await tx.segment.create({
           data: { name: data.name, description: data.description, definition, owner },
@@ -165,8 +240,9 @@ export class SegmentStore {
     data: { name?: string; description?: string; definition?: Rule; archived?: boolean },
   ): Promise<Segment> {
     if (!isUuid(id)) throw new NotFoundError(`no segment with id ${JSON.stringify(id)}`);
+    const prisma = await this.database();
     try {
-      return await this.prisma.$transaction(async (tx) => {
+      return await prisma.$transaction(async (tx) => {
         await this.lockReferences(tx, data.definition, id);
         // The version in the WHERE clause is the lock: of two writers of one version, one matches.
         const { count } = await tx.segment.updateMany({

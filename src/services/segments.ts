@@ -7,7 +7,9 @@ import type { RuleSqlContext } from "../lifecycle/rule-sql.ts";
 import { compileRuleSql } from "../lifecycle/rule-sql.ts";
 import { fieldsOf, type Rule } from "../lifecycle/rules.ts";
 import { readsRfm, SEGMENT_FIELDS, segmentScope, type SegmentField } from "../lifecycle/segment-definition.ts";
-import { featureColumns, type LifecycleService, type StageCount } from "./lifecycle.ts";
+import { featureColumns } from "./lifecycle/features.ts";
+import type { LifecycleService } from "./lifecycle/service.ts";
+import type { StageCount } from "./lifecycle/stages.ts";
 
 export class SegmentService {
   constructor(readonly lifecycle: LifecycleService) {}

@@ -11,7 +11,7 @@ import { sql } from "../../src/sql/sql.ts";
 import { CsvScanner, type CsvRecord } from "../../src/cli/csv-scan.ts";
 import { generateDemoData } from "../../src/demo/generate.ts";
 import { defaultStageModel } from "../../src/lifecycle/stage-model.ts";
-import { LifecycleService } from "../../src/services/lifecycle.ts";
+import { LifecycleService } from "../../src/services/lifecycle/service.ts";
 import { runClm } from "../helpers/process.ts";
 import { runClmInProcess } from "../helpers/cli-in-process.ts";
 

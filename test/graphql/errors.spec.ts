@@ -7,7 +7,7 @@ import type { WarehouseConnector } from "../../src/connectors/connector.ts";
 import { DEFAULT_MAPPING } from "../../src/sql/contract.ts";
 import { duckdbDialect } from "../../src/connectors/duckdb.ts";
 import { defaultStageModel } from "../../src/lifecycle/stage-model.ts";
-import { LifecycleService } from "../../src/services/lifecycle.ts";
+import { createAppServices } from "../../src/services/app-services.ts";
 import { createClmYoga, type ClmYoga } from "../../src/server/yoga.ts";
 import { openTestAppDatabase, type TestAppDatabase } from "../helpers/databases.ts";
 
@@ -40,9 +40,16 @@ let appDb: TestAppDatabase;
 let yoga: ClmYoga;
 beforeAll(async () => {
   appDb = await openTestAppDatabase();
-  const lifecycle = new LifecycleService(broken, defaultStageModel(), "UTC", new Set());
+  const services = createAppServices({
+    warehouse: broken,
+    prisma: appDb.prisma,
+    log,
+    stageModel: defaultStageModel(),
+    timeZone: "UTC",
+    available: new Set(),
+  });
   yoga = createClmYoga(
-    { prisma: appDb.prisma, warehouse: broken, lifecycle, log, pingAppDatabase: () => appDb.ping() },
+    { ...services, prisma: appDb.prisma, pingAppDatabase: () => appDb.ping() },
     { allowAnonymous: true },
   );
 });

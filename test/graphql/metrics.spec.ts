@@ -3,8 +3,9 @@
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { METRIC_BY_KEY } from "../../src/lifecycle/metrics.ts";
 import { defaultStageModel } from "../../src/lifecycle/stage-model.ts";
-import { LifecycleService } from "../../src/services/lifecycle.ts";
+import { LifecycleService } from "../../src/services/lifecycle/service.ts";
 import { MetricsService } from "../../src/services/metrics.ts";
+import { SegmentService } from "../../src/services/segments.ts";
 import { testWarehouses } from "../helpers/databases.ts";
 import { startTestServer, type TestServer } from "../helpers/server.ts";
 import {
@@ -175,7 +176,7 @@ describe.each(testWarehouses())("metrics on the fixture in $label", (factory) =>
     const tables = new Set(["customers", "events", "marketing_spend"] as const);
     const csat = new LifecycleService(server.warehouse, defaultStageModel(), "UTC", tables, undefined, "csat");
     const nps = METRIC_BY_KEY.get("nps")!;
-    const measured = await new MetricsService(csat).measure({ period: JUNE, metrics: [nps] });
+    const measured = await new MetricsService(csat, new SegmentService(csat)).measure({ period: JUNE, metrics: [nps] });
     expect(measured.total.survey_responses).toBe(0);
     expect(nps.value(measured.total)).toBeNull();
   });

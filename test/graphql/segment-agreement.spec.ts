@@ -13,7 +13,7 @@ import {
 import { defaultStageModel } from "../../src/lifecycle/stage-model.ts";
 import type { CustomerFeatures } from "../../src/lifecycle/features.ts";
 import type { RfmScore } from "../../src/lifecycle/rfm.ts";
-import { LifecycleService } from "../../src/services/lifecycle.ts";
+import { LifecycleService } from "../../src/services/lifecycle/service.ts";
 import { SegmentService } from "../../src/services/segments.ts";
 import { definition } from "../helpers/arbitraries.ts";
 import { testWarehouses } from "../helpers/databases.ts";

@@ -7,7 +7,8 @@ import { KeyStore } from "../../src/auth/keys.ts";
 import { FEATURES } from "../../src/lifecycle/features.ts";
 import { defaultStageModel } from "../../src/lifecycle/stage-model.ts";
 import { csvField } from "../../src/server/export.ts";
-import { LifecycleService, toFeatures } from "../../src/services/lifecycle.ts";
+import { LifecycleService } from "../../src/services/lifecycle/service.ts";
+import { toFeatures } from "../../src/services/lifecycle/features.ts";
 import { startTestServer, type TestServer } from "../helpers/server.ts";
 import { JUNE, METRIC_ROWS } from "../fixtures/metrics.ts";
 

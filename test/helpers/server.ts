@@ -8,8 +8,9 @@ import { disableKeyCache, enableKeyCache } from "../../src/auth/key-cache.ts";
 import { DEFAULT_KEY_CACHE_SECONDS } from "../../src/config/defaults.ts";
 import { RevocationListener } from "../../src/auth/key-revocations.ts";
 import { defaultStageModel } from "../../src/lifecycle/stage-model.ts";
+import { createAppServices, type AppServices } from "../../src/services/app-services.ts";
 import type { FitPool } from "../../src/services/fit-pool.ts";
-import { LifecycleService } from "../../src/services/lifecycle.ts";
+import { availableTables, type LifecycleService } from "../../src/services/lifecycle/service.ts";
 import { ServerMetrics } from "../../src/observability/metrics.ts";
 import { RateLimit } from "../../src/server/rate-limit.ts";
 import { createClmYoga, type ClmYoga, type YogaOptions } from "../../src/server/yoga.ts";
@@ -28,6 +29,8 @@ export interface TestServer {
   readonly metrics: ServerMetrics;
   /** Labels of the warehouse queries sent, in order (tests reset it). */
   readonly warehouseQueries: string[];
+  /** The services the resolvers use, as the server builds them. */
+  readonly services: AppServices;
   /** The lifecycle service the resolvers use (its shared lookup batches included). */
   readonly lifecycle: LifecycleService;
   graphql<T = Record<string, unknown>>(query: string, variables?: Record<string, unknown>): Promise<GraphQLResponse<T>>;
@@ -119,14 +122,20 @@ export async function startTestServer(
     log,
     metrics,
   );
-  const lifecycle = await LifecycleService.open(guarded, defaultStageModel(), "UTC", { fitPool: options.fitPool });
+  const services = createAppServices({
+    warehouse: guarded,
+    prisma: appDb.prisma,
+    log,
+    stageModel: defaultStageModel(),
+    timeZone: "UTC",
+    available: availableTables(await guarded.tableStatus()),
+    fitPool: options.fitPool,
+  });
   const rateLimit = options.rateLimitPerMinute ? new RateLimit(options.rateLimitPerMinute) : undefined;
   const yoga = createClmYoga(
     {
+      ...services,
       prisma: appDb.prisma,
-      warehouse: guarded,
-      lifecycle,
-      log,
       pingAppDatabase: () => appDb.ping(),
     },
     {
@@ -145,7 +154,8 @@ export async function startTestServer(
     guarded,
     metrics,
     warehouseQueries,
-    lifecycle,
+    services,
+    lifecycle: services.lifecycle,
     async graphql(query, variables) {
       const response = await yoga.fetch("http://test/graphql", {
         method: "POST",
@@ -156,7 +166,7 @@ export async function startTestServer(
     },
     async close() {
       await yoga.dispose();
-      await lifecycle.close();
+      await services.close();
       await guarded.close();
       await revocations?.close();
       disableKeyCache(appDb.prisma);

@@ -8,7 +8,8 @@ import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { pino } from "pino";
 import { KeyStore } from "../../src/auth/keys.ts";
 import { defaultStageModel } from "../../src/lifecycle/stage-model.ts";
-import { LifecycleService } from "../../src/services/lifecycle.ts";
+import { createAppServices } from "../../src/services/app-services.ts";
+import { availableTables } from "../../src/services/lifecycle/service.ts";
 import { createClmYoga } from "../../src/server/yoga.ts";
 import { runClm } from "../helpers/process.ts";
 import { startTestServer, type TestServer } from "../helpers/server.ts";
@@ -106,10 +107,15 @@ describe("API keys and roles", () => {
   it("lets anonymous requests act as an analyst only when allowed", async () => {
     const open = createClmYoga(
       {
+        ...createAppServices({
+          warehouse: server.warehouse,
+          prisma: server.appDb.prisma,
+          log: pino({ level: "silent" }),
+          stageModel: defaultStageModel(),
+          timeZone: "UTC",
+          available: availableTables(await server.warehouse.tableStatus()),
+        }),
         prisma: server.appDb.prisma,
-        warehouse: server.warehouse,
-        lifecycle: await LifecycleService.open(server.warehouse, defaultStageModel(), "UTC"),
-        log: pino({ level: "silent" }),
         pingAppDatabase: () => server.appDb.ping(),
       },
       { allowAnonymous: true, introspection: false },

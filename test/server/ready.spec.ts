@@ -5,7 +5,7 @@ import { DEFAULT_MAPPING } from "../../src/sql/contract.ts";
 import { pgPoolSource, PostgresConnector } from "../../src/connectors/postgres.ts";
 import { defaultStageModel } from "../../src/lifecycle/stage-model.ts";
 import { createClmYoga, type ClmYoga } from "../../src/server/yoga.ts";
-import { LifecycleService } from "../../src/services/lifecycle.ts";
+import { createAppServices } from "../../src/services/app-services.ts";
 import { openTestAppDatabase, type TestAppDatabase } from "../helpers/databases.ts";
 
 describe("readiness", () => {
@@ -20,10 +20,15 @@ describe("readiness", () => {
     deadWarehouse = new PostgresConnector(pgPoolSource("postgresql://clm@127.0.0.1:1/warehouse"), DEFAULT_MAPPING);
     yoga = createClmYoga(
       {
+        ...createAppServices({
+          warehouse: deadWarehouse,
+          prisma: appDb.prisma,
+          log: pino({ level: "silent" }),
+          stageModel: defaultStageModel(),
+          timeZone: "UTC",
+          available: new Set(),
+        }),
         prisma: appDb.prisma,
-        warehouse: deadWarehouse,
-        lifecycle: new LifecycleService(deadWarehouse, defaultStageModel(), "UTC", new Set()),
-        log: pino({ level: "silent" }),
         pingAppDatabase: async () => {
           if (!appDbUp) throw new Error("app database down");
           await appDb.ping();

@@ -4,7 +4,7 @@ import { describe, expect, it } from "vitest";
 import { loadEnv } from "../../src/config/env.ts";
 import { defaultStageModel } from "../../src/lifecycle/stage-model.ts";
 import { listen } from "../../src/server/boot.ts";
-import { LifecycleService } from "../../src/services/lifecycle.ts";
+import { createAppServices } from "../../src/services/app-services.ts";
 import { createClmYoga } from "../../src/server/yoga.ts";
 import { openTestAppDatabase } from "../helpers/databases.ts";
 import { openDemoWarehouse } from "../helpers/server.ts";
@@ -21,9 +21,16 @@ describe("graceful shutdown", () => {
     };
     const log = pino({ level: "silent" });
     const closed: string[] = [];
-    const lifecycle = new LifecycleService(warehouse, defaultStageModel(), "UTC", new Set());
+    const services = createAppServices({
+      warehouse,
+      prisma: appDb.prisma,
+      log,
+      stageModel: defaultStageModel(),
+      timeZone: "UTC",
+      available: new Set(),
+    });
     const yoga = createClmYoga(
-      { prisma: appDb.prisma, warehouse, lifecycle, log, pingAppDatabase: () => appDb.ping() },
+      { ...services, prisma: appDb.prisma, pingAppDatabase: () => appDb.ping() },
       { allowAnonymous: true },
     );
     const running = await listen(

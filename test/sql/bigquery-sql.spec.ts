@@ -10,10 +10,10 @@ import { ident, render, sql, type Sql } from "../../src/sql/sql.ts";
 import { FEATURES, FEATURE_BY_FIELD } from "../../src/lifecycle/features.ts";
 import { compileRuleSql } from "../../src/lifecycle/rule-sql.ts";
 import { defaultStageModel } from "../../src/lifecycle/stage-model.ts";
-import { LifecycleService } from "../../src/services/lifecycle.ts";
+import { LifecycleService } from "../../src/services/lifecycle/service.ts";
 import { MetricsService } from "../../src/services/metrics.ts";
 import { CohortService } from "../../src/services/cohorts.ts";
-import { stageFunnel } from "../../src/services/funnel.ts";
+import { FunnelService } from "../../src/services/funnel.ts";
 import { SegmentService } from "../../src/services/segments.ts";
 import { METRICS, metricAvailable } from "../../src/lifecycle/metrics.ts";
 import { rule } from "../helpers/arbitraries.ts";
@@ -89,7 +89,8 @@ describe("BigQuery SQL texts", () => {
     async (_name, available) => {
       const connector = recordingConnector();
       const lifecycle = new LifecycleService(connector, defaultStageModel(), "Europe/Berlin", new Set(available));
-      const metrics = new MetricsService(lifecycle);
+      const segments = new SegmentService(lifecycle);
+      const metrics = new MetricsService(lifecycle, segments);
       const all = METRICS.filter((m) => metricAvailable(m, lifecycle.available));
       const breakdowns = [undefined, "stage", "acquisition_channel", "cohort_month", "rfm_segment", "segment"] as const;
       for (const breakdown of breakdowns) {
@@ -104,14 +105,14 @@ describe("BigQuery SQL texts", () => {
           ],
         });
       }
-      await new CohortService(lifecycle).cohorts("2025-01-01", "2026-06-30", "2026-06-30", 12);
-      await new CohortService(lifecycle).cohorts("2025-01-01", "2026-06-30", "2026-06-30", 12, {
+      await new CohortService(lifecycle, segments).cohorts("2025-01-01", "2026-06-30", "2026-06-30", 12);
+      await new CohortService(lifecycle, segments).cohorts("2025-01-01", "2026-06-30", "2026-06-30", 12, {
         all: [
           { field: "revenue", op: "gte", value: 10 },
           { field: "rfmSegment", op: "eq", value: "champions" },
         ],
       });
-      await stageFunnel(lifecycle, {
+      await new FunnelService(lifecycle, segments).stageFunnel({
         asOf: "2026-06-30",
         firstSeen: { from: "2026-01-01", to: "2026-03-31" },
         segmentRule: { field: "revenue", op: "gte", value: 10 },

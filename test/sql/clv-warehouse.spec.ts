@@ -5,7 +5,7 @@ import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import type { ContractRow } from "../../src/connectors/connector.ts";
 import { addDays } from "../../src/lifecycle/calendar.ts";
 import { defaultStageModel } from "../../src/lifecycle/stage-model.ts";
-import { LifecycleService } from "../../src/services/lifecycle.ts";
+import { LifecycleService } from "../../src/services/lifecycle/service.ts";
 import { testWarehouses, type TestWarehouse } from "../helpers/databases.ts";
 
 const CALIBRATION_END = "1997-09-30";

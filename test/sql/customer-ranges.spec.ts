@@ -9,7 +9,8 @@ import { defaultStageModel } from "../../src/lifecycle/stage-model.ts";
 import type { Rule } from "../../src/lifecycle/rules.ts";
 import { memberCsvParts } from "../../src/server/export.ts";
 import { ALL_CUSTOMERS, customerRanges, rangesBetween } from "../../src/services/customer-ranges.ts";
-import { LifecycleService } from "../../src/services/lifecycle.ts";
+import { LifecycleService } from "../../src/services/lifecycle/service.ts";
+import { SegmentService } from "../../src/services/segments.ts";
 import { testWarehouses, type TestWarehouse } from "../helpers/databases.ts";
 import { DEMO_END_DATE, openDemoWarehouse } from "../helpers/server.ts";
 
@@ -85,7 +86,7 @@ describe.each(testWarehouses())("customer id ranges on $label", (factory) => {
     const read = async (rule: Rule, perRange: number) => {
       const chunks: Buffer[] = [];
       let rows = 0;
-      const parts = memberCsvParts(warehouse, lifecycle, rule, DEMO_END_DATE, undefined, perRange);
+      const parts = memberCsvParts(warehouse, new SegmentService(lifecycle), rule, DEMO_END_DATE, undefined, perRange);
       for (let next = await parts.next(); !next.done; next = await parts.next()) {
         chunks.push(Buffer.from(next.value.bytes));
         rows += next.value.rows;
@@ -122,7 +123,7 @@ describe.each(testWarehouses())("customer id ranges on $label", (factory) => {
         })(),
     });
     const rule: Rule = { field: "purchaseDays", op: "gte", value: 0 };
-    const parts = memberCsvParts(counted, lifecycle, rule, DEMO_END_DATE, undefined, 40);
+    const parts = memberCsvParts(counted, new SegmentService(lifecycle), rule, DEMO_END_DATE, undefined, 40);
     expect((await parts.next()).done).toBe(false);
     expect(open).toBe(2); // the first range, and the second one's query started ahead
     await parts.return!();

@@ -5,7 +5,8 @@ import type { LogicalTable } from "../../src/sql/contract.ts";
 import { ident, sql } from "../../src/sql/sql.ts";
 import { FEATURES, type FeatureField } from "../../src/lifecycle/features.ts";
 import { defaultStageModel } from "../../src/lifecycle/stage-model.ts";
-import { LifecycleService, toFeatures } from "../../src/services/lifecycle.ts";
+import { LifecycleService } from "../../src/services/lifecycle/service.ts";
+import { toFeatures } from "../../src/services/lifecycle/features.ts";
 import { testWarehouses, type TestWarehouse } from "../helpers/databases.ts";
 import { EXPECTED_FEATURES, EXPECTED_STAGES, FIXTURE_AS_OF, FIXTURE_ROWS } from "../fixtures/lifecycle.ts";
 

@@ -9,7 +9,7 @@ import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import type { ContractRow } from "../../src/connectors/connector.ts";
 import type { CustomerFeatures } from "../../src/lifecycle/features.ts";
 import { defaultStageModel } from "../../src/lifecycle/stage-model.ts";
-import { LifecycleService } from "../../src/services/lifecycle.ts";
+import { LifecycleService } from "../../src/services/lifecycle/service.ts";
 import { testWarehouses, type TestWarehouse } from "../helpers/databases.ts";
 
 const AS_OF = "2026-06-30";

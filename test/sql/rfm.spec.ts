@@ -2,7 +2,7 @@
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { ALL_RFM_CODES, DEFAULT_RFM_SEGMENTS, rfmSegmentsSchema } from "../../src/lifecycle/rfm.ts";
 import { defaultStageModel } from "../../src/lifecycle/stage-model.ts";
-import { LifecycleService } from "../../src/services/lifecycle.ts";
+import { LifecycleService } from "../../src/services/lifecycle/service.ts";
 import { testWarehouses, type TestWarehouse } from "../helpers/databases.ts";
 
 const at = (day: string) => Date.parse(`${day}T12:00:00Z`);

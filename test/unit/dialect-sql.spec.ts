@@ -10,7 +10,7 @@ import { FEATURE_BY_FIELD } from "../../src/lifecycle/features.ts";
 import { compileRuleSql } from "../../src/lifecycle/rule-sql.ts";
 import { defaultStageModel } from "../../src/lifecycle/stage-model.ts";
 import { customerRanges } from "../../src/services/customer-ranges.ts";
-import { LifecycleService } from "../../src/services/lifecycle.ts";
+import { LifecycleService } from "../../src/services/lifecycle/service.ts";
 import { DEFAULT_MAPPING, type LogicalTable } from "../../src/sql/contract.ts";
 import type { Dialect } from "../../src/sql/dialect.ts";
 import { ident, render, sql, type Sql } from "../../src/sql/sql.ts";

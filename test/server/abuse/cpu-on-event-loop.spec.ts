@@ -6,7 +6,8 @@ import { monitorEventLoopDelay } from "node:perf_hooks";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { defaultStageModel } from "../../../src/lifecycle/stage-model.ts";
 import { FitPool } from "../../../src/services/fit-pool.ts";
-import { LifecycleService, MAX_CLV_FITS_PER_REQUEST } from "../../../src/services/lifecycle.ts";
+import { LifecycleService } from "../../../src/services/lifecycle/service.ts";
+import { MAX_CLV_FITS_PER_REQUEST } from "../../../src/services/lifecycle/clv.ts";
 import { DEMO_END_DATE, startTestServer, type TestServer } from "../../helpers/server.ts";
 
 /** Big enough that one Pareto/NBD fit takes about half a second of CPU here (~1,150 buyers, ~1,000 groups). */

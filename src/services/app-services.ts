@@ -1,0 +1,86 @@
+// Every service of the application, built once from what the process has opened (the warehouse, the
+// app database) and its configuration (stage model, time zone, RFM map …). The server's yoga context,
+// the CLI's commands, the tests and the bench take their services from here; no resolver or command
+// builds its own. What belongs to one request (DataLoaders) is made per request by forRequest().
+import type { Logger } from "pino";
+import type { WarehouseConnector } from "../connectors/connector.ts";
+import type { RfmSegments } from "../lifecycle/rfm.ts";
+import { segmentScope } from "../lifecycle/segment-definition.ts";
+import type { StageModel } from "../lifecycle/stage-model.ts";
+import type { LogicalTable } from "../sql/contract.ts";
+import { CohortService } from "./cohorts.ts";
+import type { FitPool } from "./fit-pool.ts";
+import { FunnelService } from "./funnel.ts";
+import type { LifecycleRequest } from "./lifecycle/request.ts";
+import { LifecycleService } from "./lifecycle/service.ts";
+import { MetricsReport } from "./metrics-report.ts";
+import { MetricsService } from "./metrics.ts";
+import { SegmentStore, type SegmentDatabase } from "./segment-store.ts";
+import { SegmentService } from "./segments.ts";
+
+export interface AppServiceInputs {
+  /** The warehouse as the services query it (behind the guard in the server and the CLI). */
+  readonly warehouse: WarehouseConnector;
+  /** The app database (saved segments), or how to open it when first needed. */
+  readonly prisma: SegmentDatabase;
+  readonly stageModel: StageModel;
+  readonly timeZone: string;
+  /** Optional contract tables present and complete (availableTables in services/lifecycle/service.ts). */
+  readonly available: ReadonlySet<LogicalTable>;
+  readonly log: Logger;
+  /** The RFM map (default: the built-in one). */
+  readonly rfm?: RfmSegments;
+  /** The events.type of survey answers (default "nps"). */
+  readonly surveyEventType?: string;
+  /** Where CLV fits run (default: a pool of the machine's size). */
+  readonly fitPool?: FitPool;
+}
+
+export interface AppServices {
+  readonly warehouse: WarehouseConnector;
+  readonly log: Logger;
+  /** Customer features, stages, RFM scores, CLV fits and transactions as of a day. */
+  readonly lifecycle: LifecycleService;
+  /** Saved segments in the app database, and a saved segment's rule for a day. */
+  readonly segmentStore: SegmentStore;
+  /** A resolved definition's members in the warehouse: size, pages, stage counts, the export's rows. */
+  readonly segments: SegmentService;
+  /** The metrics question: metrics over a period, compared, restricted to a segment, broken down. */
+  readonly metrics: MetricsReport;
+  /** Cohorts by first-purchase month. */
+  readonly cohorts: CohortService;
+  /** The stage funnel. */
+  readonly funnel: FunnelService;
+  /** The lifecycle as one request sees it: loaders that batch and remember the request's lookups. */
+  forRequest(): LifecycleRequest<LifecycleService>;
+  /** Ends the fit workers; the warehouse and the app database belong to whoever opened them. */
+  close(): Promise<void>;
+}
+
+export function createAppServices(inputs: AppServiceInputs): AppServices {
+  const { warehouse, log } = inputs;
+  const lifecycle = new LifecycleService(
+    warehouse,
+    inputs.stageModel,
+    inputs.timeZone,
+    inputs.available,
+    inputs.rfm,
+    inputs.surveyEventType,
+    inputs.fitPool,
+  );
+  // Definitions are checked against this server's stage model and RFM map.
+  const segmentStore = new SegmentStore(inputs.prisma, segmentScope(lifecycle.model, lifecycle.rfm));
+  const segments = new SegmentService(lifecycle);
+  return {
+    warehouse,
+    log,
+    lifecycle,
+    segmentStore,
+    segments,
+    metrics: new MetricsReport(lifecycle, new MetricsService(lifecycle, segments), segmentStore),
+    cohorts: new CohortService(lifecycle, segments),
+    funnel: new FunnelService(lifecycle, segments),
+    forRequest: () => lifecycle.forRequest(),
+    close: () => lifecycle.close(),
+  };
+}

@@ -1,0 +1,162 @@
+// Customer lifetime value: BG/NBD or Pareto/NBD with Gamma-Gamma, fitted in worker threads on buyer
+// summaries grouped in the warehouse, one shared run per (day, unit, model).
+import { currentRequestScope, runShared } from "../../request-scope.ts";
+import { cast, integer, sql } from "../../sql/sql.ts";
+import type { ClvFitOutput } from "../../lifecycle/clv/fit.ts";
+import type { PurchaseModelKind, TimeUnit } from "../../lifecycle/clv/predict.ts";
+import type { FitPool } from "../fit-pool.ts";
+import type { CustomerFeatureService } from "./features.ts";
+import { memo } from "./loaders.ts";
+
+/** The fits (src/lifecycle/clv/fit.ts) with what they were asked for. */
+export interface ClvModel extends ClvFitOutput {
+  readonly asOf: string;
+  readonly timeUnit: TimeUnit;
+  /** The purchase model fitted (with Gamma-Gamma for spend). */
+  readonly model: PurchaseModelKind;
+}
+
+/** One fit run, shared by the callers asking for it while it runs. */
+interface SharedFit {
+  readonly result: Promise<ClvModel>;
+  /** Aborted when the last caller waiting has left. */
+  readonly cancel: AbortController;
+  waiting: number;
+  settled: boolean;
+}
+
+/**
+ * Distinct (asOf, timeUnit, model) fits one request may ask for. A fit takes a worker for up to about a
+ * second (Pareto/NBD on the 50,000-buyer sample), and the workers are shared by every client: three
+ * cover a dashboard comparing both models or a few days, while a request of a hundred aliases cannot
+ * queue a hundred fits in front of everyone else's.
+ */
+export const MAX_CLV_FITS_PER_REQUEST = 3;
+
+/** A request asked for more distinct fits than MAX_CLV_FITS_PER_REQUEST. */
+export class TooManyFitsError extends Error {
+  override name = "TooManyFitsError";
+  constructor(readonly limit: number) {
+    super(`a request may ask for at most ${limit} distinct lifetime-value fits (asOf, timeUnit, model)`);
+  }
+}
+
+export class ClvFits {
+  constructor(
+    private readonly lifecycle: CustomerFeatureService,
+    private readonly fitPool: FitPool,
+  ) {}
+
+  private readonly clvFits = new Map<string, SharedFit>();
+
+  /**
+   * BG/NBD or Pareto/NBD, and Gamma-Gamma, fitted on the buyers as of the day. The warehouse returns the summaries
+   * grouped (identical (x, t_x, T) with their count; repeat spend to the cent with its count), so a
+   * large base costs a few thousand rows, not one per customer; the fits run in the fit pool's workers.
+   * Fits are kept per (day, unit, model), and requests asking for one while it runs share that run.
+   * A caller stops waiting when `signal` aborts (by default the request's: its deadline or the client
+   * leaving); when no caller waits any more, the fit is cancelled.
+   */
+  clvModel(
+    asOf: string,
+    timeUnit: TimeUnit,
+    model: PurchaseModelKind = "BG_NBD",
+    signal: AbortSignal | undefined = currentRequestScope()?.signal,
+  ): Promise<ClvModel> {
+    const key = `${asOf}|${timeUnit}|${model}`;
+    if (this.clvFits.size >= 100 && !this.clvFits.has(key)) this.clvFits.clear();
+    const shared = memo(this.clvFits, key, () => {
+      const cancel = new AbortController();
+      // Outside the asking request's scope: its deadline or its client leaving must not end a fit that
+      // others wait for (they leave one by one, below).
+      // Its summaries query is queued as the asking key's, not as the shared lookups'.
+      const caller = currentRequestScope()?.principal ?? "anonymous";
+      const result = runShared(() => this.fitClv(asOf, timeUnit, model, cancel.signal), caller);
+      const fit: SharedFit = { result, cancel, waiting: 0, settled: false };
+      result.then(
+        () => (fit.settled = true),
+        // A failed fit (thin data, warehouse down, cancelled) is not remembered.
+        () => {
+          fit.settled = true;
+          if (this.clvFits.get(key) === fit) this.clvFits.delete(key);
+        },
+      );
+      return fit;
+    });
+    return this.awaitShared(key, shared, signal);
+  }
+
+  /** The shared fit's result for one caller, who leaves it when `signal` aborts; the last one out cancels it. */
+  private awaitShared(key: string, fit: SharedFit, signal: AbortSignal | undefined): Promise<ClvModel> {
+    if (fit.settled) return fit.result;
+    fit.waiting++;
+    return new Promise<ClvModel>((resolve, reject) => {
+      let left = false;
+      const leave = () => {
+        if (left) return false;
+        left = true;
+        fit.waiting--;
+        signal?.removeEventListener("abort", onAbort);
+        return true;
+      };
+      const onAbort = () => {
+        if (!leave()) return;
+        reject(signal!.reason);
+        if (fit.waiting === 0 && !fit.settled) {
+          fit.cancel.abort(signal!.reason);
+          if (this.clvFits.get(key) === fit) this.clvFits.delete(key);
+        }
+      };
+      if (signal?.aborted) return onAbort();
+      signal?.addEventListener("abort", onAbort, { once: true });
+      fit.result.then(
+        (value) => leave() && resolve(value),
+        (error) => leave() && reject(error),
+      );
+    });
+  }
+
+  private async fitClv(
+    asOf: string,
+    timeUnit: TimeUnit,
+    model: PurchaseModelKind,
+    signal: AbortSignal,
+  ): Promise<ClvModel> {
+    const { dialect } = this.lifecycle.warehouse;
+    // The summaries need purchases only: leaving customers and events out saves most of the work.
+    const buyers = sql`SELECT * FROM (${this.lifecycle.features(asOf, undefined, { transactionsOnly: true })}) AS f WHERE f.purchase_days >= 1`;
+    // One query for both summaries: the buyers are summarised once (a CTE used twice), then grouped
+    // two ways; kind 0 rows are (x, t_x, T) groups, kind 1 rows (x, mean repeat spend) groups.
+    const rows = await this.lifecycle.warehouse.query<{
+      kind: number;
+      x: number;
+      tx_days: number | null;
+      t_days: number | null;
+      zbar_cents: number | null;
+      n: number;
+    }>(
+      sql`WITH s AS (
+  SELECT b.purchase_days - 1 AS x, ${dialect.dayDiff(sql`b.first_purchase_date`, sql`b.last_purchase_date`)} AS tx_days,
+         ${dialect.dayDiff(sql`b.first_purchase_date`, cast(asOf, "date"))} AS t_days,
+         CASE WHEN b.purchase_days >= 2
+           THEN ${cast(sql`ROUND(100 * (b.revenue - b.first_purchase_revenue) / (b.purchase_days - 1))`, "float")} END AS zbar_cents
+  FROM (${buyers}) AS b
+)
+SELECT ${integer(0)} AS kind, x, tx_days, t_days, ${cast(null, "float")} AS zbar_cents, COUNT(*) AS n
+FROM s GROUP BY x, tx_days, t_days
+UNION ALL
+SELECT ${integer(1)} AS kind, x, ${cast(null, "int")} AS tx_days, ${cast(null, "int")} AS t_days, zbar_cents, COUNT(*) AS n
+FROM s WHERE zbar_cents IS NOT NULL GROUP BY x, zbar_cents`,
+      // Cancelled with the fit: when nobody waits any more, the query stops holding its slot too.
+      { label: "clv_summaries", signal },
+    );
+    const recency = rows
+      .filter((r) => Number(r.kind) === 0)
+      .map((r) => ({ x: Number(r.x), txDays: Number(r.tx_days), tDays: Number(r.t_days), count: Number(r.n) }));
+    const spend = rows
+      .filter((r) => Number(r.kind) === 1)
+      .map((r) => ({ x: Number(r.x), zbarCents: Number(r.zbar_cents), count: Number(r.n) }));
+    const fit = await this.fitPool.fit({ timeUnit, model, recency, spend }, signal);
+    return { asOf, timeUnit, model, ...fit };
+  }
+}

@@ -1,0 +1,138 @@
+// Customer features as of a day, computed in the warehouse: the relation every lifecycle question
+// (stages, RFM, CLV, segments, metrics) is built on, and the batching of single-customer lookups.
+import { runShared } from "../../request-scope.ts";
+import { refusedTextReason } from "../../input-text.ts";
+import { fetchIsolatingFailures, isValueRejection } from "../isolated-batch.ts";
+import type DataLoader from "dataloader";
+import type { WarehouseConnector } from "../../connectors/connector.ts";
+import type { LogicalTable } from "../../sql/contract.ts";
+import { featuresSql, type CustomerRange } from "../../lifecycle/features-sql.ts";
+import { ident, type Sql } from "../../sql/sql.ts";
+import { asOfCutoff, today } from "../../lifecycle/calendar.ts";
+import { FEATURES, FEATURE_BY_FIELD, type CustomerFeatures, type FeatureField } from "../../lifecycle/features.ts";
+import type { RuleSqlContext } from "../../lifecycle/rule-sql.ts";
+import { CompiledStageModel, type StageModel } from "../../lifecycle/stage-model.ts";
+import { loaderOf, memo } from "./loaders.ts";
+
+/** Reads feature columns of the relation aliased `f`. */
+export const featureColumns: RuleSqlContext = {
+  column: (field) => ident("f", FEATURE_BY_FIELD.get(field)!.column),
+};
+
+/**
+ * A warehouse row (feature columns) as CustomerFeatures: null stays null, numbers become JS numbers,
+ * the rest text. Generated once from the catalog as one object literal, so every object has the same
+ * shape with its fields in the object itself; objects grown field by field in a loop made the
+ * classifier 3× slower over them (bench/classifier.ts: 2.6M vs 8–10M customers/s).
+ */
+export const toFeatures: (row: Record<string, unknown>) => CustomerFeatures = (() => {
+  const plain = /^[a-z][A-Za-z0-9_]*$/; // the catalog's own names; checked, as they become source
+  const fields = FEATURES.map((f) => {
+    if (!plain.test(f.field) || !plain.test(f.column)) throw new Error(`feature name not plain: ${f.field}`);
+    const convert = f.type === "number" ? "Number" : "String";
+    return `${f.field}: row.${f.column} == null ? null : ${convert}(row.${f.column})`;
+  });
+  // eslint-disable-next-line @typescript-eslint/no-implied-eval -- built from the static catalog above
+  return new Function(`return (row) => ({ customerId: String(row.customer_id), ${fields.join(", ")} });`)();
+})();
+
+/** The features relation of a warehouse and stage model, and lookups of some customers' features in it. */
+export class CustomerFeatureService {
+  readonly model: CompiledStageModel;
+
+  constructor(
+    readonly warehouse: WarehouseConnector,
+    stageModel: StageModel,
+    readonly timeZone: string,
+    /** Optional contract tables present and complete. */
+    readonly available: ReadonlySet<LogicalTable>,
+  ) {
+    this.model = new CompiledStageModel(stageModel);
+    this.stageFields = this.model.fieldsRead() as Set<FeatureField>;
+  }
+
+  /** The features the stage rules read: all a query that only classifies needs computed. */
+  private readonly stageFields: ReadonlySet<FeatureField>;
+
+  /** The features relation with only the stage rules' features (plus `extra`), for classifying in SQL. */
+  stagedFeatures(asOf: string, extra: Iterable<FeatureField> = [], customerRange?: CustomerRange): Sql {
+    return this.features(asOf, undefined, { fields: new Set([...this.stageFields, ...extra]), customerRange });
+  }
+
+  today(): string {
+    return today(this.timeZone);
+  }
+
+  /** The features relation as of the day (one row per known customer), for queries built on it. */
+  features(
+    asOf: string,
+    customerIds?: readonly string[],
+    options: { transactionsOnly?: boolean; fields?: ReadonlySet<FeatureField>; customerRange?: CustomerRange } = {},
+  ): Sql {
+    return featuresSql({
+      customerRange: options.customerRange,
+      fields: options.fields,
+      dialect: this.warehouse.dialect,
+      mapping: this.warehouse.mapping,
+      // Without the optional tables only buyers are known, and only purchase features are computed.
+      available: options.transactionsOnly ? new Set() : this.available,
+      asOf,
+      cutoff: asOfCutoff(asOf, this.timeZone),
+      timeZone: this.timeZone,
+      customerIds,
+    });
+  }
+
+  /** Features of some customers in one warehouse query; unknown ids are absent from the map. */
+  async featuresOf(asOf: string, customerIds: readonly string[]): Promise<Map<string, CustomerFeatures>> {
+    if (customerIds.length === 0) return new Map();
+    const options = { label: "customer_features", asOf };
+    const build = (ids: readonly string[]) => this.features(asOf, ids);
+    // Behind the server's guard, each customer's features are cached on their own (lookups at a high
+    // rate batch different ids every time); elsewhere (tests, the CLI without a cache) one query.
+    const rows = this.warehouse.queryPerKey
+      ? await this.warehouse.queryPerKey(customerIds, build, (row) => String(row.customer_id), options)
+      : await this.warehouse.query(build(customerIds), options);
+    return new Map(rows.map((row) => [String(row.customer_id), toFeatures(row)]));
+  }
+
+  /** Features of customers just found on asOf, in the order given (all must be known that day). */
+  async featuresInOrder(asOf: string, ids: readonly string[]): Promise<CustomerFeatures[]> {
+    const features = await this.featuresOf(asOf, ids);
+    return ids.map((id) => {
+      const found = features.get(id);
+      // Both queries read the same data as of the same day; a customer missing in the second means
+      // the warehouse changed in between.
+      if (!found) throw new Error(`customer ${id} has no features as of ${asOf}: did the data change?`);
+      return found;
+    });
+  }
+
+  /**
+   * Features of a batch that mixes clients' ids: ids no warehouse can hold (input-text.ts) are not sent
+   * (no customer has them), and a query the warehouse refuses over a bound id is split until only the
+   * refused ids fail (isolated-batch.ts), so one client's bad id fails its own lookup and no other.
+   */
+  featuresIsolating(asOf: string, customerIds: readonly string[]): Promise<Map<string, CustomerFeatures | Error>> {
+    const sendable = customerIds.filter((id) => refusedTextReason(id) === undefined);
+    return fetchIsolatingFailures(sendable, (ids) => this.featuresOf(asOf, ids), isValueRejection);
+  }
+
+  // Batches lookups across concurrent requests: no cache (each request keeps its own), only batching.
+  private readonly sharedFeatureBatches = new Map<string, DataLoader<string, CustomerFeatures | null>>();
+
+  /**
+   * Features of one customer, batched with every other lookup for the same day made in this turn of
+   * the event loop, whichever request made it.
+   */
+  batchedFeatures(asOf: string): DataLoader<string, CustomerFeatures | null> {
+    if (this.sharedFeatureBatches.size >= 1_000 && !this.sharedFeatureBatches.has(asOf))
+      this.sharedFeatureBatches.clear();
+    return memo(this.sharedFeatureBatches, asOf, () =>
+      loaderOf((ids) => runShared(() => this.featuresIsolating(asOf, ids)), null, {
+        cache: false,
+        batchScheduleFn: (dispatch) => setImmediate(dispatch),
+      }),
+    );
+  }
+}

@@ -1,0 +1,67 @@
+// The lifecycle as one request sees it: DataLoaders that batch and remember the request's lookups, built
+// per request from the application's lifecycle service (services/lifecycle/service.ts).
+import DataLoader from "dataloader";
+import type { PurchaseModelKind, TimeUnit } from "../../lifecycle/clv/predict.ts";
+import type { CustomerFeatures } from "../../lifecycle/features.ts";
+import type { RfmScore } from "../../lifecycle/rfm.ts";
+import { MAX_CLV_FITS_PER_REQUEST, TooManyFitsError, type ClvModel } from "./clv.ts";
+import { loaderOf, memo } from "./loaders.ts";
+import type { StageCount } from "./stages.ts";
+import type { Transaction } from "./transactions.ts";
+
+/** What the loaders read through: the lifecycle service's lookups. */
+export interface LifecycleLookups {
+  batchedFeatures(asOf: string): DataLoader<string, CustomerFeatures | null>;
+  rfmOf(asOf: string, customerIds: readonly string[]): Promise<Map<string, RfmScore>>;
+  transactionsOf(
+    asOf: string,
+    customerIds: readonly string[],
+    offset: number,
+    limit: number,
+  ): Promise<Map<string, Transaction[]>>;
+  stageCounts(asOf: string): Promise<StageCount[]>;
+  clvModel(asOf: string, timeUnit: TimeUnit, model: PurchaseModelKind): Promise<ClvModel>;
+}
+
+export class LifecycleRequest<Service extends LifecycleLookups = LifecycleLookups> {
+  private readonly featureLoaders = new Map<string, DataLoader<string, CustomerFeatures | null>>();
+  private readonly stageCountCache = new Map<string, Promise<StageCount[]>>();
+  private readonly transactionLoaders = new Map<string, DataLoader<string, Transaction[]>>();
+  private readonly rfmLoaders = new Map<string, DataLoader<string, RfmScore | null>>();
+  private readonly clvFits = new Map<string, Promise<ClvModel>>();
+
+  constructor(readonly service: Service) {}
+
+  features(asOf: string): DataLoader<string, CustomerFeatures | null> {
+    // Caches within the request; the batch goes to the service's cross-request batcher.
+    return memo(this.featureLoaders, asOf, () => {
+      const shared = this.service.batchedFeatures(asOf);
+      return new DataLoader((ids) => shared.loadMany(ids), { maxBatchSize: 10_000 });
+    });
+  }
+
+  /** RFM scores: one query per day for every customer of the request asking for it. */
+  rfm(asOf: string): DataLoader<string, RfmScore | null> {
+    return memo(this.rfmLoaders, asOf, () => loaderOf((ids) => this.service.rfmOf(asOf, ids), null));
+  }
+
+  /** Transactions pages: one query per (asOf, page window) for all customers asking for it. */
+  transactions(asOf: string, offset: number, limit: number): DataLoader<string, Transaction[]> {
+    return memo(this.transactionLoaders, `${asOf}|${offset}|${limit}`, () =>
+      loaderOf((ids) => this.service.transactionsOf(asOf, ids, offset, limit), []),
+    );
+  }
+
+  stageCounts(asOf: string): Promise<StageCount[]> {
+    return memo(this.stageCountCache, asOf, () => this.service.stageCounts(asOf));
+  }
+
+  /** The service's fit, at most MAX_CLV_FITS_PER_REQUEST distinct ones per request (TooManyFitsError beyond). */
+  clvModel(asOf: string, timeUnit: TimeUnit, model: PurchaseModelKind): Promise<ClvModel> {
+    const key = `${asOf}|${timeUnit}|${model}`;
+    if (!this.clvFits.has(key) && this.clvFits.size >= MAX_CLV_FITS_PER_REQUEST) {
+      return Promise.reject(new TooManyFitsError(MAX_CLV_FITS_PER_REQUEST));
+    }
+    return memo(this.clvFits, key, () => this.service.clvModel(asOf, timeUnit, model));
+  }
+}

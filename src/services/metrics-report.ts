@@ -1,0 +1,110 @@
+// The metrics question, answered alike for the GraphQL `metrics` fields and `clm metrics`: metrics over a
+// period, compared with another period, optionally restricted to a segment and broken down by stage,
+// channel, cohort month, RFM segment or saved segment, each group labelled and in display order. The
+// measures come from MetricsService (warehouse queries), the values from the metric catalog.
+import type { Period } from "../lifecycle/calendar.ts";
+import {
+  groupDisplay,
+  metricAvailable,
+  metricResult,
+  type Breakdown,
+  type GroupDisplay,
+  type MetricDefinition,
+  type MetricGroupResult,
+  type MetricResult,
+} from "../lifecycle/metrics.ts";
+import type { Rule } from "../lifecycle/rules.ts";
+import type { LifecycleService } from "./lifecycle/service.ts";
+import type { MetricsService } from "./metrics.ts";
+import type { SegmentStore } from "./segment-store.ts";
+
+export interface MetricsQuestion {
+  /** The metrics asked for, in this order, each once. */
+  readonly metrics: readonly MetricDefinition[];
+  readonly period: Period;
+  /** A period to compare with (a campaign's before and after). */
+  readonly compareTo?: Period;
+  readonly breakdown?: Breakdown;
+  /** Only customers of this segment definition (checked), resolved for each period's last day. */
+  readonly definition?: Rule;
+}
+
+/** A breakdown group with its display label (a stage's or a saved segment's name, otherwise the key). */
+export type LabelledGroup = MetricGroupResult & { readonly label: string | null };
+
+/** A metric's answer: its breakdown's groups labelled and in display order; null without a breakdown. */
+export type MetricAnswer = Omit<MetricResult, "breakdown"> & { readonly breakdown: readonly LabelledGroup[] | null };
+
+export interface MetricsAnswer {
+  readonly metrics: MetricAnswer[];
+  /** A breakdown by saved segment with no saved segment to split by: every metric's groups are empty. */
+  readonly noSegments: boolean;
+}
+
+/** Which saved segment of a question failed: the one the question is restricted to, or a breakdown group. */
+export type SegmentPart = "segment" | "breakdown";
+
+interface BreakdownGroups extends GroupDisplay {
+  /** For a breakdown by saved segment: the live segments, by name, with their checked definitions. */
+  readonly segments?: readonly { readonly id: string; readonly name: string; readonly definition: Rule }[];
+}
+
+export class MetricsReport {
+  constructor(
+    private readonly lifecycle: LifecycleService,
+    private readonly measures: MetricsService,
+    private readonly segmentStore: SegmentStore,
+  ) {}
+
+  /**
+   * The metrics with their comparison and breakdown, computed in the warehouse (the periods at once).
+   * A saved segment's failure (TooManySegmentsError, InvalidSegmentError, DefinitionError) is thrown as
+   * `failed` makes it, told which part of the question it concerns, so that a caller can say where the
+   * problem lies; by default as it is.
+   */
+  async answer(
+    q: MetricsQuestion,
+    failed: (error: unknown, part: SegmentPart) => unknown = (error) => error,
+  ): Promise<MetricsAnswer> {
+    const groups = await this.breakdownGroups(q.breakdown).catch((error: unknown) => {
+      throw failed(error, "breakdown");
+    });
+    const resolved = (definition: Rule, day: string, part: SegmentPart) =>
+      this.segmentStore.resolve(definition, day).catch((error: unknown) => {
+        throw failed(error, part);
+      });
+    const available = q.metrics.filter((m) => metricAvailable(m, this.lifecycle.available));
+    // No saved segments: an empty breakdown, and no query split by nothing.
+    const split = groups.segments?.length === 0 ? undefined : q.breakdown;
+    const ask = async (p: Period) => {
+      const [segmentRule, segments] = await Promise.all([
+        q.definition ? resolved(q.definition, p.to, "segment") : undefined,
+        Promise.all(
+          (groups.segments ?? []).map(async (s) => ({
+            id: s.id,
+            rule: await resolved(s.definition, p.to, "breakdown"),
+          })),
+        ),
+      ]);
+      return this.measures.measure({ period: p, metrics: available, breakdown: split, segmentRule, segments });
+    };
+    const [current, previous] = await Promise.all([ask(q.period), q.compareTo ? ask(q.compareTo) : undefined]);
+    const metrics = q.metrics.map((m) => {
+      const result = metricResult(m, available.includes(m), current, previous);
+      if (!q.breakdown) return { ...result, breakdown: null };
+      const labelled = (result.breakdown ?? []).map((g) => ({
+        ...g,
+        label: g.key === null ? null : (groups.labels.get(g.key) ?? g.key),
+      }));
+      return { ...result, breakdown: labelled.sort((a, b) => groups.order(a.key) - groups.order(b.key)) };
+    });
+    return { metrics, noSegments: groups.segments?.length === 0 };
+  }
+
+  /** Labels and order of a breakdown's groups: stages in display order, saved segments by name. */
+  private async breakdownGroups(breakdown: Breakdown | undefined): Promise<BreakdownGroups> {
+    if (breakdown !== "segment") return groupDisplay(breakdown, this.lifecycle.model.stages);
+    const segments = await this.segmentStore.forBreakdown();
+    return { ...groupDisplay(breakdown, [], segments), segments };
+  }
+}
