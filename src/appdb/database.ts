@@ -73,14 +73,14 @@ async function openPGlite(dataDir: string): Promise<AppDatabase> {
     mkdirSync(location, { recursive: true });
   }
   // Postgres' default 128MB of shared buffers sit in PGlite's WebAssembly memory, which never shrinks;
-  // the app's few tables need far less (110 MB less resident memory with 16MB).
+  // the app's few tables need far less (bench/README.md, "PGlite memory").
   const options = { startParams: [...PGlite.defaultStartParams, "-c", "shared_buffers=16MB"] };
   const fresh = !location.startsWith("memory://") && !existsSync(`${location}/PG_VERSION`);
   let pglite = await PGlite.create(location, options);
   if (fresh) {
-    // Creating the cluster (initdb) grows the WebAssembly memory to ~570 MB, kept for the life of the
-    // instance; a server's first start would hold it until restarted. Opening the new cluster again
-    // starts from PGlite's 128 MB minimum.
+    // Creating the cluster (initdb) grows the WebAssembly memory, kept for the life of the instance; a
+    // server's first start would hold it until restarted. Opening the new cluster again starts from
+    // PGlite's minimum (bench/README.md, "PGlite memory").
     await pglite.close();
     pglite = await PGlite.create(location, options);
   }

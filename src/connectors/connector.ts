@@ -94,11 +94,10 @@ export interface StreamOptions extends QueryOptions {
 export const DEFAULT_BATCH_ROWS = 5_000;
 
 /**
- * The embedded DuckDB's customersPerRange unless set (CLM_DUCKDB_RANGE_CUSTOMERS). Exporting 1M
- * customers in ranges of 125,000 peaked at 1.1 GB of server memory against 2.0 GB in one
- * query, and took 0.93x the hand-written SQL's time against 1.51x (npm run bench -- --full). Smaller
- * ranges take less memory and, on data not stored in customer order, more time (each range scans the
- * tables again): 62,500 took 14.1 s against 13.0 s on a time-ordered copy of that shop.
+ * The embedded DuckDB's customersPerRange unless set (CLM_DUCKDB_RANGE_CUSTOMERS): ranges bound the
+ * export's memory and, with the next range's query running ahead, its time too. Smaller ranges take
+ * less memory and, on data not stored in customer order, more time, since each range scans the tables
+ * again (bench/README.md, "Export ranges").
  */
 export const DEFAULT_CUSTOMERS_PER_RANGE = 125_000;
 

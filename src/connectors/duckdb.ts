@@ -42,16 +42,16 @@ export const duckdbDialect = {
       ? sql`CAST(${expr} AS DATE)`
       : sql`CAST(timezone(${timeZone}, CAST(${expr} AS TIMESTAMPTZ)) AS DATE)`,
   // A TIMESTAMP (UTC, as the contract says), so the column is compared as stored: a TIMESTAMPTZ constant
-  // would convert every row through ICU and defeat zone maps (5 s instead of 0.2 s over 29M events here).
+  // would convert every row through ICU and defeat zone maps (bench/README.md, "instants as TIMESTAMP").
   instant: (at) => sql`CAST(${at.toISOString().replace("T", " ").replace("Z", "")} AS TIMESTAMP)`,
   dayDiff: (from, to) => sql`date_diff('day', ${from}, ${to})`,
   inList: (expr, ids) => sql`${expr} = ANY(${ids})`,
   // Structs compare field by field: the latest time, then the greatest value.
   latestBy: (value, time) => sql`max(struct_pack(t := ${time}, v := ${value})).v`,
   median: { kind: "aggregate", aggregate: (expr) => sql`quantile_cont(${expr}, 0.5)` },
-  // Without numbering every purchase day by a window: the export's query took 1.2x the hand-written
-  // SQL's time with it (bench pushdown). Not by min(day, 2) either: its list state cannot spill, and the
-  // export then ran out of memory under a 256MB limit.
+  // Without numbering every purchase day by a window, which slowed the export's query; not by
+  // min(day, 2) either: its list state cannot spill, and the export ran out of memory under a small
+  // limit (bench/README.md, "purchase-day numbering without a window").
   purchaseDayNumbering: {
     kind: "aggregate",
     // arg_min_null, not arg_min: arg_min skips rows whose revenue is NULL, and would give a later day's.
@@ -109,8 +109,9 @@ export interface DuckDBSession {
 export interface DuckDBOptions {
   /**
    * A DuckDB size such as "512MB"; default (undefined or null) DuckDB's own, 80% of RAM. No lower
-   * default: at 512MB an in-memory demo of 5,000 customers ran out of memory under the dashboard's
-   * concurrent queries (DuckDB cannot spill everything, and in-memory tables count against the limit).
+   * default: a modest one made the in-memory demo run out of memory under the dashboard's concurrent
+   * queries (DuckDB cannot spill everything, and in-memory tables count against the limit; bench/README.md,
+   * "DuckDB memory limit default").
    * Servers over large data should set one (CLM_DUCKDB_MEMORY_LIMIT) to bound their memory.
    */
   readonly memoryLimit?: string | null;
@@ -145,9 +146,7 @@ export class DuckDBConnector implements WarehouseConnector, WarehouseWriter {
   /**
    * DuckDB runs each query on every core, so more queries at once than cores only share them: one
    * slot per core keeps a caller from crowding out the others (src/warehouse/admission.ts gives one
-   * caller at most half). Measured on 2 cores (npm run abuse, 20,000 people): another key's lookups
-   * during a flood of stageTimings took p99 56 ms with 2 slots against 912 ms with 8, while the
-   * example dashboard alone took about 500 ms against 400.
+   * caller at most half), at a small cost to one client alone (bench/README.md, "DuckDB query slots").
    */
   readonly concurrentQueries = Math.max(2, availableParallelism());
 

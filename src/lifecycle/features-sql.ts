@@ -70,7 +70,7 @@ export function featuresSql(q: FeaturesQuery): Sql {
   const firstSeen = wantsAny(wanted, "firstSeenDate", "tenureDays");
   // Only the parts the wanted features read are computed: the stage rules read four features, and
   // order-level grouping, the purchase-day numbering and the events' latest type were most of the cost
-  // of a stage count (bench/results.md, pushdown).
+  // of a stage count (bench/README.md, "Features computed only where read").
   const orders = wantsAny(wanted, "orderCount", "revenue", "averageOrderValue", "firstPurchaseRevenue");
   // The second purchase day and the first day's revenue, as the dialect finds them (PurchaseDayNumbering).
   const numbering = dialect.purchaseDayNumbering;

@@ -4,7 +4,7 @@
 //
 // Why source and not a tree of closures: the classifier runs for every customer a lookup or an
 // in-process segment touches, and a closure per node costs a call per node; V8 inlines the generated
-// function whole (bench/classifier.ts: 3.7M → 5.3M+ customers/s on the default model).
+// function whole (bench/README.md, "Compiled classifier").
 //
 // Nothing from a rule becomes code: string constants go into the function through a constants array
 // it indexes (`c[i]`); field names appear only as identifiers checked against a strict pattern or as

@@ -23,7 +23,7 @@ export const featureColumns: RuleSqlContext = {
  * A warehouse row (feature columns) as CustomerFeatures: null stays null, numbers become JS numbers,
  * the rest text. Generated once from the catalog as one object literal, so every object has the same
  * shape with its fields in the object itself; objects grown field by field in a loop made the
- * classifier 3× slower over them (bench/classifier.ts: 2.6M vs 8–10M customers/s).
+ * classifier several times slower over them (bench/README.md, "Compiled classifier").
  */
 export const toFeatures: (row: Record<string, unknown>) => CustomerFeatures = (() => {
   const plain = /^[a-z][A-Za-z0-9_]*$/; // the catalog's own names; checked, as they become source
