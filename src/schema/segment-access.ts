@@ -1,6 +1,5 @@
 // Saved segments as resolvers use them: the store for this request, definitions checked and resolved
-// for a day, and store errors as GraphQL errors with their codes.
-import { GraphQLError } from "graphql";
+// for a day, each failure a domain error naming the argument it is about.
 import type { RequestContext } from "../context.ts";
 import type { Segment } from "@prisma/client";
 import { MAX_BREAKDOWN_SEGMENTS } from "../lifecycle/metrics.ts";
@@ -8,7 +7,7 @@ import { compilePredicate, type Predicate } from "../lifecycle/rule-predicate.ts
 import { fieldsOf, type Rule } from "../lifecycle/rules.ts";
 import { checkDefinition, readsRfm, segmentScope } from "../lifecycle/segment-definition.ts";
 import { SegmentStore } from "../services/segment-store.ts";
-import { asGraphQLError, badUserInput } from "./errors.ts";
+import { InvalidInputError, InvalidSegmentError, NotFoundError } from "../errors.ts";
 
 const stores = new WeakMap<RequestContext, SegmentStore>();
 
@@ -32,9 +31,7 @@ function checkedDefinition(
   const { model, rfm } = ctx.lifecycle.service;
   const issues = checkDefinition(segment.definition, segmentScope(model, rfm));
   if (issues.length > 0) {
-    throw new GraphQLError(`segment ${segment.name} has an invalid definition`, {
-      extensions: { code: "INVALID_SEGMENT", argument, issues },
-    });
+    throw new InvalidSegmentError(`segment ${segment.name} has an invalid definition`, { argument, issues });
   }
   return segment.definition as Rule;
 }
@@ -48,9 +45,7 @@ export function storedDefinition(segment: { name: string; definition: unknown },
 export async function savedDefinition(segmentId: string, ctx: RequestContext, argument = "segmentId"): Promise<Rule> {
   const segment = await segmentStore(ctx).get(segmentId);
   if (!segment) {
-    throw new GraphQLError(`no segment with id ${JSON.stringify(segmentId)}`, {
-      extensions: { code: "NOT_FOUND", argument },
-    });
+    throw new NotFoundError(`no segment with id ${JSON.stringify(segmentId)}`, { argument });
   }
   return checkedDefinition(segment, ctx, argument);
 }
@@ -60,18 +55,14 @@ export async function segmentRuleOn(segmentId: string, day: string, ctx: Request
   return resolvedFor(await savedDefinition(segmentId, ctx), day, ctx);
 }
 
-/** A definition resolved for a day (references inlined, relative dates made dates), errors with codes. */
+/** A definition resolved for a day (references inlined, relative dates made dates); errors name `argument`. */
 export async function resolvedFor(
   definition: Rule,
   asOf: string,
   ctx: RequestContext,
   argument = "segmentId",
 ): Promise<Rule> {
-  try {
-    return await segmentStore(ctx).resolve(definition, asOf);
-  } catch (error) {
-    throw asGraphQLError(error, argument);
-  }
+  return segmentStore(ctx).resolve(definition, asOf, argument);
 }
 
 /** Saved segments that are not archived, by name (at most `take`). */
@@ -86,9 +77,10 @@ export async function listedSegments(
 ): Promise<{ id: string; name: string; definition: Rule }[]> {
   const segments = await liveSegments(ctx, MAX_BREAKDOWN_SEGMENTS + 1);
   if (segments.length > MAX_BREAKDOWN_SEGMENTS) {
-    throw badUserInput(`more than ${MAX_BREAKDOWN_SEGMENTS} saved segments: archive some to break down by segment`, {
-      argument,
-    });
+    throw new InvalidInputError(
+      `more than ${MAX_BREAKDOWN_SEGMENTS} saved segments: archive some to break down by segment`,
+      { argument },
+    );
   }
   return segments.map((s) => ({ id: s.id, name: s.name, definition: checkedDefinition(s, ctx, argument) }));
 }

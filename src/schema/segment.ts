@@ -11,7 +11,6 @@ import { builder } from "./builder.ts";
 import { CustomerRef, customerPage } from "./customer.ts";
 import { AS_OF_DESCRIPTION, resolveAsOf } from "./lifecycle-args.ts";
 import { computeMetrics, metricArgs, metricsQuery, MetricRef, type MetricShape } from "./metrics.ts";
-import { asGraphQLError } from "./errors.ts";
 import { compiledSegments, resolvedFor, savedDefinition, segmentStore, storedDefinition } from "./segment-access.ts";
 import { StageRef } from "./stage.ts";
 
@@ -260,12 +259,8 @@ builder.queryField("previewSegment", (t) =>
       asOf: t.arg({ type: "Date", description: AS_OF_DESCRIPTION }),
     },
     resolve: async (_root, args, ctx) => {
-      try {
-        const definition = await segmentStore(ctx).check(args.definition);
-        return { definition, asOf: resolveAsOf(args.asOf, ctx) };
-      } catch (error) {
-        throw asGraphQLError(error, "definition");
-      }
+      const definition = await segmentStore(ctx).check(args.definition, undefined, "definition");
+      return { definition, asOf: resolveAsOf(args.asOf, ctx) };
     },
   }),
 );
@@ -323,15 +318,11 @@ builder.mutationFields((t) => ({
       }),
     },
     resolve: async (query, _root, { input }, ctx) => {
-      try {
-        const { id } = await segmentStore(ctx).create(
-          { name: input.name, description: input.description ?? undefined, definition: input.definition },
-          ctx.auth.principal,
-        );
-        return reload(query, id, ctx);
-      } catch (error) {
-        throw asGraphQLError(error);
-      }
+      const { id } = await segmentStore(ctx).create(
+        { name: input.name, description: input.description ?? undefined, definition: input.definition },
+        ctx.auth.principal,
+      );
+      return reload(query, id, ctx);
     },
   }),
   updateSegment: t.prismaField({
@@ -346,46 +337,32 @@ builder.mutationFields((t) => ({
       }),
     },
     resolve: async (query, _root, { input }, ctx) => {
-      try {
-        const { id } = await segmentStore(ctx).update(
-          {
-            id: String(input.id),
-            version: input.version,
-            name: input.name ?? undefined,
-            description: input.description ?? undefined,
-            definition: input.definition ?? undefined,
-          },
-          ctx.auth.principal,
-        );
-        return reload(query, id, ctx);
-      } catch (error) {
-        throw asGraphQLError(error);
-      }
+      const { id } = await segmentStore(ctx).update(
+        {
+          id: String(input.id),
+          version: input.version,
+          name: input.name ?? undefined,
+          description: input.description ?? undefined,
+          definition: input.definition ?? undefined,
+        },
+        ctx.auth.principal,
+      );
+      return reload(query, id, ctx);
     },
   }),
   archiveSegment: t.prismaField({
     type: "Segment",
     description: "Hides a segment from lists (a new version; history and references keep working).",
     args: { id: t.arg.id({ required: true, description: "The segment's id." }) },
-    resolve: async (query, _root, { id }, ctx) => {
-      try {
-        return reload(query, (await segmentStore(ctx).setArchived(String(id), true, ctx.auth.principal)).id, ctx);
-      } catch (error) {
-        throw asGraphQLError(error, "id");
-      }
-    },
+    resolve: async (query, _root, { id }, ctx) =>
+      reload(query, (await segmentStore(ctx).setArchived(String(id), true, ctx.auth.principal)).id, ctx),
   }),
   restoreSegment: t.prismaField({
     type: "Segment",
     description: "Lists an archived segment again (a new version).",
     args: { id: t.arg.id({ required: true, description: "The segment's id." }) },
-    resolve: async (query, _root, { id }, ctx) => {
-      try {
-        return reload(query, (await segmentStore(ctx).setArchived(String(id), false, ctx.auth.principal)).id, ctx);
-      } catch (error) {
-        throw asGraphQLError(error, "id");
-      }
-    },
+    resolve: async (query, _root, { id }, ctx) =>
+      reload(query, (await segmentStore(ctx).setArchived(String(id), false, ctx.auth.principal)).id, ctx),
   }),
 }));
 

@@ -7,7 +7,7 @@ import {
   type StageTiming as StageTimingResult,
 } from "../services/lifecycle.ts";
 import { SegmentService } from "../services/segments.ts";
-import { badUserInput } from "./errors.ts";
+import { InvalidInputError } from "../errors.ts";
 import { segmentRuleOn } from "./segment-access.ts";
 
 type StageTiming = StageTimingResult & { readonly asOf: string };
@@ -159,11 +159,11 @@ builder.queryFields((t) => ({
     resolve: async (_root, args, ctx) => {
       const step = args.stepDays ?? 7;
       if (!(step >= 1 && step <= 365))
-        throw badUserInput("stepDays must be between 1 and 365", { argument: "stepDays" });
-      if (args.to <= args.from) throw badUserInput("to must be after from", { argument: "to" });
+        throw new InvalidInputError("stepDays must be between 1 and 365", { argument: "stepDays" });
+      if (args.to <= args.from) throw new InvalidInputError("to must be after from", { argument: "to" });
       const snapshots = Math.floor(daysBetween(args.from, args.to) / step) + 1;
       if (snapshots > MAX_TIMING_SNAPSHOTS) {
-        throw badUserInput(
+        throw new InvalidInputError(
           `the period holds ${snapshots} snapshots of ${step} days; at most ${MAX_TIMING_SNAPSHOTS}: use a larger stepDays`,
           { argument: "stepDays" },
         );
@@ -189,7 +189,7 @@ builder.queryFields((t) => ({
       }),
     },
     resolve: async (_root, args, ctx) => {
-      if (args.to <= args.from) throw badUserInput("to must be after from", { argument: "to" });
+      if (args.to <= args.from) throw new InvalidInputError("to must be after from", { argument: "to" });
       const service = ctx.lifecycle.service;
       const members = args.segmentId
         ? new SegmentService(service).members(

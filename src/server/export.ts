@@ -9,6 +9,7 @@ import type { ColumnBatch, WarehouseConnector } from "../connectors/connector.ts
 import type { CustomerRange } from "../lifecycle/features-sql.ts";
 import { sql } from "../sql/sql.ts";
 import { refusal, type RequestAuth } from "../auth/request-auth.ts";
+import { InvalidInputError, InvalidSegmentError, NotFoundError } from "../errors.ts";
 import type { Services } from "../context.ts";
 import { FIRST_DAY, isCalendarDay, LAST_DAY, today } from "../lifecycle/calendar.ts";
 import { FEATURES } from "../lifecycle/features.ts";
@@ -205,27 +206,22 @@ async function exportResponse(services: Services, segmentId: string, url: URL, s
   const lifecycle = services.lifecycle;
   const asOf = url.searchParams.get("asOf") ?? today(lifecycle.timeZone);
   if (!isCalendarDay(asOf)) {
-    return codedResponse(
-      400,
-      "BAD_USER_INPUT",
-      `asOf must be a calendar day YYYY-MM-DD from ${FIRST_DAY} to ${LAST_DAY}`,
-      {
-        argument: "asOf",
-      },
-    );
+    throw new InvalidInputError(`asOf must be a calendar day YYYY-MM-DD from ${FIRST_DAY} to ${LAST_DAY}`, {
+      argument: "asOf",
+    });
   }
   let id: string;
   try {
     id = decodeURIComponent(segmentId);
   } catch {
-    return codedResponse(404, "NOT_FOUND", "no segment with that id");
+    throw new NotFoundError("no segment with that id");
   }
   const saved = await savedSegmentRule(services.prisma, lifecycle, id, asOf);
   if (!saved.found) {
     if (saved.code === "NOT_FOUND") {
-      return codedResponse(404, "NOT_FOUND", `no segment with id ${segmentId}`);
+      throw new NotFoundError(`no segment with id ${segmentId}`);
     }
-    return codedResponse(422, "INVALID_SEGMENT", saved.message, { issues: saved.issues });
+    throw new InvalidSegmentError(saved.message, { issues: saved.issues });
   }
   const { segment, rule } = saved;
   const parts = memberCsvParts(services.warehouse, lifecycle, rule, asOf, signal);
@@ -334,16 +330,13 @@ export function useSegmentExport(services: Services, who: (request: Request) => 
         runningByKey.set(key, (runningByKey.get(key) ?? 0) + 1);
         counted = key;
         const response = await exportResponse(services, match[1]!, url, request.signal);
-        // A CSV holds its slot until read to the end; an error answer frees it at once.
-        if (response.status === 200) endResponse(releasedWhenDone(response, () => finished(key)));
-        else {
-          finished(key);
-          endResponse(response);
-        }
+        // A CSV holds its slot until read to the end; a failure frees it at once.
+        endResponse(releasedWhenDone(response, () => finished(key)));
         counted = undefined;
       } catch (error) {
         if (counted !== undefined) finished(counted);
-        // Answered where every request hook's failure is (edge-errors.ts): coded JSON with the request id.
+        // Answered where every request hook's failure is (edge-errors.ts): coded JSON with the request id,
+        // the status its code has (404 NOT_FOUND, 422 INVALID_SEGMENT, 503 for a dependency …).
         throw error;
       }
     },

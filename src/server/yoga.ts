@@ -3,16 +3,16 @@ import { randomUUID } from "node:crypto";
 import { performance } from "node:perf_hooks";
 import { SpanKind, SpanStatusCode } from "@opentelemetry/api";
 import type { Logger } from "pino";
-import { getOperationAST, GraphQLError, NoSchemaIntrospectionCustomRule, type ExecutionResult } from "graphql";
-import { createYoga, maskError as maskErrorDefault, type Plugin, type YogaServerInstance } from "graphql-yoga";
-import { QueryTooExpensiveError } from "../connectors/connector.ts";
+import { getOperationAST, NoSchemaIntrospectionCustomRule, type ExecutionResult } from "graphql";
+import { createYoga, type Plugin, type YogaServerInstance } from "graphql-yoga";
 import { KeyStore } from "../auth/keys.ts";
 import { authenticate, refusal, type RequestAuth } from "../auth/request-auth.ts";
 import type { RequestContext, Services } from "../context.ts";
-import { currentRequestScope, deadlinePassed, enterRequestScope, newRequestScope } from "../request-scope.ts";
-import { DeadlineExceededError, type GuardedWarehouse } from "../warehouse/guarded-warehouse.ts";
+import { currentRequestScope, enterRequestScope, newRequestScope } from "../request-scope.ts";
+import type { GuardedWarehouse } from "../warehouse/guarded-warehouse.ts";
 import { useDashboard } from "./dashboard.ts";
-import { answeringFailures, dependencyFailure, rateLimitedResponse, refusalResponse } from "./edge-errors.ts";
+import { answeringFailures, rateLimitedResponse, refusalResponse } from "./edge-errors.ts";
+import { errorMasker } from "./error-masking.ts";
 import { useSegmentExport } from "./export.ts";
 import { useExecutionDeadline } from "./execution-deadline.ts";
 import { useAnswerBudget, useBodyLimit, useQueryLimits } from "./limits.ts";
@@ -86,71 +86,6 @@ export type ClmYoga = YogaServerInstance<Record<string, never>, RequestContext>;
 function requestIdOf(request: Request): string {
   const given = request.headers.get("x-request-id");
   return given && /^[\w.:-]{1,100}$/.test(given) ? given : randomUUID();
-}
-
-/**
- * Internal errors stay masked (yoga's "Unexpected error."), logged whole with the request id, which
- * the client gets too; a dependency that cannot answer (edge-errors.ts dependencyFailure) is said
- * plainly, with retry advice, since the client can act on it.
- */
-function errorMasker(log: Logger) {
-  return (error: unknown, message: string, isDev?: boolean): Error => {
-    const scope = currentRequestScope();
-    const requestId = scope?.requestId;
-    const original = error instanceof GraphQLError ? error.originalError : error;
-    const where = error instanceof GraphQLError ? { nodes: error.nodes, path: error.path } : {};
-    const dependency = dependencyFailure(original);
-    if (dependency) {
-      // Busy is load, logged quietly; an unreachable dependency is worth a warning.
-      const level = dependency.code === "WAREHOUSE_BUSY" ? "info" : "warn";
-      log[level]({ err: original, requestId, principal: scope?.principal, path: where.path }, dependency.code);
-      return new GraphQLError(dependency.message, {
-        ...where,
-        extensions: { code: dependency.code, retryAfterSeconds: dependency.retryAfterSeconds, requestId },
-      });
-    }
-    if (original instanceof QueryTooExpensiveError) {
-      return new GraphQLError(original.message, {
-        ...where,
-        extensions: {
-          code: "QUERY_TOO_EXPENSIVE",
-          estimatedBytes: original.estimatedBytes,
-          budgetBytes: original.budgetBytes,
-          requestId,
-        },
-      });
-    }
-    // An abort is the deadline's when the deadline has passed (its signal aborts with TimeoutError),
-    // else the client's; work that did not say which is told apart here, once.
-    const aborted = (original as { name?: unknown } | null)?.name;
-    const deadline =
-      original instanceof DeadlineExceededError
-        ? original
-        : (aborted === "AbortError" || aborted === "TimeoutError") && scope && deadlinePassed(scope)
-          ? new DeadlineExceededError(
-              scope.deadlineMs,
-              `the request's deadline of ${scope.deadlineMs} ms passed before this field was answered`,
-            )
-          : undefined;
-    if (deadline) {
-      log.warn({ requestId, deadlineMs: deadline.deadlineMs, path: where.path }, "request deadline passed");
-      return new GraphQLError(deadline.message, {
-        ...where,
-        extensions: { code: "DEADLINE_EXCEEDED", deadlineMs: deadline.deadlineMs, requestId },
-      });
-    }
-    if (aborted === "AbortError" || aborted === "TimeoutError") {
-      // The client went away: nobody reads this answer, and it is no internal error.
-      log.debug({ requestId, path: where.path }, "request cancelled by the client");
-      return new GraphQLError("the request was cancelled", { ...where, extensions: { code: "CANCELLED", requestId } });
-    }
-    const masked = maskErrorDefault(error, message, isDev);
-    if (masked !== error) {
-      log.error({ err: original ?? error, requestId, path: where.path }, "internal error");
-      if (masked instanceof GraphQLError) Object.assign(masked.extensions, { requestId });
-    }
-    return masked;
-  };
 }
 
 const paths = new WeakMap<Request, string>();
@@ -380,7 +315,7 @@ export function createClmYoga(
         ),
         "segment export",
       ),
-      answered(useDashboard(services.log), "dashboard"),
+      answered(useDashboard(), "dashboard"),
       answered(
         useReadiness(
           services,

@@ -3,6 +3,7 @@
 import { currentRequestScope, runShared } from "../request-scope.ts";
 import { GuardedWarehouse } from "../warehouse/guarded-warehouse.ts";
 import { refusedTextReason } from "../input-text.ts";
+import { DomainError } from "../errors.ts";
 import { fetchIsolatingFailures, isValueRejection } from "./isolated-batch.ts";
 import DataLoader from "dataloader";
 import type { TableStatus, WarehouseConnector } from "../connectors/connector.ts";
@@ -74,10 +75,16 @@ interface SharedFit {
 export const MAX_CLV_FITS_PER_REQUEST = 3;
 
 /** A request asked for more distinct fits than MAX_CLV_FITS_PER_REQUEST. */
-export class TooManyFitsError extends Error {
+export class TooManyFitsError extends DomainError {
   override name = "TooManyFitsError";
+  readonly code = "QUERY_TOO_EXPENSIVE";
+  override readonly tellsRequestId = true;
   constructor(readonly limit: number) {
     super(`a request may ask for at most ${limit} distinct lifetime-value fits (asOf, timeUnit, model)`);
+  }
+
+  override extensions() {
+    return { maxClvFitsPerRequest: this.limit };
   }
 }
 

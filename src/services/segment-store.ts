@@ -4,7 +4,7 @@
 import { Prisma, type PrismaClient, type Segment } from "@prisma/client";
 import { z } from "zod";
 import { isUuid } from "../appdb/ids.ts";
-import { ConflictError, InvalidInputError, NotFoundError } from "../input-errors.ts";
+import { ConflictError, InvalidInputError, NotFoundError } from "../errors.ts";
 import type { Rule, RuleScope } from "../lifecycle/rules.ts";
 import {
   checkDefinition,
@@ -36,10 +36,10 @@ export type UpdateSegment = z.input<typeof updateSchema>;
 function parse<T extends z.ZodType>(schema: T, input: unknown): z.output<T> {
   const parsed = schema.safeParse(input);
   if (!parsed.success) {
-    throw new InvalidInputError(
-      "invalid segment",
-      parsed.error.issues.map((i) => ({ path: i.path as (string | number)[], message: i.message })),
-    );
+    throw new InvalidInputError("invalid segment", {
+      argument: "input",
+      issues: parsed.error.issues.map((i) => ({ path: i.path as (string | number)[], message: i.message })),
+    });
   }
   return parsed.data;
 }
@@ -76,18 +76,24 @@ export class SegmentStore {
 
   /**
    * A definition checked for use: shape, fields, types, size, references to saved segments that exist
-   * and no cycle through `selfId` (the segment being updated). Problems carry the path to their node.
+   * and no cycle through `selfId` (the segment being updated). Problems carry the path to their node, and
+   * the error names `argument`, the input the definition came in (a new or changed segment's by default).
    */
-  async check(definition: unknown, selfId?: string): Promise<Rule> {
+  async check(definition: unknown, selfId?: string, argument = "input"): Promise<Rule> {
     const issues = checkDefinition(definition, this.scope).map((i) => ({ ...i, path: ["definition", ...i.path] }));
-    if (issues.length > 0) throw new InvalidInputError("invalid segment definition", issues);
+    if (issues.length > 0) throw new InvalidInputError("invalid segment definition", { argument, issues });
     const rule = definition as Rule;
-    await this.checkReferences(rule, selfId);
+    await this.checkReferences(rule, selfId, this.prisma, argument);
     return rule;
   }
 
   /** References that exist, no cycle through `selfId`, and a resolved size within bounds. */
-  private async checkReferences(rule: Rule, selfId: string | undefined, client: Db = this.prisma): Promise<void> {
+  private async checkReferences(
+    rule: Rule,
+    selfId: string | undefined,
+    client: Db = this.prisma,
+    argument = "input",
+  ): Promise<void> {
     if (referencedSegments(rule).size > 0) {
       const saved = await this.definitions(client);
       if (selfId) saved.set(selfId, rule);
@@ -95,10 +101,10 @@ export class SegmentStore {
         resolveDefinition(rule, "2000-01-01", (id) => saved.get(id), selfId ? [selfId] : []);
       } catch (error) {
         if (error instanceof DefinitionError) {
-          throw new InvalidInputError(
-            error.message,
-            error.issues.map((i) => ({ ...i, path: ["definition", ...i.path] })),
-          );
+          throw new InvalidInputError(error.message, {
+            argument,
+            issues: error.issues.map((i) => ({ ...i, path: ["definition", ...i.path] })),
+          });
         }
         throw error;
       }
@@ -116,10 +122,17 @@ export class SegmentStore {
     await this.checkReferences(rule, selfId, tx);
   }
 
-  /** A definition resolved for a day: references inlined, relative dates made dates. */
-  async resolve(definition: Rule, asOf: string): Promise<Rule> {
+  /**
+   * A definition resolved for a day: references inlined, relative dates made dates. One that cannot be
+   * (a reference gone, a cycle, too large inlined) is an InvalidInputError about `argument`.
+   */
+  async resolve(definition: Rule, asOf: string, argument = "definition"): Promise<Rule> {
     const saved = referencedSegments(definition).size > 0 ? await this.definitions() : new Map<string, Rule>();
-    return resolveDefinition(definition, asOf, (id) => saved.get(id));
+    try {
+      return resolveDefinition(definition, asOf, (id) => saved.get(id));
+    } catch (error) {
+      throw error instanceof DefinitionError ? error.about(argument) : error;
+    }
   }
 
   async create(input: CreateSegment, owner: string | null = null): Promise<Segment> {
