@@ -115,6 +115,12 @@ builder.queryType({
   authScopes: { viewer: true },
 });
 
+// Changing saved state needs an analyst (admins included).
+builder.mutationType({
+  description: "Changes to the app's saved state; each runs in one transaction.",
+  authScopes: { analyst: true },
+});
+
 /** A scalar's parse error must be a GraphQLError: graphql-js would reword any other, and drop its code. */
 function parseCalendarDay(value: unknown): string {
   if (isCalendarDay(value)) return value;

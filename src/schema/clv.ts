@@ -3,7 +3,7 @@ import { predict, purchaseModel, summaryOf, TIME_UNIT_DAYS, type Prediction } fr
 import { MAX_CLV_FITS_PER_REQUEST, type ClvModel } from "../services/lifecycle.ts";
 import { CLV_SAMPLE_CUSTOMERS } from "../lifecycle/clv/sample.ts";
 import { builder } from "./builder.ts";
-import { CustomerRef } from "./customer.ts";
+import { CustomerRef } from "./refs.ts";
 import { InvalidInputError } from "../errors.ts";
 
 const TimeUnitEnum = builder.enumType("TimeUnit", {

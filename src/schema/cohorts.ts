@@ -5,7 +5,7 @@ import { builder } from "./builder.ts";
 import { InvalidInputError } from "../errors.ts";
 import { AS_OF_DESCRIPTION, resolveAsOf } from "./lifecycle-args.ts";
 import { segmentRuleOn } from "./segment-access.ts";
-import { StageRef } from "./stage.ts";
+import { StageRef } from "./refs.ts";
 
 type CohortShape = Cohort & { readonly asOf: string };
 

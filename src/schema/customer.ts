@@ -7,18 +7,10 @@ import { builder } from "./builder.ts";
 import { InvalidInputError } from "../errors.ts";
 import { AS_OF_DESCRIPTION, resolveAsOf } from "./lifecycle-args.ts";
 import { encodeCursor, forwardPage, toPage } from "./paging.ts";
-import { StageRef } from "./stage.ts";
-
-export interface CustomerShape {
-  readonly id: string;
-  readonly asOf: string;
-  readonly features: CustomerFeatures;
-}
+import { CustomerRef, StageRef } from "./refs.ts";
 
 /** The most ids one `customers` request may ask for. */
 export const MAX_CUSTOMER_IDS = 5_000;
-
-export const CustomerRef = builder.objectRef<CustomerShape>("Customer");
 
 const UNIT_TEXT = { days: "Unit: days.", count: "Unit: count.", currency: "Unit: currency of the amounts." } as const;
 

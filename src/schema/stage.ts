@@ -1,5 +1,4 @@
 // Lifecycle stages: the model's stages with their distribution as of a day, and moves between days.
-import type { Stage } from "../lifecycle/stage-model.ts";
 import { daysBetween } from "../lifecycle/calendar.ts";
 import {
   MAX_TIMING_SNAPSHOTS,
@@ -12,14 +11,9 @@ import { segmentRuleOn } from "./segment-access.ts";
 
 type StageTiming = StageTimingResult & { readonly asOf: string };
 import { builder } from "./builder.ts";
-import { CustomerRef, customerPage } from "./customer.ts";
+import { customerPage } from "./customer.ts";
 import { AS_OF_DESCRIPTION, resolveAsOf } from "./lifecycle-args.ts";
-
-/** A stage as seen on one day (its count and members depend on it). */
-export interface StageShape {
-  readonly stage: Stage;
-  readonly asOf: string;
-}
+import { CustomerRef, StageRef } from "./refs.ts";
 
 const StageKind = builder.enumType("StageKind", {
   description: "Whether a stage is a step forward in the relationship or a lapse to win back from.",
@@ -31,8 +25,6 @@ const StageKind = builder.enumType("StageKind", {
     LAPSE: { value: "lapse", description: "A lapse state for win-back: at risk, churned." },
   } as const,
 });
-
-export const StageRef = builder.objectRef<StageShape>("Stage");
 
 StageRef.implement({
   description: "A lifecycle stage of the stage model, with its customers as of a day.",
