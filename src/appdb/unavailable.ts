@@ -5,11 +5,11 @@
 // an initialization error, or node-postgres' own error passed through unchanged ("Connection
 // terminated unexpectedly") for the query that was running. Waiting too long for a connection of a
 // busy pool (P2024, "timeout exceeded when trying to connect") is not one: that is load, not an outage.
+import { DependencyError } from "../errors.ts";
 
-/** Seconds a client is told to wait when the app database does not answer. */
-export const APP_DATABASE_RETRY_AFTER_SECONDS = 5;
-
-export class AppDatabaseUnavailableError extends Error {
+/** The app database could not be reached (clients see APP_DATABASE_UNAVAILABLE, with retry advice). */
+export class AppDatabaseUnavailableError extends DependencyError {
+  readonly code = "APP_DATABASE_UNAVAILABLE";
   constructor(message: string, options?: { cause?: unknown }) {
     super(message, options);
     this.name = "AppDatabaseUnavailableError";

@@ -4,7 +4,7 @@ import * as nodeCrypto from "node:crypto";
 import { createHash, randomBytes } from "node:crypto";
 import type { PrismaClient } from "@prisma/client";
 import { isUuid } from "../appdb/ids.ts";
-import { InvalidInputError, NotFoundError } from "../input-errors.ts";
+import { InvalidInputError, NotFoundError } from "../errors.ts";
 import { isRole, KEY_REVOKED_CHANNEL, type ApiKeyInfo, type Role } from "./api-key.ts";
 import { keyCacheOf } from "./key-cache.ts";
 
@@ -81,14 +81,17 @@ export class KeyStore {
   async create(role: Role, label = "", expiresAt: Date | null = null): Promise<{ key: ApiKeyInfo; secret: string }> {
     const checked = checkLabel(label);
     if (checked.problems.length > 0) {
-      throw new InvalidInputError(
-        `invalid label: ${checked.problems.join("; ")}`,
-        checked.problems.map((message) => ({ path: ["label"], message })),
-      );
+      throw new InvalidInputError(`invalid label: ${checked.problems.join("; ")}`, {
+        argument: "label",
+        issues: checked.problems.map((message) => ({ path: ["label"], message })),
+      });
     }
     if (expiresAt !== null && !(expiresAt.getTime() > Date.now())) {
       const message = "must be in the future";
-      throw new InvalidInputError(`invalid expiresAt: ${message}`, [{ path: ["expiresAt"], message }]);
+      throw new InvalidInputError(`invalid expiresAt: ${message}`, {
+        argument: "expiresAt",
+        issues: [{ path: ["expiresAt"], message }],
+      });
     }
     label = checked.label;
     const secret = `${PREFIX}${randomBytes(32).toString("base64url")}`;

@@ -5,7 +5,7 @@
 // a server holds the embedded store.
 import type { Segment } from "@prisma/client";
 import type { Logger } from "pino";
-import { NotFoundError } from "../input-errors.ts";
+import { InvalidSegmentError, NotFoundError } from "../errors.ts";
 import { openWarehouse, type WarehouseConnector } from "../connectors/index.ts";
 import type { DuckDBConnector } from "../connectors/duckdb.ts";
 import { openAppDatabase, type AppDatabase } from "../appdb/database.ts";
@@ -16,7 +16,7 @@ import { DefinitionError } from "../lifecycle/segment-definition.ts";
 import { openAppServices, seedDemoIfEmpty, StartupError } from "../server/boot.ts";
 import { createLogger } from "../server/logger.ts";
 import type { AppServices } from "../services/app-services.ts";
-import { InvalidSegmentError, TooManySegmentsError } from "../services/segment-store.ts";
+import { TooManySegmentsError } from "../services/segment-store.ts";
 import { DEFAULT_GUARD_SETTINGS, GuardedWarehouse } from "../warehouse/guarded-warehouse.ts";
 import { CliError, firstLine } from "./exit.ts";
 

@@ -2,6 +2,7 @@
 import type { LogicalTable, WarehouseMapping } from "../sql/contract.ts";
 import type { Dialect } from "../sql/dialect.ts";
 import type { Sql } from "../sql/sql.ts";
+import { DependencyError, DomainError } from "../errors.ts";
 
 export type WarehouseKind = "duckdb" | "postgres" | "bigquery";
 
@@ -167,7 +168,8 @@ export interface WarehouseWriter {
   append(table: LogicalTable, rows: readonly ContractRow[]): Promise<void>;
 }
 
-export class WarehouseUnavailableError extends Error {
+export class WarehouseUnavailableError extends DependencyError {
+  readonly code = "WAREHOUSE_UNAVAILABLE";
   constructor(message: string, options?: { cause?: unknown }) {
     super(message, options);
     this.name = "WarehouseUnavailableError";
@@ -178,7 +180,8 @@ export class WarehouseUnavailableError extends Error {
  * No query slot or connection became free in time: the warehouse is healthy but busy with other work.
  * Back-pressure, not a fault: never retried, never counted toward the circuit (clients see WAREHOUSE_BUSY).
  */
-export class WarehouseBusyError extends Error {
+export class WarehouseBusyError extends DependencyError {
+  readonly code = "WAREHOUSE_BUSY";
   constructor(message: string, options?: { cause?: unknown }) {
     super(message, options);
     this.name = "WarehouseBusyError";
@@ -186,7 +189,9 @@ export class WarehouseBusyError extends Error {
 }
 
 /** The warehouse would scan more than the configured budget; refused before it ran (or by the warehouse). */
-export class QueryTooExpensiveError extends Error {
+export class QueryTooExpensiveError extends DomainError {
+  readonly code = "QUERY_TOO_EXPENSIVE";
+  override readonly tellsRequestId = true;
   constructor(
     readonly estimatedBytes: number | null,
     readonly budgetBytes: number,
@@ -197,5 +202,9 @@ export class QueryTooExpensiveError extends Error {
         : `the query would scan ${estimatedBytes} bytes, over the budget of ${budgetBytes} (maximumBytesBilled); narrow it (a shorter period, a segment)`,
     );
     this.name = "QueryTooExpensiveError";
+  }
+
+  override extensions() {
+    return { estimatedBytes: this.estimatedBytes, budgetBytes: this.budgetBytes };
   }
 }

@@ -3,7 +3,7 @@
 // A definition is validated once (shape, fields, types, size), then resolved for a day into a plain
 // rule: references inlined (cycles refused), relative dates turned into dates. The plain rule compiles
 // the two usual ways (rule-sql.ts, rule-predicate.ts).
-import { InvalidInputError } from "../input-errors.ts";
+import { InvalidInputError } from "../errors.ts";
 import { addDays } from "./calendar.ts";
 import type { FeatureRow } from "./rule-predicate.ts";
 import { checkRule, parseRuleShape, type Rule, type RuleIssue, type RuleScope, type ValueExpr } from "./rules.ts";
@@ -50,6 +50,14 @@ export function segmentScope(model: CompiledStageModel, rfm: RfmSegments): RuleS
 /** A segment definition that breaks the definition rules (or references a missing or cyclic segment). */
 export class DefinitionError extends InvalidInputError {
   override name = "DefinitionError";
+  declare readonly issues: readonly RuleIssue[];
+  constructor(message: string, issues: readonly RuleIssue[], argument?: string) {
+    super(message, { argument, issues });
+  }
+
+  override about(argument: string): DefinitionError {
+    return new DefinitionError(this.message, this.issues, argument);
+  }
 }
 
 function sizeIssues(input: unknown): RuleIssue[] {

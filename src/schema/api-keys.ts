@@ -3,9 +3,7 @@
 import type { ApiKeyInfo } from "../auth/api-key.ts";
 import { hasExpired, KeyStore, LABEL_MAX } from "../auth/keys.ts";
 import type { RequestContext } from "../context.ts";
-import { InvalidInputError } from "../input-errors.ts";
 import { builder } from "./builder.ts";
-import { asGraphQLError } from "./errors.ts";
 
 /** Key management needs an admin, whatever the root type asks of its other fields. */
 const ADMIN_ONLY = { authScopes: { admin: true }, skipTypeScopes: true } as const;
@@ -109,27 +107,13 @@ builder.mutationFields((t) => ({
           "When the key stops working (must be in the future); requests sending it after that are refused with UNAUTHENTICATED. Omitted or null: the key never expires.",
       }),
     },
-    resolve: async (_root, args, ctx) => {
-      try {
-        return await keyStore(ctx).create(args.role, args.label ?? "", args.expiresAt ?? null);
-      } catch (error) {
-        // The argument at fault is the first issue's (label or expiresAt).
-        const argument = error instanceof InvalidInputError ? String(error.issues[0]?.path[0] ?? "label") : "label";
-        throw asGraphQLError(error, argument);
-      }
-    },
+    resolve: (_root, args, ctx) => keyStore(ctx).create(args.role, args.label ?? "", args.expiresAt ?? null),
   }),
   revokeApiKey: t.field({
     ...ADMIN_ONLY,
     type: ApiKeyRef,
     description: `Revokes an API key: from the next request on, requests sending it are refused (UNAUTHENTICATED). Idempotent: revoking a revoked key returns it unchanged, with the time of its first revocation. An admin may revoke the key they are using (this request still completes). NOT_FOUND for an unknown or malformed id. ${ADMIN_NOTE}`,
     args: { id: t.arg.id({ required: true, description: "The key's id (ApiKey.id)." }) },
-    resolve: async (_root, { id }, ctx) => {
-      try {
-        return await keyStore(ctx).revokeById(String(id));
-      } catch (error) {
-        throw asGraphQLError(error, "id");
-      }
-    },
+    resolve: (_root, { id }, ctx) => keyStore(ctx).revokeById(String(id)),
   }),
 }));

@@ -1,16 +1,18 @@
 // The Pothos builder and its plugins; no types are defined here.
 import SchemaBuilder from "@pothos/core";
-import { GraphQLError, Kind } from "graphql";
+import { Kind } from "graphql";
 import PrismaPlugin from "@pothos/plugin-prisma";
 import RelayPlugin from "@pothos/plugin-relay";
 import ScopeAuthPlugin, { AuthScopeFailureType, type AuthFailure } from "@pothos/plugin-scope-auth";
 import { allows, type Role } from "../auth/api-key.ts";
 import { refusal } from "../auth/request-auth.ts";
+import { InvalidInputError, RefusedError } from "../errors.ts";
 import { FIRST_DAY, isCalendarDay, LAST_DAY } from "../lifecycle/calendar.ts";
 import { DateTimeResolver, JSONResolver } from "graphql-scalars";
 import type { RequestContext } from "../context.ts";
 import "./answer-size.ts";
 import "./deadline-plugin.ts";
+import { graphQLErrorOf } from "./errors.ts";
 import { PAGE_SIZE } from "./page-size.ts";
 import PrismaTypes, { getDatamodel } from "../generated/pothos-prisma-types.ts";
 
@@ -55,7 +57,7 @@ export const builder = new SchemaBuilder<{
     unauthorizedError: (_parent, ctx, _info, result) => {
       const needed = (neededScope(result.failure) ?? "viewer") as Role;
       const why = refusal(ctx.auth, needed) ?? { code: "FORBIDDEN" as const, message: result.message };
-      return new GraphQLError(why.message, { extensions: { code: why.code } });
+      return new RefusedError(why.code, why.message);
     },
   },
   defaultFieldNullability: false,
@@ -113,10 +115,18 @@ builder.queryType({
   authScopes: { viewer: true },
 });
 
+// Changing saved state needs an analyst (admins included).
+builder.mutationType({
+  description: "Changes to the app's saved state; each runs in one transaction.",
+  authScopes: { analyst: true },
+});
+
+/** A scalar's parse error must be a GraphQLError: graphql-js would reword any other, and drop its code. */
 function parseCalendarDay(value: unknown): string {
   if (isCalendarDay(value)) return value;
-  throw new GraphQLError(
-    `Date must be a calendar day YYYY-MM-DD from ${FIRST_DAY} to ${LAST_DAY}, got ${JSON.stringify(value)}`,
-    { extensions: { code: "BAD_USER_INPUT" } },
+  throw graphQLErrorOf(
+    new InvalidInputError(
+      `Date must be a calendar day YYYY-MM-DD from ${FIRST_DAY} to ${LAST_DAY}, got ${JSON.stringify(value)}`,
+    ),
   );
 }

@@ -1,20 +1,10 @@
 // Predicted lifetime value: model fits over the buyers as of a day, and per-customer predictions.
-import { GraphQLError } from "graphql";
-import { ThinDataError } from "../lifecycle/clv/bgnbd.ts";
-import {
-  predict,
-  purchaseModel,
-  summaryOf,
-  TIME_UNIT_DAYS,
-  type Prediction,
-  type PurchaseModelKind,
-} from "../lifecycle/clv/predict.ts";
-import { MAX_CLV_FITS_PER_REQUEST, TooManyFitsError, type ClvModel } from "../services/lifecycle/clv.ts";
-import type { RequestContext } from "../context.ts";
+import { predict, purchaseModel, summaryOf, TIME_UNIT_DAYS, type Prediction } from "../lifecycle/clv/predict.ts";
+import { MAX_CLV_FITS_PER_REQUEST, type ClvModel } from "../services/lifecycle/clv.ts";
 import { CLV_SAMPLE_CUSTOMERS } from "../lifecycle/clv/sample.ts";
 import { builder } from "./builder.ts";
-import { CustomerRef } from "./customer.ts";
-import { badUserInput } from "./errors.ts";
+import { CustomerRef } from "./refs.ts";
+import { InvalidInputError } from "../errors.ts";
 
 const TimeUnitEnum = builder.enumType("TimeUnit", {
   description: "The time unit the purchase model is fitted in (its rates are per unit).",
@@ -141,28 +131,6 @@ function purchaseFit(m: ClvModel): { converged: boolean; iterations: number } {
   return (m.bgnbd ?? m.paretoNbd)!;
 }
 
-async function fitted(
-  ctx: RequestContext,
-  asOf: string,
-  timeUnit: keyof typeof TIME_UNIT_DAYS,
-  model: PurchaseModelKind,
-): Promise<ClvModel> {
-  try {
-    return await ctx.lifecycle.clvModel(asOf, timeUnit, model);
-  } catch (error) {
-    if (error instanceof ThinDataError) {
-      throw new GraphQLError(error.message, { extensions: { code: "INSUFFICIENT_DATA" } });
-    }
-    if (error instanceof TooManyFitsError) {
-      throw new GraphQLError(error.message, {
-        extensions: { code: "QUERY_TOO_EXPENSIVE", maxClvFitsPerRequest: error.limit, requestId: ctx.requestId },
-      });
-    }
-    // Anything else, the request's deadline or its client leaving included, is told by the error masker.
-    throw error;
-  }
-}
-
 builder.queryField("clvModel", (t) =>
   t.field({
     type: ClvModelRef,
@@ -174,7 +142,7 @@ builder.queryField("clvModel", (t) =>
       timeUnit: t.arg({ type: TimeUnitEnum, defaultValue: "WEEK", description: "Unit of the model's time." }),
       model: t.arg({ type: ClvModelKindEnum, defaultValue: "BG_NBD", description: "The purchase model." }),
     },
-    resolve: (_root, args, ctx) => fitted(ctx, args.asOf, args.timeUnit ?? "WEEK", args.model ?? "BG_NBD"),
+    resolve: (_root, args, ctx) => ctx.lifecycle.clvModel(args.asOf, args.timeUnit ?? "WEEK", args.model ?? "BG_NBD"),
   }),
 );
 
@@ -211,13 +179,13 @@ builder.objectField(CustomerRef, "prediction", (t) =>
       const horizonDays = args.horizonDays ?? 365;
       const discountRate = args.discountRate ?? 0.1;
       if (!(horizonDays >= 1 && horizonDays <= 3650))
-        throw badUserInput("horizonDays must be between 1 and 3650", { argument: "horizonDays" });
+        throw new InvalidInputError("horizonDays must be between 1 and 3650", { argument: "horizonDays" });
       if (!(discountRate >= 0 && discountRate <= 1))
-        throw badUserInput("discountRate must be between 0 and 1", { argument: "discountRate" });
+        throw new InvalidInputError("discountRate must be between 0 and 1", { argument: "discountRate" });
       const unit = args.timeUnit ?? "WEEK";
       const summary = summaryOf(c.features, c.asOf, TIME_UNIT_DAYS[unit]);
       if (!summary) return null;
-      const model = await fitted(ctx, c.asOf, unit, args.model ?? "BG_NBD");
+      const model = await ctx.lifecycle.clvModel(c.asOf, unit, args.model ?? "BG_NBD");
       const purchases = model.bgnbd
         ? purchaseModel({ kind: "BG_NBD", params: model.bgnbd })
         : purchaseModel({ kind: "PARETO_NBD", params: model.paretoNbd! });

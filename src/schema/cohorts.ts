@@ -2,10 +2,10 @@
 import { MAX_COHORTS, type Cohort, type CohortMonth } from "../services/cohorts.ts";
 import { monthOf } from "../lifecycle/calendar.ts";
 import { builder } from "./builder.ts";
-import { badUserInput } from "./errors.ts";
+import { InvalidInputError } from "../errors.ts";
 import { AS_OF_DESCRIPTION, resolveAsOf } from "./lifecycle-args.ts";
 import { segmentRuleOn } from "./segment-access.ts";
-import { StageRef } from "./stage.ts";
+import { StageRef } from "./refs.ts";
 
 type CohortShape = Cohort & { readonly asOf: string };
 
@@ -86,11 +86,11 @@ builder.queryField("cohorts", (t) =>
       const asOf = resolveAsOf(args.asOf, ctx);
       const months = args.months ?? 12;
       if (!(months >= 0 && months <= 120))
-        throw badUserInput("months must be between 0 and 120", { argument: "months" });
-      if (args.to < args.from) throw badUserInput("to must be on or after from", { argument: "to" });
+        throw new InvalidInputError("months must be between 0 and 120", { argument: "months" });
+      if (args.to < args.from) throw new InvalidInputError("to must be on or after from", { argument: "to" });
       const count = monthOf(args.to) - monthOf(args.from) + 1;
       if (count > MAX_COHORTS) {
-        throw badUserInput(`${count} cohorts asked for; at most ${MAX_COHORTS}`, { argument: "to" });
+        throw new InvalidInputError(`${count} cohorts asked for; at most ${MAX_COHORTS}`, { argument: "to" });
       }
       const rule = args.segmentId ? await segmentRuleOn(String(args.segmentId), asOf, ctx) : undefined;
       const cohorts = await ctx.services.cohorts.cohorts(args.from, args.to, asOf, months, rule);

@@ -4,21 +4,13 @@ import { FEATURES, type CustomerFeatures } from "../lifecycle/features.ts";
 import type { Transaction } from "../services/lifecycle/transactions.ts";
 import type { RequestContext } from "../context.ts";
 import { builder } from "./builder.ts";
-import { badUserInput } from "./errors.ts";
+import { InvalidInputError } from "../errors.ts";
 import { AS_OF_DESCRIPTION, resolveAsOf } from "./lifecycle-args.ts";
 import { encodeCursor, forwardPage, toPage } from "./paging.ts";
-import { StageRef } from "./stage.ts";
-
-export interface CustomerShape {
-  readonly id: string;
-  readonly asOf: string;
-  readonly features: CustomerFeatures;
-}
+import { CustomerRef, StageRef } from "./refs.ts";
 
 /** The most ids one `customers` request may ask for. */
 export const MAX_CUSTOMER_IDS = 5_000;
-
-export const CustomerRef = builder.objectRef<CustomerShape>("Customer");
 
 const UNIT_TEXT = { days: "Unit: days.", count: "Unit: count.", currency: "Unit: currency of the amounts." } as const;
 
@@ -94,7 +86,7 @@ CustomerRef.implement({
           const { size, after } = forwardPage(args, "tx");
           const offset = Number(after ?? 0);
           if (!Number.isSafeInteger(offset) || offset < 0)
-            throw badUserInput("after is not a cursor of this connection");
+            throw new InvalidInputError("after is not a cursor of this connection");
           const rows = await ctx.lifecycle.transactions(c.asOf, offset, size + 1).load(c.id);
           return toPage(rows, size, (_row, i) => encodeCursor("tx", String(offset + i + 1)), offset > 0);
         },
@@ -130,7 +122,7 @@ builder.queryFields((t) => ({
     },
     resolve: async (_root, args, ctx) => {
       if (args.ids.length > MAX_CUSTOMER_IDS) {
-        throw badUserInput(`ids may hold at most ${MAX_CUSTOMER_IDS} customers, got ${args.ids.length}`, {
+        throw new InvalidInputError(`ids may hold at most ${MAX_CUSTOMER_IDS} customers, got ${args.ids.length}`, {
           argument: "ids",
         });
       }

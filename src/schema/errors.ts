@@ -1,18 +1,25 @@
-// Expected errors, each with a stable `extensions.code`; anything else stays masked by yoga.
-import { GraphQLError } from "graphql";
-import { ConflictError, InvalidInputError, NotFoundError } from "../input-errors.ts";
+// A domain error (src/errors.ts) as the GraphQL error a client reads: its public message, its code and
+// the fields it adds in `extensions`, then the request id when it tells one. Resolvers throw domain
+// errors and never make GraphQL errors: yoga's error masking (server/error-masking.ts) makes them here,
+// and so does the builder for a scalar's parse error, which graphql-js needs as a GraphQLError.
+import { GraphQLError, type ASTNode } from "graphql";
+import type { DomainError } from "../errors.ts";
 
-export function badUserInput(message: string, extensions: Record<string, unknown> = {}): GraphQLError {
-  return new GraphQLError(message, { extensions: { code: "BAD_USER_INPUT", ...extensions } });
+export interface ErrorPlace {
+  /** Where in the operation and the answer the error is (a field's, as graphql-js located it). */
+  readonly nodes?: readonly ASTNode[];
+  readonly path?: readonly (string | number)[];
+  readonly requestId?: string;
 }
 
-/**
- * The app's expected errors (input-errors.ts) as GraphQL errors with their code: BAD_USER_INPUT naming
- * `argument` with the issues, CONFLICT, NOT_FOUND; anything else unchanged (and masked by yoga).
- */
-export function asGraphQLError(error: unknown, argument = "input"): unknown {
-  if (error instanceof InvalidInputError) return badUserInput(error.message, { argument, issues: error.issues });
-  if (error instanceof ConflictError) return new GraphQLError(error.message, { extensions: { code: "CONFLICT" } });
-  if (error instanceof NotFoundError) return new GraphQLError(error.message, { extensions: { code: "NOT_FOUND" } });
-  return error;
+export function graphQLErrorOf(error: DomainError, place: ErrorPlace = {}): GraphQLError {
+  return new GraphQLError(error.publicMessage, {
+    nodes: place.nodes,
+    path: place.path,
+    extensions: {
+      code: error.code,
+      ...error.extensions(),
+      ...(error.tellsRequestId ? { requestId: place.requestId } : {}),
+    },
+  });
 }

@@ -4,7 +4,7 @@ import { builder } from "./builder.ts";
 import { AS_OF_DESCRIPTION, resolveAsOf } from "./lifecycle-args.ts";
 import { checkPeriod, PeriodInput } from "./period.ts";
 import { segmentRuleOn } from "./segment-access.ts";
-import { StageRef } from "./stage.ts";
+import { StageRef } from "./refs.ts";
 
 type FunnelStepShape = FunnelStep & { readonly asOf: string; readonly previous: number | null; readonly first: number };
 

@@ -2,6 +2,9 @@
 import { builder } from "./builder.ts";
 import "./warehouse.ts";
 import "./segment.ts";
+import "./segment-membership.ts";
+import "./segment-mutations.ts";
+import "./segment-comparison.ts";
 import "./stage.ts";
 import "./customer.ts";
 import "./rfm.ts";

@@ -4,7 +4,7 @@ import { METRICS, METRIC_BY_KEY, type Breakdown, type MetricComparison } from ".
 import type { LabelledGroup, MetricAnswer } from "../services/metrics-report.ts";
 import { builder } from "./builder.ts";
 import { checkPeriod, PeriodInput, PeriodRef } from "./period.ts";
-import { savedDefinition, segmentError } from "./segment-access.ts";
+import { savedDefinition } from "./segment-access.ts";
 import type { RequestContext } from "../context.ts";
 import type { Rule } from "../lifecycle/rules.ts";
 
@@ -158,8 +158,7 @@ export async function computeMetrics(q: MetricsQuery, ctx: RequestContext): Prom
   const metrics = [...new Set(q.keys ?? METRICS.map((m) => m.key))].map((key) => METRIC_BY_KEY.get(key)!);
   const answer = await ctx.services.metrics.answer(
     { metrics, period: q.period, compareTo: q.compareTo, breakdown: q.breakdown, definition: q.definition },
-    // A saved segment's problem names the argument it came from.
-    (error, part) => segmentError(error, part === "breakdown" ? "breakdown" : "segmentId"),
+    { segment: "segmentId", breakdown: "breakdown" },
   );
   return answer.metrics;
 }

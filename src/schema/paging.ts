@@ -1,6 +1,6 @@
 // Page sizes and cursors for connections computed in the warehouse. One helper clamps them all.
 import { PAGE_SIZE } from "./builder.ts";
-import { badUserInput } from "./errors.ts";
+import { InvalidInputError } from "../errors.ts";
 
 export interface PageArgs {
   readonly first?: number | null;
@@ -18,7 +18,7 @@ export function forwardPage(args: PageArgs, cursorKind: string): { size: number;
 /** Warehouse-computed connections page forward only. */
 function refuseBackwardPaging(args: PageArgs): void {
   if (args.last != null || args.before != null) {
-    throw badUserInput("this connection pages forward only: use first and after", {
+    throw new InvalidInputError("this connection pages forward only: use first and after", {
       argument: args.last != null ? "last" : "before",
     });
   }
@@ -28,7 +28,7 @@ function refuseBackwardPaging(args: PageArgs): void {
 export function pageSize(args: PageArgs): number {
   const first = args.first ?? PAGE_SIZE.default;
   if (!Number.isInteger(first) || first < 1 || first > PAGE_SIZE.max) {
-    throw badUserInput(`first must be between 1 and ${PAGE_SIZE.max}, got ${first}`, { argument: "first" });
+    throw new InvalidInputError(`first must be between 1 and ${PAGE_SIZE.max}, got ${first}`, { argument: "first" });
   }
   return first;
 }
@@ -42,7 +42,7 @@ export function decodeCursor(kind: string, cursor: string | null | undefined): s
   if (cursor === null || cursor === undefined) return undefined;
   const text = Buffer.from(cursor, "base64url").toString("utf8");
   if (!text.startsWith(`${kind}:`))
-    throw badUserInput("after is not a cursor of this connection", { argument: "after" });
+    throw new InvalidInputError("after is not a cursor of this connection", { argument: "after" });
   return text.slice(kind.length + 1);
 }
 

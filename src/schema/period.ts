@@ -1,7 +1,7 @@
 // Periods: inclusive ranges of days, as arguments and in answers.
 import { daysBetween, type Period } from "../lifecycle/calendar.ts";
 import { builder } from "./builder.ts";
-import { badUserInput } from "./errors.ts";
+import { InvalidInputError } from "../errors.ts";
 
 /** The longest period one metrics question may cover (ten years). */
 export const MAX_PERIOD_DAYS = 3_660;
@@ -29,9 +29,10 @@ export const PeriodRef = builder.objectRef<Period>("Period").implement({
 
 /** A period argument that runs forwards and is not too long. */
 export function checkPeriod(period: Period, argument: string): void {
-  if (period.to < period.from) throw badUserInput(`${argument}.to must be on or after ${argument}.from`, { argument });
+  if (period.to < period.from)
+    throw new InvalidInputError(`${argument}.to must be on or after ${argument}.from`, { argument });
   const days = daysBetween(period.from, period.to) + 1;
   if (days > MAX_PERIOD_DAYS) {
-    throw badUserInput(`${argument} covers ${days} days; at most ${MAX_PERIOD_DAYS}`, { argument });
+    throw new InvalidInputError(`${argument} covers ${days} days; at most ${MAX_PERIOD_DAYS}`, { argument });
   }
 }

@@ -2,7 +2,7 @@
 import type { RfmScore } from "../lifecycle/rfm.ts";
 import type { RfmCell } from "../services/lifecycle/rfm.ts";
 import { builder } from "./builder.ts";
-import { CustomerRef } from "./customer.ts";
+import { CustomerRef } from "./refs.ts";
 import { AS_OF_DESCRIPTION, resolveAsOf } from "./lifecycle-args.ts";
 import { segmentRuleOn } from "./segment-access.ts";
 

@@ -1,24 +1,18 @@
 // Lifecycle stages: the model's stages with their distribution as of a day, and moves between days.
-import type { Stage } from "../lifecycle/stage-model.ts";
 import { daysBetween } from "../lifecycle/calendar.ts";
 import {
   MAX_TIMING_SNAPSHOTS,
   type StageTransition,
   type StageTiming as StageTimingResult,
 } from "../services/lifecycle/stages.ts";
-import { badUserInput } from "./errors.ts";
+import { InvalidInputError } from "../errors.ts";
 import { segmentRuleOn } from "./segment-access.ts";
 
 type StageTiming = StageTimingResult & { readonly asOf: string };
 import { builder } from "./builder.ts";
-import { CustomerRef, customerPage } from "./customer.ts";
+import { customerPage } from "./customer.ts";
 import { AS_OF_DESCRIPTION, resolveAsOf } from "./lifecycle-args.ts";
-
-/** A stage as seen on one day (its count and members depend on it). */
-export interface StageShape {
-  readonly stage: Stage;
-  readonly asOf: string;
-}
+import { CustomerRef, StageRef } from "./refs.ts";
 
 const StageKind = builder.enumType("StageKind", {
   description: "Whether a stage is a step forward in the relationship or a lapse to win back from.",
@@ -30,8 +24,6 @@ const StageKind = builder.enumType("StageKind", {
     LAPSE: { value: "lapse", description: "A lapse state for win-back: at risk, churned." },
   } as const,
 });
-
-export const StageRef = builder.objectRef<StageShape>("Stage");
 
 StageRef.implement({
   description: "A lifecycle stage of the stage model, with its customers as of a day.",
@@ -158,11 +150,11 @@ builder.queryFields((t) => ({
     resolve: async (_root, args, ctx) => {
       const step = args.stepDays ?? 7;
       if (!(step >= 1 && step <= 365))
-        throw badUserInput("stepDays must be between 1 and 365", { argument: "stepDays" });
-      if (args.to <= args.from) throw badUserInput("to must be after from", { argument: "to" });
+        throw new InvalidInputError("stepDays must be between 1 and 365", { argument: "stepDays" });
+      if (args.to <= args.from) throw new InvalidInputError("to must be after from", { argument: "to" });
       const snapshots = Math.floor(daysBetween(args.from, args.to) / step) + 1;
       if (snapshots > MAX_TIMING_SNAPSHOTS) {
-        throw badUserInput(
+        throw new InvalidInputError(
           `the period holds ${snapshots} snapshots of ${step} days; at most ${MAX_TIMING_SNAPSHOTS}: use a larger stepDays`,
           { argument: "stepDays" },
         );
@@ -188,7 +180,7 @@ builder.queryFields((t) => ({
       }),
     },
     resolve: async (_root, args, ctx) => {
-      if (args.to <= args.from) throw badUserInput("to must be after from", { argument: "to" });
+      if (args.to <= args.from) throw new InvalidInputError("to must be after from", { argument: "to" });
       const service = ctx.lifecycle.service;
       const members = args.segmentId
         ? ctx.services.segments.members(args.to, await segmentRuleOn(String(args.segmentId), args.to, ctx), "read")

@@ -7,7 +7,6 @@ import { readFile } from "node:fs/promises";
 import { createRequire } from "node:module";
 import { projectPath } from "../project-root.ts";
 import { gzipSync } from "node:zlib";
-import type { Logger } from "pino";
 import type { Plugin } from "graphql-yoga";
 
 /** Where the page lives; every path served starts with it. */
@@ -140,9 +139,10 @@ function plain(status: number, text: string, extra: Record<string, string> = {})
  * Serves the dashboard beside /graphql: GET and HEAD only, files read once and kept in memory (about
  * 1.2 MB, most of it ECharts; gzipped copies too), with ETags (304 on revalidation) and the page's
  * security headers. No key is needed for the files themselves: they hold no data, and the page asks
- * the GraphQL API, which checks the key, for every number.
+ * the GraphQL API, which checks the key, for every number. A file that cannot be read fails as every
+ * route's failure does (edge-errors.ts): a coded 500, logged with the request id.
  */
-export function useDashboard(log: Logger): Plugin {
+export function useDashboard(): Plugin {
   const loaded = new Map<string, Promise<LoadedAsset>>();
   const assetOf = (spec: AssetSpec) => {
     let asset = loaded.get(spec.file);
@@ -167,14 +167,7 @@ export function useDashboard(log: Logger): Plugin {
         endResponse(plain(405, "Method not allowed\n", { allow: "GET, HEAD" }));
         return;
       }
-      let asset: LoadedAsset;
-      try {
-        asset = await assetOf(spec);
-      } catch (error) {
-        log.error({ err: error, path }, "dashboard file cannot be read");
-        endResponse(plain(500, "The dashboard file cannot be read; see the server log.\n"));
-        return;
-      }
+      const asset = await assetOf(spec);
       const gzip = asset.gzip && acceptsGzip(request.headers.get("accept-encoding")) ? asset.gzip : undefined;
       const chosen = gzip ?? asset.identity;
       const headers: Record<string, string> = {

@@ -1,60 +1,40 @@
 // Failures outside GraphQL execution answered as coded JSON, never as the HTTP adapter's text/plain
 // stack trace: a request-level hook (authentication, the export, the dashboard's files, /ready,
 // /metrics) that throws ends its request with a GraphQL-shaped body carrying the code, the request id
-// and, where waiting helps, retry advice; the failure is logged whole under that id and counted.
+// and, where waiting helps, retry advice; a failure of the server is logged whole under that id and
+// counted. What a client is told of a failure is decided here once, for both sides of the edge.
 import type { Logger } from "pino";
 import type { Plugin } from "graphql-yoga";
-import { WarehouseBusyError, WarehouseUnavailableError } from "../connectors/connector.ts";
-import { APP_DATABASE_RETRY_AFTER_SECONDS, isAppDatabaseUnreachable } from "../appdb/unavailable.ts";
+import { AppDatabaseUnavailableError, isAppDatabaseUnreachable } from "../appdb/unavailable.ts";
 import type { RequestAuth } from "../auth/request-auth.ts";
-import { currentRequestScope } from "../request-scope.ts";
+import { CancelledError, DependencyError, DomainError, ERROR_STATUS, type ErrorCode } from "../errors.ts";
+import { currentRequestScope, deadlinePassed, type RequestScope } from "../request-scope.ts";
 import type { ServerMetrics } from "../observability/metrics.ts";
-
-/** Seconds a client is told to wait before retrying when the warehouse does not answer. */
-export const WAREHOUSE_RETRY_AFTER_SECONDS = 5;
-/** Seconds a client is told to wait when every warehouse query slot stayed busy (a queue moves fast). */
-export const WAREHOUSE_BUSY_RETRY_AFTER_SECONDS = 2;
-
-export interface Failure {
-  readonly status: number;
-  readonly code: string;
-  readonly message: string;
-  readonly retryAfterSeconds?: number;
-}
+import { DeadlineExceededError } from "../warehouse/guarded-warehouse.ts";
 
 /**
- * The failures of a dependency a client is told about by name, with retry advice: the same code and
- * message inside GraphQL (errorMasker in yoga.ts) and outside it (failureResponse). undefined: not one.
+ * What a client is told of a failure, the same inside GraphQL (server/error-masking.ts) and outside it
+ * (failureResponse): a domain error as it is; a refused app-database connection that arrives raw (from
+ * Prisma or node-postgres) as APP_DATABASE_UNAVAILABLE; an abort as the deadline's when the deadline has
+ * passed (its signal aborts with TimeoutError), else the client's. undefined: an internal failure.
+ * `unanswered` says what the deadline cut short, for its message.
  */
-export function dependencyFailure(error: unknown): Failure | undefined {
-  if (error instanceof WarehouseUnavailableError)
-    return {
-      status: 503,
-      code: "WAREHOUSE_UNAVAILABLE",
-      message: `the warehouse is unavailable; retry in ${WAREHOUSE_RETRY_AFTER_SECONDS} s`,
-      retryAfterSeconds: WAREHOUSE_RETRY_AFTER_SECONDS,
-    };
-  if (error instanceof WarehouseBusyError)
-    return {
-      status: 503,
-      code: "WAREHOUSE_BUSY",
-      message: `the warehouse is busy with other queries; retry in ${WAREHOUSE_BUSY_RETRY_AFTER_SECONDS} s`,
-      retryAfterSeconds: WAREHOUSE_BUSY_RETRY_AFTER_SECONDS,
-    };
-  // Last: a warehouse error can carry a refused connection in its cause, as the app database's does.
+export function expectedError(
+  error: unknown,
+  scope: RequestScope | undefined = currentRequestScope(),
+  unanswered = "this field was answered",
+): DomainError | undefined {
+  if (error instanceof DomainError) return error;
   if (isAppDatabaseUnreachable(error))
-    return {
-      status: 503,
-      code: "APP_DATABASE_UNAVAILABLE",
-      message: `the app database cannot be reached; retry in ${APP_DATABASE_RETRY_AFTER_SECONDS} s`,
-      retryAfterSeconds: APP_DATABASE_RETRY_AFTER_SECONDS,
-    };
-  return undefined;
-}
-
-/** What a client is told of a failure: the expected kinds by name, anything else masked. */
-function classify(error: unknown): Failure {
-  return dependencyFailure(error) ?? { status: 500, code: "INTERNAL_SERVER_ERROR", message: "Unexpected error." };
+    return new AppDatabaseUnavailableError("the app database cannot be reached", { cause: error });
+  const name = (error as { name?: unknown } | null)?.name;
+  if (name !== "AbortError" && name !== "TimeoutError") return undefined;
+  return scope && deadlinePassed(scope)
+    ? new DeadlineExceededError(
+        scope.deadlineMs,
+        `the request's deadline of ${scope.deadlineMs} ms passed before ${unanswered}`,
+      )
+    : new CancelledError();
 }
 
 /**
@@ -63,7 +43,7 @@ function classify(error: unknown): Failure {
  */
 export function codedResponse(
   status: number,
-  code: string,
+  code: ErrorCode,
   message: string,
   extensions: Record<string, unknown> = {},
   headers: Record<string, string> = {},
@@ -102,7 +82,11 @@ export function rateLimitedResponse(limited: { message: string; retryAfterSecond
   );
 }
 
-/** The coded JSON answer to a failure outside GraphQL; logs it and counts it. */
+/**
+ * The coded JSON answer to a failure outside GraphQL, with the status its code has (ERROR_STATUS) and
+ * Retry-After where waiting helps. A failure of the server (5xx) is logged and counted; a refusal of
+ * what was asked (4xx) is only answered.
+ */
 export function failureResponse(
   error: unknown,
   log: Logger,
@@ -110,17 +94,21 @@ export function failureResponse(
   what: string,
 ): Response {
   const requestId = currentRequestScope()?.requestId;
-  const failure = classify(error);
-  if (failure.code === "INTERNAL_SERVER_ERROR") log.error({ err: error, requestId }, `${what} failed`);
-  else log.warn({ err: error, requestId, code: failure.code }, `${what} failed`);
-  metrics?.edgeFailures.inc({ code: failure.code });
-  currentRequestScope()?.errorCodes.add(failure.code);
-  const retry = failure.retryAfterSeconds;
+  const expected = expectedError(error, currentRequestScope(), "its answer was complete");
+  const code = expected?.code ?? "INTERNAL_SERVER_ERROR";
+  const status = ERROR_STATUS[code];
+  if (!expected) log.error({ err: error, requestId }, `${what} failed`);
+  else if (status >= 500) log.warn({ err: error, requestId, code }, `${what} failed`);
+  if (status >= 500) {
+    metrics?.edgeFailures.inc({ code });
+    currentRequestScope()?.errorCodes.add(code);
+  }
+  const retry = expected instanceof DependencyError ? expected.retryAfterSeconds : undefined;
   return codedResponse(
-    failure.status,
-    failure.code,
-    failure.message,
-    { retryAfterSeconds: retry },
+    status,
+    code,
+    expected?.publicMessage ?? "Unexpected error.",
+    expected?.extensions() ?? {},
     retry === undefined ? {} : { "retry-after": String(retry) },
   );
 }

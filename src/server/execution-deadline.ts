@@ -2,9 +2,11 @@
 // is answered then with DEADLINE_EXCEEDED, whatever the execution is doing (fields past the deadline
 // stop resolving too: schema/deadline-plugin.ts). Without it, a deadline cancelled warehouse queries
 // only, and an answer built in Node ran on for as long as it took.
-import { getOperationAST, GraphQLError, type ExecutionResult } from "graphql";
+import { getOperationAST, type ExecutionResult } from "graphql";
 import type { Plugin } from "graphql-yoga";
 import { currentRequestScope } from "../request-scope.ts";
+import { graphQLErrorOf } from "../schema/errors.ts";
+import { DeadlineExceededError } from "../warehouse/guarded-warehouse.ts";
 
 export function useExecutionDeadline(): Plugin {
   return {
@@ -21,15 +23,12 @@ export function useExecutionDeadline(): Plugin {
             () =>
               resolve({
                 errors: [
-                  new GraphQLError(
-                    `the request's deadline of ${scope.deadlineMs} ms passed before its answer was complete`,
-                    {
-                      extensions: {
-                        code: "DEADLINE_EXCEEDED",
-                        deadlineMs: scope.deadlineMs,
-                        requestId: scope.requestId,
-                      },
-                    },
+                  graphQLErrorOf(
+                    new DeadlineExceededError(
+                      scope.deadlineMs,
+                      `the request's deadline of ${scope.deadlineMs} ms passed before its answer was complete`,
+                    ),
+                    { requestId: scope.requestId },
                   ),
                 ],
               }),

@@ -8,14 +8,13 @@ import type { ColumnBatch, WarehouseConnector } from "../connectors/connector.ts
 import type { CustomerRange } from "../lifecycle/features-sql.ts";
 import { sql } from "../sql/sql.ts";
 import { refusal, type RequestAuth } from "../auth/request-auth.ts";
+import { InvalidInputError, InvalidSegmentError, NotFoundError } from "../errors.ts";
 import type { Services } from "../context.ts";
 import { FIRST_DAY, isCalendarDay, LAST_DAY, today } from "../lifecycle/calendar.ts";
 import { FEATURES } from "../lifecycle/features.ts";
-import { NotFoundError } from "../input-errors.ts";
 import { fieldsOf, type Rule } from "../lifecycle/rules.ts";
 import { DefinitionError, readsRfm } from "../lifecycle/segment-definition.ts";
 import { ALL_CUSTOMERS, customerRanges } from "../services/customer-ranges.ts";
-import { InvalidSegmentError } from "../services/segment-store.ts";
 import type { SegmentService } from "../services/segments.ts";
 import { csvField, CsvBytes } from "./csv.ts";
 import { codedResponse, refusalResponse } from "./edge-errors.ts";
@@ -160,38 +159,36 @@ async function* formatted<T>(batches: AsyncIterable<T>, format: (batch: T) => Me
   for await (const batch of batches) yield format(batch);
 }
 
-/** The answer for a segment that cannot be exported: unknown, or with a definition this server cannot read. */
-function refusedSegment(error: unknown, segmentId: string): Response {
-  if (error instanceof NotFoundError) return codedResponse(404, "NOT_FOUND", `no segment with id ${segmentId}`);
+/**
+ * Why a saved segment cannot be exported, as the route tells it: unknown (by the id in the path), or a
+ * definition this server cannot read for the day (INVALID_SEGMENT with its issues, no argument: the
+ * route has none).
+ */
+function unexportable(error: unknown, segmentId: string): unknown {
+  if (error instanceof NotFoundError) return new NotFoundError(`no segment with id ${segmentId}`);
   if (error instanceof InvalidSegmentError || error instanceof DefinitionError) {
-    return codedResponse(422, "INVALID_SEGMENT", error.message, { issues: error.issues });
+    return new InvalidSegmentError(error.message, { issues: error.issues ?? [] });
   }
-  throw error;
+  return error;
 }
 
 async function exportResponse(services: Services, segmentId: string, url: URL, signal: AbortSignal): Promise<Response> {
   const lifecycle = services.lifecycle;
   const asOf = url.searchParams.get("asOf") ?? today(lifecycle.timeZone);
   if (!isCalendarDay(asOf)) {
-    return codedResponse(
-      400,
-      "BAD_USER_INPUT",
-      `asOf must be a calendar day YYYY-MM-DD from ${FIRST_DAY} to ${LAST_DAY}`,
-      {
-        argument: "asOf",
-      },
-    );
+    throw new InvalidInputError(`asOf must be a calendar day YYYY-MM-DD from ${FIRST_DAY} to ${LAST_DAY}`, {
+      argument: "asOf",
+    });
   }
   let id: string;
   try {
     id = decodeURIComponent(segmentId);
   } catch {
-    return codedResponse(404, "NOT_FOUND", "no segment with that id");
+    throw new NotFoundError("no segment with that id");
   }
-  const saved = await services.segmentStore
-    .ruleOn(id, asOf)
-    .catch((error: unknown) => refusedSegment(error, segmentId));
-  if (saved instanceof Response) return saved;
+  const saved = await services.segmentStore.ruleOn(id, asOf).catch((error: unknown) => {
+    throw unexportable(error, segmentId);
+  });
   const { segment, rule } = saved;
   const parts = memberCsvParts(services.warehouse, services.segments, rule, asOf, signal);
   const encoder = new TextEncoder();
@@ -299,16 +296,13 @@ export function useSegmentExport(services: Services, who: (request: Request) => 
         runningByKey.set(key, (runningByKey.get(key) ?? 0) + 1);
         counted = key;
         const response = await exportResponse(services, match[1]!, url, request.signal);
-        // A CSV holds its slot until read to the end; an error answer frees it at once.
-        if (response.status === 200) endResponse(releasedWhenDone(response, () => finished(key)));
-        else {
-          finished(key);
-          endResponse(response);
-        }
+        // A CSV holds its slot until read to the end; a failure frees it at once.
+        endResponse(releasedWhenDone(response, () => finished(key)));
         counted = undefined;
       } catch (error) {
         if (counted !== undefined) finished(counted);
-        // Answered where every request hook's failure is (edge-errors.ts): coded JSON with the request id.
+        // Answered where every request hook's failure is (edge-errors.ts): coded JSON with the request id,
+        // the status its code has (404 NOT_FOUND, 422 INVALID_SEGMENT, 503 for a dependency …).
         throw error;
       }
     },

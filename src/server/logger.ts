@@ -1,4 +1,5 @@
 import { pino, type Logger } from "pino";
+import type { YogaLogger } from "graphql-yoga";
 
 /**
  * Lines are written once this much is buffered, or after FLUSH_EVERY_MS, whichever comes first. Each
@@ -40,4 +41,14 @@ export function createLogger(level: string): Logger {
 /** Resolves once every line logged so far by every logger of createLogger is written. */
 export async function flushLogs(): Promise<void> {
   await Promise.all([...flushers].map((flush) => flush()));
+}
+
+/** yoga's own log lines (its internal failures, its debug output) as lines of this logger. */
+export function yogaLogging(log: Logger): YogaLogger {
+  return {
+    debug: (...args) => log.debug(args.map(String).join(" ")),
+    info: (...args) => log.info(args.map(String).join(" ")),
+    warn: (...args) => log.warn(args.map(String).join(" ")),
+    error: (...args) => log.error({ err: args.find((a) => a instanceof Error) }, args.map(String).join(" ")),
+  };
 }

@@ -41,8 +41,11 @@ export interface MetricsAnswer {
   readonly noSegments: boolean;
 }
 
-/** Which saved segment of a question failed: the one the question is restricted to, or a breakdown group. */
-export type SegmentPart = "segment" | "breakdown";
+/** The names of the inputs a saved segment came in, for the errors about it. */
+export interface SegmentInputs {
+  readonly segment: string;
+  readonly breakdown: string;
+}
 
 interface BreakdownGroups extends GroupDisplay {
   /** For a breakdown by saved segment: the live segments, by name, with their checked definitions. */
@@ -58,31 +61,26 @@ export class MetricsReport {
 
   /**
    * The metrics with their comparison and breakdown, computed in the warehouse (the periods at once).
-   * A saved segment's failure (TooManySegmentsError, InvalidSegmentError, DefinitionError) is thrown as
-   * `failed` makes it, told which part of the question it concerns, so that a caller can say where the
-   * problem lies; by default as it is.
+   * A saved segment's failure (TooManySegmentsError, InvalidSegmentError, InvalidInputError) names the
+   * input it concerns: `about.segment` for the restriction, `about.breakdown` for the breakdown's groups.
    */
   async answer(
     q: MetricsQuestion,
-    failed: (error: unknown, part: SegmentPart) => unknown = (error) => error,
+    about: SegmentInputs = { segment: "segmentId", breakdown: "breakdown" },
   ): Promise<MetricsAnswer> {
-    const groups = await this.breakdownGroups(q.breakdown).catch((error: unknown) => {
-      throw failed(error, "breakdown");
-    });
-    const resolved = (definition: Rule, day: string, part: SegmentPart) =>
-      this.segmentStore.resolve(definition, day).catch((error: unknown) => {
-        throw failed(error, part);
-      });
+    const groups = await this.breakdownGroups(q.breakdown, about.breakdown);
+    const resolved = (definition: Rule, day: string, argument: string) =>
+      this.segmentStore.resolve(definition, day, argument);
     const available = q.metrics.filter((m) => metricAvailable(m, this.lifecycle.available));
     // No saved segments: an empty breakdown, and no query split by nothing.
     const split = groups.segments?.length === 0 ? undefined : q.breakdown;
     const ask = async (p: Period) => {
       const [segmentRule, segments] = await Promise.all([
-        q.definition ? resolved(q.definition, p.to, "segment") : undefined,
+        q.definition ? resolved(q.definition, p.to, about.segment) : undefined,
         Promise.all(
           (groups.segments ?? []).map(async (s) => ({
             id: s.id,
-            rule: await resolved(s.definition, p.to, "breakdown"),
+            rule: await resolved(s.definition, p.to, about.breakdown),
           })),
         ),
       ]);
@@ -102,9 +100,9 @@ export class MetricsReport {
   }
 
   /** Labels and order of a breakdown's groups: stages in display order, saved segments by name. */
-  private async breakdownGroups(breakdown: Breakdown | undefined): Promise<BreakdownGroups> {
+  private async breakdownGroups(breakdown: Breakdown | undefined, argument: string): Promise<BreakdownGroups> {
     if (breakdown !== "segment") return groupDisplay(breakdown, this.lifecycle.model.stages);
-    const segments = await this.segmentStore.forBreakdown();
+    const segments = await this.segmentStore.forBreakdown(argument);
     return { ...groupDisplay(breakdown, [], segments), segments };
   }
 }

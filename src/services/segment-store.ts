@@ -5,7 +5,7 @@
 import { Prisma, type PrismaClient, type Segment } from "@prisma/client";
 import { z } from "zod";
 import { isUuid } from "../appdb/ids.ts";
-import { ConflictError, InvalidInputError, NotFoundError } from "../input-errors.ts";
+import { ConflictError, InvalidInputError, InvalidSegmentError, NotFoundError } from "../errors.ts";
 import { MAX_BREAKDOWN_SEGMENTS } from "../lifecycle/metrics.ts";
 import type { Rule, RuleScope } from "../lifecycle/rules.ts";
 import {
@@ -38,27 +38,19 @@ export type UpdateSegment = z.input<typeof updateSchema>;
 function parse<T extends z.ZodType>(schema: T, input: unknown): z.output<T> {
   const parsed = schema.safeParse(input);
   if (!parsed.success) {
-    throw new InvalidInputError(
-      "invalid segment",
-      parsed.error.issues.map((i) => ({ path: i.path as (string | number)[], message: i.message })),
-    );
+    throw new InvalidInputError("invalid segment", {
+      argument: "input",
+      issues: parsed.error.issues.map((i) => ({ path: i.path as (string | number)[], message: i.message })),
+    });
   }
   return parsed.data;
-}
-
-/**
- * A saved segment whose definition no longer fits this server: the stage model or the RFM map changed
- * since it was saved. Its issues carry the path to each problem.
- */
-export class InvalidSegmentError extends InvalidInputError {
-  override name = "InvalidSegmentError";
 }
 
 /** More saved segments than a breakdown by segment splits by (MAX_BREAKDOWN_SEGMENTS). */
 export class TooManySegmentsError extends InvalidInputError {
   override name = "TooManySegmentsError";
-  constructor() {
-    super(`more than ${MAX_BREAKDOWN_SEGMENTS} saved segments: archive some to break down by segment`, []);
+  constructor(argument?: string) {
+    super(`more than ${MAX_BREAKDOWN_SEGMENTS} saved segments: archive some to break down by segment`, { argument });
   }
 }
 
@@ -96,30 +88,33 @@ export class SegmentStore {
     return isUuid(id) ? (await this.database()).segment.findUnique({ where: { id } }) : null;
   }
 
-  /** The saved segment `id` (NotFoundError when there is none). */
-  async find(id: string): Promise<Segment> {
+  /** The saved segment `id` (NotFoundError about `argument` when there is none). */
+  async find(id: string, argument?: string): Promise<Segment> {
     const segment = await this.get(id);
-    if (!segment) throw new NotFoundError(`no segment with id ${JSON.stringify(id)}`);
+    if (!segment) throw new NotFoundError(`no segment with id ${JSON.stringify(id)}`, { argument });
     return segment;
   }
 
   /**
    * A saved segment's definition, checked against this server's stage model and RFM map (InvalidSegmentError
-   * when it no longer fits them).
+   * about `argument` when it no longer fits them).
    */
-  definitionOf(segment: { name: string; definition: unknown }): Rule {
+  definitionOf(segment: { name: string; definition: unknown }, argument?: string): Rule {
     const issues = checkDefinition(segment.definition, this.scope);
-    if (issues.length > 0) throw new InvalidSegmentError(`segment ${segment.name} has an invalid definition`, issues);
+    if (issues.length > 0) {
+      throw new InvalidSegmentError(`segment ${segment.name} has an invalid definition`, { argument, issues });
+    }
     return segment.definition as Rule;
   }
 
   /**
    * The saved segment `id` as a rule for one day: found (NotFoundError), its definition checked
-   * (InvalidSegmentError) and resolved for the day (DefinitionError: a reference that cannot be inlined).
+   * (InvalidSegmentError) and resolved for the day (InvalidInputError: a reference that cannot be
+   * inlined); each error about `argument`, the input that named the segment.
    */
-  async ruleOn(id: string, day: string): Promise<{ segment: Segment; rule: Rule }> {
-    const segment = await this.find(id);
-    return { segment, rule: await this.resolve(this.definitionOf(segment), day) };
+  async ruleOn(id: string, day: string, argument = "segmentId"): Promise<{ segment: Segment; rule: Rule }> {
+    const segment = await this.find(id, argument);
+    return { segment, rule: await this.resolve(this.definitionOf(segment, argument), day, argument) };
   }
 
   /** Saved segments that are not archived, by name (at most `take`). */
@@ -135,10 +130,10 @@ export class SegmentStore {
    * The saved segments a breakdown by segment splits by: every one not archived, by name, with its checked
    * definition (TooManySegmentsError beyond MAX_BREAKDOWN_SEGMENTS, InvalidSegmentError).
    */
-  async forBreakdown(): Promise<{ id: string; name: string; definition: Rule }[]> {
+  async forBreakdown(argument = "breakdown"): Promise<{ id: string; name: string; definition: Rule }[]> {
     const segments = await this.live(MAX_BREAKDOWN_SEGMENTS + 1);
-    if (segments.length > MAX_BREAKDOWN_SEGMENTS) throw new TooManySegmentsError();
-    return segments.map((s) => ({ id: s.id, name: s.name, definition: this.definitionOf(s) }));
+    if (segments.length > MAX_BREAKDOWN_SEGMENTS) throw new TooManySegmentsError(argument);
+    return segments.map((s) => ({ id: s.id, name: s.name, definition: this.definitionOf(s, argument) }));
   }
 
   /** Saved definitions by id (archived ones too: references to them keep working). */
@@ -150,18 +145,24 @@ export class SegmentStore {
 
   /**
    * A definition checked for use: shape, fields, types, size, references to saved segments that exist
-   * and no cycle through `selfId` (the segment being updated). Problems carry the path to their node.
+   * and no cycle through `selfId` (the segment being updated). Problems carry the path to their node, and
+   * the error names `argument`, the input the definition came in (a new or changed segment's by default).
    */
-  async check(definition: unknown, selfId?: string): Promise<Rule> {
+  async check(definition: unknown, selfId?: string, argument = "input"): Promise<Rule> {
     const issues = checkDefinition(definition, this.scope).map((i) => ({ ...i, path: ["definition", ...i.path] }));
-    if (issues.length > 0) throw new InvalidInputError("invalid segment definition", issues);
+    if (issues.length > 0) throw new InvalidInputError("invalid segment definition", { argument, issues });
     const rule = definition as Rule;
-    await this.checkReferences(rule, selfId);
+    await this.checkReferences(rule, selfId, undefined, argument);
     return rule;
   }
 
   /** References that exist, no cycle through `selfId`, and a resolved size within bounds. */
-  private async checkReferences(rule: Rule, selfId: string | undefined, client?: Db): Promise<void> {
+  private async checkReferences(
+    rule: Rule,
+    selfId: string | undefined,
+    client?: Db,
+    argument = "input",
+  ): Promise<void> {
     if (referencedSegments(rule).size > 0) {
       const saved = await this.definitions(client);
       if (selfId) saved.set(selfId, rule);
@@ -169,10 +170,10 @@ export class SegmentStore {
         resolveDefinition(rule, "2000-01-01", (id) => saved.get(id), selfId ? [selfId] : []);
       } catch (error) {
         if (error instanceof DefinitionError) {
-          throw new InvalidInputError(
-            error.message,
-            error.issues.map((i) => ({ ...i, path: ["definition", ...i.path] })),
-          );
+          throw new InvalidInputError(error.message, {
+            argument,
+            issues: error.issues.map((i) => ({ ...i, path: ["definition", ...i.path] })),
+          });
         }
         throw error;
       }
@@ -190,10 +191,17 @@ export class SegmentStore {
     await this.checkReferences(rule, selfId, tx);
   }
 
-  /** A definition resolved for a day: references inlined, relative dates made dates. */
-  async resolve(definition: Rule, asOf: string): Promise<Rule> {
+  /**
+   * A definition resolved for a day: references inlined, relative dates made dates. One that cannot be
+   * (a reference gone, a cycle, too large inlined) is an InvalidInputError about `argument`.
+   */
+  async resolve(definition: Rule, asOf: string, argument = "definition"): Promise<Rule> {
     const saved = referencedSegments(definition).size > 0 ? await this.definitions() : new Map<string, Rule>();
-    return resolveDefinition(definition, asOf, (id) => saved.get(id));
+    try {
+      return resolveDefinition(definition, asOf, (id) => saved.get(id));
+    } catch (error) {
+      throw error instanceof DefinitionError ? error.about(argument) : error;
+    }
   }
 
   async create(input: CreateSegment, owner: string | null = null): Promise<Segment> {

@@ -38,6 +38,7 @@ import {
   type WarehouseConnector,
 } from "../connectors/connector.ts";
 import type { Sql } from "../sql/sql.ts";
+import { DomainError } from "../errors.ts";
 import { currentRequestScope, deadlinePassed, type RequestScope } from "../request-scope.ts";
 import type { ServerMetrics } from "../observability/metrics.ts";
 import { startChildSpan } from "../observability/tracing.ts";
@@ -92,13 +93,19 @@ export const DEFAULT_GUARD_SETTINGS: Omit<GuardSettings, "cache"> = {
 const MIN_ATTEMPT_MS = 250;
 
 /** The request's deadline passed while the warehouse was answering; the query was cancelled. */
-export class DeadlineExceededError extends Error {
+export class DeadlineExceededError extends DomainError {
+  readonly code = "DEADLINE_EXCEEDED";
+  override readonly tellsRequestId = true;
   constructor(
     readonly deadlineMs: number,
     message = `the request's deadline of ${deadlineMs} ms passed while the warehouse was answering; the query was cancelled`,
   ) {
     super(message);
     this.name = "DeadlineExceededError";
+  }
+
+  override extensions() {
+    return { deadlineMs: this.deadlineMs };
   }
 }
 

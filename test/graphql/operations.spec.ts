@@ -18,7 +18,7 @@ import {
   type DashboardQuery,
   type StageOverviewQuery,
 } from "../../src/generated/graphql/graphql.ts";
-import { FIRST_QUERY } from "../../src/server/yoga.ts";
+import { FIRST_QUERY } from "../../src/server/graphiql.ts";
 import { DEMO_END_DATE, startTestServer, type TestServer } from "../helpers/server.ts";
 
 let server: TestServer;

@@ -1,6 +1,7 @@
 // BG/NBD (Fader, Hardie & Lee 2005, "Counting Your Customers the Easy Way"): purchases while alive
 // follow a Poisson process with rate λ ~ Gamma(r, α); after each purchase a customer drops out with
 // probability p ~ Beta(a, b). Fitted by maximum likelihood on per-customer summaries.
+import { DomainError } from "../../errors.ts";
 import { hyp2f1, lnGamma, logAddExp } from "./special.ts";
 import { maximizeLikelihood } from "./optimize.ts";
 
@@ -24,8 +25,10 @@ export interface BgNbdFit extends BgNbdParams {
   readonly converged: boolean;
 }
 
-export class ThinDataError extends Error {
+/** Too few buyers, or too little repeat buying, to fit a model on. */
+export class ThinDataError extends DomainError {
   override name = "ThinDataError";
+  readonly code = "INSUFFICIENT_DATA";
 }
 
 export interface SummaryGroup {

@@ -1,6 +1,7 @@
 // Customer lifetime value: BG/NBD or Pareto/NBD with Gamma-Gamma, fitted in worker threads on buyer
 // summaries grouped in the warehouse, one shared run per (day, unit, model).
 import { currentRequestScope, runShared } from "../../request-scope.ts";
+import { DomainError } from "../../errors.ts";
 import { cast, integer, sql } from "../../sql/sql.ts";
 import type { ClvFitOutput } from "../../lifecycle/clv/fit.ts";
 import type { PurchaseModelKind, TimeUnit } from "../../lifecycle/clv/predict.ts";
@@ -34,10 +35,16 @@ interface SharedFit {
 export const MAX_CLV_FITS_PER_REQUEST = 3;
 
 /** A request asked for more distinct fits than MAX_CLV_FITS_PER_REQUEST. */
-export class TooManyFitsError extends Error {
+export class TooManyFitsError extends DomainError {
   override name = "TooManyFitsError";
+  readonly code = "QUERY_TOO_EXPENSIVE";
+  override readonly tellsRequestId = true;
   constructor(readonly limit: number) {
     super(`a request may ask for at most ${limit} distinct lifetime-value fits (asOf, timeUnit, model)`);
+  }
+
+  override extensions() {
+    return { maxClvFitsPerRequest: this.limit };
   }
 }
 
