@@ -4,7 +4,7 @@
 // embedded PGlite store and a PostgreSQL server.
 import { createHash, randomUUID } from "node:crypto";
 import { readdirSync, readFileSync } from "node:fs";
-import { projectPath } from "../project-root.ts";
+import { projectPath } from "../config/project-root.ts";
 
 export interface MigrationSession {
   /** Runs a script of several statements. */

@@ -2,7 +2,7 @@
 // line. Only the key's metadata is exposed; the hash of the secret never leaves the app database.
 import type { ApiKeyInfo } from "../auth/api-key.ts";
 import { hasExpired, KeyStore, LABEL_MAX } from "../auth/keys.ts";
-import type { RequestContext } from "../context.ts";
+import type { RequestContext } from "./context.ts";
 import { builder } from "./builder.ts";
 
 /** Key management needs an admin, whatever the root type asks of its other fields. */

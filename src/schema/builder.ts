@@ -9,7 +9,7 @@ import { refusal } from "../auth/request-auth.ts";
 import { InvalidInputError, RefusedError } from "../errors.ts";
 import { FIRST_DAY, isCalendarDay, LAST_DAY } from "../lifecycle/calendar.ts";
 import { DateTimeResolver, JSONResolver } from "graphql-scalars";
-import type { RequestContext } from "../context.ts";
+import type { RequestContext } from "./context.ts";
 import "./answer-size.ts";
 import "./deadline-plugin.ts";
 import { graphQLErrorOf } from "./errors.ts";

@@ -2,7 +2,7 @@
 // are batched into one warehouse query per day.
 import { FEATURES, type CustomerFeatures } from "../lifecycle/features.ts";
 import type { Transaction } from "../services/lifecycle/transactions.ts";
-import type { RequestContext } from "../context.ts";
+import type { RequestContext } from "./context.ts";
 import { builder } from "./builder.ts";
 import { InvalidInputError } from "../errors.ts";
 import { AS_OF_DESCRIPTION, resolveAsOf } from "./lifecycle-args.ts";

@@ -5,7 +5,7 @@ import type { LabelledGroup, MetricAnswer } from "../services/metrics-report.ts"
 import { builder } from "./builder.ts";
 import { checkPeriod, PeriodInput, PeriodRef } from "./period.ts";
 import { savedDefinition } from "./segment-access.ts";
-import type { RequestContext } from "../context.ts";
+import type { RequestContext } from "./context.ts";
 import type { Rule } from "../lifecycle/rules.ts";
 
 const MetricUnitEnum = builder.enumType("MetricUnit", {

@@ -1,6 +1,6 @@
 // Saved segments as resolvers use them: the server's store (services/segment-store.ts), definitions
 // checked and resolved for a day, each failure a domain error naming the argument it is about.
-import type { RequestContext } from "../context.ts";
+import type { RequestContext } from "./context.ts";
 import type { Segment } from "@prisma/client";
 import { compilePredicate, type Predicate } from "../lifecycle/rule-predicate.ts";
 import { fieldsOf, type Rule } from "../lifecycle/rules.ts";

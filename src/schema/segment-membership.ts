@@ -1,6 +1,6 @@
 // Who is in a segment: the members, stages and metrics of a definition on a day, saved or previewed,
 // and the saved segments one customer belongs to.
-import type { RequestContext } from "../context.ts";
+import type { RequestContext } from "./context.ts";
 import type { Rule } from "../lifecycle/rules.ts";
 import { segmentRow } from "../lifecycle/segment-definition.ts";
 import type { StageCount } from "../services/lifecycle/stages.ts";

@@ -1,6 +1,6 @@
 // Changes to saved segments: create, update (naming the version it was made to), archive and restore,
 // each a new version.
-import type { RequestContext } from "../context.ts";
+import type { RequestContext } from "./context.ts";
 import { builder } from "./builder.ts";
 import { segmentStore } from "./segment-access.ts";
 

@@ -5,7 +5,7 @@
 import { createHash } from "node:crypto";
 import { readFile } from "node:fs/promises";
 import { createRequire } from "node:module";
-import { projectPath } from "../project-root.ts";
+import { projectPath } from "../config/project-root.ts";
 import { gzipSync } from "node:zlib";
 import type { Plugin } from "graphql-yoga";
 

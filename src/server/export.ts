@@ -9,7 +9,7 @@ import type { CustomerRange } from "../lifecycle/features-sql.ts";
 import { sql } from "../sql/sql.ts";
 import { refusal, type RequestAuth } from "../auth/request-auth.ts";
 import { InvalidInputError, InvalidSegmentError, NotFoundError } from "../errors.ts";
-import type { Services } from "../context.ts";
+import type { Services } from "../schema/context.ts";
 import { FIRST_DAY, isCalendarDay, LAST_DAY, today } from "../lifecycle/calendar.ts";
 import { FEATURES } from "../lifecycle/features.ts";
 import { fieldsOf, type Rule } from "../lifecycle/rules.ts";
@@ -100,7 +100,7 @@ export function memberCsvParts(
   const rangeParts = (range: CustomerRange) => {
     const query = sql`SELECT m.* FROM (${segments.members(asOf, rule, "all", range)}) AS m ORDER BY m.customer_id`;
     // Column batches are one DuckDB chunk (2,048 rows) each: written out before the next is read, they
-    // die young (5,000-row batches of JS values made V8's heap grow by ~80 MB over a 1M export).
+    // die young, where batches of JS values grew V8's heap (bench/README.md, "Export batches").
     return warehouse.streamColumns
       ? formatted(warehouse.streamColumns(query, options), (batch) => ({
           bytes: memberCsvColumnBytes(batch),

@@ -32,8 +32,8 @@ export const FIRST_QUERY = `# Welcome to the lifecycle analytics server.
 
 /**
  * GraphiQL's page, its assets inlined from the package: it works with no network. Loaded when the page
- * is first asked for: the package is a 9 MB script, ~68 MB of resident memory once loaded, which a
- * server that never shows GraphiQL should not carry (bench memory).
+ * is first asked for: the package is a large script that costs resident memory once loaded, which a
+ * server that never shows GraphiQL should not carry (bench/README.md, "GraphiQL loaded lazily").
  */
 export async function renderGraphiQL(options?: GraphiQLOptions): Promise<string> {
   return (await import("@graphql-yoga/render-graphiql")).renderGraphiQL(options);

@@ -27,7 +27,7 @@ import {
   type ValueNode,
 } from "graphql";
 import type { Plugin } from "graphql-yoga";
-import { refusedTextReason } from "../input-text.ts";
+import { refusedTextReason } from "../sql/input-text.ts";
 import { codedResponse } from "./edge-errors.ts";
 
 function refusal(where: string, reason: string, nodes?: ASTNode): GraphQLError {

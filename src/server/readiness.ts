@@ -4,7 +4,7 @@
 // READY_PER_MINUTE times a minute (then 429 with Retry-After).
 import { performance } from "node:perf_hooks";
 import type { Plugin } from "graphql-yoga";
-import type { Services } from "../context.ts";
+import type { Services } from "../schema/context.ts";
 import type { GuardedWarehouse } from "../warehouse/guarded-warehouse.ts";
 import { rateLimitedResponse } from "./edge-errors.ts";
 import { clientAddress, RateLimit } from "./rate-limit.ts";

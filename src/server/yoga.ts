@@ -3,7 +3,7 @@
 import { createYoga, type Plugin, type YogaServerInstance } from "graphql-yoga";
 import { KeyStore } from "../auth/keys.ts";
 import { authenticate, type RequestAuth } from "../auth/request-auth.ts";
-import type { RequestContext, Services } from "../context.ts";
+import type { RequestContext, Services } from "../schema/context.ts";
 import { currentRequestScope } from "../request-scope.ts";
 import type { GuardedWarehouse } from "../warehouse/guarded-warehouse.ts";
 import { useCallerLimit } from "./caller-limit.ts";

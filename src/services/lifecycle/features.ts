@@ -1,7 +1,7 @@
 // Customer features as of a day, computed in the warehouse: the relation every lifecycle question
 // (stages, RFM, CLV, segments, metrics) is built on, and the batching of single-customer lookups.
 import { runShared } from "../../request-scope.ts";
-import { refusedTextReason } from "../../input-text.ts";
+import { refusedTextReason } from "../../sql/input-text.ts";
 import { fetchIsolatingFailures, isValueRejection } from "../isolated-batch.ts";
 import type DataLoader from "dataloader";
 import type { WarehouseConnector } from "../../connectors/connector.ts";

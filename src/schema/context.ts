@@ -1,11 +1,11 @@
 // What every resolver receives: the services of this server and the identity of the request.
 import type { PrismaClient } from "@prisma/client";
 import type { Logger } from "pino";
-import type { WarehouseConnector } from "./connectors/connector.ts";
-import type { RequestAuth } from "./auth/request-auth.ts";
-import type { AppServices } from "./services/app-services.ts";
-import type { LifecycleRequest } from "./services/lifecycle/request.ts";
-import type { LifecycleService } from "./services/lifecycle/service.ts";
+import type { WarehouseConnector } from "../connectors/connector.ts";
+import type { RequestAuth } from "../auth/request-auth.ts";
+import type { AppServices } from "../services/app-services.ts";
+import type { LifecycleRequest } from "../services/lifecycle/request.ts";
+import type { LifecycleService } from "../services/lifecycle/service.ts";
 
 /** What the server is built from: the application's services (services/app-services.ts) and the app database. */
 export interface Services extends AppServices {
