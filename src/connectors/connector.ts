@@ -52,6 +52,12 @@ export interface WarehouseConnector {
     options?: QueryOptions,
   ): Promise<R[]>;
   /**
+   * Whether a circuit breaker in front of the warehouse is open (queries fail at once until a trial one
+   * succeeds), for /ready. Optional: the server's guarded warehouse has it; a bare connector has no
+   * circuit.
+   */
+  readonly circuitOpen?: boolean;
+  /**
    * Set where questions over every customer (the segment export) should read customers in id ranges of
    * about this many (src/services/customer-ranges.ts): an engine running inside the server's process,
    * whose working set is the server's memory (DuckDB). Absent: one query.

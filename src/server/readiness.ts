@@ -5,7 +5,6 @@
 import { performance } from "node:perf_hooks";
 import type { Plugin } from "graphql-yoga";
 import type { Services } from "../schema/context.ts";
-import type { GuardedWarehouse } from "../warehouse/guarded-warehouse.ts";
 import { rateLimitedResponse } from "./edge-errors.ts";
 import { clientAddress, RateLimit } from "./rate-limit.ts";
 
@@ -43,7 +42,6 @@ async function within<T>(ms: number, what: string, work: Promise<T>): Promise<T>
 export function useReadiness(
   services: Services & { pingAppDatabase(): Promise<void> },
   settings: ReadinessSettings,
-  guarded: GuardedWarehouse | undefined,
 ): Plugin {
   const reuseMs = settings.reuseMs ?? READY_REUSE_MS;
   const perMinute = settings.perMinute ?? READY_PER_MINUTE;
@@ -60,7 +58,8 @@ export function useReadiness(
     const [appDatabase, warehouse] = results.map((r) => (r.status === "fulfilled" ? "ok" : "unavailable"));
     const ready = results.every((r) => r.status === "fulfilled");
     // Open: queries fail fast until a trial one succeeds (after the breaker's pause).
-    const circuit = guarded ? (guarded.circuitOpen ? "open" : "closed") : undefined;
+    const { circuitOpen } = services.warehouse;
+    const circuit = circuitOpen === undefined ? undefined : circuitOpen ? "open" : "closed";
     for (const r of results)
       if (r.status === "rejected") services.log.warn({ err: r.reason }, "readiness check failed");
     return { status: ready ? 200 : 503, body: JSON.stringify({ ready, appDatabase, warehouse, circuit }) };

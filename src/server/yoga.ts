@@ -5,7 +5,6 @@ import { KeyStore } from "../auth/keys.ts";
 import { authenticate, type RequestAuth } from "../auth/request-auth.ts";
 import type { RequestContext, Services } from "../schema/context.ts";
 import { currentRequestScope } from "../request-scope.ts";
-import type { GuardedWarehouse } from "../warehouse/guarded-warehouse.ts";
 import { useCallerLimit } from "./caller-limit.ts";
 import { useDashboard } from "./dashboard.ts";
 import { answeringFailures } from "./edge-errors.ts";
@@ -62,7 +61,6 @@ export function createClmYoga(
   const allowAnonymous = options.allowAnonymous ?? false;
   const metrics = options.metrics;
   const answered = (plugin: Plugin, what: string) => answeringFailures(plugin, services.log, metrics, what);
-  const guarded = "circuitOpen" in services.warehouse ? (services.warehouse as GuardedWarehouse) : undefined;
   return createYoga<Record<string, never>, RequestContext>({
     schema,
     graphqlEndpoint: "/graphql",
@@ -116,11 +114,11 @@ export function createClmYoga(
       ),
       answered(useDashboard(), "dashboard"),
       answered(
-        useReadiness(
-          services,
-          { timeoutMs: readyTimeoutMs, reuseMs: options.readyReuseMs, perMinute: options.readyPerMinute },
-          guarded,
-        ),
+        useReadiness(services, {
+          timeoutMs: readyTimeoutMs,
+          reuseMs: options.readyReuseMs,
+          perMinute: options.readyPerMinute,
+        }),
         "readiness check",
       ),
     ],
