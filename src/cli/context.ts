@@ -4,12 +4,11 @@
 // segments) is opened only when a command needs a segment: the others then work without it, even while
 // a server holds the embedded store.
 import type { Segment } from "@prisma/client";
-import type { Logger } from "pino";
 import { InvalidSegmentError, NotFoundError } from "../errors.ts";
-import { openWarehouse, type WarehouseConnector } from "../connectors/index.ts";
+import { openWarehouse } from "../connectors/index.ts";
 import type { DuckDBConnector } from "../connectors/duckdb.ts";
 import { openAppDatabase, type AppDatabase } from "../appdb/database.ts";
-import { loadEnv, type AppConfig } from "../config/env.ts";
+import { loadEnv } from "../config/env.ts";
 import { loadConfigFile } from "../config/file.ts";
 import type { Rule } from "../lifecycle/rules.ts";
 import { DefinitionError } from "../lifecycle/segment-definition.ts";
@@ -21,11 +20,10 @@ import { DEFAULT_GUARD_SETTINGS, GuardedWarehouse } from "../warehouse/guarded-w
 import { CliError, firstLine } from "./exit.ts";
 
 export interface CliContext {
-  readonly config: AppConfig;
-  readonly log: Logger;
-  /** The warehouse behind the server's guard (retries, circuit breaker), without the result cache. */
-  readonly warehouse: WarehouseConnector;
-  /** The application's services over that warehouse; the segment store opens the app database when first used. */
+  /**
+   * The application's services over the warehouse behind the server's guard (retries, circuit breaker;
+   * no result cache); the segment store opens the app database when first used.
+   */
   readonly services: AppServices;
   /** The app database, opened (and migrated) on first use. */
   appDatabase(): Promise<AppDatabase>;
@@ -70,7 +68,7 @@ export async function openCliContext(env: NodeJS.ProcessEnv = process.env): Prom
         throw error instanceof StartupError ? new CliError(firstLine(error)) : error;
       },
     );
-    return { config, log, warehouse, services, appDatabase, close };
+    return { services, appDatabase, close };
   } catch (error) {
     await close();
     throw error;

@@ -65,7 +65,7 @@ export async function exportSegment(id: string, options: ExportOptions): Promise
       enabled: Boolean(options.out) && progressWanted(options.quiet),
     });
     const started = Date.now();
-    const parts = memberCsvParts(ctx.warehouse, ctx.services.segments, rule, asOf);
+    const parts = memberCsvParts(ctx.services.warehouse, ctx.services.segments, rule, asOf);
     let rows = 0;
     try {
       await write(out, memberCsvHeader());
