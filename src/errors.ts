@@ -178,3 +178,24 @@ export abstract class DependencyError extends DomainError {
     return { retryAfterSeconds: this.retryAfterSeconds };
   }
 }
+
+/**
+ * An answer over the answer budget (QUERY_TOO_EXPENSIVE): estimated before it runs, with the request's
+ * variables, or counted once built. `limit` names the budget ("answerValues", "answerBytes").
+ */
+export class AnswerTooLargeError extends DomainError {
+  override name = "AnswerTooLargeError";
+  readonly code = "QUERY_TOO_EXPENSIVE";
+  constructor(
+    message: string,
+    readonly limit: "answerValues" | "answerBytes",
+    readonly max: number,
+    readonly estimated?: number,
+  ) {
+    super(message);
+  }
+
+  override extensions() {
+    return defined({ limit: this.limit, max: this.max, estimated: this.estimated });
+  }
+}

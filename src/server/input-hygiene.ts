@@ -27,14 +27,14 @@ import {
   type ValueNode,
 } from "graphql";
 import type { Plugin } from "graphql-yoga";
+import { InvalidInputError } from "../errors.ts";
+import { graphQLErrorOf } from "../schema/errors.ts";
 import { refusedTextReason } from "../sql/input-text.ts";
 import { codedResponse } from "./edge-errors.ts";
 
-function refusal(where: string, reason: string, nodes?: ASTNode): GraphQLError {
-  return new GraphQLError(`${where} ${reason}; such text is refused in every input`, {
-    nodes,
-    extensions: { code: "BAD_USER_INPUT", argument: where },
-  });
+function refusal(where: string, reason: string, node?: ASTNode): GraphQLError {
+  const refused = new InvalidInputError(`${where} ${reason}; such text is refused in every input`, { argument: where });
+  return graphQLErrorOf(refused, { nodes: node ? [node] : undefined });
 }
 
 // ---- Literals ------------------------------------------------------------------------------------

@@ -6,6 +6,8 @@ import { EnvelopArmorPlugin } from "@escape.tech/graphql-armor";
 import { createComplexityRule } from "@pothos/plugin-complexity";
 import { GraphQLError, TypeInfo, ValidationContext, visit } from "graphql";
 import type { Plugin } from "graphql-yoga";
+import { AnswerTooLargeError } from "../errors.ts";
+import { graphQLErrorOf } from "../schema/errors.ts";
 import { codedResponse } from "./edge-errors.ts";
 
 export const QUERY_LIMITS = {
@@ -69,16 +71,13 @@ export function useAnswerBudget(maxValues = MAX_ANSWER_VALUES): Plugin {
         operationName: args.operationName,
         validate: ({ complexity }) => {
           if (complexity <= maxValues) return;
-          refusal = new GraphQLError(
-            `Answer size limit of ${maxValues} values exceeded: with these variables the answer could hold about ${Math.round(complexity)} (lists count their page sizes); ask for smaller pages or fewer fields`,
-            {
-              extensions: {
-                code: "QUERY_TOO_EXPENSIVE",
-                limit: "answerValues",
-                max: maxValues,
-                estimated: Math.round(complexity),
-              },
-            },
+          refusal = graphQLErrorOf(
+            new AnswerTooLargeError(
+              `Answer size limit of ${maxValues} values exceeded: with these variables the answer could hold about ${Math.round(complexity)} (lists count their page sizes); ask for smaller pages or fewer fields`,
+              "answerValues",
+              maxValues,
+              Math.round(complexity),
+            ),
           );
         },
       });
@@ -100,17 +99,18 @@ export function useAnswerBudget(maxValues = MAX_ANSWER_VALUES): Plugin {
           if (size.values <= maxValues && size.bytes <= MAX_ANSWER_BYTES) return;
           setResult({
             errors: [
-              new GraphQLError(
+              graphQLErrorOf(
                 size.values > maxValues
-                  ? `Answer size limit of ${maxValues} values exceeded: the answer held more; ask for smaller pages, shorter periods or fewer fields`
-                  : `Answer size limit of ${MAX_ANSWER_BYTES} bytes exceeded; ask for smaller pages, shorter periods or fewer fields`,
-                {
-                  extensions: {
-                    code: "QUERY_TOO_EXPENSIVE",
-                    limit: size.values > maxValues ? "answerValues" : "answerBytes",
-                    max: size.values > maxValues ? maxValues : MAX_ANSWER_BYTES,
-                  },
-                },
+                  ? new AnswerTooLargeError(
+                      `Answer size limit of ${maxValues} values exceeded: the answer held more; ask for smaller pages, shorter periods or fewer fields`,
+                      "answerValues",
+                      maxValues,
+                    )
+                  : new AnswerTooLargeError(
+                      `Answer size limit of ${MAX_ANSWER_BYTES} bytes exceeded; ask for smaller pages, shorter periods or fewer fields`,
+                      "answerBytes",
+                      MAX_ANSWER_BYTES,
+                    ),
               ),
             ],
           });
