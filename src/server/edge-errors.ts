@@ -84,8 +84,10 @@ export function rateLimitedResponse(limited: { message: string; retryAfterSecond
 
 /**
  * The coded JSON answer to a failure outside GraphQL, with the status its code has (ERROR_STATUS) and
- * Retry-After where waiting helps. A failure of the server (5xx) is logged and counted; a refusal of
- * what was asked (4xx) is only answered.
+ * Retry-After where waiting helps. A failure of the run (5xx, or an expected error that tells the
+ * request id: a budget reached while running, the client gone) is counted and goes into the access
+ * log's codes; 5xx are logged as failures, a client gone at debug; a refusal of what was asked (an
+ * unknown id, bad input) is only answered.
  */
 export function failureResponse(
   error: unknown,
@@ -99,7 +101,8 @@ export function failureResponse(
   const status = ERROR_STATUS[code];
   if (!expected) log.error({ err: error, requestId }, `${what} failed`);
   else if (status >= 500) log.warn({ err: error, requestId, code }, `${what} failed`);
-  if (status >= 500) {
+  else if (code === "CANCELLED") log.debug({ requestId }, `${what} cancelled: the client went away`);
+  if (status >= 500 || expected?.tellsRequestId) {
     metrics?.edgeFailures.inc({ code });
     currentRequestScope()?.errorCodes.add(code);
   }
