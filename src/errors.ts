@@ -1,8 +1,9 @@
 // The expected failures of this server, each with the stable code clients read in `extensions.code`.
 // Every layer throws them and none below the edge turns them into answers: yoga's error masking
 // (server/error-masking.ts) does inside GraphQL, server/edge-errors.ts outside it (the export, /ready),
-// both from what the error says here. Anything that is not a DomainError is an internal failure, masked
-// as "Unexpected error." and logged whole. This module imports nothing, so every layer may import it.
+// both from what the error says here. Anything that is not a DomainError, nor one of the few raw failures
+// the edge recognises (an unreachable app database, an abort), is an internal failure, masked as
+// "Unexpected error." and logged whole. This module imports nothing, so every layer may import it.
 
 /**
  * Every code a client may see, with the HTTP status of an answer that carries it outside GraphQL (inside

@@ -32,8 +32,6 @@ export interface FeaturesQuery {
   readonly fields?: ReadonlySet<FeatureField>;
 }
 
-// Shorthands for the dialect's hooks (src/sql/dialect.ts), as the services' queries call them.
-
 /** ` AND` the text of `expr` lies in `range` (nothing for no range). */
 function inRange(expr: Sql, range: CustomerRange | undefined): Sql {
   const text = cast(expr, "text");

@@ -33,7 +33,7 @@ export async function resolvedFor(
   definition: Rule,
   asOf: string,
   ctx: RequestContext,
-  argument = "segmentId",
+  argument: string,
 ): Promise<Rule> {
   return segmentStore(ctx).resolve(definition, asOf, argument);
 }

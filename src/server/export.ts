@@ -192,8 +192,8 @@ async function exportResponse(services: Services, segmentId: string, url: URL, s
   const { segment, rule } = saved;
   const parts = memberCsvParts(services.warehouse, services.segments, rule, asOf, signal);
   const encoder = new TextEncoder();
-  // The first batch is read before answering, so a query that fails at once is a 500 with a clear
-  // body rather than a 200 whose CSV breaks off after the header.
+  // The first batch is read before answering, so a query that fails at once is answered with its code
+  // and a clear body rather than a 200 whose CSV breaks off after the header.
   const first = await parts.next();
   const body = new ReadableStream<Uint8Array>({
     start(controller) {

@@ -1,7 +1,7 @@
 // Every service of the application, built once from what the process has opened (the warehouse, the
 // app database) and its configuration (stage model, time zone, RFM map …). The server's yoga context,
-// the CLI's commands, the tests and the bench take their services from here; no resolver or command
-// builds its own. What belongs to one request (DataLoaders) is made per request by forRequest().
+// the CLI's commands, the test server and the in-process bench take their services from here; no
+// resolver or command builds its own (tests of one service may still build that service alone). What belongs to one request (DataLoaders) is made per request by forRequest().
 import type { Logger } from "pino";
 import type { WarehouseConnector } from "../connectors/connector.ts";
 import type { RfmSegments } from "../lifecycle/rfm.ts";
