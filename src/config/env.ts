@@ -5,7 +5,7 @@ import { join } from "node:path";
 import { z } from "zod";
 import { DEFAULT_CUSTOMERS_PER_RANGE } from "../connectors/connector.ts";
 import { POOL_CONNECTIONS } from "../connectors/postgres.ts";
-import type { WarehouseSettings } from "../connectors/index.ts";
+import { WAREHOUSE_KINDS, type WarehouseSettings } from "../connectors/index.ts";
 import { TRACING_MODES, type TracingMode } from "../observability/tracing.ts";
 import {
   DEFAULT_CACHE_SETTINGS,
@@ -24,7 +24,6 @@ export class ConfigError extends Error {
 }
 
 const LOG_LEVELS = ["fatal", "error", "warn", "info", "debug", "trace", "silent"] as const;
-const WAREHOUSES = ["duckdb", "postgres", "bigquery"] as const;
 
 const CROSS_VARIABLE = { crossVariable: true };
 
@@ -72,7 +71,7 @@ const envSchema = z
     ),
     CLM_WAREHOUSE: z.preprocess(
       unset,
-      z.enum(WAREHOUSES, { message: `must be one of ${WAREHOUSES.join(" | ")}` }).default("duckdb"),
+      z.enum(WAREHOUSE_KINDS, { message: `must be one of ${WAREHOUSE_KINDS.join(" | ")}` }).default("duckdb"),
     ),
     CLM_DUCKDB_PATH: z.preprocess(unset, z.string().optional()),
     CLM_ALLOW_ANONYMOUS: z.preprocess(unset, flag.optional()),

@@ -10,6 +10,7 @@ import {
   type Row,
   type StreamOptions,
   type WarehouseConnector,
+  type Warehouse,
 } from "./connector.ts";
 import type { Dialect } from "../sql/dialect.ts";
 import { cast, ident, integer, render, sql, type BoundParam, type Sql, type SqlParamType } from "../sql/sql.ts";
@@ -114,6 +115,13 @@ function unavailable(error: unknown, budgetBytes: number): unknown {
 export async function openBigQuery(settings: BigQuerySettings, mapping: WarehouseMapping): Promise<BigQueryConnector> {
   return new BigQueryConnector(settings, mapping);
 }
+
+/** A BigQuery dataset, as the registry lists it. */
+export const bigqueryWarehouse = {
+  kind: "bigquery",
+  description: "A Google BigQuery dataset.",
+  open: openBigQuery,
+} as const satisfies Warehouse<BigQuerySettings>;
 
 export class BigQueryConnector implements WarehouseConnector {
   readonly kind = "bigquery" as const;

@@ -4,7 +4,16 @@ import type { Dialect } from "../sql/dialect.ts";
 import type { Sql } from "../sql/sql.ts";
 import { DependencyError, DomainError } from "../errors.ts";
 
-export type WarehouseKind = "duckdb" | "postgres" | "bigquery";
+/**
+ * A warehouse as the registry (src/connectors/index.ts) lists it: the name it is configured by
+ * (CLM_WAREHOUSE), what it is (GraphQL's WarehouseKind enum says it), and how to open it. Each
+ * connector's file exports one.
+ */
+export interface Warehouse<Settings> {
+  readonly kind: string;
+  readonly description: string;
+  open(settings: Settings, mapping: WarehouseMapping): Promise<WarehouseConnector>;
+}
 
 export type Row = Record<string, unknown>;
 
@@ -21,7 +30,8 @@ export interface TableStatus {
 }
 
 export interface WarehouseConnector {
-  readonly kind: WarehouseKind;
+  /** The registry's name for it (Warehouse.kind). */
+  readonly kind: string;
   readonly dialect: Dialect;
   readonly mapping: WarehouseMapping;
   /** Runs one query; every value in it is a bound parameter. Numbers come back as JS numbers. */

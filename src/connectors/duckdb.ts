@@ -23,6 +23,7 @@ import {
   type StreamOptions,
   type WarehouseConnector,
   type WarehouseWriter,
+  type Warehouse,
 } from "./connector.ts";
 import { createContractTables, createTableSql } from "./ddl.ts";
 import { columnReader } from "./duckdb-columns.ts";
@@ -139,6 +140,13 @@ export function openDuckDB(settings: DuckDBSettings, mapping: WarehouseMapping):
     customersPerRange: settings.customersPerRange,
   });
 }
+
+/** The embedded DuckDB, as the registry lists it. */
+export const duckdbWarehouse = {
+  kind: "duckdb",
+  description: "Embedded DuckDB (in memory with demo data, or a file).",
+  open: openDuckDB,
+} as const satisfies Warehouse<DuckDBSettings>;
 
 export class DuckDBConnector implements WarehouseConnector, WarehouseWriter {
   readonly kind = "duckdb" as const;

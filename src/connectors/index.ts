@@ -1,22 +1,33 @@
-// Opens the configured warehouse connector: one opener per kind, each defined in its connector's file.
-import type { WarehouseConnector, WarehouseKind } from "./connector.ts";
+// The registry of warehouses: one line per kind, each defined in its connector's file. Everything that
+// lists the kinds (CLM_WAREHOUSE's values, GraphQL's WarehouseKind enum, the settings types) is derived
+// from it.
+import type { Warehouse, WarehouseConnector } from "./connector.ts";
 import type { WarehouseMapping } from "../sql/contract.ts";
-import { openBigQuery } from "./bigquery.ts";
-import { openDuckDB } from "./duckdb.ts";
-import { openPostgres } from "./postgres.ts";
+import { bigqueryWarehouse } from "./bigquery.ts";
+import { duckdbWarehouse } from "./duckdb.ts";
+import { postgresWarehouse } from "./postgres.ts";
 
-const OPENERS = {
-  duckdb: openDuckDB,
-  postgres: openPostgres,
-  bigquery: openBigQuery,
-} satisfies Record<WarehouseKind, unknown>;
+const WAREHOUSES = registry({
+  duckdb: duckdbWarehouse,
+  postgres: postgresWarehouse,
+  bigquery: bigqueryWarehouse,
+});
 
-type SettingsOf<K extends WarehouseKind> = Parameters<(typeof OPENERS)[K]>[0];
+/** Each entry listed under its own kind, so a line naming a kind its warehouse does not have fails tsc. */
+function registry<const R extends { readonly [K in keyof R]: Warehouse<never> & { readonly kind: K } }>(r: R): R {
+  return r;
+}
 
-/** The openers typed per kind, so that openKind calls the one its settings name without a cast. */
-const OPENER_OF_KIND: {
-  readonly [K in WarehouseKind]: (settings: SettingsOf<K>, mapping: WarehouseMapping) => Promise<WarehouseConnector>;
-} = OPENERS;
+export type WarehouseKind = keyof typeof WAREHOUSES;
+
+/** The kinds, in the registry's order (the first is the default). */
+export const WAREHOUSE_KINDS = Object.keys(WAREHOUSES) as [WarehouseKind, ...WarehouseKind[]];
+
+/** Each kind with what it is, for the GraphQL enum. */
+export const WAREHOUSE_DESCRIPTIONS: readonly { readonly kind: WarehouseKind; readonly description: string }[] =
+  Object.values(WAREHOUSES);
+
+type SettingsOf<K extends WarehouseKind> = Parameters<(typeof WAREHOUSES)[K]["open"]>[0];
 
 export type WarehouseSettings = { [K in WarehouseKind]: { readonly kind: K } & SettingsOf<K> }[WarehouseKind];
 
@@ -31,7 +42,12 @@ function openKind<K extends WarehouseKind>(
   settings: { readonly kind: K } & SettingsOf<K>,
   mapping: WarehouseMapping,
 ): Promise<WarehouseConnector> {
-  return OPENER_OF_KIND[settings.kind](settings, mapping);
+  // The entry of the settings' own kind: TypeScript cannot correlate the two through the union.
+  const open = WAREHOUSES[settings.kind].open as (
+    settings: SettingsOf<K>,
+    mapping: WarehouseMapping,
+  ) => Promise<WarehouseConnector>;
+  return open(settings, mapping);
 }
 
 export type { WarehouseConnector } from "./connector.ts";

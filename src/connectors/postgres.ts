@@ -12,6 +12,7 @@ import {
   type WarehouseWriter,
   WarehouseBusyError,
   WarehouseUnavailableError,
+  type Warehouse,
 } from "./connector.ts";
 import { createContractTables } from "./ddl.ts";
 import type { Dialect } from "../sql/dialect.ts";
@@ -52,6 +53,13 @@ export async function openPostgres(settings: PostgresSettings, mapping: Warehous
     mapping,
   );
 }
+
+/** A PostgreSQL database, as the registry lists it. */
+export const postgresWarehouse = {
+  kind: "postgres",
+  description: "A PostgreSQL database.",
+  open: openPostgres,
+} as const satisfies Warehouse<PostgresSettings>;
 
 const PG_TYPES: Record<ColumnType, string> = {
   text: "TEXT",

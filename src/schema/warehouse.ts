@@ -1,15 +1,15 @@
 // The warehouse as the server sees it: which contract tables it found, and how many rows they hold.
-import type { TableStatus, WarehouseKind } from "../connectors/connector.ts";
+import type { TableStatus } from "../connectors/connector.ts";
+import { WAREHOUSE_DESCRIPTIONS, type WarehouseKind } from "../connectors/index.ts";
 import { WAREHOUSE_CONTRACT } from "../sql/contract.ts";
 import { builder } from "./builder.ts";
 
 const WarehouseKindEnum = builder.enumType("WarehouseKind", {
   description: "Where the customer data lives.",
-  values: {
-    DUCKDB: { value: "duckdb", description: "Embedded DuckDB (in memory with demo data, or a file)." },
-    POSTGRES: { value: "postgres", description: "A PostgreSQL database." },
-    BIGQUERY: { value: "bigquery", description: "A Google BigQuery dataset." },
-  } as const,
+  // One value per kind of the registry (src/connectors/index.ts), described by its connector.
+  values: Object.fromEntries(
+    WAREHOUSE_DESCRIPTIONS.map(({ kind, description }) => [kind.toUpperCase(), { value: kind, description }]),
+  ),
 });
 
 const WarehouseTable = builder.objectRef<TableStatus>("WarehouseTable").implement({
@@ -57,6 +57,7 @@ builder.queryField("warehouse", (t) =>
   t.field({
     type: Warehouse,
     description: "The configured warehouse and the state of its input tables.",
-    resolve: (_root, _args, ctx) => ({ kind: ctx.warehouse.kind }),
+    // Every connector is opened from the registry, so its kind is one of the registry's.
+    resolve: (_root, _args, ctx) => ({ kind: ctx.warehouse.kind as WarehouseKind }),
   }),
 );
