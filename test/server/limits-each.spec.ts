@@ -48,24 +48,39 @@ async function accepted(query: string) {
   expect(result.data).toBeTruthy();
 }
 
+/** For each limit: a query at it (runs) and the same one over it (refused with this message only). */
+const LIMITS = [
+  {
+    limit: "depth: 12 runs, 13 is refused by the depth limit",
+    at: deep(10),
+    over: deep(11),
+    message: "Query depth limit of 12 exceeded, found 13.",
+  },
+  {
+    limit: "aliases: 256 run, 257 are refused by the alias limit",
+    at: aliased(256),
+    over: aliased(257),
+    message: "Aliases limit of 256 exceeded, found 257.",
+  },
+  {
+    limit: "directives: 20 run, 21 are refused by the directive limit",
+    at: directed(20),
+    over: directed(21),
+    message: "Directives limit of 20 exceeded, found 21.",
+  },
+  {
+    limit: "tokens: 5,000 run, 5,001 are refused by the token limit",
+    at: tokens(5_000),
+    over: tokens(5_001),
+    message: "Token limit of 5000 exceeded.",
+  },
+];
+
 describe("each limit alone", () => {
-  it("depth: 12 runs, 13 is refused by the depth limit", async () => {
-    await accepted(deep(10));
-    await refusedWith(deep(11), "Query depth limit of 12 exceeded, found 13.");
-  });
-
-  it("aliases: 256 run, 257 are refused by the alias limit", async () => {
-    await accepted(aliased(256));
-    await refusedWith(aliased(257), "Aliases limit of 256 exceeded, found 257.");
-  });
-
-  it("directives: 20 run, 21 are refused by the directive limit", async () => {
-    await accepted(directed(20));
-    await refusedWith(directed(21), "Directives limit of 20 exceeded, found 21.");
-  });
-
-  it("tokens: 5,000 run, 5,001 are refused by the token limit", async () => {
-    await accepted(tokens(5_000));
-    await refusedWith(tokens(5_001), "Token limit of 5000 exceeded.");
-  });
+  for (const { limit, at, over, message } of LIMITS) {
+    it(limit, async () => {
+      await accepted(at);
+      await refusedWith(over, message);
+    });
+  }
 });
