@@ -25,8 +25,18 @@ const ROWS: Record<LogicalTable, ContractRow[]> = {
     ["P", at("2026-03-01T12:00:00Z"), "search", "M"], // the prospect; M referred them
     ["S", at("2026-06-12T08:00:00Z"), "social", null],
   ],
-  events: [["L", at("2026-06-10T12:00:00Z"), "visit", null]], // the lead: an event, no purchase
-  marketing_spend: [],
+  events: [
+    ["L", at("2026-06-10T12:00:00Z"), "visit", null], // the lead: an event, no purchase
+    // Survey answers in June from a buyer, the prospect and the lead; one in May that June leaves out.
+    ["S", at("2026-06-15T12:00:00Z"), "nps", 10],
+    ["P", at("2026-06-20T12:00:00Z"), "nps", 3],
+    ["L", at("2026-06-22T12:00:00Z"), "nps", 9],
+    ["M", at("2026-05-28T12:00:00Z"), "nps", 0],
+  ],
+  marketing_spend: [
+    ["2026-06-03", "search", 60],
+    ["2026-05-30", "search", 1000], // before June
+  ],
 };
 
 /*
@@ -46,6 +56,10 @@ Known by 06-30: P L R S K X M N (8). First seen: P 03-01, L 06-10, R 06-05 (its 
 - historical_ltv: lifetime revenue of those 6: −20 + 30 + 50 + 40 + 60 + 15 = 175 → 175/6.
 - Pareto among June buyers by June revenue M 35, S 30, R −20 (sum 45): top ceil(0.2 × 3) = 1 → 35/45
   (over the revenue, 45); 80% of 45 = 36: running sums 35, 65 → 2 customers of 3 → 2/3.
+- cac: June spend 60 / new customers (first purchase in June: R, S; M first bought in May) 2 → 30;
+  ltv_to_cac (175/6) / 30 over those 2.
+- Surveys in June: S 10 (promoter), P 3 (detractor), L 9 (promoter); M's May answer is outside →
+  3 responses: nps 100 × (2 − 1)/3; satisfaction (10 + 3 + 9)/3 = 22/3.
 */
 const EXPECTED: Record<string, { value: number; population: number }> = {
   conversion_rate: { value: 2 / 3, population: 3 },
@@ -61,6 +75,10 @@ const EXPECTED: Record<string, { value: number; population: number }> = {
   // Its denominator is June revenue, so the population reported is that sum, not a head count.
   pareto_top20_revenue_share: { value: 35 / 45, population: 45 },
   pareto_customer_share_for_80: { value: 2 / 3, population: 3 },
+  cac: { value: 30, population: 2 },
+  ltv_to_cac: { value: 175 / 6 / 30, population: 2 },
+  nps: { value: 100 / 3, population: 3 },
+  satisfaction: { value: 22 / 3, population: 3 },
 };
 
 const QUERY = `query($keys: [MetricKey!], $period: PeriodInput!) {
