@@ -21,6 +21,10 @@ const CASES: [string, number, number, number][] = [
   ["ms_before_start", at("2026-06-01T03:59:59.999Z"), 10, 0], // local 05-31: out
   ["ms_before_end", at("2026-07-01T03:59:59.999Z"), 100, 9], // local 06-30 23:59:59.999: in
   ["at_end", at("2026-07-01T04:00:00.000Z"), 1000, 3], // local 07-01 00:00: out
+  // The 30 days before June (retention's prior window) run from local 05-02 00:00, 2026-05-02T04:00Z, up
+  // to June's start; ms_before_start above falls in it, at_start does not.
+  ["prior_at_start", at("2026-05-02T04:00:00.000Z"), 10000, 5], // in the prior window
+  ["prior_ms_before_start", at("2026-05-02T03:59:59.999Z"), 100000, 5], // local 05-01: before it
 ];
 
 describe.each(testWarehouses())("metric period bounds on $label", (factory) => {
@@ -50,21 +54,26 @@ describe.each(testWarehouses())("metric period bounds on $label", (factory) => {
   });
 
   it("counts purchases and survey answers from the first local midnight up to, not at, the last", async () => {
-    const keys = ["revenue", "orders", "active_customers", "satisfaction"];
+    const keys = ["revenue", "orders", "active_customers", "satisfaction", "retention_rate"];
     const { total } = await metrics.measure({ period: JUNE, metrics: keys.map((k) => METRIC_BY_KEY.get(k)!) });
-    // In: at_start (1, answer 10) and ms_before_end (100, answer 9).
+    // In June: at_start (1, answer 10) and ms_before_end (100, answer 9). Prior buyers: ms_before_start and
+    // prior_at_start, neither buying again in June.
     expect({
       period_revenue: total.period_revenue,
       period_orders: total.period_orders,
       period_buyers: total.period_buyers,
       survey_responses: total.survey_responses,
       survey_score_total: total.survey_score_total,
+      prior_buyers: total.prior_buyers,
+      retained: total.retained,
     }).toEqual({
       period_revenue: 101,
       period_orders: 2,
       period_buyers: 2,
       survey_responses: 2,
       survey_score_total: 19,
+      prior_buyers: 2,
+      retained: 0,
     });
   });
 });
