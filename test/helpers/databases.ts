@@ -3,11 +3,11 @@
 import { randomBytes } from "node:crypto";
 import { PGlite } from "@electric-sql/pglite";
 import pg from "pg";
-import { DEFAULT_MAPPING, resolveMapping } from "../../src/sql/contract.ts";
+import { DEFAULT_MAPPING, resolveMapping, type LogicalTable } from "../../src/sql/contract.ts";
 import { DuckDBConnector } from "../../src/connectors/duckdb.ts";
 import { pgliteSource, pgPoolSource, PostgresConnector } from "../../src/connectors/postgres.ts";
 import { ident, sql } from "../../src/sql/sql.ts";
-import type { WarehouseConnector, WarehouseWriter } from "../../src/connectors/connector.ts";
+import type { ContractRow, WarehouseConnector, WarehouseWriter } from "../../src/connectors/connector.ts";
 import { openAppDatabase, type AppDatabase } from "../../src/appdb/database.ts";
 
 export const TEST_DATABASE_URL = process.env.TEST_DATABASE_URL || undefined;
@@ -109,4 +109,15 @@ export function testWarehouses(): WarehouseFactory[] {
     });
   }
   return factories;
+}
+
+/** A warehouse from `factory` with fresh contract tables holding `rows` (tables not named stay empty). */
+export async function filledWarehouse(
+  factory: WarehouseFactory,
+  rows: Partial<Record<LogicalTable, readonly ContractRow[]>>,
+): Promise<TestWarehouse> {
+  const warehouse = await factory.open();
+  await warehouse.createTables({ replace: true });
+  for (const [table, tableRows] of Object.entries(rows)) await warehouse.append(table as LogicalTable, tableRows!);
+  return warehouse;
 }

@@ -8,7 +8,7 @@ import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import type { ContractRow } from "../../src/connectors/connector.ts";
 import { defaultStageModel } from "../../src/lifecycle/stage-model.ts";
 import { LifecycleService } from "../../src/services/lifecycle/service.ts";
-import { testWarehouses, type TestWarehouse } from "../helpers/databases.ts";
+import { filledWarehouse, testWarehouses, type TestWarehouse } from "../helpers/databases.ts";
 
 const AS_OF = "2026-06-30";
 const ZONE = "America/New_York";
@@ -28,8 +28,6 @@ describe.each(testWarehouses())("as-of cut-off on customers and events on $label
   let lifecycle: LifecycleService;
 
   beforeAll(async () => {
-    warehouse = await factory.open();
-    await warehouse.createTables({ replace: true });
     // customers: known only through a customers row created at the instant under test.
     const customers: ContractRow[] = CASES.map((c) => [`c_${c}`, INSTANTS[c], "search", null]);
     // events: an "early" event on 2026-06-10, then a "late" one at the instant under test; and someone
@@ -39,8 +37,7 @@ describe.each(testWarehouses())("as-of cut-off on customers and events on $label
       [`e_${c}`, INSTANTS[c], "late", null],
     ]);
     events.push(["e_only_at_next_midnight", INSTANTS.at_next_midnight, "late", null]);
-    await warehouse.append("customers", customers);
-    await warehouse.append("events", events);
+    warehouse = await filledWarehouse(factory, { customers, events });
     lifecycle = await LifecycleService.open(warehouse, defaultStageModel(), ZONE);
   });
   afterAll(async () => {
@@ -76,25 +73,14 @@ describe.each(testWarehouses())("as-of cut-off on customers and events on $label
       return { lastEventDate: f.lastEventDate, lastEventType: f.lastEventType, firstSeenDate: f.firstSeenDate };
     };
     expect(features.has("e_only_at_next_midnight")).toBe(false);
+    const late = (lastEventDate: string) => ({ lastEventDate, lastEventType: "late", firstSeenDate: "2026-06-10" });
     expect(last("at_next_midnight")).toEqual({
       lastEventDate: "2026-06-10",
       lastEventType: "early",
       firstSeenDate: "2026-06-10",
     });
-    expect(last("ms_before_midnight")).toEqual({
-      lastEventDate: "2026-06-30",
-      lastEventType: "late",
-      firstSeenDate: "2026-06-10",
-    });
-    expect(last("at_day_start")).toEqual({
-      lastEventDate: "2026-06-30",
-      lastEventType: "late",
-      firstSeenDate: "2026-06-10",
-    });
-    expect(last("ms_before_day_start")).toEqual({
-      lastEventDate: "2026-06-29",
-      lastEventType: "late",
-      firstSeenDate: "2026-06-10",
-    });
+    expect(last("ms_before_midnight")).toEqual(late("2026-06-30"));
+    expect(last("at_day_start")).toEqual(late("2026-06-30"));
+    expect(last("ms_before_day_start")).toEqual(late("2026-06-29"));
   });
 });

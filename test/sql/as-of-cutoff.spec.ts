@@ -8,7 +8,7 @@ import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import type { ContractRow } from "../../src/connectors/connector.ts";
 import { defaultStageModel } from "../../src/lifecycle/stage-model.ts";
 import { LifecycleService } from "../../src/services/lifecycle/service.ts";
-import { testWarehouses, type TestWarehouse } from "../helpers/databases.ts";
+import { filledWarehouse, testWarehouses, type TestWarehouse } from "../helpers/databases.ts";
 
 const AS_OF = "2026-06-30";
 const ZONE = "America/New_York";
@@ -21,8 +21,6 @@ describe.each(testWarehouses())("as-of cut-off on $label", (factory) => {
   let lifecycle: LifecycleService;
 
   beforeAll(async () => {
-    warehouse = await factory.open();
-    await warehouse.createTables({ replace: true });
     const rows: ContractRow[] = [
       // Each customer buys once on 2026-06-10, then once at the instant under test.
       ["at_next_midnight", EARLIER, 10, "a1", null],
@@ -34,7 +32,7 @@ describe.each(testWarehouses())("as-of cut-off on $label", (factory) => {
       ["ms_before_day_start", EARLIER, 10, "d1", null],
       ["ms_before_day_start", at("2026-06-30T03:59:59.999Z"), 10, "d2", null],
     ];
-    await warehouse.append("transactions", rows);
+    warehouse = await filledWarehouse(factory, { transactions: rows });
     lifecycle = await LifecycleService.open(warehouse, defaultStageModel(), ZONE);
   });
   afterAll(async () => {

@@ -9,7 +9,7 @@ import { defaultStageModel } from "../../src/lifecycle/stage-model.ts";
 import { LifecycleService } from "../../src/services/lifecycle/service.ts";
 import { MetricsService } from "../../src/services/metrics.ts";
 import { SegmentService } from "../../src/services/segments.ts";
-import { testWarehouses, type TestWarehouse } from "../helpers/databases.ts";
+import { filledWarehouse, testWarehouses, type TestWarehouse } from "../helpers/databases.ts";
 
 const JUNE = { from: "2026-06-01", to: "2026-06-30" };
 const ZONE = "America/New_York";
@@ -32,20 +32,11 @@ describe.each(testWarehouses())("metric period bounds on $label", (factory) => {
   let metrics: MetricsService;
 
   beforeAll(async () => {
-    warehouse = await factory.open();
-    await warehouse.createTables({ replace: true });
-    await warehouse.append(
-      "customers",
-      CASES.map(([id]): ContractRow => [id, at("2026-04-01T16:00:00.000Z"), "search", null]),
-    );
-    await warehouse.append(
-      "transactions",
-      CASES.map(([id, instant, amount]): ContractRow => [id, instant, amount, `${id}-1`, null]),
-    );
-    await warehouse.append(
-      "events",
-      CASES.map(([id, instant, , answer]): ContractRow => [id, instant, "nps", answer]),
-    );
+    warehouse = await filledWarehouse(factory, {
+      customers: CASES.map(([id]): ContractRow => [id, at("2026-04-01T16:00:00.000Z"), "search", null]),
+      transactions: CASES.map(([id, instant, amount]): ContractRow => [id, instant, amount, `${id}-1`, null]),
+      events: CASES.map(([id, instant, , answer]): ContractRow => [id, instant, "nps", answer]),
+    });
     const lifecycle = await LifecycleService.open(warehouse, defaultStageModel(), ZONE);
     metrics = new MetricsService(lifecycle, new SegmentService(lifecycle));
   });
