@@ -17,9 +17,9 @@ export default mergeConfig(
       ],
       // appdb-pglite runs the Prisma CLI in a child process, which sees none of Stryker's instrumented code.
       exclude: ["test/sql/appdb-pglite.spec.ts"],
-      // The DuckDB native module is not safe to load in worker threads; forks keep each file in its own process.
-      pool: "forks",
-      maxWorkers: 1,
+      // No pool settings here: Stryker's vitest runner overrides them with one worker thread per Stryker process
+      // (it reads the mutant coverage back through that thread), so the specs here must run in threads, one
+      // at a time, which the embedded DuckDB and PGlite do. Parallelism comes from `concurrency` in stryker.config.mjs.
     },
   }),
 );
