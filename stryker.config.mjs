@@ -29,5 +29,7 @@ export default {
   // Two cores: one Stryker worker leaves the other for the machine.
   concurrency: 1,
   timeoutMS: 20_000,
+  // The initial run executes every covering spec once with coverage; over test/sql it takes more than the 5-minute default.
+  dryRunTimeoutMinutes: 30,
   cleanTempDir: true,
 };
