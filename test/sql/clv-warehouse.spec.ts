@@ -6,7 +6,7 @@ import type { ContractRow } from "../../src/connectors/connector.ts";
 import { addDays } from "../../src/lifecycle/calendar.ts";
 import { defaultStageModel } from "../../src/lifecycle/stage-model.ts";
 import { LifecycleService } from "../../src/services/lifecycle/service.ts";
-import { testWarehouses, type TestWarehouse } from "../helpers/databases.ts";
+import { filledWarehouse, testWarehouses, type TestWarehouse } from "../helpers/databases.ts";
 
 const CALIBRATION_END = "1997-09-30";
 
@@ -34,9 +34,7 @@ describe.each(testWarehouses())("CLV on the CDNOW base in $label", (factory) => 
   let warehouse: TestWarehouse;
   let lifecycle: LifecycleService;
   beforeAll(async () => {
-    warehouse = await factory.open();
-    await warehouse.createTables({ replace: true });
-    await warehouse.append("transactions", cdnowTransactions());
+    warehouse = await filledWarehouse(factory, { transactions: cdnowTransactions() });
     lifecycle = await LifecycleService.open(warehouse, defaultStageModel(), "UTC");
   });
   afterAll(async () => {

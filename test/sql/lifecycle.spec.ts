@@ -1,13 +1,12 @@
 // Features and stages on a hand-built fixture with known answers, on every warehouse.
 import fc from "fast-check";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import type { LogicalTable } from "../../src/sql/contract.ts";
 import { ident, sql } from "../../src/sql/sql.ts";
 import { FEATURES, type FeatureField } from "../../src/lifecycle/features.ts";
 import { defaultStageModel } from "../../src/lifecycle/stage-model.ts";
 import { LifecycleService } from "../../src/services/lifecycle/service.ts";
 import { toFeatures } from "../../src/services/lifecycle/features.ts";
-import { testWarehouses, type TestWarehouse } from "../helpers/databases.ts";
+import { filledWarehouse, testWarehouses, type TestWarehouse } from "../helpers/databases.ts";
 import { EXPECTED_FEATURES, EXPECTED_STAGES, FIXTURE_AS_OF, FIXTURE_ROWS } from "../fixtures/lifecycle.ts";
 
 describe.each(testWarehouses())("lifecycle on the fixture in $label", (factory) => {
@@ -15,9 +14,7 @@ describe.each(testWarehouses())("lifecycle on the fixture in $label", (factory) 
   let lifecycle: LifecycleService;
 
   beforeAll(async () => {
-    warehouse = await factory.open();
-    await warehouse.createTables({ replace: true });
-    for (const [table, rows] of Object.entries(FIXTURE_ROWS)) await warehouse.append(table as LogicalTable, rows);
+    warehouse = await filledWarehouse(factory, FIXTURE_ROWS);
     lifecycle = await LifecycleService.open(warehouse, defaultStageModel(), "UTC");
   });
   afterAll(async () => {

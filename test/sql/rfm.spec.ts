@@ -3,7 +3,7 @@ import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { ALL_RFM_CODES, DEFAULT_RFM_SEGMENTS, rfmSegmentsSchema } from "../../src/lifecycle/rfm.ts";
 import { defaultStageModel } from "../../src/lifecycle/stage-model.ts";
 import { LifecycleService } from "../../src/services/lifecycle/service.ts";
-import { testWarehouses, type TestWarehouse } from "../helpers/databases.ts";
+import { filledWarehouse, testWarehouses, type TestWarehouse } from "../helpers/databases.ts";
 
 const at = (day: string) => Date.parse(`${day}T12:00:00Z`);
 const AS_OF = "2026-06-30";
@@ -50,10 +50,10 @@ describe.each(testWarehouses())("RFM on $label", (factory) => {
   let warehouse: TestWarehouse;
   let lifecycle: LifecycleService;
   beforeAll(async () => {
-    warehouse = await factory.open();
-    await warehouse.createTables({ replace: true });
-    await warehouse.append("transactions", TRANSACTIONS as never);
-    await warehouse.append("customers", [["p1", at("2026-06-01"), "social", null]]);
+    warehouse = await filledWarehouse(factory, {
+      transactions: TRANSACTIONS as never,
+      customers: [["p1", at("2026-06-01"), "social", null]],
+    });
     lifecycle = await LifecycleService.open(warehouse, defaultStageModel(), "UTC");
   });
   afterAll(async () => {
