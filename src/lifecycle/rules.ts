@@ -173,6 +173,12 @@ export interface RuleIssue {
 
 const DATE = /^\d{4}-\d{2}-\d{2}$/;
 
+/** Whether a "YYYY-MM-DD" string names a real day: Date.parse takes 2025-02-30 as March 2nd. */
+function isDay(value: string): boolean {
+  const time = Date.parse(`${value}T00:00:00Z`);
+  return DATE.test(value) && !Number.isNaN(time) && new Date(time).toISOString().startsWith(value);
+}
+
 function fieldType(field: string, scope: RuleScope): { type: FeatureType; values?: readonly string[] } | undefined {
   return FEATURE_BY_FIELD.get(field) ?? scope.extraFields?.get(field);
 }
@@ -228,7 +234,7 @@ function checkValueExpr(
   }
   if (typeof value === "string") {
     if (expected === "number") return [{ path, message: "expected a number, got a string" }];
-    if (expected === "date" && !(DATE.test(value) && !Number.isNaN(Date.parse(`${value}T00:00:00Z`)))) {
+    if (expected === "date" && !isDay(value)) {
       return [{ path, message: "expected a date YYYY-MM-DD" }];
     }
     if (allowed && !allowed.includes(value)) return [{ path, message: `expected one of ${allowed.join(", ")}` }];
