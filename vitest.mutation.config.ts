@@ -1,4 +1,5 @@
 import { defineConfig } from "vitest/config";
+import { selectedGroup } from "./mutation/groups.mjs";
 import base from "./vitest.config.ts";
 
 // Stryker reruns the covering tests once per mutant, so only the fast, in-process specs belong here: the pure
@@ -11,14 +12,16 @@ export default defineConfig({
     ...base.test,
     // MUTATION_SPECS (comma-separated paths) narrows the set while working on one file: the initial run
     // executes every included spec that imports the mutated file, which for the stage model is most of test/sql.
-    include: process.env.MUTATION_SPECS?.split(",") ?? [
-      "test/unit/**/*.spec.ts",
-      "test/sql/**/*.spec.ts",
-      "test/server/limits.spec.ts",
-      "test/server/limits-each.spec.ts",
-      "test/server/auth.spec.ts",
-      "test/server/key-cache.spec.ts",
-    ],
+    // MUTATION_GROUP picks a group's specs (mutation/groups.mjs).
+    include: process.env.MUTATION_SPECS?.split(",") ??
+      selectedGroup()?.specs ?? [
+        "test/unit/**/*.spec.ts",
+        "test/sql/**/*.spec.ts",
+        "test/server/limits.spec.ts",
+        "test/server/limits-each.spec.ts",
+        "test/server/auth.spec.ts",
+        "test/server/key-cache.spec.ts",
+      ],
     // Instrumented code counts coverage per test during the initial run, which makes the CDNOW fits (under a
     // second plain) take longer than the suite's 30 s.
     testTimeout: 180_000,

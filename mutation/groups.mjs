@@ -1,0 +1,76 @@
+// The core under mutation testing, in groups: each group's mutants are tested against the specs that can
+// kill them cheaply. Stryker reruns a mutant's covering tests per mutant, and a spec's setup (a warehouse
+// opened, a CDNOW fit) with them, so a spec set wider than needed multiplies the run time without telling more.
+// A group's score is therefore a lower bound: the specs left out can only kill more.
+// `npm run mutation` runs every group (mutation/run.mjs); MUTATION_GROUP=<name> npx stryker run runs one.
+
+/** @type {Record<string, { mutate: string[], specs: string[] }>} */
+export const GROUPS = {
+  // The rule language and its two back ends (TypeScript and SQL).
+  rules: {
+    mutate: ["src/lifecycle/rules.ts", "src/lifecycle/rule-predicate.ts", "src/lifecycle/rule-sql.ts"],
+    specs: [
+      "test/unit/rules.spec.ts",
+      "test/unit/rule-predicate.spec.ts",
+      "test/unit/dialect-sql.spec.ts",
+      "test/sql/rule-sql.spec.ts",
+    ],
+  },
+  // Pure lifecycle logic: the stage model, RFM, calendar, metrics, segment definitions, statistics.
+  lifecycle: {
+    mutate: [
+      "src/lifecycle/stage-model.ts",
+      "src/lifecycle/rfm.ts",
+      "src/lifecycle/calendar.ts",
+      "src/lifecycle/random.ts",
+      "src/lifecycle/features.ts",
+      "src/lifecycle/segment-definition.ts",
+      "src/lifecycle/metrics.ts",
+      "src/lifecycle/statistics.ts",
+    ],
+    specs: ["test/unit/**/*.spec.ts"],
+  },
+  // Lifetime-value models and their numerics, against the published CDNOW results.
+  clv: {
+    mutate: ["src/lifecycle/clv/**/*.ts", "!src/lifecycle/clv/fit-worker.ts"],
+    specs: [
+      "test/unit/clv.spec.ts",
+      "test/unit/pareto-nbd.spec.ts",
+      "test/unit/bgnbd-reference.spec.ts",
+      "test/unit/clv-sample.spec.ts",
+      "test/unit/statistics.spec.ts",
+      "test/sql/clv-warehouse.spec.ts",
+    ],
+  },
+  // SQL the warehouses run: the features query and each dialect.
+  sql: {
+    mutate: [
+      "src/lifecycle/features-sql.ts",
+      "src/connectors/duckdb.ts",
+      "src/connectors/postgres.ts",
+      "src/connectors/bigquery.ts",
+    ],
+    specs: ["test/unit/dialect-sql.spec.ts", "test/sql/**/*.spec.ts"],
+  },
+  // The edge: CSV export cells, query limits, API keys.
+  edge: {
+    mutate: ["src/server/csv.ts", "src/server/limits.ts", "src/auth/*.ts"],
+    specs: [
+      "test/unit/csv-cells.spec.ts",
+      "test/sql/export-columns.spec.ts",
+      "test/server/limits.spec.ts",
+      "test/server/limits-each.spec.ts",
+      "test/server/auth.spec.ts",
+      "test/server/key-cache.spec.ts",
+    ],
+  },
+};
+
+/** The group named by MUTATION_GROUP, or undefined (then the whole core against every fast spec). */
+export function selectedGroup() {
+  const name = process.env.MUTATION_GROUP;
+  if (name === undefined || name === "") return undefined;
+  const group = GROUPS[name];
+  if (!group) throw new Error(`MUTATION_GROUP=${name}: no such group (${Object.keys(GROUPS).join(", ")})`);
+  return { name, ...group };
+}
