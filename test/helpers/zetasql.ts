@@ -383,8 +383,10 @@ export interface OutputColumn {
 
 export interface QueryResult {
   readonly columns: readonly OutputColumn[];
-  /** Rows as objects by column name, values decoded by jsValue. */
+  /** Rows as objects by column name, values decoded by jsValue (anonymous columns are all named ""). */
   readonly rows: readonly Record<string, unknown>[];
+  /** The same rows as arrays, in column order. */
+  readonly cells: readonly (readonly unknown[])[];
 }
 
 interface Unary<Req, Res> {
@@ -605,10 +607,11 @@ async function service(
           params: params.map((p) => ({ name: p.name, value: valueProto(p.type, p.value) })),
         });
         const columns = prepared.columns.map((c) => ({ name: c.name, type: bigQueryTypeName(c.type) }));
-        const rows = (response.content?.tableData?.row ?? []).map((row) =>
-          Object.fromEntries(columns.map((c, i) => [c.name, jsValue(row.cell?.[i] ?? {})])),
+        const cells = (response.content?.tableData?.row ?? []).map((row) =>
+          columns.map((_, i) => jsValue(row.cell?.[i] ?? {})),
         );
-        return { columns, rows };
+        const rows = cells.map((row) => Object.fromEntries(columns.map((c, i) => [c.name, row[i]])));
+        return { columns, rows, cells };
       } finally {
         await call(client, client.UnprepareQuery, { preparedQueryId: prepared.preparedQueryId });
       }
