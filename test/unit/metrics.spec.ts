@@ -1,7 +1,8 @@
 // The metric catalog against hand-computed numbers: every metric's value and population from one table of
 // measures, the empty and zero-denominator cases, availability by table, the breakdown's display order and
 // metricResult's comparison and breakdown (see README, "Metrics, funnel and cohorts").
-import { describe, expect, it } from "vitest";
+import { readFileSync } from "node:fs";
+import { beforeAll, describe, expect, it } from "vitest";
 import {
   groupDisplay,
   METRIC_BY_KEY,
@@ -142,6 +143,42 @@ describe("the metric catalog", () => {
     });
   });
 
+  it("names each metric as the dashboard and the CLI show it", () => {
+    expect(Object.fromEntries(METRICS.map((m) => [m.key, m.name]))).toEqual({
+      conversion_rate: "Lead conversion rate",
+      median_days_to_convert: "Median days to first purchase",
+      repeat_purchase_rate: "Repeat-purchase rate",
+      retention_rate: "Retention rate",
+      churn_rate: "Churn rate",
+      referral_rate: "Referral rate",
+      average_order_value: "Average order value",
+      purchase_frequency: "Purchase frequency",
+      revenue_per_customer: "Revenue per customer",
+      historical_ltv: "Historical lifetime value",
+      cac: "Customer acquisition cost",
+      ltv_to_cac: "LTV : CAC",
+      pareto_top20_revenue_share: "Revenue share of the top 20%",
+      pareto_customer_share_for_80: "Customer share making 80% of revenue",
+      average_days_in_stage: "Average days in a stage",
+      nps: "Net promoter score",
+      satisfaction: "Mean survey score",
+      active_customers: "Active customers",
+      new_customers: "New customers",
+      orders: "Orders",
+      revenue: "Revenue",
+    });
+  });
+
+  it("describes each metric as the committed schema's MetricKey values do (name. definition)", () => {
+    const sdl = readFileSync(new URL("../../schema/schema.graphql", import.meta.url), "utf8");
+    const block = /^enum MetricKey \{\n([\s\S]*?)^\}/m.exec(sdl)![1]!;
+    const described = new Map(
+      [...block.matchAll(/"""\s*([\s\S]*?)\s*"""\s*([A-Z0-9_]+)/g)].map((m) => [m[2]!.toLowerCase(), m[1]!]),
+    );
+    expect([...described.keys()].sort()).toEqual(METRICS.map((m) => m.key).sort());
+    for (const m of METRICS) expect(described.get(m.key), m.key).toBe(`${m.name}. ${m.description}`);
+  });
+
   it("marks as proportions exactly the shares of customers", () => {
     expect(METRICS.filter((m) => m.proportion).map((m) => m.key)).toEqual([
       "conversion_rate",
@@ -153,13 +190,29 @@ describe("the metric catalog", () => {
   });
 
   it("names the measures each metric needs, numerator first; a sum's population is the period's buyers", () => {
-    expect(metric("conversion_rate").measures).toEqual(["converted", "leads"]);
-    expect(metric("median_days_to_convert").measures).toEqual(["median_days_to_convert", "converted"]);
-    expect(metric("ltv_to_cac").measures).toEqual(["lifetime_revenue", "buyers", "spend", "new_customers"]);
-    expect(metric("nps").measures).toEqual(["promoters", "detractors", "survey_responses"]);
-    expect(metric("orders").measures).toEqual(["period_orders"]);
-    expect(metric("new_customers").measures).toEqual(["new_customers"]);
-    expect(metric("revenue").measures).toEqual(["period_revenue", "period_buyers"]);
+    expect(Object.fromEntries(METRICS.map((m) => [m.key, m.measures]))).toEqual({
+      conversion_rate: ["converted", "leads"],
+      median_days_to_convert: ["median_days_to_convert", "converted"],
+      repeat_purchase_rate: ["period_repeaters", "period_buyers"],
+      retention_rate: ["retained", "prior_buyers"],
+      churn_rate: ["churned", "start_active"],
+      referral_rate: ["advocates", "buyers"],
+      average_order_value: ["period_revenue", "period_orders"],
+      purchase_frequency: ["period_orders", "period_buyers"],
+      revenue_per_customer: ["period_revenue", "period_buyers"],
+      historical_ltv: ["lifetime_revenue", "buyers"],
+      cac: ["spend", "new_customers"],
+      ltv_to_cac: ["lifetime_revenue", "buyers", "spend", "new_customers"],
+      pareto_top20_revenue_share: ["top20_revenue", "period_revenue"],
+      pareto_customer_share_for_80: ["customers_for_80", "period_buyers"],
+      average_days_in_stage: ["stage_spell_days", "stage_spells"],
+      nps: ["promoters", "detractors", "survey_responses"],
+      satisfaction: ["survey_score_total", "survey_responses"],
+      active_customers: ["period_buyers"],
+      new_customers: ["new_customers"],
+      orders: ["period_orders"],
+      revenue: ["period_revenue", "period_buyers"],
+    });
   });
 });
 
@@ -335,7 +388,11 @@ describe("groupDisplay", () => {
 });
 
 describe("metricResult", () => {
-  const revenue = metric("revenue");
+  // Looked up per test: a catalog that fails to build fails the tests instead of the file's collection.
+  let revenue: MetricDefinition;
+  beforeAll(() => {
+    revenue = metric("revenue");
+  });
   const period = (p: typeof JUNE, total: Measures, groups?: MeasuredPeriod["groups"]): MeasuredPeriod =>
     groups ? { period: p, total, groups } : { period: p, total };
 
