@@ -381,22 +381,22 @@ export function metricResult(
   const comparison = previous ? compare(value, valueOf(metric, previous.total, available), previous.period) : null;
   let breakdown: MetricGroupResult[] | null = null;
   if (current.groups) {
-    const previousGroups = new Map((previous?.groups ?? []).map((g) => [g.key, g.measures]));
+    const previousGroups = new Map(previous?.groups?.map((g) => [g.key, g.measures]));
     const currentGroups = new Map(current.groups.map((g) => [g.key, g.measures]));
     // Groups come from every query of the request; a metric lists those its own measures reached.
     const measured = (m: Measures | undefined) => metric.measures.some((k) => m?.[k] !== undefined);
     const keys = [...new Set([...currentGroups.keys(), ...previousGroups.keys()])].filter(
       (key) => measured(currentGroups.get(key)) || measured(previousGroups.get(key)),
     );
-    breakdown = keys
-      .map((key) => {
-        const v = valueOf(metric, currentGroups.get(key) ?? {}, available);
-        const p = previous
-          ? compare(v, valueOf(metric, previousGroups.get(key) ?? {}, available), previous.period)
-          : null;
-        return { key, ...v, comparison: p };
-      })
-      .sort((a, b) => (a.key === null ? 1 : b.key === null ? -1 : a.key < b.key ? -1 : a.key > b.key ? 1 : 0));
+    // By key (the default sort compares strings by code unit, as < does), the null group last.
+    const named = keys.filter((key) => key !== null).sort();
+    breakdown = (keys.includes(null) ? [...named, null] : named).map((key) => {
+      const v = valueOf(metric, currentGroups.get(key) ?? {}, available);
+      const p = previous
+        ? compare(v, valueOf(metric, previousGroups.get(key) ?? {}, available), previous.period)
+        : null;
+      return { key, ...v, comparison: p };
+    });
   }
   return { definition: metric, available, period: current.period, ...value, comparison, breakdown };
 }
