@@ -46,6 +46,7 @@ export class Random {
       } while (v <= 0);
       v = v * v * v;
       const u = this.uniform();
+      // Stryker disable next-line EqualityOperator: u or log(u) exactly on the bound has probability zero
       if (u < 1 - 0.0331 * x ** 4 || Math.log(u) < 0.5 * x * x + d * (1 - v + Math.log(v))) return d * v * scale;
     }
   }

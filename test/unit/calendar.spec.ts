@@ -1,6 +1,15 @@
 // Day boundaries in a time zone (src/lifecycle/calendar.ts): the cut-off every as-of question uses.
 import { describe, expect, it } from "vitest";
-import { asOfCutoff, startOfDay, today } from "../../src/lifecycle/calendar.ts";
+import {
+  addDays,
+  asOfCutoff,
+  daysBetween,
+  isCalendarDay,
+  monthLabel,
+  monthOf,
+  startOfDay,
+  today,
+} from "../../src/lifecycle/calendar.ts";
 
 describe("calendar days in a time zone", () => {
   it("starts days at local midnight, across daylight-saving changes", () => {
@@ -37,5 +46,86 @@ describe("calendar days in a time zone", () => {
     expect(today("UTC", now)).toBe("2026-06-30");
     expect(today("Asia/Tokyo", now)).toBe("2026-07-01");
     expect(today("America/Los_Angeles", now)).toBe("2026-06-30");
+  });
+});
+
+describe("calendar day arithmetic", () => {
+  it("accepts real days from 1900-01-01 to 9998-12-31 only", () => {
+    const cases: [unknown, boolean][] = [
+      ["2026-06-30", true],
+      ["1900-01-01", true],
+      ["1899-12-31", false],
+      ["9998-12-31", true],
+      ["9999-01-01", false],
+      // Leap years: every fourth year, but not centuries unless divisible by 400.
+      ["2024-02-29", true],
+      ["2023-02-29", false],
+      ["2000-02-29", true],
+      ["1900-02-29", false],
+      ["2026-04-31", false],
+      ["2026-13-01", false],
+      ["2026-00-10", false],
+      ["2026-6-30", false],
+      ["26-06-30", false],
+      ["2026-06-3", false],
+      ["2026-06-30T00:00:00Z", false],
+      ["x2026-06-30", false],
+      ["20260630", false],
+      ["", false],
+      [20260630, false],
+      [null, false],
+      [new Date("2026-06-30T00:00:00Z"), false],
+      // Not a string, though it reads as one.
+      [{ toString: () => "2026-06-30" }, false],
+    ];
+    for (const [value, expected] of cases) expect(isCalendarDay(value), String(value)).toBe(expected);
+  });
+
+  it("adds days across month ends, leap days and years, and refuses to leave years 0000-9999", () => {
+    const cases: [string, number, string][] = [
+      ["2026-06-30", 0, "2026-06-30"],
+      ["2026-06-30", 1, "2026-07-01"],
+      ["2026-03-01", -1, "2026-02-28"],
+      ["2024-03-01", -1, "2024-02-29"],
+      ["2024-02-28", 2, "2024-03-01"],
+      ["2026-12-31", 1, "2027-01-01"],
+      ["2026-01-01", 365, "2027-01-01"],
+      ["2024-01-01", 365, "2024-12-31"],
+      // Daylight-saving changes do not shift a day: the arithmetic is in UTC.
+      ["2026-03-28", 2, "2026-03-30"],
+      ["1900-01-01", -36_500, "1800-01-25"],
+      ["9999-12-30", 1, "9999-12-31"],
+      ["0000-01-02", -1, "0000-01-01"],
+    ];
+    for (const [day, days, expected] of cases) expect(addDays(day, days), `${day} + ${days}`).toBe(expected);
+    expect(() => addDays("9999-12-31", 1)).toThrow(new RangeError("9999-12-31 + 1 days is outside years 0000-9999"));
+    expect(() => addDays("0000-01-01", -1)).toThrow(RangeError);
+  });
+
+  it("counts the days between two days, negative backwards", () => {
+    const cases: [string, string, number][] = [
+      ["2026-06-30", "2026-06-30", 0],
+      ["2024-02-28", "2024-03-01", 2],
+      ["2023-02-28", "2023-03-01", 1],
+      ["2026-03-28", "2026-03-30", 2],
+      ["2026-01-01", "2027-01-01", 365],
+      ["2024-01-01", "2025-01-01", 366],
+      ["2026-07-01", "2026-06-30", -1],
+    ];
+    for (const [from, to, expected] of cases) expect(daysBetween(from, to), `${from} to ${to}`).toBe(expected);
+  });
+
+  it("numbers months as year × 12 + month − 1 and labels them back", () => {
+    const cases: [string, number, string][] = [
+      ["2026-01-15", 24_312, "2026-01"],
+      ["2026-12-31", 24_323, "2026-12"],
+      ["2027-01-01", 24_324, "2027-01"],
+      ["0999-06-01", 11_993, "0999-06"],
+      ["0000-01-01", 0, "0000-01"],
+    ];
+    for (const [day, index, label] of cases) {
+      expect(monthOf(day), day).toBe(index);
+      expect(monthLabel(index), String(index)).toBe(label);
+    }
   });
 });

@@ -17,6 +17,8 @@ describe("two-proportion z-test", () => {
     expect(twoProportionTest(0, 10, 0, 20)).toBeNull();
     expect(twoProportionTest(10, 10, 20, 20)).toBeNull();
     expect(twoProportionTest(1, 0, 2, 20)).toBeNull();
+    expect(twoProportionTest(1, 10, 0, 0)).toBeNull();
+    expect(twoProportionTest(0, 0, 0, 0)).toBeNull();
     expect(twoProportionTest(3, 10, 3, 10)!.pValue).toBeCloseTo(1, 6);
   });
 });
