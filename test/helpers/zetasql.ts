@@ -244,6 +244,38 @@ const CONTRACT_TYPES: Record<ColumnType, BigQueryType> = {
   date: "DATE",
 };
 
+/**
+ * BigQuery's per-dataset INFORMATION_SCHEMA.COLUMNS view (its documented schema), which the
+ * table-status probe reads. ZetaSQL has no INFORMATION_SCHEMA ("Table not found"), so the analysis
+ * catalog declares this one view; it holds no rows and cannot be evaluated.
+ */
+const INFORMATION_SCHEMA_COLUMNS: SimpleTableProto = {
+  name: "COLUMNS",
+  column: (
+    [
+      ["table_catalog", "STRING"],
+      ["table_schema", "STRING"],
+      ["table_name", "STRING"],
+      ["column_name", "STRING"],
+      ["ordinal_position", "INT64"],
+      ["is_nullable", "STRING"],
+      ["data_type", "STRING"],
+      ["is_generated", "STRING"],
+      ["generation_expression", "STRING"],
+      ["is_stored", "STRING"],
+      ["is_hidden", "STRING"],
+      ["is_updatable", "STRING"],
+      ["is_system_defined", "STRING"],
+      ["is_partitioning_column", "STRING"],
+      ["clustering_ordinal_position", "INT64"],
+      ["collation_name", "STRING"],
+      ["column_default", "STRING"],
+      ["rounding_mode", "STRING"],
+      ["policy_tags", "ARRAY<STRING>"],
+    ] as const
+  ).map(([name, type]) => ({ name, type: typeProto(type) })),
+};
+
 /** A contract table's rows, by logical column name (missing columns are NULL). */
 export type ContractRows = Partial<Record<LogicalTable, readonly Record<string, unknown>[]>>;
 
@@ -283,12 +315,21 @@ export class ContractCatalog {
     return this.options.mapping.tables[logical].table;
   }
 
-  /** The catalog for analysis: tables unqualified and in the dataset's nested catalog. */
+  /**
+   * The catalog for analysis: tables unqualified and in the dataset's nested catalog, which also
+   * has INFORMATION_SCHEMA.COLUMNS (`dataset`.`INFORMATION_SCHEMA`.`COLUMNS`).
+   */
   analysisCatalog(languageOptions: LanguageOptionsProto): SimpleCatalogProto {
     return {
       name: "root",
       table: LOGICAL_TABLES.map((t) => this.table(t, this.physical(t))),
-      catalog: [{ name: this.options.dataset, table: LOGICAL_TABLES.map((t) => this.table(t, this.physical(t))) }],
+      catalog: [
+        {
+          name: this.options.dataset,
+          table: LOGICAL_TABLES.map((t) => this.table(t, this.physical(t))),
+          catalog: [{ name: "INFORMATION_SCHEMA", table: [INFORMATION_SCHEMA_COLUMNS] }],
+        },
+      ],
       builtinFunctionOptions: { languageOptions },
     };
   }
