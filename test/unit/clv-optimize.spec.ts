@@ -101,6 +101,71 @@ describe("one Nelder–Mead step in one dimension, from 1 with a step of 0.5", (
     expect(best).toBe(1);
   });
 
+  it("breaks ties towards the cheaper step: no expansion, reflection or contraction that does not improve", () => {
+    const tabled = (entries: [number, number][]) => {
+      const table = new Map(entries);
+      return (x: number) => table.get(x) ?? 10;
+    };
+    // A reflection as good as the best point is neither expanded nor kept: an outside contraction follows.
+    expect(
+      firstStep(
+        tabled([
+          [1, 0],
+          [1.5, 1],
+          [0.5, 0],
+          [0.75, -1],
+        ]),
+      ).seen,
+    ).toEqual([1, 1.5, 0.5, 0.75]);
+    // An expansion only as good as the reflection is not taken.
+    expect(
+      firstStep(
+        tabled([
+          [1, 1],
+          [1.5, 2],
+          [0.5, 0],
+          [0, 0],
+        ]),
+      ).best,
+    ).toBe(0.5);
+    // A reflection as bad as the worst point: an inside contraction.
+    expect(
+      firstStep(
+        tabled([
+          [1, 0],
+          [1.5, 1],
+          [0.5, 1],
+          [1.25, 0.5],
+        ]),
+      ).seen,
+    ).toEqual([1, 1.5, 0.5, 1.25]);
+    // A contraction only as good as the better of the reflection and the worst point, or between them: shrink.
+    expect(
+      firstStep(
+        tabled([
+          [1, 0],
+          [1.5, 1],
+          [0.5, 2],
+          [1.25, 1],
+        ]),
+      ).seen,
+    ).toEqual([1, 1.5, 0.5, 1.25, 1.25]);
+    expect(
+      firstStep(
+        tabled([
+          [1, 0],
+          [1.5, 1],
+          [0.5, 2],
+          [1.25, 1.5],
+        ]),
+      ).seen,
+    ).toEqual([1, 1.5, 0.5, 1.25, 1.25]);
+  });
+
+  it("with tolerance 0 stops when the simplex's values are exactly equal", () => {
+    expect(nelderMead(() => 0, [1], { tolerance: 0 })).toEqual({ x: [1], value: 0, iterations: 0, converged: true });
+  });
+
   it("returns its own copy of the start, not the caller's array", () => {
     const start = [1, 2];
     expect(nelderMead(() => 5, start).x).not.toBe(start);
