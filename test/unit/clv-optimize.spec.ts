@@ -187,10 +187,11 @@ describe("maximum likelihood over positive parameters", () => {
 
   it("searches from 1 for every parameter, and treats a non-finite likelihood as the worst", () => {
     const first: Record<string, number>[] = [];
-    // NaN beyond 10 and −Infinity below 0.1; the maximum at r = 2 lies between.
+    // +Infinity (an overflow) beyond 2.5, NaN beyond 10 and −Infinity below 0.1: all count as the worst, so
+    // the search stays at the finite maximum, r = 2.
     const ll = ({ r }: { r: number }) => {
       if (first.length === 0) first.push({ r });
-      return r > 10 ? NaN : r < 0.1 ? -Infinity : -((r - 2) ** 2);
+      return r > 10 ? NaN : r > 2.5 ? Infinity : r < 0.1 ? -Infinity : -((r - 2) ** 2);
     };
     const best = maximizeLikelihood(["r"] as const, ll);
     expect(first).toEqual([{ r: 1 }]);
