@@ -1,14 +1,16 @@
 // BG/NBD's likelihood, grouping and thin-data refusal (src/lifecycle/clv/bgnbd.ts) against values worked
-// out by hand from Fader, Hardie & Lee (2005), eq. 6: no fit, so each check is fast.
+// out by hand from Fader, Hardie & Lee (2005), eq. 6, and one small fit (100 customers) for the optimizer.
 import { describe, expect, it } from "vitest";
 import {
   bgnbdExpectedPurchases,
   bgnbdLogLikelihood,
   bgnbdProbabilityAlive,
+  fitBgNbd,
   fitPurchaseModel,
   groupSummaries,
   ThinDataError,
 } from "../../src/lifecycle/clv/bgnbd.ts";
+import { readCdnow } from "../helpers/cdnow.ts";
 
 const UNIT = { r: 1, alpha: 1, a: 1, b: 1 };
 
@@ -55,6 +57,21 @@ describe("BG/NBD predictions by hand", () => {
   });
 });
 
+describe("a small BG/NBD fit", () => {
+  it("reaches the maximum of the likelihood of CDNOW's first 100 customers", () => {
+    const rows = readCdnow().slice(0, 100);
+    const fit = fitBgNbd(rows);
+    const groups = groupSummaries(rows);
+    expect(fit.converged).toBe(true);
+    expect(fit.logLikelihood).toBeCloseTo(bgnbdLogLikelihood(fit, groups), 10);
+    for (const key of ["r", "alpha", "a", "b"] as const) {
+      for (const factor of [0.98, 1.02]) {
+        expect(bgnbdLogLikelihood({ ...fit, [key]: fit[key] * factor }, groups)).toBeLessThan(fit.logLikelihood);
+      }
+    }
+  });
+});
+
 describe("grouping and thin data", () => {
   it("groups summaries sharing x, t_x and T, keeping the first of each and counting them", () => {
     const a = { x: 1, tx: 2, T: 3 };
@@ -78,6 +95,12 @@ describe("grouping and thin data", () => {
       "too little data to fit BG/NBD: 9 customers, 1 with a repeat purchase (need at least 10 and 2)",
     );
     expect(() => fit([repeat, { ...none, count: 100 }])).toThrow("101 customers, 1 with a repeat purchase");
+    expect(() =>
+      fit([
+        { ...repeat, count: 2 },
+        { ...none, count: 7 },
+      ]),
+    ).toThrow("9 customers, 2 with a repeat purchase");
     // 10 customers and 2 repeat buyers are enough.
     const ok = fit([{ ...repeat, count: 2 }, none]);
     expect(ok.converged).toBe(true);
