@@ -178,12 +178,17 @@ describe("2F1 routes", () => {
   });
 
   it("sums past the pole of (c)ₙ when the terms before it only looked negligible", () => {
-    // c = −100.5: the terms fall below 1e-16 of the sum near n = 50 and grow back past n = 100, to a
-    // sum of order 1e100 (mpmath: hyp2f1(1, 1, -100.5, 0.9), hyp2f1(1, 1, -100.5, 0.5)).
-    expectRelative(hyp2f1(1, 1, -100.5, 0.9), -2.2868128453103035e100, 1e-12);
-    expectRelative(hyp2f1(1, 1, -100.5, 0.5), -636.7482339743739, 1e-8);
-    // c = −300.5: the terms pass 1e250 and are carried at a larger scale (mpmath: hyp2f1(1, 1, -300.5, 0.9)).
-    expectRelative(hyp2f1(1, 1, -300.5, 0.9), -4.7924080072923983e291, 1e-12);
+    // References here are the series summed term by term to past its largest term in 40-digit arithmetic
+    // (mpmath's mpf), not mpmath's hyp2f1: that stops early for c < 0, 9e-10 off at (1, 1; −100.5; ½).
+    // c = −100.5: the terms fall below 1e-16 of the sum near n = 50 and grow back past n = 100, to a sum
+    // of order 1e100.
+    expectRelative(hyp2f1(1, 1, -100.5, 0.9), -2.2868128453102457e100, 1e-13);
+    expectRelative(hyp2f1(1, 1, -100.5, 0.5), -636.74823454806956, 1e-14);
+    // c = −300.5: the terms pass 1e250 and are carried at a larger scale.
+    expectRelative(hyp2f1(1, 1, -300.5, 0.9), -4.7924080072920408e291, 1e-13);
+    // c = −15000.5: the pole is beyond the 10,000 terms the series may take, so only the bound on the
+    // terms past it (all below 1e-17 of the sum here) lets the series stop.
+    expectRelative(hyp2f1(2, 3, -15000.5, 0.3), 0.99988001839794678, 1e-14);
   });
 
   it("refuses parameters so large, with z so near 1, that no route keeps 8 digits", () => {
