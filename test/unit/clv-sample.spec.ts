@@ -27,6 +27,16 @@ describe("sampling customers for the CLV fits", () => {
     expect(a.fraction).toBeCloseTo(5_000 / customers, 12);
   });
 
+  it("returns the kept groups in key order, each with at least one customer", () => {
+    // 500 of 35,000 customers: most groups keep nobody and are left out.
+    const sampled = sampleCustomers([...groups].reverse(), (g) => g.key, 500);
+    const keys = sampled.groups.map((g) => g.key);
+    expect(keys).toEqual([...keys].sort());
+    expect(new Set(keys).size).toBe(keys.length);
+    expect(sampled.groups.length).toBeLessThan(groups.length / 2);
+    expect(sampled.groups.every((g) => g.count >= 1)).toBe(true);
+  });
+
   it("keeps about limit customers, in proportion for each repeat count", () => {
     const sampled = sampleCustomers(groups, (g) => g.key, 10_000);
     const kept = sampled.groups.reduce((n, g) => n + g.count, 0);

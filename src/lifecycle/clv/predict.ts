@@ -77,6 +77,7 @@ export function predict(
 ): Prediction {
   const expectedPurchases = purchases.expectedPurchases(summary, horizonDays / unitDays);
   const expectedAverageSpend = conditionalExpectedSpend(gammaGamma, summary);
+  // Stryker disable next-line ArithmeticOperator: more months than needed end past the horizon, adding 0 each
   const months = Math.max(1, Math.ceil(horizonDays / TIME_UNIT_DAYS.MONTH));
   let discounted = 0;
   let before = 0;
