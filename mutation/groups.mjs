@@ -34,7 +34,7 @@ export const GROUPS = {
   clv: {
     mutate: ["src/lifecycle/clv/**/*.ts", "!src/lifecycle/clv/fit-worker.ts"],
     specs: [
-      "test/unit/clv.spec.ts",
+      "test/unit/clv*.spec.ts",
       "test/unit/pareto-nbd.spec.ts",
       "test/unit/bgnbd-reference.spec.ts",
       "test/unit/clv-sample.spec.ts",
