@@ -52,16 +52,20 @@ export const GROUPS = {
     ],
     specs: ["test/unit/dialect-sql.spec.ts", "test/sql/**/*.spec.ts"],
   },
-  // The edge: CSV export cells, query limits, API keys.
+  // The edge: CSV export cells, query limits, API keys. Unit specs only: the server specs that also guard
+  // these (test/server/limits*.spec.ts, auth.spec.ts, key-cache.spec.ts) start a server per file, 8-34 s
+  // a mutant, and kill nothing these miss; the key store's spec opens an in-memory PGlite app database.
   edge: {
     mutate: ["src/server/csv.ts", "src/server/limits.ts", "src/auth/*.ts"],
     specs: [
       "test/unit/csv-cells.spec.ts",
-      "test/sql/export-columns.spec.ts",
-      "test/server/limits.spec.ts",
-      "test/server/limits-each.spec.ts",
-      "test/server/auth.spec.ts",
-      "test/server/key-cache.spec.ts",
+      "test/unit/csv-bytes.spec.ts",
+      "test/unit/limits.spec.ts",
+      "test/unit/keys.spec.ts",
+      "test/unit/key-store.spec.ts",
+      "test/unit/request-auth.spec.ts",
+      "test/unit/key-cache.spec.ts",
+      "test/unit/key-revocations.spec.ts",
     ],
   },
 };

@@ -174,6 +174,8 @@ describe("text", () => {
   it("writes nothing for an empty string or an empty range", () => {
     expect(written((csv) => csv.field("", true))).toBe("");
     expect(written((csv) => csv.utf8(encode("abc"), 1, 1, true))).toBe("");
+    // Not even the guard of the byte the empty range starts at.
+    expect(written((csv) => csv.utf8(encode("a=b"), 1, 1, true))).toBe("");
   });
 
   it("takes the UTF-8 range it is given, not the bytes around it", () => {

@@ -185,6 +185,36 @@ describe("KeyCache while the app database cannot be reached", () => {
   });
 });
 
+describe("KeyCache failures and states", () => {
+  it("passes on a failure other than an outage even for a key it knows", async () => {
+    const cache = new KeyCache({ ttlMs: 1 });
+    await cache.get("h1", async () => keyInfo("k1"));
+    await sleep(5);
+    const other = new Error("permission denied for table api_key");
+    await expect(cache.get("h1", async () => Promise.reject(other))).rejects.toBe(other);
+  });
+
+  it("looks every request up with a TTL of 0, concurrent ones too", async () => {
+    const cache = new KeyCache({ ttlMs: 0 });
+    const lookup = countingLookup({ h1: keyInfo("k1") });
+    await Promise.all([cache.get("h1", lookup.of("h1")), cache.get("h1", lookup.of("h1"))]);
+    expect(lookup.calls).toEqual(["h1", "h1"]);
+  });
+
+  it("keeps what it holds, and a lookup under way, when told again that its listener is up", async () => {
+    const cache = new KeyCache({ ttlMs: 60_000, needsListener: true });
+    cache.setListening(true);
+    await cache.get("h1", async () => keyInfo("k1"));
+    const pending = cache.get("h2", async () => {
+      await sleep(10);
+      return keyInfo("k2");
+    });
+    cache.setListening(true);
+    await pending;
+    expect(cache.size).toBe(2);
+  });
+});
+
 describe("KeyCache bounds and sharing", () => {
   it("keeps at most 10,000 live keys and 10,000 unknown ones by default", async () => {
     const cache = new KeyCache({ ttlMs: 60_000 });

@@ -15,6 +15,8 @@ const pg = vi.hoisted(() => ({
   clients: [] as FakeClient[],
   failConnects: 0,
   pingAnswers: true,
+  /** When set, connect() waits for it. */
+  connectGate: undefined as Promise<void> | undefined,
 }));
 
 interface FakeClient extends EventEmitter {
@@ -33,6 +35,7 @@ vi.mock("pg", async () => {
       pg.clients.push(this as unknown as FakeClient);
     }
     async connect() {
+      await pg.connectGate;
       if (pg.failConnects > 0) {
         pg.failConnects--;
         throw new Error("connect ECONNREFUSED");
@@ -82,6 +85,7 @@ beforeEach(() => {
   pg.clients.length = 0;
   pg.failConnects = 0;
   pg.pingAnswers = true;
+  pg.connectGate = undefined;
 });
 
 afterEach(() => {
@@ -157,6 +161,14 @@ describe("RevocationListener", () => {
     await cacheWithKey(cache);
     first.emit("notification", { channel: "clm_api_key_revoked", payload: "k1" });
     expect(cache.size).toBe(1);
+    // Nor is its late end: the new connection goes on.
+    first.emit("end");
+    first.emit("error", new Error("late"));
+    expect(cache.size).toBe(1);
+    expect(listener.listening).toBe(true);
+    expect(warnings).toHaveLength(1);
+    await vi.advanceTimersByTimeAsync(5_000);
+    expect(last().queries).toEqual(["LISTEN clm_api_key_revoked", "SELECT 1"]);
     await listener.close();
   });
 
@@ -191,6 +203,8 @@ describe("RevocationListener", () => {
     expect(last().queries).toEqual(["LISTEN clm_api_key_revoked"]);
     await vi.advanceTimersByTimeAsync(1);
     expect(last().queries).toEqual(["LISTEN clm_api_key_revoked", "SELECT 1"]);
+    // An answered ping leaves no timer behind: only the next ping's.
+    expect(vi.getTimerCount()).toBe(1);
     await vi.advanceTimersByTimeAsync(5_000);
     expect(last().queries).toEqual(["LISTEN clm_api_key_revoked", "SELECT 1", "SELECT 1"]);
     expect(warnings).toEqual([]);
@@ -237,6 +251,38 @@ describe("RevocationListener", () => {
     await listener.close();
     await vi.advanceTimersByTimeAsync(60_000);
     expect(pg.clients).toHaveLength(1);
+  });
+
+  it("does not turn the cache on for a connection lost while it was connecting", async () => {
+    const cache = new KeyCache({ ttlMs: 60_000, needsListener: true });
+    let open!: () => void;
+    pg.connectGate = new Promise((resolve) => (open = resolve));
+    const starting = RevocationListener.start(URL, cache, logger().log);
+    await vi.advanceTimersByTimeAsync(0);
+    expect(pg.clients).toHaveLength(1);
+    pg.clients[0]!.emit("error", new Error("Connection terminated unexpectedly"));
+    pg.connectGate = undefined;
+    open();
+    const listener = await starting;
+    expect(cache.active).toBe(false);
+    expect(listener.listening).toBe(false);
+    // No pings on it either; the retry connects anew after 250 ms.
+    await vi.advanceTimersByTimeAsync(249);
+    expect(pg.clients[0]!.queries).toEqual(["LISTEN clm_api_key_revoked"]);
+    await vi.advanceTimersByTimeAsync(1);
+    expect(pg.clients).toHaveLength(2);
+    expect(cache.active).toBe(true);
+    await listener.close();
+  });
+
+  it("is not listening once its connection is lost, though the cache needs no listener", async () => {
+    const cache = new KeyCache({ ttlMs: 60_000 });
+    const listener = await RevocationListener.start(URL, cache, logger().log);
+    expect(listener.listening).toBe(true);
+    last().emit("end");
+    expect(cache.active).toBe(true);
+    expect(listener.listening).toBe(false);
+    await listener.close();
   });
 
   it("is not listening while the cache has no TTL, though connected", async () => {
