@@ -53,8 +53,10 @@ export const GROUPS = {
     specs: ["test/unit/dialect-sql.spec.ts", "test/sql/**/*.spec.ts"],
   },
   // The edge: CSV export cells, query limits, API keys. Unit specs only: the server specs that also guard
-  // these (test/server/limits*.spec.ts, auth.spec.ts, key-cache.spec.ts) start a server per file, 8-34 s
-  // a mutant, and kill nothing these miss; the key store's spec opens an in-memory PGlite app database.
+  // these (test/server/limits*.spec.ts, auth.spec.ts, key-cache.spec.ts) start a server per file, 8-34 s a
+  // mutant, and what they check of these files (each limit at and over it, body sizes, roles, key expiry
+  // and revocation, the cache) the unit specs pin too; export-columns.spec.ts compares the CSV writer's two
+  // paths, which csv-cells and csv-bytes hold to hand-written text. key-store.spec.ts opens an in-memory PGlite.
   edge: {
     mutate: ["src/server/csv.ts", "src/server/limits.ts", "src/auth/*.ts"],
     specs: [

@@ -25,7 +25,11 @@ import {
 const item: GraphQLObjectType = new GraphQLObjectType({
   name: "Item",
   fields: () => ({
-    name: { type: GraphQLString, args: { size: { type: GraphQLInt }, pad: { type: new GraphQLList(GraphQLInt) } }, resolve: (_, a) => "x".repeat(a.size ?? 1) },
+    name: {
+      type: GraphQLString,
+      args: { size: { type: GraphQLInt }, pad: { type: new GraphQLList(GraphQLInt) } },
+      resolve: (_, a) => "x".repeat(a.size ?? 1),
+    },
     items: {
       type: new GraphQLList(item),
       args: { first: { type: GraphQLInt } },
@@ -181,6 +185,16 @@ describe("the answer budget", () => {
   });
 });
 
+describe("the answer budget's refusal names the limit passed", () => {
+  it("bytes, when only the bytes are over, though the values are at their limit", async () => {
+    // The root object and one string: 2 values, the limit; 17 MB of text, over.
+    const refused = await ask(`{ name(size: ${17 * 1024 * 1024}) }`, undefined, 2);
+    expect(refused.errors!.map((e) => e.extensions)).toEqual([
+      { code: "QUERY_TOO_EXPENSIVE", limit: "answerBytes", max: 16 * 1024 * 1024 },
+    ]);
+  });
+});
+
 describe("answerSize", () => {
   it("counts values and JSON bytes: objects 2 + 4 a key, strings their length + 3, lists 2, scalars 8", () => {
     expect(answerSize(null, 100, 1_000)).toEqual({ values: 1, bytes: 8 });
@@ -204,6 +218,8 @@ describe("answerSize", () => {
     // Bytes: past 20 after the list (2) and 3 items (26): stops there.
     expect(answerSize(list, 1_000, 20)).toEqual({ values: 4, bytes: 26 });
     expect(answerSize([1, 1], 1_000, 18)).toEqual({ values: 3, bytes: 18 });
+    // At the byte bound it goes on too: the fourth value is counted.
+    expect(answerSize([1, 1, 1], 1_000, 18)).toEqual({ values: 4, bytes: 26 });
   });
 });
 
@@ -287,6 +303,15 @@ describe("the body limit", () => {
     const response = await yogaWith().fetch(post(body));
     expect(response.status).toBe(200);
     expect(await response.json()).toEqual({ data: { name: "x" } });
+  });
+
+  it("leaves a POST without a body to yoga", async () => {
+    const response = await yogaWith().fetch(
+      new Request("http://limits.test/graphql", { method: "POST", headers: { "content-type": "application/json" } }),
+    );
+    // Yoga's own answer to an empty body, not a failure of the limit's reading it.
+    expect(response.status).toBe(400);
+    expect((await errorOf(response)).message).toBe("POST body sent invalid JSON.");
   });
 
   it("leaves GET requests alone", async () => {
