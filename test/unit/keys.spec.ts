@@ -131,6 +131,8 @@ describe("parseExpiry", () => {
       "2027-01-01 00:00Z",
       "2027-01-01T00:00:00.1234Z",
       "x2027-01-01",
+      "x2026-06-16T08:30Z",
+      "2026-06-16T08:30Zx",
       "2027-01-01x",
     ]) {
       expect(() => parseExpiry(text, now), text).toThrow(new RangeError(accepted));
