@@ -65,16 +65,22 @@ export const GROUPS = {
       "test/sql/bigquery-zetasql.spec.ts",
     ],
   },
-  // The edge: CSV export cells, query limits, API keys.
+  // The edge: CSV export cells, query limits, API keys. Unit specs only: the server specs that also guard
+  // these (test/server/limits*.spec.ts, auth.spec.ts, key-cache.spec.ts) start a server per file, 8-34 s a
+  // mutant, and what they check of these files (each limit at and over it, body sizes, roles, key expiry
+  // and revocation, the cache) the unit specs pin too; export-columns.spec.ts compares the CSV writer's two
+  // paths, which csv-cells and csv-bytes hold to hand-written text. key-store.spec.ts opens an in-memory PGlite.
   edge: {
     mutate: ["src/server/csv.ts", "src/server/limits.ts", "src/auth/*.ts"],
     specs: [
       "test/unit/csv-cells.spec.ts",
-      "test/sql/export-columns.spec.ts",
-      "test/server/limits.spec.ts",
-      "test/server/limits-each.spec.ts",
-      "test/server/auth.spec.ts",
-      "test/server/key-cache.spec.ts",
+      "test/unit/csv-bytes.spec.ts",
+      "test/unit/limits.spec.ts",
+      "test/unit/keys.spec.ts",
+      "test/unit/key-store.spec.ts",
+      "test/unit/request-auth.spec.ts",
+      "test/unit/key-cache.spec.ts",
+      "test/unit/key-revocations.spec.ts",
     ],
   },
 };

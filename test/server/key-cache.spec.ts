@@ -1,11 +1,10 @@
-// The API key cache (src/auth/key-cache.ts): a cached key costs no app-database lookup, unknown keys are
-// remembered in a bound of their own, entries expire after CLM_KEY_CACHE_SECONDS, and a revocation is
+// The API key cache (src/auth/key-cache.ts) in a server: a cached key costs no app-database lookup (the
+// cache on its own: test/unit/key-cache.spec.ts), and a revocation is
 // refused at once — through this server (GraphQL or any KeyStore over its app database), and, on a
 // PostgreSQL app database, from another connection or process as soon as its notification arrives.
 import { afterAll, beforeAll, describe, expect, it, vi } from "vitest";
 import { openAppDatabase } from "../../src/appdb/database.ts";
-import { KeyCache, keyCacheOf } from "../../src/auth/key-cache.ts";
-import type { ApiKeyInfo } from "../../src/auth/api-key.ts";
+import { keyCacheOf } from "../../src/auth/key-cache.ts";
 import { KeyStore } from "../../src/auth/keys.ts";
 import { adminQuery, TEST_DATABASE_URL } from "../helpers/databases.ts";
 import { runClm } from "../helpers/process.ts";
@@ -13,113 +12,6 @@ import { startTestServer, type TestServer } from "../helpers/server.ts";
 import { METRIC_ROWS } from "../fixtures/metrics.ts";
 
 const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
-
-function keyInfo(id: string): ApiKeyInfo {
-  return {
-    id,
-    label: "",
-    role: "viewer",
-    prefix: "clm_abcdef",
-    createdAt: new Date(),
-    revokedAt: null,
-    expiresAt: null,
-  };
-}
-
-/** A lookup that counts its calls and answers from `table` (null: unknown). */
-function countingLookup(table: Record<string, ApiKeyInfo | null>) {
-  const calls: string[] = [];
-  return {
-    calls,
-    of: (hash: string) => async () => {
-      calls.push(hash);
-      await sleep(5);
-      return table[hash] ?? null;
-    },
-  };
-}
-
-describe("KeyCache", () => {
-  it("answers a known key and an unknown one from the cache until they expire", async () => {
-    const cache = new KeyCache({ ttlMs: 150 });
-    const lookup = countingLookup({ h1: keyInfo("k1") });
-    expect(await cache.get("h1", lookup.of("h1"))).toMatchObject({ id: "k1" });
-    expect(await cache.get("h1", lookup.of("h1"))).toMatchObject({ id: "k1" });
-    expect(await cache.get("bad", lookup.of("bad"))).toBeNull();
-    expect(await cache.get("bad", lookup.of("bad"))).toBeNull();
-    expect(lookup.calls).toEqual(["h1", "bad"]);
-    await sleep(200);
-    expect(await cache.get("h1", lookup.of("h1"))).toMatchObject({ id: "k1" });
-    expect(await cache.get("bad", lookup.of("bad"))).toBeNull();
-    expect(lookup.calls).toEqual(["h1", "bad", "h1", "bad"]);
-  });
-
-  it("shares one lookup among concurrent requests with the same key", async () => {
-    const cache = new KeyCache({ ttlMs: 10_000 });
-    const lookup = countingLookup({ h1: keyInfo("k1") });
-    const answers = await Promise.all(Array.from({ length: 20 }, () => cache.get("h1", lookup.of("h1"))));
-    expect(answers.every((a) => a?.id === "k1")).toBe(true);
-    expect(lookup.calls).toEqual(["h1"]);
-  });
-
-  it("keeps unknown keys in a bound of their own: a flood of made-up keys pushes no live key out", async () => {
-    const cache = new KeyCache({ ttlMs: 10_000, maxEntries: 5 });
-    const lookup = countingLookup({ h1: keyInfo("k1") });
-    await cache.get("h1", lookup.of("h1"));
-    for (let i = 0; i < 100; i++) await cache.get(`bad${i}`, lookup.of(`bad${i}`));
-    expect(cache.size).toBe(6);
-    expect(await cache.get("h1", lookup.of("h1"))).toMatchObject({ id: "k1" });
-    expect(lookup.calls.filter((h) => h === "h1")).toHaveLength(1);
-  });
-
-  it("drops a revoked key, and a lookup under way at the revocation does not store its answer", async () => {
-    const cache = new KeyCache({ ttlMs: 10_000 });
-    const table: Record<string, ApiKeyInfo | null> = { h1: keyInfo("k1"), h2: keyInfo("k2") };
-    const lookup = countingLookup(table);
-    await cache.get("h1", lookup.of("h1"));
-    await cache.get("h2", lookup.of("h2"));
-    cache.dropKey("k1");
-    table.h1 = null;
-    expect(await cache.get("h1", lookup.of("h1"))).toBeNull();
-    expect(await cache.get("h2", lookup.of("h2"))).toMatchObject({ id: "k2" });
-    expect(lookup.calls).toEqual(["h1", "h2", "h1"]);
-
-    // A lookup that read the row before the revocation answers its own request, and nothing else.
-    const early = cache.get("h2", async () => {
-      await sleep(30);
-      return keyInfo("k2");
-    });
-    cache.clear();
-    cache.dropKey("k2");
-    table.h2 = null;
-    expect(await early).toMatchObject({ id: "k2" });
-    expect(await cache.get("h2", lookup.of("h2"))).toBeNull();
-  });
-
-  it("caches nothing with a TTL of 0, nor while a needed revocation listener is down", async () => {
-    const off = new KeyCache({ ttlMs: 0 });
-    const lookup = countingLookup({ h1: keyInfo("k1") });
-    await off.get("h1", lookup.of("h1"));
-    await off.get("h1", lookup.of("h1"));
-    expect(lookup.calls).toHaveLength(2);
-
-    const listened = new KeyCache({ ttlMs: 10_000, needsListener: true });
-    expect(listened.active).toBe(false);
-    await listened.get("h1", lookup.of("h1"));
-    await listened.get("h1", lookup.of("h1"));
-    expect(lookup.calls).toHaveLength(4);
-    listened.setListening(true);
-    await listened.get("h1", lookup.of("h1"));
-    await listened.get("h1", lookup.of("h1"));
-    expect(lookup.calls).toHaveLength(5);
-    // Connection lost: what was cached goes (a revocation may have been missed), nothing new is kept.
-    listened.setListening(false);
-    expect(listened.size).toBe(0);
-    await listened.get("h1", lookup.of("h1"));
-    expect(lookup.calls).toHaveLength(6);
-    expect(listened.size).toBe(0);
-  });
-});
 
 describe(`the server's key cache (${TEST_DATABASE_URL ? "postgres" : "pglite"} app database)`, () => {
   let server: TestServer;
