@@ -7,6 +7,7 @@ import { describe, expect, it } from "vitest";
 import { compileFirstMatch, compilePredicate, type FeatureRow } from "../../src/lifecycle/rule-predicate.ts";
 import type { Rule, ValueExpr } from "../../src/lifecycle/rules.ts";
 import { CompiledStageModel, defaultStageModel } from "../../src/lifecycle/stage-model.ts";
+import { ARITHMETIC_CASES, ARITHMETIC_ROW } from "../helpers/rule-arithmetic.ts";
 
 describe("rules compiled to source", () => {
   it("treats hostile field names and strings as data, never as code", () => {
@@ -110,22 +111,10 @@ describe("rule predicates: exact answers", () => {
   }
 
   it("max, min, add and mul combine every part, left to right", () => {
-    const row = { a: 2, b: 7, c: 3, tenth: 0.1, fifth: 0.2, third: 0.3 };
-    const [a, b, c] = [{ field: "a" }, { field: "b" }, { field: "c" }];
-    const cases: [ValueExpr, number][] = [
-      [{ max: [a, b, c] }, 7],
-      [{ min: [b, a, c] }, 2],
-      [{ add: [a, b, c] }, 12],
-      [{ mul: [a, b, c] }, 42],
-      [{ max: [a] }, 2],
-      [{ min: [b] }, 7],
-      [{ add: [c] }, 3],
-      [{ mul: [b] }, 7],
-      [{ add: [a, -5] }, -3],
-      [{ mul: [a, 0.5] }, 1],
-      [{ max: [60, { mul: [3, b] }] }, 60],
-      [{ max: [6, { mul: [3, b] }] }, 21],
-      [{ min: [{ add: [a, c] }, { mul: [a, c] }] }, 5],
+    const row = { ...ARITHMETIC_ROW, tenth: 0.1, fifth: 0.2, third: 0.3 };
+    const cases: (readonly [ValueExpr, number])[] = [
+      ...ARITHMETIC_CASES,
+      [{ mul: [{ field: "a" }, 0.5] }, 1],
       // Left to right: (0.1 + 0.2) + 0.3, which is not 0.1 + (0.2 + 0.3) in floating point.
       [{ add: [{ field: "tenth" }, { field: "fifth" }, { field: "third" }] }, 0.6000000000000001],
     ];
