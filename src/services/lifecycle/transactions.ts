@@ -15,8 +15,8 @@ export class TransactionQueries {
   constructor(private readonly lifecycle: CustomerFeatureService) {}
 
   /**
-   * Transactions of some customers known at asOf, oldest first, rows offset+1 … offset+limit of each
-   * customer, in one query.
+   * Transactions of some customers known at asOf, oldest first (then by order id, amount and channel,
+   * rows without an order id or channel first), rows offset+1 … offset+limit of each customer, in one query.
    */
   async transactionsOf(
     asOf: string,
@@ -29,7 +29,9 @@ export class TransactionQueries {
     const { mapping, dialect } = this.lifecycle.warehouse;
     const columns = mapping.tables.transactions.columns;
     const c = (name: string) => ident("t", columns[name]);
-    const ordering = sql`${c("occurred_at")}, ${c("order_id")}, ${c("amount")}, ${c("channel")}`;
+    // Every column, so rows that differ are always in the same order; NULLS FIRST spelled out because
+    // the warehouses disagree on where NULL sorts (BigQuery first, DuckDB and PostgreSQL last).
+    const ordering = sql`${c("occurred_at")}, ${c("order_id")} NULLS FIRST, ${c("amount")}, ${c("channel")} NULLS FIRST`;
     const rows = await this.lifecycle.warehouse.query<{
       customer_id: string;
       occurred_at: Date;
