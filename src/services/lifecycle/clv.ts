@@ -134,6 +134,10 @@ export class ClvFits {
     const buyers = sql`SELECT * FROM (${this.lifecycle.features(asOf, undefined, { transactionsOnly: true })}) AS f WHERE f.purchase_days >= 1`;
     // One query for both summaries: the buyers are summarised once (a CTE used twice), then grouped
     // two ways; kind 0 rows are (x, t_x, T) groups, kind 1 rows (x, mean repeat spend) groups.
+    // The mean repeat spend is grouped in whole cents, rounded half up: the repeat revenue first to whole
+    // cents (float sums differ in their last bits between warehouses and summation orders), then its
+    // mean, by FLOOR(v + 0.5) because ROUND breaks ties differently per warehouse (PostgreSQL's
+    // round(float8) to even, BigQuery and DuckDB away from zero).
     const rows = await this.lifecycle.warehouse.query<{
       kind: number;
       x: number;
@@ -146,7 +150,7 @@ export class ClvFits {
   SELECT b.purchase_days - 1 AS x, ${dialect.dayDiff(sql`b.first_purchase_date`, sql`b.last_purchase_date`)} AS tx_days,
          ${dialect.dayDiff(sql`b.first_purchase_date`, cast(asOf, "date"))} AS t_days,
          CASE WHEN b.purchase_days >= 2
-           THEN ${cast(sql`ROUND(100 * (b.revenue - b.first_purchase_revenue) / (b.purchase_days - 1))`, "float")} END AS zbar_cents
+           THEN ${cast(sql`FLOOR(FLOOR(100 * (b.revenue - b.first_purchase_revenue) + 0.5) / (b.purchase_days - 1) + 0.5)`, "float")} END AS zbar_cents
   FROM (${buyers}) AS b
 )
 SELECT ${integer(0)} AS kind, x, tx_days, t_days, ${cast(null, "float")} AS zbar_cents, COUNT(*) AS n
