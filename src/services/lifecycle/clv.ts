@@ -161,12 +161,16 @@ FROM s WHERE zbar_cents IS NOT NULL GROUP BY x, zbar_cents`,
       // Cancelled with the fit: when nobody waits any more, the query stops holding its slot too.
       { label: "clv_summaries", signal },
     );
+    // In one order whatever order the warehouse sent: the likelihood sums the groups in this order, and
+    // an ill-conditioned fit (few buyers) amplifies the last bits of that sum.
     const recency = rows
       .filter((r) => Number(r.kind) === 0)
-      .map((r) => ({ x: Number(r.x), txDays: Number(r.tx_days), tDays: Number(r.t_days), count: Number(r.n) }));
+      .map((r) => ({ x: Number(r.x), txDays: Number(r.tx_days), tDays: Number(r.t_days), count: Number(r.n) }))
+      .sort((p, q) => p.x - q.x || p.txDays - q.txDays || p.tDays - q.tDays);
     const spend = rows
       .filter((r) => Number(r.kind) === 1)
-      .map((r) => ({ x: Number(r.x), zbarCents: Number(r.zbar_cents), count: Number(r.n) }));
+      .map((r) => ({ x: Number(r.x), zbarCents: Number(r.zbar_cents), count: Number(r.n) }))
+      .sort((p, q) => p.x - q.x || p.zbarCents - q.zbarCents);
     const fit = await this.fitPool.fit({ timeUnit, model, recency, spend }, signal);
     return { asOf, timeUnit, model, ...fit };
   }
