@@ -7,11 +7,16 @@ import type { BigQueryOptions } from "@google-cloud/bigquery";
 export interface FakeField {
   name: string;
   type: string;
+  /** REPEATED for an array (its cells are lists of { v }); NULLABLE when left out. */
+  mode?: "NULLABLE" | "REPEATED";
 }
+
+/** A cell as the REST API sends it: text, NULL, or an array's elements. */
+export type FakeCell = string | null | { v: FakeCell }[];
 
 export interface FakeAnswer {
   fields: FakeField[];
-  rows: (string | null)[][];
+  rows: FakeCell[][];
   /** Answer `jobComplete: false` first; the rows come from the poll. */
   slow?: boolean;
   /** Fail this many times first with this HTTP status and BigQuery error reason. */
@@ -20,6 +25,8 @@ export interface FakeAnswer {
   bytes?: number;
   /** Never answer (a BigQuery that hangs); the connection is dropped when the fake closes. */
   hang?: boolean;
+  /** Fail every time with this HTTP status, BigQuery error reason and message (a query BigQuery rejects). */
+  fail?: { status: number; reason: string; message: string };
 }
 
 export interface RecordedRequest {
@@ -41,8 +48,30 @@ async function readBody(request: IncomingMessage): Promise<Record<string, any> |
   return text ? JSON.parse(text) : undefined;
 }
 
-/** `params` maps each named parameter to its scalar value (as sent on the wire). */
-export type Answerer = (sql: string, params: Record<string, unknown>) => FakeAnswer;
+/** A named query parameter as the client sends it (the REST API's QueryParameter). */
+export interface WireParameter {
+  name: string;
+  parameterType: { type: string; arrayType?: { type: string } };
+  parameterValue: { value?: string; arrayValues?: { value?: string }[] };
+}
+
+/**
+ * `params` maps each named parameter to its scalar value (as sent on the wire); `wire` is the
+ * parameters as sent, types included.
+ */
+export type Answerer = (
+  sql: string,
+  params: Record<string, unknown>,
+  wire: readonly WireParameter[],
+) => FakeAnswer | Promise<FakeAnswer>;
+
+function scalarParams(parameters: readonly WireParameter[]): Record<string, unknown> {
+  return Object.fromEntries(parameters.map((p) => [p.name, p.parameterValue.value]));
+}
+
+function failure({ status, reason, message }: { status: number; reason: string; message: string }) {
+  return { error: { code: status, message, errors: [{ reason, message }] } };
+}
 
 export async function startFakeBigQuery(project: string, answer: Answerer): Promise<FakeBigQuery> {
   const requests: RecordedRequest[] = [];
@@ -62,29 +91,22 @@ export async function startFakeBigQuery(project: string, answer: Answerer): Prom
       jobReference: { projectId: project, jobId, location: "US" },
       jobComplete: true,
       totalRows: String(a.rows.length),
-      schema: { fields: a.fields.map((f) => ({ ...f, mode: "NULLABLE" })) },
+      schema: { fields: a.fields.map((f) => ({ mode: "NULLABLE", ...f })) },
       rows: a.rows.map((row) => ({ f: row.map((v) => ({ v })) })),
     });
     if (request.method === "POST" && path === `/bigquery/v2/projects/${project}/queries`) {
       const jobId = `job_${++jobs}`;
-      const params = Object.fromEntries(
-        ((body!.queryParameters ?? []) as { name: string; parameterValue: { value?: unknown } }[]).map((p) => [
-          p.name,
-          p.parameterValue.value,
-        ]),
-      );
-      const a = answer(body!.query as string, params);
+      const wire = (body!.queryParameters ?? []) as WireParameter[];
+      const a = await answer(body!.query as string, scalarParams(wire), wire);
       if (a.hang) return;
+      if (a.fail) return send(a.fail.status, failure(a.fail));
       const failed = failures.get(body!.query) ?? 0;
       if (a.failFirst && failed < a.failFirst.times) {
         failures.set(body!.query, failed + 1);
-        return send(a.failFirst.status, {
-          error: {
-            code: a.failFirst.status,
-            message: `fake ${a.failFirst.reason}`,
-            errors: [{ reason: a.failFirst.reason, message: "fake" }],
-          },
-        });
+        return send(
+          a.failFirst.status,
+          failure({ status: a.failFirst.status, reason: a.failFirst.reason, message: `fake ${a.failFirst.reason}` }),
+        );
       }
       if (a.slow) {
         pending.set(jobId, a);
@@ -98,13 +120,9 @@ export async function startFakeBigQuery(project: string, answer: Answerer): Prom
     }
     if (request.method === "POST" && path === `/bigquery/v2/projects/${project}/jobs`) {
       const config = body!.configuration.query;
-      const params = Object.fromEntries(
-        ((config.queryParameters ?? []) as { name: string; parameterValue: { value?: unknown } }[]).map((p) => [
-          p.name,
-          p.parameterValue.value,
-        ]),
-      );
-      const a = answer(config.query as string, params);
+      const wire = (config.queryParameters ?? []) as WireParameter[];
+      const a = await answer(config.query as string, scalarParams(wire), wire);
+      if (a.fail) return send(a.fail.status, failure(a.fail));
       // The client names its jobs itself (jobReference.jobId) and polls them by that name.
       const jobId = (body!.jobReference?.jobId as string | undefined) ?? `job_${++jobs}`;
       pending.set(jobId, a);

@@ -1,4 +1,5 @@
 // An in-process server for GraphQL tests: requests go through yoga.fetch, no port is opened.
+import { AsyncResource } from "node:async_hooks";
 import { pino } from "pino";
 import type { ContractRow } from "../../src/connectors/connector.ts";
 import { DEFAULT_MAPPING, type LogicalTable } from "../../src/sql/contract.ts";
@@ -19,6 +20,16 @@ import { openTestAppDatabase, type TestAppDatabase, type TestWarehouse, type War
 
 export const DEMO_END_DATE = "2026-06-30";
 
+/**
+ * yoga.fetch in an async context of its own. The server enters each request's scope (deadline, id)
+ * with AsyncLocalStorage.enterWith in a hook that runs synchronously inside fetch, which would leave
+ * that scope current in the caller: a test's later warehouse calls (another server's start-up) would
+ * then run under a finished request's deadline. An HTTP server calls it from a context per connection.
+ */
+export function fetchIsolated(yoga: ClmYoga, url: string, init?: RequestInit): Promise<Response> {
+  return new AsyncResource("test-request").runInAsyncScope(() => Promise.resolve(yoga.fetch(url, init ?? {})));
+}
+
 export interface TestServer {
   readonly yoga: ClmYoga;
   readonly appDb: TestAppDatabase;
@@ -34,6 +45,8 @@ export interface TestServer {
   /** The lifecycle service the resolvers use (its shared lookup batches included). */
   readonly lifecycle: LifecycleService;
   graphql<T = Record<string, unknown>>(query: string, variables?: Record<string, unknown>): Promise<GraphQLResponse<T>>;
+  /** yoga.fetch in an async context of its own (see fetchIsolated). */
+  fetch(url: string, init?: RequestInit): Promise<Response>;
   close(): Promise<void>;
 }
 
@@ -157,13 +170,14 @@ export async function startTestServer(
     services,
     lifecycle: services.lifecycle,
     async graphql(query, variables) {
-      const response = await yoga.fetch("http://test/graphql", {
+      const response = await fetchIsolated(yoga, "http://test/graphql", {
         method: "POST",
         headers: { "content-type": "application/json" },
         body: JSON.stringify({ query, variables }),
       });
       return response.json();
     },
+    fetch: (url, init) => fetchIsolated(yoga, url, init),
     async close() {
       await yoga.dispose();
       await services.close();

@@ -27,6 +27,7 @@ import {
   type WarehouseMapping,
 } from "../../src/sql/contract.ts";
 import type { Sql } from "../../src/sql/sql.ts";
+import type { FakeCell, FakeField } from "./fake-bigquery.ts";
 
 const PACKAGE_DIR = dirname(createRequire(import.meta.url).resolve("@fivetrandevelopers/zetasql/package.json"));
 export const ZETASQL_BINARY = join(PACKAGE_DIR, "lib", "zetasql", "remote_server.so");
@@ -172,7 +173,8 @@ export function valueProto(type: BigQueryType, value: unknown): ValueProto {
     case "FLOAT64":
       return { doubleValue: Number(value) };
     case "BOOL":
-      return { boolValue: Boolean(value) };
+      // The REST API sends parameter values as text.
+      return { boolValue: value === true || value === "true" };
     case "NUMERIC":
       return { numericValue: numericBytes(String(value)) };
     case "DATE": {
@@ -232,6 +234,51 @@ export function jsValue(value: ValueOutput): unknown {
       return (value.structValue?.field ?? []).map(jsValue);
   }
   throw new Error(`no decoding for ZetaSQL ${value.value}`);
+}
+
+const REST_TYPES: Record<string, string> = {
+  TYPE_STRING: "STRING",
+  TYPE_INT64: "INTEGER",
+  TYPE_DOUBLE: "FLOAT",
+  TYPE_BOOL: "BOOLEAN",
+  TYPE_NUMERIC: "NUMERIC",
+  TYPE_DATE: "DATE",
+  TYPE_TIMESTAMP: "TIMESTAMP",
+};
+
+/** A result column as BigQuery's REST API describes it (legacy type names; arrays REPEATED). */
+export function restField(name: string, type: TypeOutput): FakeField {
+  if (type.typeKind === "TYPE_ARRAY") return { ...restField(name, type.arrayType!.elementType), mode: "REPEATED" };
+  const rest = REST_TYPES[type.typeKind];
+  if (!rest) throw new Error(`no REST type for ZetaSQL ${type.typeKind} (column ${name})`);
+  return { name, type: rest };
+}
+
+/**
+ * A value as BigQuery's REST API sends it in a row: every scalar as text, TIMESTAMP as microseconds
+ * since the epoch (what the client asks for with formatOptions.useInt64Timestamp), arrays as lists of
+ * { v }, NULL as null.
+ */
+export function restCell(value: ValueOutput): FakeCell {
+  switch (value.value) {
+    case undefined:
+      return null;
+    case "int64Value":
+      // As sent: beyond 2^53 a JS number would round it.
+      return value.int64Value!;
+    case "timestampValue": {
+      const { seconds, nanos = 0 } = value.timestampValue!;
+      return String(BigInt(seconds) * 1_000_000n + BigInt(Math.floor(nanos / 1000)));
+    }
+    case "arrayValue":
+      return (value.arrayValue?.element ?? []).map((element) => ({ v: restCell(element) }));
+    case "structValue":
+      break;
+    default:
+      // FLOAT64, BOOL, STRING, NUMERIC and DATE are the text of their decoded value.
+      return String(jsValue(value));
+  }
+  throw new Error(`no REST encoding for ZetaSQL ${value.value}`);
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -428,6 +475,8 @@ export interface QueryResult {
   readonly rows: readonly Record<string, unknown>[];
   /** The same rows as arrays, in column order. */
   readonly cells: readonly (readonly unknown[])[];
+  /** The columns and rows as BigQuery's REST API would send them (a query response's schema and rows). */
+  readonly rest: { readonly fields: FakeField[]; readonly rows: FakeCell[][] };
 }
 
 interface Unary<Req, Res> {
@@ -648,11 +697,16 @@ async function service(
           params: params.map((p) => ({ name: p.name, value: valueProto(p.type, p.value) })),
         });
         const columns = prepared.columns.map((c) => ({ name: c.name, type: bigQueryTypeName(c.type) }));
-        const cells = (response.content?.tableData?.row ?? []).map((row) =>
-          columns.map((_, i) => jsValue(row.cell?.[i] ?? {})),
+        const values = (response.content?.tableData?.row ?? []).map((row) =>
+          columns.map((_, i) => row.cell?.[i] ?? {}),
         );
+        const cells = values.map((row) => row.map(jsValue));
         const rows = cells.map((row) => Object.fromEntries(columns.map((c, i) => [c.name, row[i]])));
-        return { columns, rows, cells };
+        const rest = {
+          fields: prepared.columns.map((c) => restField(c.name, c.type)),
+          rows: values.map((row) => row.map(restCell)),
+        };
+        return { columns, rows, cells, rest };
       } finally {
         await call(client, client.UnprepareQuery, { preparedQueryId: prepared.preparedQueryId });
       }
