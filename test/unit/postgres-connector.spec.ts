@@ -11,6 +11,7 @@ import {
   pgPoolSource,
   POOL_CONNECTIONS,
   PostgresConnector,
+  pgliteSource,
   type PgQuerySource,
 } from "../../src/connectors/postgres.ts";
 import { DEFAULT_MAPPING } from "../../src/sql/contract.ts";
@@ -457,10 +458,29 @@ describe("PostgresConnector", () => {
       [null, "web"],
     ]);
     asked.length = 0;
+    await connector.append("transactions", []);
+    expect(asked).toEqual([]);
     const rows = Array.from({ length: 5001 }, (_, i) => [`c${i}`, at, 1, null, null] as const);
     await connector.append("transactions", rows);
     expect(asked.map((a) => (a.values[0] as string[]).length)).toEqual([5000, 1]);
     expect((asked[1]!.values[0] as string[])[0]).toBe("c5000");
+  });
+});
+
+describe("pgliteSource", () => {
+  it("sets a UTC session and hands a result out in slices, with no empty last one", async () => {
+    const calls: string[] = [];
+    const db = {
+      exec: async (text: string) => calls.push(text),
+      query: async () => ({ rows: [{ i: 0 }, { i: 1 }, { i: 2 }, { i: 3 }] }),
+      close: async () => {},
+    };
+    const source = await pgliteSource(db as never);
+    expect(calls).toEqual(["SET TimeZone TO 'UTC'"]);
+    expect(await collect(source.stream("SELECT i", [], 2))).toEqual([
+      [{ i: 0 }, { i: 1 }],
+      [{ i: 2 }, { i: 3 }],
+    ]);
   });
 });
 
