@@ -52,7 +52,8 @@ export const GROUPS = {
     ],
     // Not all of test/sql: with every spec, Stryker estimated over two hours for this group. These are the
     // references for the SQL: the generated texts (snapshots), the features against their TypeScript
-    // definition on random data, the cut-off instants, the connectors' decoding, BigQuery's SQL on ZetaSQL.
+    // definition on random data, the cut-off instants, the connectors' decoding, BigQuery's SQL on ZetaSQL;
+    // and the connectors' pool, error mapping and paging against stand-in clients (DuckDB in memory).
     specs: [
       "test/unit/dialect-sql.spec.ts",
       "test/sql/purchase-features.spec.ts",
@@ -63,6 +64,9 @@ export const GROUPS = {
       "test/sql/lifecycle.spec.ts",
       "test/sql/bigquery.spec.ts",
       "test/sql/bigquery-zetasql.spec.ts",
+      "test/unit/postgres-connector.spec.ts",
+      "test/unit/bigquery-connector.spec.ts",
+      "test/unit/duckdb-connector.spec.ts",
     ],
   },
   // The edge: CSV export cells, query limits, API keys. Unit specs only: the server specs that also guard
