@@ -30,16 +30,19 @@ export const GROUPS = {
     ],
     specs: ["test/unit/**/*.spec.ts"],
   },
-  // Lifetime-value models and their numerics, against the published CDNOW results.
+  // Lifetime-value models and their numerics, against references at fixed parameters: the published CDNOW
+  // estimates' log-likelihoods and named customers' predictions, hand-worked and independently computed values.
+  // Not the full CDNOW fits (test/unit/cdnow-fits.spec.ts, test/sql/clv-warehouse.spec.ts): under Stryker's
+  // instrumentation each costs half a minute for every mutant it covers, which is nearly all of them, and the
+  // likelihoods and predictions they reach are pinned here at the published parameters; the optimiser has its
+  // own spec (clv-optimize) and small fits (clv-bgnbd, clv-predict, clv-fit) check it reaches the maximum.
   clv: {
     mutate: ["src/lifecycle/clv/**/*.ts", "!src/lifecycle/clv/fit-worker.ts"],
     specs: [
       "test/unit/clv*.spec.ts",
       "test/unit/pareto-nbd.spec.ts",
       "test/unit/bgnbd-reference.spec.ts",
-      "test/unit/clv-sample.spec.ts",
       "test/unit/statistics.spec.ts",
-      "test/sql/clv-warehouse.spec.ts",
     ],
   },
   // SQL the warehouses run: the features query and each dialect.
