@@ -96,7 +96,13 @@ function normalise(value: unknown): unknown {
 }
 
 /**
- * What is still failing after the client's retries — a 5xx, a rate limit, no network — as
+ * BigQuery's error reasons for a job it cannot run now, whatever the HTTP status: rate and quota limits
+ * come as 403 as well as 429 (cloud.google.com/bigquery/docs/error-messages).
+ */
+const UNAVAILABLE_REASONS = new Set(["backendError", "rateLimitExceeded", "jobRateLimitExceeded", "quotaExceeded"]);
+
+/**
+ * What is still failing after the client's retries — a 5xx, a rate or quota limit, no network — as
  * WarehouseUnavailableError (clients see WAREHOUSE_UNAVAILABLE); a bad query stays what it is.
  */
 function unavailable(error: unknown, budgetBytes: number): unknown {
@@ -106,7 +112,8 @@ function unavailable(error: unknown, budgetBytes: number): unknown {
   }
   const code = (error as { code?: unknown } | null)?.code;
   const network = ["ECONNREFUSED", "ECONNRESET", "ETIMEDOUT", "ENOTFOUND", "EAI_AGAIN"].includes(String(code));
-  if (network || Number(code) >= 500 || Number(code) === 429) {
+  const limited = reasons.some((reason) => reason !== undefined && UNAVAILABLE_REASONS.has(reason));
+  if (network || limited || Number(code) >= 500 || Number(code) === 429) {
     return new WarehouseUnavailableError(`BigQuery unavailable: ${(error as Error).message}`, { cause: error });
   }
   return error;

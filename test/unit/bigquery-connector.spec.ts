@@ -313,12 +313,16 @@ describe("BigQuery errors after the client's retries", () => {
     return Object.assign(new Error(message), { code, errors: reason ? [{ reason, message }] : undefined });
   }
 
-  it("reports a 5xx, a rate limit and no network as WAREHOUSE_UNAVAILABLE, with the cause", async () => {
+  it("reports a 5xx, a rate or quota limit and no network as WAREHOUSE_UNAVAILABLE, with the cause", async () => {
     for (const via of ["query", "stream", "estimate"] as const) {
       for (const failure of [
         apiError(500, "backendError", "Internal"),
         apiError(503, "backendError"),
         apiError(429, "rateLimitExceeded"),
+        // Rate and quota limits BigQuery answers with 403.
+        apiError(403, "rateLimitExceeded"),
+        apiError(403, "jobRateLimitExceeded"),
+        apiError(403, "quotaExceeded"),
         apiError("ECONNREFUSED"),
         apiError("ECONNRESET"),
         apiError("ETIMEDOUT"),
