@@ -99,7 +99,12 @@ function normalise(value: unknown): unknown {
  * BigQuery's error reasons for a job it cannot run now, whatever the HTTP status: rate and quota limits
  * come as 403 as well as 429 (cloud.google.com/bigquery/docs/error-messages).
  */
-const UNAVAILABLE_REASONS = new Set(["backendError", "rateLimitExceeded", "jobRateLimitExceeded", "quotaExceeded"]);
+const UNAVAILABLE_REASONS = new Set<string | undefined>([
+  "backendError",
+  "rateLimitExceeded",
+  "jobRateLimitExceeded",
+  "quotaExceeded",
+]);
 
 /**
  * What is still failing after the client's retries — a 5xx, a rate or quota limit, no network — as
@@ -112,7 +117,7 @@ function unavailable(error: unknown, budgetBytes: number): unknown {
   }
   const code = (error as { code?: unknown } | null)?.code;
   const network = ["ECONNREFUSED", "ECONNRESET", "ETIMEDOUT", "ENOTFOUND", "EAI_AGAIN"].includes(String(code));
-  const limited = reasons.some((reason) => reason !== undefined && UNAVAILABLE_REASONS.has(reason));
+  const limited = reasons.some((reason) => UNAVAILABLE_REASONS.has(reason));
   if (network || limited || Number(code) >= 500 || Number(code) === 429) {
     return new WarehouseUnavailableError(`BigQuery unavailable: ${(error as Error).message}`, { cause: error });
   }

@@ -318,6 +318,9 @@ describe("BigQuery errors after the client's retries", () => {
       for (const failure of [
         apiError(500, "backendError", "Internal"),
         apiError(503, "backendError"),
+        // A 5xx without a reason (a proxy's), from the first one.
+        apiError(500),
+        apiError(502),
         apiError(429, "rateLimitExceeded"),
         // Rate and quota limits BigQuery answers with 403.
         apiError(403, "rateLimitExceeded"),
