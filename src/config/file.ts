@@ -1,8 +1,10 @@
 // CLM_CONFIG: an optional JSON file for what does not fit in environment variables: the table and
-// column mapping, the time zone of days, the stage model, the RFM segment map and the survey event type.
+// column mapping, the time zone of days, the stage model, the RFM segment map, the survey event type and
+// the event types that get features of their own.
 import { readFileSync } from "node:fs";
 import { z } from "zod";
 import { resolveMapping, warehouseMappingSchema, type WarehouseMapping } from "../sql/contract.ts";
+import { eventTypesSchema, type EventType } from "../lifecycle/features.ts";
 import { DEFAULT_RFM_SEGMENTS, rfmSegmentsSchema, type RfmSegmentMap } from "../lifecycle/rfm.ts";
 import {
   checkStageModel,
@@ -32,6 +34,11 @@ const configFileSchema = z
     rfmSegments: rfmSegmentsSchema.optional(),
     /** events.type of survey answers (value 0–10) for the nps and satisfaction metrics. */
     surveyEventType: z.string().min(1).default("nps"),
+    /** Event types with features of their own (events.<type>.count …), for pre-purchase stages. */
+    events: z
+      .object({ types: eventTypesSchema.default([]) })
+      .strict()
+      .optional(),
   })
   .strict();
 
@@ -41,6 +48,8 @@ export interface FileConfig {
   readonly stageModel: StageModel;
   readonly rfmSegments: RfmSegmentMap;
   readonly surveyEventType: string;
+  /** The event types named in events.types, each with the events.type values that count as it. */
+  readonly eventTypes: readonly EventType[];
 }
 
 function formatPath(path: readonly PropertyKey[]): string {
@@ -57,8 +66,9 @@ export function parseConfigFile(json: unknown, source = "CLM_CONFIG"): FileConfi
   if (!parsed.success) {
     throw new ConfigError(parsed.error.issues.map((i) => `${source} at ${formatPath(i.path)}: ${i.message}`));
   }
+  const eventTypes = parsed.data.events?.types ?? [];
   const stageModel = resolveStageModel(parsed.data.stageModel);
-  const issues = checkStageModel(stageModel);
+  const issues = checkStageModel(stageModel, { eventTypes: new Set(eventTypes.map((t) => t.key)) });
   if (issues.length > 0) {
     throw new ConfigError(issues.map((i) => `${source} at ${formatPath(["stageModel", ...i.path])}: ${i.message}`));
   }
@@ -68,6 +78,7 @@ export function parseConfigFile(json: unknown, source = "CLM_CONFIG"): FileConfi
     stageModel,
     rfmSegments: parsed.data.rfmSegments ?? DEFAULT_RFM_SEGMENTS,
     surveyEventType: parsed.data.surveyEventType,
+    eventTypes,
   };
 }
 

@@ -1,6 +1,13 @@
 // The customer-features query as of a day, in each dialect: computed where the data lives, one row
 // per known customer (a purchase, a customers row or an event before the cut-off).
-import { FEATURES, type FeatureField } from "./features.ts";
+import {
+  EVENT_MEASURES,
+  eventFeatureField,
+  featureCatalog,
+  FEATURES,
+  type EventType,
+  type FeatureField,
+} from "./features.ts";
 import type { LogicalTable, WarehouseMapping } from "../sql/contract.ts";
 import type { Dialect } from "../sql/dialect.ts";
 import { cast, ident, join, sql, typeName, type Sql } from "../sql/sql.ts";
@@ -28,8 +35,10 @@ export interface FeaturesQuery {
   readonly customerIds?: readonly string[];
   /** Restrict to the customers whose id (as text) lies in this range (a part of a split export). */
   readonly customerRange?: CustomerRange;
-  /** The features to compute (columns in catalog order after customer_id); all when absent. */
-  readonly fields?: ReadonlySet<FeatureField>;
+  /** The event types configured (CLM_CONFIG events.types): each adds its features to the catalog. */
+  readonly eventTypes?: readonly EventType[];
+  /** The features to compute (columns in catalog order after customer_id); the whole catalog when absent. */
+  readonly fields?: ReadonlySet<string>;
 }
 
 /** ` AND` the text of `expr` lies in `range` (nothing for no range). */
@@ -48,7 +57,7 @@ function earliest(values: readonly Sql[]): Sql {
 }
 
 /** Whether any of `fields` is wanted. */
-function wantsAny(wanted: ReadonlySet<FeatureField>, ...fields: FeatureField[]): boolean {
+function wantsAny(wanted: ReadonlySet<string>, ...fields: FeatureField[]): boolean {
   return fields.some((f) => wanted.has(f));
 }
 
@@ -64,7 +73,12 @@ export function featuresSql(q: FeaturesQuery): Sql {
     sql`${q.customerIds ? sql` AND ${dialect.inList(expr, q.customerIds)}` : sql``}${inRange(expr, q.customerRange)}`;
   const hasCustomers = q.available.has("customers");
   const hasEvents = q.available.has("events");
-  const wanted: ReadonlySet<FeatureField> = q.fields ?? new Set(FEATURES.map((f) => f.field));
+  const catalog = featureCatalog(q.eventTypes ?? []);
+  const wanted: ReadonlySet<string> = q.fields ?? new Set(catalog.map((f) => f.field));
+  // The configured event types any of whose features are wanted, with their position (for CTE column names).
+  const eventTypes = (q.eventTypes ?? [])
+    .map((type, i) => ({ ...type, i }))
+    .filter((t) => EVENT_MEASURES.some((m) => wanted.has(eventFeatureField(t.key, m.measure))));
   const firstSeen = wantsAny(wanted, "firstSeenDate", "tenureDays");
   // Only the parts the wanted features read are computed: the stage rules read four features, and
   // order-level grouping, the purchase-day numbering and the events' latest type were most of the cost
@@ -75,7 +89,8 @@ export function featuresSql(q: FeaturesQuery): Sql {
   const numberDays = numbering.kind === "window";
   const numbered = numberDays && wantsAny(wanted, "secondPurchaseDate", "firstPurchaseRevenue");
   const peopleDetails = hasCustomers && (firstSeen || wanted.has("acquisitionChannel"));
-  const eventDetails = hasEvents && (firstSeen || wantsAny(wanted, "lastEventDate", "lastEventType"));
+  const eventDetails =
+    hasEvents && (firstSeen || wantsAny(wanted, "lastEventDate", "lastEventType") || eventTypes.length > 0);
   const referrals = hasCustomers && wanted.has("referredCount");
 
   /** Only who a table makes known before the cut-off (the union into `known` removes duplicates). */
@@ -175,14 +190,28 @@ export function featuresSql(q: FeaturesQuery): Sql {
   }
   if (hasEvents) {
     if (eventDetails) {
+      // Per configured type: how many, and the first and last instants (each type's values a bound list).
+      const occurred = col("events", "occurred_at");
+      const typeAggregates = eventTypes.map((t) => {
+        const isType = dialect.inList(col("events", "type"), t.values);
+        return sql`,
+           SUM(CASE WHEN ${isType} THEN 1 ELSE 0 END) AS ${ident(`et${t.i}_count`)},
+           MIN(CASE WHEN ${isType} THEN ${occurred} END) AS ${ident(`et${t.i}_first_at`)},
+           MAX(CASE WHEN ${isType} THEN ${occurred} END) AS ${ident(`et${t.i}_last_at`)}`;
+      });
+      const typeDays = eventTypes.map(
+        (t) => sql`, ${ident(`et${t.i}_count`)},
+         ${dialect.localDay(ident(`et${t.i}_first_at`), q.timeZone)} AS ${ident(`et${t.i}_first_day`)},
+         ${dialect.localDay(ident(`et${t.i}_last_at`), q.timeZone)} AS ${ident(`et${t.i}_last_day`)}`,
+      );
       // First and last instants, then their days: one zone conversion per customer, not per event.
       ctes.push(sql`ev AS (
   SELECT customer_id, ${dialect.localDay(sql`first_at`, q.timeZone)} AS first_day,
-         ${dialect.localDay(sql`last_at`, q.timeZone)} AS last_day, last_type
+         ${dialect.localDay(sql`last_at`, q.timeZone)} AS last_day, last_type${join(typeDays, "")}
   FROM (
     SELECT CAST(${col("events", "customer_id")} AS ${typeName("text")}) AS customer_id,
-           MIN(${col("events", "occurred_at")}) AS first_at, MAX(${col("events", "occurred_at")}) AS last_at,
-           ${dialect.latestBy(col("events", "type"), col("events", "occurred_at"))} AS last_type
+           MIN(${occurred}) AS first_at, MAX(${occurred}) AS last_at,
+           ${dialect.latestBy(col("events", "type"), occurred)} AS last_type${join(typeAggregates, "")}
     FROM ${table("events")} AS t
     WHERE ${col("events", "occurred_at")} < ${cutoff}${only(col("events", "customer_id"))}
     GROUP BY 1
@@ -225,10 +254,30 @@ export function featuresSql(q: FeaturesQuery): Sql {
     lastEventDate: () => (hasEvents ? sql`e.last_day` : nullOf("date")),
     lastEventType: () => (hasEvents ? cast(sql`e.last_type`, "text") : nullOf("text")),
   };
-  const selected = FEATURES.filter((f) => wanted.has(f.field)).map(
-    (f) => sql`,
+  // Each type's five, in catalog order after the fixed features.
+  const eventColumns = eventTypes.flatMap((t) => {
+    const e = (name: string) => ident("e", `et${t.i}_${name}`);
+    const expressions: Record<(typeof EVENT_MEASURES)[number]["measure"], () => Sql> = {
+      count: () => (hasEvents ? float(sql`COALESCE(${e("count")}, 0)`) : nullOf("float")),
+      firstDate: () => (hasEvents ? e("first_day") : nullOf("date")),
+      lastDate: () => (hasEvents ? e("last_day") : nullOf("date")),
+      daysSinceFirst: () => (hasEvents ? float(dialect.dayDiff(e("first_day"), asOf)) : nullOf("float")),
+      daysSinceLast: () => (hasEvents ? float(dialect.dayDiff(e("last_day"), asOf)) : nullOf("float")),
+    };
+    return catalog
+      .filter((f) => f.field.startsWith(`events.${t.key}.`) && wanted.has(f.field))
+      .map(
+        (f) => sql`,
+       ${expressions[f.field.slice(`events.${t.key}.`.length) as keyof typeof expressions]()} AS ${ident(f.column)}`,
+      );
+  });
+  const selected = [
+    ...FEATURES.filter((f) => wanted.has(f.field)).map(
+      (f) => sql`,
        ${columns[f.field]()} AS ${ident(f.column)}`,
-  );
+    ),
+    ...eventColumns,
+  ];
   const joins = [
     sql`LEFT JOIN buyers AS b ON b.customer_id = k.customer_id`,
     ...(peopleDetails ? [sql`LEFT JOIN people AS p ON p.customer_id = k.customer_id`] : []),

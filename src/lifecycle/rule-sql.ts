@@ -2,7 +2,7 @@
 // bound parameter. Each comparison is guarded so it is never NULL (false instead), which keeps NOT
 // and the TypeScript back end in agreement.
 import { cast, comparisonOperator, join, keyword, sql, type Sql, type SqlTypeName } from "../sql/sql.ts";
-import { FEATURE_BY_FIELD, type FeatureType } from "./features.ts";
+import { featureSpec, type FeatureType } from "./features.ts";
 import type { Rule, RuleScope, ValueExpr } from "./rules.ts";
 
 export interface RuleSqlContext {
@@ -20,7 +20,7 @@ interface CompiledValue {
 const OPERATOR = { eq: "=", neq: "<>", lt: "<", lte: "<=", gt: ">", gte: ">=" } as const;
 
 function typeOf(field: string, ctx: RuleSqlContext): FeatureType {
-  const type = FEATURE_BY_FIELD.get(field)?.type ?? ctx.scope?.extraFields?.get(field)?.type;
+  const type = featureSpec(field)?.type ?? ctx.scope?.extraFields?.get(field)?.type;
   if (!type) throw new Error(`unknown field ${field}`);
   return type;
 }

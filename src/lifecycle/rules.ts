@@ -9,7 +9,7 @@
 // Semantics, identical in the TypeScript and SQL back ends: a comparison is false when the field or
 // any value it needs is null (so `not` of it is true); only isNull/notNull look at nulls.
 import { z } from "zod";
-import { FEATURE_BY_FIELD, type FeatureType } from "./features.ts";
+import { eventFeatureSpec, FEATURE_BY_FIELD, parseEventFeatureField, type FeatureType } from "./features.ts";
 
 export const COMPARISON_OPS = ["eq", "neq", "lt", "lte", "gt", "gte"] as const;
 export type ComparisonOp = (typeof COMPARISON_OPS)[number];
@@ -162,6 +162,8 @@ export const ruleSchema: z.ZodType<Rule> = z.unknown().transform((input, ctx) =>
 /** Fields a rule may read besides the features, with their types (segments add `stage`). */
 export interface RuleScope {
   readonly extraFields?: ReadonlyMap<string, { type: FeatureType; values?: readonly string[] }>;
+  /** The event types CLM_CONFIG names (events.types): their features (`events.<type>.count` …) may be read. */
+  readonly eventTypes?: ReadonlySet<string>;
   /** Whether {"segment"} references and {"daysAgo"} dates are allowed (segment definitions). */
   readonly definitions?: boolean;
 }
@@ -180,7 +182,17 @@ function isDay(value: string): boolean {
 }
 
 function fieldType(field: string, scope: RuleScope): { type: FeatureType; values?: readonly string[] } | undefined {
+  const event = parseEventFeatureField(field);
+  if (event && scope.eventTypes?.has(event.key)) return eventFeatureSpec(field);
   return FEATURE_BY_FIELD.get(field) ?? scope.extraFields?.get(field);
+}
+
+function unknownField(field: string, path: (string | number)[]): RuleIssue[] {
+  const event = parseEventFeatureField(field);
+  const message = event
+    ? `unknown field ${JSON.stringify(field)}: event type ${event.key} is not in CLM_CONFIG's events.types`
+    : `unknown field ${JSON.stringify(field)}`;
+  return [{ path: [...path, "field"], message }];
 }
 
 /** Checks fields, operators and value types beyond the JSON shape; returns every problem with its path. */
@@ -194,7 +206,7 @@ export function checkRule(rule: Rule, scope: RuleScope = {}, path: (string | num
       : [{ path: [...path, "segment"], message: "segment references are only allowed in segment definitions" }];
   }
   const spec = fieldType(rule.field, scope);
-  if (!spec) return [{ path: [...path, "field"], message: `unknown field ${JSON.stringify(rule.field)}` }];
+  if (!spec) return unknownField(rule.field, path);
   const issues: RuleIssue[] = [];
   const checkValue = (value: ValueExpr, valuePath: (string | number)[], expected: FeatureType) => {
     issues.push(...checkValueExpr(value, expected, scope, valuePath, spec.values));
@@ -249,7 +261,7 @@ function checkValueExpr(
   }
   if ("field" in value) {
     const spec = fieldType(value.field, scope);
-    if (!spec) return [{ path: [...path, "field"], message: `unknown field ${JSON.stringify(value.field)}` }];
+    if (!spec) return unknownField(value.field, path);
     return spec.type === expected
       ? []
       : [{ path: [...path, "field"], message: `${value.field} is a ${spec.type}, expected a ${expected}` }];

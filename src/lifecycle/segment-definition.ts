@@ -5,6 +5,7 @@
 // the two usual ways (rule-sql.ts, rule-predicate.ts).
 import { InvalidInputError } from "../errors.ts";
 import { addDays } from "./calendar.ts";
+import type { EventType } from "./features.ts";
 import type { FeatureRow } from "./rule-predicate.ts";
 import { checkRule, parseRuleShape, type Rule, type RuleIssue, type RuleScope, type ValueExpr } from "./rules.ts";
 import type { RfmScore, RfmSegments } from "./rfm.ts";
@@ -32,10 +33,15 @@ export const DEFINITION_LIMITS = { depth: 12, nodes: 300, stringLength: 200, byt
  */
 export const RESOLVED_LIMITS = { depth: 40, nodes: 3_000 } as const;
 
-export function segmentScope(model: CompiledStageModel, rfm: RfmSegments): RuleScope {
+export function segmentScope(
+  model: CompiledStageModel,
+  rfm: RfmSegments,
+  eventTypes: readonly EventType[] = [],
+): RuleScope {
   const stageKeys = model.stages.map((s) => s.key);
   return {
     definitions: true,
+    eventTypes: new Set(eventTypes.map((t) => t.key)),
     extraFields: new Map([
       ["stage", { type: "string", values: stageKeys }],
       ["furthestStage", { type: "string", values: stageKeys }],

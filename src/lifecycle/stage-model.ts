@@ -5,7 +5,7 @@ import { z } from "zod";
 import { integer, join, sql, type Sql } from "../sql/sql.ts";
 import { compileFirstMatch, type FeatureRow } from "./rule-predicate.ts";
 import { compileRuleSql, type RuleSqlContext } from "./rule-sql.ts";
-import { checkRule, fieldsOf, ruleSchema, type Rule } from "./rules.ts";
+import { checkRule, fieldsOf, ruleSchema, type Rule, type RuleScope } from "./rules.ts";
 
 export interface Stage {
   readonly key: string;
@@ -190,8 +190,11 @@ export interface StageModelIssue {
   readonly message: string;
 }
 
-/** Everything a parsed model must also satisfy: unique keys and orders, a complete evaluation order, valid rules. */
-export function checkStageModel(model: StageModel): StageModelIssue[] {
+/**
+ * Everything a parsed model must also satisfy: unique keys and orders, a complete evaluation order, valid
+ * rules (reading only the features of the fixed catalog and of the event types in `scope`).
+ */
+export function checkStageModel(model: StageModel, scope: RuleScope = {}): StageModelIssue[] {
   const issues: StageModelIssue[] = [];
   const keys = new Map<string, number>();
   model.stages.forEach((stage, i) => {
@@ -201,7 +204,7 @@ export function checkStageModel(model: StageModel): StageModelIssue[] {
     if (model.stages.findIndex((s) => s.order === stage.order) !== i) {
       issues.push({ path: ["stages", i, "order"], message: `duplicate display order ${stage.order}` });
     }
-    for (const issue of checkRule(stage.rule))
+    for (const issue of checkRule(stage.rule, scope))
       issues.push({ path: ["stages", i, "rule", ...issue.path], message: issue.message });
   });
   model.evaluationOrder.forEach((key, i) => {

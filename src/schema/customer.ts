@@ -1,6 +1,6 @@
 // A customer as of a day: features, current and furthest stage, transactions. Lookups of one request
 // are batched into one warehouse query per day.
-import { FEATURES, type CustomerFeatures } from "../lifecycle/features.ts";
+import { eventFeatureField, FEATURES, type CustomerFeatures, type EventMeasure } from "../lifecycle/features.ts";
 import type { Transaction } from "../services/lifecycle/transactions.ts";
 import type { RequestContext } from "./context.ts";
 import { builder } from "./builder.ts";
@@ -14,11 +14,72 @@ export const MAX_CUSTOMER_IDS = 5_000;
 
 const UNIT_TEXT = { days: "Unit: days.", count: "Unit: count.", currency: "Unit: currency of the amounts." } as const;
 
+/** One configured event type's features of a customer (the rule language reads them as events.<type>.<measure>). */
+interface EventActivity {
+  readonly type: string;
+  readonly features: CustomerFeatures;
+}
+
+const EventActivityRef = builder.objectRef<EventActivity>("EventActivity").implement({
+  description:
+    "A customer's events of one type named in CLM_CONFIG's events.types, as of the day. Stage rules and segment definitions read these as events.<type>.count, events.<type>.firstDate, …",
+  fields: (t) => {
+    const read = (a: EventActivity, measure: EventMeasure) => a.features[eventFeatureField(a.type, measure)] ?? null;
+    return {
+      type: t.string({ description: "The event type's name in events.types.", resolve: (a) => a.type }),
+      count: t.int({
+        nullable: true,
+        description: "Events of this type up to the as-of day; 0 without any, null without the events table.",
+        resolve: (a) => read(a, "count") as number | null,
+      }),
+      firstDate: t.field({
+        type: "Date",
+        nullable: true,
+        description: "Day of the first event of this type.",
+        resolve: (a) => read(a, "firstDate") as string | null,
+      }),
+      lastDate: t.field({
+        type: "Date",
+        nullable: true,
+        description: "Day of the latest event of this type.",
+        resolve: (a) => read(a, "lastDate") as string | null,
+      }),
+      daysSinceFirst: t.int({
+        nullable: true,
+        description: "Whole days from the first event of this type to the as-of day.",
+        resolve: (a) => read(a, "daysSinceFirst") as number | null,
+      }),
+      daysSinceLast: t.int({
+        nullable: true,
+        description: "Whole days from the latest event of this type to the as-of day.",
+        resolve: (a) => read(a, "daysSinceLast") as number | null,
+      }),
+    };
+  },
+});
+
 const CustomerFeaturesRef = builder.objectRef<CustomerFeatures>("CustomerFeatures").implement({
   description:
     "What the lifecycle is computed from, as of a day; computed in the warehouse from the inputs known by then.",
-  fields: (t) =>
-    Object.fromEntries(
+  fields: (t) => ({
+    events: t.field({
+      type: [EventActivityRef],
+      description:
+        "Events by type, for each type CLM_CONFIG's events.types names (in that order); empty when none are configured.",
+      args: {
+        types: t.arg.stringList({ required: false, description: "Only these event types (names in events.types)." }),
+      },
+      resolve: (features, args, ctx) => {
+        const configured = ctx.services.lifecycle.eventTypes.map((e) => e.key);
+        const unknown = args.types?.filter((type) => !configured.includes(type)) ?? [];
+        if (unknown.length > 0)
+          throw new InvalidInputError(`event types not in CLM_CONFIG's events.types: ${unknown.join(", ")}`);
+        return configured
+          .filter((type) => !args.types || args.types.includes(type))
+          .map((type) => ({ type, features }));
+      },
+    }),
+    ...Object.fromEntries(
       FEATURES.map((f) => {
         const description = [
           f.description,
@@ -37,6 +98,7 @@ const CustomerFeaturesRef = builder.objectRef<CustomerFeatures>("CustomerFeature
         ];
       }),
     ),
+  }),
 });
 
 const TransactionRef = builder.objectRef<Transaction>("Transaction").implement({

@@ -57,7 +57,7 @@ export async function seedDemoIfEmpty(warehouse: DuckDBConnector, customers: num
 export async function openAppServices(
   warehouse: WarehouseConnector,
   kind: string,
-  { stageModel, timeZone, rfmSegments, surveyEventType }: FileConfig,
+  { stageModel, timeZone, rfmSegments, surveyEventType, eventTypes }: FileConfig,
   { prisma, log, fitWorkers }: { prisma: SegmentDatabase; log: Logger; fitWorkers?: number },
 ): Promise<AppServices> {
   const statuses = await warehouse.tableStatus().catch((error) => {
@@ -74,6 +74,7 @@ export async function openAppServices(
     available: availableTables(statuses),
     rfm: new RfmSegments(rfmSegments),
     surveyEventType,
+    eventTypes,
     fitPool: new FitPool(fitWorkers),
   });
 }

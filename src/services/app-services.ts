@@ -4,6 +4,7 @@
 // resolver or command builds its own (tests of one service may still build that service alone). What belongs to one request (DataLoaders) is made per request by forRequest().
 import type { Logger } from "pino";
 import type { WarehouseConnector } from "../connectors/connector.ts";
+import type { EventType } from "../lifecycle/features.ts";
 import type { RfmSegments } from "../lifecycle/rfm.ts";
 import { segmentScope } from "../lifecycle/segment-definition.ts";
 import type { StageModel } from "../lifecycle/stage-model.ts";
@@ -34,6 +35,8 @@ export interface AppServiceInputs {
   readonly surveyEventType?: string;
   /** Where CLV fits run (default: a pool of the machine's size). */
   readonly fitPool?: FitPool;
+  /** The event types CLM_CONFIG names (default: none). */
+  readonly eventTypes?: readonly EventType[];
 }
 
 export interface AppServices {
@@ -59,17 +62,12 @@ export interface AppServices {
 
 export function createAppServices(inputs: AppServiceInputs): AppServices {
   const { warehouse, log } = inputs;
-  const lifecycle = new LifecycleService(
-    warehouse,
-    inputs.stageModel,
-    inputs.timeZone,
-    inputs.available,
-    inputs.rfm,
-    inputs.surveyEventType,
-    inputs.fitPool,
-  );
+  const lifecycle = new LifecycleService(warehouse, inputs.stageModel, inputs.timeZone, inputs.available, inputs);
   // Definitions are checked against this server's stage model and RFM map.
-  const segmentStore = new SegmentStore(inputs.prisma, segmentScope(lifecycle.model, lifecycle.rfm));
+  const segmentStore = new SegmentStore(
+    inputs.prisma,
+    segmentScope(lifecycle.model, lifecycle.rfm, lifecycle.eventTypes),
+  );
   const segments = new SegmentService(lifecycle);
   return {
     warehouse,

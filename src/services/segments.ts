@@ -2,7 +2,7 @@
 // their stage keys and (only when the definition reads them) RFM scores.
 import type { CustomerRange } from "../lifecycle/features-sql.ts";
 import { cast, ident, integer, join, sql, type Sql } from "../sql/sql.ts";
-import { FEATURE_BY_FIELD, type CustomerFeatures, type FeatureField } from "../lifecycle/features.ts";
+import { featureSpec, type CustomerFeatures } from "../lifecycle/features.ts";
 import type { RuleSqlContext } from "../lifecycle/rule-sql.ts";
 import { compileRuleSql } from "../lifecycle/rule-sql.ts";
 import { fieldsOf, type Rule } from "../lifecycle/rules.ts";
@@ -17,11 +17,8 @@ export class SegmentService {
   /** Reads a definition's fields from the relation `f` that `relation()` builds. */
   get columns(): RuleSqlContext {
     return {
-      scope: segmentScope(this.lifecycle.model, this.lifecycle.rfm),
-      column: (field) =>
-        FEATURE_BY_FIELD.has(field)
-          ? ident("f", FEATURE_BY_FIELD.get(field)!.column)
-          : ident("f", SEGMENT_FIELDS[field as SegmentField].column),
+      scope: segmentScope(this.lifecycle.model, this.lifecycle.rfm, this.lifecycle.eventTypes),
+      column: (field) => ident("f", (featureSpec(field) ?? SEGMENT_FIELDS[field as SegmentField]).column),
     };
   }
 
@@ -35,7 +32,7 @@ export class SegmentService {
    * RFM scores and segment when `withRfm` (a ranking over all buyers, so only when needed). With
    * `fields`, only those features and the ones the stage rules read are computed.
    */
-  relation(asOf: string, withRfm: boolean, fields?: Iterable<FeatureField>, customerRange?: CustomerRange): Sql {
+  relation(asOf: string, withRfm: boolean, fields?: Iterable<string>, customerRange?: CustomerRange): Sql {
     const { model, rfm } = this.lifecycle;
     const rfmJoin = withRfm
       ? sql` LEFT JOIN (${this.lifecycle.rfmScored(asOf)}) AS rfm ON rfm.customer_id = f.customer_id`
@@ -67,7 +64,7 @@ FROM (${
     const staged = this.relation(
       asOf,
       readsRfm(read),
-      features === "all" ? undefined : [...read].filter((f): f is FeatureField => FEATURE_BY_FIELD.has(f)),
+      features === "all" ? undefined : [...read].filter((f) => featureSpec(f) !== undefined),
       customerRange,
     );
     return sql`SELECT f.* FROM (${staged}) AS f WHERE ${compileRuleSql(rule, this.columns)}`;

@@ -174,7 +174,9 @@ describe.each(testWarehouses())("metrics on the fixture in $label", (factory) =>
 
   it("reads survey answers of the configured event type only", async () => {
     const tables = new Set(["customers", "events", "marketing_spend"] as const);
-    const csat = new LifecycleService(server.warehouse, defaultStageModel(), "UTC", tables, undefined, "csat");
+    const csat = new LifecycleService(server.warehouse, defaultStageModel(), "UTC", tables, {
+      surveyEventType: "csat",
+    });
     const nps = METRIC_BY_KEY.get("nps")!;
     const measured = await new MetricsService(csat, new SegmentService(csat)).measure({ period: JUNE, metrics: [nps] });
     expect(measured.total.survey_responses).toBe(0);

@@ -55,15 +55,9 @@ describe.each(testWarehouses())("CLV summaries on $label", (factory) => {
   const seen: ClvFitInput[] = [];
   beforeAll(async () => {
     warehouse = await filledWarehouse(factory, { transactions: rows() });
-    lifecycle = new LifecycleService(
-      warehouse,
-      defaultStageModel(),
-      "UTC",
-      new Set(),
-      undefined,
-      undefined,
-      recordingPool(seen),
-    );
+    lifecycle = new LifecycleService(warehouse, defaultStageModel(), "UTC", new Set(), {
+      fitPool: recordingPool(seen),
+    });
   });
   afterAll(async () => {
     await warehouse?.close();

@@ -257,3 +257,37 @@ describe("CLM_CONFIG file", () => {
     expect(() => loadConfigFile(join(dir, "missing.json"))).toThrow(/CLM_CONFIG cannot be read \(ENOENT/);
   });
 });
+
+describe("events.types", () => {
+  it("lets stage rules read a configured type's features, and names the missing type otherwise", () => {
+    const model = {
+      stages: [
+        {
+          key: "prospect",
+          name: "Prospect",
+          order: 1,
+          kind: "progress",
+          rule: { field: "purchaseDays", op: "eq", value: 0 },
+        },
+        {
+          key: "interest",
+          name: "Interest",
+          order: 2,
+          kind: "progress",
+          rule: { field: "events.lead.count", op: "gte", value: 1 },
+        },
+      ],
+      evaluationOrder: ["interest", "prospect"],
+      fallback: "prospect",
+    };
+    const config = parseConfigFile({ events: { types: ["lead"] }, stageModel: model });
+    expect(config.eventTypes).toEqual([{ key: "lead", values: ["lead"] }]);
+    expect(parseConfigFile({ stageModel: { thresholds: {} } }).eventTypes).toEqual([]);
+    expect(configErrorLines(() => parseConfigFile({ events: { types: ["visit"] }, stageModel: model }))).toEqual([
+      `CLM_CONFIG at stageModel.stages[1].rule.field: unknown field "events.lead.count": event type lead is not in CLM_CONFIG's events.types`,
+    ]);
+    expect(configErrorLines(() => parseConfigFile({ events: { types: ["visit"], kinds: [] } }))[0]).toMatch(
+      /^CLM_CONFIG at events: /,
+    );
+  });
+});

@@ -39,6 +39,7 @@ describe("segmentScope", () => {
   it("allows references and relative dates and adds the stage model's keys and the RFM fields", () => {
     expect(SCOPE).toEqual({
       definitions: true,
+      eventTypes: new Set(),
       extraFields: new Map([
         ["stage", { type: "string", values: STAGE_KEYS }],
         ["furthestStage", { type: "string", values: STAGE_KEYS }],

@@ -9,32 +9,44 @@ import type { LogicalTable } from "../../sql/contract.ts";
 import { featuresSql, type CustomerRange } from "../../lifecycle/features-sql.ts";
 import { ident, type Sql } from "../../sql/sql.ts";
 import { asOfCutoff, today } from "../../lifecycle/calendar.ts";
-import { FEATURES, FEATURE_BY_FIELD, type CustomerFeatures, type FeatureField } from "../../lifecycle/features.ts";
+import {
+  featureCatalog,
+  featureSpec,
+  type CustomerFeatures,
+  type EventType,
+  type FeatureSpec,
+} from "../../lifecycle/features.ts";
 import type { RuleSqlContext } from "../../lifecycle/rule-sql.ts";
 import { CompiledStageModel, type StageModel } from "../../lifecycle/stage-model.ts";
 import { loaderOf, memo } from "./loaders.ts";
 
 /** Reads feature columns of the relation aliased `f`. */
 export const featureColumns: RuleSqlContext = {
-  column: (field) => ident("f", FEATURE_BY_FIELD.get(field)!.column),
+  column: (field) => ident("f", featureSpec(field)!.column),
 };
 
 /**
- * A warehouse row (feature columns) as CustomerFeatures: null stays null, numbers become JS numbers,
- * the rest text. Generated once from the catalog as one object literal, so every object has the same
+ * A reader of warehouse rows (feature columns) as CustomerFeatures: null stays null, numbers become JS
+ * numbers, the rest text. Generated once per catalog as one object literal, so every object has the same
  * shape with its fields in the object itself; objects grown field by field in a loop made the
  * classifier several times slower over them (bench/README.md, "Compiled classifier").
  */
-export const toFeatures: (row: Record<string, unknown>) => CustomerFeatures = (() => {
-  const plain = /^[a-z][A-Za-z0-9_]*$/; // the catalog's own names; checked, as they become source
-  const fields = FEATURES.map((f) => {
+export function featureReader(catalog: readonly FeatureSpec[]): (row: Record<string, unknown>) => CustomerFeatures {
+  // Names become source: the catalog's fixed names and event types are checked by pattern (features.ts,
+  // config), and each is written as a JSON string literal besides.
+  const plain = /^[a-z][A-Za-z0-9_.]*$/;
+  const fields = catalog.map((f) => {
     if (!plain.test(f.field) || !plain.test(f.column)) throw new Error(`feature name not plain: ${f.field}`);
     const convert = f.type === "number" ? "Number" : "String";
-    return `${f.field}: row.${f.column} == null ? null : ${convert}(row.${f.column})`;
+    const value = `row[${JSON.stringify(f.column)}]`;
+    return `${JSON.stringify(f.field)}: ${value} == null ? null : ${convert}(${value})`;
   });
-  // eslint-disable-next-line @typescript-eslint/no-implied-eval -- built from the static catalog above
+  // eslint-disable-next-line @typescript-eslint/no-implied-eval -- built from the checked catalog above
   return new Function(`return (row) => ({ customerId: String(row.customer_id), ${fields.join(", ")} });`)();
-})();
+}
+
+/** A warehouse row of the fixed features as CustomerFeatures (no event types configured). */
+export const toFeatures = featureReader(featureCatalog([]));
 
 /** The features relation of a warehouse and stage model, and lookups of some customers' features in it. */
 export class CustomerFeatureService {
@@ -46,16 +58,24 @@ export class CustomerFeatureService {
     readonly timeZone: string,
     /** Optional contract tables present and complete. */
     readonly available: ReadonlySet<LogicalTable>,
+    /** The event types CLM_CONFIG names, each adding its features to the catalog. */
+    readonly eventTypes: readonly EventType[] = [],
   ) {
     this.model = new CompiledStageModel(stageModel);
-    this.stageFields = this.model.fieldsRead() as Set<FeatureField>;
+    this.stageFields = this.model.fieldsRead();
+    this.catalog = featureCatalog(eventTypes);
+    this.toFeatures = featureReader(this.catalog);
   }
 
+  /** Every feature this server computes: the fixed ones, then each configured event type's. */
+  readonly catalog: readonly FeatureSpec[];
+  private readonly toFeatures: (row: Record<string, unknown>) => CustomerFeatures;
+
   /** The features the stage rules read: all a query that only classifies needs computed. */
-  private readonly stageFields: ReadonlySet<FeatureField>;
+  private readonly stageFields: ReadonlySet<string>;
 
   /** The features relation with only the stage rules' features (plus `extra`), for classifying in SQL. */
-  stagedFeatures(asOf: string, extra: Iterable<FeatureField> = [], customerRange?: CustomerRange): Sql {
+  stagedFeatures(asOf: string, extra: Iterable<string> = [], customerRange?: CustomerRange): Sql {
     return this.features(asOf, undefined, { fields: new Set([...this.stageFields, ...extra]), customerRange });
   }
 
@@ -67,9 +87,10 @@ export class CustomerFeatureService {
   features(
     asOf: string,
     customerIds?: readonly string[],
-    options: { transactionsOnly?: boolean; fields?: ReadonlySet<FeatureField>; customerRange?: CustomerRange } = {},
+    options: { transactionsOnly?: boolean; fields?: ReadonlySet<string>; customerRange?: CustomerRange } = {},
   ): Sql {
     return featuresSql({
+      eventTypes: this.eventTypes,
       customerRange: options.customerRange,
       fields: options.fields,
       dialect: this.warehouse.dialect,
@@ -93,7 +114,7 @@ export class CustomerFeatureService {
     const rows = this.warehouse.queryPerKey
       ? await this.warehouse.queryPerKey(customerIds, build, (row) => String(row.customer_id), options)
       : await this.warehouse.query(build(customerIds), options);
-    return new Map(rows.map((row) => [String(row.customer_id), toFeatures(row)]));
+    return new Map(rows.map((row) => [String(row.customer_id), this.toFeatures(row)]));
   }
 
   /** Features of customers just found on asOf, in the order given (all must be known that day). */

@@ -5,7 +5,7 @@ import type { TableStatus, WarehouseConnector } from "../../connectors/connector
 import type { LogicalTable } from "../../sql/contract.ts";
 import type { Sql } from "../../sql/sql.ts";
 import type { PurchaseModelKind, TimeUnit } from "../../lifecycle/clv/predict.ts";
-import type { CustomerFeatures } from "../../lifecycle/features.ts";
+import type { CustomerFeatures, EventType } from "../../lifecycle/features.ts";
 import { RfmSegments, type RfmScore } from "../../lifecycle/rfm.ts";
 import type { StageModel } from "../../lifecycle/stage-model.ts";
 import { FitPool } from "../fit-pool.ts";
@@ -21,11 +21,29 @@ export function availableTables(statuses: readonly TableStatus[]): ReadonlySet<L
   return new Set(statuses.filter((s) => s.present && s.missingColumns.length === 0).map((s) => s.logical));
 }
 
+/** What a lifecycle service may be given beyond its warehouse, stage model, time zone and tables. */
+export interface LifecycleOptions {
+  /** The RFM map (default: the built-in one). */
+  readonly rfm?: RfmSegments;
+  /** The events.type of survey answers (default "nps"). */
+  readonly surveyEventType?: string;
+  /** Where CLV fits run (default: a pool of the machine's size, started at the first fit). */
+  readonly fitPool?: FitPool;
+  /** The event types CLM_CONFIG names, each with its features (default: none). */
+  readonly eventTypes?: readonly EventType[];
+}
+
 export class LifecycleService extends CustomerFeatureService {
   private readonly stages: StageQueries;
   private readonly rfmQueries: RfmQueries;
   private readonly clvFits: ClvFits;
   private readonly transactions: TransactionQueries;
+
+  readonly rfm: RfmSegments;
+  /** The events.type of survey answers (value 0–10) that NPS and satisfaction read. */
+  readonly surveyEventType: string;
+  /** Where CLV fits run (worker threads, started at the first fit). */
+  readonly fitPool: FitPool;
 
   constructor(
     warehouse: WarehouseConnector,
@@ -33,16 +51,15 @@ export class LifecycleService extends CustomerFeatureService {
     timeZone: string,
     /** Optional contract tables present and complete. */
     available: ReadonlySet<LogicalTable>,
-    readonly rfm: RfmSegments = new RfmSegments(),
-    /** The events.type of survey answers (value 0–10) that NPS and satisfaction read. */
-    readonly surveyEventType = "nps",
-    /** Where CLV fits run (worker threads, started at the first fit). */
-    readonly fitPool = new FitPool(),
+    options: LifecycleOptions = {},
   ) {
-    super(warehouse, stageModel, timeZone, available);
+    super(warehouse, stageModel, timeZone, available, options.eventTypes);
+    this.rfm = options.rfm ?? new RfmSegments();
+    this.surveyEventType = options.surveyEventType ?? "nps";
+    this.fitPool = options.fitPool ?? new FitPool();
     this.stages = new StageQueries(this);
-    this.rfmQueries = new RfmQueries(this, rfm);
-    this.clvFits = new ClvFits(this, fitPool);
+    this.rfmQueries = new RfmQueries(this, this.rfm);
+    this.clvFits = new ClvFits(this, this.fitPool);
     this.transactions = new TransactionQueries(this);
   }
 
@@ -51,18 +68,10 @@ export class LifecycleService extends CustomerFeatureService {
     warehouse: WarehouseConnector,
     stageModel: StageModel,
     timeZone: string,
-    options: { statuses?: readonly TableStatus[]; rfm?: RfmSegments; surveyEventType?: string; fitPool?: FitPool } = {},
+    options: LifecycleOptions & { statuses?: readonly TableStatus[] } = {},
   ): Promise<LifecycleService> {
     const statuses = options.statuses ?? (await warehouse.tableStatus());
-    return new LifecycleService(
-      warehouse,
-      stageModel,
-      timeZone,
-      availableTables(statuses),
-      options.rfm,
-      options.surveyEventType,
-      options.fitPool,
-    );
+    return new LifecycleService(warehouse, stageModel, timeZone, availableTables(statuses), options);
   }
 
   /** Ends the fit workers (the warehouse belongs to whoever opened it). */
