@@ -6,12 +6,8 @@ import { z } from "zod";
 import { resolveMapping, warehouseMappingSchema, type WarehouseMapping } from "../sql/contract.ts";
 import { eventTypesSchema, type EventType } from "../lifecycle/features.ts";
 import { DEFAULT_RFM_SEGMENTS, rfmSegmentsSchema, type RfmSegmentMap } from "../lifecycle/rfm.ts";
-import {
-  checkStageModel,
-  resolveStageModel,
-  stageModelConfigSchema,
-  type StageModel,
-} from "../lifecycle/stage-model.ts";
+import { checkStageModel, type StageModel, type StageModelIssue } from "../lifecycle/stage-model.ts";
+import { resolveStageModel, stageModelConfigSchema } from "../lifecycle/stage-presets.ts";
 import { ConfigError } from "./env.ts";
 
 function isTimeZone(name: string): boolean {
@@ -67,11 +63,12 @@ export function parseConfigFile(json: unknown, source = "CLM_CONFIG"): FileConfi
     throw new ConfigError(parsed.error.issues.map((i) => `${source} at ${formatPath(i.path)}: ${i.message}`));
   }
   const eventTypes = parsed.data.events?.types ?? [];
-  const stageModel = resolveStageModel(parsed.data.stageModel);
+  const stageModelIssues = (issues: readonly StageModelIssue[]) =>
+    new ConfigError(issues.map((i) => `${source} at ${formatPath(["stageModel", ...i.path])}: ${i.message}`));
+  const stageModel = resolveStageModel(parsed.data.stageModel, eventTypes);
+  if ("issues" in stageModel) throw stageModelIssues(stageModel.issues);
   const issues = checkStageModel(stageModel, { eventTypes: new Set(eventTypes.map((t) => t.key)) });
-  if (issues.length > 0) {
-    throw new ConfigError(issues.map((i) => `${source} at ${formatPath(["stageModel", ...i.path])}: ${i.message}`));
-  }
+  if (issues.length > 0) throw stageModelIssues(issues);
   return {
     mapping: resolveMapping(parsed.data.warehouse),
     timeZone: parsed.data.timeZone,

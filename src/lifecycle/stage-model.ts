@@ -39,8 +39,28 @@ export const thresholdsSchema = z
 
 export type StageThresholds = z.output<typeof thresholdsSchema>;
 
+/**
+ * The lapse rules after a purchase, shared by the presets: at risk once the time since the last purchase
+ * passes max(a floor, a multiple of the customer's own mean gap), churned after a fixed number of days.
+ */
+export function purchaseLapseRules(t: {
+  readonly atRiskMinDays: number;
+  readonly atRiskGapMultiple: number;
+  readonly churnDays: number;
+}): { atRisk: Rule; churned: Rule } {
+  return {
+    atRisk: {
+      field: "recencyDays",
+      op: "gt",
+      value: { max: [t.atRiskMinDays, { mul: [t.atRiskGapMultiple, { field: "meanGapDays" }] }] },
+    },
+    churned: { field: "recencyDays", op: "gt", value: t.churnDays },
+  };
+}
+
 export function defaultStageModel(input: Partial<StageThresholds> = {}): StageModel {
   const t = thresholdsSchema.parse(input);
+  const lapse = purchaseLapseRules(t);
   const purchaseDays = (op: "eq" | "gte", value: number): Rule => ({ field: "purchaseDays", op, value });
   const stages: Stage[] = [
     {
@@ -120,11 +140,7 @@ export function defaultStageModel(input: Partial<StageThresholds> = {}): StageMo
         "Ask why (short survey)",
         "Check service issues on their last orders",
       ],
-      rule: {
-        field: "recencyDays",
-        op: "gt",
-        value: { max: [t.atRiskMinDays, { mul: [t.atRiskGapMultiple, { field: "meanGapDays" }] }] },
-      },
+      rule: lapse.atRisk,
     },
     {
       key: "churned",
@@ -136,7 +152,7 @@ export function defaultStageModel(input: Partial<StageThresholds> = {}): StageMo
         "Reactivation campaign with a strong last-chance offer",
         "Move to low-cost channels; suppress from paid retargeting",
       ],
-      rule: { field: "recencyDays", op: "gt", value: t.churnDays },
+      rule: lapse.churned,
     },
   ];
   return {
@@ -158,32 +174,14 @@ const stageSchema = z
   })
   .strict();
 
-const customModelSchema = z
+/** A whole stage model of one's own in CLM_CONFIG: `{ stages, evaluationOrder, fallback }`. */
+export const customModelSchema = z
   .object({
     stages: z.array(stageSchema).min(1),
     evaluationOrder: z.array(z.string()),
     fallback: z.string(),
   })
   .strict();
-
-const thresholdsConfigSchema = z.object({ thresholds: thresholdsSchema.partial() }).strict();
-
-/**
- * CLM_CONFIG's `stageModel`: `{ thresholds }` for the default model, or a whole model of one's own
- * (`{ stages, evaluationOrder, fallback }`). The branch is picked by its keys, so errors point inside it.
- */
-export const stageModelConfigSchema = z
-  .unknown()
-  .transform((input, ctx): z.output<typeof thresholdsConfigSchema> | StageModel => {
-    const schema =
-      typeof input === "object" && input !== null && "thresholds" in input ? thresholdsConfigSchema : customModelSchema;
-    const parsed = schema.safeParse(input);
-    if (parsed.success) return parsed.data as z.output<typeof thresholdsConfigSchema> | StageModel;
-    for (const issue of parsed.error.issues) ctx.addIssue({ ...issue, code: "custom", path: issue.path } as never);
-    return z.NEVER;
-  });
-
-export type StageModelConfig = z.input<typeof customModelSchema> | z.input<typeof thresholdsConfigSchema>;
 
 export interface StageModelIssue {
   readonly path: (string | number)[];
@@ -219,12 +217,6 @@ export function checkStageModel(model: StageModel, scope: RuleScope = {}): Stage
   if (!keys.has(model.fallback))
     issues.push({ path: ["fallback"], message: `unknown stage ${JSON.stringify(model.fallback)}` });
   return issues;
-}
-
-export function resolveStageModel(config: z.output<typeof stageModelConfigSchema> | undefined): StageModel {
-  if (!config) return defaultStageModel();
-  if ("thresholds" in config) return defaultStageModel(config.thresholds);
-  return config;
 }
 
 /**

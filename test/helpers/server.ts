@@ -8,7 +8,8 @@ import { generateDemoData, type DemoCounts } from "../../src/demo/generate.ts";
 import { disableKeyCache, enableKeyCache } from "../../src/auth/key-cache.ts";
 import { DEFAULT_KEY_CACHE_SECONDS } from "../../src/config/defaults.ts";
 import { RevocationListener } from "../../src/auth/key-revocations.ts";
-import { defaultStageModel } from "../../src/lifecycle/stage-model.ts";
+import { parseConfigFile } from "../../src/config/file.ts";
+import { RfmSegments } from "../../src/lifecycle/rfm.ts";
 import { createAppServices, type AppServices } from "../../src/services/app-services.ts";
 import type { FitPool } from "../../src/services/fit-pool.ts";
 import { availableTables, type LifecycleService } from "../../src/services/lifecycle/service.ts";
@@ -76,11 +77,11 @@ export async function openDemoWarehouse(
 
 /** A warehouse holding exactly these rows (a hand-built fixture). */
 export async function openFixtureWarehouse(
-  rows: Record<LogicalTable, readonly ContractRow[]>,
+  rows: Partial<Record<LogicalTable, readonly ContractRow[]>>,
   factory?: WarehouseFactory,
 ): Promise<{ warehouse: TestWarehouse; counts: DemoCounts }> {
   const warehouse = await openEmptyWarehouse(factory);
-  for (const [table, tableRows] of Object.entries(rows)) await warehouse.append(table as LogicalTable, tableRows);
+  for (const [table, tableRows] of Object.entries(rows)) await warehouse.append(table as LogicalTable, tableRows!);
   const counts = Object.fromEntries(Object.entries(rows).map(([t, r]) => [t, r.length])) as DemoCounts;
   return { warehouse, counts };
 }
@@ -90,7 +91,7 @@ export async function startTestServer(
     customers?: number;
     warehouseFactory?: WarehouseFactory;
     /** Load these rows instead of the demo shop. */
-    rows?: Record<LogicalTable, readonly ContractRow[]>;
+    rows?: Partial<Record<LogicalTable, readonly ContractRow[]>>;
     /** Requests without a key act as an analyst (default here: on). */
     allowAnonymous?: boolean;
     /** Guard settings; the result cache is off here unless given (tests count warehouse queries). */
@@ -107,8 +108,11 @@ export async function startTestServer(
     yoga?: YogaOptions;
     /** Where CLV fits run (default: a pool of the server's default size). */
     fitPool?: FitPool;
+    /** CLM_CONFIG's contents (stage model, event types, time zone, …); default: none. */
+    clmConfig?: unknown;
   } = {},
 ): Promise<TestServer> {
+  const config = parseConfigFile(options.clmConfig ?? {});
   const appDb = options.appDb ?? (await openTestAppDatabase());
   const demo = options.rows
     ? await openFixtureWarehouse(options.rows, options.warehouseFactory)
@@ -139,8 +143,11 @@ export async function startTestServer(
     warehouse: guarded,
     prisma: appDb.prisma,
     log,
-    stageModel: defaultStageModel(),
-    timeZone: "UTC",
+    stageModel: config.stageModel,
+    timeZone: config.timeZone,
+    eventTypes: config.eventTypes,
+    surveyEventType: config.surveyEventType,
+    rfm: new RfmSegments(config.rfmSegments),
     available: availableTables(await guarded.tableStatus()),
     fitPool: options.fitPool,
   });

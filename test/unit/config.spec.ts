@@ -4,6 +4,7 @@ import { join } from "node:path";
 import { describe, expect, it } from "vitest";
 import { ConfigError, loadEnv } from "../../src/config/env.ts";
 import { loadConfigFile, parseConfigFile } from "../../src/config/file.ts";
+import { defaultStageModel } from "../../src/lifecycle/stage-model.ts";
 
 function configErrorLines(run: () => unknown): readonly string[] {
   try {
@@ -289,5 +290,39 @@ describe("events.types", () => {
     expect(configErrorLines(() => parseConfigFile({ events: { types: ["visit"], kinds: [] } }))[0]).toMatch(
       /^CLM_CONFIG at events: /,
     );
+  });
+
+  it("builds the presets by name, and names event types the sales funnel reads but the config lacks", () => {
+    expect(parseConfigFile({ stageModel: { preset: "ecommerce", thresholds: { churnDays: 200 } } }).stageModel).toEqual(
+      defaultStageModel({ churnDays: 200 }),
+    );
+    const funnel = parseConfigFile({
+      events: { types: ["visit", "lead", "subscribe", "quote_request"] },
+      stageModel: { preset: "sales-funnel", thresholds: { coldLeadDays: 30 } },
+    }).stageModel;
+    expect(funnel.fallback).toBe("attraction");
+    expect(funnel.stages.find((s) => s.key === "cold_lead")?.description).toContain("more than 30 days");
+    expect(
+      configErrorLines(() =>
+        parseConfigFile({
+          events: { types: ["visit", "lead"] },
+          stageModel: { preset: "sales-funnel", evaluationEvents: ["demo"] },
+        }),
+      ),
+    ).toEqual([
+      "CLM_CONFIG at stageModel.interestEvents[1]: event type subscribe is not in CLM_CONFIG's events.types",
+      "CLM_CONFIG at stageModel.evaluationEvents[0]: event type demo is not in CLM_CONFIG's events.types",
+    ]);
+    expect(configErrorLines(() => parseConfigFile({ stageModel: { preset: "b2b" } }))[0]).toMatch(
+      /^CLM_CONFIG at stageModel\.preset: /,
+    );
+    expect(
+      configErrorLines(() =>
+        parseConfigFile({
+          events: { types: ["lead"] },
+          stageModel: { preset: "sales-funnel", thresholds: { churnDays: 0 } },
+        }),
+      )[0],
+    ).toMatch(/^CLM_CONFIG at stageModel\.thresholds\.churnDays: /);
   });
 });

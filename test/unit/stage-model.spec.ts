@@ -7,10 +7,10 @@ import {
   checkStageModel,
   CompiledStageModel,
   defaultStageModel,
-  stageModelConfigSchema,
   type Stage,
   type StageModel,
 } from "../../src/lifecycle/stage-model.ts";
+import { stageModelConfigSchema } from "../../src/lifecycle/stage-presets.ts";
 import { ident, render } from "../../src/sql/sql.ts";
 
 describe("the default stage model", () => {
