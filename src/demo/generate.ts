@@ -1,7 +1,12 @@
-// A deterministic demo shop: people become known through acquisition channels (some only as leads),
+// A deterministic demo shop: people become known through acquisition channels (some never buy),
 // buyers purchase at heterogeneous rates and drop out (the BG/NBD story), spend varies per customer
 // (the Gamma-Gamma story), some refer others, paid channels cost money every day, and visits, sign-ups,
-// leads and survey scores are recorded as events. Every draw comes from one seeded generator.
+// leads, newsletter subscriptions, quote requests and survey scores are recorded as events. Before the
+// first purchase each person walks the pre-purchase funnel: a first visit (attraction), then perhaps a
+// lead form or a subscription (interest), then perhaps a quote request (evaluation); buyers mostly went
+// through them, and the further someone got the likelier they bought. Every draw comes from seeded
+// generators: one for the shop, one for the pre-purchase journey (so the journey leaves the shop's own
+// draws, and the answers tests pin on them, as they were).
 import type { ContractRow, WarehouseWriter } from "../connectors/connector.ts";
 import type { LogicalTable } from "../sql/contract.ts";
 import { Random } from "../lifecycle/random.ts";
@@ -49,6 +54,20 @@ const CHANNEL_PROFILE: Record<AcquisitionChannel, { leadOnly: number; rate: numb
 
 const SALES_CHANNEL = { web: 70, app: 25, store: 5 } as const;
 
+/**
+ * The pre-purchase journey: the chance to show interest (a lead form or a newsletter subscription) and,
+ * once interested, to ask for a quote; buyers first, then the others (who, by the channel's quality, show
+ * interest less often). Days are the mean wait after the step before, for those who do not buy.
+ */
+const JOURNEY = {
+  buyerInterest: 0.8,
+  buyerQuote: 0.55,
+  otherInterest: (leadOnly: number) => 0.55 - 0.4 * leadOnly,
+  otherQuote: 0.3,
+  interestDays: 4,
+  quoteDays: 9,
+} as const;
+
 export function formatDay(ms: number): string {
   return new Date(ms).toISOString().slice(0, 10);
 }
@@ -58,6 +77,7 @@ export async function generateDemoData(
   options: DemoOptions,
 ): Promise<DemoCounts> {
   const random = new Random(options.seed ?? 42);
+  const journey = new Random((options.seed ?? 42) + 1);
   const endMs = Date.parse(`${options.endDate}T00:00:00Z`) + DAY_MS - 1;
   if (Number.isNaN(endMs)) throw new Error(`endDate must be YYYY-MM-DD, got ${JSON.stringify(options.endDate)}`);
   const historyDays = options.historyDays ?? 730;
@@ -88,6 +108,33 @@ export async function generateDemoData(
   );
   arrivals.sort((a, b) => a - b);
 
+  // The pre-purchase steps, from the journey's own generator.
+  const interestEvent = () => (journey.chance(0.5) ? "lead" : "subscribe");
+  /** Interest and a quote request between the first contact and the first purchase, for those who took them. */
+  const preparePurchase = (id: string, contactAt: number, purchaseAt: number) => {
+    if (!journey.chance(JOURNEY.buyerInterest)) return;
+    const interestAt = contactAt + Math.floor(journey.uniform() * (purchaseAt - contactAt));
+    buffers.events.push([id, interestAt, interestEvent(), null]);
+    if (journey.chance(JOURNEY.buyerQuote)) {
+      buffers.events.push([
+        id,
+        interestAt + Math.floor(journey.uniform() * (purchaseAt - interestAt)),
+        "quote_request",
+        null,
+      ]);
+    }
+  };
+  /** Interest and a quote request at their own pace, for someone who never buys. */
+  const journeyWithoutPurchase = (id: string, contactAt: number, leadOnly: number) => {
+    if (!journey.chance(JOURNEY.otherInterest(leadOnly))) return;
+    const interestAt = contactAt + Math.floor(journey.exponential(JOURNEY.interestDays * DAY_MS));
+    if (interestAt > endMs) return;
+    buffers.events.push([id, interestAt, interestEvent(), null]);
+    if (!journey.chance(JOURNEY.otherQuote)) return;
+    const quoteAt = interestAt + Math.floor(journey.exponential(JOURNEY.quoteDays * DAY_MS));
+    if (quoteAt <= endMs) buffers.events.push([id, quoteAt, "quote_request", null]);
+  };
+
   const buyers: string[] = [];
   const acquiredPerDay = new Map<number, Partial<Record<AcquisitionChannel, number>>>();
   let orderSeq = 0;
@@ -105,7 +152,8 @@ export async function generateDemoData(
     perChannel[channel] = (perChannel[channel] ?? 0) + 1;
     acquiredPerDay.set(day, perChannel);
 
-    buffers.events.push([id, createdAt, "lead", null]);
+    // First contact: a visit (attraction).
+    buffers.events.push([id, createdAt, "visit", null]);
     const signsUp = random.chance(0.6);
     if (signsUp) {
       buffers.events.push([
@@ -129,6 +177,7 @@ export async function generateDemoData(
     if (buys) {
       buyers.push(id);
       let t = createdAt + (random.chance(0.3) ? random.uniform() * 3_600_000 * 4 : random.exponential(9 * DAY_MS));
+      if (t <= endMs) preparePurchase(id, createdAt, Math.floor(t));
       while (t <= endMs) {
         const orders = random.chance(0.05) ? 2 : 1;
         for (let o = 0; o < orders; o++) {
@@ -153,7 +202,7 @@ export async function generateDemoData(
         // Purchases cluster in the daytime: keep the time of day plausible without moving the day.
         t = Math.floor(t / DAY_MS) * DAY_MS + (8 + random.int(14)) * 3_600_000 + random.int(3_600_000);
       }
-    }
+    } else journeyWithoutPurchase(id, createdAt, profile.leadOnly);
     for (let v = 0; v < visits; v++) {
       const visitAt = createdAt + random.uniform() * (endMs - createdAt);
       buffers.events.push([id, Math.floor(visitAt), "visit", null]);

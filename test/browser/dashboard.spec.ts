@@ -12,11 +12,12 @@ import type { AddressInfo } from "node:net";
 import { createRequire } from "node:module";
 import { fileURLToPath } from "node:url";
 import { gunzipSync } from "node:zlib";
-import { chromium, type Browser, type BrowserContext, type Page } from "playwright-core";
+import { chromium, type Browser, type Page } from "playwright-core";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { KeyStore } from "../../src/auth/keys.ts";
 import { DASHBOARD_ASSETS, DASHBOARD_CSP } from "../../src/server/dashboard.ts";
 import { DEMO_END_DATE, startTestServer, type TestServer } from "../helpers/server.ts";
+import { SALES_FUNNEL_DISPLAY_ORDER } from "../fixtures/sales-funnel.ts";
 
 /** Debian's chromium (CLM_CHROMIUM_PATH names another build, e.g. on a developer's machine). */
 const CHROMIUM = process.env.CLM_CHROMIUM_PATH || "/usr/bin/chromium";
@@ -221,6 +222,38 @@ interface ChartState {
 
 const CHARTS = ["stages", "funnel", "transitions", "cohorts", "rfmGrid", "rfmSegments"];
 
+/**
+ * Headless Chromium with one page that may fetch only from `origin`; page errors, console errors, failed
+ * or outside requests and HTTP errors go to `problems`, CSP violations to window.cspViolations.
+ */
+async function openDashboardBrowser(origin: string, problems: string[]): Promise<{ browser: Browser; page: Page }> {
+  const browser = await chromium.launch({ executablePath: CHROMIUM, args: CHROMIUM_ARGS, timeout: 30_000 });
+  const context = await browser.newContext({ viewport: { width: 1400, height: 900 }, reducedMotion: "reduce" });
+  // Nothing may be fetched from anywhere but this server.
+  await context.route("**/*", (route) => {
+    const url = route.request().url();
+    if (url.startsWith(`${origin}/`)) return route.continue();
+    problems.push(`request outside the server: ${url}`);
+    return route.abort();
+  });
+  await context.addInitScript(() => {
+    document.addEventListener("securitypolicyviolation", (e) => {
+      (window as unknown as { cspViolations: string[] }).cspViolations ??= [];
+      (window as unknown as { cspViolations: string[] }).cspViolations.push(`${e.violatedDirective} ${e.blockedURI}`);
+    });
+  });
+  const page = await context.newPage();
+  page.on("pageerror", (error) => problems.push(`page error: ${error.message}`));
+  page.on("console", (message) => {
+    if (message.type() === "error") problems.push(`console error: ${message.text()}`);
+  });
+  page.on("requestfailed", (request) => problems.push(`failed: ${request.url()} ${request.failure()?.errorText}`));
+  page.on("response", (response) => {
+    if (response.status() >= 400) problems.push(`HTTP ${response.status()}: ${response.url()}`);
+  });
+  return { browser, page };
+}
+
 /** Every chart as ECharts holds it, and how much of its canvas is painted. */
 function chartStates(page: Page): Promise<ChartState[]> {
   return page.evaluate((names) => {
@@ -297,36 +330,12 @@ it("has Chromium for the browser tests when CLM_REQUIRE_BROWSER=1", () => {
 
 describe.skipIf(!HAVE_BROWSER)("the dashboard in headless Chromium", () => {
   let browser: Browser;
-  let context: BrowserContext;
   let page: Page;
   /** Page errors, console errors, failed or outside requests, CSP violations. */
   const problems: string[] = [];
 
   beforeAll(async () => {
-    browser = await chromium.launch({ executablePath: CHROMIUM, args: CHROMIUM_ARGS, timeout: 30_000 });
-    context = await browser.newContext({ viewport: { width: 1400, height: 900 }, reducedMotion: "reduce" });
-    // Nothing may be fetched from anywhere but this server.
-    await context.route("**/*", (route) => {
-      const url = route.request().url();
-      if (url.startsWith(`${origin}/`)) return route.continue();
-      problems.push(`request outside the server: ${url}`);
-      return route.abort();
-    });
-    await context.addInitScript(() => {
-      document.addEventListener("securitypolicyviolation", (e) => {
-        (window as unknown as { cspViolations: string[] }).cspViolations ??= [];
-        (window as unknown as { cspViolations: string[] }).cspViolations.push(`${e.violatedDirective} ${e.blockedURI}`);
-      });
-    });
-    page = await context.newPage();
-    page.on("pageerror", (error) => problems.push(`page error: ${error.message}`));
-    page.on("console", (message) => {
-      if (message.type() === "error") problems.push(`console error: ${message.text()}`);
-    });
-    page.on("requestfailed", (request) => problems.push(`failed: ${request.url()} ${request.failure()?.errorText}`));
-    page.on("response", (response) => {
-      if (response.status() >= 400) problems.push(`HTTP ${response.status()}: ${response.url()}`);
-    });
+    ({ browser, page } = await openDashboardBrowser(origin, problems));
   }, 60_000);
 
   afterAll(async () => {
@@ -634,5 +643,69 @@ describe.skipIf(!HAVE_BROWSER)("the dashboard in headless Chromium", () => {
     } finally {
       await page.unroute(`${origin}/graphql`);
     }
+  });
+});
+
+// The same page on a server with the sales-funnel preset (examples/sales-funnel.json): its nine stages,
+// pre-purchase ones first, in the stage card and the funnel, nothing in the page tied to the default model.
+describe.skipIf(!HAVE_BROWSER)("the dashboard with the sales-funnel preset in headless Chromium", () => {
+  const customers = 2000;
+  let funnelServer: TestServer;
+  let funnelHttp: Server;
+  let funnelOrigin: string;
+  let browser: Browser;
+  let page: Page;
+  const problems: string[] = [];
+
+  beforeAll(async () => {
+    const config = JSON.parse(readFileSync(new URL("../../examples/sales-funnel.json", import.meta.url), "utf8"));
+    funnelServer = await startTestServer({ customers, clmConfig: config });
+    funnelHttp = createServer(funnelServer.yoga);
+    funnelHttp.listen(0, "127.0.0.1");
+    await new Promise((resolve) => funnelHttp.once("listening", resolve));
+    funnelOrigin = `http://127.0.0.1:${(funnelHttp.address() as AddressInfo).port}`;
+    ({ browser, page } = await openDashboardBrowser(funnelOrigin, problems));
+  }, 120_000);
+
+  afterAll(async () => {
+    await browser?.close();
+    funnelHttp?.closeAllConnections();
+    await new Promise((resolve) => (funnelHttp ? funnelHttp.close(resolve) : resolve(undefined)));
+    await funnelServer?.close();
+  });
+
+  it("draws the preset's stages and its funnel with the numbers the API gives", { timeout: 60_000 }, async () => {
+    await page.goto(`${funnelOrigin}/dashboard?asOf=${AS_OF}`);
+    expect(await nextRender(page, 0)).toEqual({ errors: 0, segment: "" });
+    const states = await chartStates(page);
+    expectEveryChartDrawn(states);
+
+    const { data, errors } = await funnelServer.graphql<{
+      stages: { key: string; name: string; count: number }[];
+      funnel: { stage: { key: string }; reached: number }[];
+    }>(`query($asOf: Date!) { stages(asOf: $asOf) { key name count } funnel(asOf: $asOf) { stage { key } reached } }`, {
+      asOf: AS_OF,
+    });
+    expect(errors).toBeUndefined();
+    const api = data!;
+    expect(api.stages.map((s) => s.key)).toEqual(SALES_FUNNEL_DISPLAY_ORDER);
+    // Every stage holds someone in the demo, so each bar is drawn.
+    for (const s of api.stages) expect(s.count, s.key).toBeGreaterThan(0);
+    expect(chart(states, "stages").series[0]).toEqual(api.stages.map((s) => s.count));
+    expect(api.stages.reduce((sum, s) => sum + s.count, 0)).toBe(customers);
+    expect(api.funnel.map((s) => s.stage.key)).toEqual(SALES_FUNNEL_DISPLAY_ORDER.slice(0, 6));
+    expect(chart(states, "funnel").series[0]).toEqual(api.funnel.map((s) => s.reached));
+    // The bars are labelled with the preset's stage names (the category axis, drawn on the canvas).
+    const labels = await page.evaluate(() => {
+      const echarts = (window as unknown as { echarts: any }).echarts;
+      const option = echarts.getInstanceByDom(document.querySelector('[data-chart="stages"]')).getOption();
+      return [...option.xAxis, ...option.yAxis].find((axis: { type: string }) => axis.type === "category").data;
+    });
+    expect(labels.map((l: string | { value: string }) => (typeof l === "string" ? l : l.value))).toEqual(
+      api.stages.map((s) => s.name),
+    );
+    mkdirSync(OUTPUT, { recursive: true });
+    await page.screenshot({ path: `${OUTPUT}dashboard-sales-funnel.png`, fullPage: true });
+    expect(problems).toEqual([]);
   });
 });

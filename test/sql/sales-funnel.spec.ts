@@ -8,6 +8,7 @@ import { filledWarehouse, testWarehouses, type TestWarehouse } from "../helpers/
 import {
   SALES_FUNNEL_AS_OF as AS_OF,
   SALES_FUNNEL_CONFIG as CONFIG,
+  SALES_FUNNEL_DISPLAY_ORDER,
   SALES_FUNNEL_ROWS as ROWS,
   SALES_FUNNEL_STAGES as EXPECTED,
 } from "../fixtures/sales-funnel.ts";
@@ -48,17 +49,7 @@ describe.each(testWarehouses())("the sales-funnel preset on a hand-built shop in
   it("counts and lists the same people per stage in the warehouse", async () => {
     const lifecycle = await open(CONFIG);
     const counts = await lifecycle.stageCounts(AS_OF);
-    expect(counts.map((c) => c.stage.key)).toEqual([
-      "attraction",
-      "interest",
-      "evaluation",
-      "first_purchase",
-      "repeat",
-      "loyal",
-      "cold_lead",
-      "at_risk",
-      "churned",
-    ]);
+    expect(counts.map((c) => c.stage.key)).toEqual(SALES_FUNNEL_DISPLAY_ORDER);
     expect(Object.fromEntries(counts.map((c) => [c.stage.key, c.count]))).toEqual(countsOf(EXPECTED));
     for (const stage of ["cold_lead", "evaluation"]) {
       const members = await lifecycle.stageMembers(AS_OF, stage, 50);

@@ -76,7 +76,7 @@ describe("demo data generator", () => {
 
     // Every event type the lifecycle needs, NPS scores from 0 to 10.
     const types = new Set(events.map((e) => e[2]));
-    expect([...types].sort()).toEqual(["lead", "nps", "sign_up", "visit"]);
+    expect([...types].sort()).toEqual(["lead", "nps", "quote_request", "sign_up", "subscribe", "visit"]);
     for (const e of events.filter((e) => e[2] === "nps"))
       expect(e[3]).toSatisfy((v) => Number.isInteger(v) && (v as number) >= 0 && (v as number) <= 10);
 
