@@ -234,3 +234,44 @@ describe("2F1 routes", () => {
     expectRelative(hyp2f1(-0.5, 3, 3.5, 0.3), 0.86143551870651414, 1e-14);
   });
 });
+
+// Points chosen for the branches the checks above leave open, found by mutation testing. References are
+// mpmath 1.3.0 at 40 digits (loggamma, hyp2f1, log(-expm1(·))), computed while writing this test, or
+// exact where stated.
+describe("branch regimes against mpmath", () => {
+  it("ln Γ reflects below ½, where Lanczos's sum alone loses digits next to the pole at 0", () => {
+    // mpmath: loggamma(1e-10), loggamma(1e-300). Without the reflection: 8e-8 off, and +Infinity.
+    expectRelative(lnGamma(1e-10), 23.025850929882735, 1e-15);
+    expectRelative(lnGamma(1e-300), 690.7755278982137, 1e-15);
+  });
+
+  it("ln(e^a − e^b) at equal arguments, at b = +∞, and for d just below 0", () => {
+    expect(logSubExp(3, 3)).toBe(-Infinity);
+    expect(logSubExp(3, Infinity)).toBeNaN();
+    // d = −1e-10, far inside (−ln 2, 0), where ln1p(−e^d) would keep only 6 digits (mpmath: log(-expm1(-1e-10))).
+    expectRelative(logSubExp(0, -1e-10), -23.025850929990457, 1e-15);
+  });
+
+  it("ln Γ(x) − ln Γ(x − d) stays accurate at x = 1e10, where the plain difference keeps 6 digits", () => {
+    // mpmath: loggamma(1e10) - loggamma(1e10 - 0.5); loggamma(1e6) - loggamma(1e6 - 2.5).
+    expectRelative(lnGammaRatio(1e10, 0.5), 11.512925464932728, 1e-15);
+    expectRelative(lnGammaRatio(1e6, 2.5), 34.53877201990631, 1e-15);
+  });
+
+  it("adds the linear transformation's terms when they are hundreds of orders of magnitude apart", () => {
+    // c − a − b = 500.3: the second term carries w^500 = 1e-1500 (mpmath: hyp2f1(1, 1.5, 502.8, 0.999),
+    // hyp2f1(1.5, 2.5, 504.3, 0.999)).
+    expectRelative(hyp2f1(1, 1.5, 502.8, 0.999), 1.0029951878813682, 1e-12);
+    expectRelative(hyp2f1(1.5, 2.5, 504.3, 0.999), 1.0074935420310284, 1e-12);
+  });
+
+  it("sums a polynomial at z = 1 even where Gauss's sum would diverge (c ≤ a + b)", () => {
+    // Exact: Σ_{n≤3} (−3)ₙ(5)ₙ / ((3/2)ₙ n!) = 1 − 10 + 24 − 16 = −1.
+    expect(hyp2f1(-3, 5, 1.5, 1)).toBeCloseTo(-1, 14);
+  });
+
+  it("keeps Pfaff's terminating form for z far below 0, to full precision", () => {
+    // mpmath: hyp2f1(3, 0.5, 1, -1e12); c − a = −2, so the finite form is summed.
+    expectRelative(hyp2f1(3, 0.5, 1, -1e12), 3.750000000000625e-7, 1e-14);
+  });
+});
