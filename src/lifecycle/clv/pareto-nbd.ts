@@ -33,10 +33,12 @@ export interface ParetoNbdFit extends ParetoNbdParams {
  * against logDeadByQuadrature.
  */
 export function logDeadByHypergeometric(p: ParetoNbdParams, s: RfSummary): number {
+  // Stryker disable next-line ConditionalExpression,EqualityOperator: at t_x = T both ends are equal and return −∞ below; t_x > T is no summary
   if (s.tx >= s.T) return -Infinity;
   const { r, alpha, beta } = p;
   const a = r + p.s + s.x;
   // The parameters of the larger and the smaller of α, β: (α, r) and (β, s).
+  // Stryker disable next-line EqualityOperator: at α = β, z = 0 makes either 2F1 1, and the two log1p terms swap places
   const [high, low, b, pHigh, pLow] = alpha >= beta ? [alpha, beta, p.s + 1, r, p.s] : [beta, alpha, r + s.x, p.s, r];
   const end = (tau: number) => {
     const z = (high - low) / (high + tau);
@@ -88,7 +90,9 @@ const GAUSS_LEGENDRE = (() => {
  */
 export function logDeadByQuadrature(p: ParetoNbdParams, s: RfSummary): number {
   const { r, alpha, beta } = p;
+  // Stryker disable next-line ConditionalExpression,EqualityOperator: at t_x = T no panel is laid and ln 0 = −∞; t_x > T is no summary
   if (s.tx >= s.T) return -Infinity;
+  // Stryker disable next-line EqualityOperator: at α = β, |α−β| = 0 puts the peak at v1 for either order
   const [low, pLow, pHigh] = alpha <= beta ? [alpha, r + s.x, p.s + 1] : [beta, p.s + 1, r + s.x];
   const lnD = Math.log(Math.abs(alpha - beta));
   const h = (v: number) => {
@@ -180,6 +184,7 @@ export function fitParetoNbdGroups(groups: readonly SummaryGroup[]): ParetoNbdFi
 
 /** ln(1 + e^v) without overflow. */
 function softplus(v: number): number {
+  // Stryker disable next-line EqualityOperator: at v = 0 both forms are ln 2
   return v > 0 ? v + Math.log1p(Math.exp(-v)) : Math.log1p(Math.exp(v));
 }
 
@@ -206,6 +211,7 @@ export function paretoNbdProbabilityAlive(p: ParetoNbdParams, s: RfSummary): num
  * accurate for s near 1 and is −ln q at s = 1 exactly.
  */
 export function paretoNbdExpectedPurchases(p: ParetoNbdParams, s: RfSummary, t: number): number {
+  // Stryker disable next-line EqualityOperator: at t = 0 the horizon is 0 and e^ln 0 = 0 too
   if (t <= 0) return 0;
   const { r, alpha, beta } = p;
   const lnQ = -Math.log1p(t / (beta + s.T));
