@@ -270,6 +270,13 @@ describe("branch regimes against mpmath", () => {
     expect(hyp2f1(-3, 5, 1.5, 1)).toBeCloseTo(-1, 14);
   });
 
+  it("sums Euler's form where c − a − b < 0 ≤ c − a, c − b, as the Pareto/NBD's 2F1 with a large s needs", () => {
+    // mpmath: hyp2f1(1.5, 2.5, 3.2, 0.9); log(hyp2f1(20000, 10000, 20001, 0.9)). The plain series of the
+    // second grows for about 90,000 terms before it shrinks; Euler's form shrinks from the start.
+    expectRelative(hyp2f1(1.5, 2.5, 3.2, 0.9), 11.432540171549511, 1e-14);
+    expectRelative(logHyp2f1(20_000, 10_000, 20_001, 0.9), 23_024.146256229369, 1e-15);
+  });
+
   it("keeps Pfaff's terminating form for z far below 0, to full precision", () => {
     // mpmath: hyp2f1(3, 0.5, 1, -1e12); c − a = −2, so the finite form is summed.
     expectRelative(hyp2f1(3, 0.5, 1, -1e12), 3.750000000000625e-7, 1e-14);
