@@ -191,6 +191,12 @@ describe("2F1 routes", () => {
     expectRelative(hyp2f1(2, 3, -15000.5, 0.3), 0.99988001839794678, 1e-14);
   });
 
+  it("carries terms that underflow a double before the pole and grow back past it", () => {
+    // c = −700.5: the terms fall to 1e-333 near n = 450 and rise to order 40 past n = 700; unscaled they
+    // would flush to 0 and leave a sum near 1. Reference: the series summed term by term in 60-digit mpf.
+    expectRelative(hyp2f1(1, 1, -700.5, 0.5), -4406.6552057441306, 1e-14);
+  });
+
   it("refuses parameters so large, with z so near 1, that no route keeps 8 digits", () => {
     expect(() => hyp2f1(1e5, 1e5 + 0.5, 3.3, 1 - 1e-10, 1e-10)).toThrow(
       "hyp2f1(100000, 100000.5; 3.3; 0.9999999999) did not converge",
