@@ -191,6 +191,14 @@ describe("2F1 routes", () => {
     expectRelative(hyp2f1(2, 3, -15000.5, 0.3), 0.99988001839794678, 1e-14);
   });
 
+  it("keeps a tail past the pole that is only 1e-12 to 1e-6 of the sum", () => {
+    // The terms fall below 1e-16 of the sum long before n = −c, and what lies past the pole is small but
+    // not negligible: the bound must see it. References: the series summed term by term in 60-digit mpf.
+    expectRelative(hyp2f1(2, 3, -60.5, 0.32), 0.96925267723817463, 1e-14);
+    expectRelative(hyp2f1(2, 3, -60.5, 0.34), 0.96739416927748735, 1e-14);
+    expectRelative(hyp2f1(1, 1, -100.5, 0.45), 0.99556151698832937, 1e-14);
+  });
+
   it("carries terms that underflow a double before the pole and grow back past it", () => {
     // c = −700.5: the terms fall to 1e-333 near n = 450 and rise to order 40 past n = 700; unscaled they
     // would flush to 0 and leave a sum near 1. Reference: the series summed term by term in 60-digit mpf.
