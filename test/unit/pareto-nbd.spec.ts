@@ -153,6 +153,7 @@ describe("Pareto/NBD predictions", () => {
     const f = LIFETIMES;
     for (const row of rows.slice(0, 200)) {
       expect(paretoNbdExpectedPurchases(f, row, 0)).toBe(0);
+      expect(paretoNbdExpectedPurchases(f, row, -1)).toBe(0);
       let previous = 0;
       for (const t of [0.1, 1, 10, 39, 52, 520]) {
         const e = paretoNbdExpectedPurchases(f, row, t);
@@ -248,6 +249,21 @@ describe("Pareto/NBD numerics", () => {
       expectRelative(logDeadByQuadrature(p, summary), dead, 1e-10);
       expect(paretoNbdLogLikelihood(p, [{ summary, count: 1 }])).toBeCloseTo(ll, 8);
     }
+  });
+
+  it("gives A₀ ≈ 0 (−∞ or a tiny value, never NaN) for t_x a rounding step below T, and −∞ at t_x = T", () => {
+    // With t_x = T − kTε the 2F1 at both ends agrees to rounding and may come out in either order.
+    for (const T of [39, 30.5]) {
+      for (const k of [1, 2, 3]) {
+        const summary = { x: 3, tx: T - k * T * Number.EPSILON, T };
+        for (const dead of [logDeadByHypergeometric(LIFETIMES, summary), logDeadByQuadrature(LIFETIMES, summary)]) {
+          expect(dead).not.toBeNaN();
+          expect(dead).toBeLessThan(-40);
+        }
+      }
+    }
+    expect(logDeadByQuadrature(LIFETIMES, { x: 3, tx: 39, T: 39 })).toBe(-Infinity);
+    expect(logDeadByHypergeometric(LIFETIMES, { x: 3, tx: 39, T: 39 })).toBe(-Infinity);
   });
 
   it("quadrature matches the integral where its peak is at t_x, inside (t_x, T) and at T", () => {
