@@ -191,6 +191,20 @@ describe("2F1 routes", () => {
     expectRelative(hyp2f1(2, 3, -15000.5, 0.3), 0.99988001839794678, 1e-14);
   });
 
+  it("keeps a tail past the pole that is only 1e-12 to 1e-6 of the sum", () => {
+    // The terms fall below 1e-16 of the sum long before n = −c, and what lies past the pole is small but
+    // not negligible: the bound must see it. References: the series summed term by term in 60-digit mpf.
+    expectRelative(hyp2f1(2, 3, -60.5, 0.32), 0.96925267723817463, 1e-14);
+    expectRelative(hyp2f1(2, 3, -60.5, 0.34), 0.96739416927748735, 1e-14);
+    expectRelative(hyp2f1(1, 1, -100.5, 0.45), 0.99556151698832937, 1e-14);
+  });
+
+  it("carries terms that underflow a double before the pole and grow back past it", () => {
+    // c = −700.5: the terms fall to 1e-333 near n = 450 and rise to order 40 past n = 700; unscaled they
+    // would flush to 0 and leave a sum near 1. Reference: the series summed term by term in 60-digit mpf.
+    expectRelative(hyp2f1(1, 1, -700.5, 0.5), -4406.6552057441306, 1e-14);
+  });
+
   it("refuses parameters so large, with z so near 1, that no route keeps 8 digits", () => {
     expect(() => hyp2f1(1e5, 1e5 + 0.5, 3.3, 1 - 1e-10, 1e-10)).toThrow(
       "hyp2f1(100000, 100000.5; 3.3; 0.9999999999) did not converge",
@@ -232,5 +246,53 @@ describe("2F1 routes", () => {
     expectRelative(hyp2f1(1.5, 2.5, 3.2, 0.999), 593.47433184236902, 1e-13);
     expectRelative(hyp2f1(2.5, 0.5, 1.2, 0.9999), 5_752_935.1307018872, 1e-12);
     expectRelative(hyp2f1(-0.5, 3, 3.5, 0.3), 0.86143551870651414, 1e-14);
+  });
+});
+
+// Points chosen for the branches the checks above leave open, found by mutation testing. References are
+// mpmath 1.3.0 at 40 digits (loggamma, hyp2f1, log(-expm1(·))), computed while writing this test, or
+// exact where stated.
+describe("branch regimes against mpmath", () => {
+  it("ln Γ reflects below ½, where Lanczos's sum alone loses digits next to the pole at 0", () => {
+    // mpmath: loggamma(1e-10), loggamma(1e-300). Without the reflection: 8e-8 off, and +Infinity.
+    expectRelative(lnGamma(1e-10), 23.025850929882735, 1e-15);
+    expectRelative(lnGamma(1e-300), 690.7755278982137, 1e-15);
+  });
+
+  it("ln(e^a − e^b) at equal arguments, at b = +∞, and for d just below 0", () => {
+    expect(logSubExp(3, 3)).toBe(-Infinity);
+    expect(logSubExp(3, Infinity)).toBeNaN();
+    // d = −1e-10, far inside (−ln 2, 0), where ln1p(−e^d) would keep only 6 digits (mpmath: log(-expm1(-1e-10))).
+    expectRelative(logSubExp(0, -1e-10), -23.025850929990457, 1e-15);
+  });
+
+  it("ln Γ(x) − ln Γ(x − d) stays accurate at x = 1e10, where the plain difference keeps 6 digits", () => {
+    // mpmath: loggamma(1e10) - loggamma(1e10 - 0.5); loggamma(1e6) - loggamma(1e6 - 2.5).
+    expectRelative(lnGammaRatio(1e10, 0.5), 11.512925464932728, 1e-15);
+    expectRelative(lnGammaRatio(1e6, 2.5), 34.53877201990631, 1e-15);
+  });
+
+  it("adds the linear transformation's terms when they are hundreds of orders of magnitude apart", () => {
+    // c − a − b = 500.3: the second term carries w^500 = 1e-1500 (mpmath: hyp2f1(1, 1.5, 502.8, 0.999),
+    // hyp2f1(1.5, 2.5, 504.3, 0.999)).
+    expectRelative(hyp2f1(1, 1.5, 502.8, 0.999), 1.0029951878813682, 1e-12);
+    expectRelative(hyp2f1(1.5, 2.5, 504.3, 0.999), 1.0074935420310284, 1e-12);
+  });
+
+  it("sums a polynomial at z = 1 even where Gauss's sum would diverge (c ≤ a + b)", () => {
+    // Exact: Σ_{n≤3} (−3)ₙ(5)ₙ / ((3/2)ₙ n!) = 1 − 10 + 24 − 16 = −1.
+    expect(hyp2f1(-3, 5, 1.5, 1)).toBeCloseTo(-1, 14);
+  });
+
+  it("sums Euler's form where c − a − b < 0 ≤ c − a, c − b, as the Pareto/NBD's 2F1 with a large s needs", () => {
+    // mpmath: hyp2f1(1.5, 2.5, 3.2, 0.9); log(hyp2f1(20000, 10000, 20001, 0.9)). The plain series of the
+    // second grows for about 90,000 terms before it shrinks; Euler's form shrinks from the start.
+    expectRelative(hyp2f1(1.5, 2.5, 3.2, 0.9), 11.432540171549511, 1e-14);
+    expectRelative(logHyp2f1(20_000, 10_000, 20_001, 0.9), 23_024.146256229369, 1e-15);
+  });
+
+  it("keeps Pfaff's terminating form for z far below 0, to full precision", () => {
+    // mpmath: hyp2f1(3, 0.5, 1, -1e12); c − a = −2, so the finite form is summed.
+    expectRelative(hyp2f1(3, 0.5, 1, -1e12), 3.750000000000625e-7, 1e-14);
   });
 });

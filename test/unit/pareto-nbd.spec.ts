@@ -153,6 +153,7 @@ describe("Pareto/NBD predictions", () => {
     const f = LIFETIMES;
     for (const row of rows.slice(0, 200)) {
       expect(paretoNbdExpectedPurchases(f, row, 0)).toBe(0);
+      expect(paretoNbdExpectedPurchases(f, row, -1)).toBe(0);
       let previous = 0;
       for (const t of [0.1, 1, 10, 39, 52, 520]) {
         const e = paretoNbdExpectedPurchases(f, row, t);
@@ -208,6 +209,11 @@ describe("Pareto/NBD numerics", () => {
     expect(paretoNbdLogLikelihood({ ...PUBLISHED, r: 0 }, groups)).toBe(-Infinity);
     expect(paretoNbdLogLikelihood({ ...PUBLISHED, beta: -1 }, groups)).toBe(-Infinity);
     expect(paretoNbdLogLikelihood({ ...PUBLISHED, s: NaN }, groups)).toBe(-Infinity);
+    // Parameters at or below 0 the formulas themselves would not reject: at s = 0 and r = −20 they give a
+    // finite number (ln s + … drops out, Γ(r + x)/Γ(r) is defined), so only the check on the parameters stops them.
+    const one = [{ summary: { x: 2, tx: 5, T: 10 }, count: 1 }];
+    expect(paretoNbdLogLikelihood({ ...PUBLISHED, s: 0 }, one)).toBe(-Infinity);
+    expect(paretoNbdLogLikelihood({ ...PUBLISHED, r: -20 }, one)).toBe(-Infinity);
   });
 
   it("is continuous where α and β swap the 2F1 it uses, and at α = β exactly", () => {
@@ -228,6 +234,53 @@ describe("Pareto/NBD numerics", () => {
     const steps = values.slice(1).map((v, i) => Math.abs(v - values[i]!));
     expect(steps[1]!).toBeLessThan(steps[0]! / 5);
     expect(steps[2]!).toBeLessThan(steps[1]! / 5);
+  });
+
+  it("falls back to quadrature where the 2F1 does not converge, on either side of α = β", () => {
+    // r + s + x = 2e5 with 1 − z = 1e-10 at τ = t_x = 0: no route to the 2F1 keeps 8 digits. References: ln L
+    // and ln(∫ α^r β^s (α+τ)^−(r+x) (β+τ)^−(s+1) dτ over (t_x, T)) from the note's likelihood with mpmath's quad
+    // at 40 digits (breakpoints at t_x + 10^k, the integrand's scale near t_x being min(α, β) = 1e-10).
+    const cases: [ParetoNbdParams, RfSummary, number, number][] = [
+      [{ r: 1e5, alpha: 1, s: 1e5, beta: 1e-10 }, { x: 2, tx: 0, T: 1 }, 23.025860929790454, -11.512925465070231],
+      [{ r: 1e5, alpha: 1e-10, s: 1e5, beta: 1 }, { x: 0, tx: 0, T: 1 }, -23.02584092999046, -34.538766394960688],
+    ];
+    for (const [p, summary, ll, dead] of cases) {
+      expect(() => logDeadByHypergeometric(p, summary)).toThrow(RangeError);
+      expectRelative(logDeadByQuadrature(p, summary), dead, 1e-10);
+      expect(paretoNbdLogLikelihood(p, [{ summary, count: 1 }])).toBeCloseTo(ll, 8);
+    }
+  });
+
+  it("gives A₀ ≈ 0 (−∞ or a tiny value, never NaN) for t_x a rounding step below T, and −∞ at t_x = T", () => {
+    // With t_x = T − kTε the 2F1 at both ends agrees to rounding and may come out in either order.
+    for (const T of [39, 30.5]) {
+      for (const k of [1, 2, 3]) {
+        const summary = { x: 3, tx: T - k * T * Number.EPSILON, T };
+        for (const dead of [logDeadByHypergeometric(LIFETIMES, summary), logDeadByQuadrature(LIFETIMES, summary)]) {
+          expect(dead).not.toBeNaN();
+          expect(dead).toBeLessThan(-40);
+        }
+      }
+    }
+    expect(logDeadByQuadrature(LIFETIMES, { x: 3, tx: 39, T: 39 })).toBe(-Infinity);
+    expect(logDeadByHypergeometric(LIFETIMES, { x: 3, tx: 39, T: 39 })).toBe(-Infinity);
+  });
+
+  it("quadrature matches the integral where its peak is at t_x, inside (t_x, T) and at T", () => {
+    // ln(∫ α^r β^s (α+τ)^−(r+x) (β+τ)^−(s+1) dτ over (t_x, T)) by mpmath's quad at 40 digits. The integrand in
+    // v = ln(min(α, β) + τ) peaks at t_x for the first (p_low = s + 1 ≥ 1); for the next two (α < β,
+    // p_low = r + x = 0.2) inside (0, 200) and past T = 40; the last has α > β.
+    const cases: [ParetoNbdParams, RfSummary, number][] = [
+      [{ r: 0.3, alpha: 2, s: 4, beta: 0.5 }, { x: 5, tx: 2.5, T: 8 }, -16.969158211928115],
+      [{ r: 0.2, alpha: 0.1, s: 0.1, beta: 50 }, { x: 0, tx: 0, T: 200 }, -0.7871801392200015],
+      [{ r: 0.2, alpha: 0.1, s: 0.1, beta: 50 }, { x: 0, tx: 0, T: 40 }, -1.5053976321027112],
+      [{ r: 0.2, alpha: 50, s: 0.1, beta: 0.1 }, { x: 0, tx: 0, T: 200 }, 1.6278836856916375],
+      [{ r: 3, alpha: 0.2, s: 0.4, beta: 7 }, { x: 1, tx: 0.5, T: 30 }, -6.9569482409975752],
+    ];
+    for (const [p, summary, dead] of cases) {
+      expectRelative(logDeadByQuadrature(p, summary), dead, 1e-13);
+      expectRelative(logDeadByHypergeometric(p, summary), dead, 1e-13);
+    }
   });
 
   it("the closed form (the note's 2F1) agrees with quadrature of the same integral", () => {

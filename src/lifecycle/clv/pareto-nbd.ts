@@ -33,10 +33,12 @@ export interface ParetoNbdFit extends ParetoNbdParams {
  * against logDeadByQuadrature.
  */
 export function logDeadByHypergeometric(p: ParetoNbdParams, s: RfSummary): number {
+  // Stryker disable next-line ConditionalExpression,EqualityOperator: at t_x = T both ends are equal and return −∞ below; t_x > T is no summary
   if (s.tx >= s.T) return -Infinity;
   const { r, alpha, beta } = p;
   const a = r + p.s + s.x;
   // The parameters of the larger and the smaller of α, β: (α, r) and (β, s).
+  // Stryker disable next-line EqualityOperator,ConditionalExpression: at α = β, z = 0 makes either 2F1 1, and the two log1p terms swap places; the α < β form is the same closed form for α > β too (z < 0, by Pfaff), the order only keeps 0 ≤ z < 1
   const [high, low, b, pHigh, pLow] = alpha >= beta ? [alpha, beta, p.s + 1, r, p.s] : [beta, alpha, r + s.x, p.s, r];
   const end = (tau: number) => {
     const z = (high - low) / (high + tau);
@@ -88,7 +90,9 @@ const GAUSS_LEGENDRE = (() => {
  */
 export function logDeadByQuadrature(p: ParetoNbdParams, s: RfSummary): number {
   const { r, alpha, beta } = p;
+  // Stryker disable next-line ConditionalExpression,EqualityOperator: at t_x = T no panel is laid and ln 0 = −∞; t_x > T is no summary
   if (s.tx >= s.T) return -Infinity;
+  // Stryker disable next-line EqualityOperator: at α = β, |α−β| = 0 puts the peak at v1 for either order
   const [low, pLow, pHigh] = alpha <= beta ? [alpha, r + s.x, p.s + 1] : [beta, p.s + 1, r + s.x];
   const lnD = Math.log(Math.abs(alpha - beta));
   const h = (v: number) => {
@@ -112,6 +116,7 @@ export function logDeadByQuadrature(p: ParetoNbdParams, s: RfSummary): number {
   const sigma = 1 / Math.sqrt(Math.max(curvature(peak), 1e-300));
   let total = 0;
   for (const direction of [1, -1]) {
+    // Stryker disable next-line EqualityOperator: direction is ±1, never 0
     const end = direction > 0 ? v2 : v1;
     let from = peak;
     for (let panel = 0; panel < 1_000 && direction * (end - from) > 0; panel++) {
@@ -121,6 +126,7 @@ export function logDeadByQuadrature(p: ParetoNbdParams, s: RfSummary): number {
       while (Math.abs(h(from + direction * width) - start) > 4) width /= 2;
       const to = from + direction * width;
       for (let k = 0; k < GAUSS_LEGENDRE.nodes.length; k++) {
+        // Stryker disable next-line ArithmeticOperator: the nodes come in ± pairs with equal weights, so mirroring them sums the same terms
         const v = (from + to) / 2 + (width / 2) * GAUSS_LEGENDRE.nodes[k]!;
         total += (width / 2) * GAUSS_LEGENDRE.weights[k]! * Math.exp(h(v) - top);
       }
@@ -143,6 +149,7 @@ function logParts(p: ParetoNbdParams, s: RfSummary): { alive: number; dead: numb
   try {
     dead = logDeadByHypergeometric(p, s);
   } catch (error) {
+    // Stryker disable next-line ConditionalExpression: logDeadByHypergeometric throws nothing but RangeErrors (hyp2f1's and its own)
     if (!(error instanceof RangeError)) throw error;
     dead = logDeadByQuadrature(p, s);
   }
@@ -180,6 +187,7 @@ export function fitParetoNbdGroups(groups: readonly SummaryGroup[]): ParetoNbdFi
 
 /** ln(1 + e^v) without overflow. */
 function softplus(v: number): number {
+  // Stryker disable next-line EqualityOperator,ConditionalExpression: at v = 0 both forms are ln 2; for v > 0, ln1p(e^v) = v + ln1p(e^−v) to rounding until e^v overflows past v = 709, where P(alive) = e^−v underflows to 0 either way
   return v > 0 ? v + Math.log1p(Math.exp(-v)) : Math.log1p(Math.exp(v));
 }
 
@@ -206,6 +214,7 @@ export function paretoNbdProbabilityAlive(p: ParetoNbdParams, s: RfSummary): num
  * accurate for s near 1 and is −ln q at s = 1 exactly.
  */
 export function paretoNbdExpectedPurchases(p: ParetoNbdParams, s: RfSummary, t: number): number {
+  // Stryker disable next-line EqualityOperator: at t = 0 the horizon is 0 and e^ln 0 = 0 too
   if (t <= 0) return 0;
   const { r, alpha, beta } = p;
   const lnQ = -Math.log1p(t / (beta + s.T));

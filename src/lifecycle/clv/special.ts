@@ -23,7 +23,9 @@ export function lnGamma(x: number): number {
 
 /** ln(e^a + e^b) without overflow. */
 export function logAddExp(a: number, b: number): number {
+  // Stryker disable next-line ConditionalExpression,UnaryOperator: a shortcut: at a = −∞ the general formula gives b too (b = −∞ is caught next); +∞ never comes here
   if (a === -Infinity) return b;
+  // Stryker disable next-line ConditionalExpression,UnaryOperator: a shortcut: at b = −∞ the general formula gives a too; +∞ never comes here
   if (b === -Infinity) return a;
   const m = Math.max(a, b);
   return m + Math.log(Math.exp(a - m) + Math.exp(b - m));
@@ -31,11 +33,15 @@ export function logAddExp(a: number, b: number): number {
 
 /** ln(e^a − e^b) for a ≥ b (−Infinity when a = b, NaN when b > a: the difference is negative). */
 export function logSubExp(a: number, b: number): number {
+  // Stryker disable next-line ConditionalExpression: a shortcut: at b = −∞, d = −∞ and ln1p(−e^d) = 0 give a too
   if (b === -Infinity) return a;
+  // Stryker disable next-line ConditionalExpression: a shortcut: for b > a the logarithm of the negative 1 − e^d is NaN too
   if (b > a) return NaN;
+  // Stryker disable next-line ConditionalExpression: a shortcut: at d = 0, ln(−expm1(0)) = −∞ too
   if (a === b) return -Infinity;
   const d = b - a;
   // ln(1 − e^d) loses digits by either route in the other's range (Mächler 2012, "log1mexp").
+  // Stryker disable next-line EqualityOperator: at d = −ln 2 exactly both routes keep full precision
   return a + (d > -Math.LN2 ? Math.log(-Math.expm1(d)) : Math.log1p(-Math.exp(d)));
 }
 
@@ -59,6 +65,7 @@ export function digamma(x: number): number {
     return digamma(1 - x) - (Math.PI * cos) / sin;
   }
   let shift = 0;
+  // Stryker disable next-line EqualityOperator: starting the asymptotic series at 11 instead of 10 changes only rounding
   for (; x < 10; x++) shift -= 1 / x;
   // Asymptotic series through B₁₂: its first omitted term is below 1e-15 for x ≥ 10.
   const f = 1 / (x * x);
@@ -88,6 +95,7 @@ const ZERO: Signed = { sign: 0, log: -Infinity };
 const ONE: Signed = { sign: 1, log: 0 };
 
 function signed(value: number, logScale = 0): Signed {
+  // Stryker disable next-line ConditionalExpression: Math.sign(0) = 0 and ln 0 = −∞ build ZERO's fields too
   return value === 0 ? ZERO : { sign: Math.sign(value), log: Math.log(Math.abs(value)) + logScale };
 }
 
@@ -99,7 +107,9 @@ function product(...factors: Signed[]): Signed {
   let sign = 1;
   let log = 0;
   for (const f of factors) {
+    // Stryker disable next-line ConditionalExpression: a zero factor still makes the sign 0, which every consumer tests before the log
     if (f.sign === 0) return ZERO;
+    // Stryker disable next-line AssignmentOperator: signs are ±1 here (0 returned above), so dividing by one is multiplying by it
     sign *= f.sign;
     log += f.log;
   }
@@ -121,7 +131,9 @@ function isNonPositiveInteger(x: number): boolean {
 
 /** Γ(x) for any real x that is not a pole. */
 function gammaSigned(x: number): Signed {
+  // Stryker disable next-line EqualityOperator: no caller passes x = 0 (c ≠ 0 is checked; m = 0 goes to integerCase)
   if (x > 0) return exponential(lnGamma(x));
+  // Stryker disable next-line ConditionalExpression,StringLiteral: unreachable: callers filter the poles (reciprocalGamma, integerCase for integer m)
   if (Number.isInteger(x)) throw new RangeError(`Γ has a pole at ${x}`);
   // Γ(x) = π / (sin(πx) Γ(1 − x)).
   const { sin } = sinCosPi(x);
@@ -145,6 +157,7 @@ function reciprocalGamma(x: number): Signed {
  */
 export function lnGammaRatio(x: number, d: number): number {
   const y = x - d;
+  // Stryker disable next-line EqualityOperator: at 20 both routes are accurate to 2e-15
   if (Math.min(x, y) < 20) return lnGamma(x) - lnGamma(y);
   // Stirling's corrections 1/(12v) − 1/(360v³) + 1/(1260v⁵) − 1/(1680v⁷): the first omitted term is below
   // 2e-15 for v ≥ 20.
@@ -429,6 +442,7 @@ function hyp2f1Signed(a: number, b: number, c: number, z: number, w: number): Si
   if (Math.abs(1 - z - w) > 1e-14 * Math.max(1, Math.abs(z))) {
     throw new RangeError(`hyp2f1: oneMinusZ ${w} is not 1 − ${z}`);
   }
+  // Stryker disable next-line ConditionalExpression,LogicalOperator: a shortcut: the series' first ratio is then 0 and it returns 1 too
   if (z === 0 || a === 0 || b === 0) return ONE;
   if (isNonPositiveInteger(a) || isNonPositiveInteger(b)) {
     // A polynomial: its finite series is exact for any z.
@@ -441,6 +455,7 @@ function hyp2f1Signed(a: number, b: number, c: number, z: number, w: number): Si
     if (c - a - b <= 0) throw new RangeError(`hyp2f1(${a}, ${b}; ${c}; 1) diverges (c ≤ a + b)`);
     return product(gammaSigned(c), gammaSigned(c - a - b), reciprocalGamma(c - a), reciprocalGamma(c - b));
   }
+  // Stryker disable next-line EqualityOperator: z = 0 has returned above
   if (z < 0) {
     // Pfaff: 2F1(a, b; c; z) = (1 − z)^(−a) 2F1(a, c − b; c; z / (z − 1)), which maps z < 0 into (0, 1),
     // with 1 − z/(z − 1) = 1 / (1 − z). The form that keeps a terminating series is preferred.
@@ -465,11 +480,13 @@ function hyp2f1Signed(a: number, b: number, c: number, z: number, w: number): Si
  */
 export function hyp2f1(a: number, b: number, c: number, z: number, oneMinusZ = 1 - z): number {
   const f = hyp2f1Signed(a, b, c, z, oneMinusZ);
+  // Stryker disable next-line ConditionalExpression: a zero value is ZERO, and 0 · e^−∞ = 0 too
   return f.sign === 0 ? 0 : f.sign * Math.exp(f.log);
 }
 
 /** ln 2F1(a, b; c; z), finite where 2F1 itself overflows (NaN where 2F1 < 0). Arguments as for hyp2f1. */
 export function logHyp2f1(a: number, b: number, c: number, z: number, oneMinusZ = 1 - z): number {
   const f = hyp2f1Signed(a, b, c, z, oneMinusZ);
+  // Stryker disable next-line EqualityOperator: a zero value is ZERO, whose log is −∞ too
   return f.sign > 0 ? f.log : f.sign === 0 ? -Infinity : NaN;
 }
