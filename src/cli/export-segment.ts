@@ -5,7 +5,7 @@
 import { once } from "node:events";
 import { createWriteStream, openSync, rmSync, renameSync } from "node:fs";
 import type { Writable } from "node:stream";
-import { memberCsvHeader, memberCsvParts } from "../server/export.ts";
+import { memberCsvColumns, memberCsvHeader, memberCsvParts } from "../server/export.ts";
 import { segmentRuleFor, withContext } from "./context.ts";
 import { CliError, firstLine } from "./exit.ts";
 import { progressWanted, startProgress } from "./progress.ts";
@@ -68,7 +68,7 @@ export async function exportSegment(id: string, options: ExportOptions): Promise
     const parts = memberCsvParts(ctx.services.warehouse, ctx.services.segments, rule, asOf);
     let rows = 0;
     try {
-      await write(out, memberCsvHeader());
+      await write(out, memberCsvHeader(memberCsvColumns(ctx.services.lifecycle.catalog)));
       for (let next = await parts.next(); !next.done; next = await parts.next()) {
         await write(out, next.value.bytes);
         rows += next.value.rows;

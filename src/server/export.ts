@@ -11,7 +11,7 @@ import { refusal, type RequestAuth } from "../auth/request-auth.ts";
 import { InvalidInputError, InvalidSegmentError, NotFoundError } from "../errors.ts";
 import type { Services } from "../schema/context.ts";
 import { FIRST_DAY, isCalendarDay, LAST_DAY, today } from "../lifecycle/calendar.ts";
-import { FEATURES } from "../lifecycle/features.ts";
+import { FEATURES, type FeatureSpec } from "../lifecycle/features.ts";
 import { fieldsOf, type Rule } from "../lifecycle/rules.ts";
 import { DefinitionError, readsRfm } from "../lifecycle/segment-definition.ts";
 import { ALL_CUSTOMERS, customerRanges } from "../services/customer-ranges.ts";
@@ -30,37 +30,49 @@ export const MAX_CONCURRENT_EXPORTS = 2;
 /** Exports one API key (or anonymous) runs at once: a client reading slowly cannot hold them all. */
 export const MAX_EXPORTS_PER_KEY = 1;
 
-/** Columns of the export: id, stages, then every feature under its SQL name. */
-const COLUMNS = [
-  { header: "customer_id", column: "customer_id", text: true },
-  { header: "stage", column: "stage_key", text: true },
-  { header: "furthest_stage", column: "furthest_stage_key", text: true },
-  ...FEATURES.map((f) => ({ header: f.column, column: f.column, text: f.type === "string" })),
-];
+/** A column of the export: its header, the member row's column it comes from, and whether it is text. */
+export interface MemberCsvColumn {
+  readonly header: string;
+  readonly column: string;
+  readonly text: boolean;
+}
+
+/** Columns of the export: id, stages, then every feature of the catalog (event types' too) under its SQL name. */
+export function memberCsvColumns(catalog: readonly FeatureSpec[]): readonly MemberCsvColumn[] {
+  return [
+    { header: "customer_id", column: "customer_id", text: true },
+    { header: "stage", column: "stage_key", text: true },
+    { header: "furthest_stage", column: "furthest_stage_key", text: true },
+    ...catalog.map((f) => ({ header: f.column, column: f.column, text: f.type === "string" })),
+  ];
+}
+
+/** The columns with the fixed features only (no event types configured). */
+const FIXED_COLUMNS = memberCsvColumns(FEATURES);
 
 // The export's field rule, where the bench and tests look for it.
 export { csvField };
 
 /** The export's header line (CRLF-terminated, as every line of it). */
-export function memberCsvHeader(): string {
-  return `${COLUMNS.map((c) => c.header).join(",")}\r\n`;
+export function memberCsvHeader(columns = FIXED_COLUMNS): string {
+  return `${columns.map((c) => c.header).join(",")}\r\n`;
 }
 
 /** The export's lines for a batch of member rows. */
-export function memberCsvLines(batch: readonly Record<string, unknown>[]): string {
-  return `${batch.map((row) => COLUMNS.map((c) => csvField(row[c.column], c.text)).join(",")).join("\r\n")}\r\n`;
+export function memberCsvLines(batch: readonly Record<string, unknown>[], columns = FIXED_COLUMNS): string {
+  return `${batch.map((row) => columns.map((c) => csvField(row[c.column], c.text)).join(",")).join("\r\n")}\r\n`;
 }
 
 /**
  * The same bytes as memberCsvLines gives as text, from a batch by column: written field by field
  * straight into UTF-8, with no object per row nor the batch's text.
  */
-export function memberCsvColumnBytes(batch: ColumnBatch): Uint8Array {
-  const columns = COLUMNS.map((c) => {
+export function memberCsvColumnBytes(batch: ColumnBatch, wanted = FIXED_COLUMNS): Uint8Array {
+  const columns = wanted.map((c) => {
     const index = batch.names.indexOf(c.column);
     return index < 0 ? null : batch.columns[index]!;
   });
-  const text = COLUMNS.map((c) => c.text);
+  const text = wanted.map((c) => c.text);
   const csv = new CsvBytes(batch.rowCount * 160);
   for (let row = 0; row < batch.rowCount; row++) {
     for (let c = 0; c < columns.length; c++) {
@@ -95,6 +107,7 @@ export function memberCsvParts(
   perRange?: number,
 ): AsyncIterator<MemberCsvPart> {
   const { lifecycle } = segments;
+  const columns = memberCsvColumns(lifecycle.catalog);
   const options = { label: "segment_export", signal };
   const encoder = new TextEncoder();
   const rangeParts = (range: CustomerRange) => {
@@ -103,11 +116,11 @@ export function memberCsvParts(
     // die young, where batches of JS values grew V8's heap (bench/README.md, "Export batches").
     return warehouse.streamColumns
       ? formatted(warehouse.streamColumns(query, options), (batch) => ({
-          bytes: memberCsvColumnBytes(batch),
+          bytes: memberCsvColumnBytes(batch, columns),
           rows: batch.rowCount,
         }))
       : formatted(warehouse.stream(query, options), (batch) => ({
-          bytes: encoder.encode(memberCsvLines(batch)),
+          bytes: encoder.encode(memberCsvLines(batch, columns)),
           rows: batch.length,
         }));
   };
@@ -197,7 +210,7 @@ async function exportResponse(services: Services, segmentId: string, url: URL, s
   const first = await parts.next();
   const body = new ReadableStream<Uint8Array>({
     start(controller) {
-      controller.enqueue(encoder.encode(memberCsvHeader()));
+      controller.enqueue(encoder.encode(memberCsvHeader(memberCsvColumns(lifecycle.catalog))));
       if (first.done) controller.close();
       else if (first.value.rows > 0) controller.enqueue(first.value.bytes);
     },

@@ -140,4 +140,34 @@ describe("the sales-funnel preset through GraphQL", () => {
     expect(unknown.errors?.[0]?.extensions?.code).toBe("BAD_USER_INPUT");
     expect(JSON.stringify(unknown.errors)).toContain("event type demo is not in CLM_CONFIG's events.types");
   });
+
+  it("exports a segment's members with each configured type's event columns", async () => {
+    const created = await server.graphql<{ createSegment: { id: string } }>(
+      `mutation($input: CreateSegmentInput!) { createSegment(input: $input) { id } }`,
+      { input: { name: "Quoted", definition: { field: "events.quote_request.count", op: "gte", value: 1 } } },
+    );
+    expect(created.errors).toBeUndefined();
+    const response = await server.fetch(
+      `http://test/segments/${created.data!.createSegment.id}/members.csv?asOf=${AS_OF}`,
+    );
+    expect(response.status).toBe(200);
+    const [header, ...lines] = (await response.text()).trimEnd().split("\r\n");
+    const columns = header!.split(",");
+    expect(columns.slice(-20, -15)).toEqual([
+      "event_visit_count",
+      "event_visit_first_date",
+      "event_visit_last_date",
+      "event_visit_days_since_first",
+      "event_visit_days_since_last",
+    ]);
+    expect(columns.at(-1)).toBe("event_quote_request_days_since_last");
+    // Asked for a quote: e2 (06-28) and e3 (05-01).
+    const rows = lines.map((line) => Object.fromEntries(line.split(",").map((cell, i) => [columns[i], cell])));
+    expect(
+      rows.map((r) => [r.customer_id, r.stage, r.event_quote_request_last_date, r.event_quote_request_count]),
+    ).toEqual([
+      ["e2", "evaluation", "2026-06-28", "1"],
+      ["e3", "evaluation", "2026-05-01", "1"],
+    ]);
+  });
 });
