@@ -17,6 +17,12 @@ import {
   expectSameAnswer,
   type BatteryContext,
 } from "./bigquery-battery.ts";
+import {
+  SALES_FUNNEL_AS_OF,
+  SALES_FUNNEL_CONFIG,
+  SALES_FUNNEL_ROWS,
+  SALES_FUNNEL_STAGES,
+} from "../fixtures/sales-funnel.ts";
 
 const DAY_MS = 86_400_000;
 // ZetaSQL's evaluator is a reference, not an engine: the saved-segment metrics take seconds where BigQuery
@@ -274,4 +280,85 @@ describeZetaSql("GraphQL on BigQuery (ZetaSQL) equals DuckDB on random shops", (
     },
     60_000 * RUNS,
   );
+});
+
+// The sales-funnel preset over event features, on its hand-built shop (test/fixtures/sales-funnel.ts):
+// the stage rules read events.<type>.* columns, the features query adds each type's aggregates, and the
+// export writes their columns, all in BigQuery's SQL here.
+describeZetaSql("GraphQL on BigQuery (ZetaSQL) equals DuckDB with the sales-funnel preset", () => {
+  let zeta: ZetaSqlService;
+  let duckdb: TestServer;
+  let bigquery: TestServer;
+  const ids = Object.keys(SALES_FUNNEL_STAGES);
+  const requests = [
+    {
+      name: "stages with their members",
+      query: `query($asOf: Date) { stages(asOf: $asOf) { key count customers(first: 50) { edges { node { id } } } } }`,
+      expect: /"key":"cold_lead","count":2,/,
+    },
+    {
+      name: "customers with stages and events by type",
+      query: `query($asOf: Date, $ids: [ID!]!) { customers(ids: $ids, asOf: $asOf) { id stage { key } furthestStage { key }
+        features { firstSeenDate lastEventDate lastEventType events { type count firstDate lastDate daysSinceFirst daysSinceLast } } } }`,
+      expect: /"id":"e2","stage":\{"key":"evaluation"\}/,
+    },
+    {
+      name: "funnel",
+      query: `query($asOf: Date) { funnel(asOf: $asOf) { stage { key } reached atStage } }`,
+      expect: /^\{"funnel":\[\{"stage":\{"key":"attraction"\},"reached":21,/,
+    },
+    {
+      name: "a segment over event features",
+      query: `query($asOf: Date) { previewSegment(asOf: $asOf, definition: { any: [
+        { all: [{ field: "events.lead.count", op: "gte", value: 1 }, { field: "events.lead.daysSinceFirst", op: "between", value: [10, 70] }] },
+        { field: "events.quote_request.lastDate", op: "gte", value: "2026-06-01" } ] }) {
+        size stageBreakdown { stage { key } count } members(first: 50) { edges { node { id } } } } }`,
+      // i1 (lead 13 days ago), e1 (14), f1 (29), c1 (61); e2 (quote on 06-28).
+      expect: /"size":5,/,
+    },
+  ];
+
+  beforeAll(async () => {
+    zeta = await startZetaSql();
+    const options = { rows: SALES_FUNNEL_ROWS, clmConfig: SALES_FUNNEL_CONFIG };
+    duckdb = await startTestServer({ ...options, ...REFERENCE_SERVER });
+    bigquery = await startTestServer({
+      ...options,
+      warehouseFactory: zetaSqlWarehouse(zeta, { numericAs: "NUMERIC" }),
+      requestTimeoutMs: ZETASQL_REQUEST_TIMEOUT_MS,
+      guard: { queueWaitMs: ZETASQL_REQUEST_TIMEOUT_MS },
+    });
+  });
+  afterAll(async () => {
+    await duckdb?.close();
+    await bigquery?.close();
+    await zeta?.stop();
+  });
+
+  it.each(requests.map((r) => [r.name, r] as const))("%s", async (_name, r) => {
+    const variables = { asOf: SALES_FUNNEL_AS_OF, ids: [...ids, "nobody"] };
+    const expected = await duckdb.graphql(r.query, variables);
+    expect(expected.errors).toBeUndefined();
+    const actual = await bigquery.graphql(r.query, variables);
+    expect(actual.errors).toBeUndefined();
+    expectSameAnswer(actual.data, expected.data, ANSWER_TOLERANCE);
+    // Not two empty answers: each request finds the shop's people.
+    const found = JSON.stringify(expected.data);
+    expect(found).toMatch(r.expect);
+  });
+
+  it("exports a segment over event features with the same event columns", async () => {
+    const input = { name: "Quoted", definition: { field: "events.quote_request.count", op: "gte", value: 1 } };
+    const exported = async (server: TestServer) => {
+      const { data, errors } = await server.graphql<{ createSegment: { id: string } }>(
+        `mutation($input: CreateSegmentInput!) { createSegment(input: $input) { id } }`,
+        { input },
+      );
+      expect(errors).toBeUndefined();
+      return exportedMembers(server, data!.createSegment.id, SALES_FUNNEL_AS_OF);
+    };
+    const expected = await exported(duckdb);
+    expect(expected.map((row) => row.customer_id)).toEqual(["e2", "e3"]);
+    expectSameAnswer(await exported(bigquery), expected, ANSWER_TOLERANCE, "members.csv");
+  });
 });
