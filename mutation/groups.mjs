@@ -20,6 +20,8 @@ export const GROUPS = {
   lifecycle: {
     mutate: [
       "src/lifecycle/stage-model.ts",
+      "src/lifecycle/stage-presets.ts",
+      "src/lifecycle/sales-funnel.ts",
       "src/lifecycle/rfm.ts",
       "src/lifecycle/calendar.ts",
       "src/lifecycle/random.ts",
