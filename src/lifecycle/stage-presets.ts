@@ -60,7 +60,7 @@ export type StageModelConfig =
  */
 export function resolveStageModel(
   config: z.output<typeof stageModelConfigSchema> | undefined,
-  eventTypes: readonly EventType[] = [],
+  eventTypes: readonly EventType[],
 ): StageModel | { issues: StageModelIssue[] } {
   if (!config) return defaultStageModel();
   if ("preset" in config) {

@@ -124,8 +124,106 @@ describe("the sales-funnel preset", () => {
     expect(m.stages.find((s) => s.key === "evaluation")!.description).toBe(
       "Showed interest 14 or more days ago: comparing and deciding.",
     );
-    expect(model().stages.find((s) => s.key === "evaluation")!.description).toBe(
-      "Asked for quote_request, or showed interest 14 or more days ago: comparing and deciding.",
-    );
+    expect(
+      model({}, ["lead"], ["quote_request", "subscribe"]).stages.find((s) => s.key === "evaluation")!.description,
+    ).toBe("Asked for quote_request, subscribe, or showed interest 14 or more days ago: comparing and deciding.");
+  });
+
+  it("shows each stage's name, description and recommended actions as written here (the API's text)", () => {
+    expect(model().stages.map((s) => [s.key, s.name, s.description, s.recommendedActions])).toEqual([
+      [
+        "attraction",
+        "Attraction",
+        "Known (a visit, an ad, a first contact) but has shown no interest yet, and has not bought.",
+        [
+          "Make the offer easy to find: content, search, social proof",
+          "Retarget visitors with a reason to leave their contact",
+          "Invite to a newsletter or a free resource",
+        ],
+      ],
+      [
+        "interest",
+        "Interest",
+        "Showed interest (lead, subscribe) in the last 14 days, no purchase yet.",
+        [
+          "Answer fast: a call back or a personal reply",
+          "A nurture series with cases and answers to common questions",
+          "Qualify: budget, need, timing",
+        ],
+      ],
+      [
+        "evaluation",
+        "Evaluation",
+        "Asked for quote_request, or showed interest 14 or more days ago: comparing and deciding.",
+        [
+          "A tailored quote or demo, and a follow-up call",
+          "Comparisons, references and guarantees that remove risk",
+          "A time-limited first-order offer",
+        ],
+      ],
+      [
+        "first_purchase",
+        "First purchase",
+        "Bought on one day.",
+        [
+          "Onboard: delivery follow-up and how-to content",
+          "Ask for first feedback",
+          "Invite a second purchase at the typical repurchase time",
+        ],
+      ],
+      [
+        "repeat",
+        "Repeat customer",
+        "Bought on two or more days (fewer than 4).",
+        ["Cross-sell and service plans", "Account reviews", "Invite to the loyalty programme"],
+      ],
+      [
+        "loyal",
+        "Loyal",
+        "Bought on 4 or more days.",
+        ["Priority service and early access", "Ask for references and reviews", "Referral rewards"],
+      ],
+      [
+        "cold_lead",
+        "Cold lead",
+        "Showed interest, never bought, and no event for more than 60 days.",
+        [
+          "A re-engagement message with something new",
+          "Ask whether the need is still there",
+          "Move to a low-cost nurture track",
+        ],
+      ],
+      [
+        "at_risk",
+        "At risk",
+        "No purchase for longer than max(60, 3 × their mean gap between purchase days) days.",
+        ["A win-back offer timed to their own cycle", "Ask why (short survey)", "Check service issues"],
+      ],
+      [
+        "churned",
+        "Churned",
+        "No purchase for more than 365 days.",
+        ["A reactivation campaign with a last-chance offer", "Move to low-cost channels"],
+      ],
+    ]);
+  });
+
+  it("writes one interest type as a plain comparison, several as any (segments show these rules)", () => {
+    const rule = (m: CompiledStageModel, key: string) => m.stages.find((s) => s.key === key)!.rule;
+    const noPurchase = { field: "purchaseDays", op: "eq", value: 0 };
+    expect(rule(model({}, ["subscribe"], []), "interest")).toEqual({
+      all: [noPurchase, { field: "events.subscribe.count", op: "gte", value: 1 }],
+    });
+    expect(rule(model(), "interest")).toEqual({
+      all: [
+        noPurchase,
+        {
+          any: [
+            { field: "events.lead.count", op: "gte", value: 1 },
+            { field: "events.subscribe.count", op: "gte", value: 1 },
+          ],
+        },
+      ],
+    });
   });
 });
