@@ -7,6 +7,7 @@ import {
   eventTypesSchema,
   featureCatalog,
   FEATURES,
+  featureSpec,
   parseEventFeatureField,
 } from "../../src/lifecycle/features.ts";
 import { compilePredicate } from "../../src/lifecycle/rule-predicate.ts";
@@ -38,7 +39,11 @@ describe("events.types in CLM_CONFIG", () => {
     expect(eventTypesSchema.safeParse({ lead: [] }).error?.issues[0]?.message).toBe(
       "needs at least one events.type value",
     );
-    expect(eventTypesSchema.safeParse(Array.from({ length: 51 }, (_, i) => `t${i}`)).success).toBe(false);
+    const tooMany = eventTypesSchema.safeParse(Array.from({ length: 51 }, (_, i) => `t${i}`));
+    expect(tooMany.error?.issues.map((i) => [i.code, i.path, i.message])).toEqual([
+      ["custom", [], "at most 50 event types"],
+    ]);
+    expect(twice.error?.issues[0]?.code).toBe("custom");
     expect(eventTypesSchema.safeParse(Array.from({ length: 50 }, (_, i) => `t${i}`)).success).toBe(true);
   });
 });
@@ -73,6 +78,11 @@ describe("event features in the catalog", () => {
     expect(eventFeatureSpec("events.lead.count")).toMatchObject({ type: "number", whole: true, unit: "count" });
     expect(eventFeatureSpec("events.lead.firstDate")).toMatchObject({ type: "date" });
     expect(eventFeatureSpec("lastEventType")).toBeUndefined();
+    // One lookup for both kinds, as rules compiled to SQL and the features service use it.
+    expect(featureSpec("recencyDays")).toMatchObject({ column: "recency_days", type: "number" });
+    expect(featureSpec("events.lead.lastDate")).toMatchObject({ column: "event_lead_last_date", type: "date" });
+    expect(featureSpec("events.lead.total")).toBeUndefined();
+    expect(featureSpec("stage")).toBeUndefined();
   });
 
   it("are typed in rules: days are numbers, first and last are dates", () => {
