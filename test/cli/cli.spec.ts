@@ -120,7 +120,9 @@ describe("clm serve refuses a bad configuration with one clear line and exit cod
 });
 
 describe("clm seed", () => {
-  it("writes a DuckDB file the server then serves without demo seeding", async () => {
+  // Three CLI processes (seed, keys create, serve), each starting tsx: 28.5 s and over 30 s in one CI run
+  // while a mutation run had both cores busy.
+  it("writes a DuckDB file the server then serves without demo seeding", { timeout: 60_000 }, async () => {
     const file = join(dir, "shop.duckdb");
     const seeded = await runClm(["seed", "--customers", "500", "--end-date", "2026-06-30", "--out", file], {});
     expect(seeded.code).toBe(0);
