@@ -32,12 +32,15 @@ export const GROUPS = {
     ],
     specs: ["test/unit/**/*.spec.ts"],
   },
-  // Lifetime-value models and their numerics, against references at fixed parameters: the published CDNOW
-  // estimates' log-likelihoods and named customers' predictions, hand-worked and independently computed values.
-  // Not the full CDNOW fits (test/unit/cdnow-fits.spec.ts, test/sql/clv-warehouse.spec.ts): under Stryker's
-  // instrumentation each costs half a minute for every mutant it covers, which is nearly all of them, and the
-  // likelihoods and predictions they reach are pinned here at the published parameters; the optimiser has its
-  // own spec (clv-optimize) and small fits (clv-bgnbd, clv-predict, clv-fit) check it reaches the maximum.
+  // Lifetime-value models and their numerics, against references at fixed parameters: named CDNOW customers'
+  // log-likelihoods and predictions (a slice chosen to cover the regimes: no repeat purchase, many, t_x at T,
+  // long silences, α on either side of β), hand-worked and independently computed values.
+  // Not the full CDNOW fits (test/unit/cdnow-fits.spec.ts, test/sql/clv-warehouse.spec.ts), nor the checks
+  // that evaluate every CDNOW customer at fixed parameters (test/unit/cdnow-likelihoods.spec.ts: published
+  // log-likelihoods, grouping, binned expectations): under Stryker's instrumentation each costs seconds to half
+  // a minute for every mutant it covers, which is nearly all of them, and the slice's references pin the same
+  // formulas; the optimiser has its own spec (clv-optimize) and small fits (clv-bgnbd, clv-predict, clv-fit)
+  // check it reaches the maximum.
   clv: {
     mutate: ["src/lifecycle/clv/**/*.ts", "!src/lifecycle/clv/fit-worker.ts"],
     specs: [

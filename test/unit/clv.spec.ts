@@ -139,11 +139,7 @@ describe("CDNOW reference", () => {
     const next39 = bgnbdExpectedPurchases(fit, c1, 39);
     expect(next39).toBeGreaterThan(0.3);
     expect(next39).toBeLessThan(3);
-    // Summed over everyone, expected repeat purchases in the next 39 weeks are of the order seen in the first 39.
-    const total = rows.reduce((s, r) => s + bgnbdExpectedPurchases(fit, r, 39), 0);
-    const observed = rows.reduce((s, r) => s + r.x, 0);
-    expect(total / observed).toBeGreaterThan(0.5);
-    expect(total / observed).toBeLessThan(1.5);
+    // Summed over everyone: cdnow-likelihoods.spec.ts, out of the clv mutation group for its cost.
   });
 
   it("refuses data too thin to fit, with a clear error", () => {
