@@ -6,6 +6,11 @@
 // customer by customer, on a slice of CDNOW chosen to cover its regimes, to independent references.
 import { describe, expect, it } from "vitest";
 import { readCdnow } from "../helpers/cdnow.ts";
+import {
+  expectContinuousAcrossAlphaEqualsBeta,
+  expectDropoutLimit,
+  expectFiniteOnGrid,
+} from "../helpers/pareto-nbd-checks.ts";
 import { bgnbdExpectedPurchases, groupSummaries } from "../../src/lifecycle/clv/bgnbd.ts";
 import {
   paretoNbdExpectedPurchases,
@@ -87,31 +92,15 @@ describe("Pareto/NBD on all of CDNOW", () => {
       expect(Number.isFinite(paretoNbdLogLikelihood(p, groups))).toBe(true);
     }
     // A grid over 12 orders of magnitude, on the first 60 distinct summaries.
-    const some = groups.slice(0, 60);
-    for (const r of [1e-6, 1, 1e6])
-      for (const alpha of [1e-6, 1, 1e6])
-        for (const s of [1e-6, 1, 1e6])
-          for (const beta of [1e-6, 1, 1e6]) {
-            expect(Number.isFinite(paretoNbdLogLikelihood({ r, alpha, s, beta }, some))).toBe(true);
-          }
+    expectFiniteOnGrid(groups.slice(0, 60));
   });
 
   it("is continuous where α and β swap the 2F1 it uses, and at α = β exactly", () => {
-    const at = (alpha: number, beta: number) => paretoNbdLogLikelihood({ r: 0.55, alpha, s: 0.61, beta }, groups);
-    const equal = at(11, 11);
-    for (const d of [1e-12, 1e-9, 1e-6]) {
-      expect(at(11 * (1 + d), 11)).toBeCloseTo(equal, 4);
-      expect(at(11, 11 * (1 + d))).toBeCloseTo(equal, 4);
-    }
+    expectContinuousAcrossAlphaEqualsBeta(groups);
   });
 
   it("tends to its limit as s, β → ∞ with s/β fixed (dropout without heterogeneity)", () => {
-    const at = (s: number) => paretoNbdLogLikelihood({ r: 0.55, alpha: 10.58, s, beta: s / 0.05 }, groups);
-    const values = [1e4, 1e5, 1e6, 1e7].map(at);
-    for (const v of values) expect(Number.isFinite(v)).toBe(true);
-    const steps = values.slice(1).map((v, i) => Math.abs(v - values[i]!));
-    expect(steps[1]!).toBeLessThan(steps[0]! / 5);
-    expect(steps[2]!).toBeLessThan(steps[1]! / 5);
+    expectDropoutLimit(groups);
   });
 });
 

@@ -3,6 +3,11 @@
 // customer; the checks over every customer are in cdnow-likelihoods.spec.ts.
 import { describe, expect, it } from "vitest";
 import { readCdnow } from "../helpers/cdnow.ts";
+import {
+  expectContinuousAcrossAlphaEqualsBeta,
+  expectDropoutLimit,
+  expectFiniteOnGrid,
+} from "../helpers/pareto-nbd-checks.ts";
 import { groupSummaries, ThinDataError, type RfSummary } from "../../src/lifecycle/clv/bgnbd.ts";
 import {
   fitParetoNbd,
@@ -276,13 +281,7 @@ describe("Pareto/NBD numerics", () => {
       });
     }
     // A grid over 12 orders of magnitude (the full set's first 60 summaries: cdnow-likelihoods.spec.ts).
-    const some = groups;
-    for (const r of [1e-6, 1, 1e6])
-      for (const alpha of [1e-6, 1, 1e6])
-        for (const s of [1e-6, 1, 1e6])
-          for (const beta of [1e-6, 1, 1e6]) {
-            expect(Number.isFinite(paretoNbdLogLikelihood({ r, alpha, s, beta }, some))).toBe(true);
-          }
+    expectFiniteOnGrid(groups);
     expect(paretoNbdLogLikelihood({ ...PUBLISHED, r: 0 }, groups)).toBe(-Infinity);
     expect(paretoNbdLogLikelihood({ ...PUBLISHED, beta: -1 }, groups)).toBe(-Infinity);
     expect(paretoNbdLogLikelihood({ ...PUBLISHED, s: NaN }, groups)).toBe(-Infinity);
@@ -294,23 +293,11 @@ describe("Pareto/NBD numerics", () => {
   });
 
   it("is continuous where α and β swap the 2F1 it uses, and at α = β exactly", () => {
-    const at = (alpha: number, beta: number) => paretoNbdLogLikelihood({ r: 0.55, alpha, s: 0.61, beta }, groups);
-    const equal = at(11, 11);
-    for (const d of [1e-12, 1e-9, 1e-6]) {
-      expect(at(11 * (1 + d), 11)).toBeCloseTo(equal, 4);
-      expect(at(11, 11 * (1 + d))).toBeCloseTo(equal, 4);
-    }
+    expectContinuousAcrossAlphaEqualsBeta(groups);
   });
 
   it("tends to its limit as s, β → ∞ with s/β fixed (dropout without heterogeneity)", () => {
-    // The likelihood there is that of exponential lifetimes with rate s/β; the differences between
-    // successive steps shrink like 1/s.
-    const at = (s: number) => paretoNbdLogLikelihood({ r: 0.55, alpha: 10.58, s, beta: s / 0.05 }, groups);
-    const values = [1e4, 1e5, 1e6, 1e7].map(at);
-    for (const v of values) expect(Number.isFinite(v)).toBe(true);
-    const steps = values.slice(1).map((v, i) => Math.abs(v - values[i]!));
-    expect(steps[1]!).toBeLessThan(steps[0]! / 5);
-    expect(steps[2]!).toBeLessThan(steps[1]! / 5);
+    expectDropoutLimit(groups);
   });
 
   it("falls back to quadrature where the 2F1 does not converge, on either side of α = β", () => {
