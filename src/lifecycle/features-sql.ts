@@ -3,8 +3,10 @@
 import {
   EVENT_MEASURES,
   eventFeatureField,
+  eventFeatureSpec,
   featureCatalog,
   FEATURES,
+  type EventMeasure,
   type EventType,
   type FeatureField,
 } from "./features.ts";
@@ -257,19 +259,22 @@ export function featuresSql(q: FeaturesQuery): Sql {
   // Each type's five, in catalog order after the fixed features.
   const eventColumns = eventTypes.flatMap((t) => {
     const e = (name: string) => ident("e", `et${t.i}_${name}`);
-    const expressions: Record<(typeof EVENT_MEASURES)[number]["measure"], () => Sql> = {
+    const expressions: Record<EventMeasure, () => Sql> = {
       count: () => (hasEvents ? float(sql`COALESCE(${e("count")}, 0)`) : nullOf("float")),
       firstDate: () => (hasEvents ? e("first_day") : nullOf("date")),
       lastDate: () => (hasEvents ? e("last_day") : nullOf("date")),
       daysSinceFirst: () => (hasEvents ? float(dialect.dayDiff(e("first_day"), asOf)) : nullOf("float")),
       daysSinceLast: () => (hasEvents ? float(dialect.dayDiff(e("last_day"), asOf)) : nullOf("float")),
     };
-    return catalog
-      .filter((f) => f.field.startsWith(`events.${t.key}.`) && wanted.has(f.field))
-      .map(
-        (f) => sql`,
-       ${expressions[f.field.slice(`events.${t.key}.`.length) as keyof typeof expressions]()} AS ${ident(f.column)}`,
-      );
+    return EVENT_MEASURES.flatMap(({ measure }) => {
+      const field = eventFeatureField(t.key, measure);
+      return wanted.has(field)
+        ? [
+            sql`,
+       ${expressions[measure]()} AS ${ident(eventFeatureSpec(field)!.column)}`,
+          ]
+        : [];
+    });
   });
   const selected = [
     ...FEATURES.filter((f) => wanted.has(f.field)).map(
