@@ -51,12 +51,22 @@ let http: Server;
 let origin: string;
 let segmentId: string;
 
-beforeAll(async () => {
-  server = await startTestServer({ customers: CUSTOMERS });
-  http = createServer(server.yoga);
+/** The test server on a loopback port for Chromium: its origin, and the HTTP server closeLoopback ends. */
+async function listenOnLoopback(testServer: TestServer): Promise<{ http: Server; origin: string }> {
+  const http = createServer(testServer.yoga);
   http.listen(0, "127.0.0.1");
   await new Promise((resolve) => http.once("listening", resolve));
-  origin = `http://127.0.0.1:${(http.address() as AddressInfo).port}`;
+  return { http, origin: `http://127.0.0.1:${(http.address() as AddressInfo).port}` };
+}
+
+async function closeLoopback(http: Server | undefined): Promise<void> {
+  http?.closeAllConnections();
+  await new Promise((resolve) => (http ? http.close(resolve) : resolve(undefined)));
+}
+
+beforeAll(async () => {
+  server = await startTestServer({ customers: CUSTOMERS });
+  ({ http, origin } = await listenOnLoopback(server));
   const created = await server.graphql<{ createSegment: { id: string } }>(
     `mutation($input: CreateSegmentInput!) { createSegment(input: $input) { id } }`,
     { input: { name: "Paid search", description: "Acquired through paid search", definition: PAID_SEARCH } },
@@ -66,8 +76,7 @@ beforeAll(async () => {
 });
 
 afterAll(async () => {
-  http?.closeAllConnections();
-  await new Promise((resolve) => (http ? http.close(resolve) : resolve(undefined)));
+  await closeLoopback(http);
   await server?.close();
 });
 
@@ -660,17 +669,13 @@ describe.skipIf(!HAVE_BROWSER)("the dashboard with the sales-funnel preset in he
   beforeAll(async () => {
     const config = JSON.parse(readFileSync(new URL("../../examples/sales-funnel.json", import.meta.url), "utf8"));
     funnelServer = await startTestServer({ customers, clmConfig: config });
-    funnelHttp = createServer(funnelServer.yoga);
-    funnelHttp.listen(0, "127.0.0.1");
-    await new Promise((resolve) => funnelHttp.once("listening", resolve));
-    funnelOrigin = `http://127.0.0.1:${(funnelHttp.address() as AddressInfo).port}`;
+    ({ http: funnelHttp, origin: funnelOrigin } = await listenOnLoopback(funnelServer));
     ({ browser, page } = await openDashboardBrowser(funnelOrigin, problems));
   }, 120_000);
 
   afterAll(async () => {
     await browser?.close();
-    funnelHttp?.closeAllConnections();
-    await new Promise((resolve) => (funnelHttp ? funnelHttp.close(resolve) : resolve(undefined)));
+    await closeLoopback(funnelHttp);
     await funnelServer?.close();
   });
 
