@@ -4,7 +4,9 @@
 // Scores are rank-based quintiles that ties cannot split: a buyer's score is
 //   1 + floor(5 × (buyers strictly worse on that measure) / buyers)
 // so equal values always get equal scores, whatever the row order. Worse means: a longer time since the
-// last purchase day (recency), fewer purchase days (frequency), less revenue (monetary).
+// last purchase day (recency), fewer purchase days (frequency), less revenue (monetary). Revenue is
+// ranked in millionths of the currency (monetaryKeySql): with float amounts (BigQuery FLOAT64, a
+// PostgreSQL double) 0.5 + 0.45 and 0.25 + 0.7 differ in their last bits, and equal revenues must tie.
 import { z } from "zod";
 import { cast, join, sql, type Sql } from "../sql/sql.ts";
 
@@ -97,4 +99,13 @@ export function quintileSql(worstFirst: Sql): Sql {
     sql`1 + FLOOR(${cast(sql`5 * (RANK() OVER (ORDER BY ${worstFirst}) - 1)`, "float")} / COUNT(*) OVER ())`,
     "int",
   );
+}
+
+/**
+ * The revenue as RFM ranks it: whole millionths of the currency, rounded half up by FLOOR(v + 0.5)
+ * (ROUND breaks ties differently per warehouse). Float summation noise is far below a millionth, and
+ * amounts finer than that are not money.
+ */
+export function monetaryKeySql(revenue: Sql): Sql {
+  return sql`FLOOR(1000000 * ${cast(revenue, "float")} + 0.5)`;
 }

@@ -1,7 +1,7 @@
 // RFM scores in the warehouse: every buyer ranked into quintiles as of a day, looked up by customer or
 // grouped into the grid's cells; the RFM map (lifecycle/rfm.ts) names the segments.
 import { sql, type Sql } from "../../sql/sql.ts";
-import { quintileSql, type RfmScore, type RfmSegments } from "../../lifecycle/rfm.ts";
+import { monetaryKeySql, quintileSql, type RfmScore, type RfmSegments } from "../../lifecycle/rfm.ts";
 import type { CustomerFeatureService } from "./features.ts";
 
 /** Buyers with one RFM code, aggregated in the warehouse. */
@@ -24,7 +24,7 @@ export class RfmQueries {
     return sql`SELECT f.customer_id AS customer_id, f.revenue AS revenue,
        ${quintileSql(sql`f.recency_days DESC`)} AS r,
        ${quintileSql(sql`f.purchase_days ASC`)} AS fq,
-       ${quintileSql(sql`f.revenue ASC`)} AS m
+       ${quintileSql(sql`${monetaryKeySql(sql`f.revenue`)} ASC`)} AS m
 FROM (${this.lifecycle.features(asOf)}) AS f
 WHERE f.purchase_days >= 1`;
   }
