@@ -30,9 +30,12 @@ const configFileSchema = z
     rfmSegments: rfmSegmentsSchema.optional(),
     /** events.type of survey answers (value 0–10) for the nps and satisfaction metrics. */
     surveyEventType: z.string().min(1).default("nps"),
-    /** Event types with features of their own (events.<type>.count …), for pre-purchase stages. */
+    /**
+     * Event types with features of their own (events.<type>.count …), for pre-purchase stages; `interest`
+     * names those whose first event makes a person a lead (lead_to_customer_rate).
+     */
     events: z
-      .object({ types: eventTypesSchema.default([]) })
+      .object({ types: eventTypesSchema.default([]), interest: z.array(z.string()).optional() })
       .strict()
       .optional(),
   })
@@ -46,6 +49,8 @@ export interface FileConfig {
   readonly surveyEventType: string;
   /** The event types named in events.types, each with the events.type values that count as it. */
   readonly eventTypes: readonly EventType[];
+  /** The event types whose first event makes a lead: events.interest, else the sales-funnel preset's. */
+  readonly interestEvents: readonly string[];
 }
 
 function formatPath(path: readonly PropertyKey[]): string {
@@ -67,8 +72,18 @@ export function parseConfigFile(json: unknown, source = "CLM_CONFIG"): FileConfi
     new ConfigError(issues.map((i) => `${source} at ${formatPath(["stageModel", ...i.path])}: ${i.message}`));
   const stageModel = resolveStageModel(parsed.data.stageModel, eventTypes);
   if ("issues" in stageModel) throw stageModelIssues(stageModel.issues);
-  const issues = checkStageModel(stageModel, { eventTypes: new Set(eventTypes.map((t) => t.key)) });
+  const configured = new Set(eventTypes.map((t) => t.key));
+  const issues = checkStageModel(stageModel, { eventTypes: configured });
   if (issues.length > 0) throw stageModelIssues(issues);
+  const { stageModel: choice, events } = parsed.data;
+  const preset = choice && "preset" in choice && choice.preset === "sales-funnel" ? choice.interestEvents : [];
+  const interestEvents = events?.interest ?? preset;
+  const unknown = interestEvents.flatMap((type, i) =>
+    configured.has(type)
+      ? []
+      : [`${source} at events.interest[${i}]: event type ${type} is not in CLM_CONFIG's events.types`],
+  );
+  if (unknown.length > 0) throw new ConfigError(unknown);
   return {
     mapping: resolveMapping(parsed.data.warehouse),
     timeZone: parsed.data.timeZone,
@@ -76,6 +91,7 @@ export function parseConfigFile(json: unknown, source = "CLM_CONFIG"): FileConfi
     rfmSegments: parsed.data.rfmSegments ?? DEFAULT_RFM_SEGMENTS,
     surveyEventType: parsed.data.surveyEventType,
     eventTypes,
+    interestEvents,
   };
 }
 

@@ -27,7 +27,13 @@ const SHORT_NAMES = {
   PARETO_TOP20_REVENUE_SHARE: "Top 20% revenue",
   PARETO_CUSTOMER_SHARE_FOR_80: "Buyers making 80%",
   MEDIAN_DAYS_TO_CONVERT: "Days to first purchase",
+  LEAD_TO_CUSTOMER_RATE: "Lead to customer",
 };
+/**
+ * Metrics that exist only when CLM_CONFIG names interest events (the sales-funnel preset does): left out
+ * otherwise, since "unavailable" would wrongly blame a missing table.
+ */
+const NEEDS_INTEREST_EVENTS = new Set(["LEAD_TO_CUSTOMER_RATE"]);
 /** Metrics the API gives as a multiple (unit RATIO, but not a share): shown as "18.6×". */
 const MULTIPLES = new Set(["LTV_TO_CAC"]);
 
@@ -681,7 +687,8 @@ async function loadMetrics(view, signal) {
       (view.segmentId ? " · members of the segment" : " · all customers"),
   );
   const box = $("#metrics");
-  box.replaceChildren(...metrics.map((m) => metricTile(m, view)));
+  const shown = metrics.filter((m) => m.available || !NEEDS_INTEREST_EVENTS.has(m.key));
+  box.replaceChildren(...shown.map((m) => metricTile(m, view)));
 }
 
 function metricTile(m, view) {

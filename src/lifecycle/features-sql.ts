@@ -52,7 +52,7 @@ function inRange(expr: Sql, range: CustomerRange | undefined): Sql {
 }
 
 /** The smallest non-null of some DATE expressions (LEAST differs on NULL between dialects). */
-function earliest(values: readonly Sql[]): Sql {
+export function earliest(values: readonly Sql[]): Sql {
   if (values.length === 1) return values[0]!;
   const rotations = values.map((_, i) => sql`COALESCE(${join([...values.slice(i), ...values.slice(0, i)])})`);
   return sql`LEAST(${join(rotations)})`;

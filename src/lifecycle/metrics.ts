@@ -14,6 +14,9 @@ export const MEASURE_SOURCES = {
   leads: "customers",
   converted: "customers",
   median_days_to_convert: "customers",
+  interest_leads: "customers",
+  interest_converted: "customers",
+  median_days_interest_to_purchase: "customers",
   period_buyers: "customers",
   period_repeaters: "customers",
   period_orders: "customers",
@@ -51,6 +54,8 @@ export interface MetricDefinition {
   readonly proportion?: boolean;
   /** Optional tables without which the metric has no value (null). */
   readonly requires?: readonly (readonly LogicalTable[])[];
+  /** Needs the interest event types of CLM_CONFIG (events.interest, or the sales-funnel preset's). */
+  readonly needsInterestEvents?: boolean;
   /** The value from the measures; null when undefined (an empty denominator). */
   value(m: Measures): number | null;
   /** How many customers (orders, responses, spells) the value is computed over. */
@@ -126,6 +131,30 @@ export const METRICS: readonly MetricDefinition[] = [
     requires: NEEDS_LEADS,
     value: (m) => (get(m, "converted") ? get(m, "median_days_to_convert") : null),
     population: (m) => get(m, "converted"),
+  },
+  proportion({
+    ...rate(
+      "lead_to_customer_rate",
+      "Lead-to-customer rate",
+      "ratio",
+      "interest_converted",
+      "interest_leads",
+      "Leads: people whose first interest event (events of the types in CLM_CONFIG's events.interest, by default the sales-funnel preset's interestEvents) fell in the period, and who had not bought before that day. Value: the share of them with a first purchase on or after that day, by the period's last day. Broken down by channel, stage or segment like every metric. Null without interest event types or the events table.",
+      [["events"]],
+    ),
+    needsInterestEvents: true,
+  }),
+  {
+    key: "median_days_lead_to_customer",
+    name: "Median days from lead to customer",
+    unit: "days",
+    description:
+      "Over the period's converted leads (see lead_to_customer_rate): the median of whole days from the first interest event to the first purchase (0 when they bought that day).",
+    measures: ["median_days_interest_to_purchase", "interest_converted"],
+    requires: [["events"]],
+    needsInterestEvents: true,
+    value: (m) => (get(m, "interest_converted") ? get(m, "median_days_interest_to_purchase") : null),
+    population: (m) => get(m, "interest_converted"),
   },
   proportion(
     rate(
@@ -284,8 +313,13 @@ export const METRICS: readonly MetricDefinition[] = [
 
 export const METRIC_BY_KEY: ReadonlyMap<string, MetricDefinition> = new Map(METRICS.map((m) => [m.key, m]));
 
-/** Whether the optional tables a metric needs are there. */
-export function metricAvailable(metric: MetricDefinition, available: ReadonlySet<LogicalTable>): boolean {
+/** Whether the optional tables a metric needs are there, and interest event types when it reads them. */
+export function metricAvailable(
+  metric: MetricDefinition,
+  available: ReadonlySet<LogicalTable>,
+  interestEvents: readonly string[] = [],
+): boolean {
+  if (metric.needsInterestEvents && interestEvents.length === 0) return false;
   return !metric.requires || metric.requires.some((tables) => tables.every((t) => available.has(t)));
 }
 

@@ -57,7 +57,7 @@ export async function seedDemoIfEmpty(warehouse: DuckDBConnector, customers: num
 export async function openAppServices(
   warehouse: WarehouseConnector,
   kind: string,
-  { stageModel, timeZone, rfmSegments, surveyEventType, eventTypes }: FileConfig,
+  { stageModel, timeZone, rfmSegments, surveyEventType, eventTypes, interestEvents }: FileConfig,
   { prisma, log, fitWorkers }: { prisma: SegmentDatabase; log: Logger; fitWorkers?: number },
 ): Promise<AppServices> {
   const statuses = await warehouse.tableStatus().catch((error) => {
@@ -75,6 +75,7 @@ export async function openAppServices(
     rfm: new RfmSegments(rfmSegments),
     surveyEventType,
     eventTypes,
+    interestEvents,
     fitPool: new FitPool(fitWorkers),
   });
 }

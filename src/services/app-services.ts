@@ -37,6 +37,8 @@ export interface AppServiceInputs {
   readonly fitPool?: FitPool;
   /** The event types CLM_CONFIG names (default: none). */
   readonly eventTypes?: readonly EventType[];
+  /** Of those, the types whose first event makes a person a lead (default: none). */
+  readonly interestEvents?: readonly string[];
 }
 
 export interface AppServices {

@@ -71,7 +71,9 @@ export class MetricsReport {
     const groups = await this.breakdownGroups(q.breakdown, about.breakdown);
     const resolved = (definition: Rule, day: string, argument: string) =>
       this.segmentStore.resolve(definition, day, argument);
-    const available = q.metrics.filter((m) => metricAvailable(m, this.lifecycle.available));
+    const available = q.metrics.filter((m) =>
+      metricAvailable(m, this.lifecycle.available, this.lifecycle.interestEvents),
+    );
     // No saved segments: an empty breakdown, and no query split by nothing.
     const split = groups.segments?.length === 0 ? undefined : q.breakdown;
     const ask = async (p: Period) => {

@@ -2,7 +2,8 @@
 // measures (with an optional breakdown), one for marketing spend and one for stays in stages, each
 // only when a requested metric needs it. The metric catalog (lifecycle/metrics.ts) turns measures into values.
 import type { LogicalTable } from "../sql/contract.ts";
-import { monthIndex } from "../lifecycle/features-sql.ts";
+import { earliest, monthIndex } from "../lifecycle/features-sql.ts";
+import { eventFeatureField, eventFeatureSpec } from "../lifecycle/features.ts";
 import type { Dialect } from "../sql/dialect.ts";
 import { cast, ident, integer, join, sql, typeName, type Sql } from "../sql/sql.ts";
 import { addDays, asOfCutoff, daysBetween, monthLabel, startOfDay, type Period } from "../lifecycle/calendar.ts";
@@ -60,7 +61,13 @@ const keyOf = (key: string | null) => key ?? "\u0000";
 
 /** The measures of nobody: counts and sums 0; a median, a rank and a mean length have no value. */
 function emptyMeasures(needed: ReadonlySet<Measure>): Measures {
-  const none = new Set<Measure>(["median_days_to_convert", "customers_for_80", "stage_spell_days", "spend"]);
+  const none = new Set<Measure>([
+    "median_days_to_convert",
+    "median_days_interest_to_purchase",
+    "customers_for_80",
+    "stage_spell_days",
+    "spend",
+  ]);
   return Object.fromEntries([...needed].map((m) => [m, none.has(m) ? null : 0]));
 }
 
@@ -262,6 +269,28 @@ GROUP BY 1`;
       // A median that is a window function only (BigQuery's): computed per group here, picked once below.
       extra.push(sql`${dialect.median.window(convertDays, sql`f.dim`)} AS convert_median`);
     }
+    // A lead's first interest event: the earliest first day of the interest types (event features).
+    const interest =
+      has("interest_leads", "interest_converted", "median_days_interest_to_purchase") &&
+      this.lifecycle.interestEvents.length > 0 &&
+      this.lifecycle.available.has("events");
+    if (interest) {
+      const firstInterest = earliest(
+        this.lifecycle.interestEvents.map((type) =>
+          ident("f", eventFeatureSpec(eventFeatureField(type, "firstDate"))!.column),
+        ),
+      );
+      extra.push(sql`${firstInterest} AS first_interest_date`);
+      // A lead is someone whose first interest event fell in the period with no purchase before it.
+      const lead = sql`${firstInterest} >= ${from} AND ${firstInterest} <= ${to}
+  AND (f.first_purchase_date IS NULL OR f.first_purchase_date >= ${firstInterest})`;
+      const leadDays = sql`CASE WHEN ${lead} AND f.first_purchase_date IS NOT NULL
+  THEN ${cast(dialect.dayDiff(firstInterest, sql`f.first_purchase_date`), "float")} END`;
+      extra.push(sql`${leadDays} AS lead_days`);
+      if (has("median_days_interest_to_purchase") && dialect.median.kind === "window") {
+        extra.push(sql`${dialect.median.window(leadDays, sql`f.dim`)} AS lead_median`);
+      }
+    }
     const pareto = has("top20_revenue", "customers_for_80");
     if (pareto) {
       // Ranked among the group's period buyers, biggest first; ties broken by id, which cannot change
@@ -311,6 +340,13 @@ ${join(joins, "\n")}`;
       customers_for_80: sql`MIN(CASE WHEN ${bought} AND b.ranked_revenue > 0
   AND b.running_revenue >= 0.8 * b.ranked_revenue * (1 - 1e-12) THEN b.revenue_rank END)`,
     };
+    if (interest) {
+      aggregates.interest_leads = count(sql`b.first_interest_date >= ${from} AND b.first_interest_date <= ${to}
+  AND (b.first_purchase_date IS NULL OR b.first_purchase_date >= b.first_interest_date)`);
+      aggregates.interest_converted = count(sql`b.lead_days IS NOT NULL`);
+      aggregates.median_days_interest_to_purchase =
+        dialect.median.kind === "window" ? sql`ANY_VALUE(b.lead_median)` : dialect.median.aggregate(sql`b.lead_days`);
+    }
     if (churn) {
       aggregates.start_active = sql`COALESCE(SUM(b.start_active), 0)`;
       aggregates.churned = count(sql`b.start_active = 1 AND b.stage_index = ${integer(churnedIndex)}`);

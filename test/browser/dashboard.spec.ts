@@ -709,6 +709,20 @@ describe.skipIf(!HAVE_BROWSER)("the dashboard with the sales-funnel preset in he
     expect(labels.map((l: string | { value: string }) => (typeof l === "string" ? l : l.value))).toEqual(
       api.stages.map((s) => s.name),
     );
+    // The lead-to-customer tile, which the default model's page leaves out, with the API's value.
+    const leads = await funnelServer.graphql<{ metrics: { value: number | null; population: number }[] }>(
+      `query($period: PeriodInput!) { metrics(keys: [LEAD_TO_CUSTOMER_RATE], period: $period) { value population } }`,
+      { period: PERIOD },
+    );
+    expect(leads.errors).toBeUndefined();
+    const [lead] = leads.data!.metrics;
+    expect(lead!.population).toBeGreaterThan(0);
+    const tiles = await page.$$eval(".metric", (els) =>
+      els.map((el) => [el.getAttribute("data-metric"), el.querySelector<HTMLElement>(".value")!.dataset.value]),
+    );
+    expect(tiles).toHaveLength(15);
+    const shown = tiles.find(([key]) => key === "LEAD_TO_CUSTOMER_RATE")?.[1];
+    expect(Number(shown)).toBeCloseTo(lead!.value!, 9);
     mkdirSync(OUTPUT, { recursive: true });
     await page.screenshot({ path: `${OUTPUT}dashboard-sales-funnel.png`, fullPage: true });
     expect(problems).toEqual([]);

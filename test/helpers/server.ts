@@ -146,6 +146,7 @@ export async function startTestServer(
     stageModel: config.stageModel,
     timeZone: config.timeZone,
     eventTypes: config.eventTypes,
+    interestEvents: config.interestEvents,
     surveyEventType: config.surveyEventType,
     rfm: new RfmSegments(config.rfmSegments),
     available: availableTables(await guarded.tableStatus()),

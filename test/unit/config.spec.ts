@@ -325,4 +325,19 @@ describe("events.types", () => {
       )[0],
     ).toMatch(/^CLM_CONFIG at stageModel\.thresholds\.churnDays: /);
   });
+
+  it("takes the interest events of leads from events.interest, else the sales-funnel preset, else none", () => {
+    const types = ["visit", "lead", "subscribe", "quote_request"];
+    const funnel = { preset: "sales-funnel" };
+    expect(parseConfigFile({ events: { types }, stageModel: funnel }).interestEvents).toEqual(["lead", "subscribe"]);
+    expect(
+      parseConfigFile({ events: { types, interest: ["visit"] }, stageModel: { ...funnel, interestEvents: ["lead"] } })
+        .interestEvents,
+    ).toEqual(["visit"]);
+    expect(parseConfigFile({ events: { types } }).interestEvents).toEqual([]);
+    expect(parseConfigFile({ events: { types, interest: ["lead"] } }).interestEvents).toEqual(["lead"]);
+    expect(configErrorLines(() => parseConfigFile({ events: { types, interest: ["lead", "call"] } }))).toEqual([
+      "CLM_CONFIG at events.interest[1]: event type call is not in CLM_CONFIG's events.types",
+    ]);
+  });
 });

@@ -27,6 +27,9 @@ const SHOP: Required<{ [K in keyof Measures]: number }> = {
   leads: 200,
   converted: 50,
   median_days_to_convert: 3,
+  interest_leads: 90,
+  interest_converted: 27,
+  median_days_interest_to_purchase: 11,
   period_buyers: 80,
   period_repeaters: 30,
   period_orders: 120,
@@ -53,6 +56,7 @@ const SHOP: Required<{ [K in keyof Measures]: number }> = {
 /*
 Worked out by hand from SHOP:
 - conversion_rate 50 converted / 200 leads; median_days_to_convert 3 over the 50 converted.
+- lead_to_customer_rate 27 / 90 interest leads; median_days_lead_to_customer 11 over the 27 converted.
 - repeat_purchase_rate 30 / 80 buyers; retention_rate 12 / 40 prior buyers; churn_rate 5 / 100 start active;
   referral_rate 25 advocates / 250 buyers.
 - average_order_value 6000 / 120 orders = 50; purchase_frequency 120 / 80 = 1.5; revenue_per_customer 6000 / 80.
@@ -64,6 +68,8 @@ Worked out by hand from SHOP:
 const EXPECTED: Record<string, { value: number; population: number }> = {
   conversion_rate: { value: 0.25, population: 200 },
   median_days_to_convert: { value: 3, population: 50 },
+  lead_to_customer_rate: { value: 0.3, population: 90 },
+  median_days_lead_to_customer: { value: 11, population: 27 },
   repeat_purchase_rate: { value: 0.375, population: 80 },
   retention_rate: { value: 0.3, population: 40 },
   churn_rate: { value: 0.05, population: 100 },
@@ -93,6 +99,8 @@ describe("the metric catalog", () => {
     expect(METRICS.map((m) => m.key)).toEqual([
       "conversion_rate",
       "median_days_to_convert",
+      "lead_to_customer_rate",
+      "median_days_lead_to_customer",
       "repeat_purchase_rate",
       "retention_rate",
       "churn_rate",
@@ -121,6 +129,8 @@ describe("the metric catalog", () => {
     expect(units).toEqual({
       conversion_rate: "ratio",
       median_days_to_convert: "days",
+      lead_to_customer_rate: "ratio",
+      median_days_lead_to_customer: "days",
       repeat_purchase_rate: "ratio",
       retention_rate: "ratio",
       churn_rate: "ratio",
@@ -147,6 +157,8 @@ describe("the metric catalog", () => {
     expect(Object.fromEntries(METRICS.map((m) => [m.key, m.name]))).toEqual({
       conversion_rate: "Lead conversion rate",
       median_days_to_convert: "Median days to first purchase",
+      lead_to_customer_rate: "Lead-to-customer rate",
+      median_days_lead_to_customer: "Median days from lead to customer",
       repeat_purchase_rate: "Repeat-purchase rate",
       retention_rate: "Retention rate",
       churn_rate: "Churn rate",
@@ -182,6 +194,7 @@ describe("the metric catalog", () => {
   it("marks as proportions exactly the shares of customers", () => {
     expect(METRICS.filter((m) => m.proportion).map((m) => m.key)).toEqual([
       "conversion_rate",
+      "lead_to_customer_rate",
       "repeat_purchase_rate",
       "retention_rate",
       "churn_rate",
@@ -193,6 +206,8 @@ describe("the metric catalog", () => {
     expect(Object.fromEntries(METRICS.map((m) => [m.key, m.measures]))).toEqual({
       conversion_rate: ["converted", "leads"],
       median_days_to_convert: ["median_days_to_convert", "converted"],
+      lead_to_customer_rate: ["interest_converted", "interest_leads"],
+      median_days_lead_to_customer: ["median_days_interest_to_purchase", "interest_converted"],
       repeat_purchase_rate: ["period_repeaters", "period_buyers"],
       retention_rate: ["retained", "prior_buyers"],
       churn_rate: ["churned", "start_active"],
@@ -315,6 +330,15 @@ describe("metricAvailable", () => {
     expect(metricAvailable(conversion, tables())).toBe(false);
     expect(metricAvailable(metric("median_days_to_convert"), tables("events"))).toBe(true);
     expect(metricAvailable(metric("median_days_to_convert"), tables())).toBe(false);
+  });
+
+  it("needs the events table and interest event types for the lead-to-customer metrics", () => {
+    for (const key of ["lead_to_customer_rate", "median_days_lead_to_customer"]) {
+      expect(metricAvailable(metric(key), tables("events"), ["lead"]), key).toBe(true);
+      expect(metricAvailable(metric(key), tables("events")), key).toBe(false);
+      expect(metricAvailable(metric(key), tables("customers", "marketing_spend"), ["lead"]), key).toBe(false);
+    }
+    expect(metricAvailable(metric("conversion_rate"), tables("events"))).toBe(true);
   });
 
   it("needs marketing spend for CAC and LTV : CAC, events for surveys, customers for referrals", () => {

@@ -30,8 +30,12 @@ export type MetricKey =
   | 'CONVERSION_RATE'
   /** Historical lifetime value. Mean revenue per buyer from their first purchase to the period's last day, over every buyer known by then. */
   | 'HISTORICAL_LTV'
+  /** Lead-to-customer rate. Leads: people whose first interest event (events of the types in CLM_CONFIG's events.interest, by default the sales-funnel preset's interestEvents) fell in the period, and who had not bought before that day. Value: the share of them with a first purchase on or after that day, by the period's last day. Broken down by channel, stage or segment like every metric. Null without interest event types or the events table. */
+  | 'LEAD_TO_CUSTOMER_RATE'
   /** LTV : CAC. historical_ltv / cac over the same customers and period: how many times the acquisition cost a buyer has paid back so far. Needs the marketing_spend table. */
   | 'LTV_TO_CAC'
+  /** Median days from lead to customer. Over the period's converted leads (see lead_to_customer_rate): the median of whole days from the first interest event to the first purchase (0 when they bought that day). */
+  | 'MEDIAN_DAYS_LEAD_TO_CUSTOMER'
   /** Median days to first purchase. Over the period's converted leads (see conversion_rate): the median of whole days from first seen to first purchase (0 when they bought on the day they appeared). */
   | 'MEDIAN_DAYS_TO_CONVERT'
   /** New customers. Customers whose first purchase was during the period. */

@@ -31,6 +31,8 @@ export interface LifecycleOptions {
   readonly fitPool?: FitPool;
   /** The event types CLM_CONFIG names, each with its features (default: none). */
   readonly eventTypes?: readonly EventType[];
+  /** Of those, the types whose first event makes a person a lead (default: none). */
+  readonly interestEvents?: readonly string[];
 }
 
 export class LifecycleService extends CustomerFeatureService {
@@ -44,6 +46,8 @@ export class LifecycleService extends CustomerFeatureService {
   readonly surveyEventType: string;
   /** Where CLV fits run (worker threads, started at the first fit). */
   readonly fitPool: FitPool;
+  /** The event types whose first event makes a person a lead (lead_to_customer_rate); may be empty. */
+  readonly interestEvents: readonly string[];
 
   constructor(
     warehouse: WarehouseConnector,
@@ -57,6 +61,7 @@ export class LifecycleService extends CustomerFeatureService {
     this.rfm = options.rfm ?? new RfmSegments();
     this.surveyEventType = options.surveyEventType ?? "nps";
     this.fitPool = options.fitPool ?? new FitPool();
+    this.interestEvents = options.interestEvents ?? [];
     this.stages = new StageQueries(this);
     this.rfmQueries = new RfmQueries(this, this.rfm);
     this.clvFits = new ClvFits(this, this.fitPool);
