@@ -6,7 +6,7 @@
 // so equal values always get equal scores, whatever the row order. Worse means: a longer time since the
 // last purchase day (recency), fewer purchase days (frequency), less revenue (monetary). Revenue is
 // ranked in millionths of the currency (monetaryKeySql): with float amounts (BigQuery FLOAT64, a
-// PostgreSQL double) 0.5 + 0.45 and 0.25 + 0.7 differ in their last bits, and equal revenues must tie.
+// PostgreSQL double) 0.01 + 0.01 + 0.28 is 0.30000000000000004, not 0.3, and equal revenues must tie.
 import { z } from "zod";
 import { cast, join, sql, type Sql } from "../sql/sql.ts";
 
