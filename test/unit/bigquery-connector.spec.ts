@@ -29,6 +29,8 @@ const fake = vi.hoisted(() => ({
   pages: [] as Page[],
   failure: undefined as unknown,
   bytes: "0" as string | undefined,
+  /** A dry-run job without metadata at all. */
+  noMetadata: false,
 }));
 
 vi.mock("@google-cloud/bigquery", async () => {
@@ -47,7 +49,11 @@ vi.mock("@google-cloud/bigquery", async () => {
       if (fake.failure !== undefined) throw fake.failure;
       let page = 0;
       const job = {
-        metadata: fake.bytes === undefined ? {} : { statistics: { totalBytesProcessed: fake.bytes } },
+        metadata: fake.noMetadata
+          ? undefined
+          : fake.bytes === undefined
+            ? {}
+            : { statistics: { totalBytesProcessed: fake.bytes } },
         async getQueryResults(options: Record<string, unknown>) {
           fake.pageCalls.push(options);
           const { rows, next } = fake.pages[page++]!;
@@ -86,6 +92,7 @@ beforeEach(() => {
   fake.pages = [];
   fake.failure = undefined;
   fake.bytes = "0";
+  fake.noMetadata = false;
 });
 
 describe("BigQuery client", () => {
@@ -191,6 +198,16 @@ describe("BigQuery queries", () => {
     expect(rows[0]!.at).toBeInstanceOf(Date);
   });
 
+  it("reads a table's columns from its dataset's INFORMATION_SCHEMA.COLUMNS", async () => {
+    fake.rows = [];
+    const statuses = await connector().tableStatus();
+    expect(statuses[0]).toMatchObject({ logical: "transactions", present: false });
+    expect(fake.queries[0]).toMatchObject({
+      query: "SELECT column_name FROM `shop`.`INFORMATION_SCHEMA`.`COLUMNS` WHERE table_name = @p1",
+      params: { p1: "transactions" },
+    });
+  });
+
   it("pings with SELECT 1 labelled 'ping'", async () => {
     await connector().ping();
     expect(fake.queries[0]).toMatchObject({ query: "SELECT 1 AS ok", labels: { app: "clm-graphql", query: "ping" } });
@@ -241,6 +258,9 @@ describe("BigQuery dry-run budget", () => {
   it("estimates zero bytes when the dry run tells none", async () => {
     fake.bytes = undefined;
     await expect(connector().estimateBytes(sql`SELECT 1`)).resolves.toBe(0);
+    fake.noMetadata = true;
+    await expect(connector().estimateBytes(sql`SELECT 1`)).resolves.toBe(0);
+    fake.noMetadata = false;
     fake.bytes = "123456789";
     await expect(connector().estimateBytes(sql`SELECT 1`)).resolves.toBe(123_456_789);
   });
@@ -322,6 +342,8 @@ describe("BigQuery errors after the client's retries", () => {
         apiError(500),
         apiError(502),
         apiError(429, "rateLimitExceeded"),
+        // A 429 without a reason (a proxy's, or the API front end's).
+        apiError(429),
         // Rate and quota limits BigQuery answers with 403.
         apiError(403, "rateLimitExceeded"),
         apiError(403, "jobRateLimitExceeded"),

@@ -468,12 +468,12 @@ describe("PostgresConnector", () => {
 });
 
 describe("pgliteSource", () => {
-  it("sets a UTC session and hands a result out in slices, with no empty last one", async () => {
+  it("sets a UTC session, hands a result out in slices, with no empty last one, and closes the database", async () => {
     const calls: string[] = [];
     const db = {
       exec: async (text: string) => calls.push(text),
       query: async () => ({ rows: [{ i: 0 }, { i: 1 }, { i: 2 }, { i: 3 }] }),
-      close: async () => {},
+      close: async () => void calls.push("close"),
     };
     const source = await pgliteSource(db as never);
     expect(calls).toEqual(["SET TimeZone TO 'UTC'"]);
@@ -481,6 +481,8 @@ describe("pgliteSource", () => {
       [{ i: 0 }, { i: 1 }],
       [{ i: 2 }, { i: 3 }],
     ]);
+    await source.close();
+    expect(calls).toEqual(["SET TimeZone TO 'UTC'", "close"]);
   });
 });
 
