@@ -39,7 +39,7 @@ describe("hashSecret", () => {
     expect(hashSecret("")).toBe("e3b0c44298fc1c149afbf4c8996fb92427ae41e4649b934ca495991b7852b855");
   });
 
-  it("is the same on a Node without crypto.hash (before 20.12)", async () => {
+  it("is the same on a Node without crypto.hash (before 20.12), for the keys made there too", async () => {
     vi.resetModules();
     vi.doMock("node:crypto", async (importOriginal) => ({
       ...(await importOriginal<typeof import("node:crypto")>()),
@@ -48,6 +48,14 @@ describe("hashSecret", () => {
     try {
       const older = await import("../../src/auth/keys.ts");
       expect(older.hashSecret("abc")).toBe("ba7816bf8f01cfea414140de5dae2223b00361a396177a9cb410ff61f20015ad");
+      // A stand-in app database that keeps what it is given (the module is loaded anew for this test).
+      const stored: Record<string, unknown>[] = [];
+      const prisma = { apiKey: { create: async ({ data }: { data: Record<string, unknown> }) => stored.push(data) } };
+      const { secret } = await new older.KeyStore(prisma as never).create("viewer");
+      expect(secret).toMatch(/^clm_[A-Za-z0-9_-]{43}$/);
+      expect(stored).toEqual([
+        expect.objectContaining({ prefix: secret.slice(0, 10), hash: older.hashSecret(secret), role: "viewer" }),
+      ]);
     } finally {
       vi.doUnmock("node:crypto");
       vi.resetModules();
