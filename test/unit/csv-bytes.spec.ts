@@ -1,8 +1,10 @@
 // CsvBytes (src/server/csv.ts) on its own, against text worked out by hand: numbers as String() writes
 // them (whole numbers, amounts in cents, everything else), days as "YYYY-MM-DD" (leap days, century
 // years, before 1970, the years 0 and 9999 and past them), the typed columns of a warehouse batch with
-// their NULLs, and the buffer growing past its first 64 bytes. csv-cells.spec.ts holds the text cells.
-import { describe, expect, it } from "vitest";
+// their NULLs, and the buffer growing past its first 64 bytes; and that plain cells (whole numbers, cents,
+// days of years 0-9999, text needing no quotes) are written without making their text, which is what the
+// writer is for. csv-cells.spec.ts holds the text cells.
+import { describe, expect, it, vi } from "vitest";
 import type { BatchColumn } from "../../src/connectors/connector.ts";
 import { csvField, CsvBytes } from "../../src/server/csv.ts";
 
@@ -61,6 +63,27 @@ describe("numbers", () => {
     expect(written((csv) => csv.field(value, false))).toBe(text);
   });
 
+  it("writes whole numbers and amounts in cents without making their text", () => {
+    // The byte writer exists to skip a JS string per field; only other numbers take String()'s text.
+    const plain = [0, 7, -10, 9_007_199_254_740_991, 0.05, -12.3, 1_234_567.89, -9_999_999_999_999.99];
+    const csv = new CsvBytes(0);
+    const text = vi.spyOn(globalThis, "String");
+    let calls: number[];
+    try {
+      for (const n of plain) {
+        csv.number(n);
+        csv.comma();
+      }
+      calls = [text.mock.calls.length];
+      csv.number(1.005);
+      calls.push(text.mock.calls.length);
+    } finally {
+      text.mockRestore();
+    }
+    expect(calls).toEqual([0, 1]);
+    expect(decode(csv.take())).toBe("0,7,-10,9007199254740991,0.05,-12.3,1234567.89,-9999999999999.99,1.005");
+  });
+
   it("guards a negative number in a text column, as csvField does", () => {
     expect(written((csv) => csv.field(-1.5, true))).toBe("'-1.5");
     expect(written((csv) => csv.field(12, true))).toBe("12");
@@ -110,6 +133,44 @@ describe("days", () => {
         }
       }),
     ).toBe("1970-01-02,1981-03-21,1970-01-02,1958-10-16,1992-06-07,");
+  });
+
+  it("writes every day of a 400-year cycle and of the years 0 and 9999 as Date does, without Date", () => {
+    // Date's text is the reference; the writer works these days out itself (the export's hot path), so
+    // toISOString is not called while it writes them. Days of years 0–9999 never need the row path's Date.
+    const span = (from: number, count: number) => Array.from({ length: count }, (_, i) => from + i);
+    const days = [...span(11_017, 146_097), ...span(-719_528, 366), ...span(2_932_532, 365)];
+    const expected = days.map((d) => `${new Date(d * 86_400_000).toISOString().slice(0, 10)},`).join("");
+    const toISOString = vi.spyOn(Date.prototype, "toISOString");
+    let text: string;
+    let calls: number;
+    try {
+      text = written((csv) => {
+        for (const d of days) {
+          csv.day(d, true);
+          csv.comma();
+        }
+      });
+      calls = toISOString.mock.calls.length;
+    } finally {
+      toISOString.mockRestore();
+    }
+    expect(calls).toBe(0);
+    expect(text).toBe(expected);
+    expect(expected.slice(0, 11)).toBe("2000-03-01,");
+    expect(expected.slice(-11)).toBe("9999-12-31,");
+  });
+
+  it("keeps a cached day when a day of the same slot falls outside 0-9999", () => {
+    // -719,529 (year -1) shares its slot with 99,671, and 2,932,897 (year 10000) with 65,697.
+    expect(
+      written((csv) => {
+        for (const days of [99_671, 65_697, -719_529, 2_932_897, 99_671, 65_697]) {
+          csv.day(days, false);
+          csv.comma();
+        }
+      }),
+    ).toBe("2242-11-22,2149-11-15,-000001-12,+010000-01,2242-11-22,2149-11-15,");
   });
 
   it("writes years outside 0-9999 as the row path does (dayText: toISOString's first 10 characters)", () => {
@@ -169,6 +230,43 @@ describe("text", () => {
     expect(written((csv) => csv.field("\u0080", true))).toBe("\u0080");
     expect(written((csv) => csv.field("\u007f", true))).toBe("\u007f");
     expect(written((csv) => csv.utf8(encode("=日本"), 0, encode("=日本").length, true))).toBe("'=日本");
+  });
+
+  it("copies plain cells without making their text: no TextEncoder, no TextDecoder", () => {
+    // The byte writer exists to skip a JS string per field; only a cell needing quotes, or a JS string
+    // with non-ASCII characters, goes through csvField's text.
+    // The range "ab" is followed by a comma that is not its own.
+    const bytes = encode("ab,=cd");
+    const plain = new CsvBytes(0);
+    const quoted = new CsvBytes(0);
+    const encodeInto = vi.spyOn(TextEncoder.prototype, "encodeInto");
+    const decodeCall = vi.spyOn(TextDecoder.prototype, "decode");
+    const calls = () => [encodeInto.mock.calls.length, decodeCall.mock.calls.length];
+    let plainCalls: number[];
+    let quotedCalls: number[];
+    try {
+      for (const value of ["plain", "=x", null, undefined, "\u007f"]) {
+        plain.field(value, true);
+        plain.field(value, false);
+      }
+      // (A number in a text column takes csvField's text, for its guard.)
+      plain.field(12, false);
+      plain.utf8(bytes, 0, 2, true);
+      plain.utf8(bytes, 3, 6, true);
+      plain.utf8(bytes, 3, 6, false);
+      plainCalls = calls();
+      // The spies do see the text path.
+      quoted.field("a,b", true);
+      quoted.utf8(bytes, 1, 3, true);
+      quotedCalls = calls();
+    } finally {
+      encodeInto.mockRestore();
+      decodeCall.mockRestore();
+    }
+    expect(plainCalls).toEqual([0, 0]);
+    expect(quotedCalls).toEqual([2, 1]);
+    expect(decode(plain.take())).toBe("plainplain'=x=x\u007f\u007f12ab'=cd=cd");
+    expect(decode(quoted.take())).toBe('"a,b""b,"');
   });
 
   it("writes nothing for an empty string or an empty range", () => {

@@ -1,16 +1,26 @@
 // The DuckDB connector (src/connectors/duckdb.ts) on a real in-memory DuckDB, which costs milliseconds:
-// the session it opens (UTC, memory limit, spill directory), how values go in (dates, numbers beyond 2^53,
-// lists) and come back (BIGINT as numbers, DATE as its day), the stream's batches and column chunks, the
-// interrupt on abort, the session API and the appender. (The contract shared with the other warehouses:
-// test/sql/connectors.spec.ts.)
+// the session it opens (UTC, memory limit, spill directory, query slots per core, a database file kept),
+// the dialect's type names, how values go in (dates, numbers beyond 2^53, lists) and come back (BIGINT as
+// numbers, DATE as its day), the stream's batches and column chunks, the interrupt on abort, every
+// connection closed, the session API and the appender. (The contract shared with the other warehouses:
+// test/sql/connectors.spec.ts.) Checks of how a connector opens use one opened in the test itself.
+import { getEventListeners } from "node:events";
 import { mkdtempSync, rmSync, statSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
-import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { DuckDBConnection, DuckDBInstance } from "@duckdb/node-api";
+import { afterAll, beforeAll, describe, expect, it, vi } from "vitest";
 import { DEFAULT_BATCH_ROWS } from "../../src/connectors/connector.ts";
 import { DuckDBConnector, duckdbDialect, openDuckDB } from "../../src/connectors/duckdb.ts";
 import { DEFAULT_MAPPING } from "../../src/sql/contract.ts";
-import { render, sql } from "../../src/sql/sql.ts";
+import { cast, render, sql } from "../../src/sql/sql.ts";
+
+// The cores the machine reports, or the count a test sets (the query slots follow them).
+const cores = vi.hoisted(() => ({ count: undefined as number | undefined }));
+vi.mock("node:os", async (importOriginal) => {
+  const os = await importOriginal<typeof import("node:os")>();
+  return { ...os, availableParallelism: () => cores.count ?? os.availableParallelism() };
+});
 
 let db: DuckDBConnector;
 
@@ -32,10 +42,52 @@ const range = (n: number) => sql`SELECT i FROM range(${n}) t(i) ORDER BY i`;
 
 describe("DuckDB session settings", () => {
   it("runs in UTC, with DuckDB's own memory limit and 125,000 customers a range by default", async () => {
-    const [row] = await db.query(sql`SELECT current_setting('TimeZone') AS tz`);
-    expect(row).toEqual({ tz: "UTC" });
-    expect(db.customersPerRange).toBe(125_000);
-    expect(db.concurrentQueries).toBeGreaterThanOrEqual(2);
+    // A connector of its own: what the shared one's opening did is not this test's to check.
+    const c = await DuckDBConnector.open(undefined, DEFAULT_MAPPING);
+    try {
+      const [row] = await c.query(sql`SELECT current_setting('TimeZone') AS tz`);
+      // (The machine's own zone may be called Etc/UTC.)
+      expect(row).toEqual({ tz: "UTC" });
+      expect(c.customersPerRange).toBe(125_000);
+    } finally {
+      await c.close();
+    }
+  });
+
+  it("takes one query slot per core, and at least two", async () => {
+    const slots = async (count: number) => {
+      cores.count = count;
+      const c = await DuckDBConnector.open(undefined, DEFAULT_MAPPING);
+      await c.close();
+      return c.concurrentQueries;
+    };
+    try {
+      expect([await slots(1), await slots(2), await slots(8)]).toEqual([2, 2, 8]);
+    } finally {
+      cores.count = undefined;
+    }
+  });
+
+  it("keeps a database file's tables, and is closed when closed", async () => {
+    const dir = mkdtempSync(join(tmpdir(), "clm-duckdb-"));
+    const file = join(dir, "warehouse.duckdb");
+    try {
+      const first = await DuckDBConnector.open(file, DEFAULT_MAPPING);
+      await first.createTables({ replace: false });
+      await first.append("marketing_spend", [["2025-12-31", "email", 100]]);
+      await first.close();
+      await expect(first.ping()).rejects.toThrow(/closed/);
+      const again = await DuckDBConnector.open(file, DEFAULT_MAPPING);
+      try {
+        expect(await again.query(sql`SELECT * FROM marketing_spend`)).toEqual([
+          { day: "2025-12-31", channel: "email", amount: 100 },
+        ]);
+      } finally {
+        await again.close();
+      }
+    } finally {
+      rmSync(dir, { recursive: true, force: true });
+    }
   });
 
   it("applies the memory limit, the spill directory (its parent made) and the range size it is given", async () => {
@@ -57,6 +109,12 @@ describe("DuckDB session settings", () => {
       } finally {
         await c.close();
       }
+      // Again, now that the parents are there (as when a server restarts), and two levels down.
+      for (const spillAgain of [spill, join(dir, "a", "b", "spill")]) {
+        const d = await openDuckDB({ path: undefined, tempDirectory: spillAgain }, DEFAULT_MAPPING);
+        await d.close();
+      }
+      expect(statSync(join(dir, "a", "b")).isDirectory()).toBe(true);
     } finally {
       rmSync(dir, { recursive: true, force: true });
     }
@@ -77,6 +135,16 @@ describe("DuckDB session settings", () => {
 });
 
 describe("DuckDB values", () => {
+  it("names the SQL types of the dialect", async () => {
+    const day = cast(sql`'2026-01-15'`, "date");
+    const at = cast(sql`'2026-01-15 10:30:00+00'`, "instant");
+    const [row] = await db.query(
+      sql`SELECT ${cast(sql`'1.5'`, "float")} AS f, ${cast(sql`12`, "text")} AS t, ${day} AS d,
+        ${cast(sql`'42'`, "int")} AS i, ${at} AS at`,
+    );
+    expect(row).toEqual({ f: 1.5, t: "12", d: "2026-01-15", i: 42, at: new Date(Date.UTC(2026, 0, 15, 10, 30)) });
+  });
+
   it("binds a Date as its instant, a whole number beyond 2^53 exactly, lists and booleans", async () => {
     const at = new Date(Date.UTC(2026, 0, 15, 10, 30, 0, 123));
     const [row] = await db.query(
@@ -183,6 +251,42 @@ describe("DuckDB aborts", () => {
     expect(Date.now() - started).toBeLessThan(5000);
   });
 
+  it("closes every connection it opens and drops its abort listener, whatever way the work ends", async () => {
+    const connect = vi.spyOn(DuckDBInstance.prototype, "connect");
+    const closeSync = vi.spyOn(DuckDBConnection.prototype, "closeSync");
+    const signal = new AbortController().signal;
+    const counts: number[][] = [];
+    const c = await DuckDBConnector.open(undefined, DEFAULT_MAPPING);
+    try {
+      const opened = () => [connect.mock.calls.length, closeSync.mock.calls.length];
+      const before = opened();
+      await c.createTables({ replace: false });
+      await c.query(sql`SELECT 1 AS one`, { signal });
+      await expect(c.query(sql`SELECT * FROM no_such_table`, { signal })).rejects.toThrow(/no_such_table/);
+      await collect(c.stream(range(10), { signal, batchRows: 3 }));
+      for await (const batch of c.stream(range(10), { signal, batchRows: 3 })) {
+        expect(batch).toHaveLength(3);
+        break;
+      }
+      await collect(c.streamColumns(range(10), { signal }));
+      await c.ping();
+      await c.session((s) => s.query(sql`SELECT 1 AS one`));
+      await expect(c.session(() => Promise.reject(new Error("work failed")))).rejects.toThrow("work failed");
+      await c.append("marketing_spend", [["2025-12-31", "email", 100]]);
+      await expect(c.append("marketing_spend", [["not a day", "email", 100]])).rejects.toThrow();
+      const after = opened();
+      counts.push([after[0]! - before[0]!, after[1]! - before[1]!]);
+    } finally {
+      await c.close();
+      connect.mockRestore();
+      closeSync.mockRestore();
+    }
+    const [[connections, closed]] = counts as [[number, number]];
+    expect(connections).toBeGreaterThanOrEqual(13);
+    expect(closed).toBe(connections);
+    expect(getEventListeners(signal, "abort")).toHaveLength(0);
+  });
+
   it("does not interrupt a later query on a signal whose query is done", async () => {
     const controller = new AbortController();
     await db.query(sql`SELECT 1`, { signal: controller.signal });
@@ -233,6 +337,20 @@ describe("DuckDB sessions and writes", () => {
       await c.append("marketing_spend", [["2025-12-31", "email", 100]]);
       expect(await c.query(sql`SELECT * FROM marketing_spend`)).toEqual([
         { day: "2025-12-31", channel: "email", amount: 100 },
+      ]);
+    } finally {
+      await c.close();
+    }
+  });
+
+  it("appends into the mapping's schema, and takes a short row's missing values as NULL", async () => {
+    const c = await DuckDBConnector.open(undefined, { ...DEFAULT_MAPPING, schema: "shop" });
+    try {
+      await c.createTables({ replace: false });
+      const at = Date.UTC(2026, 0, 15);
+      await c.append("transactions", [["c1", at, 12.5]]);
+      expect(await c.query(sql`SELECT * FROM shop.transactions`)).toEqual([
+        { customer_id: "c1", occurred_at: new Date(at), amount: 12.5, order_id: null, channel: null },
       ]);
     } finally {
       await c.close();

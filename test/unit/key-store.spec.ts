@@ -1,7 +1,7 @@
 // The API key store (src/auth/keys.ts, KeyStore) over an in-memory PGlite app database: a key is created
 // with a secret shown once and stored as its SHA-256, listed, revoked by id or by its prefix, and a secret
 // is checked (unknown, revoked, expired), through the key cache when one is enabled. README, Access control.
-import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { afterAll, beforeAll, describe, expect, it, vi } from "vitest";
 import { openAppDatabase, type AppDatabase } from "../../src/appdb/database.ts";
 import type { ApiKeyInfo } from "../../src/auth/api-key.ts";
 import { disableKeyCache, enableKeyCache, keyCacheOf } from "../../src/auth/key-cache.ts";
@@ -54,6 +54,15 @@ describe("KeyStore (PGlite app database)", () => {
       argument: "expiresAt",
       issues: [{ path: ["expiresAt"], message: "must be in the future" }],
     });
+    // An expiry at this very instant is not in the future either.
+    const now = Date.now();
+    vi.spyOn(Date, "now").mockReturnValue(now);
+    try {
+      const atNow = await keys.create("viewer", "x", new Date(now)).catch((e: unknown) => e);
+      expect((atNow as Error).message).toBe("invalid expiresAt: must be in the future");
+    } finally {
+      vi.restoreAllMocks();
+    }
     const invalid = await keys.create("viewer", "x", new Date(Number.NaN)).catch((e: unknown) => e);
     expect((invalid as Error).message).toBe("invalid expiresAt: must be in the future");
   });
@@ -95,6 +104,24 @@ describe("KeyStore (PGlite app database)", () => {
     expect(await keys.check(secret)).toEqual({ key: null, refused: "unknown" });
     const again = await keys.revokeById(key.id);
     expect(again.revokedAt!.getTime()).toBe(revoked.revokedAt!.getTime());
+  });
+
+  it("announces a revocation on clm_api_key_revoked, with the key's id", async () => {
+    const raw: { operation: string; args: unknown }[] = [];
+    const watched = db.prisma.$extends({
+      query: {
+        $allOperations({ operation, args, query }) {
+          if (operation.startsWith("$executeRaw")) raw.push({ operation, args });
+          return query(args);
+        },
+      },
+    });
+    const { key } = await keys.create("viewer", "announced");
+    await new KeyStore(watched as unknown as typeof db.prisma).revokeById(key.id);
+    expect(raw).toHaveLength(1);
+    const { strings, values } = raw[0]!.args as { strings: string[]; values: unknown[] };
+    expect(strings.join("?")).toBe("SELECT pg_notify(?, ?)");
+    expect(values).toEqual(["clm_api_key_revoked", key.id]);
   });
 
   it("revokes by the prefix a list shows, when it names exactly one live key", async () => {

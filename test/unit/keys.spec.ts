@@ -1,7 +1,7 @@
 // API keys (src/auth/keys.ts, api-key.ts) on their own: roles each including the one before, the SHA-256
 // the app database keeps, labels, expiry (`--expires 90d`, a day in UTC, an ISO time). The store over an
 // app database is key-store.spec.ts. README, Access control, is the contract.
-import { describe, expect, it } from "vitest";
+import { describe, expect, it, vi } from "vitest";
 import { allows, isRole, KEY_REVOKED_CHANNEL, ROLE_RANK, ROLES } from "../../src/auth/api-key.ts";
 import { checkLabel, hashSecret, hasExpired, LABEL_MAX, parseExpiry } from "../../src/auth/keys.ts";
 import type { ApiKeyInfo } from "../../src/auth/api-key.ts";
@@ -37,6 +37,29 @@ describe("hashSecret", () => {
     // sha256("abc"), the FIPS 180-2 example.
     expect(hashSecret("abc")).toBe("ba7816bf8f01cfea414140de5dae2223b00361a396177a9cb410ff61f20015ad");
     expect(hashSecret("")).toBe("e3b0c44298fc1c149afbf4c8996fb92427ae41e4649b934ca495991b7852b855");
+  });
+
+  it("is the same on a Node without crypto.hash (before 20.12), for the keys made there too", async () => {
+    vi.resetModules();
+    vi.doMock("node:crypto", async (importOriginal) => ({
+      ...(await importOriginal<typeof import("node:crypto")>()),
+      hash: undefined,
+    }));
+    try {
+      const older = await import("../../src/auth/keys.ts");
+      expect(older.hashSecret("abc")).toBe("ba7816bf8f01cfea414140de5dae2223b00361a396177a9cb410ff61f20015ad");
+      // A stand-in app database that keeps what it is given (the module is loaded anew for this test).
+      const stored: Record<string, unknown>[] = [];
+      const prisma = { apiKey: { create: async ({ data }: { data: Record<string, unknown> }) => stored.push(data) } };
+      const { secret } = await new older.KeyStore(prisma as never).create("viewer");
+      expect(secret).toMatch(/^clm_[A-Za-z0-9_-]{43}$/);
+      expect(stored).toEqual([
+        expect.objectContaining({ prefix: secret.slice(0, 10), hash: older.hashSecret(secret), role: "viewer" }),
+      ]);
+    } finally {
+      vi.doUnmock("node:crypto");
+      vi.resetModules();
+    }
   });
 });
 
@@ -100,6 +123,7 @@ describe("parseExpiry", () => {
     expect(at("2026-06-15T12:00:01Z")).toBe("2026-06-15T12:00:01.000Z");
     expect(at("2026-06-16T08:30+02:00")).toBe("2026-06-16T06:30:00.000Z");
     expect(at("2026-06-16T08:30:15.5-01:00")).toBe("2026-06-16T09:30:15.500Z");
+    expect(at(" 2026-06-16T08:30+02:00\n")).toBe("2026-06-16T06:30:00.000Z");
     expect(at("9999-12-31")).toBe("9999-12-31T00:00:00.000Z");
   });
 
