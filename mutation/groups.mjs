@@ -14,6 +14,9 @@ export const GROUPS = {
       "test/unit/rule-predicate.spec.ts",
       "test/unit/dialect-sql.spec.ts",
       "test/sql/rule-sql.spec.ts",
+      // Rules over configured event types (events.<type>.*), which only these scopes have.
+      "test/unit/event-features.spec.ts",
+      "test/unit/sales-funnel.spec.ts",
     ],
   },
   // Pure lifecycle logic: the stage model, RFM, calendar, metrics, segment definitions, statistics.
@@ -65,6 +68,8 @@ export const GROUPS = {
     specs: [
       "test/unit/dialect-sql.spec.ts",
       "test/sql/purchase-features.spec.ts",
+      "test/sql/event-features.spec.ts",
+      "test/sql/month-index.spec.ts",
       "test/sql/as-of-cutoff.spec.ts",
       "test/sql/as-of-cutoff-people.spec.ts",
       "test/sql/period-bounds.spec.ts",

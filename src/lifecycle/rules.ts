@@ -69,7 +69,9 @@ function parseValue(v: unknown, path: Path, issues: RuleIssue[]): void {
   }
   if ("daysAgo" in v) {
     const days = v.daysAgo;
-    if (typeof days !== "number" || !Number.isInteger(days) || days < 0 || days > MAX_DAYS_AGO)
+    // Number.isInteger alone refuses anything but a number; the typeof test tells TypeScript so.
+    const whole = typeof days === "number" && Number.isInteger(days);
+    if (!whole || days < 0 || days > MAX_DAYS_AGO)
       issues.push({ path: [...path, "daysAgo"], message: `must be a whole number of days from 0 to ${MAX_DAYS_AGO}` });
     issues.push(...unexpectedKeys(v, ["daysAgo"], path));
     return;

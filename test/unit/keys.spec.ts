@@ -5,6 +5,11 @@ import { describe, expect, it, vi } from "vitest";
 import { allows, isRole, KEY_REVOKED_CHANNEL, ROLE_RANK, ROLES } from "../../src/auth/api-key.ts";
 import { checkLabel, hashSecret, hasExpired, LABEL_MAX, parseExpiry } from "../../src/auth/keys.ts";
 import type { ApiKeyInfo } from "../../src/auth/api-key.ts";
+import { fileURLToPath } from "node:url";
+
+const KEYS_MODULE = new URL("../../src/auth/keys.ts", import.meta.url);
+/** The file of a module keys.ts imports, by the path keys.ts names it with. */
+const besideKeys = (path: string) => fileURLToPath(new URL(path, KEYS_MODULE));
 
 describe("roles", () => {
   it("are viewer, analyst and admin, each including the one before", () => {
@@ -40,7 +45,13 @@ describe("hashSecret", () => {
   });
 
   it("is the same on a Node without crypto.hash (before 20.12), for the keys made there too", async () => {
+    // Only keys.ts is loaded anew: the project modules it imports are handed over as already loaded, so
+    // their module-level constants are not re-run inside this test (mutation testing would take them for
+    // this test's to kill).
+    const kept = ["../appdb/ids.ts", "../errors.ts", "./api-key.ts", "./key-cache.ts"];
+    const modules = await Promise.all(kept.map((path) => import(besideKeys(path))));
     vi.resetModules();
+    kept.forEach((path, i) => vi.doMock(besideKeys(path), () => modules[i]));
     vi.doMock("node:crypto", async (importOriginal) => ({
       ...(await importOriginal<typeof import("node:crypto")>()),
       hash: undefined,
@@ -58,6 +69,7 @@ describe("hashSecret", () => {
       ]);
     } finally {
       vi.doUnmock("node:crypto");
+      for (const path of kept) vi.doUnmock(besideKeys(path));
       vi.resetModules();
     }
   });
