@@ -52,6 +52,11 @@ function unexpectedKeys(v: Record<string, unknown>, allowed: readonly string[], 
     .map((k) => ({ path: [...path, k], message: `unexpected key ${JSON.stringify(k)}` }));
 }
 
+/** Number.isInteger, which refuses anything but a number, told to TypeScript. */
+function isWholeNumber(v: unknown): v is number {
+  return Number.isInteger(v);
+}
+
 function parseValue(v: unknown, path: Path, issues: RuleIssue[]): void {
   if (typeof v === "number") {
     if (!Number.isFinite(v)) issues.push({ path, message: "must be a finite number" });
@@ -69,9 +74,7 @@ function parseValue(v: unknown, path: Path, issues: RuleIssue[]): void {
   }
   if ("daysAgo" in v) {
     const days = v.daysAgo;
-    // Number.isInteger alone refuses anything but a number; the typeof test tells TypeScript so.
-    const whole = typeof days === "number" && Number.isInteger(days);
-    if (!whole || days < 0 || days > MAX_DAYS_AGO)
+    if (!isWholeNumber(days) || days < 0 || days > MAX_DAYS_AGO)
       issues.push({ path: [...path, "daysAgo"], message: `must be a whole number of days from 0 to ${MAX_DAYS_AGO}` });
     issues.push(...unexpectedKeys(v, ["daysAgo"], path));
     return;

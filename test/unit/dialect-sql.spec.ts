@@ -62,6 +62,7 @@ function features(dialect: Dialect, options: Partial<FeaturesQuery>): string {
       mapping: DEFAULT_MAPPING,
       available: ALL_TABLES,
       asOf: AS_OF,
+      eventTypes: [],
       // The instant the day after AS_OF begins in the zone (as asOfCutoff computes it).
       cutoff: new Date(timeZone === "UTC" ? "2026-07-01T00:00:00Z" : "2026-06-30T22:00:00Z"),
       ...options,
