@@ -6,8 +6,7 @@
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { testWarehouses, type WarehouseFactory } from "../helpers/databases.ts";
 import { startTestServer, type TestServer } from "../helpers/server.ts";
-import { describeZetaSql, startZetaSql, type ZetaSqlService } from "../helpers/zetasql.ts";
-import { zetaSqlWarehouse } from "../helpers/zetasql-warehouse.ts";
+import { describeOnZetaSql } from "../helpers/zetasql-warehouse.ts";
 import { LEAD_CONFIG, LEAD_EXPECTED, LEAD_PERIOD, LEAD_ROWS } from "../fixtures/lead-conversion.ts";
 
 interface MetricData {
@@ -93,13 +92,6 @@ function leadMetricsOn(label: string, factory: () => WarehouseFactory): void {
 
 for (const factory of testWarehouses()) leadMetricsOn(factory.label, () => factory);
 
-describeZetaSql("lead-to-customer metrics on BigQuery", () => {
-  let zeta: ZetaSqlService;
-  beforeAll(async () => {
-    zeta = await startZetaSql();
-  });
-  afterAll(async () => {
-    await zeta?.stop();
-  });
-  leadMetricsOn("BigQuery on ZetaSQL", () => zetaSqlWarehouse(zeta, { numericAs: "NUMERIC" }));
+describeOnZetaSql("lead-to-customer metrics on BigQuery", (warehouses) => {
+  leadMetricsOn("BigQuery on ZetaSQL", () => warehouses({ numericAs: "NUMERIC" }));
 });

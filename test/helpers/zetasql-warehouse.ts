@@ -2,6 +2,7 @@
 // client library talk HTTP to a local endpoint (fake-bigquery.ts) that evaluates each query on ZetaSQL
 // over rows held here. So a test runs GraphQL → services → BigQuery connector → @google-cloud/bigquery
 // → REST wire format → BigQuery's reference semantics, on any data it loads.
+import { afterAll, beforeAll } from "vitest";
 import { BigQueryConnector } from "../../src/connectors/bigquery.ts";
 import type { ContractRow } from "../../src/connectors/connector.ts";
 import {
@@ -13,7 +14,14 @@ import {
 } from "../../src/sql/contract.ts";
 import type { TestWarehouse, WarehouseFactory } from "./databases.ts";
 import { startFakeBigQuery, type FakeAnswer, type WireParameter } from "./fake-bigquery.ts";
-import { ContractCatalog, type BigQueryType, type QueryParam, type ZetaSqlService } from "./zetasql.ts";
+import {
+  ContractCatalog,
+  describeZetaSql,
+  startZetaSql,
+  type BigQueryType,
+  type QueryParam,
+  type ZetaSqlService,
+} from "./zetasql.ts";
 
 const PROJECT = "zetasql-project";
 
@@ -135,4 +143,28 @@ export function zetaSqlWarehouse(
       return warehouse;
     },
   };
+}
+
+/**
+ * describeZetaSql for suites that only need BigQuery warehouses: the service starts before the suite's
+ * tests and stops after them, and `warehouses(options)` (called once the suite runs, e.g. in a
+ * beforeAll) is zetaSqlWarehouse on it.
+ */
+export function describeOnZetaSql(
+  name: string,
+  body: (warehouses: (options: ZetaSqlWarehouseOptions) => WarehouseFactory) => void,
+): void {
+  describeZetaSql(name, () => {
+    let zeta: ZetaSqlService | undefined;
+    beforeAll(async () => {
+      zeta = await startZetaSql();
+    });
+    afterAll(async () => {
+      await zeta?.stop();
+    });
+    body((options) => {
+      if (!zeta) throw new Error("ZetaSQL is not started yet: ask for warehouses inside a test or a hook");
+      return zetaSqlWarehouse(zeta, options);
+    });
+  });
 }

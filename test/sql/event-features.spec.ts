@@ -18,8 +18,7 @@ import {
 import { defaultStageModel } from "../../src/lifecycle/stage-model.ts";
 import { LifecycleService } from "../../src/services/lifecycle/service.ts";
 import { testWarehouses, type TestWarehouse, type WarehouseFactory } from "../helpers/databases.ts";
-import { describeZetaSql, startZetaSql, type ZetaSqlService } from "../helpers/zetasql.ts";
-import { zetaSqlWarehouse } from "../helpers/zetasql-warehouse.ts";
+import { describeOnZetaSql } from "../helpers/zetasql-warehouse.ts";
 
 const AS_OF = "2026-06-30";
 const ZONE = "America/New_York";
@@ -161,15 +160,8 @@ function agreesWithReference(label: string, factory: () => WarehouseFactory, run
 
 for (const factory of testWarehouses()) agreesWithReference(factory.label, () => factory, 40);
 
-describeZetaSql("event features on BigQuery", () => {
-  let zeta: ZetaSqlService;
-  beforeAll(async () => {
-    zeta = await startZetaSql();
-  });
-  afterAll(async () => {
-    await zeta?.stop();
-  });
-  agreesWithReference("BigQuery on ZetaSQL", () => zetaSqlWarehouse(zeta, { numericAs: "NUMERIC" }), 10);
+describeOnZetaSql("event features on BigQuery", (warehouses) => {
+  agreesWithReference("BigQuery on ZetaSQL", () => warehouses({ numericAs: "NUMERIC" }), 10);
 });
 
 describe("event features without the events table", () => {

@@ -6,8 +6,7 @@ import { monthLabel } from "../../src/lifecycle/calendar.ts";
 import { monthIndex } from "../../src/lifecycle/features-sql.ts";
 import { cast, sql } from "../../src/sql/sql.ts";
 import { testWarehouses, type TestWarehouse, type WarehouseFactory } from "../helpers/databases.ts";
-import { describeZetaSql, startZetaSql, type ZetaSqlService } from "../helpers/zetasql.ts";
-import { zetaSqlWarehouse } from "../helpers/zetasql-warehouse.ts";
+import { describeOnZetaSql } from "../helpers/zetasql-warehouse.ts";
 
 // 2026 × 12 = 24312; January is + 0, December + 11.
 const DAYS: [string, number][] = [
@@ -41,13 +40,6 @@ function monthIndexOn(label: string, factory: () => WarehouseFactory): void {
 
 for (const factory of testWarehouses()) monthIndexOn(factory.label, () => factory);
 
-describeZetaSql("monthIndex on BigQuery", () => {
-  let zeta: ZetaSqlService;
-  beforeAll(async () => {
-    zeta = await startZetaSql();
-  });
-  afterAll(async () => {
-    await zeta?.stop();
-  });
-  monthIndexOn("BigQuery on ZetaSQL", () => zetaSqlWarehouse(zeta, { numericAs: "NUMERIC" }));
+describeOnZetaSql("monthIndex on BigQuery", (warehouses) => {
+  monthIndexOn("BigQuery on ZetaSQL", () => warehouses({ numericAs: "NUMERIC" }));
 });

@@ -5,8 +5,7 @@ import { ALL_RFM_CODES, DEFAULT_RFM_SEGMENTS, rfmSegmentsSchema } from "../../sr
 import { defaultStageModel } from "../../src/lifecycle/stage-model.ts";
 import { LifecycleService } from "../../src/services/lifecycle/service.ts";
 import { filledWarehouse, testWarehouses, type TestWarehouse, type WarehouseFactory } from "../helpers/databases.ts";
-import { describeZetaSql, startZetaSql, type ZetaSqlService } from "../helpers/zetasql.ts";
-import { zetaSqlWarehouse } from "../helpers/zetasql-warehouse.ts";
+import { describeOnZetaSql } from "../helpers/zetasql-warehouse.ts";
 
 const at = (day: string) => Date.parse(`${day}T12:00:00Z`);
 const AS_OF = "2026-06-30";
@@ -119,14 +118,7 @@ function rfmOn(label: string, factory: () => WarehouseFactory): void {
 
 for (const factory of testWarehouses()) rfmOn(factory.label, () => factory);
 
-describeZetaSql("RFM on BigQuery", () => {
-  let zeta: ZetaSqlService;
-  beforeAll(async () => {
-    zeta = await startZetaSql();
-  });
-  afterAll(async () => {
-    await zeta?.stop();
-  });
+describeOnZetaSql("RFM on BigQuery", (warehouses) => {
   for (const numericAs of ["NUMERIC", "FLOAT64"] as const)
-    rfmOn(`BigQuery on ZetaSQL (amount ${numericAs})`, () => zetaSqlWarehouse(zeta, { numericAs }));
+    rfmOn(`BigQuery on ZetaSQL (amount ${numericAs})`, () => warehouses({ numericAs }));
 });
