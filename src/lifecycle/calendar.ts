@@ -115,6 +115,16 @@ export function today(timeZone: string, now = new Date()): string {
   ).format(now);
 }
 
+/** Days since 1970-01-01 of a day "YYYY-MM-DD" (the state store keeps days as these numbers). */
+export function dayNumber(day: string): number {
+  return Math.round(Date.parse(`${day}T00:00:00Z`) / DAY_MS);
+}
+
+/** The day "YYYY-MM-DD" of a day number (dayNumber's inverse). */
+export function dayOfNumber(n: number): string {
+  return new Date(n * DAY_MS).toISOString().slice(0, 10);
+}
+
 export function daysBetween(from: string, to: string): number {
   return Math.round((Date.parse(`${to}T00:00:00Z`) - Date.parse(`${from}T00:00:00Z`)) / DAY_MS);
 }

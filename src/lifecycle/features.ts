@@ -18,6 +18,11 @@ export interface FeatureSpec {
   readonly whole?: boolean;
   /** An optional table the feature needs; without it the feature is null. */
   readonly requires?: LogicalTable;
+  /**
+   * Whole days since a fixed day: it grows by one each day that brings nothing new, while every other
+   * feature stays as it is (what the state store's stage history is worked out from, stage-history.ts).
+   */
+  readonly growsDaily?: true;
   readonly description: string;
 }
 
@@ -95,6 +100,7 @@ export const FEATURES = [
   {
     field: "recencyDays",
     whole: true,
+    growsDaily: true,
     column: "recency_days",
     type: "number",
     unit: "days",
@@ -103,6 +109,7 @@ export const FEATURES = [
   {
     field: "tenureDays",
     whole: true,
+    growsDaily: true,
     column: "tenure_days",
     type: "number",
     unit: "days",
@@ -206,6 +213,7 @@ export const EVENT_MEASURES = [
     type: "number",
     unit: "days",
     whole: true,
+    growsDaily: true,
     description: "Whole days from the first event of this type to the as-of day; null without any.",
   },
   {
@@ -213,6 +221,7 @@ export const EVENT_MEASURES = [
     type: "number",
     unit: "days",
     whole: true,
+    growsDaily: true,
     description: "Whole days from the latest event of this type to the as-of day; null without any.",
   },
 ] as const;

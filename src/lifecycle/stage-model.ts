@@ -267,6 +267,16 @@ export class CompiledStageModel {
     return this.stages[this.furthestIndex(features)]!;
   }
 
+  /** classify's stage as its display index (what the state store keeps). */
+  stageIndexOf(features: FeatureRow): number {
+    return this.currentIndex(features);
+  }
+
+  /** furthest's stage as its display index. */
+  furthestIndexOf(features: FeatureRow): number {
+    return this.furthestIndex(features);
+  }
+
   /** The features the stage rules read (what a query must compute to classify). */
   fieldsRead(): Set<string> {
     return new Set(this.ordered.flatMap((e) => [...fieldsOf(e.rule)]));

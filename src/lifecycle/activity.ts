@@ -1,0 +1,151 @@
+// A customer's activity day by day (purchases, sign-up rows, referrals made, events), and their features
+// on any day worked out from it in TypeScript: what the state store's refresh reads from the warehouse
+// once (activitySql in features-sql.ts) instead of asking the features query for every day. The features
+// equal the features query's on every day (test/sql/activity.spec.ts, on every warehouse).
+import { dayOfNumber } from "./calendar.ts";
+import { eventFeatureField, type CustomerFeatures, type EventType } from "./features.ts";
+
+/** What one customer did on one local day; a part is absent when nothing of its kind happened. */
+export interface DayActivity {
+  /** Days since 1970-01-01 (calendar.ts dayNumber). */
+  readonly day: number;
+  /** Orders (distinct order ids, a row without one counting alone) and their amounts. */
+  readonly purchase?: { readonly orders: number; readonly revenue: number };
+  /** customers rows created this day: the smallest acquisition channel among them (null: none given). */
+  readonly signUp?: { readonly channel: string | null };
+  /** customers rows created this day that name this customer in referred_by. */
+  readonly referrals?: number;
+  /** Events this day: the latest one's type, and how many of each configured type (in config order). */
+  readonly events?: { readonly lastType: string | null; readonly perType: readonly number[] };
+}
+
+/**
+ * One customer's features, built up by applying their activity days in order; `featuresOn(day)` gives
+ * the features as of any day from the last applied one on. Reused from customer to customer (`reset`),
+ * since a refresh runs it over every customer.
+ */
+export class FeatureAccumulator {
+  private readonly typeKeys: readonly string[];
+  private customerId = "";
+  private firstSeen: number | null = null;
+  private firstPurchase: number | null = null;
+  private secondPurchase: number | null = null;
+  private lastPurchase: number | null = null;
+  private purchaseDays = 0;
+  private orderCount = 0;
+  private revenue = 0;
+  private firstPurchaseRevenue: number | null = null;
+  private referredCount = 0;
+  private channel: string | null = null;
+  private lastEvent: number | null = null;
+  private lastEventType: string | null = null;
+  private typeCount: number[] = [];
+  private typeFirst: (number | null)[] = [];
+  private typeLast: (number | null)[] = [];
+  /** The last day applied. */
+  lastDay: number | null = null;
+
+  constructor(
+    eventTypes: readonly EventType[],
+    /** Which optional tables exist: without them their features are null, as in the features query. */
+    private readonly tables: { readonly customers: boolean; readonly events: boolean },
+  ) {
+    this.typeKeys = eventTypes.map((t) => t.key);
+    this.reset("");
+  }
+
+  reset(customerId: string): void {
+    this.customerId = customerId;
+    this.firstSeen = this.firstPurchase = this.secondPurchase = this.lastPurchase = null;
+    this.purchaseDays = this.orderCount = this.revenue = this.referredCount = 0;
+    this.firstPurchaseRevenue = null;
+    this.channel = null;
+    this.lastEvent = null;
+    this.lastEventType = null;
+    this.typeCount = this.typeKeys.map(() => 0);
+    this.typeFirst = this.typeKeys.map(() => null);
+    this.typeLast = this.typeKeys.map(() => null);
+    this.lastDay = null;
+  }
+
+  /** Whether the customer is known yet (anything applied that makes them known). */
+  get known(): boolean {
+    return this.firstSeen !== null;
+  }
+
+  /** Applies one day's activity; days must come in ascending order, each once. */
+  apply(activity: DayActivity): void {
+    const { day } = activity;
+    if (this.lastDay !== null && day <= this.lastDay) throw new Error(`activity days out of order: ${day}`);
+    this.lastDay = day;
+    const { purchase, signUp, events } = activity;
+    if (purchase) {
+      this.purchaseDays += 1;
+      if (this.firstPurchase === null) {
+        this.firstPurchase = day;
+        this.firstPurchaseRevenue = purchase.revenue;
+      } else if (this.secondPurchase === null) this.secondPurchase = day;
+      this.lastPurchase = day;
+      this.orderCount += purchase.orders;
+      this.revenue += purchase.revenue;
+    }
+    if (signUp && this.tables.customers) {
+      // MIN(acquisition_channel) over the rows known so far, as the features query takes it.
+      if (signUp.channel !== null && (this.channel === null || signUp.channel < this.channel))
+        this.channel = signUp.channel;
+    }
+    if (activity.referrals && this.tables.customers) this.referredCount += activity.referrals;
+    if (events && this.tables.events) {
+      this.lastEvent = day;
+      this.lastEventType = events.lastType;
+      events.perType.forEach((n, i) => {
+        if (n <= 0 || i >= this.typeCount.length) return;
+        this.typeCount[i]! += n;
+        this.typeFirst[i] ??= day;
+        this.typeLast[i] = day;
+      });
+    }
+    // Known from the first purchase, customers row or event; a referral alone makes nobody known.
+    const makesKnown = purchase || (signUp && this.tables.customers) || (events && this.tables.events);
+    if (makesKnown && this.firstSeen === null) this.firstSeen = day;
+  }
+
+  /** The features as of `day` (on or after the last day applied), as the features query gives them. */
+  featuresOn(day: number): CustomerFeatures {
+    const since = (from: number | null) => (from === null ? null : day - from);
+    const date = (n: number | null) => (n === null ? null : dayOfNumber(n));
+    const bought = this.purchaseDays > 0;
+    const features: Record<string, unknown> = {
+      customerId: this.customerId,
+      firstSeenDate: date(this.firstSeen),
+      firstPurchaseDate: date(this.firstPurchase),
+      secondPurchaseDate: date(this.secondPurchase),
+      lastPurchaseDate: date(this.lastPurchase),
+      purchaseDays: this.purchaseDays,
+      orderCount: this.orderCount,
+      revenue: this.revenue,
+      firstPurchaseRevenue: this.firstPurchaseRevenue,
+      averageOrderValue: this.orderCount > 0 ? this.revenue / this.orderCount : null,
+      meanGapDays: !bought
+        ? null
+        : this.purchaseDays === 1
+          ? 0
+          : (this.lastPurchase! - this.firstPurchase!) / (this.purchaseDays - 1),
+      recencyDays: since(this.lastPurchase),
+      tenureDays: since(this.firstSeen),
+      referredCount: this.tables.customers ? this.referredCount : null,
+      acquisitionChannel: this.tables.customers ? this.channel : null,
+      lastEventDate: this.tables.events ? date(this.lastEvent) : null,
+      lastEventType: this.tables.events ? this.lastEventType : null,
+    };
+    this.typeKeys.forEach((key, i) => {
+      const events = this.tables.events;
+      features[eventFeatureField(key, "count")] = events ? this.typeCount[i]! : null;
+      features[eventFeatureField(key, "firstDate")] = events ? date(this.typeFirst[i]!) : null;
+      features[eventFeatureField(key, "lastDate")] = events ? date(this.typeLast[i]!) : null;
+      features[eventFeatureField(key, "daysSinceFirst")] = events ? since(this.typeFirst[i]!) : null;
+      features[eventFeatureField(key, "daysSinceLast")] = events ? since(this.typeLast[i]!) : null;
+    });
+    return features as CustomerFeatures;
+  }
+}

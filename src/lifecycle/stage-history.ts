@@ -1,0 +1,253 @@
+// A customer's exact stage history: on which days their stage (and furthest stage) changed, from their
+// first known day to a last day, and the first day after it on which the stage will change if nothing new
+// happens. Worked out from their activity days (activity.ts) without classifying every day:
+//
+// Between two activity days every feature stays fixed except those that grow by one a day (features.ts
+// `growsDaily`: recency, tenure, days since an event). A rule's comparison over them is a comparison of
+// piecewise-linear functions of the day, so its truth can only change near the days where the two sides
+// cross, and those days follow from the rule's constants and the fixed features. The classifier is run
+// on the activity days and on those candidate days only. A model that multiplies two growing features
+// (a quadratic in the day) defeats this: it is classified day by day for a bounded window after each
+// activity day instead, and `StageClock.exact` says so.
+import { FeatureAccumulator, type DayActivity } from "./activity.ts";
+import { featureSpec, type CustomerFeatures } from "./features.ts";
+import type { FeatureRow } from "./rule-predicate.ts";
+import type { Rule, ValueExpr } from "./rules.ts";
+import type { CompiledStageModel } from "./stage-model.ts";
+
+/** How far ahead of the last activity a change is looked for (100 years: never, in practice). */
+export const HORIZON_DAYS = 36_500;
+
+/** Days classified one by one after each activity day when the rules defeat the candidate days. */
+export const DEFAULT_DAILY_WINDOW_DAYS = 1_095;
+
+/** A growing feature or its absence, as a function of the day, linear between its break days. */
+interface DayFunction {
+  /** The value on day t (null when a part is null: nullness never changes between activity days). */
+  at(t: number): number | null;
+  /** Days (not necessarily whole) where the slope may change. */
+  readonly breaks: readonly number[];
+}
+
+const constant = (value: number | null): DayFunction => ({ at: () => value, breaks: [] });
+
+function growsDaily(field: string): boolean {
+  return featureSpec(field)?.growsDaily === true;
+}
+
+/** Whether a value reads a growing feature (so it changes with the day). */
+function dependsOnDay(value: ValueExpr): boolean {
+  if (typeof value !== "object") return false;
+  if ("field" in value) return growsDaily(value.field);
+  if ("daysAgo" in value) return false;
+  return (Object.values(value)[0] as readonly ValueExpr[]).some(dependsOnDay);
+}
+
+/** A product of two values that change with the day: not linear in the day. */
+function hasNonLinearTerm(value: ValueExpr): boolean {
+  if (typeof value !== "object" || "field" in value || "daysAgo" in value) return false;
+  const [op, args] = Object.entries(value)[0] as [string, readonly ValueExpr[]];
+  return (op === "mul" && args.filter(dependsOnDay).length > 1) || args.some(hasNonLinearTerm);
+}
+
+/** Points in (lo, hi) where a − b crosses or touches zero (both linear between their breaks). */
+function crossings(a: DayFunction, b: DayFunction, lo: number, hi: number): number[] {
+  const points = [lo, ...a.breaks.filter((x) => x > lo && x < hi), ...b.breaks.filter((x) => x > lo && x < hi), hi];
+  points.sort((x, y) => x - y);
+  const out: number[] = [];
+  for (let i = 0; i + 1 < points.length; i++) {
+    const p = points[i]!;
+    const q = points[i + 1]!;
+    if (q <= p) continue;
+    const [ap, bp, aq, bq] = [a.at(p), b.at(p), a.at(q), b.at(q)];
+    if (ap === null || bp === null || aq === null || bq === null) return [];
+    const dp = ap - bp;
+    const dq = aq - bq;
+    if (dp === 0) out.push(p);
+    if (dq === 0) out.push(q);
+    else if (dp !== 0 && dp < 0 !== dq < 0) out.push(p + ((q - p) * dp) / (dp - dq));
+  }
+  return out;
+}
+
+/** A value as a function of the day t, given the features on day `start`. */
+function dayFunction(value: ValueExpr, row: FeatureRow, start: number, lo: number, hi: number): DayFunction {
+  if (typeof value === "number") return constant(value);
+  if (typeof value === "string" || "daysAgo" in value) return constant(null);
+  if ("field" in value) {
+    const v = row[value.field];
+    if (typeof v !== "number") return constant(null);
+    return growsDaily(value.field) ? { at: (t) => v + (t - start), breaks: [] } : constant(v);
+  }
+  const [op, argExprs] = Object.entries(value)[0] as ["max" | "min" | "add" | "mul", readonly ValueExpr[]];
+  const args = argExprs.map((a) => dayFunction(a, row, start, lo, hi));
+  const breaks = args.flatMap((a) => a.breaks);
+  if (op === "max" || op === "min") {
+    // The larger (smaller) argument changes where two of them cross.
+    for (let i = 0; i < args.length; i++)
+      for (let j = i + 1; j < args.length; j++) breaks.push(...crossings(args[i]!, args[j]!, lo, hi));
+  }
+  const combine =
+    op === "max"
+      ? Math.max
+      : op === "min"
+        ? Math.min
+        : op === "add"
+          ? (x: number, y: number) => x + y
+          : (x: number, y: number) => x * y;
+  return {
+    at: (t) => {
+      let result: number | null = null;
+      for (const arg of args) {
+        const v = arg.at(t);
+        if (v === null) return null;
+        result = result === null ? v : combine(result, v);
+      }
+      return result;
+    },
+    breaks,
+  };
+}
+
+/** A comparison of the rules that changes with the day: the field and the values it is compared with. */
+interface DayComparison {
+  readonly field: string;
+  readonly values: readonly ValueExpr[];
+}
+
+function dayComparisons(rule: Rule, out: DayComparison[]): void {
+  if ("all" in rule) rule.all.forEach((r) => dayComparisons(r, out));
+  else if ("any" in rule) rule.any.forEach((r) => dayComparisons(r, out));
+  else if ("not" in rule) dayComparisons(rule.not, out);
+  else if ("value" in rule) {
+    const values: readonly ValueExpr[] = Array.isArray(rule.value) ? rule.value : [rule.value as ValueExpr];
+    if (growsDaily(rule.field) || values.some(dependsOnDay)) out.push({ field: rule.field, values });
+  }
+}
+
+/**
+ * When a stage model's rules can change their answer on days that bring nothing new: the candidate days
+ * between two activity days.
+ */
+export class StageClock {
+  private readonly comparisons: readonly DayComparison[];
+  /** false: some rule is not linear in the day, and days are classified one by one (see dailyWindowDays). */
+  readonly exact: boolean;
+  /** Why the clock is not exact, for the refresh's warning. */
+  readonly reason: string | undefined;
+
+  constructor(
+    model: CompiledStageModel,
+    /** Days classified one by one after each activity day when not exact. */
+    readonly dailyWindowDays = DEFAULT_DAILY_WINDOW_DAYS,
+  ) {
+    const comparisons: DayComparison[] = [];
+    for (const stage of model.stages) dayComparisons(stage.rule, comparisons);
+    const seen = new Set<string>();
+    this.comparisons = comparisons.filter((c) => {
+      const key = JSON.stringify(c);
+      return !seen.has(key) && seen.add(key);
+    });
+    const nonLinear = this.comparisons.find((c) => c.values.some(hasNonLinearTerm));
+    this.exact = nonLinear === undefined;
+    this.reason = nonLinear
+      ? `a rule on ${nonLinear.field} multiplies two values that grow with the day; days are classified one by one for ${dailyWindowDays} days after each activity day`
+      : undefined;
+  }
+
+  /**
+   * Days in (start, end), ascending, on which some rule may answer differently than the day before,
+   * given the features on day `start` and nothing new before `end`.
+   */
+  candidateDays(row: FeatureRow, start: number, end: number): number[] {
+    if (!this.exact) {
+      const last = Math.min(end - 1, start + this.dailyWindowDays);
+      return Array.from({ length: Math.max(0, last - start) }, (_, i) => start + 1 + i);
+    }
+    const days = new Set<number>();
+    for (const { field, values } of this.comparisons) {
+      const left = dayFunction({ field }, row, start, start, end);
+      for (const value of values) {
+        const right = dayFunction(value, row, start, start, end);
+        for (const x of crossings(left, right, start, end)) {
+          // The answer changes on the first whole day past a crossing (eq: on it and the day after);
+          // a day either side covers rounding in the crossing's arithmetic.
+          const floor = Math.floor(x);
+          for (let t = floor - 1; t <= floor + 2; t++) if (t > start && t < end) days.add(t);
+        }
+      }
+    }
+    return [...days].sort((a, b) => a - b);
+  }
+}
+
+/** A stretch of days [from, to) with one stage and one furthest stage (indexes in display order). */
+export interface StageSpell {
+  readonly stage: number;
+  readonly furthest: number;
+  readonly from: number;
+  /** The first day of the next spell; null: still open on the last day. */
+  readonly to: number | null;
+  /** The day the customer entered `stage` (this spell's or an earlier one's `from`). */
+  readonly stageSince: number;
+}
+
+export interface CustomerHistory {
+  readonly customerId: string;
+  readonly spells: readonly StageSpell[];
+  /** The features on the last day. */
+  readonly features: CustomerFeatures;
+  /** The first day after the last day on which stage or furthest stage changes without new activity. */
+  readonly nextChangeDay: number | null;
+}
+
+/**
+ * A customer's stage history from their first known day through `lastDay`, from their activity days
+ * (ascending; days after `lastDay` are the caller's to leave out). Null when nothing made them known.
+ */
+export function customerHistory(
+  model: CompiledStageModel,
+  clock: StageClock,
+  accumulator: FeatureAccumulator,
+  customerId: string,
+  days: readonly DayActivity[],
+  lastDay: number,
+): CustomerHistory | null {
+  accumulator.reset(customerId);
+  const spells: StageSpell[] = [];
+  let open: { stage: number; furthest: number; from: number; stageSince: number } | null = null;
+  const classifyOn = (t: number, row: CustomerFeatures) => {
+    const stage = model.stageIndexOf(row);
+    const furthest = model.furthestIndexOf(row);
+    if (open && open.stage === stage && open.furthest === furthest) return;
+    if (open) spells.push({ ...open, to: t });
+    open = { stage, furthest, from: t, stageSince: open && open.stage === stage ? open.stageSince : t };
+  };
+  for (let i = 0; i < days.length; i++) {
+    const day = days[i]!.day;
+    accumulator.apply(days[i]!);
+    if (!accumulator.known) continue;
+    const end = i + 1 < days.length ? days[i + 1]!.day : lastDay + 1;
+    const row = accumulator.featuresOn(day);
+    classifyOn(day, row);
+    for (const t of clock.candidateDays(row, day, end)) classifyOn(t, accumulator.featuresOn(t));
+  }
+  if (!open) return null;
+  const current = open as { stage: number; furthest: number };
+  spells.push({ ...(open as Omit<StageSpell, "to">), to: null });
+  // The next change: the first candidate day after lastDay whose stages differ from today's.
+  const since = accumulator.lastDay!;
+  const sinceRow = accumulator.featuresOn(since);
+  let nextChangeDay: number | null = null;
+  for (const t of clock.candidateDays(sinceRow, since, since + HORIZON_DAYS)) {
+    if (t <= lastDay) continue;
+    const row = accumulator.featuresOn(t);
+    const stage = model.stageIndexOf(row);
+    const furthest = model.furthestIndexOf(row);
+    if (stage !== current.stage || furthest !== current.furthest) {
+      nextChangeDay = t;
+      break;
+    }
+  }
+  return { customerId, spells, features: accumulator.featuresOn(lastDay), nextChangeDay };
+}

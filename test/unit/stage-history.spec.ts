@@ -1,0 +1,248 @@
+// The stage history from candidate days (stage-history.ts) equals classifying every single day, for the
+// built-in presets and for random stage models whose rules compare growing features (recency, tenure,
+// days since an event) with constants, fixed features and arithmetic over both; and the next change day
+// is the first day without activity whose stages differ.
+import fc from "fast-check";
+import { describe, expect, it } from "vitest";
+import { FeatureAccumulator, type DayActivity } from "../../src/lifecycle/activity.ts";
+import { eventFeatureField, type EventType } from "../../src/lifecycle/features.ts";
+import type { Rule, ValueExpr } from "../../src/lifecycle/rules.ts";
+import { salesFunnelStageModel } from "../../src/lifecycle/sales-funnel.ts";
+import { customerHistory, StageClock, type StageSpell } from "../../src/lifecycle/stage-history.ts";
+import { CompiledStageModel, defaultStageModel, type StageModel } from "../../src/lifecycle/stage-model.ts";
+import { rule as randomRule } from "../helpers/arbitraries.ts";
+
+const EVENT_TYPES: readonly EventType[] = [
+  { key: "lead", values: ["lead"] },
+  { key: "quote_request", values: ["quote"] },
+];
+const TABLES = { customers: true, events: true };
+/** The last day of the histories: day numbers 20000 … LAST_DAY (2024-10-04 …). */
+const FIRST = 20_000;
+const LAST_DAY = FIRST + 500;
+
+const activityDay = (day: number): fc.Arbitrary<DayActivity> =>
+  fc.record(
+    {
+      day: fc.constant(day),
+      purchase: fc.record({
+        orders: fc.integer({ min: 1, max: 3 }),
+        revenue: fc.constantFrom(0, 5, 12.5, 40, 99.75),
+      }),
+      signUp: fc.record({ channel: fc.constantFrom(null, "email", "search") }),
+      referrals: fc.integer({ min: 1, max: 2 }),
+      events: fc.record({
+        lastType: fc.constantFrom("lead", "quote", "visit"),
+        perType: fc.tuple(fc.integer({ min: 0, max: 2 }), fc.integer({ min: 0, max: 2 })),
+      }),
+    },
+    { requiredKeys: ["day"] },
+  );
+
+/** Activity on some days of [FIRST, LAST_DAY + 30] (days after the last one are left out by callers). */
+const activity: fc.Arbitrary<DayActivity[]> = fc
+  .uniqueArray(fc.integer({ min: FIRST, max: LAST_DAY + 30 }), { maxLength: 12 })
+  .map((days) => days.sort((a, b) => a - b))
+  .chain((days) => fc.tuple(...days.map(activityDay)));
+
+/** Classifies every day from the first known one: the reference. */
+function dailyHistory(model: CompiledStageModel, days: readonly DayActivity[], lastDay: number): StageSpell[] {
+  const accumulator = new FeatureAccumulator(EVENT_TYPES, TABLES);
+  accumulator.reset("c");
+  const spells: StageSpell[] = [];
+  let open: Omit<StageSpell, "to"> | null = null;
+  let next = 0;
+  for (let t = days[0]?.day ?? lastDay + 1; t <= lastDay; t++) {
+    if (days[next]?.day === t) accumulator.apply(days[next++]!);
+    if (!accumulator.known) continue;
+    const row = accumulator.featuresOn(t);
+    const stage = model.stageIndexOf(row);
+    const furthest = model.furthestIndexOf(row);
+    if (open && open.stage === stage && open.furthest === furthest) continue;
+    if (open) spells.push({ ...open, to: t });
+    open = { stage, furthest, from: t, stageSince: open && open.stage === stage ? open.stageSince : t };
+  }
+  if (open) spells.push({ ...open, to: null });
+  return spells;
+}
+
+/** The first day after lastDay, within `within` days, whose stages differ from lastDay's; else null. */
+function dailyNextChange(model: CompiledStageModel, days: readonly DayActivity[], lastDay: number, within: number) {
+  const accumulator = new FeatureAccumulator(EVENT_TYPES, TABLES);
+  accumulator.reset("c");
+  for (const d of days) accumulator.apply(d);
+  const now = accumulator.featuresOn(lastDay);
+  const [stage, furthest] = [model.stageIndexOf(now), model.furthestIndexOf(now)];
+  for (let t = lastDay + 1; t <= lastDay + within; t++) {
+    const row = accumulator.featuresOn(t);
+    if (model.stageIndexOf(row) !== stage || model.furthestIndexOf(row) !== furthest) return t;
+  }
+  return null;
+}
+
+function agrees(model: StageModel, days: readonly DayActivity[], options: { within: number; window?: number }) {
+  const compiled = new CompiledStageModel(model);
+  const clock = new StageClock(compiled, options.window);
+  const upTo = days.filter((d) => d.day <= LAST_DAY);
+  const history = customerHistory(compiled, clock, new FeatureAccumulator(EVENT_TYPES, TABLES), "c", upTo, LAST_DAY);
+  const expected = dailyHistory(compiled, upTo, LAST_DAY);
+  expect(history?.spells ?? []).toEqual(expected);
+  if (history) {
+    expect(history.nextChangeDay).toBe(dailyNextChange(compiled, upTo, LAST_DAY, options.within));
+  }
+  return clock;
+}
+
+const growing = ["recencyDays", "tenureDays", eventFeatureField("lead", "daysSinceFirst")] as const;
+const dayNumber = fc.constantFrom(0, 1, 2, 7, 14, 30, 45.5, 60, 90, 180, 365);
+
+/** Comparisons of growing features with constants, fixed features and arithmetic over both. */
+const growingValue: fc.Arbitrary<ValueExpr> = fc.oneof(
+  dayNumber,
+  fc
+    .constantFrom(...growing, "meanGapDays", "purchaseDays", eventFeatureField("quote_request", "daysSinceLast"))
+    .map((field) => ({ field })),
+  fc
+    .tuple(dayNumber, fc.constantFrom(0.5, 1, 2, 3), fc.constantFrom("meanGapDays", "purchaseDays"))
+    .map(([floor, times, field]) => ({ max: [floor, { mul: [times, { field }] }] })),
+  fc
+    .tuple(fc.constantFrom(...growing), dayNumber)
+    .map(([field, days]) => ({ min: [{ add: [{ field }, -days] }, 100] })),
+  fc
+    .tuple(fc.constantFrom(...growing), fc.constantFrom(...growing))
+    .map(([a, b]) => ({ max: [{ field: a }, { field: b }] })),
+);
+
+const growingComparison: fc.Arbitrary<Rule> = fc.oneof(
+  fc.record({
+    field: fc.constantFrom(...growing, eventFeatureField("quote_request", "daysSinceLast")),
+    op: fc.constantFrom("eq", "neq", "lt", "lte", "gt", "gte"),
+    value: growingValue,
+  }) as fc.Arbitrary<Rule>,
+  fc.record({
+    field: fc.constantFrom(...growing),
+    op: fc.constant("between" as const),
+    value: fc.tuple(growingValue, growingValue),
+  }) as fc.Arbitrary<Rule>,
+  fc.record({
+    field: fc.constantFrom(...growing),
+    op: fc.constant("in" as const),
+    value: fc.array(dayNumber, { minLength: 1, maxLength: 3 }),
+  }) as fc.Arbitrary<Rule>,
+);
+
+const stageRule: fc.Arbitrary<Rule> = fc.oneof(
+  growingComparison,
+  fc.record({ all: fc.array(fc.oneof(growingComparison, randomRule), { maxLength: 3 }) }),
+  fc.record({ any: fc.array(fc.oneof(growingComparison, randomRule), { maxLength: 3 }) }),
+  fc.record({ not: growingComparison }),
+);
+
+/** Random models of 2–5 stages, some of them lapse stages, tried in a random order. */
+const randomModel: fc.Arbitrary<StageModel> = fc
+  .array(fc.tuple(stageRule, fc.boolean()), { minLength: 2, maxLength: 5 })
+  .chain((stages) =>
+    fc
+      .shuffledSubarray(
+        stages.map((_, i) => `s${i}`),
+        { minLength: stages.length },
+      )
+      .map((order) => ({
+        stages: stages.map(([rule, lapse], i) => ({
+          key: `s${i}`,
+          name: `S${i}`,
+          description: "",
+          order: i + 1,
+          kind: lapse ? ("lapse" as const) : ("progress" as const),
+          recommendedActions: [],
+          rule,
+        })),
+        evaluationOrder: order,
+        fallback: "s0",
+      })),
+  );
+
+describe("stage history from candidate days", () => {
+  it("equals classifying every day with the default model", () => {
+    fc.assert(
+      fc.property(activity, (days) => {
+        agrees(defaultStageModel(), days, { within: 2_000 });
+      }),
+      { numRuns: 300 },
+    );
+  });
+
+  it("equals classifying every day with the sales-funnel preset", () => {
+    const model = salesFunnelStageModel({
+      eventTypes: EVENT_TYPES,
+      interestEvents: ["lead"],
+      evaluationEvents: ["quote_request"],
+    });
+    fc.assert(
+      fc.property(activity, (days) => {
+        agrees(model, days, { within: 2_000 });
+      }),
+      { numRuns: 300 },
+    );
+  });
+
+  it("equals classifying every day with random models over growing features", () => {
+    fc.assert(
+      fc.property(randomModel, activity, (model, days) => {
+        const clock = agrees(model, days, { within: 2_000, window: 3_000 });
+        return clock.exact || clock.reason !== undefined;
+      }),
+      { numRuns: 600 },
+    );
+  });
+
+  it("classifies day by day, and says so, when a rule multiplies two growing features", () => {
+    const model = defaultStageModel();
+    const quadratic: StageModel = {
+      ...model,
+      stages: model.stages.map((s) =>
+        s.key === "churned"
+          ? {
+              ...s,
+              rule: {
+                field: "recencyDays",
+                op: "gt",
+                value: { mul: [{ field: "tenureDays" }, 0.5, { field: "recencyDays" }] },
+              },
+            }
+          : s,
+      ),
+    };
+    const clock = new StageClock(new CompiledStageModel(quadratic), 40);
+    expect(clock.exact).toBe(false);
+    expect(clock.reason).toMatch(/recencyDays.*40 days/);
+    expect(clock.candidateDays({}, 100, 120)).toEqual(Array.from({ length: 19 }, (_, i) => 101 + i));
+    expect(clock.candidateDays({}, 100, 1_000)).toHaveLength(40);
+    expect(new StageClock(new CompiledStageModel(model)).exact).toBe(true);
+  });
+
+  it("finds a default-model customer's history on the days the rules name", () => {
+    // One purchase on day 0, a second on day 10 (mean gap 10): new → (day 10) retained → at risk after
+    // max(60, 30) days of recency (day 71) → churned after 365 (day 376).
+    const compiled = new CompiledStageModel(defaultStageModel());
+    const history = customerHistory(
+      compiled,
+      new StageClock(compiled),
+      new FeatureAccumulator([], { customers: false, events: false }),
+      "c",
+      [
+        { day: 0, purchase: { orders: 1, revenue: 10 } },
+        { day: 10, purchase: { orders: 1, revenue: 10 } },
+      ],
+      100,
+    )!;
+    const key = (i: number) => compiled.stages[i]!.key;
+    expect(history.spells.map((s) => [key(s.stage), s.from, s.to, key(s.furthest), s.stageSince])).toEqual([
+      ["new", 0, 10, "new", 0],
+      ["retained", 10, 71, "retained", 10],
+      ["at_risk", 71, null, "retained", 71],
+    ]);
+    expect(history.nextChangeDay).toBe(376);
+    expect(history.features.recencyDays).toBe(90);
+  });
+});
