@@ -2,8 +2,11 @@
 // on any day worked out from it in TypeScript: what the state store's refresh reads from the warehouse
 // once (activitySql in features-sql.ts) instead of asking the features query for every day. The features
 // equal the features query's on every day (test/sql/activity.spec.ts, on every warehouse).
-import { dayOfNumber } from "./calendar.ts";
+import { dayNumber, dayOfNumber } from "./calendar.ts";
 import { eventFeatureField, type CustomerFeatures, type EventType } from "./features.ts";
+
+/** What an activity row is about (the `source` column of activitySql in features-sql.ts). */
+export const ACTIVITY_SOURCE = { purchase: 0, signUp: 1, referral: 2, events: 3 } as const;
 
 /** What one customer did on one local day; a part is absent when nothing of its kind happened. */
 export interface DayActivity {
@@ -148,4 +151,42 @@ export class FeatureAccumulator {
     });
     return features as CustomerFeatures;
   }
+}
+
+/** One row of activitySql (features-sql.ts): one customer, day and source. */
+export type ActivityRow = Readonly<Record<string, unknown>>;
+
+
+/**
+ * One customer's activity rows (in day order, as activitySql sorts them) as activity days, the rows of
+ * one day merged; `typeCount` is how many event types are configured (the et<i>_count columns).
+ */
+export function activityDays(rows: readonly ActivityRow[], typeCount: number): DayActivity[] {
+  const days: DayActivity[] = [];
+  let current: { -readonly [K in keyof DayActivity]: DayActivity[K] } | null = null;
+  for (const row of rows) {
+    const day = dayNumber(String(row.day));
+    if (!current || current.day !== day) {
+      current = { day };
+      days.push(current);
+    }
+    switch (Number(row.source)) {
+      case ACTIVITY_SOURCE.purchase:
+        current.purchase = { orders: Number(row.orders), revenue: Number(row.revenue) };
+        break;
+      case ACTIVITY_SOURCE.signUp:
+        current.signUp = { channel: row.channel == null ? null : String(row.channel) };
+        break;
+      case ACTIVITY_SOURCE.referral:
+        current.referrals = Number(row.referrals);
+        break;
+      case ACTIVITY_SOURCE.events:
+        current.events = {
+          lastType: row.last_type == null ? null : String(row.last_type),
+          perType: Array.from({ length: typeCount }, (_, i) => Number(row[`et${i}_count`] ?? 0)),
+        };
+        break;
+    }
+  }
+  return days;
 }

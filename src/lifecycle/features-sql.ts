@@ -1,5 +1,6 @@
 // The customer-features query as of a day, in each dialect: computed where the data lives, one row
 // per known customer (a purchase, a customers row or an event before the cut-off).
+import { ACTIVITY_SOURCE } from "./activity.ts";
 import {
   EVENT_MEASURES,
   eventFeatureField,
@@ -12,7 +13,7 @@ import {
 } from "./features.ts";
 import type { LogicalTable, WarehouseMapping } from "../sql/contract.ts";
 import type { Dialect } from "../sql/dialect.ts";
-import { cast, ident, join, sql, typeName, type Sql } from "../sql/sql.ts";
+import { cast, ident, integer, join, sql, typeName, type Sql } from "../sql/sql.ts";
 
 /**
  * Customer ids `from` ≤ id < `below`, compared as text in the warehouse's own order (the order of an
@@ -303,4 +304,111 @@ ${join(joins, "\n")}`;
  */
 export function monthIndex(day: Sql): Sql {
   return cast(sql`EXTRACT(YEAR FROM ${day}) * 12 + EXTRACT(MONTH FROM ${day}) - 1`, "int");
+}
+
+export interface ActivityQuery {
+  readonly dialect: Dialect;
+  readonly mapping: WarehouseMapping;
+  /** Optional tables present and complete: only their activity is read. */
+  readonly available: ReadonlySet<LogicalTable>;
+  /** Rows before this instant count (the cut-off of the last day asked for). */
+  readonly cutoff: Date;
+  readonly timeZone: string;
+  readonly eventTypes: readonly EventType[];
+  /** Restrict to these customers; all when absent. */
+  readonly customerIds?: readonly string[];
+  readonly customerRange?: CustomerRange;
+}
+
+/**
+ * Every customer's activity per local day up to the cut-off, one row per (customer, day, source), in
+ * customer id then day order: what the features query aggregates at once, kept by day so that features
+ * on any day follow in TypeScript (lifecycle/activity.ts). Columns: customer_id, day, source, orders and
+ * revenue (purchases), channel (sign-ups: the smallest that day), referrals (customers created that day
+ * naming this one in referred_by), last_type and et<i>_count per configured type (events).
+ */
+export function activitySql(q: ActivityQuery): Sql {
+  const { dialect, mapping } = q;
+  const table = (logical: LogicalTable) => ident(mapping.schema, mapping.tables[logical].table);
+  const col = (logical: LogicalTable, column: string, alias = "t") =>
+    ident(alias, mapping.tables[logical].columns[column]);
+  const cutoff = dialect.instant(q.cutoff);
+  const only = (expr: Sql) =>
+    sql`${q.customerIds ? sql` AND ${dialect.inList(expr, q.customerIds)}` : sql``}${inRange(expr, q.customerRange)}`;
+  const text = (expr: Sql) => sql`CAST(${expr} AS ${typeName("text")})`;
+  const none = { orders: cast(null, "float"), revenue: cast(null, "float"), channel: cast(null, "text") };
+  const noEvents = [
+    sql`${cast(null, "text")} AS last_type`,
+    ...q.eventTypes.map((_, i) => sql`${cast(null, "float")} AS ${ident(`et${i}_count`)}`),
+  ];
+  /** One part of the union: its own columns, NULL for the others'. */
+  const part = (
+    source: number,
+    from: Sql,
+    columns: { orders?: Sql; revenue?: Sql; channel?: Sql; referrals?: Sql; events?: Sql[] },
+  ) =>
+    sql`SELECT customer_id, day, ${integer(source)} AS source,
+       ${columns.orders ?? none.orders} AS orders, ${columns.revenue ?? none.revenue} AS revenue,
+       ${columns.channel ?? none.channel} AS channel, ${columns.referrals ?? cast(null, "float")} AS referrals,
+       ${join(columns.events ?? noEvents)}
+FROM (${from}) AS a`;
+
+  // Purchases per day as the features query's `daily`: orders are distinct order ids, each row without one alone.
+  const tx = sql`SELECT ${text(col("transactions", "customer_id"))} AS customer_id,
+         ${dialect.localDay(col("transactions", "occurred_at"), q.timeZone)} AS day,
+         ${col("transactions", "amount")} AS amount, ${col("transactions", "order_id")} AS order_id
+  FROM ${table("transactions")} AS t
+  WHERE ${col("transactions", "occurred_at")} < ${cutoff}${only(col("transactions", "customer_id"))}`;
+  const purchases = sql`SELECT customer_id, day, SUM(revenue) AS revenue, SUM(CASE WHEN order_id IS NULL THEN lines ELSE 1 END) AS orders
+  FROM (SELECT customer_id, day, order_id, SUM(amount) AS revenue, COUNT(*) AS lines FROM (${tx}) AS x GROUP BY customer_id, day, order_id) AS o
+  GROUP BY customer_id, day`;
+  const parts = [
+    part(ACTIVITY_SOURCE.purchase, purchases, {
+      orders: cast(sql`orders`, "float"),
+      revenue: cast(sql`revenue`, "float"),
+    }),
+  ];
+  if (q.available.has("customers")) {
+    const created = (idColumn: "customer_id" | "referred_by", extra: Sql) =>
+      sql`SELECT ${text(col("customers", idColumn))} AS customer_id,
+         ${dialect.localDay(col("customers", "created_at"), q.timeZone)} AS day,
+         ${col("customers", "acquisition_channel")} AS channel
+  FROM ${table("customers")} AS t
+  WHERE ${col("customers", "created_at")} < ${cutoff}${extra}${only(col("customers", idColumn))}`;
+    parts.push(
+      part(
+        ACTIVITY_SOURCE.signUp,
+        sql`SELECT customer_id, day, MIN(channel) AS channel FROM (${created("customer_id", sql``)}) AS c GROUP BY customer_id, day`,
+        { channel: cast(sql`channel`, "text") },
+      ),
+      part(
+        ACTIVITY_SOURCE.referral,
+        sql`SELECT customer_id, day, COUNT(*) AS referrals FROM (${created("referred_by", sql` AND ${col("customers", "referred_by")} IS NOT NULL`)}) AS c GROUP BY customer_id, day`,
+        { referrals: cast(sql`referrals`, "float") },
+      ),
+    );
+  }
+  if (q.available.has("events")) {
+    const occurred = col("events", "occurred_at");
+    const perType = q.eventTypes.map(
+      (t, i) =>
+        sql`, SUM(CASE WHEN ${dialect.inList(sql`event_type`, t.values)} THEN 1 ELSE 0 END) AS ${ident(`et${i}_count`)}`,
+    );
+    const events = sql`SELECT customer_id, day, ${dialect.latestBy(sql`event_type`, sql`occurred_at`)} AS last_type${join(perType, "")}
+  FROM (SELECT ${text(col("events", "customer_id"))} AS customer_id,
+               ${dialect.localDay(occurred, q.timeZone)} AS day, ${col("events", "type")} AS event_type, ${occurred} AS occurred_at
+        FROM ${table("events")} AS t
+        WHERE ${occurred} < ${cutoff}${only(col("events", "customer_id"))}) AS e
+  GROUP BY customer_id, day`;
+    parts.push(
+      part(ACTIVITY_SOURCE.events, events, {
+        events: [
+          sql`${cast(sql`last_type`, "text")} AS last_type`,
+          ...q.eventTypes.map((_, i) => sql`${cast(ident(`et${i}_count`), "float")} AS ${ident(`et${i}_count`)}`),
+        ],
+      }),
+    );
+  }
+  return sql`SELECT * FROM (${join(parts, "\nUNION ALL\n")}) AS activity
+ORDER BY customer_id, day, source`;
 }
