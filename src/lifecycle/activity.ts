@@ -156,7 +156,6 @@ export class FeatureAccumulator {
 /** One row of activitySql (features-sql.ts): one customer, day and source. */
 export type ActivityRow = Readonly<Record<string, unknown>>;
 
-
 /**
  * One customer's activity rows (in day order, as activitySql sorts them) as activity days, the rows of
  * one day merged; `typeCount` is how many event types are configured (the et<i>_count columns).
