@@ -7,11 +7,14 @@ import { PrismaClient } from "@prisma/client";
 import type { SqlDriverAdapterFactory } from "@prisma/driver-adapter-utils";
 import pg from "pg";
 import { PrismaPGlite } from "pglite-prisma-adapter";
+import { pgliteAppSql, postgresAppSql, type AppSql } from "./app-sql.ts";
 import { migrate } from "./migrate.ts";
 
 export interface AppDatabase {
   readonly prisma: PrismaClient;
   readonly kind: "postgres" | "pglite";
+  /** SQL beside Prisma: COPY, set-based reads, the refresh lock (the state store's tables). */
+  readonly sql: AppSql;
   ping(): Promise<void>;
   close(): Promise<void>;
 }
@@ -58,6 +61,7 @@ async function openPostgres(url: string): Promise<AppDatabase> {
   return {
     prisma,
     kind: "postgres",
+    sql: postgresAppSql(pool),
     ping: async () => void (await pool.query("SELECT 1")),
     close: async () => {
       await prisma.$disconnect();
@@ -94,6 +98,7 @@ async function openPGlite(dataDir: string): Promise<AppDatabase> {
   return {
     prisma,
     kind: "pglite",
+    sql: pgliteAppSql(pglite),
     ping: async () => void (await pglite.query("SELECT 1")),
     close: async () => {
       await prisma.$disconnect();

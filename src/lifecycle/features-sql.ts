@@ -412,3 +412,29 @@ FROM (${from}) AS a`;
   return sql`SELECT * FROM (${join(parts, "\nUNION ALL\n")}) AS activity
 ORDER BY customer_id, day, source`;
 }
+
+/**
+ * What the activity query leaves out, counted: rows dated at or after the cut-off (they wait for their
+ * day), rows without a customer id, and customers rows repeating an id. One row: future_rows,
+ * null_id_rows, duplicate_customer_rows.
+ */
+export function activityAuditSql(q: Omit<ActivityQuery, "customerIds" | "customerRange" | "eventTypes">): Sql {
+  const { dialect, mapping } = q;
+  const cutoff = dialect.instant(q.cutoff);
+  const tables: { logical: LogicalTable; time: string }[] = [{ logical: "transactions", time: "occurred_at" }];
+  if (q.available.has("customers")) tables.push({ logical: "customers", time: "created_at" });
+  if (q.available.has("events")) tables.push({ logical: "events", time: "occurred_at" });
+  const counts = tables.map(({ logical, time }) => {
+    const column = (name: string) => ident(mapping.tables[logical].columns[name]);
+    return sql`SELECT SUM(CASE WHEN ${column(time)} >= ${cutoff} THEN 1 ELSE 0 END) AS future_rows,
+       SUM(CASE WHEN ${column("customer_id")} IS NULL AND ${column(time)} < ${cutoff} THEN 1 ELSE 0 END) AS null_id_rows
+FROM ${ident(mapping.schema, mapping.tables[logical].table)}`;
+  });
+  const duplicates = q.available.has("customers")
+    ? sql`(SELECT COUNT(${ident(mapping.tables.customers.columns.customer_id)}) - COUNT(DISTINCT ${ident(mapping.tables.customers.columns.customer_id)}) FROM ${ident(mapping.schema, mapping.tables.customers.table)})`
+    : sql`0`;
+  return sql`SELECT ${cast(sql`COALESCE(SUM(future_rows), 0)`, "float")} AS future_rows,
+       ${cast(sql`COALESCE(SUM(null_id_rows), 0)`, "float")} AS null_id_rows,
+       ${cast(duplicates, "float")} AS duplicate_customer_rows
+FROM (${join(counts, "\nUNION ALL\n")}) AS c`;
+}

@@ -72,7 +72,17 @@ describe.each(stores)("migrations on $label", ({ open }) => {
     const tables = await store.session.query<{ table_name: string }>(
       `SELECT table_name FROM information_schema.tables WHERE table_schema = 'public' ORDER BY table_name`,
     );
-    expect(tables.map((t) => t.table_name)).toEqual(["_prisma_migrations", "api_key", "segment", "segment_version"]);
+    expect(tables.map((t) => t.table_name)).toEqual([
+      "_prisma_migrations",
+      "api_key",
+      "customer_state",
+      "segment",
+      "segment_version",
+      "stage_day_count",
+      "stage_spell",
+      "state_pointer",
+      "state_refresh",
+    ]);
   });
 
   it("refuses a migration edited after it was applied", async () => {

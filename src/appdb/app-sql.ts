@@ -1,0 +1,147 @@
+// SQL beside Prisma for what Prisma does not do well: bulk loading with COPY, set-based reads over many
+// rows, and a lock that keeps several server instances from refreshing the state store at once. One
+// interface over a PostgreSQL pool and the embedded PGlite.
+import { Readable } from "node:stream";
+import { pipeline } from "node:stream/promises";
+import type { PGlite, Transaction } from "@electric-sql/pglite";
+import type pg from "pg";
+import { from as copyFrom } from "pg-copy-streams";
+
+export interface AppSqlSession {
+  query<R = Record<string, unknown>>(text: string, params?: readonly unknown[]): Promise<R[]>;
+  /**
+   * Loads rows into a table with COPY: each row a list of values (null, number, string, boolean,
+   * Date); `rows` is read as it is consumed, so a large load never sits whole in memory.
+   */
+  copyRows(table: string, columns: readonly string[], rows: AsyncIterable<readonly unknown[][]>): Promise<number>;
+}
+
+export interface AppSql extends AppSqlSession {
+  /** `work` on one connection, in one transaction (rolled back when it throws). */
+  transaction<T>(work: (tx: AppSqlSession) => Promise<T>): Promise<T>;
+  /**
+   * Runs `work` holding a lock no other holder of `key` has meanwhile, on any instance sharing this
+   * database (a PostgreSQL session advisory lock on its own connection; PGlite has one process).
+   * Returns undefined without running it when the lock is held elsewhere.
+   */
+  withLock<T>(key: number, work: () => Promise<T>): Promise<{ value: T } | undefined>;
+}
+
+/** A value in COPY's text format: \N for NULL, backslash escapes for the separators. */
+function copyValue(value: unknown): string {
+  if (value === null || value === undefined) return "\\N";
+  if (value instanceof Date) return value.toISOString();
+  if (typeof value === "number") {
+    if (!Number.isFinite(value)) throw new Error(`cannot store ${value}`);
+    return String(value);
+  }
+  const text = typeof value === "string" ? value : JSON.stringify(value);
+  return text.replace(/\\/g, "\\\\").replace(/\t/g, "\\t").replace(/\n/g, "\\n").replace(/\r/g, "\\r");
+}
+
+function copyText(rows: readonly unknown[][]): string {
+  let text = "";
+  for (const row of rows) text += row.map(copyValue).join("\t") + "\n";
+  return text;
+}
+
+const quoted = (name: string) => {
+  if (!/^[a-z_][a-z0-9_]*$/.test(name)) throw new Error(`not a plain name: ${name}`);
+  return `"${name}"`;
+};
+
+function copyStatement(table: string, columns: readonly string[], source: string): string {
+  return `COPY ${quoted(table)} (${columns.map(quoted).join(", ")}) FROM ${source}`;
+}
+
+/** A pg client as a session. */
+function pgSession(client: pg.PoolClient): AppSqlSession {
+  return {
+    query: async (text, params) => (await client.query(text, params as unknown[])).rows,
+    copyRows: async (table, columns, rows) => {
+      let count = 0;
+      const lines = Readable.from(
+        (async function* () {
+          for await (const batch of rows) {
+            count += batch.length;
+            yield copyText(batch);
+          }
+        })(),
+      );
+      await pipeline(lines, client.query(copyFrom(copyStatement(table, columns, "STDIN"))));
+      return count;
+    },
+  };
+}
+
+export function postgresAppSql(pool: pg.Pool): AppSql {
+  const withClient = async <T>(work: (client: pg.PoolClient) => Promise<T>) => {
+    const client = await pool.connect();
+    try {
+      return await work(client);
+    } finally {
+      client.release();
+    }
+  };
+  return {
+    query: async (text, params) => (await pool.query(text, params as unknown[])).rows,
+    copyRows: (table, columns, rows) => withClient((client) => pgSession(client).copyRows(table, columns, rows)),
+    transaction: (work) =>
+      withClient(async (client) => {
+        await client.query("BEGIN");
+        try {
+          const result = await work(pgSession(client));
+          await client.query("COMMIT");
+          return result;
+        } catch (error) {
+          await client.query("ROLLBACK").catch(() => {});
+          throw error;
+        }
+      }),
+    withLock: (key, work) =>
+      // The lock lives as long as this connection holds it: a killed process's lock ends with its
+      // connection, so a refresh killed midway never keeps the others out.
+      withClient(async (client) => {
+        const [row] = (await client.query("SELECT pg_try_advisory_lock($1) AS locked", [key])).rows;
+        if (!row.locked) return undefined;
+        try {
+          return { value: await work() };
+        } finally {
+          await client.query("SELECT pg_advisory_unlock($1)", [key]).catch(() => {});
+        }
+      }),
+  };
+}
+
+/** PGlite as a session: COPY reads a Blob, so rows are loaded a batch at a time. */
+function pgliteSession(db: PGlite | Transaction): AppSqlSession {
+  return {
+    query: async (text, params) => (await db.query(text, params as unknown[])).rows as never,
+    copyRows: async (table, columns, rows) => {
+      let count = 0;
+      for await (const batch of rows) {
+        if (batch.length === 0) continue;
+        count += batch.length;
+        await db.query(copyStatement(table, columns, "'/dev/blob'"), [], { blob: new Blob([copyText(batch)]) });
+      }
+      return count;
+    },
+  };
+}
+
+export function pgliteAppSql(db: PGlite): AppSql {
+  const held = new Set<number>();
+  return {
+    ...pgliteSession(db),
+    transaction: (work) => db.transaction((tx) => work(pgliteSession(tx))),
+    withLock: async (key, work) => {
+      if (held.has(key)) return undefined;
+      held.add(key);
+      try {
+        return { value: await work() };
+      } finally {
+        held.delete(key);
+      }
+    },
+  };
+}

@@ -1,0 +1,363 @@
+// The state store's tables in the app database (prisma/schema.prisma: StatePointer, StateRefresh,
+// CustomerState, StageSpell, StageDayCount): the rows a refresh writes, and the reads that serve from
+// them. Every read joins the pointer, so one statement sees one published state whatever is being
+// written or published meanwhile; rows of a refresh not (yet) published are never read.
+import type { AppSql, AppSqlSession } from "../../appdb/app-sql.ts";
+import { dayOfNumber } from "../../lifecycle/calendar.ts";
+import { FEATURES, featureCatalog, type CustomerFeatures, type EventType } from "../../lifecycle/features.ts";
+import type { CustomerHistory } from "../../lifecycle/stage-history.ts";
+
+/** What is being served: the pointer row. */
+export interface PublishedState {
+  readonly generation: number;
+  readonly rowsGeneration: number;
+  readonly stateDay: string;
+  readonly dataThrough: string | null;
+  readonly modelHash: string;
+  readonly stageKeys: readonly string[];
+  readonly publishedAt: Date;
+}
+
+export interface RefreshRecord {
+  readonly generation: number;
+  readonly kind: "full" | "incremental";
+  readonly startedAt: Date;
+  readonly finishedAt: Date | null;
+  readonly stateDay: string;
+  readonly dataThrough: string | null;
+  readonly rowsRead: number;
+  readonly customers: number;
+  readonly changedCustomers: number;
+  readonly futureRows: number;
+  readonly nullIdRows: number;
+  readonly warnings: readonly string[];
+  readonly error: string | null;
+  readonly published: boolean;
+}
+
+/** The fixed features stored as columns of customer_state (the rest are worked out from them). */
+const STORED_FEATURES = [
+  "firstSeenDate",
+  "firstPurchaseDate",
+  "secondPurchaseDate",
+  "lastPurchaseDate",
+  "purchaseDays",
+  "orderCount",
+  "revenue",
+  "firstPurchaseRevenue",
+  "referredCount",
+  "acquisitionChannel",
+  "lastEventDate",
+  "lastEventType",
+] as const;
+
+const COLUMN_OF = new Map<string, string>(FEATURES.map((f) => [f.field, f.column]));
+
+export const CUSTOMER_STATE_COLUMNS = [
+  "rows_generation",
+  "customer_id",
+  "stage",
+  "furthest",
+  "stage_since",
+  "next_change_day",
+  ...STORED_FEATURES.map((f) => COLUMN_OF.get(f)!),
+  "event_features",
+] as const;
+
+export const STAGE_SPELL_COLUMNS = [
+  "rows_generation",
+  "customer_id",
+  "from_day",
+  "to_day",
+  "stage",
+  "furthest",
+  "stage_since",
+] as const;
+
+const day = (n: number | null) => (n === null ? null : dayOfNumber(n));
+
+/** A customer's state row (CUSTOMER_STATE_COLUMNS order) from their history. */
+export function customerStateRow(rowsGeneration: number, history: CustomerHistory, eventFields: readonly string[]) {
+  const last = history.spells[history.spells.length - 1]!;
+  const f = history.features as unknown as Record<string, unknown>;
+  return [
+    rowsGeneration,
+    history.customerId,
+    last.stage,
+    last.furthest,
+    day(last.stageSince),
+    day(history.nextChangeDay),
+    ...STORED_FEATURES.map((field) => f[field] ?? null),
+    eventFields.length === 0 ? null : JSON.stringify(Object.fromEntries(eventFields.map((e) => [e, f[e] ?? null]))),
+  ];
+}
+
+/** A customer's spells (STAGE_SPELL_COLUMNS order). */
+export function spellRows(rowsGeneration: number, history: CustomerHistory): unknown[][] {
+  return history.spells.map((s) => [
+    rowsGeneration,
+    history.customerId,
+    day(s.from),
+    day(s.to),
+    s.stage,
+    s.furthest,
+    day(s.stageSince),
+  ]);
+}
+
+/** The event feature fields of the configured types, in catalog order. */
+export function eventFeatureFields(eventTypes: readonly EventType[]): string[] {
+  return featureCatalog(eventTypes)
+    .slice(FEATURES.length)
+    .map((f) => f.field);
+}
+
+const text = (v: unknown) => (v === null || v === undefined ? null : String(v));
+const num = (v: unknown) => (v === null || v === undefined ? null : Number(v));
+/** A DATE column as "YYYY-MM-DD" whichever way the driver returns it. */
+const date = (v: unknown) =>
+  v === null || v === undefined ? null : v instanceof Date ? v.toISOString().slice(0, 10) : String(v).slice(0, 10);
+
+/** A stored row as the customer's features on the state day `stateDay` (recency and tenure worked out). */
+export function storedFeatures(row: Record<string, unknown>, stateDay: string, eventTypes: readonly EventType[]) {
+  const daysTo = (from: string | null) =>
+    from === null
+      ? null
+      : Math.round((Date.parse(`${stateDay}T00:00:00Z`) - Date.parse(`${from}T00:00:00Z`)) / 86_400_000);
+  const purchaseDays = Number(row.purchase_days);
+  const orderCount = Number(row.order_count);
+  const revenue = Number(row.revenue);
+  const first = date(row.first_purchase_date);
+  const last = date(row.last_purchase_date);
+  const features: Record<string, unknown> = {
+    customerId: String(row.customer_id),
+    firstSeenDate: date(row.first_seen_date),
+    firstPurchaseDate: first,
+    secondPurchaseDate: date(row.second_purchase_date),
+    lastPurchaseDate: last,
+    purchaseDays,
+    orderCount,
+    revenue,
+    firstPurchaseRevenue: num(row.first_purchase_revenue),
+    averageOrderValue: orderCount > 0 ? revenue / orderCount : null,
+    meanGapDays:
+      purchaseDays === 0 ? null : purchaseDays === 1 ? 0 : (daysTo(first)! - daysTo(last)!) / (purchaseDays - 1),
+    recencyDays: daysTo(last),
+    tenureDays: daysTo(date(row.first_seen_date)),
+    referredCount: num(row.referred_count),
+    acquisitionChannel: text(row.acquisition_channel),
+    lastEventDate: date(row.last_event_date),
+    lastEventType: text(row.last_event_type),
+  };
+  const events = (
+    typeof row.event_features === "string" ? JSON.parse(row.event_features) : row.event_features
+  ) as Record<string, unknown> | null;
+  for (const field of eventFeatureFields(eventTypes)) features[field] = events?.[field] ?? null;
+  return features as CustomerFeatures;
+}
+
+const POINTER_SELECT = `SELECT generation, rows_generation, state_day, data_through, model_hash, stage_keys, published_at FROM state_pointer WHERE id = 1`;
+
+function toPointer(row: Record<string, unknown>): PublishedState {
+  const keys = typeof row.stage_keys === "string" ? JSON.parse(row.stage_keys) : row.stage_keys;
+  return {
+    generation: Number(row.generation),
+    rowsGeneration: Number(row.rows_generation),
+    stateDay: date(row.state_day)!,
+    dataThrough: date(row.data_through),
+    modelHash: String(row.model_hash),
+    stageKeys: keys as string[],
+    publishedAt: row.published_at instanceof Date ? row.published_at : new Date(String(row.published_at)),
+  };
+}
+
+function toRefresh(row: Record<string, unknown>): RefreshRecord {
+  const warnings = typeof row.warnings === "string" ? JSON.parse(row.warnings) : row.warnings;
+  const instant = (v: unknown) => (v === null || v === undefined ? null : v instanceof Date ? v : new Date(String(v)));
+  return {
+    generation: Number(row.generation),
+    kind: row.kind as "full" | "incremental",
+    startedAt: instant(row.started_at)!,
+    finishedAt: instant(row.finished_at),
+    stateDay: date(row.state_day)!,
+    dataThrough: date(row.data_through),
+    rowsRead: Number(row.rows_read),
+    customers: Number(row.customers),
+    changedCustomers: Number(row.changed_customers),
+    futureRows: Number(row.future_rows),
+    nullIdRows: Number(row.null_id_rows),
+    warnings: (warnings ?? []) as string[],
+    error: text(row.error),
+    published: Boolean(row.published),
+  };
+}
+
+/** Reads and writes of the state tables. */
+export class StateTables {
+  constructor(readonly sql: AppSql) {}
+
+  async pointer(): Promise<PublishedState | null> {
+    const [row] = await this.sql.query(POINTER_SELECT);
+    return row ? toPointer(row) : null;
+  }
+
+  async lastRefresh(): Promise<RefreshRecord | null> {
+    const [row] = await this.sql.query(`SELECT * FROM state_refresh ORDER BY generation DESC LIMIT 1`);
+    return row ? toRefresh(row) : null;
+  }
+
+  /** Records a refresh as started; its generation is one past every earlier one. */
+  async startRefresh(kind: "full" | "incremental", stateDay: string, modelHash: string): Promise<number> {
+    const [row] = await this.sql.query<{ generation: number }>(
+      `INSERT INTO state_refresh (generation, kind, started_at, state_day, model_hash)
+       SELECT COALESCE(MAX(generation), 0) + 1, $1, now(), $2, $3 FROM state_refresh
+       RETURNING generation`,
+      [kind, stateDay, modelHash],
+    );
+    return Number(row!.generation);
+  }
+
+  /** Removes rows no published state reads: those of refreshes that failed or were killed. */
+  async dropUnpublishedRows(): Promise<void> {
+    for (const table of ["customer_state", "stage_spell", "stage_day_count"]) {
+      await this.sql.query(
+        `DELETE FROM ${table} WHERE rows_generation <> COALESCE((SELECT rows_generation FROM state_pointer WHERE id = 1), -1)`,
+      );
+    }
+  }
+
+  async failRefresh(generation: number, error: string, warnings: readonly string[]): Promise<void> {
+    await this.sql.query(
+      `UPDATE state_refresh SET finished_at = now(), error = $2, warnings = $3 WHERE generation = $1`,
+      [generation, error.slice(0, 2_000), JSON.stringify(warnings)],
+    );
+  }
+
+  /**
+   * Makes a refresh's rows the served state, in one transaction: the pointer moves and the refresh is
+   * recorded as published; readers see the old state until it commits.
+   */
+  async publish(
+    session: AppSqlSession,
+    p: Omit<PublishedState, "publishedAt">,
+    record: Pick<
+      RefreshRecord,
+      "rowsRead" | "customers" | "changedCustomers" | "futureRows" | "nullIdRows" | "warnings"
+    >,
+  ): Promise<void> {
+    await session.query(
+      `INSERT INTO state_pointer (id, generation, rows_generation, state_day, data_through, model_hash, stage_keys, published_at)
+       VALUES (1, $1, $2, $3, $4, $5, $6, now())
+       ON CONFLICT (id) DO UPDATE SET generation = EXCLUDED.generation, rows_generation = EXCLUDED.rows_generation,
+         state_day = EXCLUDED.state_day, data_through = EXCLUDED.data_through, model_hash = EXCLUDED.model_hash,
+         stage_keys = EXCLUDED.stage_keys, published_at = EXCLUDED.published_at`,
+      [p.generation, p.rowsGeneration, p.stateDay, p.dataThrough, p.modelHash, JSON.stringify(p.stageKeys)],
+    );
+    await session.query(
+      `UPDATE state_refresh SET finished_at = now(), published = true, data_through = $2, rows_read = $3, customers = $4,
+         changed_customers = $5, future_rows = $6, null_id_rows = $7, warnings = $8
+       WHERE generation = $1`,
+      [
+        p.generation,
+        p.dataThrough,
+        record.rowsRead,
+        record.customers,
+        record.changedCustomers,
+        record.futureRows,
+        record.nullIdRows,
+        JSON.stringify(record.warnings),
+      ],
+    );
+  }
+
+  /** State rows of some customers in the published state built with `modelHash`, with the pointer. */
+  async customerStates(
+    modelHash: string,
+    customerIds: readonly string[],
+  ): Promise<{ pointer: PublishedState; rows: Record<string, unknown>[] } | null> {
+    const rows = await this.sql.query(
+      `SELECT s.*, p.generation AS p_generation, p.rows_generation AS p_rows_generation, p.state_day AS p_state_day,
+              p.data_through AS p_data_through, p.model_hash AS p_model_hash, p.stage_keys AS p_stage_keys,
+              p.published_at AS p_published_at
+       FROM state_pointer p LEFT JOIN customer_state s
+         ON s.rows_generation = p.rows_generation AND s.customer_id = ANY($2::text[])
+       WHERE p.id = 1 AND p.model_hash = $1`,
+      [modelHash, customerIds],
+    );
+    if (rows.length === 0) return null;
+    const first = rows[0]!;
+    const pointer = toPointer(
+      Object.fromEntries(
+        Object.entries(first)
+          .filter(([k]) => k.startsWith("p_"))
+          .map(([k, v]) => [k.slice(2), v]),
+      ),
+    );
+    return { pointer, rows: rows.filter((r) => r.customer_id !== null && r.customer_id !== undefined) };
+  }
+
+  /** Customers per stage at the end of `day` (a day up to the state day), with the pointer. */
+  async stageCountsOn(
+    modelHash: string,
+    day: string,
+  ): Promise<{ pointer: PublishedState; counts: Map<number, number> } | null> {
+    const rows = await this.sql.query(
+      `SELECT p.generation, p.rows_generation, p.state_day, p.data_through, p.model_hash, p.stage_keys, p.published_at,
+              c.stage, c.customers
+       FROM state_pointer p LEFT JOIN stage_day_count c ON c.rows_generation = p.rows_generation AND c.day = $2
+       WHERE p.id = 1 AND p.model_hash = $1`,
+      [modelHash, day],
+    );
+    if (rows.length === 0) return null;
+    const counts = new Map<number, number>();
+    for (const r of rows)
+      if (r.stage !== null && r.stage !== undefined) counts.set(Number(r.stage), Number(r.customers));
+    return { pointer: toPointer(rows[0]!), counts };
+  }
+
+  /** The stage and furthest stage of customers on a past day, from their spells. */
+  async stagesOn(
+    modelHash: string,
+    customerIds: readonly string[],
+    day: string,
+  ): Promise<{ pointer: PublishedState; stages: Map<string, { stage: number; furthest: number }> } | null> {
+    const rows = await this.sql.query(
+      `SELECT p.generation, p.rows_generation, p.state_day, p.data_through, p.model_hash, p.stage_keys, p.published_at,
+              s.customer_id, s.stage, s.furthest
+       FROM state_pointer p LEFT JOIN stage_spell s
+         ON s.rows_generation = p.rows_generation AND s.customer_id = ANY($2::text[]) AND s.from_day <= $3
+            AND (s.to_day IS NULL OR s.to_day > $3)
+       WHERE p.id = 1 AND p.model_hash = $1`,
+      [modelHash, customerIds, day],
+    );
+    if (rows.length === 0) return null;
+    const stages = new Map<string, { stage: number; furthest: number }>();
+    for (const r of rows) {
+      if (r.customer_id === null || r.customer_id === undefined) continue;
+      const id = String(r.customer_id);
+      // Spells of a customer never overlap: two on one day is a broken history, not an answer.
+      if (stages.has(id)) throw new Error(`customer ${id} has two stage spells on ${day}`);
+      stages.set(id, { stage: Number(r.stage), furthest: Number(r.furthest) });
+    }
+    return { pointer: toPointer(rows[0]!), stages };
+  }
+
+  /** The stage spells of one customer, oldest first. */
+  async spellsOf(modelHash: string, customerId: string) {
+    return this.sql.query<{
+      from_day: unknown;
+      to_day: unknown;
+      stage: number;
+      furthest: number;
+      stage_since: unknown;
+    }>(
+      `SELECT s.from_day, s.to_day, s.stage, s.furthest, s.stage_since
+       FROM state_pointer p JOIN stage_spell s ON s.rows_generation = p.rows_generation AND s.customer_id = $2
+       WHERE p.id = 1 AND p.model_hash = $1
+       ORDER BY s.from_day`,
+      [modelHash, customerId],
+    );
+  }
+}
+
+export { date as storedDay };
