@@ -27,6 +27,8 @@ export const ERROR_STATUS = {
   WAREHOUSE_UNAVAILABLE: 503,
   WAREHOUSE_BUSY: 503,
   APP_DATABASE_UNAVAILABLE: 503,
+  // CLM_STATE=required and the state store cannot answer (not refreshed yet, another model, a later day).
+  STATE_NOT_READY: 503,
   DEADLINE_EXCEEDED: 504,
 } as const;
 
@@ -155,6 +157,7 @@ const UNAVAILABLE = {
   // A queue moves fast.
   WAREHOUSE_BUSY: { says: "the warehouse is busy with other queries", retryAfterSeconds: 2 },
   APP_DATABASE_UNAVAILABLE: { says: "the app database cannot be reached", retryAfterSeconds: 5 },
+  STATE_NOT_READY: { says: "the state store cannot answer this yet", retryAfterSeconds: 60 },
 } as const;
 
 /**

@@ -31,6 +31,10 @@ export interface RequestScope {
   span: Span | undefined;
   /** Error codes in the answer, for the access log. */
   readonly errorCodes: Set<string>;
+  /** The state store's state (part of) the answer came from, for its extensions (services/state). */
+  stateServed:
+    | { readonly generation: number; readonly stateDay: string; readonly dataThrough: string | null }
+    | undefined;
 }
 
 const storage = new AsyncLocalStorage<RequestScope>();
@@ -51,6 +55,7 @@ class Scope implements RequestScope {
   cacheHits = 0;
   span: Span | undefined = undefined;
   readonly errorCodes = new Set<string>();
+  stateServed: RequestScope["stateServed"] = undefined;
   #signal: AbortSignal | undefined;
 
   constructor(

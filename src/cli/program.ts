@@ -26,6 +26,7 @@ Examples:
   $ clm import transactions orders.csv --db shop.duckdb
   $ clm import customers people.parquet --db shop.duckdb --replace
   $ export CLM_DUCKDB_PATH=shop.duckdb                  # the warehouse the commands below use
+  $ clm refresh                                       # the state store, for fast lookups
   $ clm stages --as-of 2026-06-30
   $ clm metrics --from 2026-06-01 --to 2026-06-30 --keys revenue,churn_rate --compare
   $ clm export-segment 2b0c…-uuid --out at-risk.csv
@@ -164,6 +165,32 @@ Example:
     )
     .action(async (options: { asOf?: string; segment?: string; format: OutputFormat }) =>
       (await import("./reports.ts")).stages(options),
+    );
+
+  program
+    .command("refresh")
+    .description("refresh the state store: every customer's state and stage history, into the app database")
+    .addOption(
+      new Option("--as-of <day>", "the state day (YYYY-MM-DD), its end in the configured time zone")
+        .argParser(calendarDay)
+        .default(undefined, "today"),
+    )
+    .option("--full", "rebuild every customer (the only kind of refresh for now)")
+    .addOption(quietOption())
+    .addHelpText(
+      "after",
+      `
+Reads each customer's activity from the warehouse once, works out their stage history and state on the
+state day, and publishes it as a new generation: servers answer from it at once (CLM_STATE=serve), and
+keep the previous state until it commits. One refresh runs at a time across every process sharing the
+app database; another one under way makes this one exit without refreshing.
+
+Example:
+  $ clm refresh --as-of 2026-06-30
+  generation 3 (full) for 2026-06-30: 5,000 customers, 61,310 rows read, 4.1 s`,
+    )
+    .action(async (options: { asOf?: string; full?: boolean; quiet?: boolean }) =>
+      (await import("./refresh.ts")).refresh(options),
     );
 
   program

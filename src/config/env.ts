@@ -141,6 +141,11 @@ const envSchema = z
         .default(POOL_CONNECTIONS),
     ),
     CLM_FIT_WORKERS: z.preprocess(unset, positiveInt("worker threads").default(defaultFitWorkers())),
+    CLM_STATE: z.preprocess(unset, z.enum(["off", "serve", "required"]).default("serve")),
+    CLM_STATE_REFRESH_MINUTES: z.preprocess(
+      unset,
+      z.string().regex(/^\d+$/, "must be a whole number of minutes (0: no schedule)").default("0").transform(Number),
+    ),
     CLM_RATE_LIMIT_PER_MINUTE: z.preprocess(
       unset,
       z.string().regex(/^\d+$/, "must be a whole number (0: no limit)").default("6000").transform(Number),
@@ -252,6 +257,8 @@ export interface AppConfig {
   readonly warehouseQueue: { readonly perRequest: number; readonly perCaller?: number; readonly waitMs: number };
   /** Worker threads for CLV fits (services/fit-pool.ts). */
   readonly fitWorkers: number;
+  /** The state store (services/state/): whether it serves, and how often this server refreshes it (0: never; the demo refreshes at start). */
+  readonly state: { readonly mode: "off" | "serve" | "required"; readonly refreshMinutes: number };
   /** Requests per minute per API key (or per address without one); 0: no limit. */
   readonly rateLimitPerMinute: number;
   /** How long an authenticated API key is trusted without a lookup (auth/key-cache.ts); 0: never. */
@@ -391,6 +398,7 @@ export function loadEnv(
       waitMs: env.CLM_WAREHOUSE_QUEUE_MS,
     }),
     fitWorkers: env.CLM_FIT_WORKERS,
+    state: Object.freeze({ mode: env.CLM_STATE, refreshMinutes: env.CLM_STATE_REFRESH_MINUTES }),
     rateLimitPerMinute: env.CLM_RATE_LIMIT_PER_MINUTE,
     keyCacheSeconds: env.CLM_KEY_CACHE_SECONDS,
     cache: env.CLM_CACHE

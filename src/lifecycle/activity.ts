@@ -36,7 +36,11 @@ export class FeatureAccumulator {
   private lastPurchase: number | null = null;
   private purchaseDays = 0;
   private orderCount = 0;
-  private revenue = 0;
+  /**
+   * Revenue in millionths, summed exactly: the warehouse sums DECIMAL amounts exactly, and a float sum
+   * of the days drifts from it in the last digits (266.47999999999996 for 266.48).
+   */
+  private revenueMicros = 0;
   private firstPurchaseRevenue: number | null = null;
   private referredCount = 0;
   private channel: string | null = null;
@@ -60,7 +64,7 @@ export class FeatureAccumulator {
   reset(customerId: string): void {
     this.customerId = customerId;
     this.firstSeen = this.firstPurchase = this.secondPurchase = this.lastPurchase = null;
-    this.purchaseDays = this.orderCount = this.revenue = this.referredCount = 0;
+    this.purchaseDays = this.orderCount = this.revenueMicros = this.referredCount = 0;
     this.firstPurchaseRevenue = null;
     this.channel = null;
     this.lastEvent = null;
@@ -90,7 +94,7 @@ export class FeatureAccumulator {
       } else if (this.secondPurchase === null) this.secondPurchase = day;
       this.lastPurchase = day;
       this.orderCount += purchase.orders;
-      this.revenue += purchase.revenue;
+      this.revenueMicros += Math.round(purchase.revenue * 1e6);
     }
     if (signUp && this.tables.customers) {
       // MIN(acquisition_channel) over the rows known so far, as the features query takes it.
@@ -118,6 +122,7 @@ export class FeatureAccumulator {
     const since = (from: number | null) => (from === null ? null : day - from);
     const date = (n: number | null) => (n === null ? null : dayOfNumber(n));
     const bought = this.purchaseDays > 0;
+    const revenue = this.revenueMicros / 1e6;
     const features: Record<string, unknown> = {
       customerId: this.customerId,
       firstSeenDate: date(this.firstSeen),
@@ -126,9 +131,9 @@ export class FeatureAccumulator {
       lastPurchaseDate: date(this.lastPurchase),
       purchaseDays: this.purchaseDays,
       orderCount: this.orderCount,
-      revenue: this.revenue,
+      revenue,
       firstPurchaseRevenue: this.firstPurchaseRevenue,
-      averageOrderValue: this.orderCount > 0 ? this.revenue / this.orderCount : null,
+      averageOrderValue: this.orderCount > 0 ? revenue / this.orderCount : null,
       meanGapDays: !bought
         ? null
         : this.purchaseDays === 1

@@ -120,9 +120,19 @@ export function dayNumber(day: string): number {
   return Math.round(Date.parse(`${day}T00:00:00Z`) / DAY_MS);
 }
 
+/** Day texts already made: a refresh writes the same few thousand days for every customer. */
+const dayTexts = new Map<number, string>();
+
 /** The day "YYYY-MM-DD" of a day number (dayNumber's inverse). */
 export function dayOfNumber(n: number): string {
-  return new Date(n * DAY_MS).toISOString().slice(0, 10);
+  let text = dayTexts.get(n);
+  if (text === undefined) {
+    text = new Date(n * DAY_MS).toISOString().slice(0, 10);
+    // Stryker disable next-line ConditionalExpression,EqualityOperator: forgetting the cache only costs time
+    if (dayTexts.size >= 100_000) dayTexts.clear();
+    dayTexts.set(n, text);
+  }
+  return text;
 }
 
 export function daysBetween(from: string, to: string): number {

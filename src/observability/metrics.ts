@@ -77,6 +77,23 @@ export class ServerMetrics {
     registers: [this.registry],
   });
 
+  readonly stateRefreshes = new Counter({
+    name: "clm_state_refreshes_total",
+    help: "State store refreshes run by this instance, by kind (full, incremental) and result (published, failed, skipped: another instance held the lock)",
+    labelNames: ["kind", "result"] as const,
+    registers: [this.registry],
+  });
+  readonly stateRefreshSeconds = new Gauge({
+    name: "clm_state_refresh_seconds",
+    help: "How long the last published state store refresh of this instance took",
+    registers: [this.registry],
+  });
+  readonly stateGeneration = new Gauge({
+    name: "clm_state_generation",
+    help: "The state store generation this instance last published",
+    registers: [this.registry],
+  });
+
   constructor() {
     collectDefaultMetrics({ register: this.registry, prefix: "clm_" });
   }

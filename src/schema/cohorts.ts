@@ -83,7 +83,7 @@ builder.queryField("cohorts", (t) =>
       }),
     },
     resolve: async (_root, args, ctx) => {
-      const asOf = resolveAsOf(args.asOf, ctx);
+      const asOf = await resolveAsOf(args.asOf, ctx);
       const months = args.months ?? 12;
       if (!(months >= 0 && months <= 120))
         throw new InvalidInputError("months must be between 0 and 120", { argument: "months" });

@@ -169,7 +169,7 @@ builder.queryFields((t) => ({
       asOf: t.arg({ type: "Date", description: AS_OF_DESCRIPTION }),
     },
     resolve: async (_root, args, ctx) => {
-      const asOf = resolveAsOf(args.asOf, ctx);
+      const asOf = await resolveAsOf(args.asOf, ctx);
       const features = await ctx.lifecycle.features(asOf).load(String(args.id));
       return features ? { id: features.customerId, asOf, features } : null;
     },
@@ -188,7 +188,7 @@ builder.queryFields((t) => ({
           argument: "ids",
         });
       }
-      const asOf = resolveAsOf(args.asOf, ctx);
+      const asOf = await resolveAsOf(args.asOf, ctx);
       const found = await ctx.lifecycle.features(asOf).loadMany(args.ids.map(String));
       return found.map((features) => {
         if (features instanceof Error) throw features;

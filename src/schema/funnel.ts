@@ -51,7 +51,7 @@ builder.queryField("funnel", (t) =>
       segmentId: t.arg.id({ description: "Only customers of this saved segment (evaluated on asOf)." }),
     },
     resolve: async (_root, args, ctx) => {
-      const asOf = resolveAsOf(args.asOf, ctx);
+      const asOf = await resolveAsOf(args.asOf, ctx);
       const firstSeen = args.firstSeen ? { from: args.firstSeen.from, to: args.firstSeen.to } : undefined;
       if (firstSeen) checkPeriod(firstSeen, "firstSeen");
       const rule = args.segmentId ? await segmentRuleOn(String(args.segmentId), asOf, ctx) : undefined;

@@ -13,5 +13,6 @@ import "./metrics.ts";
 import "./cohorts.ts";
 import "./funnel.ts";
 import "./api-keys.ts";
+import "./state-store.ts";
 
 export const schema = builder.toSchema({ sortSchema: true });

@@ -123,7 +123,7 @@ builder.queryField("rfmGrid", (t) =>
       }),
     },
     resolve: async (_root, args, ctx) => {
-      const asOf = resolveAsOf(args.asOf, ctx);
+      const asOf = await resolveAsOf(args.asOf, ctx);
       const service = ctx.lifecycle.service;
       const members = args.segmentId
         ? ctx.services.segments.members(asOf, await segmentRuleOn(String(args.segmentId), asOf, ctx), "read")

@@ -77,9 +77,9 @@ builder.prismaObjectFields("Segment", (t) => ({
     type: SegmentMembershipRef,
     description: "Members, size and stage breakdown as of a day (the definition evaluated in the warehouse).",
     args: { asOf: t.arg({ type: "Date", description: AS_OF_DESCRIPTION }) },
-    resolve: (segment, args, ctx) => ({
+    resolve: async (segment, args, ctx) => ({
       definition: storedDefinition(segment, ctx),
-      asOf: resolveAsOf(args.asOf, ctx),
+      asOf: await resolveAsOf(args.asOf, ctx),
     }),
   }),
   members: t.connection(
@@ -88,7 +88,7 @@ builder.prismaObjectFields("Segment", (t) => ({
       description: "Members as of a day, ordered by id (cursors stay valid while membership does not change).",
       args: { asOf: t.arg({ type: "Date", description: AS_OF_DESCRIPTION }) },
       resolve: async (segment, args, ctx) => {
-        const asOf = resolveAsOf(args.asOf, ctx);
+        const asOf = await resolveAsOf(args.asOf, ctx);
         const rule = await resolvedFor(storedDefinition(segment, ctx), asOf, ctx, "definition");
         return customerPage(args, asOf, ctx, (size, after) => ctx.services.segments.page(asOf, rule, size, after));
       },
@@ -100,14 +100,14 @@ builder.prismaObjectFields("Segment", (t) => ({
     type: [SegmentStageCountRef],
     description: "Every stage with the members in it as of a day, in display order.",
     args: { asOf: t.arg({ type: "Date", description: AS_OF_DESCRIPTION }) },
-    resolve: (segment, args, ctx) =>
-      stageBreakdownOf({ definition: storedDefinition(segment, ctx), asOf: resolveAsOf(args.asOf, ctx) }, ctx),
+    resolve: async (segment, args, ctx) =>
+      stageBreakdownOf({ definition: storedDefinition(segment, ctx), asOf: await resolveAsOf(args.asOf, ctx) }, ctx),
   }),
   size: t.int({
     description: "Members as of a day (count); membership.size without the other fields.",
     args: { asOf: t.arg({ type: "Date", description: AS_OF_DESCRIPTION }) },
     resolve: async (segment, args, ctx) => {
-      const asOf = resolveAsOf(args.asOf, ctx);
+      const asOf = await resolveAsOf(args.asOf, ctx);
       const rule = await resolvedFor(storedDefinition(segment, ctx), asOf, ctx, "definition");
       return ctx.services.segments.size(asOf, rule);
     },
@@ -138,7 +138,7 @@ builder.queryField("previewSegment", (t) =>
     },
     resolve: async (_root, args, ctx) => {
       const definition = await segmentStore(ctx).check(args.definition, undefined, "definition");
-      return { definition, asOf: resolveAsOf(args.asOf, ctx) };
+      return { definition, asOf: await resolveAsOf(args.asOf, ctx) };
     },
   }),
 );

@@ -130,8 +130,8 @@ builder.queryFields((t) => ({
     type: [StageRef],
     description: "Every stage of the model in display order, with its distribution as of a day.",
     args: { asOf: t.arg({ type: "Date", description: AS_OF_DESCRIPTION }) },
-    resolve: (_root, args, ctx) => {
-      const asOf = resolveAsOf(args.asOf, ctx);
+    resolve: async (_root, args, ctx) => {
+      const asOf = await resolveAsOf(args.asOf, ctx);
       return ctx.lifecycle.service.model.stages.map((stage) => ({ stage, asOf }));
     },
   }),

@@ -12,7 +12,8 @@ import type { AppConfig } from "../config/env.ts";
 import { loadConfigFile, type FileConfig } from "../config/file.ts";
 import { generateDemoData } from "../demo/generate.ts";
 import { RfmSegments } from "../lifecycle/rfm.ts";
-import { createAppServices, type AppServices } from "../services/app-services.ts";
+import { createAppServices, type AppServiceInputs, type AppServices } from "../services/app-services.ts";
+import { RefreshSchedule } from "../services/state/schedule.ts";
 import { FitPool } from "../services/fit-pool.ts";
 import { availableTables } from "../services/lifecycle/service.ts";
 import type { SegmentDatabase } from "../services/segment-store.ts";
@@ -58,7 +59,12 @@ export async function openAppServices(
   warehouse: WarehouseConnector,
   kind: string,
   { stageModel, timeZone, rfmSegments, surveyEventType, eventTypes, interestEvents }: FileConfig,
-  { prisma, log, fitWorkers }: { prisma: SegmentDatabase; log: Logger; fitWorkers?: number },
+  {
+    prisma,
+    log,
+    fitWorkers,
+    state,
+  }: { prisma: SegmentDatabase; log: Logger; fitWorkers?: number; state?: AppServiceInputs["state"] },
 ): Promise<AppServices> {
   const statuses = await warehouse.tableStatus().catch((error) => {
     throw new StartupError(`warehouse (${kind}) cannot be reached: ${(error as Error).message}`, { cause: error });
@@ -77,6 +83,7 @@ export async function openAppServices(
     eventTypes,
     interestEvents,
     fitPool: new FitPool(fitWorkers),
+    state,
   });
 }
 
@@ -144,8 +151,20 @@ export async function openServices(config: AppConfig, log: Logger): Promise<Serv
       prisma: appDb.prisma,
       log,
       fitWorkers: config.fitWorkers,
+      state: { mode: config.state.mode, sql: async () => appDb.sql },
     });
     opened.push(services);
+    const demo = config.warehouse.kind === "duckdb" && config.warehouse.demo;
+    if (config.state.mode !== "off" && (demo || config.state.refreshMinutes > 0)) {
+      const schedule = new RefreshSchedule(services.state, {
+        everyMinutes: config.state.refreshMinutes,
+        atStart: true,
+        log,
+        metrics,
+      });
+      schedule.start();
+      opened.push({ close: () => schedule.stop() });
+    }
     const yoga = createClmYoga(
       { ...services, prisma: appDb.prisma, pingAppDatabase: () => appDb.ping() },
       {

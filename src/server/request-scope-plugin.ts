@@ -64,6 +64,13 @@ export function useRequestScope(log: Logger, deadlineMs: number, metrics: Server
       const operation = getOperationAST(args.document, args.operationName);
       scope.operationName = operation?.name?.value ?? args.operationName ?? undefined;
       scope.operationType = operation?.operation;
+      return {
+        // An answer (partly) from the state store says how fresh that state is.
+        onExecuteDone({ result, setResult }) {
+          if (!scope.stateServed || Symbol.asyncIterator in result) return;
+          setResult({ ...result, extensions: { ...result.extensions, stateStore: scope.stateServed } });
+        },
+      };
     },
     onResultProcess({ result }) {
       const scope = currentRequestScope();

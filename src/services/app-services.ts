@@ -18,6 +18,8 @@ import { MetricsReport } from "./metrics-report.ts";
 import { MetricsService } from "./metrics.ts";
 import { SegmentStore, type SegmentDatabase } from "./segment-store.ts";
 import { SegmentService } from "./segments.ts";
+import type { AppSql } from "../appdb/app-sql.ts";
+import { StateStore, type StateMode } from "./state/state-store.ts";
 
 export interface AppServiceInputs {
   /** The warehouse as the services query it (behind the guard in the server and the CLI). */
@@ -39,6 +41,8 @@ export interface AppServiceInputs {
   readonly eventTypes?: readonly EventType[];
   /** Of those, the types whose first event makes a person a lead (default: none). */
   readonly interestEvents?: readonly string[];
+  /** The state store: whether it serves (CLM_STATE) and the app database's SQL it lives in (default: off). */
+  readonly state?: { readonly mode: StateMode; readonly sql: () => Promise<AppSql> };
 }
 
 export interface AppServices {
@@ -56,6 +60,8 @@ export interface AppServices {
   readonly cohorts: CohortService;
   /** The stage funnel. */
   readonly funnel: FunnelService;
+  /** Per-customer state and stage history kept in the app database, refreshed off the request path. */
+  readonly state: StateStore;
   /** The lifecycle as one request sees it: loaders that batch and remember the request's lookups. */
   forRequest(): LifecycleRequest<LifecycleService>;
   /** Ends the fit workers; the warehouse and the app database belong to whoever opened them. */
@@ -71,6 +77,11 @@ export function createAppServices(inputs: AppServiceInputs): AppServices {
     segmentScope(lifecycle.model, lifecycle.rfm, lifecycle.eventTypes),
   );
   const segments = new SegmentService(lifecycle);
+  const state = new StateStore(
+    lifecycle,
+    inputs.state?.sql ?? (() => Promise.reject(new Error("this process has no app database for the state store"))),
+    inputs.state?.mode ?? "off",
+  );
   return {
     warehouse,
     log,
@@ -80,7 +91,8 @@ export function createAppServices(inputs: AppServiceInputs): AppServices {
     metrics: new MetricsReport(lifecycle, new MetricsService(lifecycle, segments), segmentStore),
     cohorts: new CohortService(lifecycle, segments),
     funnel: new FunnelService(lifecycle, segments),
-    forRequest: () => lifecycle.forRequest(),
+    state,
+    forRequest: () => lifecycle.forRequest(state.mode === "off" ? undefined : state),
     close: () => lifecycle.close(),
   };
 }

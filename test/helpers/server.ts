@@ -11,6 +11,7 @@ import { RevocationListener } from "../../src/auth/key-revocations.ts";
 import { parseConfigFile } from "../../src/config/file.ts";
 import { RfmSegments } from "../../src/lifecycle/rfm.ts";
 import { createAppServices, type AppServices } from "../../src/services/app-services.ts";
+import type { StateMode } from "../../src/services/state/state-store.ts";
 import type { FitPool } from "../../src/services/fit-pool.ts";
 import { availableTables, type LifecycleService } from "../../src/services/lifecycle/service.ts";
 import { ServerMetrics } from "../../src/observability/metrics.ts";
@@ -110,6 +111,8 @@ export async function startTestServer(
     fitPool?: FitPool;
     /** CLM_CONFIG's contents (stage model, event types, time zone, …); default: none. */
     clmConfig?: unknown;
+    /** CLM_STATE (default: serve, the server's default; nothing is served before a refresh). */
+    stateMode?: StateMode;
   } = {},
 ): Promise<TestServer> {
   const config = parseConfigFile(options.clmConfig ?? {});
@@ -151,6 +154,7 @@ export async function startTestServer(
     rfm: new RfmSegments(config.rfmSegments),
     available: availableTables(await guarded.tableStatus()),
     fitPool: options.fitPool,
+    state: { mode: options.stateMode ?? "serve", sql: async () => appDb.sql },
   });
   const rateLimit = options.rateLimitPerMinute ? new RateLimit(options.rateLimitPerMinute) : undefined;
   const yoga = createClmYoga(

@@ -79,10 +79,9 @@ function byCustomer(rows: readonly ActivityRow[]): Map<string, ActivityRow[]> {
   return out;
 }
 
+/** Features as plain data (exact: revenue is summed exactly on both sides). */
 function comparable(features: CustomerFeatures): Record<string, unknown> {
-  return Object.fromEntries(
-    Object.entries(features).map(([k, v]) => [k, typeof v === "number" ? Math.round(v * 1e6) / 1e6 : v]),
-  );
+  return { ...features };
 }
 
 function agreesWithFeaturesQuery(label: string, factory: () => WarehouseFactory, runs: number): void {

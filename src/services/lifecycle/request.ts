@@ -11,6 +11,7 @@ import type { Transaction } from "./transactions.ts";
 
 /** What the loaders read through: the lifecycle service's lookups. */
 export interface LifecycleLookups {
+  today(): string;
   batchedFeatures(asOf: string): DataLoader<string, CustomerFeatures | null>;
   rfmOf(asOf: string, customerIds: readonly string[]): Promise<Map<string, RfmScore>>;
   transactionsOf(
@@ -23,20 +24,47 @@ export interface LifecycleLookups {
   clvModel(asOf: string, timeUnit: TimeUnit, model: PurchaseModelKind): Promise<ClvModel>;
 }
 
+/**
+ * What the state store answers (services/state/state-store.ts), when it can: undefined is "not from the
+ * state", and the loaders ask the service.
+ */
+export interface StateAnswers {
+  customers(day: string, ids: readonly string[]): Promise<Map<string, CustomerFeatures> | undefined>;
+  stageCounts(day: string): Promise<StageCount[] | undefined>;
+  /** The day an answer without asOf is for. */
+  defaultDay(): Promise<string>;
+}
+
 export class LifecycleRequest<Service extends LifecycleLookups = LifecycleLookups> {
   private readonly featureLoaders = new Map<string, DataLoader<string, CustomerFeatures | null>>();
   private readonly stageCountCache = new Map<string, Promise<StageCount[]>>();
   private readonly transactionLoaders = new Map<string, DataLoader<string, Transaction[]>>();
   private readonly rfmLoaders = new Map<string, DataLoader<string, RfmScore | null>>();
   private readonly clvFits = new Map<string, Promise<ClvModel>>();
+  private defaultDayPromise: Promise<string> | undefined;
 
-  constructor(readonly service: Service) {}
+  constructor(
+    readonly service: Service,
+    /** The state store, where the server has one. */
+    private readonly state?: StateAnswers,
+  ) {}
+
+  /** The day of answers without asOf, the same for the whole request. */
+  defaultDay(): Promise<string> {
+    return (this.defaultDayPromise ??= this.state?.defaultDay() ?? Promise.resolve(this.service.today()));
+  }
 
   features(asOf: string): DataLoader<string, CustomerFeatures | null> {
-    // Caches within the request; the batch goes to the service's cross-request batcher.
+    // Caches within the request; the batch goes to the state store, else to the service's cross-request batcher.
     return memo(this.featureLoaders, asOf, () => {
       const shared = this.service.batchedFeatures(asOf);
-      return new DataLoader((ids) => shared.loadMany(ids), { maxBatchSize: 10_000 });
+      return new DataLoader(
+        async (ids) => {
+          const stored = await this.state?.customers(asOf, ids);
+          return stored ? ids.map((id) => stored.get(id) ?? null) : shared.loadMany(ids);
+        },
+        { maxBatchSize: 10_000 },
+      );
     });
   }
 
@@ -53,7 +81,11 @@ export class LifecycleRequest<Service extends LifecycleLookups = LifecycleLookup
   }
 
   stageCounts(asOf: string): Promise<StageCount[]> {
-    return memo(this.stageCountCache, asOf, () => this.service.stageCounts(asOf));
+    return memo(
+      this.stageCountCache,
+      asOf,
+      async () => (await this.state?.stageCounts(asOf)) ?? this.service.stageCounts(asOf),
+    );
   }
 
   /** The service's fit, at most MAX_CLV_FITS_PER_REQUEST distinct ones per request (TooManyFitsError beyond). */

@@ -11,7 +11,7 @@ import type { StageModel } from "../../lifecycle/stage-model.ts";
 import { FitPool } from "../fit-pool.ts";
 import { ClvFits, type ClvModel } from "./clv.ts";
 import { CustomerFeatureService } from "./features.ts";
-import { LifecycleRequest } from "./request.ts";
+import { LifecycleRequest, type StateAnswers } from "./request.ts";
 import { RfmQueries, type RfmCell } from "./rfm.ts";
 import { StageQueries, type StageCount, type StageTiming, type StageTransition } from "./stages.ts";
 import { TransactionQueries, type Transaction } from "./transactions.ts";
@@ -85,8 +85,8 @@ export class LifecycleService extends CustomerFeatureService {
   }
 
   /** Per-request loaders: lookups of one operation (and of one tick) share one warehouse query per asOf. */
-  forRequest(): LifecycleRequest<LifecycleService> {
-    return new LifecycleRequest(this);
+  forRequest(state?: StateAnswers): LifecycleRequest<LifecycleService> {
+    return new LifecycleRequest(this, state);
   }
 
   // ---- What the concern modules answer (stages.ts, rfm.ts, clv.ts, transactions.ts) ----------------

@@ -1,0 +1,154 @@
+// The state store as the rest of the server sees it: whether it serves (CLM_STATE), what it serves
+// (customer lookups on the state day, stages on any day up to it), how fresh that is, and its refresh.
+// Answers it cannot give (a day after the state day, a stage model not yet materialized) are undefined,
+// and the caller takes the query-time path; under CLM_STATE=required they are refused instead.
+import type { AppSql } from "../../appdb/app-sql.ts";
+import { currentRequestScope } from "../../request-scope.ts";
+import { DependencyError } from "../../errors.ts";
+import type { CustomerFeatures } from "../../lifecycle/features.ts";
+import type { CustomerFeatureService } from "../lifecycle/features.ts";
+import type { StageCount } from "../lifecycle/stages.ts";
+import { StateRefresher, type RefreshOptions, type RefreshOutcome } from "./refresh.ts";
+import { StateTables, storedFeatures, type PublishedState, type RefreshRecord } from "./state-tables.ts";
+
+/** off: never read; serve: read when a state of the current model exists; required: refuse otherwise. */
+export type StateMode = "off" | "serve" | "required";
+
+/** How fresh an answer from the state is (GraphQL extensions.stateStore). */
+export interface StateFreshness {
+  readonly generation: number;
+  readonly stateDay: string;
+  readonly dataThrough: string | null;
+}
+
+/** CLM_STATE=required and the state cannot answer: no state yet, another model, or a later day. */
+export class StateNotReadyError extends DependencyError {
+  readonly code = "STATE_NOT_READY";
+  constructor(message: string) {
+    super(message);
+    this.name = "StateNotReadyError";
+  }
+  override get publicMessage(): string {
+    return `${this.message}; retry in ${this.retryAfterSeconds} s`;
+  }
+}
+
+/** The pointer is read at most this often per process: a lookup at a high rate reads it from memory. */
+const POINTER_TTL_MS = 1_000;
+
+export class StateStore {
+  private tablesPromise: Promise<StateTables> | undefined;
+  private pointerCache: { at: number; value: Promise<PublishedState | null> } | undefined;
+
+  constructor(
+    private readonly lifecycle: CustomerFeatureService,
+    private readonly openSql: () => Promise<AppSql>,
+    readonly mode: StateMode,
+  ) {}
+
+  private tables(): Promise<StateTables> {
+    return (this.tablesPromise ??= this.openSql().then((sql) => new StateTables(sql)));
+  }
+
+  private refresherPromise: Promise<StateRefresher> | undefined;
+  refresher(): Promise<StateRefresher> {
+    return (this.refresherPromise ??= this.tables().then((t) => new StateRefresher(this.lifecycle, t)));
+  }
+
+  /** Refreshes in full under the refresh lock (undefined: another instance is refreshing). */
+  async refresh(options: RefreshOptions = {}): Promise<RefreshOutcome | undefined> {
+    const outcome = await (await this.refresher()).refresh(options);
+    this.pointerCache = undefined;
+    return outcome;
+  }
+
+  /**
+   * How long until a state published every `everyMs` is due again: 0 when there is none, it was built
+   * with another model, or it is older than that (an instance restarted, or another refreshed it).
+   */
+  async dueInMs(everyMs: number): Promise<number> {
+    const [pointer, refresher] = await Promise.all([(await this.tables()).pointer(), this.refresher()]);
+    if (!pointer || pointer.modelHash !== refresher.modelHash) return 0;
+    return Math.max(0, pointer.publishedAt.getTime() + everyMs - Date.now());
+  }
+
+  /** The published state, whatever model built it (for status); cached for a second. */
+  private pointer(): Promise<PublishedState | null> {
+    const now = Date.now();
+    if (!this.pointerCache || now - this.pointerCache.at > POINTER_TTL_MS) {
+      const value = this.tables().then((t) => t.pointer());
+      this.pointerCache = { at: now, value };
+      value.catch(() => (this.pointerCache = undefined));
+    }
+    return this.pointerCache.value;
+  }
+
+  async status(): Promise<{ pointer: PublishedState | null; lastRefresh: RefreshRecord | null; modelHash: string }> {
+    const tables = await this.tables();
+    const [pointer, lastRefresh, refresher] = await Promise.all([
+      tables.pointer(),
+      tables.lastRefresh(),
+      this.refresher(),
+    ]);
+    return { pointer, lastRefresh, modelHash: refresher.modelHash };
+  }
+
+  /**
+   * The state that answers for `day` (undefined: today's default), or undefined when none does. Under
+   * `required`, none is an error.
+   */
+  async stateFor(day: string | undefined): Promise<PublishedState | undefined> {
+    if (this.mode === "off") return undefined;
+    const [pointer, refresher] = await Promise.all([this.pointer(), this.refresher()]);
+    let why: string | undefined;
+    if (!pointer) why = "the state store has not been refreshed yet";
+    else if (pointer.modelHash !== refresher.modelHash)
+      why = "the state store was built with another stage model or mapping; a full refresh is needed";
+    else if (day !== undefined && day > pointer.stateDay) why = `${day} is after the state day ${pointer.stateDay}`;
+    if (why === undefined) return pointer!;
+    if (this.mode === "required") throw new StateNotReadyError(`CLM_STATE=required: ${why}`);
+    return undefined;
+  }
+
+  /** The day an answer without asOf is for: the state day when the state serves, else today. */
+  async defaultDay(): Promise<string> {
+    return (await this.stateFor(undefined))?.stateDay ?? this.lifecycle.today();
+  }
+
+  /** Features of customers on the state day from the state; undefined when the state does not serve that day. */
+  async customers(day: string, ids: readonly string[]): Promise<Map<string, CustomerFeatures> | undefined> {
+    const state = await this.stateFor(day);
+    if (!state || day !== state.stateDay) {
+      if (state && this.mode === "required")
+        throw new StateNotReadyError(`CLM_STATE=required: features of past days come from the warehouse`);
+      return undefined;
+    }
+    const found = await (await this.tables()).customerStates(state.modelHash, ids);
+    if (!found || found.pointer.modelHash !== state.modelHash) return undefined;
+    served(found.pointer);
+    const eventTypes = this.lifecycle.eventTypes;
+    return new Map(
+      found.rows.map((row) => {
+        const features = storedFeatures(row, found.pointer.stateDay, eventTypes);
+        return [features.customerId, features];
+      }),
+    );
+  }
+
+  /** Customers per stage at the end of `day` from the history; undefined when the state does not serve it. */
+  async stageCounts(day: string): Promise<StageCount[] | undefined> {
+    const state = await this.stateFor(day);
+    if (!state) return undefined;
+    const found = await (await this.tables()).stageCountsOn(state.modelHash, day);
+    if (!found) return undefined;
+    served(found.pointer);
+    return this.lifecycle.model.stages.map((stage, i) => ({ stage, count: found.counts.get(i) ?? 0 }));
+  }
+}
+
+/** Notes in the request's scope that (part of) its answer came from this state. */
+function served(state: PublishedState): void {
+  const scope = currentRequestScope();
+  if (scope)
+    scope.stateServed = { generation: state.generation, stateDay: state.stateDay, dataThrough: state.dataThrough };
+}

@@ -1,0 +1,127 @@
+// The state store through the public API on the demo shop: before a refresh everything takes the
+// query-time path; after one, customer lookups and stage counts up to the state day come from the app
+// database with no warehouse query, equal to what the warehouse answered, and say how fresh they are in
+// extensions.stateStore; a day after the state day goes to the warehouse again; CLM_STATE=required
+// refuses what the state cannot answer, and CLM_STATE=off never reads it.
+import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { addDays } from "../../src/lifecycle/calendar.ts";
+import { DEMO_END_DATE, startTestServer, type TestServer } from "../helpers/server.ts";
+
+const STATE_DAY = DEMO_END_DATE;
+const CUSTOMER_FIELDS = `id asOf stage { key } furthestStage { key }
+  features { firstSeenDate firstPurchaseDate secondPurchaseDate lastPurchaseDate purchaseDays orderCount revenue
+             firstPurchaseRevenue averageOrderValue meanGapDays recencyDays tenureDays referredCount acquisitionChannel
+             lastEventDate lastEventType }`;
+
+interface Answer {
+  data?: Record<string, unknown>;
+  errors?: { message: string; extensions: Record<string, unknown> }[];
+  extensions?: Record<string, unknown>;
+}
+
+describe("the state store through GraphQL", () => {
+  let server: TestServer;
+  const ask = async (query: string, variables?: Record<string, unknown>) => {
+    const before = server.warehouseQueries.length;
+    const answer = (await server.graphql(query, variables)) as Answer;
+    return { answer, warehouseQueries: server.warehouseQueries.length - before };
+  };
+
+  beforeAll(async () => {
+    server = await startTestServer({ customers: 400 });
+  });
+  afterAll(async () => {
+    await server?.close();
+  });
+
+  it("serves lookups and stage counts from the state after a refresh, equal to the warehouse's", async () => {
+    const status = await ask(`{ stateStore { mode generation stateDay lastRefresh { generation } } }`);
+    expect(status.answer.data).toEqual({
+      stateStore: { mode: "SERVE", generation: null, stateDay: null, lastRefresh: null },
+    });
+
+    const ids = ["c000001", "c000002", "c000050", "c000399", "nobody"];
+    const lookup = `query ($ids: [ID!]!, $asOf: Date) { customers(ids: $ids, asOf: $asOf) { ${CUSTOMER_FIELDS} } }`;
+    const pastDay = addDays(STATE_DAY, -200);
+    const stages = `query ($asOf: Date) { stages(asOf: $asOf) { key count } }`;
+    const fromWarehouse = await ask(lookup, { ids, asOf: STATE_DAY });
+    expect(fromWarehouse.warehouseQueries).toBeGreaterThan(0);
+    expect(fromWarehouse.answer.extensions?.stateStore).toBeUndefined();
+    const stagesThen = await ask(stages, { asOf: pastDay });
+    const stagesOnStateDay = await ask(stages, { asOf: STATE_DAY });
+
+    const outcome = (await server.services.state.refresh({ stateDay: STATE_DAY }))!;
+    expect(outcome).toMatchObject({ generation: 1, kind: "full", stateDay: STATE_DAY });
+    expect(outcome.customers).toBeGreaterThan(300);
+    const freshness = { generation: 1, stateDay: STATE_DAY, dataThrough: outcome.dataThrough };
+
+    // Without asOf: the state day, from the state, no warehouse query.
+    const served = await ask(lookup, { ids });
+    expect(served.warehouseQueries).toBe(0);
+    expect(served.answer.extensions?.stateStore).toEqual(freshness);
+    expect(served.answer.data).toEqual(fromWarehouse.answer.data);
+    expect((served.answer.data!.customers as unknown[]).filter((c) => c === null)).toHaveLength(1);
+
+    const pastStages = await ask(stages, { asOf: pastDay });
+    expect(pastStages.warehouseQueries).toBe(0);
+    expect(pastStages.answer).toEqual({ ...stagesThen.answer, extensions: { stateStore: freshness } });
+    const todayStages = await ask(`{ stages { key count } }`);
+    expect(todayStages.warehouseQueries).toBe(0);
+    expect(todayStages.answer.data).toEqual(stagesOnStateDay.answer.data);
+
+    // A later day is the warehouse's.
+    const later = await ask(stages, { asOf: addDays(STATE_DAY, 1) });
+    expect(later.warehouseQueries).toBeGreaterThan(0);
+    expect(later.answer.extensions?.stateStore).toBeUndefined();
+
+    const after = await ask(
+      `{ stateStore { generation stateDay dataThrough currentModel lastRefresh { kind published changedCustomers customers error } } }`,
+    );
+    expect(after.answer.data).toEqual({
+      stateStore: {
+        generation: 1,
+        stateDay: STATE_DAY,
+        dataThrough: outcome.dataThrough,
+        currentModel: true,
+        lastRefresh: {
+          kind: "FULL",
+          published: true,
+          changedCustomers: outcome.customers,
+          customers: outcome.customers,
+          error: null,
+        },
+      },
+    });
+  });
+});
+
+describe("CLM_STATE", () => {
+  it("required: refuses what the state cannot answer yet, with a code", async () => {
+    const server = await startTestServer({ customers: 50, stateMode: "required" });
+    try {
+      const answer = (await server.graphql(`{ customer(id: "c000001") { id } }`)) as Answer;
+      expect(answer.errors?.[0]?.extensions.code).toBe("STATE_NOT_READY");
+      expect(answer.errors?.[0]?.message).toMatch(/not been refreshed yet/);
+      await server.services.state.refresh({ stateDay: STATE_DAY });
+      const served = (await server.graphql(`{ customer(id: "c000001") { id asOf } }`)) as Answer;
+      expect(served.data).toEqual({ customer: { id: "c000001", asOf: STATE_DAY } });
+      const later = (await server.graphql(`{ stages(asOf: "${addDays(STATE_DAY, 1)}") { count } }`)) as Answer;
+      expect(later.errors?.[0]?.extensions.code).toBe("STATE_NOT_READY");
+    } finally {
+      await server.close();
+    }
+  });
+
+  it("off: never reads the state, refreshed or not", async () => {
+    const server = await startTestServer({ customers: 50, stateMode: "off" });
+    try {
+      await server.services.state.refresh({ stateDay: STATE_DAY });
+      const before = server.warehouseQueries.length;
+      const answer = (await server.graphql(`{ stages(asOf: "${STATE_DAY}") { count } }`)) as Answer;
+      expect(server.warehouseQueries.length).toBeGreaterThan(before);
+      expect(answer.extensions?.stateStore).toBeUndefined();
+    } finally {
+      await server.close();
+    }
+  });
+});
