@@ -175,14 +175,17 @@ Example:
         .argParser(calendarDay)
         .default(undefined, "today"),
     )
-    .option("--full", "rebuild every customer (the only kind of refresh for now)")
+    .option("--full", "rebuild every customer, even when an incremental refresh would do")
     .addOption(quietOption())
     .addHelpText(
       "after",
       `
-Reads each customer's activity from the warehouse once, works out their stage history and state on the
-state day, and publishes it as a new generation: servers answer from it at once (CLM_STATE=serve), and
-keep the previous state until it commits. One refresh runs at a time across every process sharing the
+Reads each customer's activity from the warehouse, works out their stage history and state on the state
+day, and publishes it as a new generation: servers answer from it at once (CLM_STATE=serve), and keep
+the previous state until it commits. Incremental when a state exists: only customers with rows since the
+last state day less CLM_STATE_LATENESS_DAYS (3), and those whose stage changes by the new day; in full
+for the first refresh, a new stage model or mapping, a table that shrank, or every
+CLM_STATE_FULL_EVERY_DAYS (7). One refresh runs at a time across every process sharing the
 app database; another one under way makes this one exit without refreshing.
 
 Example:

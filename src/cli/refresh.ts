@@ -14,6 +14,7 @@ export async function refresh(options: { asOf?: string; full?: boolean; quiet?: 
     try {
       outcome = await ctx.services.state.refresh({
         stateDay: options.asOf,
+        full: options.full,
         onProgress: (p) => progress.update(p.customers),
       });
     } catch (error) {

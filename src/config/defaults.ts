@@ -40,3 +40,12 @@ export const DEFAULT_KEY_CACHE_SECONDS = 5;
 export function defaultFitWorkers(cores = availableParallelism()): number {
   return Math.max(1, cores - 1);
 }
+
+/**
+ * CLM_STATE_LATENESS_DAYS' default: an incremental refresh of the state store reads again the rows dated
+ * up to this many days before the last state day, for rows that reach the warehouse a little late.
+ */
+export const DEFAULT_LATENESS_DAYS = 3;
+
+/** CLM_STATE_FULL_EVERY_DAYS' default: a full rebuild at least this often takes rows later than that. */
+export const DEFAULT_FULL_EVERY_DAYS = 7;

@@ -9,7 +9,9 @@ import { WAREHOUSE_KINDS, type WarehouseSettings } from "../connectors/index.ts"
 import { TRACING_MODES, type TracingMode } from "../observability/tracing.ts";
 import {
   DEFAULT_CACHE_SETTINGS,
+  DEFAULT_FULL_EVERY_DAYS,
   DEFAULT_KEY_CACHE_SECONDS,
+  DEFAULT_LATENESS_DAYS,
   DEFAULT_QUERIES_PER_REQUEST,
   DEFAULT_QUEUE_WAIT_MS,
   defaultFitWorkers,
@@ -142,6 +144,15 @@ const envSchema = z
     ),
     CLM_FIT_WORKERS: z.preprocess(unset, positiveInt("worker threads").default(defaultFitWorkers())),
     CLM_STATE: z.preprocess(unset, z.enum(["off", "serve", "required"]).default("serve")),
+    CLM_STATE_LATENESS_DAYS: z.preprocess(
+      unset,
+      z
+        .string()
+        .regex(/^\d+$/, "must be a whole number of days")
+        .default(String(DEFAULT_LATENESS_DAYS))
+        .transform(Number),
+    ),
+    CLM_STATE_FULL_EVERY_DAYS: z.preprocess(unset, positiveInt("days").default(DEFAULT_FULL_EVERY_DAYS)),
     CLM_STATE_REFRESH_MINUTES: z.preprocess(
       unset,
       z.string().regex(/^\d+$/, "must be a whole number of minutes (0: no schedule)").default("0").transform(Number),
@@ -258,7 +269,14 @@ export interface AppConfig {
   /** Worker threads for CLV fits (services/fit-pool.ts). */
   readonly fitWorkers: number;
   /** The state store (services/state/): whether it serves, and how often this server refreshes it (0: never; the demo refreshes at start). */
-  readonly state: { readonly mode: "off" | "serve" | "required"; readonly refreshMinutes: number };
+  readonly state: {
+    readonly mode: "off" | "serve" | "required";
+    readonly refreshMinutes: number;
+    /** Rows dated this many days before the last state day are read again by an incremental refresh. */
+    readonly latenessDays: number;
+    /** A full rebuild at least this often (days). */
+    readonly fullEveryDays: number;
+  };
   /** Requests per minute per API key (or per address without one); 0: no limit. */
   readonly rateLimitPerMinute: number;
   /** How long an authenticated API key is trusted without a lookup (auth/key-cache.ts); 0: never. */
@@ -398,7 +416,12 @@ export function loadEnv(
       waitMs: env.CLM_WAREHOUSE_QUEUE_MS,
     }),
     fitWorkers: env.CLM_FIT_WORKERS,
-    state: Object.freeze({ mode: env.CLM_STATE, refreshMinutes: env.CLM_STATE_REFRESH_MINUTES }),
+    state: Object.freeze({
+      mode: env.CLM_STATE,
+      refreshMinutes: env.CLM_STATE_REFRESH_MINUTES,
+      latenessDays: env.CLM_STATE_LATENESS_DAYS,
+      fullEveryDays: env.CLM_STATE_FULL_EVERY_DAYS,
+    }),
     rateLimitPerMinute: env.CLM_RATE_LIMIT_PER_MINUTE,
     keyCacheSeconds: env.CLM_KEY_CACHE_SECONDS,
     cache: env.CLM_CACHE

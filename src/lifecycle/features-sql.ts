@@ -318,6 +318,12 @@ export interface ActivityQuery {
   /** Restrict to these customers; all when absent. */
   readonly customerIds?: readonly string[];
   readonly customerRange?: CustomerRange;
+  /**
+   * Only customers with a row at or after this instant (and before the cut-off): those an incremental
+   * refresh reads again. Each table is filtered on its time column first, so a warehouse that
+   * partitions by day reads only the new partitions to find them.
+   */
+  readonly changedSince?: Date;
 }
 
 /**
@@ -333,9 +339,12 @@ export function activitySql(q: ActivityQuery): Sql {
   const col = (logical: LogicalTable, column: string, alias = "t") =>
     ident(alias, mapping.tables[logical].columns[column]);
   const cutoff = dialect.instant(q.cutoff);
-  const only = (expr: Sql) =>
-    sql`${q.customerIds ? sql` AND ${dialect.inList(expr, q.customerIds)}` : sql``}${inRange(expr, q.customerRange)}`;
   const text = (expr: Sql) => sql`CAST(${expr} AS ${typeName("text")})`;
+  const changed = q.changedSince ? changedCustomersSql(q, q.changedSince) : undefined;
+  const only = (expr: Sql) =>
+    sql`${q.customerIds ? sql` AND ${dialect.inList(expr, q.customerIds)}` : sql``}${inRange(expr, q.customerRange)}${
+      changed ? sql` AND ${text(expr)} IN (SELECT customer_id FROM changed)` : sql``
+    }`;
   const none = { orders: cast(null, "float"), revenue: cast(null, "float"), channel: cast(null, "text") };
   const noEvents = [
     sql`${cast(null, "text")} AS last_type`,
@@ -409,8 +418,29 @@ FROM (${from}) AS a`;
       }),
     );
   }
-  return sql`SELECT * FROM (${join(parts, "\nUNION ALL\n")}) AS activity
+  const withChanged = changed ? sql`WITH changed AS (${changed})\n` : sql``;
+  return sql`${withChanged}SELECT * FROM (${join(parts, "\nUNION ALL\n")}) AS activity
 ORDER BY customer_id, day, source`;
+}
+
+/** Ids of customers with a row in [since, cut-off): a purchase, a sign-up, a referral made, an event. */
+function changedCustomersSql(q: ActivityQuery, since: Date): Sql {
+  const { dialect, mapping } = q;
+  const [from, cutoff] = [dialect.instant(since), dialect.instant(q.cutoff)];
+  const ids = (logical: LogicalTable, idColumn: string, time: string, extra = sql``) => {
+    const column = (name: string) => ident(mapping.tables[logical].columns[name]);
+    return sql`SELECT CAST(${column(idColumn)} AS ${typeName("text")}) AS customer_id
+  FROM ${ident(mapping.schema, mapping.tables[logical].table)}
+  WHERE ${column(time)} >= ${from} AND ${column(time)} < ${cutoff}${extra}`;
+  };
+  const parts = [ids("transactions", "customer_id", "occurred_at")];
+  if (q.available.has("customers")) {
+    parts.push(ids("customers", "customer_id", "created_at"));
+    const referrer = ident(mapping.tables.customers.columns.referred_by);
+    parts.push(ids("customers", "referred_by", "created_at", sql` AND ${referrer} IS NOT NULL`));
+  }
+  if (q.available.has("events")) parts.push(ids("events", "customer_id", "occurred_at"));
+  return join(parts, "\nUNION DISTINCT\n");
 }
 
 /**

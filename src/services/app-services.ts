@@ -19,6 +19,7 @@ import { MetricsService } from "./metrics.ts";
 import { SegmentStore, type SegmentDatabase } from "./segment-store.ts";
 import { SegmentService } from "./segments.ts";
 import type { AppSql } from "../appdb/app-sql.ts";
+import type { RefreshPolicy } from "./state/refresh.ts";
 import { StateStore, type StateMode } from "./state/state-store.ts";
 
 export interface AppServiceInputs {
@@ -42,7 +43,7 @@ export interface AppServiceInputs {
   /** Of those, the types whose first event makes a person a lead (default: none). */
   readonly interestEvents?: readonly string[];
   /** The state store: whether it serves (CLM_STATE) and the app database's SQL it lives in (default: off). */
-  readonly state?: { readonly mode: StateMode; readonly sql: () => Promise<AppSql> };
+  readonly state?: { readonly mode: StateMode; readonly sql: () => Promise<AppSql>; readonly policy?: RefreshPolicy };
 }
 
 export interface AppServices {
@@ -81,6 +82,7 @@ export function createAppServices(inputs: AppServiceInputs): AppServices {
     lifecycle,
     inputs.state?.sql ?? (() => Promise.reject(new Error("this process has no app database for the state store"))),
     inputs.state?.mode ?? "off",
+    inputs.state?.policy,
   );
   return {
     warehouse,

@@ -102,7 +102,7 @@ describe.each(testWarehouses())("state store after a full refresh on $label", (f
             for (const table of ["transactions", ...TABLES] as const) {
               if (rows[table].length > 0) await warehouse.append(table, rows[table] as ContractRow[]);
             }
-            const outcome = (await refresher.refresh({ stateDay: STATE_DAY }))!;
+            const outcome = (await refresher.refresh({ stateDay: STATE_DAY, full: true }))!;
             expect(outcome.kind).toBe("full");
 
             // The state rows equal the features query's features on the state day.

@@ -27,6 +27,8 @@ CREATE TABLE "state_refresh" (
     "future_rows" BIGINT NOT NULL DEFAULT 0,
     "null_id_rows" BIGINT NOT NULL DEFAULT 0,
     "bytes_estimated" BIGINT,
+    "table_rows" JSONB,
+    "reason" TEXT,
     "model_hash" TEXT NOT NULL,
     "warnings" JSONB NOT NULL DEFAULT '[]',
     "error" TEXT,

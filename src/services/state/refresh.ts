@@ -1,22 +1,27 @@
-// A refresh of the state store: every customer's activity read from the warehouse once, their stage
-// history and state on the state day worked out in TypeScript (lifecycle/stage-history.ts), the rows
-// loaded with COPY under a new generation, and the pointer moved to it in one transaction. Readers keep
-// the previous state until then; a refresh that fails or is killed leaves it serving, and its rows are
-// removed by the next one. Memory stays bounded: customers stream through a batch at a time, and the
-// embedded DuckDB is read in customer id ranges (services/customer-ranges.ts).
+// A refresh of the state store. Full: every customer's activity read from the warehouse once, their
+// stage history and state on the state day worked out in TypeScript (lifecycle/stage-history.ts), the
+// rows loaded with COPY under a new generation, and the pointer moved to it in one transaction; memory
+// stays bounded (customers stream through a batch at a time; the embedded DuckDB is read in customer id
+// ranges, services/customer-ranges.ts). Incremental: only the customers with rows since the last state
+// day less a lateness window, and those whose next change day has come, worked out again and replaced
+// in place, in one transaction with the day counts and the pointer. Either way readers keep the previous
+// state until the commit; a refresh that fails or is killed leaves it serving, and its rows go.
 import { createHash } from "node:crypto";
 import { activityDays, FeatureAccumulator, type ActivityRow } from "../../lifecycle/activity.ts";
-import { asOfCutoff, dayNumber, dayOfNumber } from "../../lifecycle/calendar.ts";
-import { activityAuditSql, activitySql } from "../../lifecycle/features-sql.ts";
+import { addDays, asOfCutoff, dayNumber, dayOfNumber, startOfDay } from "../../lifecycle/calendar.ts";
+import { activityAuditSql, activitySql, type ActivityQuery } from "../../lifecycle/features-sql.ts";
 import { customerHistory, StageClock, type CustomerHistory } from "../../lifecycle/stage-history.ts";
 import { customerRanges } from "../customer-ranges.ts";
 import type { CustomerFeatureService } from "../lifecycle/features.ts";
+import type { AppSqlSession } from "../../appdb/app-sql.ts";
+import { DEFAULT_FULL_EVERY_DAYS, DEFAULT_LATENESS_DAYS } from "../../config/defaults.ts";
 import {
   CUSTOMER_STATE_COLUMNS,
   customerStateRow,
   eventFeatureFields,
   spellRows,
   STAGE_SPELL_COLUMNS,
+  type PublishedState,
   type StateTables,
 } from "./state-tables.ts";
 
@@ -37,6 +42,8 @@ export interface RefreshProgress {
 export interface RefreshOptions {
   /** The day the state is for (default: today in the configured zone). */
   readonly stateDay?: string;
+  /** Rebuild every customer even when an incremental refresh would do. */
+  readonly full?: boolean;
   readonly onProgress?: (progress: RefreshProgress) => void;
   readonly signal?: AbortSignal;
 }
@@ -53,6 +60,13 @@ export interface RefreshOutcome {
   readonly nullIdRows: number;
   readonly warnings: readonly string[];
   readonly milliseconds: number;
+  /** Why it rebuilt in full (null for an incremental refresh). */
+  readonly reason: string | null;
+}
+
+export interface RefreshPolicy {
+  readonly latenessDays: number;
+  readonly fullEveryDays: number;
 }
 
 /** Customers per stage on each day, kept as changes per day while the spells go by. */
@@ -68,14 +82,22 @@ class DailyStageCounts {
   }
 
   add(history: CustomerHistory): void {
-    for (const spell of history.spells) {
-      this.change(spell.from, spell.stage, 1);
-      if (spell.to !== null) this.change(spell.to, spell.stage, -1);
-    }
+    for (const spell of history.spells) this.addSpell(spell.stage, spell.from, spell.to, 1);
+  }
+
+  /** A spell [from, to) counted (`sign` 1) or taken out (−1); an open one lasts past every day. */
+  addSpell(stage: number, from: number, to: number | null, sign: 1 | -1): void {
+    this.change(from, stage, sign);
+    if (to !== null) this.change(to, stage, -sign);
   }
 
   /** Rows (day, stage, customers) for every day from the first to `lastDay`, stages with nobody left out. */
   *rows(rowsGeneration: number, lastDay: number): Generator<unknown[]> {
+    for (const [day, stage, n] of this.totals(lastDay)) yield [rowsGeneration, day, stage, n];
+  }
+
+  /** (day, stage, customers) for every day from the first change to `lastDay`, where not 0. */
+  *totals(lastDay: number): Generator<[string, number, number]> {
     const days = [...this.changes.keys()].sort((a, b) => a - b);
     if (days.length === 0) return;
     const running = new Int32Array(this.stages);
@@ -86,8 +108,7 @@ class DailyStageCounts {
         for (let s = 0; s < this.stages; s++) running[s]! += row[s]!;
         next++;
       }
-      for (let s = 0; s < this.stages; s++)
-        if (running[s] !== 0) yield [rowsGeneration, dayOfNumber(day), s, running[s]];
+      for (let s = 0; s < this.stages; s++) if (running[s] !== 0) yield [dayOfNumber(day), s, running[s]!];
     }
   }
 }
@@ -112,6 +133,10 @@ export class StateRefresher {
   constructor(
     private readonly lifecycle: CustomerFeatureService,
     private readonly tables: StateTables,
+    private readonly policy: RefreshPolicy = {
+      latenessDays: DEFAULT_LATENESS_DAYS,
+      fullEveryDays: DEFAULT_FULL_EVERY_DAYS,
+    },
   ) {
     this.clock = new StageClock(lifecycle.model);
     this.modelHash = createHash("sha256")
@@ -129,143 +154,288 @@ export class StateRefresher {
       .slice(0, 32);
   }
 
-  /** Why days are classified one by one, when the stage model's rules make it so. */
-  get clockWarning(): string | undefined {
-    return this.clock.reason;
-  }
-
   /**
-   * A full refresh under the refresh lock; undefined when another instance holds it (that refresh
-   * publishes instead).
+   * A refresh under the refresh lock, incremental when the served state allows it; undefined when
+   * another instance holds the lock (that refresh publishes instead).
    */
   async refresh(options: RefreshOptions = {}): Promise<RefreshOutcome | undefined> {
-    const locked = await this.tables.sql.withLock(REFRESH_LOCK, () => this.fullRefresh(options));
+    const locked = await this.tables.sql.withLock(REFRESH_LOCK, () => this.run(options));
     return locked?.value;
   }
 
-  private async fullRefresh(options: RefreshOptions): Promise<RefreshOutcome> {
-    const started = Date.now();
+  private async run(options: RefreshOptions): Promise<RefreshOutcome> {
     const { lifecycle, tables } = this;
     const stateDay = options.stateDay ?? lifecycle.today();
-    const lastDay = dayNumber(stateDay);
-    const warnings = this.clock.reason ? [this.clock.reason] : [];
     await tables.dropUnpublishedRows();
-    const generation = await tables.startRefresh("full", stateDay, this.modelHash);
+    const [pointer, { served, lastFull }, tableRows] = await Promise.all([
+      tables.pointer(),
+      tables.publishedRefreshes(),
+      this.tableRows(),
+    ]);
+    const shrunk = Object.entries(served?.tableRows ?? {}).find(([t, n]) => (tableRows[t] ?? 0) < n);
+    const reason = options.full
+      ? "asked for"
+      : !pointer || !served
+        ? "no state yet"
+        : pointer.modelHash !== this.modelHash
+          ? "the stage model, mapping or time zone changed"
+          : stateDay < pointer.stateDay
+            ? `the state day ${stateDay} is before the served ${pointer.stateDay}`
+            : shrunk
+              ? `the ${shrunk[0]} table has fewer rows than at the last refresh`
+              : !lastFull || Date.now() - lastFull.startedAt.getTime() >= this.policy.fullEveryDays * 86_400_000
+                ? `the last full rebuild is ${this.policy.fullEveryDays} days old or more`
+                : null;
+    const warnings = this.clock.reason ? [this.clock.reason] : [];
+    const watermark =
+      reason === null ? startOfDay(addDays(pointer!.stateDay, 1 - this.policy.latenessDays), lifecycle.timeZone) : null;
+    const generation = await tables.startRefresh({
+      kind: reason === null ? "incremental" : "full",
+      stateDay,
+      modelHash: this.modelHash,
+      tableRows,
+      watermark,
+      reason,
+    });
     try {
-      const { warehouse, eventTypes, available, timeZone, model } = lifecycle;
-      const cutoff = asOfCutoff(stateDay, timeZone);
-      const query = { dialect: warehouse.dialect, mapping: warehouse.mapping, available, cutoff, timeZone, eventTypes };
-      const [audit] = await warehouse.query<Record<string, unknown>>(activityAuditSql(query), {
-        label: "state_audit",
-        cache: false,
-        signal: options.signal,
-      });
-      const futureRows = Number(audit?.future_rows ?? 0);
-      const nullIdRows = Number(audit?.null_id_rows ?? 0);
-      const duplicateIds = Number(audit?.duplicate_customer_rows ?? 0);
-      if (nullIdRows > 0) warnings.push(`${nullIdRows} rows without a customer id were left out`);
-      if (duplicateIds > 0)
-        warnings.push(`${duplicateIds} customers rows repeat an id (the earliest sign-up and smallest channel count)`);
-
-      const accumulator = new FeatureAccumulator(eventTypes, {
-        customers: available.has("customers"),
-        events: available.has("events"),
-      });
-      const eventFields = eventFeatureFields(eventTypes);
-      const counts = new DailyStageCounts(model.stages.length);
-      let customers = 0;
-      let rowsRead = 0;
-      let dataThrough: number | null = null;
-      let stateRows: unknown[][] = [];
-      let spells: unknown[][] = [];
-      const flush = async () => {
-        if (stateRows.length === 0) return;
-        const [s, p] = [stateRows, spells];
-        stateRows = [];
-        spells = [];
-        await tables.sql.copyRows("customer_state", CUSTOMER_STATE_COLUMNS, batchesOf(s));
-        await tables.sql.copyRows("stage_spell", STAGE_SPELL_COLUMNS, batchesOf(p));
-      };
-      let currentId: string | null = null;
-      let rows: ActivityRow[] = [];
-      const finishCustomer = () => {
-        if (currentId === null) return;
-        const days = activityDays(rows, eventTypes.length);
-        const history = customerHistory(model, this.clock, accumulator, currentId, days, lastDay);
-        if (days.length > 0) dataThrough = Math.max(dataThrough ?? -Infinity, days[days.length - 1]!.day);
-        if (!history) return;
-        customers++;
-        counts.add(history);
-        stateRows.push(customerStateRow(generation, history, eventFields));
-        spells.push(...spellRows(generation, history));
-      };
-
-      const ranges = await customerRanges(warehouse, available, { signal: options.signal });
-      for (const [i, customerRange] of ranges.entries()) {
-        const stream = warehouse.stream<ActivityRow>(activitySql({ ...query, customerRange }), {
-          label: "state_activity",
-          cache: false,
-          signal: options.signal,
-          batchRows: 10_000,
-        });
-        for await (const batch of stream) {
-          for (const row of batch) {
-            rowsRead++;
-            if (row.customer_id === null || row.customer_id === undefined) continue;
-            const id = String(row.customer_id);
-            if (id !== currentId) {
-              finishCustomer();
-              currentId = id;
-              rows = [];
-            }
-            rows.push(row);
-          }
-          if (stateRows.length >= CUSTOMERS_PER_BATCH) await flush();
-          options.onProgress?.({ customers, rowsRead, rangesDone: i, ranges: ranges.length });
-        }
-        options.onProgress?.({ customers, rowsRead, rangesDone: i + 1, ranges: ranges.length });
-      }
-      finishCustomer();
-      await flush();
-
-      const through = dataThrough === null ? null : dayOfNumber(dataThrough);
+      const audit = await this.audit(stateDay, warnings, options.signal);
+      const outcome =
+        reason === null
+          ? await this.incremental(generation, pointer!, stateDay, watermark!, options)
+          : await this.full(generation, stateDay, options);
+      let record = { ...outcome.record, ...audit, warnings, customers: 0 };
       await tables.sql.transaction(async (tx) => {
-        await tx.copyRows(
-          "stage_day_count",
-          ["rows_generation", "day", "stage", "customers"],
-          batchesOf(counts.rows(generation, lastDay)),
+        await outcome.write(tx);
+        const [known] = await tx.query<{ n: number }>(
+          `SELECT COUNT(*)::int AS n FROM customer_state WHERE rows_generation = $1`,
+          [outcome.rowsGeneration],
         );
+        record = { ...record, customers: Number(known?.n ?? 0) };
         await tables.publish(
           tx,
           {
             generation,
-            rowsGeneration: generation,
+            rowsGeneration: outcome.rowsGeneration,
             stateDay,
-            dataThrough: through,
+            dataThrough: outcome.dataThrough,
             modelHash: this.modelHash,
-            stageKeys: model.stages.map((s) => s.key),
+            stageKeys: lifecycle.model.stages.map((s) => s.key),
           },
-          { rowsRead, customers, changedCustomers: customers, futureRows, nullIdRows, warnings },
+          record,
         );
       });
       await tables.dropUnpublishedRows();
       return {
         generation,
-        kind: "full",
+        kind: reason === null ? "incremental" : "full",
+        reason,
         stateDay,
-        dataThrough: through,
-        customers,
-        changedCustomers: customers,
-        rowsRead,
-        futureRows,
-        nullIdRows,
-        warnings,
-        milliseconds: Date.now() - started,
+        dataThrough: outcome.dataThrough,
+        ...record,
+        milliseconds: Date.now() - outcome.started,
       };
     } catch (error) {
       await tables.failRefresh(generation, (error as Error).message, warnings).catch(() => {});
       await tables.dropUnpublishedRows().catch(() => {});
       throw error;
     }
+  }
+
+  /** Rows per warehouse table (what a shrink is seen by). */
+  private async tableRows(): Promise<Record<string, number>> {
+    const statuses = await this.lifecycle.warehouse.tableStatus();
+    return Object.fromEntries(statuses.filter((s) => s.rowCount !== null).map((s) => [s.logical, s.rowCount!]));
+  }
+
+  private activityQuery(stateDay: string): ActivityQuery {
+    const { warehouse, eventTypes, available, timeZone } = this.lifecycle;
+    const cutoff = asOfCutoff(stateDay, timeZone);
+    return { dialect: warehouse.dialect, mapping: warehouse.mapping, available, cutoff, timeZone, eventTypes };
+  }
+
+  /** What the activity leaves out, counted, with warnings for what needs saying. */
+  private async audit(stateDay: string, warnings: string[], signal?: AbortSignal) {
+    const [audit] = await this.lifecycle.warehouse.query<Record<string, unknown>>(
+      activityAuditSql(this.activityQuery(stateDay)),
+      { label: "state_audit", cache: false, signal },
+    );
+    const futureRows = Number(audit?.future_rows ?? 0);
+    const nullIdRows = Number(audit?.null_id_rows ?? 0);
+    const duplicateIds = Number(audit?.duplicate_customer_rows ?? 0);
+    if (nullIdRows > 0) warnings.push(`${nullIdRows} rows without a customer id were left out`);
+    if (duplicateIds > 0)
+      warnings.push(`${duplicateIds} customers rows repeat an id (the earliest sign-up and smallest channel count)`);
+    return { futureRows, nullIdRows };
+  }
+
+  /**
+   * Streams histories of the customers `query` reads, in id order, to `each`; returns rows read and the
+   * last activity day.
+   */
+  private async histories(
+    queries: readonly ActivityQuery[],
+    lastDay: number,
+    each: (history: CustomerHistory) => Promise<void> | void,
+    options: RefreshOptions,
+    progress: { customers: number },
+  ): Promise<{ rowsRead: number; dataThrough: number | null }> {
+    const { warehouse, eventTypes, available, model } = this.lifecycle;
+    const accumulator = new FeatureAccumulator(eventTypes, {
+      customers: available.has("customers"),
+      events: available.has("events"),
+    });
+    let rowsRead = 0;
+    let dataThrough: number | null = null;
+    let currentId: string | null = null;
+    let rows: ActivityRow[] = [];
+    const finish = async () => {
+      if (currentId === null) return;
+      const days = activityDays(rows, eventTypes.length);
+      if (days.length > 0) dataThrough = Math.max(dataThrough ?? -Infinity, days[days.length - 1]!.day);
+      const history = customerHistory(model, this.clock, accumulator, currentId, days, lastDay);
+      currentId = null;
+      if (history) {
+        progress.customers++;
+        await each(history);
+      }
+    };
+    for (const [i, query] of queries.entries()) {
+      const stream = warehouse.stream<ActivityRow>(activitySql(query), {
+        label: "state_activity",
+        cache: false,
+        signal: options.signal,
+        batchRows: 10_000,
+      });
+      for await (const batch of stream) {
+        for (const row of batch) {
+          rowsRead++;
+          if (row.customer_id === null || row.customer_id === undefined) continue;
+          const id = String(row.customer_id);
+          if (id !== currentId) {
+            await finish();
+            currentId = id;
+            rows = [];
+          }
+          rows.push(row);
+        }
+        options.onProgress?.({ customers: progress.customers, rowsRead, rangesDone: i, ranges: queries.length });
+      }
+      await finish();
+      options.onProgress?.({ customers: progress.customers, rowsRead, rangesDone: i + 1, ranges: queries.length });
+    }
+    return { rowsRead, dataThrough };
+  }
+
+  /** Every customer under a new rows generation, loaded a batch at a time outside the publishing transaction. */
+  private async full(generation: number, stateDay: string, options: RefreshOptions) {
+    const started = Date.now();
+    const { lifecycle, tables } = this;
+    const lastDay = dayNumber(stateDay);
+    const eventFields = eventFeatureFields(lifecycle.eventTypes);
+    const counts = new DailyStageCounts(lifecycle.model.stages.length);
+    let stateRows: unknown[][] = [];
+    let spells: unknown[][] = [];
+    const flush = async () => {
+      if (stateRows.length === 0) return;
+      const [s, p] = [stateRows, spells];
+      stateRows = [];
+      spells = [];
+      await tables.sql.copyRows("customer_state", CUSTOMER_STATE_COLUMNS, batchesOf(s));
+      await tables.sql.copyRows("stage_spell", STAGE_SPELL_COLUMNS, batchesOf(p));
+    };
+    const query = this.activityQuery(stateDay);
+    const ranges = await customerRanges(lifecycle.warehouse, lifecycle.available, { signal: options.signal });
+    const progress = { customers: 0 };
+    const read = await this.histories(
+      ranges.map((customerRange) => ({ ...query, customerRange })),
+      lastDay,
+      async (history) => {
+        counts.add(history);
+        stateRows.push(customerStateRow(generation, history, eventFields));
+        spells.push(...spellRows(generation, history));
+        if (stateRows.length >= CUSTOMERS_PER_BATCH) await flush();
+      },
+      options,
+      progress,
+    );
+    await flush();
+    return {
+      started,
+      rowsGeneration: generation,
+      dataThrough: read.dataThrough === null ? null : dayOfNumber(read.dataThrough),
+      record: { rowsRead: read.rowsRead, changedCustomers: progress.customers },
+      write: async (tx: AppSqlSession) => {
+        await tx.copyRows(
+          "stage_day_count",
+          ["rows_generation", "day", "stage", "customers"],
+          batchesOf(counts.rows(generation, lastDay)),
+        );
+      },
+    };
+  }
+
+  /**
+   * The customers with rows since `watermark` and those whose next change day has come, worked out
+   * again and replaced in the served rows; everyone else's state stands (their stage cannot change
+   * before their next change day, and their features on the new day follow from the stored ones).
+   */
+  private async incremental(
+    generation: number,
+    pointer: PublishedState,
+    stateDay: string,
+    watermark: Date,
+    options: RefreshOptions,
+  ) {
+    const started = Date.now();
+    const { lifecycle, tables } = this;
+    const rowsGeneration = pointer.rowsGeneration;
+    const lastDay = dayNumber(stateDay);
+    const query = this.activityQuery(stateDay);
+    const histories = new Map<string, CustomerHistory>();
+    const progress = { customers: 0 };
+    const keep = (history: CustomerHistory) => void histories.set(history.customerId, history);
+    const changed = await this.histories([{ ...query, changedSince: watermark }], lastDay, keep, options, progress);
+    const due = (await tables.dueCustomers(rowsGeneration, stateDay)).filter((id) => !histories.has(id));
+    let { rowsRead, dataThrough } = changed;
+    for (let i = 0; i < due.length; i += 5_000) {
+      const read = await this.histories(
+        [{ ...query, customerIds: due.slice(i, i + 5_000) }],
+        lastDay,
+        keep,
+        options,
+        progress,
+      );
+      rowsRead += read.rowsRead;
+      dataThrough = Math.max(dataThrough ?? -Infinity, read.dataThrough ?? -Infinity);
+    }
+    const previousThrough = pointer.dataThrough === null ? null : dayNumber(pointer.dataThrough);
+    const through = Math.max(dataThrough ?? -Infinity, previousThrough ?? -Infinity);
+    const ids = [...histories.keys()];
+    const eventFields = eventFeatureFields(lifecycle.eventTypes);
+    return {
+      started,
+      rowsGeneration,
+      dataThrough: Number.isFinite(through) ? dayOfNumber(through) : null,
+      record: { rowsRead, changedCustomers: ids.length },
+      write: async (tx: AppSqlSession) => {
+        const counts = new DailyStageCounts(lifecycle.model.stages.length);
+        for (const spell of await tables.spellsOfCustomers(tx, rowsGeneration, ids))
+          counts.addSpell(spell.stage, dayNumber(spell.from), spell.to === null ? null : dayNumber(spell.to), -1);
+        for (const history of histories.values()) counts.add(history);
+        await tables.deleteCustomers(tx, rowsGeneration, ids);
+        const all = [...histories.values()];
+        await tx.copyRows(
+          "customer_state",
+          CUSTOMER_STATE_COLUMNS,
+          batchesOf(all.map((h) => customerStateRow(rowsGeneration, h, eventFields))),
+        );
+        await tx.copyRows(
+          "stage_spell",
+          STAGE_SPELL_COLUMNS,
+          batchesOf(all.flatMap((h) => spellRows(rowsGeneration, h))),
+        );
+        await tables.moveDayCounts(tx, rowsGeneration, pointer.stateDay, stateDay, [...counts.totals(lastDay)]);
+      },
+    };
   }
 }

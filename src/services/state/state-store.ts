@@ -8,7 +8,7 @@ import { DependencyError } from "../../errors.ts";
 import type { CustomerFeatures } from "../../lifecycle/features.ts";
 import type { CustomerFeatureService } from "../lifecycle/features.ts";
 import type { StageCount } from "../lifecycle/stages.ts";
-import { StateRefresher, type RefreshOptions, type RefreshOutcome } from "./refresh.ts";
+import { StateRefresher, type RefreshOptions, type RefreshOutcome, type RefreshPolicy } from "./refresh.ts";
 import { StateTables, storedFeatures, type PublishedState, type RefreshRecord } from "./state-tables.ts";
 
 /** off: never read; serve: read when a state of the current model exists; required: refuse otherwise. */
@@ -44,6 +44,8 @@ export class StateStore {
     private readonly lifecycle: CustomerFeatureService,
     private readonly openSql: () => Promise<AppSql>,
     readonly mode: StateMode,
+    /** The lateness window and how often a full rebuild comes (default: the refresher's). */
+    private readonly policy?: RefreshPolicy,
   ) {}
 
   private tables(): Promise<StateTables> {
@@ -52,10 +54,10 @@ export class StateStore {
 
   private refresherPromise: Promise<StateRefresher> | undefined;
   refresher(): Promise<StateRefresher> {
-    return (this.refresherPromise ??= this.tables().then((t) => new StateRefresher(this.lifecycle, t)));
+    return (this.refresherPromise ??= this.tables().then((t) => new StateRefresher(this.lifecycle, t, this.policy)));
   }
 
-  /** Refreshes in full under the refresh lock (undefined: another instance is refreshing). */
+  /** Refreshes under the refresh lock, incrementally when it can (undefined: another instance is refreshing). */
   async refresh(options: RefreshOptions = {}): Promise<RefreshOutcome | undefined> {
     const outcome = await (await this.refresher()).refresh(options);
     this.pointerCache = undefined;

@@ -4,7 +4,14 @@
 // written or published meanwhile; rows of a refresh not (yet) published are never read.
 import type { AppSql, AppSqlSession } from "../../appdb/app-sql.ts";
 import { dayOfNumber } from "../../lifecycle/calendar.ts";
-import { FEATURES, featureCatalog, type CustomerFeatures, type EventType } from "../../lifecycle/features.ts";
+import {
+  eventFeatureField,
+  FEATURES,
+  featureCatalog,
+  type CustomerFeatures,
+  type EventMeasure,
+  type EventType,
+} from "../../lifecycle/features.ts";
 import type { CustomerHistory } from "../../lifecycle/stage-history.ts";
 
 /** What is being served: the pointer row. */
@@ -152,7 +159,17 @@ export function storedFeatures(row: Record<string, unknown>, stateDay: string, e
   const events = (
     typeof row.event_features === "string" ? JSON.parse(row.event_features) : row.event_features
   ) as Record<string, unknown> | null;
-  for (const field of eventFeatureFields(eventTypes)) features[field] = events?.[field] ?? null;
+  for (const type of eventTypes) {
+    const field = (measure: EventMeasure) => eventFeatureField(type.key, measure);
+    const first = (events?.[field("firstDate")] ?? null) as string | null;
+    const last = (events?.[field("lastDate")] ?? null) as string | null;
+    features[field("count")] = events?.[field("count")] ?? null;
+    features[field("firstDate")] = first;
+    features[field("lastDate")] = last;
+    // Stored as of the refresh that wrote the row; an incremental refresh may have moved the state day on.
+    features[field("daysSinceFirst")] = daysTo(first);
+    features[field("daysSinceLast")] = daysTo(last);
+  }
   return features as CustomerFeatures;
 }
 
@@ -206,15 +223,104 @@ export class StateTables {
     return row ? toRefresh(row) : null;
   }
 
+  /** The refresh that published the served state, and the last full refresh published. */
+  async publishedRefreshes(): Promise<{
+    served: (RefreshRecord & { tableRows: Record<string, number> | null }) | null;
+    lastFull: RefreshRecord | null;
+  }> {
+    const [served] = await this.sql.query(
+      `SELECT r.* FROM state_refresh r JOIN state_pointer p ON p.generation = r.generation WHERE p.id = 1`,
+    );
+    const [lastFull] = await this.sql.query(
+      `SELECT * FROM state_refresh WHERE kind = 'full' AND published ORDER BY generation DESC LIMIT 1`,
+    );
+    const tableRows = (v: unknown) =>
+      (typeof v === "string" ? JSON.parse(v) : (v ?? null)) as Record<string, number> | null;
+    return {
+      served: served ? { ...toRefresh(served), tableRows: tableRows(served.table_rows) } : null,
+      lastFull: lastFull ? toRefresh(lastFull) : null,
+    };
+  }
+
   /** Records a refresh as started; its generation is one past every earlier one. */
-  async startRefresh(kind: "full" | "incremental", stateDay: string, modelHash: string): Promise<number> {
+  async startRefresh(start: {
+    kind: "full" | "incremental";
+    stateDay: string;
+    modelHash: string;
+    tableRows: Record<string, number>;
+    watermark: Date | null;
+    reason: string | null;
+  }): Promise<number> {
     const [row] = await this.sql.query<{ generation: number }>(
-      `INSERT INTO state_refresh (generation, kind, started_at, state_day, model_hash)
-       SELECT COALESCE(MAX(generation), 0) + 1, $1, now(), $2, $3 FROM state_refresh
+      `INSERT INTO state_refresh (generation, kind, started_at, state_day, model_hash, table_rows, watermark, reason)
+       SELECT COALESCE(MAX(generation), 0) + 1, $1, now(), $2, $3, $4, $5, $6 FROM state_refresh
        RETURNING generation`,
-      [kind, stateDay, modelHash],
+      [start.kind, start.stateDay, start.modelHash, JSON.stringify(start.tableRows), start.watermark, start.reason],
     );
     return Number(row!.generation);
+  }
+
+  /** Customers of the served rows whose stage changes on or before `day` without new activity. */
+  async dueCustomers(rowsGeneration: number, day: string): Promise<string[]> {
+    const rows = await this.sql.query<{ customer_id: string }>(
+      `SELECT customer_id FROM customer_state WHERE rows_generation = $1 AND next_change_day <= $2`,
+      [rowsGeneration, day],
+    );
+    return rows.map((r) => r.customer_id);
+  }
+
+  /** The stored spells of some customers (stage, first and next day), to take out of the day counts. */
+  async spellsOfCustomers(
+    session: AppSqlSession,
+    rowsGeneration: number,
+    ids: readonly string[],
+  ): Promise<{ stage: number; from: string; to: string | null }[]> {
+    const rows = await session.query(
+      `SELECT stage, from_day, to_day FROM stage_spell WHERE rows_generation = $1 AND customer_id = ANY($2::text[])`,
+      [rowsGeneration, ids],
+    );
+    return rows.map((r) => ({ stage: Number(r.stage), from: date(r.from_day)!, to: date(r.to_day) }));
+  }
+
+  /** Removes some customers' state and spells from the served rows (they are written again). */
+  async deleteCustomers(session: AppSqlSession, rowsGeneration: number, ids: readonly string[]): Promise<void> {
+    for (const table of ["customer_state", "stage_spell"]) {
+      await session.query(`DELETE FROM ${table} WHERE rows_generation = $1 AND customer_id = ANY($2::text[])`, [
+        rowsGeneration,
+        ids,
+      ]);
+    }
+  }
+
+  /**
+   * Moves the day counts from the old state day to the new one: the days between keep the old day's
+   * counts (nobody unchanged changes stage before their next change day), then `changes` (day, stage,
+   * added customers) are added; counts that reach 0 are removed.
+   */
+  async moveDayCounts(
+    session: AppSqlSession,
+    rowsGeneration: number,
+    from: string,
+    to: string,
+    changes: readonly (readonly [string, number, number])[],
+  ): Promise<void> {
+    if (to > from) {
+      await session.query(
+        `INSERT INTO stage_day_count (rows_generation, day, stage, customers)
+         SELECT c.rows_generation, d::date, c.stage, c.customers
+         FROM stage_day_count c CROSS JOIN generate_series($2::date + 1, $3::date, interval '1 day') AS d
+         WHERE c.rows_generation = $1 AND c.day = $2::date`,
+        [rowsGeneration, from, to],
+      );
+    }
+    if (changes.length === 0) return;
+    await session.query(
+      `INSERT INTO stage_day_count (rows_generation, day, stage, customers)
+       SELECT $1, d, s, n FROM unnest($2::date[], $3::int[], $4::int[]) AS u(d, s, n)
+       ON CONFLICT (rows_generation, day, stage) DO UPDATE SET customers = stage_day_count.customers + EXCLUDED.customers`,
+      [rowsGeneration, changes.map((c) => c[0]), changes.map((c) => c[1]), changes.map((c) => c[2])],
+    );
+    await session.query(`DELETE FROM stage_day_count WHERE rows_generation = $1 AND customers = 0`, [rowsGeneration]);
   }
 
   /** Removes rows no published state reads: those of refreshes that failed or were killed. */

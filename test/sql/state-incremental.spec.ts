@@ -1,0 +1,175 @@
+// Incremental refreshes end in exactly the state a full rebuild gives: on random shops whose rows reach
+// the warehouse over several refreshes at random cadences (the same day again, a day later, weeks
+// later), some rows late but inside the lateness window, some dated after the state day, on every
+// warehouse with the app database of the run. Compared: every customer's state (features, stage,
+// furthest stage, the day they entered it, the next change day), every stage spell and the day counts.
+import fc from "fast-check";
+import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import type { ContractRow } from "../../src/connectors/connector.ts";
+import { addDays, asOfCutoff, dayNumber, startOfDay } from "../../src/lifecycle/calendar.ts";
+import type { EventType } from "../../src/lifecycle/features.ts";
+import { salesFunnelStageModel } from "../../src/lifecycle/sales-funnel.ts";
+import { defaultStageModel, type StageModel } from "../../src/lifecycle/stage-model.ts";
+import type { LogicalTable } from "../../src/sql/contract.ts";
+import { LifecycleService } from "../../src/services/lifecycle/service.ts";
+import { StateRefresher } from "../../src/services/state/refresh.ts";
+import { StateTables, storedFeatures } from "../../src/services/state/state-tables.ts";
+import { openTestAppDatabase, testWarehouses, type TestAppDatabase, type TestWarehouse } from "../helpers/databases.ts";
+
+const ZONE = "America/Chicago";
+const FIRST_DAY = "2025-09-01";
+const LATENESS_DAYS = 3;
+const EVENT_TYPES: readonly EventType[] = [
+  { key: "lead", values: ["lead"] },
+  { key: "quote_request", values: ["quote"] },
+];
+const CUSTOMERS = ["a", "b", "c", "d", "e", "f"];
+const TABLES = ["customers", "events"] as const;
+const MODELS: Record<string, StageModel> = {
+  default: defaultStageModel({ atRiskMinDays: 20, churnDays: 60, newMaxDays: 10 }),
+  "sales funnel": salesFunnelStageModel({
+    eventTypes: EVENT_TYPES,
+    interestEvents: ["lead"],
+    evaluationEvents: ["quote_request"],
+    thresholds: { evaluationAfterDays: 5, coldLeadDays: 15, atRiskMinDays: 20, churnDays: 60 },
+  }),
+};
+
+/** State days: the first, then gaps of 0 (the same day again), 1, or a few weeks. */
+const stateDays = fc
+  .array(fc.constantFrom(0, 1, 2, 6, 25), { minLength: 1, maxLength: 4 })
+  .map((gaps) => gaps.reduce<string[]>((days, gap) => [...days, addDays(days.at(-1)!, gap)], [addDays(FIRST_DAY, 60)]));
+
+interface Arrival {
+  /** The refresh before which the row reaches the warehouse. */
+  readonly refresh: number;
+  /** Where in its window the row is dated (0–1), and the hour. */
+  readonly at: number;
+  readonly hour: number;
+}
+
+const arrival = (refreshes: number): fc.Arbitrary<Arrival> =>
+  fc.record({ refresh: fc.nat(refreshes - 1), at: fc.double({ min: 0, max: 1, noNaN: true }), hour: fc.nat(23) });
+
+/**
+ * The instant of a row arriving before refresh `i`: from the start of the lateness window of the state
+ * before (the first day of the shop for the first refresh) to a few days past refresh i's state day.
+ */
+function instantOf(a: Arrival, days: readonly string[]): number {
+  const from = a.refresh === 0 ? FIRST_DAY : addDays(days[a.refresh - 1]!, 1 - LATENESS_DAYS);
+  const to = addDays(days[a.refresh]!, 4);
+  const span = dayNumber(to) - dayNumber(from);
+  const day = addDays(from, Math.min(span - 1, Math.floor(a.at * span)));
+  return startOfDay(day, ZONE).getTime() + a.hour * 3_600_000;
+}
+
+const shop = stateDays.chain((days) =>
+  fc.record({
+    days: fc.constant(days),
+    transactions: fc.array(
+      fc.tuple(
+        fc.constantFrom(...CUSTOMERS),
+        arrival(days.length),
+        fc.integer({ min: 1, max: 9_999 }),
+        fc.option(fc.constantFrom("o1", "o2"), { nil: null }),
+      ),
+      { maxLength: 25 },
+    ),
+    customers: fc.array(
+      fc.tuple(
+        fc.constantFrom(...CUSTOMERS),
+        arrival(days.length),
+        fc.option(fc.constantFrom("email", "search"), { nil: null }),
+        fc.option(fc.constantFrom(...CUSTOMERS), { nil: null }),
+      ),
+      { maxLength: 6 },
+    ),
+    events: fc.array(
+      fc.tuple(fc.constantFrom(...CUSTOMERS), arrival(days.length), fc.constantFrom("lead", "quote", "visit")),
+      { maxLength: 15 },
+    ),
+  }),
+);
+
+type Shop = typeof shop extends fc.Arbitrary<infer S> ? S : never;
+
+/** The contract rows of each table that arrive before refresh `i`. */
+function arriving(s: Shop, i: number): Record<"transactions" | (typeof TABLES)[number], ContractRow[]> {
+  const at = (a: Arrival) => instantOf(a, s.days);
+  return {
+    transactions: s.transactions
+      .filter(([, a]) => a.refresh === i)
+      .map(([c, a, cents, order]) => [c, at(a), cents / 100, order, null]),
+    customers: s.customers.filter(([, a]) => a.refresh === i).map(([c, a, channel, by]) => [c, at(a), channel, by]),
+    events: s.events.filter(([, a]) => a.refresh === i).map(([c, a, type]) => [c, at(a), type, null]),
+  };
+}
+
+/** Everything the served state holds, without the generation numbers. */
+async function snapshot(tables: StateTables, stateDay: string) {
+  const pointer = (await tables.pointer())!;
+  const q = (text: string) => tables.sql.query(text, [pointer.rowsGeneration]);
+  const day = (v: unknown) => (v === null ? null : v instanceof Date ? v.toISOString().slice(0, 10) : String(v));
+  const states = (await q(`SELECT * FROM customer_state WHERE rows_generation = $1 ORDER BY customer_id`)).map((r) => ({
+    features: storedFeatures(r, stateDay, EVENT_TYPES),
+    stage: r.stage,
+    furthest: r.furthest,
+    stageSince: day(r.stage_since),
+    nextChangeDay: day(r.next_change_day),
+  }));
+  const spells = (
+    await q(
+      `SELECT customer_id, from_day, to_day, stage, furthest, stage_since FROM stage_spell WHERE rows_generation = $1 ORDER BY customer_id, from_day`,
+    )
+  ).map((r) => [r.customer_id, day(r.from_day), day(r.to_day), r.stage, r.furthest, day(r.stage_since)]);
+  const counts = (
+    await q(`SELECT day, stage, customers FROM stage_day_count WHERE rows_generation = $1 ORDER BY day, stage`)
+  ).map((r) => [day(r.day), r.stage, r.customers]);
+  return { stateDay: pointer.stateDay, dataThrough: pointer.dataThrough, states, spells, counts };
+}
+
+describe.each(testWarehouses())("incremental state refreshes on $label", (factory) => {
+  let warehouse: TestWarehouse;
+  let appDb: TestAppDatabase;
+  beforeAll(async () => {
+    warehouse = await factory.open();
+    appDb = await openTestAppDatabase();
+  });
+  afterAll(async () => {
+    await warehouse?.close();
+    await appDb?.close();
+  });
+
+  for (const [name, model] of Object.entries(MODELS)) {
+    it(`end in the state a full rebuild gives (${name})`, async () => {
+      const lifecycle = new LifecycleService(warehouse, model, ZONE, new Set<LogicalTable>(TABLES), {
+        eventTypes: EVENT_TYPES,
+      });
+      const tables = new StateTables(appDb.sql);
+      const refresher = new StateRefresher(lifecycle, tables, { latenessDays: LATENESS_DAYS, fullEveryDays: 1_000 });
+      await fc.assert(
+        fc.asyncProperty(shop, async (s) => {
+          await warehouse.createTables({ replace: true });
+          for (const [i, day] of s.days.entries()) {
+            for (const [table, rows] of Object.entries(arriving(s, i)))
+              if (rows.length > 0) await warehouse.append(table as LogicalTable, rows);
+            const outcome = (await refresher.refresh({ stateDay: day, full: i === 0 }))!;
+            expect(outcome.kind).toBe(i === 0 ? "full" : "incremental");
+            expect(outcome.futureRows).toBeGreaterThanOrEqual(0);
+          }
+          const last = s.days.at(-1)!;
+          const incremental = await snapshot(tables, last);
+          const full = (await refresher.refresh({ stateDay: last, full: true }))!;
+          expect(full.kind).toBe("full");
+          expect(incremental).toEqual(await snapshot(tables, last));
+          // And the rows dated after the last state day were counted, not read.
+          const later = [...s.transactions, ...s.customers, ...s.events].filter(
+            ([, a]) => instantOf(a, s.days) >= asOfCutoff(last, ZONE).getTime(),
+          ).length;
+          expect(full.futureRows).toBe(later);
+        }),
+        { numRuns: 15, endOnFailure: true },
+      );
+    });
+  }
+});
