@@ -148,3 +148,31 @@ export function monthLabel(index: number): string {
 export function monthOf(day: string): number {
   return Number(day.slice(0, 4)) * 12 + Number(day.slice(5, 7)) - 1;
 }
+
+/** The periods a series is counted by. */
+export type SeriesInterval = "day" | "week" | "month";
+
+/**
+ * The periods of `interval` that meet [from, to], in order: each period's first day within the range
+ * and the day its counts are for (its last day, or `to` for a period still running at `to`). Weeks
+ * start on Monday (ISO 8601).
+ */
+export function seriesPoints(from: string, to: string, interval: SeriesInterval): { start: string; day: string }[] {
+  const points: { start: string; day: string }[] = [];
+  let start = from;
+  while (start <= to) {
+    let end: string;
+    if (interval === "day") end = start;
+    else if (interval === "week") {
+      const weekday = (new Date(`${start}T00:00:00Z`).getUTCDay() + 6) % 7; // Monday 0 … Sunday 6
+      end = addDays(start, 6 - weekday);
+    } else {
+      const [year, month] = [Number(start.slice(0, 4)), Number(start.slice(5, 7))];
+      end = new Date(Date.UTC(year, month, 0)).toISOString().slice(0, 10);
+    }
+    const day = end < to ? end : to;
+    points.push({ start, day });
+    start = addDays(day, 1);
+  }
+  return points;
+}

@@ -41,7 +41,7 @@ builder.queryField("funnel", (t) =>
   t.field({
     type: [FunnelStepRef],
     description:
-      "The stage funnel as of a day: for each progress stage in display order, how many customers got at least that far, and the drop-off from the step before. Counted in the warehouse.",
+      "The stage funnel as of a day: for each progress stage in display order, how many customers got at least that far, and the drop-off from the step before. From the state store's history when it serves the day (without a segment), else counted in the warehouse.",
     args: {
       asOf: t.arg({ type: "Date", description: AS_OF_DESCRIPTION }),
       firstSeen: t.arg({
@@ -55,7 +55,11 @@ builder.queryField("funnel", (t) =>
       const firstSeen = args.firstSeen ? { from: args.firstSeen.from, to: args.firstSeen.to } : undefined;
       if (firstSeen) checkPeriod(firstSeen, "firstSeen");
       const rule = args.segmentId ? await segmentRuleOn(String(args.segmentId), asOf, ctx) : undefined;
-      const steps = await ctx.services.funnel.stageFunnel({ asOf, firstSeen, segmentRule: rule });
+      // Without a segment, from the state store's history when it serves the day.
+      const stored = rule ? undefined : await ctx.lifecycle.state?.furthestCounts(asOf, firstSeen);
+      const steps = stored
+        ? ctx.services.funnel.steps(stored)
+        : await ctx.services.funnel.stageFunnel({ asOf, firstSeen, segmentRule: rule });
       return steps.map((s, i) => ({
         ...s,
         asOf,

@@ -1,7 +1,8 @@
 // Lifecycle stages: the model's stages with their distribution as of a day, and moves between days.
-import { daysBetween } from "../lifecycle/calendar.ts";
+import { daysBetween, seriesPoints } from "../lifecycle/calendar.ts";
 import {
   MAX_TIMING_SNAPSHOTS,
+  type StageCount,
   type StageTransition,
   type StageTiming as StageTimingResult,
 } from "../services/lifecycle/stages.ts";
@@ -125,7 +126,99 @@ const StageTimingRef = builder.objectRef<StageTiming>("StageTiming").implement({
   }),
 });
 
+const SeriesIntervalEnum = builder.enumType("SeriesInterval", {
+  description: "The periods a series counts by.",
+  values: {
+    DAY: { value: "day", description: "One point per day." },
+    WEEK: { value: "week", description: "ISO weeks, Monday to Sunday." },
+    MONTH: { value: "month", description: "Calendar months, first to last day." },
+  } as const,
+});
+
+interface StageSeriesPoint {
+  readonly start: string;
+  readonly day: string;
+  readonly counts: readonly StageCount[];
+}
+
+const StageSeriesCountRef = builder
+  .objectRef<StageCount & { readonly day: string; readonly total: number }>("StageSeriesCount")
+  .implement({
+    description: "Customers in one stage at the end of a series point's day.",
+    fields: (t) => ({
+      stage: t.field({
+        type: StageRef,
+        description: "The stage (its own count and members are for the point's day).",
+        resolve: (c) => ({ stage: c.stage, asOf: c.day }),
+      }),
+      count: t.exposeInt("count", { description: "Customers in the stage at the end of the day (count)." }),
+      share: t.float({
+        description: "count / all customers known that day (ratio 0–1); 0 when there are none.",
+        resolve: (c) => (c.total === 0 ? 0 : c.count / c.total),
+      }),
+    }),
+  });
+
+const StageSeriesPointRef = builder.objectRef<StageSeriesPoint>("StageSeriesPoint").implement({
+  description: "One period of a stage series: customers per stage at the end of its last day.",
+  fields: (t) => ({
+    start: t.field({ type: "Date", description: "The period's first day within the series.", resolve: (p) => p.start }),
+    day: t.field({
+      type: "Date",
+      description: "The day the counts are for: the period's last day, or the series' `to` for a period still running.",
+      resolve: (p) => p.day,
+    }),
+    total: t.int({
+      description: "Customers known at the end of the day (count).",
+      resolve: (p) => p.counts.reduce((n, c) => n + c.count, 0),
+    }),
+    stages: t.field({
+      type: [StageSeriesCountRef],
+      description: "Every stage in display order with its count and share.",
+      resolve: (p) => {
+        const total = p.counts.reduce((n, c) => n + c.count, 0);
+        return p.counts.map((c) => ({ ...c, day: p.day, total }));
+      },
+    }),
+  }),
+});
+
+/** Points a series may have from the state store's day counts (one query whatever their number). */
+export const MAX_SERIES_POINTS = 1_000;
+
 builder.queryFields((t) => ({
+  stageSeries: t.field({
+    type: [StageSeriesPointRef],
+    description:
+      "Customers per stage over time: one point per day, week or month from `from` to `to`, each counted at the end of its last day. From the state store's day counts in one query when it serves `to`; else each point is counted in the warehouse (at most 60 points then).",
+    args: {
+      from: t.arg({ type: "Date", required: true, description: "The first day of the series." }),
+      to: t.arg({ type: "Date", required: true, description: "The last day of the series (on or after from)." }),
+      interval: t.arg({
+        type: SeriesIntervalEnum,
+        defaultValue: "month",
+        description: "The periods to count by (default MONTH).",
+      }),
+    },
+    resolve: async (_root, args, ctx) => {
+      if (args.to < args.from) throw new InvalidInputError("to must not be before from", { argument: "to" });
+      const points = seriesPoints(args.from, args.to, args.interval ?? "month");
+      if (points.length > MAX_SERIES_POINTS)
+        throw new InvalidInputError(`the series has ${points.length} points; at most ${MAX_SERIES_POINTS}`, {
+          argument: "interval",
+        });
+      const stored = await ctx.lifecycle.state?.stageSeries(points.map((p) => p.day));
+      if (stored) return points.map((p) => ({ ...p, counts: stored.get(p.day)! }));
+      if (points.length > MAX_TIMING_SNAPSHOTS)
+        throw new InvalidInputError(
+          `the series has ${points.length} points; without the state store at most ${MAX_TIMING_SNAPSHOTS} (each is counted in the warehouse): use a longer interval or run clm refresh`,
+          { argument: "interval" },
+        );
+      const counts = [];
+      for (const p of points) counts.push({ ...p, counts: await ctx.lifecycle.stageCounts(p.day) });
+      return counts;
+    },
+  }),
   stages: t.field({
     type: [StageRef],
     description: "Every stage of the model in display order, with its distribution as of a day.",
@@ -138,13 +231,14 @@ builder.queryFields((t) => ({
   stageTimings: t.field({
     type: [StageTimingRef],
     description:
-      "For each stage, the mean and median days customers took to reach it, for entries in a period; computed in the warehouse.",
+      "For each stage, the mean and median days customers took to reach it, for entries in a period. From the state store's history when it serves `to`: every entry, on its exact day (stepDays does not apply); else computed in the warehouse on snapshot days every stepDays.",
     args: {
       from: t.arg({ type: "Date", required: true, description: "First snapshot day (entries are counted after it)." }),
       to: t.arg({ type: "Date", required: true, description: "Last day of the period." }),
       stepDays: t.arg.int({
         defaultValue: 7,
-        description: "Days between snapshots (1–365): the precision of entry days.",
+        description:
+          "Days between snapshots (1–365): the precision of entry days when computed in the warehouse. Entries from the state store are exact.",
       }),
     },
     resolve: async (_root, args, ctx) => {
@@ -152,6 +246,8 @@ builder.queryFields((t) => ({
       if (!(step >= 1 && step <= 365))
         throw new InvalidInputError("stepDays must be between 1 and 365", { argument: "stepDays" });
       if (args.to <= args.from) throw new InvalidInputError("to must be after from", { argument: "to" });
+      const exact = await ctx.lifecycle.state?.stageTimings(args.from, args.to);
+      if (exact) return exact.map((x) => ({ ...x, asOf: args.to }));
       const snapshots = Math.floor(daysBetween(args.from, args.to) / step) + 1;
       if (snapshots > MAX_TIMING_SNAPSHOTS) {
         throw new InvalidInputError(
@@ -166,7 +262,7 @@ builder.queryFields((t) => ({
   stageTransitions: t.field({
     type: [StageTransitionRef],
     description:
-      "How many customers moved from each stage on `from` to each stage on `to` (customers known on `to`, or a saved segment's members on `to`), computed in the warehouse.",
+      "How many customers moved from each stage on `from` to each stage on `to` (customers known on `to`, or a saved segment's members on `to`). From the state store's history when it serves `to` (without a segment), else computed in the warehouse.",
     args: {
       from: t.arg({
         type: "Date",
@@ -185,7 +281,8 @@ builder.queryFields((t) => ({
       const members = args.segmentId
         ? ctx.services.segments.members(args.to, await segmentRuleOn(String(args.segmentId), args.to, ctx), "read")
         : undefined;
-      const transitions = await service.transitions(args.from, args.to, members);
+      const stored = members ? undefined : await ctx.lifecycle.state?.transitions(args.from, args.to);
+      const transitions = stored ?? (await service.transitions(args.from, args.to, members));
       return transitions.map((x) => ({ ...x, fromDay: args.from, toDay: args.to }));
     },
   }),

@@ -51,8 +51,12 @@ export class FunnelService {
       sql`SELECT ${furthest} AS stage_index, COUNT(*) AS n FROM (${base}) AS f${where} GROUP BY 1`,
       { label: "stage_funnel" },
     );
-    const counts = new Map(rows.map((r) => [Number(r.stage_index), Number(r.n)]));
-    const steps = lifecycle.model.stages
+    return this.steps(new Map(rows.map((r) => [Number(r.stage_index), Number(r.n)])));
+  }
+
+  /** The funnel's steps from customers per furthest stage (display index): counted here or kept by the state store. */
+  steps(counts: ReadonlyMap<number, number>): FunnelStep[] {
+    const steps = this.lifecycle.model.stages
       .map((stage, index) => ({ stage, atStage: counts.get(index) ?? 0 }))
       .filter((s) => s.stage.kind === "progress");
     // Stages are in display order: reaching a step means a furthest stage at it or after it.

@@ -49,6 +49,23 @@ describe("the state store through GraphQL", () => {
     expect(fromWarehouse.answer.extensions?.stateStore).toBeUndefined();
     const stagesThen = await ask(stages, { asOf: pastDay });
     const stagesOnStateDay = await ask(stages, { asOf: STATE_DAY });
+    // Questions over the history: asked of the warehouse now, of the state after the refresh.
+    const historyQuestions = [
+      `{ stageSeries(from: "2025-07-01", to: "${STATE_DAY}", interval: MONTH) { start day total stages { stage { key } count share } } }`,
+      `{ stageSeries(from: "2026-05-20", to: "2026-06-12", interval: WEEK) { start day total stages { count } } }`,
+      `{ stageTransitions(from: "2026-01-31", to: "${STATE_DAY}") { from { key } to { key } count } }`,
+      `{ stageTransitions(from: "2025-06-30", to: "2025-12-31") { from { key } to { key } count } }`,
+      `{ stageTimings(from: "2026-05-02", to: "${STATE_DAY}", stepDays: 1) { stage { key } entries meanDaysFromFirstSeen medianDaysFromFirstSeen meanDaysFromFirstPurchase medianDaysFromFirstPurchase } }`,
+      `{ funnel(asOf: "${pastDay}") { stage { key } reached atStage } }`,
+      `{ funnel(asOf: "${STATE_DAY}", firstSeen: { from: "2025-01-01", to: "2025-06-30" }) { stage { key } reached atStage } }`,
+    ];
+    const historyThen = [];
+    for (const q of historyQuestions) {
+      const then = await ask(q);
+      expect(then.answer.errors, q).toBeUndefined();
+      expect(then.warehouseQueries, q).toBeGreaterThan(0);
+      historyThen.push(then.answer.data);
+    }
 
     const outcome = (await server.services.state.refresh({ stateDay: STATE_DAY }))!;
     expect(outcome).toMatchObject({ generation: 1, kind: "full", stateDay: STATE_DAY });
@@ -68,6 +85,17 @@ describe("the state store through GraphQL", () => {
     const todayStages = await ask(`{ stages { key count } }`);
     expect(todayStages.warehouseQueries).toBe(0);
     expect(todayStages.answer.data).toEqual(stagesOnStateDay.answer.data);
+
+    for (const [i, q] of historyQuestions.entries()) {
+      const now = await ask(q);
+      expect(now.warehouseQueries, q).toBe(0);
+      expect(now.answer.extensions?.stateStore, q).toEqual(freshness);
+      expect(now.answer.data, q).toEqual(historyThen[i]);
+    }
+    // Without the state, a daily series of more than 60 points is refused; with it, one query.
+    const daily = await ask(`{ stageSeries(from: "2024-07-01", to: "${STATE_DAY}", interval: DAY) { total } }`);
+    expect(daily.warehouseQueries).toBe(0);
+    expect(daily.answer.data!.stageSeries as unknown[]).toHaveLength(730);
 
     // A later day is the warehouse's.
     const later = await ask(stages, { asOf: addDays(STATE_DAY, 1) });

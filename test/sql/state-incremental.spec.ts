@@ -123,8 +123,10 @@ async function snapshot(tables: StateTables, stateDay: string) {
     )
   ).map((r) => [r.customer_id, day(r.from_day), day(r.to_day), r.stage, r.furthest, day(r.stage_since)]);
   const counts = (
-    await q(`SELECT day, stage, customers FROM stage_day_count WHERE rows_generation = $1 ORDER BY day, stage`)
-  ).map((r) => [day(r.day), r.stage, r.customers]);
+    await q(
+      `SELECT furthest, day, stage, customers FROM stage_day_count WHERE rows_generation = $1 ORDER BY furthest, day, stage`,
+    )
+  ).map((r) => [r.furthest, day(r.day), r.stage, r.customers]);
   return { stateDay: pointer.stateDay, dataThrough: pointer.dataThrough, states, spells, counts };
 }
 

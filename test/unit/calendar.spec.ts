@@ -3,10 +3,13 @@ import { describe, expect, it } from "vitest";
 import {
   addDays,
   asOfCutoff,
+  dayNumber,
+  dayOfNumber,
   daysBetween,
   isCalendarDay,
   monthLabel,
   monthOf,
+  seriesPoints,
   startOfDay,
   today,
 } from "../../src/lifecycle/calendar.ts";
@@ -126,6 +129,40 @@ describe("calendar day arithmetic", () => {
     for (const [day, index, label] of cases) {
       expect(monthOf(day), day).toBe(index);
       expect(monthLabel(index), String(index)).toBe(label);
+    }
+  });
+
+  it("splits a series into days, ISO weeks and months, the last period ending on `to`", () => {
+    expect(seriesPoints("2026-02-27", "2026-03-01", "day")).toEqual([
+      { start: "2026-02-27", day: "2026-02-27" },
+      { start: "2026-02-28", day: "2026-02-28" },
+      { start: "2026-03-01", day: "2026-03-01" },
+    ]);
+    // 2026-06-03 is a Wednesday: its week ends on Sunday the 7th.
+    expect(seriesPoints("2026-06-03", "2026-06-16", "week")).toEqual([
+      { start: "2026-06-03", day: "2026-06-07" },
+      { start: "2026-06-08", day: "2026-06-14" },
+      { start: "2026-06-15", day: "2026-06-16" },
+    ]);
+    expect(seriesPoints("2024-01-31", "2024-03-10", "month")).toEqual([
+      { start: "2024-01-31", day: "2024-01-31" },
+      { start: "2024-02-01", day: "2024-02-29" },
+      { start: "2024-03-01", day: "2024-03-10" },
+    ]);
+    expect(seriesPoints("2026-06-07", "2026-06-07", "week")).toEqual([{ start: "2026-06-07", day: "2026-06-07" }]);
+    expect(seriesPoints("2025-12-01", "2026-11-30", "month")).toHaveLength(12);
+    expect(seriesPoints("2026-06-08", "2026-06-07", "day")).toEqual([]);
+  });
+
+  it("numbers days from 1970-01-01 and back", () => {
+    for (const [day, n] of [
+      ["1970-01-01", 0],
+      ["1969-12-31", -1],
+      ["2026-06-30", 20_634],
+      ["2000-02-29", 11_016],
+    ] as const) {
+      expect(dayNumber(day)).toBe(n);
+      expect(dayOfNumber(n)).toBe(day);
     }
   });
 });

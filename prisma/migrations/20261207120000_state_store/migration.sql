@@ -78,11 +78,12 @@ CREATE TABLE "stage_spell" (
 -- CreateTable
 CREATE TABLE "stage_day_count" (
     "rows_generation" INTEGER NOT NULL,
+    "furthest" BOOLEAN NOT NULL,
     "day" DATE NOT NULL,
     "stage" SMALLINT NOT NULL,
     "customers" INTEGER NOT NULL,
 
-    CONSTRAINT "stage_day_count_pkey" PRIMARY KEY ("rows_generation","day","stage")
+    CONSTRAINT "stage_day_count_pkey" PRIMARY KEY ("rows_generation","furthest","day","stage")
 );
 
 -- CreateIndex

@@ -6,7 +6,7 @@ import type { CustomerFeatures } from "../../lifecycle/features.ts";
 import type { RfmScore } from "../../lifecycle/rfm.ts";
 import { MAX_CLV_FITS_PER_REQUEST, TooManyFitsError, type ClvModel } from "./clv.ts";
 import { loaderOf, memo } from "./loaders.ts";
-import type { StageCount } from "./stages.ts";
+import type { StageCount, StageTiming, StageTransition } from "./stages.ts";
 import type { Transaction } from "./transactions.ts";
 
 /** What the loaders read through: the lifecycle service's lookups. */
@@ -33,6 +33,13 @@ export interface StateAnswers {
   stageCounts(day: string): Promise<StageCount[] | undefined>;
   /** The day an answer without asOf is for. */
   defaultDay(): Promise<string>;
+  /** Stage counts of several days in one query. */
+  stageSeries(days: readonly string[]): Promise<Map<string, StageCount[]> | undefined>;
+  transitions(from: string, to: string): Promise<StageTransition[] | undefined>;
+  /** Entries into each stage in (from, to], exact to the day. */
+  stageTimings(from: string, to: string): Promise<StageTiming[] | undefined>;
+  /** Customers per furthest stage (display index) on a day, of those first seen in `firstSeen` when given. */
+  furthestCounts(day: string, firstSeen?: { from: string; to: string }): Promise<Map<number, number> | undefined>;
 }
 
 export class LifecycleRequest<Service extends LifecycleLookups = LifecycleLookups> {
@@ -45,8 +52,8 @@ export class LifecycleRequest<Service extends LifecycleLookups = LifecycleLookup
 
   constructor(
     readonly service: Service,
-    /** The state store, where the server has one. */
-    private readonly state?: StateAnswers,
+    /** The state store, where the server serves from one: asked first, the service when it cannot answer. */
+    readonly state?: StateAnswers,
   ) {}
 
   /** The day of answers without asOf, the same for the whole request. */

@@ -69,46 +69,52 @@ export interface RefreshPolicy {
   readonly fullEveryDays: number;
 }
 
-/** Customers per stage on each day, kept as changes per day while the spells go by. */
+/**
+ * Customers per stage on each day, by current stage and by furthest stage reached, kept as changes per
+ * day while the spells go by. Slot `stage` counts the current stage, `stages + stage` the furthest.
+ */
 class DailyStageCounts {
   private readonly changes = new Map<number, Int32Array>();
 
   constructor(private readonly stages: number) {}
 
-  private change(day: number, stage: number, by: number): void {
+  private change(day: number, slot: number, by: number): void {
     let row = this.changes.get(day);
-    if (!row) this.changes.set(day, (row = new Int32Array(this.stages)));
-    row[stage]! += by;
+    if (!row) this.changes.set(day, (row = new Int32Array(2 * this.stages)));
+    row[slot]! += by;
   }
 
   add(history: CustomerHistory): void {
-    for (const spell of history.spells) this.addSpell(spell.stage, spell.from, spell.to, 1);
+    for (const spell of history.spells) this.addSpell(spell, 1);
   }
 
   /** A spell [from, to) counted (`sign` 1) or taken out (−1); an open one lasts past every day. */
-  addSpell(stage: number, from: number, to: number | null, sign: 1 | -1): void {
-    this.change(from, stage, sign);
-    if (to !== null) this.change(to, stage, -sign);
+  addSpell(spell: { stage: number; furthest: number; from: number; to: number | null }, sign: 1 | -1): void {
+    for (const slot of [spell.stage, this.stages + spell.furthest]) {
+      this.change(spell.from, slot, sign);
+      if (spell.to !== null) this.change(spell.to, slot, -sign);
+    }
   }
 
-  /** Rows (day, stage, customers) for every day from the first to `lastDay`, stages with nobody left out. */
+  /** Rows of stage_day_count for every day from the first to `lastDay`, stages with nobody left out. */
   *rows(rowsGeneration: number, lastDay: number): Generator<unknown[]> {
-    for (const [day, stage, n] of this.totals(lastDay)) yield [rowsGeneration, day, stage, n];
+    for (const [day, furthest, stage, n] of this.totals(lastDay)) yield [rowsGeneration, furthest, day, stage, n];
   }
 
-  /** (day, stage, customers) for every day from the first change to `lastDay`, where not 0. */
-  *totals(lastDay: number): Generator<[string, number, number]> {
+  /** (day, by furthest stage, stage, customers) for every day from the first change to `lastDay`, where not 0. */
+  *totals(lastDay: number): Generator<[string, boolean, number, number]> {
     const days = [...this.changes.keys()].sort((a, b) => a - b);
     if (days.length === 0) return;
-    const running = new Int32Array(this.stages);
+    const running = new Int32Array(2 * this.stages);
     let next = 0;
     for (let day = days[0]!; day <= lastDay; day++) {
       if (days[next] === day) {
         const row = this.changes.get(day)!;
-        for (let s = 0; s < this.stages; s++) running[s]! += row[s]!;
+        for (let slot = 0; slot < running.length; slot++) running[slot]! += row[slot]!;
         next++;
       }
-      for (let s = 0; s < this.stages; s++) if (running[s] !== 0) yield [dayOfNumber(day), s, running[s]!];
+      for (let slot = 0; slot < running.length; slot++)
+        if (running[slot] !== 0) yield [dayOfNumber(day), slot >= this.stages, slot % this.stages, running[slot]!];
     }
   }
 }
@@ -367,7 +373,7 @@ export class StateRefresher {
       write: async (tx: AppSqlSession) => {
         await tx.copyRows(
           "stage_day_count",
-          ["rows_generation", "day", "stage", "customers"],
+          ["rows_generation", "furthest", "day", "stage", "customers"],
           batchesOf(counts.rows(generation, lastDay)),
         );
       },
@@ -420,7 +426,10 @@ export class StateRefresher {
       write: async (tx: AppSqlSession) => {
         const counts = new DailyStageCounts(lifecycle.model.stages.length);
         for (const spell of await tables.spellsOfCustomers(tx, rowsGeneration, ids))
-          counts.addSpell(spell.stage, dayNumber(spell.from), spell.to === null ? null : dayNumber(spell.to), -1);
+          counts.addSpell(
+            { ...spell, from: dayNumber(spell.from), to: spell.to === null ? null : dayNumber(spell.to) },
+            -1,
+          );
         for (const history of histories.values()) counts.add(history);
         await tables.deleteCustomers(tx, rowsGeneration, ids);
         const all = [...histories.values()];

@@ -7,7 +7,8 @@ import { currentRequestScope } from "../../request-scope.ts";
 import { DependencyError } from "../../errors.ts";
 import type { CustomerFeatures } from "../../lifecycle/features.ts";
 import type { CustomerFeatureService } from "../lifecycle/features.ts";
-import type { StageCount } from "../lifecycle/stages.ts";
+import type { StateAnswers } from "../lifecycle/request.ts";
+import type { StageCount, StageTiming, StageTransition } from "../lifecycle/stages.ts";
 import { StateRefresher, type RefreshOptions, type RefreshOutcome, type RefreshPolicy } from "./refresh.ts";
 import { StateTables, storedFeatures, type PublishedState, type RefreshRecord } from "./state-tables.ts";
 
@@ -36,7 +37,7 @@ export class StateNotReadyError extends DependencyError {
 /** The pointer is read at most this often per process: a lookup at a high rate reads it from memory. */
 const POINTER_TTL_MS = 1_000;
 
-export class StateStore {
+export class StateStore implements StateAnswers {
   private tablesPromise: Promise<StateTables> | undefined;
   private pointerCache: { at: number; value: Promise<PublishedState | null> } | undefined;
 
@@ -135,6 +136,74 @@ export class StateStore {
         return [features.customerId, features];
       }),
     );
+  }
+
+  /** Customers per stage at the end of each day, in one query; undefined when the state does not serve the last. */
+  async stageSeries(days: readonly string[]): Promise<Map<string, StageCount[]> | undefined> {
+    const last = [...days].sort().at(-1);
+    const state = last === undefined ? undefined : await this.stateFor(last);
+    if (!state) return undefined;
+    const found = await (await this.tables()).dayCounts(state.modelHash, days);
+    if (!found) return undefined;
+    served(found.pointer);
+    const { stages } = this.lifecycle.model;
+    return new Map(
+      days.map((day) => {
+        const counts = found.counts.get(day);
+        return [day, stages.map((stage, i) => ({ stage, count: counts?.get(i) ?? 0 }))];
+      }),
+    );
+  }
+
+  /** Moves between the stages of two days, from the history; undefined when the state does not serve `to`. */
+  async transitions(from: string, to: string): Promise<StageTransition[] | undefined> {
+    const state = await this.stateFor(to);
+    if (!state) return undefined;
+    const found = await (await this.tables()).transitions(state.modelHash, from, to);
+    if (!found) return undefined;
+    served(found.pointer);
+    const { stages } = this.lifecycle.model;
+    return found.rows
+      .map((r) => ({ from: r.from === null ? null : stages[r.from]!, to: stages[r.to]!, count: r.n }))
+      .sort((a, b) => (a.from?.order ?? 0) - (b.from?.order ?? 0) || a.to.order - b.to.order);
+  }
+
+  /** Entries into each stage on the days in (from, to], exact to the day, from the history. */
+  async stageTimings(from: string, to: string): Promise<StageTiming[] | undefined> {
+    const state = await this.stateFor(to);
+    if (!state) return undefined;
+    const found = await (await this.tables()).entries(state.modelHash, from, to);
+    if (!found) return undefined;
+    served(found.pointer);
+    const byStage = new Map(found.rows.map((r) => [Number(r.stage), r]));
+    const num = (v: unknown) => (v === null || v === undefined ? null : Number(v));
+    return this.lifecycle.model.stages.map((stage, i) => {
+      const r = byStage.get(i);
+      return {
+        stage,
+        entries: r ? Number(r.n) : 0,
+        meanDaysFromFirstSeen: num(r?.mean_seen),
+        medianDaysFromFirstSeen: num(r?.median_seen),
+        meanDaysFromFirstPurchase: num(r?.mean_purchase),
+        medianDaysFromFirstPurchase: num(r?.median_purchase),
+      };
+    });
+  }
+
+  /** Customers per furthest stage on `day` (only those first seen in `firstSeen`, when given). */
+  async furthestCounts(
+    day: string,
+    firstSeen?: { from: string; to: string },
+  ): Promise<Map<number, number> | undefined> {
+    const state = await this.stateFor(day);
+    if (!state) return undefined;
+    const tables = await this.tables();
+    const found = firstSeen
+      ? await tables.furthestCountsFirstSeen(state.modelHash, day, firstSeen)
+      : await tables.stageCountsOn(state.modelHash, day, { furthest: true });
+    if (!found) return undefined;
+    served(found.pointer);
+    return found.counts;
   }
 
   /** Customers per stage at the end of `day` from the history; undefined when the state does not serve it. */

@@ -274,12 +274,17 @@ export class StateTables {
     session: AppSqlSession,
     rowsGeneration: number,
     ids: readonly string[],
-  ): Promise<{ stage: number; from: string; to: string | null }[]> {
+  ): Promise<{ stage: number; furthest: number; from: string; to: string | null }[]> {
     const rows = await session.query(
-      `SELECT stage, from_day, to_day FROM stage_spell WHERE rows_generation = $1 AND customer_id = ANY($2::text[])`,
+      `SELECT stage, furthest, from_day, to_day FROM stage_spell WHERE rows_generation = $1 AND customer_id = ANY($2::text[])`,
       [rowsGeneration, ids],
     );
-    return rows.map((r) => ({ stage: Number(r.stage), from: date(r.from_day)!, to: date(r.to_day) }));
+    return rows.map((r) => ({
+      stage: Number(r.stage),
+      furthest: Number(r.furthest),
+      from: date(r.from_day)!,
+      to: date(r.to_day),
+    }));
   }
 
   /** Removes some customers' state and spells from the served rows (they are written again). */
@@ -302,12 +307,12 @@ export class StateTables {
     rowsGeneration: number,
     from: string,
     to: string,
-    changes: readonly (readonly [string, number, number])[],
+    changes: readonly (readonly [string, boolean, number, number])[],
   ): Promise<void> {
     if (to > from) {
       await session.query(
-        `INSERT INTO stage_day_count (rows_generation, day, stage, customers)
-         SELECT c.rows_generation, d::date, c.stage, c.customers
+        `INSERT INTO stage_day_count (rows_generation, furthest, day, stage, customers)
+         SELECT c.rows_generation, c.furthest, d::date, c.stage, c.customers
          FROM stage_day_count c CROSS JOIN generate_series($2::date + 1, $3::date, interval '1 day') AS d
          WHERE c.rows_generation = $1 AND c.day = $2::date`,
         [rowsGeneration, from, to],
@@ -315,10 +320,17 @@ export class StateTables {
     }
     if (changes.length === 0) return;
     await session.query(
-      `INSERT INTO stage_day_count (rows_generation, day, stage, customers)
-       SELECT $1, d, s, n FROM unnest($2::date[], $3::int[], $4::int[]) AS u(d, s, n)
-       ON CONFLICT (rows_generation, day, stage) DO UPDATE SET customers = stage_day_count.customers + EXCLUDED.customers`,
-      [rowsGeneration, changes.map((c) => c[0]), changes.map((c) => c[1]), changes.map((c) => c[2])],
+      `INSERT INTO stage_day_count (rows_generation, furthest, day, stage, customers)
+       SELECT $1, f, d, s, n FROM unnest($2::date[], $3::boolean[], $4::int[], $5::int[]) AS u(d, f, s, n)
+       ON CONFLICT (rows_generation, furthest, day, stage)
+       DO UPDATE SET customers = stage_day_count.customers + EXCLUDED.customers`,
+      [
+        rowsGeneration,
+        changes.map((c) => c[0]),
+        changes.map((c) => c[1]),
+        changes.map((c) => c[2]),
+        changes.map((c) => c[3]),
+      ],
     );
     await session.query(`DELETE FROM stage_day_count WHERE rows_generation = $1 AND customers = 0`, [rowsGeneration]);
   }
@@ -406,19 +418,119 @@ export class StateTables {
   async stageCountsOn(
     modelHash: string,
     day: string,
+    options: { furthest?: boolean } = {},
   ): Promise<{ pointer: PublishedState; counts: Map<number, number> } | null> {
+    const found = await this.dayCounts(modelHash, [day], options);
+    return found && { pointer: found.pointer, counts: found.counts.get(day) ?? new Map() };
+  }
+
+  /** Customers per stage (or furthest stage) at the end of each of `days`, in one query, with the pointer. */
+  async dayCounts(
+    modelHash: string,
+    days: readonly string[],
+    options: { furthest?: boolean } = {},
+  ): Promise<{ pointer: PublishedState; counts: Map<string, Map<number, number>> } | null> {
     const rows = await this.sql.query(
       `SELECT p.generation, p.rows_generation, p.state_day, p.data_through, p.model_hash, p.stage_keys, p.published_at,
-              c.stage, c.customers
-       FROM state_pointer p LEFT JOIN stage_day_count c ON c.rows_generation = p.rows_generation AND c.day = $2
+              c.day, c.stage, c.customers
+       FROM state_pointer p LEFT JOIN stage_day_count c
+         ON c.rows_generation = p.rows_generation AND c.furthest = $3 AND c.day = ANY($2::date[])
        WHERE p.id = 1 AND p.model_hash = $1`,
-      [modelHash, day],
+      [modelHash, days, options.furthest ?? false],
     );
     if (rows.length === 0) return null;
-    const counts = new Map<number, number>();
-    for (const r of rows)
-      if (r.stage !== null && r.stage !== undefined) counts.set(Number(r.stage), Number(r.customers));
+    const counts = new Map<string, Map<number, number>>();
+    for (const r of rows) {
+      if (r.stage === null || r.stage === undefined) continue;
+      const day = date(r.day)!;
+      if (!counts.has(day)) counts.set(day, new Map());
+      counts.get(day)!.set(Number(r.stage), Number(r.customers));
+    }
     return { pointer: toPointer(rows[0]!), counts };
+  }
+
+  /**
+   * How many customers were in each stage on `from` (null: not yet known) and in each on `to`, over
+   * the customers known on `to`: one pass over the spells alive on either day.
+   */
+  async transitions(
+    modelHash: string,
+    from: string,
+    to: string,
+  ): Promise<{ pointer: PublishedState; rows: { from: number | null; to: number; n: number }[] } | null> {
+    const pointer = await this.pointerOf(modelHash);
+    if (!pointer) return null;
+    const rows = await this.sql.query(
+      `SELECT MAX(CASE WHEN from_day <= $2 AND (to_day IS NULL OR to_day > $2) THEN stage END) AS from_stage,
+              MAX(CASE WHEN from_day <= $3 AND (to_day IS NULL OR to_day > $3) THEN stage END) AS to_stage
+       FROM stage_spell
+       WHERE rows_generation = (SELECT rows_generation FROM state_pointer WHERE id = 1 AND model_hash = $1)
+         AND from_day <= $3 AND (to_day IS NULL OR to_day > $2)
+       GROUP BY customer_id`,
+      [modelHash, from, to],
+    );
+    const counts = new Map<string, { from: number | null; to: number; n: number }>();
+    for (const r of rows) {
+      if (r.to_stage === null || r.to_stage === undefined) continue;
+      const fromStage = r.from_stage === null || r.from_stage === undefined ? null : Number(r.from_stage);
+      const key = `${fromStage}|${r.to_stage}`;
+      const entry = counts.get(key) ?? { from: fromStage, to: Number(r.to_stage), n: 0 };
+      entry.n++;
+      counts.set(key, entry);
+    }
+    return { pointer, rows: [...counts.values()] };
+  }
+
+  /**
+   * Entries into each stage on days in (from, to]: the first day of each run of days in one stage,
+   * with the days since the customer was first seen and (when they had bought by then) since their
+   * first purchase, as mean and median per stage.
+   */
+  async entries(modelHash: string, from: string, to: string) {
+    const pointer = await this.pointerOf(modelHash);
+    if (!pointer) return null;
+    const rows = await this.sql.query(
+      `SELECT e.stage, COUNT(*)::int AS n,
+              AVG(e.from_seen)::float8 AS mean_seen,
+              percentile_cont(0.5) WITHIN GROUP (ORDER BY e.from_seen)::float8 AS median_seen,
+              AVG(e.from_purchase)::float8 AS mean_purchase,
+              percentile_cont(0.5) WITHIN GROUP (ORDER BY e.from_purchase)::float8 AS median_purchase
+       FROM (SELECT s.stage, (s.from_day - c.first_seen_date) AS from_seen,
+                    CASE WHEN c.first_purchase_date <= s.from_day THEN s.from_day - c.first_purchase_date END AS from_purchase
+             FROM stage_spell s JOIN customer_state c
+               ON c.rows_generation = s.rows_generation AND c.customer_id = s.customer_id
+             WHERE s.rows_generation = (SELECT rows_generation FROM state_pointer WHERE id = 1 AND model_hash = $1)
+               AND s.from_day = s.stage_since AND s.from_day > $2 AND s.from_day <= $3) AS e
+       GROUP BY e.stage`,
+      [modelHash, from, to],
+    );
+    return { pointer, rows };
+  }
+
+  /** Customers first seen in [from, to] per furthest stage on `day`. */
+  async furthestCountsFirstSeen(modelHash: string, day: string, firstSeen: { from: string; to: string }) {
+    const pointer = await this.pointerOf(modelHash);
+    if (!pointer) return null;
+    const rows = await this.sql.query(
+      `SELECT s.furthest, COUNT(*)::int AS n
+       FROM stage_spell s JOIN customer_state c ON c.rows_generation = s.rows_generation AND c.customer_id = s.customer_id
+       WHERE s.rows_generation = (SELECT rows_generation FROM state_pointer WHERE id = 1 AND model_hash = $1)
+         AND s.from_day <= $2 AND (s.to_day IS NULL OR s.to_day > $2)
+         AND c.first_seen_date >= $3 AND c.first_seen_date <= $4
+       GROUP BY s.furthest`,
+      [modelHash, day, firstSeen.from, firstSeen.to],
+    );
+    return { pointer, counts: new Map(rows.map((r) => [Number(r.furthest), Number(r.n)])) };
+  }
+
+  /**
+   * The pointer when the served state was built with `modelHash`. The queries after it name the rows
+   * by the pointer again, so they never read rows a refresh published meanwhile has removed; the
+   * freshness they report may then be one generation behind their rows.
+   */
+  private async pointerOf(modelHash: string): Promise<PublishedState | null> {
+    const pointer = await this.pointer();
+    return pointer && pointer.modelHash === modelHash ? pointer : null;
   }
 
   /** The stage and furthest stage of customers on a past day, from their spells. */
