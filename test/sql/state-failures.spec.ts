@@ -1,0 +1,124 @@
+// Bad input and failures of a state refresh: rows without a customer id are counted and left out, rows
+// dated after the state day wait for their day, a warehouse failing midway fails that refresh only
+// (recorded with its error, its rows removed, the previous state serving), and the server's schedule
+// retries a failed refresh with backoff, counting both outcomes.
+import pino from "pino";
+import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import type { StreamOptions, WarehouseConnector } from "../../src/connectors/connector.ts";
+import { asOfCutoff } from "../../src/lifecycle/calendar.ts";
+import { defaultStageModel } from "../../src/lifecycle/stage-model.ts";
+import { ServerMetrics } from "../../src/observability/metrics.ts";
+import { LifecycleService } from "../../src/services/lifecycle/service.ts";
+import { StateRefresher, type RefreshOutcome } from "../../src/services/state/refresh.ts";
+import { RefreshSchedule } from "../../src/services/state/schedule.ts";
+import type { StateStore } from "../../src/services/state/state-store.ts";
+import { StateTables } from "../../src/services/state/state-tables.ts";
+import { sql, type Sql } from "../../src/sql/sql.ts";
+import { openTestAppDatabase, testWarehouses, type TestAppDatabase, type TestWarehouse } from "../helpers/databases.ts";
+
+const DAY = "2026-06-30";
+const CUTOFF = asOfCutoff(DAY, "UTC").getTime();
+const HOUR = 3_600_000;
+
+describe("state refresh failures and bad input", () => {
+  let warehouse: TestWarehouse;
+  let appDb: TestAppDatabase;
+  beforeAll(async () => {
+    warehouse = await testWarehouses()[0]!.open();
+    appDb = await openTestAppDatabase();
+    await warehouse.createTables({ replace: true });
+    // A warehouse of one's own may hold rows without an id; the embedded tables refuse them unless told.
+    await warehouse.query(sql`ALTER TABLE transactions ALTER COLUMN customer_id DROP NOT NULL`);
+    await warehouse.append("transactions", [
+      ["a", CUTOFF - 40 * 24 * HOUR, 10, null, null],
+      ["a", CUTOFF - 2 * HOUR, 5, null, null],
+      ["b", CUTOFF - 100 * 24 * HOUR, 7, null, null],
+      [null, CUTOFF - 3 * HOUR, 99, null, null],
+      [null, CUTOFF - 30 * HOUR, 1, null, null],
+      ["c", CUTOFF + 2 * HOUR, 20, null, null],
+      ["a", CUTOFF + 30 * HOUR, 20, null, null],
+    ]);
+  });
+  afterAll(async () => {
+    await warehouse?.close();
+    await appDb?.close();
+  });
+
+  it("counts rows without an id and rows after the state day, and leaves them out", async () => {
+    const lifecycle = await LifecycleService.open(warehouse, defaultStageModel(), "UTC");
+    const tables = new StateTables(appDb.sql);
+    const outcome = (await new StateRefresher(lifecycle, tables).refresh({ stateDay: DAY, full: true }))!;
+    expect(outcome).toMatchObject({ customers: 2, nullIdRows: 2, futureRows: 2 });
+    expect(outcome.warnings).toContain("2 rows without a customer id were left out");
+    const state = (await tables.customerStates(new StateRefresher(lifecycle, tables).modelHash, ["a", "b", "c"]))!;
+    expect(state.rows.map((r) => r.customer_id).sort()).toEqual(["a", "b"]);
+  });
+
+  it("fails a refresh whose warehouse fails midway, and keeps the previous state serving", async () => {
+    const lifecycle = await LifecycleService.open(warehouse, defaultStageModel(), "UTC");
+    const tables = new StateTables(appDb.sql);
+    const good = (await new StateRefresher(lifecycle, tables).refresh({ stateDay: DAY, full: true }))!;
+    // The same warehouse, whose activity stream breaks after its first batch.
+    const breaking = Object.create(warehouse) as WarehouseConnector;
+    breaking.stream = async function* <R>(query: Sql, options?: StreamOptions) {
+      for await (const batch of warehouse.stream(query, { ...options, batchRows: 1 })) {
+        yield batch as R[];
+        throw new Error("connection reset by the warehouse");
+      }
+    } as WarehouseConnector["stream"];
+    const broken = new LifecycleService(breaking, defaultStageModel(), "UTC", lifecycle.available);
+    const refresher = new StateRefresher(broken, tables);
+    await expect(refresher.refresh({ stateDay: DAY, full: true })).rejects.toThrow(/connection reset/);
+    const last = (await tables.lastRefresh())!;
+    expect(last).toMatchObject({ generation: good.generation + 1, published: false });
+    expect(last.error).toMatch(/connection reset/);
+    expect((await tables.pointer())!.generation).toBe(good.generation);
+    const served = (await tables.customerStates(refresher.modelHash, ["a", "b"]))!;
+    expect(served.pointer.generation).toBe(good.generation);
+    expect(served.rows).toHaveLength(2);
+    const leftover = await appDb.sql.query<{ n: number }>(
+      `SELECT count(*)::int AS n FROM customer_state WHERE rows_generation <> $1`,
+      [good.generation],
+    );
+    expect(leftover[0]!.n).toBe(0);
+  });
+});
+
+describe("the server's refresh schedule", () => {
+  it("retries a failed refresh with backoff, logging and counting each outcome", async () => {
+    const lines: Record<string, unknown>[] = [];
+    const log = pino({ level: "info" }, { write: (line: string) => void lines.push(JSON.parse(line)) });
+    const metrics = new ServerMetrics();
+    let calls = 0;
+    const published = { generation: 7, kind: "full", milliseconds: 12, warnings: [] } as unknown as RefreshOutcome;
+    const store = {
+      dueInMs: async () => 0,
+      refresh: async () => {
+        calls++;
+        if (calls < 3) throw new Error(`warehouse down (${calls})`);
+        return published;
+      },
+    } as unknown as StateStore;
+    const schedule = new RefreshSchedule(store, {
+      everyMinutes: 0,
+      atStart: true,
+      log,
+      metrics,
+      retryFirstMs: 20,
+      retryMaxMs: 40,
+    });
+    schedule.start();
+    const deadline = Date.now() + 5_000;
+    while (calls < 3 && Date.now() < deadline) await new Promise((r) => setTimeout(r, 10));
+    await new Promise((r) => setTimeout(r, 20));
+    await schedule.stop();
+    expect(calls).toBe(3);
+    const messages = lines.map((l) => l.msg);
+    expect(messages.filter((m) => m === "state refresh failed; the previous state keeps serving")).toHaveLength(2);
+    expect(messages).toContain("state refresh published");
+    const text = await metrics.registry.metrics();
+    expect(text).toMatch(/clm_state_refreshes_total\{kind="full",result="failed"\} 2/);
+    expect(text).toMatch(/clm_state_refreshes_total\{kind="full",result="published"\} 1/);
+    expect(text).toMatch(/clm_state_generation 7/);
+  });
+});
