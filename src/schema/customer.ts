@@ -2,6 +2,7 @@
 // are batched into one warehouse query per day.
 import { eventFeatureField, FEATURES, type CustomerFeatures, type EventMeasure } from "../lifecycle/features.ts";
 import type { Transaction } from "../services/lifecycle/transactions.ts";
+import type { StageSpellView } from "../services/lifecycle/stages.ts";
 import type { RequestContext } from "./context.ts";
 import { builder } from "./builder.ts";
 import { InvalidInputError } from "../errors.ts";
@@ -119,6 +120,34 @@ const TransactionRef = builder.objectRef<Transaction>("Transaction").implement({
   }),
 });
 
+const StageSpellRef = builder.objectRef<StageSpellView>("StageSpell").implement({
+  description: "A stretch of days a customer spent in one stage (and one furthest stage).",
+  fields: (t) => ({
+    stage: t.field({
+      type: StageRef,
+      description: "The stage on those days.",
+      resolve: (s) => ({ stage: s.stage, asOf: s.from }),
+    }),
+    furthestStage: t.field({
+      type: StageRef,
+      description: "The furthest stage reached on those days.",
+      resolve: (s) => ({ stage: s.furthest, asOf: s.from }),
+    }),
+    from: t.field({ type: "Date", description: "The first day of the stretch.", resolve: (s) => s.from }),
+    to: t.field({
+      type: "Date",
+      nullable: true,
+      description: "The first day after it (the next stretch's first day); null while it lasts on the as-of day.",
+      resolve: (s) => s.to,
+    }),
+    enteredStage: t.field({
+      type: "Date",
+      description: "The day the customer entered this stage (earlier than from when only the furthest stage changed).",
+      resolve: (s) => s.enteredStage,
+    }),
+  }),
+});
+
 CustomerRef.implement({
   description: "A person known to the business (a buyer or a prospect), as of a day.",
   fields: (t) => ({
@@ -139,6 +168,12 @@ CustomerRef.implement({
       description:
         "The furthest stage of the lifecycle reached: the stage the rules give when lapse stages (at risk, churned) are skipped.",
       resolve: (c, _args, ctx) => ({ stage: ctx.lifecycle.service.model.furthest(c.features), asOf: c.asOf }),
+    }),
+    stageHistory: t.field({
+      type: [StageSpellRef],
+      description:
+        "Every stage the customer was in up to the day, oldest first, exact to the day: from the state store's history when it serves the day, else worked out from their activity in the warehouse (batched: one query per request).",
+      resolve: (c, _args, ctx) => ctx.lifecycle.stageHistory(c.asOf).load(c.id),
     }),
     transactions: t.connection(
       {

@@ -6,7 +6,7 @@ import type { CustomerFeatures } from "../../lifecycle/features.ts";
 import type { RfmScore } from "../../lifecycle/rfm.ts";
 import { MAX_CLV_FITS_PER_REQUEST, TooManyFitsError, type ClvModel } from "./clv.ts";
 import { loaderOf, memo } from "./loaders.ts";
-import type { StageCount, StageTiming, StageTransition } from "./stages.ts";
+import type { StageCount, StageSpellView, StageTiming, StageTransition } from "./stages.ts";
 import type { Transaction } from "./transactions.ts";
 
 /** What the loaders read through: the lifecycle service's lookups. */
@@ -21,6 +21,7 @@ export interface LifecycleLookups {
     limit: number,
   ): Promise<Map<string, Transaction[]>>;
   stageCounts(asOf: string): Promise<StageCount[]>;
+  stageHistories(asOf: string, customerIds: readonly string[]): Promise<Map<string, StageSpellView[]>>;
   clvModel(asOf: string, timeUnit: TimeUnit, model: PurchaseModelKind): Promise<ClvModel>;
 }
 
@@ -38,6 +39,8 @@ export interface StateAnswers {
   transitions(from: string, to: string): Promise<StageTransition[] | undefined>;
   /** Entries into each stage in (from, to], exact to the day. */
   stageTimings(from: string, to: string): Promise<StageTiming[] | undefined>;
+  /** Customers' stage histories up to a day. */
+  stageHistories(day: string, ids: readonly string[]): Promise<Map<string, StageSpellView[]> | undefined>;
   /** Customers per furthest stage (display index) on a day, of those first seen in `firstSeen` when given. */
   furthestCounts(day: string, firstSeen?: { from: string; to: string }): Promise<Map<number, number> | undefined>;
 }
@@ -48,6 +51,7 @@ export class LifecycleRequest<Service extends LifecycleLookups = LifecycleLookup
   private readonly transactionLoaders = new Map<string, DataLoader<string, Transaction[]>>();
   private readonly rfmLoaders = new Map<string, DataLoader<string, RfmScore | null>>();
   private readonly clvFits = new Map<string, Promise<ClvModel>>();
+  private readonly historyLoaders = new Map<string, DataLoader<string, StageSpellView[]>>();
   private defaultDayPromise: Promise<string> | undefined;
 
   constructor(
@@ -84,6 +88,16 @@ export class LifecycleRequest<Service extends LifecycleLookups = LifecycleLookup
   transactions(asOf: string, offset: number, limit: number): DataLoader<string, Transaction[]> {
     return memo(this.transactionLoaders, `${asOf}|${offset}|${limit}`, () =>
       loaderOf((ids) => this.service.transactionsOf(asOf, ids, offset, limit), []),
+    );
+  }
+
+  /** Stage histories up to a day: one query for every customer of the request asking, from the state when it serves. */
+  stageHistory(asOf: string): DataLoader<string, StageSpellView[]> {
+    return memo(this.historyLoaders, asOf, () =>
+      loaderOf(
+        async (ids) => (await this.state?.stageHistories(asOf, ids)) ?? this.service.stageHistories(asOf, ids),
+        [],
+      ),
     );
   }
 

@@ -13,7 +13,13 @@ import { ClvFits, type ClvModel } from "./clv.ts";
 import { CustomerFeatureService } from "./features.ts";
 import { LifecycleRequest, type StateAnswers } from "./request.ts";
 import { RfmQueries, type RfmCell } from "./rfm.ts";
-import { StageQueries, type StageCount, type StageTiming, type StageTransition } from "./stages.ts";
+import {
+  StageQueries,
+  type StageCount,
+  type StageSpellView,
+  type StageTiming,
+  type StageTransition,
+} from "./stages.ts";
 import { TransactionQueries, type Transaction } from "./transactions.ts";
 
 /** The optional contract tables present and complete, from the warehouse's table statuses. */
@@ -99,6 +105,11 @@ export class LifecycleService extends CustomerFeatureService {
   /** See StageQueries.stageMembers. */
   stageMembers(asOf: string, stageKey: string, first: number, afterId?: string): Promise<CustomerFeatures[]> {
     return this.stages.stageMembers(asOf, stageKey, first, afterId);
+  }
+
+  /** See StageQueries.stageHistories. */
+  stageHistories(asOf: string, customerIds: readonly string[]): Promise<Map<string, StageSpellView[]>> {
+    return this.stages.stageHistories(asOf, customerIds);
   }
 
   /** See StageQueries.transitions. */

@@ -5,6 +5,10 @@ import { addDays } from "../../lifecycle/calendar.ts";
 import type { CustomerFeatures } from "../../lifecycle/features.ts";
 import type { Stage } from "../../lifecycle/stage-model.ts";
 import { featureColumns, type CustomerFeatureService } from "./features.ts";
+import { activityDays, FeatureAccumulator, type ActivityRow } from "../../lifecycle/activity.ts";
+import { asOfCutoff, dayNumber, dayOfNumber } from "../../lifecycle/calendar.ts";
+import { activitySql } from "../../lifecycle/features-sql.ts";
+import { customerHistory, StageClock } from "../../lifecycle/stage-history.ts";
 
 export interface StageCount {
   readonly stage: Stage;
@@ -43,8 +47,71 @@ function emptyTiming(stage: Stage): StageTiming {
   };
 }
 
+/** A stretch of days in one stage and furthest stage, as the API shows it. */
+export interface StageSpellView {
+  readonly stage: Stage;
+  readonly furthest: Stage;
+  readonly from: string;
+  /** The first day of the next spell; null: still the stage on the as-of day. */
+  readonly to: string | null;
+  /** The day the customer entered `stage`. */
+  readonly enteredStage: string;
+}
+
 export class StageQueries {
-  constructor(private readonly lifecycle: CustomerFeatureService) {}
+  private readonly clock: StageClock;
+
+  constructor(private readonly lifecycle: CustomerFeatureService) {
+    this.clock = new StageClock(lifecycle.model);
+  }
+
+  /**
+   * Customers' stage histories up to `asOf`, worked out in TypeScript from their activity per day
+   * (one warehouse query for the batch): what the state store keeps, for any day.
+   */
+  async stageHistories(asOf: string, customerIds: readonly string[]): Promise<Map<string, StageSpellView[]>> {
+    const { warehouse, eventTypes, available, timeZone, model } = this.lifecycle;
+    const rows = await warehouse.query<ActivityRow>(
+      activitySql({
+        dialect: warehouse.dialect,
+        mapping: warehouse.mapping,
+        available,
+        cutoff: asOfCutoff(asOf, timeZone),
+        timeZone,
+        eventTypes,
+        customerIds,
+      }),
+      { label: "stage_history", asOf },
+    );
+    const byCustomer = new Map<string, ActivityRow[]>();
+    for (const row of rows) {
+      if (row.customer_id === null || row.customer_id === undefined) continue;
+      const id = String(row.customer_id);
+      if (!byCustomer.has(id)) byCustomer.set(id, []);
+      byCustomer.get(id)!.push(row);
+    }
+    const accumulator = new FeatureAccumulator(eventTypes, {
+      customers: available.has("customers"),
+      events: available.has("events"),
+    });
+    const histories = new Map<string, StageSpellView[]>();
+    for (const [id, customerRows] of byCustomer) {
+      const days = activityDays(customerRows, eventTypes.length);
+      const history = customerHistory(model, this.clock, accumulator, id, days, dayNumber(asOf));
+      if (!history) continue;
+      histories.set(
+        id,
+        history.spells.map((s) => ({
+          stage: model.stages[s.stage]!,
+          furthest: model.stages[s.furthest]!,
+          from: dayOfNumber(s.from),
+          to: s.to === null ? null : dayOfNumber(s.to),
+          enteredStage: dayOfNumber(s.stageSince),
+        })),
+      );
+    }
+    return histories;
+  }
 
   /** How many customers are in each stage, every stage listed (display order), computed in the warehouse. */
   async stageCounts(asOf: string): Promise<StageCount[]> {

@@ -8,7 +8,7 @@ import { DependencyError } from "../../errors.ts";
 import type { CustomerFeatures } from "../../lifecycle/features.ts";
 import type { CustomerFeatureService } from "../lifecycle/features.ts";
 import type { StateAnswers } from "../lifecycle/request.ts";
-import type { StageCount, StageTiming, StageTransition } from "../lifecycle/stages.ts";
+import type { StageCount, StageSpellView, StageTiming, StageTransition } from "../lifecycle/stages.ts";
 import { StateRefresher, type RefreshOptions, type RefreshOutcome, type RefreshPolicy } from "./refresh.ts";
 import { StateTables, storedFeatures, type PublishedState, type RefreshRecord } from "./state-tables.ts";
 
@@ -204,6 +204,29 @@ export class StateStore implements StateAnswers {
     if (!found) return undefined;
     served(found.pointer);
     return found.counts;
+  }
+
+  /** Customers' stage histories up to `day` from the stored spells; undefined when the state does not serve it. */
+  async stageHistories(day: string, ids: readonly string[]): Promise<Map<string, StageSpellView[]> | undefined> {
+    const state = await this.stateFor(day);
+    if (!state) return undefined;
+    const found = await (await this.tables()).spellsOf(state.modelHash, ids, day);
+    if (!found) return undefined;
+    served(found.pointer);
+    const { stages } = this.lifecycle.model;
+    return new Map(
+      [...found.spells].map(([id, spells]) => [
+        id,
+        spells.map((s) => ({
+          stage: stages[s.stage]!,
+          furthest: stages[s.furthest]!,
+          from: s.from,
+          // A spell still running on `day` is open as of that day.
+          to: s.to !== null && s.to <= day ? s.to : null,
+          enteredStage: s.stageSince,
+        })),
+      ]),
+    );
   }
 
   /** Customers per stage at the end of `day` from the history; undefined when the state does not serve it. */

@@ -560,21 +560,35 @@ export class StateTables {
     return { pointer: toPointer(rows[0]!), stages };
   }
 
-  /** The stage spells of one customer, oldest first. */
-  async spellsOf(modelHash: string, customerId: string) {
-    return this.sql.query<{
-      from_day: unknown;
-      to_day: unknown;
-      stage: number;
-      furthest: number;
-      stage_since: unknown;
-    }>(
-      `SELECT s.from_day, s.to_day, s.stage, s.furthest, s.stage_since
-       FROM state_pointer p JOIN stage_spell s ON s.rows_generation = p.rows_generation AND s.customer_id = $2
+  /** The stage spells of some customers that began by `day`, oldest first, with the pointer. */
+  async spellsOf(modelHash: string, customerIds: readonly string[], day: string) {
+    const rows = await this.sql.query(
+      `SELECT p.generation, p.rows_generation, p.state_day, p.data_through, p.model_hash, p.stage_keys, p.published_at,
+              s.customer_id, s.from_day, s.to_day, s.stage, s.furthest, s.stage_since
+       FROM state_pointer p LEFT JOIN stage_spell s
+         ON s.rows_generation = p.rows_generation AND s.customer_id = ANY($2::text[]) AND s.from_day <= $3
        WHERE p.id = 1 AND p.model_hash = $1
-       ORDER BY s.from_day`,
-      [modelHash, customerId],
+       ORDER BY s.customer_id, s.from_day`,
+      [modelHash, customerIds, day],
     );
+    if (rows.length === 0) return null;
+    const spells = new Map<
+      string,
+      { from: string; to: string | null; stage: number; furthest: number; stageSince: string }[]
+    >();
+    for (const r of rows) {
+      if (r.customer_id === null || r.customer_id === undefined) continue;
+      const id = String(r.customer_id);
+      if (!spells.has(id)) spells.set(id, []);
+      spells.get(id)!.push({
+        from: date(r.from_day)!,
+        to: date(r.to_day),
+        stage: Number(r.stage),
+        furthest: Number(r.furthest),
+        stageSince: date(r.stage_since)!,
+      });
+    }
+    return { pointer: toPointer(rows[0]!), spells };
   }
 }
 
