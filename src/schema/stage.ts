@@ -12,6 +12,7 @@ import { segmentRuleOn } from "./segment-access.ts";
 type StageTiming = StageTimingResult & { readonly asOf: string };
 import { builder } from "./builder.ts";
 import { customerPage } from "./customer.ts";
+import { encodeCursor, forwardPage, toPage } from "./paging.ts";
 import { AS_OF_DESCRIPTION, resolveAsOf } from "./lifecycle-args.ts";
 import { CustomerRef, StageRef } from "./refs.ts";
 
@@ -183,6 +184,17 @@ const StageSeriesPointRef = builder.objectRef<StageSeriesPoint>("StageSeriesPoin
   }),
 });
 
+const RankFieldEnum = builder.enumType("CustomerRankField", {
+  description: "What a ranked list of customers is ordered by.",
+  values: {
+    REVENUE: { value: "revenue", description: "Revenue to date (currency of the amounts)." },
+    PURCHASE_DAYS: { value: "purchaseDays", description: "Distinct days with a purchase." },
+    ORDER_COUNT: { value: "orderCount", description: "Orders to date." },
+    RECENCY_DAYS: { value: "recencyDays", description: "Days since the last purchase." },
+    TENURE_DAYS: { value: "tenureDays", description: "Days since first seen." },
+  } as const,
+});
+
 /** Points a series may have from the state store's day counts (one query whatever their number). */
 export const MAX_SERIES_POINTS = 1_000;
 
@@ -219,6 +231,45 @@ builder.queryFields((t) => ({
       return counts;
     },
   }),
+  rankedCustomers: t.connection(
+    {
+      type: CustomerRef,
+      description:
+        "The customers of a stage ranked by a feature (ties by id), e.g. at-risk customers by revenue: the list to act on first. From the state store's stored columns on its day, else computed in the warehouse. Customers without the feature (prospects have no recency) come last.",
+      args: {
+        stage: t.arg.string({ required: true, description: "The stage's key, e.g. at_risk." }),
+        orderBy: t.arg({
+          type: RankFieldEnum,
+          defaultValue: "revenue",
+          description: "The feature to rank by (default REVENUE).",
+        }),
+        descending: t.arg.boolean({
+          defaultValue: true,
+          description: "Largest first (default); false: smallest first.",
+        }),
+        asOf: t.arg({ type: "Date", description: AS_OF_DESCRIPTION }),
+      },
+      resolve: async (_root, args, ctx) => {
+        if (ctx.lifecycle.service.model.indexOf(args.stage) === undefined)
+          throw new InvalidInputError(`unknown stage ${JSON.stringify(args.stage)}`, { argument: "stage" });
+        const asOf = await resolveAsOf(args.asOf, ctx);
+        const { size, after } = forwardPage(args, "rank");
+        const offset = Number(after ?? 0);
+        if (!Number.isSafeInteger(offset) || offset < 0)
+          throw new InvalidInputError("after is not a cursor of this connection", { argument: "after" });
+        const rank = { field: args.orderBy ?? "revenue", descending: args.descending ?? true };
+        const rows =
+          (await ctx.lifecycle.state?.rankedMembers(asOf, args.stage, rank, offset, size + 1)) ??
+          (await ctx.lifecycle.service.rankedMembers(asOf, args.stage, rank, offset, size + 1));
+        const loader = ctx.lifecycle.features(asOf);
+        for (const features of rows) loader.prime(features.customerId, features);
+        const nodes = rows.map((features) => ({ id: features.customerId, asOf, features }));
+        return toPage(nodes, size, (_n, i) => encodeCursor("rank", String(offset + i + 1)), offset > 0);
+      },
+    },
+    { name: "RankedCustomerConnection", description: "A page of a ranked list of customers." },
+    { name: "RankedCustomerEdge", description: "A ranked customer and its cursor (its rank)." },
+  ),
   stages: t.field({
     type: [StageRef],
     description: "Every stage of the model in display order, with its distribution as of a day.",

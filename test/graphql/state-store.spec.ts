@@ -5,6 +5,7 @@
 // refuses what the state cannot answer, and CLM_STATE=off never reads it.
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { addDays } from "../../src/lifecycle/calendar.ts";
+import { encodeCursor } from "../../src/schema/paging.ts";
 import { DEMO_END_DATE, startTestServer, type TestServer } from "../helpers/server.ts";
 
 const STATE_DAY = DEMO_END_DATE;
@@ -57,6 +58,9 @@ describe("the state store through GraphQL", () => {
       `{ stageTransitions(from: "2025-06-30", to: "2025-12-31") { from { key } to { key } count } }`,
       `{ stageTimings(from: "2026-05-02", to: "${STATE_DAY}", stepDays: 1) { stage { key } entries meanDaysFromFirstSeen medianDaysFromFirstSeen meanDaysFromFirstPurchase medianDaysFromFirstPurchase } }`,
       `{ funnel(asOf: "${pastDay}") { stage { key } reached atStage } }`,
+      `{ rankedCustomers(stage: "at_risk", first: 5, asOf: "${STATE_DAY}") { edges { cursor node { id features { revenue } } } pageInfo { hasNextPage } } }`,
+      `{ rankedCustomers(stage: "loyal", orderBy: RECENCY_DAYS, descending: false, first: 4, asOf: "${STATE_DAY}", after: "${encodeCursor("rank", "3")}") { edges { node { id features { recencyDays } } } } }`,
+      `{ rankedCustomers(stage: "prospect", orderBy: TENURE_DAYS, first: 3, asOf: "${STATE_DAY}") { edges { node { id } } } }`,
       ...[STATE_DAY, pastDay].map(
         (day) =>
           `{ customers(ids: ["c000001", "c000007", "c000123", "c000388"], asOf: "${day}") { id stageHistory { stage { key } furthestStage { key } from to enteredStage } } }`,

@@ -6,7 +6,7 @@ import type { CustomerFeatures } from "../../lifecycle/features.ts";
 import type { RfmScore } from "../../lifecycle/rfm.ts";
 import { MAX_CLV_FITS_PER_REQUEST, TooManyFitsError, type ClvModel } from "./clv.ts";
 import { loaderOf, memo } from "./loaders.ts";
-import type { StageCount, StageSpellView, StageTiming, StageTransition } from "./stages.ts";
+import type { RankedList, StageCount, StageSpellView, StageTiming, StageTransition } from "./stages.ts";
 import type { Transaction } from "./transactions.ts";
 
 /** What the loaders read through: the lifecycle service's lookups. */
@@ -41,6 +41,14 @@ export interface StateAnswers {
   stageTimings(from: string, to: string): Promise<StageTiming[] | undefined>;
   /** Customers' stage histories up to a day. */
   stageHistories(day: string, ids: readonly string[]): Promise<Map<string, StageSpellView[]> | undefined>;
+  /** A page of a stage's customers ranked by a feature. */
+  rankedMembers(
+    day: string,
+    stageKey: string,
+    rank: RankedList,
+    offset: number,
+    limit: number,
+  ): Promise<CustomerFeatures[] | undefined>;
   /** Customers per furthest stage (display index) on a day, of those first seen in `firstSeen` when given. */
   furthestCounts(day: string, firstSeen?: { from: string; to: string }): Promise<Map<number, number> | undefined>;
 }

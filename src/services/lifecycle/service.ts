@@ -15,6 +15,7 @@ import { LifecycleRequest, type StateAnswers } from "./request.ts";
 import { RfmQueries, type RfmCell } from "./rfm.ts";
 import {
   StageQueries,
+  type RankedList,
   type StageCount,
   type StageSpellView,
   type StageTiming,
@@ -105,6 +106,17 @@ export class LifecycleService extends CustomerFeatureService {
   /** See StageQueries.stageMembers. */
   stageMembers(asOf: string, stageKey: string, first: number, afterId?: string): Promise<CustomerFeatures[]> {
     return this.stages.stageMembers(asOf, stageKey, first, afterId);
+  }
+
+  /** See StageQueries.rankedMembers. */
+  rankedMembers(
+    asOf: string,
+    stageKey: string,
+    rank: RankedList,
+    offset: number,
+    limit: number,
+  ): Promise<CustomerFeatures[]> {
+    return this.stages.rankedMembers(asOf, stageKey, rank, offset, limit);
   }
 
   /** See StageQueries.stageHistories. */

@@ -47,6 +47,14 @@ function emptyTiming(stage: Stage): StageTiming {
   };
 }
 
+/** The features a ranked list may be ordered by: those the state store keeps (or works out) per customer. */
+export const RANK_FIELDS = ["revenue", "purchaseDays", "orderCount", "recencyDays", "tenureDays"] as const;
+
+export interface RankedList {
+  readonly field: (typeof RANK_FIELDS)[number];
+  readonly descending: boolean;
+}
+
 /** A stretch of days in one stage and furthest stage, as the API shows it. */
 export interface StageSpellView {
   readonly stage: Stage;
@@ -138,6 +146,33 @@ export class StageQueries {
 WHERE ${stageIndex} = ${integer(index)}${after}
 ORDER BY f.customer_id LIMIT ${first}`,
       { label: "stage_members", asOf },
+    );
+    return this.lifecycle.featuresInOrder(
+      asOf,
+      rows.map((row) => String(row.customer_id)),
+    );
+  }
+
+  /**
+   * Customers in a stage ordered by a feature (then by id), a page of them from `offset`: the ranked
+   * list the state store answers from its stored columns, computed in the warehouse.
+   */
+  async rankedMembers(
+    asOf: string,
+    stageKey: string,
+    rank: RankedList,
+    offset: number,
+    limit: number,
+  ): Promise<CustomerFeatures[]> {
+    const index = this.lifecycle.model.indexOf(stageKey);
+    if (index === undefined) return [];
+    const stageIndex = this.lifecycle.model.stageIndexSql(featureColumns);
+    const column = featureColumns.column(rank.field);
+    const rows = await this.lifecycle.warehouse.query<{ customer_id: string }>(
+      sql`SELECT f.customer_id AS customer_id FROM (${this.lifecycle.stagedFeatures(asOf, [rank.field])}) AS f
+WHERE ${stageIndex} = ${integer(index)}
+ORDER BY ${column} ${rank.descending ? sql`DESC` : sql`ASC`} NULLS LAST, f.customer_id LIMIT ${limit} OFFSET ${offset}`,
+      { label: "ranked_members", asOf },
     );
     return this.lifecycle.featuresInOrder(
       asOf,

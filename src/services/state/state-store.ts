@@ -8,7 +8,7 @@ import { DependencyError } from "../../errors.ts";
 import type { CustomerFeatures } from "../../lifecycle/features.ts";
 import type { CustomerFeatureService } from "../lifecycle/features.ts";
 import type { StateAnswers } from "../lifecycle/request.ts";
-import type { StageCount, StageSpellView, StageTiming, StageTransition } from "../lifecycle/stages.ts";
+import type { RankedList, StageCount, StageSpellView, StageTiming, StageTransition } from "../lifecycle/stages.ts";
 import { StateRefresher, type RefreshOptions, type RefreshOutcome, type RefreshPolicy } from "./refresh.ts";
 import { StateTables, storedFeatures, type PublishedState, type RefreshRecord } from "./state-tables.ts";
 
@@ -204,6 +204,23 @@ export class StateStore implements StateAnswers {
     if (!found) return undefined;
     served(found.pointer);
     return found.counts;
+  }
+
+  /** A page of a stage's customers ranked by a stored feature on the state day; undefined for other days. */
+  async rankedMembers(
+    day: string,
+    stageKey: string,
+    rank: RankedList,
+    offset: number,
+    limit: number,
+  ): Promise<CustomerFeatures[] | undefined> {
+    const state = await this.stateFor(day);
+    const stage = this.lifecycle.model.indexOf(stageKey);
+    if (!state || day !== state.stateDay || stage === undefined) return undefined;
+    const found = await (await this.tables()).ranked(state.modelHash, stage, rank, offset, limit);
+    if (!found) return undefined;
+    served(found.pointer);
+    return found.rows.map((row) => storedFeatures(row, found.pointer.stateDay, this.lifecycle.eventTypes));
   }
 
   /** Customers' stage histories up to `day` from the stored spells; undefined when the state does not serve it. */

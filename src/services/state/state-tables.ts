@@ -560,6 +560,38 @@ export class StateTables {
     return { pointer: toPointer(rows[0]!), stages };
   }
 
+  /**
+   * State rows of the customers in a stage, ordered by a stored feature (then by id, in byte order as
+   * the warehouses sort), a page from `offset`.
+   */
+  async ranked(
+    modelHash: string,
+    stage: number,
+    rank: { field: string; descending: boolean },
+    offset: number,
+    limit: number,
+  ): Promise<{ pointer: PublishedState; rows: Record<string, unknown>[] } | null> {
+    const pointer = await this.pointerOf(modelHash);
+    if (!pointer) return null;
+    const orderBy: Record<string, string> = {
+      revenue: "s.revenue",
+      purchaseDays: "s.purchase_days",
+      orderCount: "s.order_count",
+      recencyDays: "(p.state_day - s.last_purchase_date)",
+      tenureDays: "(p.state_day - s.first_seen_date)",
+    };
+    const expression = orderBy[rank.field];
+    if (!expression) throw new Error(`not a stored ranking: ${rank.field}`);
+    const rows = await this.sql.query(
+      `SELECT s.* FROM state_pointer p JOIN customer_state s ON s.rows_generation = p.rows_generation
+       WHERE p.id = 1 AND p.model_hash = $1 AND s.stage = $2
+       ORDER BY ${expression} ${rank.descending ? "DESC" : "ASC"} NULLS LAST, s.customer_id COLLATE "C"
+       LIMIT $3 OFFSET $4`,
+      [modelHash, stage, limit, offset],
+    );
+    return { pointer, rows };
+  }
+
   /** The stage spells of some customers that began by `day`, oldest first, with the pointer. */
   async spellsOf(modelHash: string, customerIds: readonly string[], day: string) {
     const rows = await this.sql.query(
