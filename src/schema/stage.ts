@@ -247,6 +247,9 @@ builder.queryFields((t) => ({
           defaultValue: true,
           description: "Largest first (default); false: smallest first.",
         }),
+        segmentId: t.arg.id({
+          description: "Only members of this saved segment (its definition evaluated on the day, in the warehouse).",
+        }),
         asOf: t.arg({ type: "Date", description: AS_OF_DESCRIPTION }),
       },
       resolve: async (_root, args, ctx) => {
@@ -258,9 +261,17 @@ builder.queryFields((t) => ({
         if (!Number.isSafeInteger(offset) || offset < 0)
           throw new InvalidInputError("after is not a cursor of this connection", { argument: "after" });
         const rank = { field: args.orderBy ?? "revenue", descending: args.descending ?? true };
-        const rows =
-          (await ctx.lifecycle.state?.rankedMembers(asOf, args.stage, rank, offset, size + 1)) ??
-          (await ctx.lifecycle.service.rankedMembers(asOf, args.stage, rank, offset, size + 1));
+        const rows = args.segmentId
+          ? await ctx.services.segments.ranked(
+              asOf,
+              await segmentRuleOn(String(args.segmentId), asOf, ctx),
+              args.stage,
+              rank,
+              offset,
+              size + 1,
+            )
+          : ((await ctx.lifecycle.state?.rankedMembers(asOf, args.stage, rank, offset, size + 1)) ??
+            (await ctx.lifecycle.service.rankedMembers(asOf, args.stage, rank, offset, size + 1)));
         const loader = ctx.lifecycle.features(asOf);
         for (const features of rows) loader.prime(features.customerId, features);
         const nodes = rows.map((features) => ({ id: features.customerId, asOf, features }));

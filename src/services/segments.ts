@@ -9,7 +9,7 @@ import { fieldsOf, type Rule } from "../lifecycle/rules.ts";
 import { readsRfm, SEGMENT_FIELDS, segmentScope, type SegmentField } from "../lifecycle/segment-definition.ts";
 import { featureColumns } from "./lifecycle/features.ts";
 import type { LifecycleService } from "./lifecycle/service.ts";
-import type { StageCount } from "./lifecycle/stages.ts";
+import type { RankedList, StageCount } from "./lifecycle/stages.ts";
 
 export class SegmentService {
   constructor(readonly lifecycle: LifecycleService) {}
@@ -68,6 +68,33 @@ FROM (${
       customerRange,
     );
     return sql`SELECT f.* FROM (${staged}) AS f WHERE ${compileRuleSql(rule, this.columns)}`;
+  }
+
+  /**
+   * Members in a stage ranked by a feature (ties by id, those without it last), a page from `offset`,
+   * with their features: the ranked list of rankedCustomers restricted to a segment.
+   */
+  async ranked(
+    asOf: string,
+    rule: Rule,
+    stageKey: string,
+    rank: RankedList,
+    offset: number,
+    limit: number,
+  ): Promise<CustomerFeatures[]> {
+    const inStage: Rule = { all: [rule, { field: "stage", op: "eq", value: stageKey }] };
+    const read = [...fieldsOf(inStage)].filter((f) => featureSpec(f) !== undefined);
+    const staged = this.relation(asOf, readsRfm(fieldsOf(inStage)), [...read, rank.field]);
+    const column = ident("m", featureSpec(rank.field)!.column);
+    const rows = await this.lifecycle.warehouse.query<{ customer_id: string }>(
+      sql`SELECT m.customer_id AS customer_id FROM (SELECT f.* FROM (${staged}) AS f WHERE ${compileRuleSql(inStage, this.columns)}) AS m
+ORDER BY ${column} ${rank.descending ? sql`DESC` : sql`ASC`} NULLS LAST, m.customer_id LIMIT ${limit} OFFSET ${offset}`,
+      { label: "segment_ranked" },
+    );
+    return this.lifecycle.featuresInOrder(
+      asOf,
+      rows.map((row) => String(row.customer_id)),
+    );
   }
 
   async size(asOf: string, rule: Rule): Promise<number> {

@@ -132,6 +132,34 @@ describe("the state store through GraphQL", () => {
   });
 });
 
+describe("rankedCustomers of a segment", () => {
+  it("ranks the segment's members as the whole stage ranks them", async () => {
+    const server = await startTestServer({ customers: 300 });
+    try {
+      const created = (await server.graphql(
+        `mutation { createSegment(input: { name: "by email", definition: { field: "acquisitionChannel", op: "eq", value: "email" } }) { id } }`,
+      )) as Answer;
+      const segmentId = (created.data!.createSegment as { id: string }).id;
+      const ranked = async (segment: string | null, first: number) => {
+        const answer = (await server.graphql(
+          `query ($segmentId: ID, $first: Int) { rankedCustomers(stage: "at_risk", segmentId: $segmentId, first: $first, asOf: "${STATE_DAY}") { edges { node { id features { revenue acquisitionChannel } } } } }`,
+          { segmentId: segment, first },
+        )) as Answer;
+        expect(answer.errors).toBeUndefined();
+        return (
+          answer.data!.rankedCustomers as { edges: { node: { id: string; features: Record<string, unknown> } }[] }
+        ).edges.map((e) => e.node);
+      };
+      const everyone = await ranked(null, 500);
+      const members = await ranked(segmentId, 5);
+      expect(members.length).toBe(5);
+      expect(members).toEqual(everyone.filter((c) => c.features.acquisitionChannel === "email").slice(0, 5));
+    } finally {
+      await server.close();
+    }
+  });
+});
+
 describe("CLM_STATE", () => {
   it("required: refuses what the state cannot answer yet, with a code", async () => {
     const server = await startTestServer({ customers: 50, stateMode: "required" });
