@@ -735,11 +735,171 @@ function metricTile(m, view) {
   return tile;
 }
 
+/** Stage shares at the end of each of the 24 months up to the day (all customers: series have no segment). */
+async function loadSeries(view, signal) {
+  const from = monthStart(view.asOf, -23);
+  const { stageSeries } = await graphql(Q.SERIES, { from, to: view.asOf }, signal);
+  const stages = stageSeries[0]?.stages.map((s) => s.stage) ?? [];
+  const colors = stageColors(stages);
+  setSub("series", `Share of everyone known at the end of each month, ${from.slice(0, 7)} to ${view.asOf}`);
+  card("series").dataset.points = String(stageSeries.length);
+  await draw("series", {
+    grid: { left: 48, right: 16, top: 16, bottom: 72 },
+    tooltip: { trigger: "axis", renderMode: "richText", confine: true },
+    legend: { bottom: 0, type: "scroll", textStyle: { color: MUTED } },
+    xAxis: { type: "category", data: stageSeries.map((p) => p.start.slice(0, 7)), axisLabel: { color: MUTED } },
+    yAxis: { type: "value", max: 1, axisLabel: { color: MUTED, formatter: (v) => pct(v, 0) } },
+    series: stages.map((stage, i) => ({
+      type: "line",
+      name: stage.name,
+      stack: "share",
+      areaStyle: { opacity: 0.85 },
+      lineStyle: { width: 0 },
+      symbol: "none",
+      itemStyle: { color: colors[stage.key] },
+      data: stageSeries.map((p) => p.stages[i].share),
+      tooltip: { valueFormatter: (v) => pct(v) },
+    })),
+  });
+}
+
+/** The stage the ranked list shows: the one picked, else at risk, else the first lapse stage. */
+async function rankedStage(signal) {
+  const select = $("#ranked-stage");
+  if (select.options.length === 0) {
+    const { stages } = await graphql(Q.STAGE_KEYS, {}, signal);
+    const sorted = [...stages].sort((a, b) => a.order - b.order);
+    select.replaceChildren(
+      ...sorted.map((s) => {
+        const option = document.createElement("option");
+        option.value = s.key;
+        option.textContent = s.name;
+        return option;
+      }),
+    );
+    select.value = sorted.find((s) => s.key === "at_risk")?.key ?? sorted.find((s) => s.kind === "LAPSE")?.key ?? "";
+  }
+  return { key: select.value, name: select.selectedOptions[0]?.textContent ?? select.value };
+}
+
+/** A stage's ten customers with the most revenue (the segment's members when one is picked). */
+async function loadRanked(view, signal) {
+  const stage = await rankedStage(signal);
+  const { rankedCustomers } = await graphql(
+    Q.RANKED,
+    { stage: stage.key, asOf: view.asOf, segmentId: view.segmentId || null },
+    signal,
+  );
+  const rows = rankedCustomers.edges.map((e) => e.node);
+  setSub("ranked", `${stage.name} on ${view.asOf}, most revenue first${view.segmentId ? " (segment members)" : ""}`);
+  const body = $("#ranked tbody");
+  body.replaceChildren(
+    ...rows.map((c, i) => {
+      const tr = document.createElement("tr");
+      tr.dataset.customer = c.id;
+      const cells = [String(i + 1), c.id, formatValue(c.features.revenue, "CURRENCY"), int(c.features.purchaseDays)];
+      cells.push(c.features.recencyDays === null ? "—" : `${int(c.features.recencyDays)} d`);
+      for (const text of cells) {
+        const td = document.createElement("td");
+        td.textContent = text;
+        tr.append(td);
+      }
+      tr.tabIndex = 0;
+      tr.title = "Show this customer";
+      return tr;
+    }),
+  );
+  $("#ranked").dataset.rows = String(rows.length);
+  if (rows.length === 0) {
+    const tr = document.createElement("tr");
+    const td = document.createElement("td");
+    td.colSpan = 5;
+    td.textContent = "Nobody in this stage.";
+    tr.append(td);
+    body.append(tr);
+  }
+}
+
+/** One customer: stages, RFM, predicted CLV and the stage history as a timeline (none until one is asked for). */
+async function loadCustomer(view, signal) {
+  const id = $("#customerId").value.trim();
+  const facts = $("#customer-facts");
+  const timeline = $("#customer-timeline");
+  if (!id) {
+    setSub("customer", "Look a customer up by id, or pick one from the list.");
+    facts.replaceChildren();
+    timeline.replaceChildren();
+    card("customer").dataset.customer = "";
+    return;
+  }
+  const { customer } = await graphql(Q.CUSTOMER, { id, asOf: view.asOf }, signal);
+  card("customer").dataset.customer = customer ? customer.id : "";
+  if (!customer) {
+    setSub("customer", `No customer ${id} known on ${view.asOf}.`);
+    facts.replaceChildren();
+    timeline.replaceChildren();
+    return;
+  }
+  setSub("customer", `${customer.id} on ${customer.asOf}`);
+  const rows = [
+    ["Stage", customer.stage.name, customer.stage.key],
+    ["Furthest stage", customer.furthestStage.name, customer.furthestStage.key],
+    [
+      "RFM",
+      customer.rfm ? `${customer.rfm.code} · ${customer.rfm.segment}` : "— (no purchase)",
+      customer.rfm?.code ?? "",
+    ],
+    [
+      "Predicted CLV (1 year)",
+      customer.prediction ? formatValue(customer.prediction.predictedClv, "CURRENCY") : "—",
+      customer.prediction ? String(customer.prediction.predictedClv) : "",
+    ],
+    ["P(alive)", customer.prediction ? pct(customer.prediction.probabilityAlive) : "—", ""],
+    ["Revenue", formatValue(customer.features.revenue, "CURRENCY"), String(customer.features.revenue)],
+    ["Purchase days", int(customer.features.purchaseDays), String(customer.features.purchaseDays)],
+    ["First seen", customer.features.firstSeenDate ?? "—", ""],
+  ];
+  facts.replaceChildren(
+    ...rows.flatMap(([term, value, raw]) => {
+      const dt = document.createElement("dt");
+      dt.textContent = term;
+      const dd = document.createElement("dd");
+      dd.textContent = value;
+      dd.dataset.value = raw;
+      return [dt, dd];
+    }),
+  );
+  // The timeline: one band per stretch of days, as wide as it lasted (the last one up to the day).
+  const spells = customer.stageHistory;
+  const first = spells[0]?.from ?? customer.asOf;
+  const end = addDays(customer.asOf, 1);
+  const days = (a, b) => Math.max(0, (Date.parse(`${b}T00:00:00Z`) - Date.parse(`${a}T00:00:00Z`)) / 86_400_000);
+  const span = Math.max(1, days(first, end));
+  const colors = stageColors(spells.map((s) => s.stage));
+  timeline.replaceChildren(
+    ...spells.map((s) => {
+      const band = document.createElement("div");
+      band.className = "band";
+      band.dataset.stage = s.stage.key;
+      band.dataset.from = s.from;
+      band.dataset.to = s.to ?? "";
+      band.style.setProperty("flex-grow", String(days(s.from, s.to ?? end) / span));
+      band.style.setProperty("background", colors[s.stage.key]);
+      band.title = `${s.stage.name}: ${s.from} to ${s.to ? addDays(s.to, -1) : "now"}`;
+      band.textContent = s.stage.name;
+      return band;
+    }),
+  );
+}
+
 const CARDS = {
   metrics: loadMetrics,
   stages: loadStages,
+  series: loadSeries,
   funnel: loadFunnel,
   transitions: loadTransitions,
+  ranked: loadRanked,
+  customer: loadCustomer,
   cohorts: loadCohorts,
   rfm: loadRfm,
 };
@@ -757,6 +917,8 @@ function writeUrl(view) {
   params.set("asOf", view.asOf);
   if (view.periodDays !== 90) params.set("period", String(view.periodDays));
   if (view.segmentId) params.set("segment", view.segmentId);
+  const customer = $("#customerId").value.trim();
+  if (customer) params.set("customer", customer);
   history.replaceState(null, "", `${location.pathname}?${params}`);
 }
 
@@ -853,7 +1015,42 @@ async function start() {
   const params = new URLSearchParams(location.search);
   $("#asOf").value = isDay(params.get("asOf")) ? params.get("asOf") : localToday();
   if (["30", "90", "365"].includes(params.get("period"))) $("#period").value = params.get("period");
+  $("#customerId").value = params.get("customer") ?? "";
   showKeyState();
+
+  // The customer card on its own: a lookup, or a row of the ranked list, redraws only it.
+  const showCustomer = async () => {
+    const view = readView();
+    writeUrl(view);
+    resetCard("customer");
+    try {
+      await loadCustomer(view);
+      card("customer").dataset.status = "ok";
+    } catch (error) {
+      showCardError("customer", error);
+    }
+  };
+  $("#customer-form").addEventListener("submit", (event) => {
+    event.preventDefault();
+    void showCustomer();
+  });
+  const pick = (event) => {
+    const row = event.target.closest("tr[data-customer]");
+    if (!row || (event.type === "keydown" && event.key !== "Enter")) return;
+    $("#customerId").value = row.dataset.customer;
+    void showCustomer();
+  };
+  $("#ranked").addEventListener("click", pick);
+  $("#ranked").addEventListener("keydown", pick);
+  $("#ranked-stage").addEventListener("change", async () => {
+    resetCard("ranked");
+    try {
+      await loadRanked(readView());
+      card("ranked").dataset.status = "ok";
+    } catch (error) {
+      showCardError("ranked", error);
+    }
+  });
 
   // Refresh: the segment list too (segments saved since the page opened appear).
   $("#controls").addEventListener("submit", (event) => {

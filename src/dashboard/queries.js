@@ -171,3 +171,97 @@ export const METRICS = /* GraphQL */ `
     }
   }
 `;
+
+/** Stage shares at the end of each month (from the state store's day counts when it serves the day). */
+export const SERIES = /* GraphQL */ `
+  query DashboardSeries($from: Date!, $to: Date!) {
+    stageSeries(from: $from, to: $to, interval: MONTH) {
+      start
+      day
+      total
+      stages {
+        stage {
+          key
+          name
+          kind
+          order
+        }
+        count
+        share
+      }
+    }
+  }
+`;
+
+/** The stages to rank customers in, for the ranked list's picker. */
+export const STAGE_KEYS = /* GraphQL */ `
+  query DashboardStageKeys {
+    stages {
+      key
+      name
+      kind
+      order
+    }
+  }
+`;
+
+/** A stage's customers ranked by revenue (segmentId: null for all customers, else its members on asOf). */
+export const RANKED = /* GraphQL */ `
+  query DashboardRanked($stage: String!, $asOf: Date!, $segmentId: ID) {
+    rankedCustomers(stage: $stage, orderBy: REVENUE, first: 10, asOf: $asOf, segmentId: $segmentId) {
+      edges {
+        node {
+          id
+          features {
+            revenue
+            purchaseDays
+            recencyDays
+          }
+        }
+      }
+    }
+  }
+`;
+
+/** One customer on the day: stages, RFM, predicted CLV and the stage history for the timeline. */
+export const CUSTOMER = /* GraphQL */ `
+  query DashboardCustomer($id: ID!, $asOf: Date!) {
+    customer(id: $id, asOf: $asOf) {
+      id
+      asOf
+      stage {
+        key
+        name
+        kind
+      }
+      furthestStage {
+        key
+        name
+      }
+      features {
+        firstSeenDate
+        lastPurchaseDate
+        purchaseDays
+        revenue
+      }
+      rfm {
+        code
+        segment
+      }
+      prediction {
+        predictedClv
+        probabilityAlive
+      }
+      stageHistory {
+        stage {
+          key
+          name
+          kind
+          order
+        }
+        from
+        to
+      }
+    }
+  }
+`;

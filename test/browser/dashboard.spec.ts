@@ -66,6 +66,8 @@ async function closeLoopback(http: Server | undefined): Promise<void> {
 
 beforeAll(async () => {
   server = await startTestServer({ customers: CUSTOMERS });
+  // As `npm start` does for the demo: the page reads the state store where it serves the day.
+  await server.services.state.refresh({ stateDay: AS_OF });
   ({ http, origin } = await listenOnLoopback(server));
   const created = await server.graphql<{ createSegment: { id: string } }>(
     `mutation($input: CreateSegmentInput!) { createSegment(input: $input) { id } }`,
@@ -229,7 +231,7 @@ interface ChartState {
   series: unknown[][];
 }
 
-const CHARTS = ["stages", "funnel", "transitions", "cohorts", "rfmGrid", "rfmSegments"];
+const CHARTS = ["stages", "series", "funnel", "transitions", "cohorts", "rfmGrid", "rfmSegments"];
 
 /**
  * Headless Chromium with one page that may fetch only from `origin`; page errors, console errors, failed
@@ -438,6 +440,80 @@ describe.skipIf(!HAVE_BROWSER)("the dashboard in headless Chromium", () => {
     expect(active.text).toContain(new Intl.NumberFormat("en-US").format(byKey.get("ACTIVE_CUSTOMERS")!.value!));
     expect(await page.isHidden("#banner")).toBe(true);
 
+    // Stage shares over time: 24 months, one stacked series per stage, each point the API's share.
+    const history = await server.graphql<{
+      stageSeries: { stages: { stage: { key: string }; share: number }[] }[];
+      rankedCustomers: { edges: { node: { id: string } }[] };
+    }>(
+      `query($asOf: Date!) {
+        stageSeries(from: "2024-07-01", to: $asOf, interval: MONTH) { stages { stage { key } share } }
+        rankedCustomers(stage: "at_risk", orderBy: REVENUE, first: 10, asOf: $asOf) { edges { node { id } } }
+      }`,
+      { asOf: AS_OF },
+    );
+    expect(history.errors).toBeUndefined();
+    const series = chart(states, "series").series;
+    expect(series).toHaveLength(api.stages.length);
+    expect(history.data!.stageSeries).toHaveLength(24);
+    api.stages.forEach((stage, i) =>
+      expect(series[i], stage.key).toEqual(history.data!.stageSeries.map((p) => p.stages[i]!.share)),
+    );
+    // The ranked list: at-risk customers with the most revenue, as the API ranks them.
+    const ranked = await page.$$eval("#ranked tbody tr[data-customer]", (rows) =>
+      rows.map((r) => (r as HTMLElement).dataset.customer),
+    );
+    expect(ranked).toEqual(history.data!.rankedCustomers.edges.map((e) => e.node.id));
+    expect(ranked).toHaveLength(10);
+    expect(await page.inputValue("#ranked-stage")).toBe("at_risk");
+
+    // The customer view: picking a ranked customer shows their stages, RFM, predicted CLV and history.
+    await page.click(`#ranked tbody tr[data-customer="${ranked[0]}"]`);
+    await page.waitForFunction(
+      (id) => {
+        const el = document.querySelector<HTMLElement>("#card-customer")!;
+        return el.dataset.status === "ok" && el.dataset.customer === id;
+      },
+      ranked[0],
+      { timeout: 30_000 },
+    );
+    expect(page.url()).toContain(`customer=${ranked[0]}`);
+    const one = await server.graphql<{
+      customer: {
+        stage: { name: string };
+        rfm: { code: string };
+        prediction: { predictedClv: number };
+        stageHistory: { stage: { key: string }; from: string; to: string | null }[];
+      };
+    }>(
+      `query($id: ID!, $asOf: Date!) { customer(id: $id, asOf: $asOf) {
+        stage { name } rfm { code } prediction { predictedClv } stageHistory { stage { key } from to } } }`,
+      { id: ranked[0], asOf: AS_OF },
+    );
+    expect(one.errors).toBeUndefined();
+    const customer = one.data!.customer;
+    const facts = await page.$$eval("#customer-facts dd", (els) =>
+      els.map((el) => ({ text: el.textContent, value: (el as HTMLElement).dataset.value })),
+    );
+    expect(facts[0]!.text).toBe(customer.stage.name);
+    expect(facts[2]!.value).toBe(customer.rfm.code);
+    expect(Number(facts[3]!.value)).toBeCloseTo(customer.prediction.predictedClv, 9);
+    const bands = await page.$$eval("#customer-timeline .band", (els) =>
+      els.map((el) => {
+        const band = el as HTMLElement;
+        return {
+          stage: band.dataset.stage,
+          from: band.dataset.from,
+          to: band.dataset.to || null,
+          width: band.offsetWidth,
+        };
+      }),
+    );
+    expect(bands.map(({ width: _, ...b }) => b)).toEqual(
+      customer.stageHistory.map((s) => ({ stage: s.stage.key, from: s.from, to: s.to })),
+    );
+    expect(bands.at(-1)!.stage).toBe("at_risk");
+    for (const band of bands) expect(band.width, band.from).toBeGreaterThan(0);
+
     // Tooltips (drawn on the canvas) show without breaking the page's CSP.
     await page.evaluate((names) => {
       const echarts = (window as unknown as { echarts: any }).echarts;
@@ -563,6 +639,17 @@ describe.skipIf(!HAVE_BROWSER)("the dashboard in headless Chromium", () => {
       expect(api.rfmGrid.buyers).toBeGreaterThan(0);
       expect(api.rfmGrid.buyers).toBeLessThan(api.allRfm.buyers);
       expect(api.rfmGrid.buyers).toBeLessThanOrEqual(size);
+      // The ranked list: the segment's at-risk members, ranked as the API ranks them.
+      const ranked = await server.graphql<{ rankedCustomers: { edges: { node: { id: string } }[] } }>(
+        `query($id: ID!, $asOf: Date!) { rankedCustomers(stage: "at_risk", first: 10, asOf: $asOf, segmentId: $id) { edges { node { id } } } }`,
+        { id: segmentId, asOf: AS_OF },
+      );
+      expect(ranked.errors).toBeUndefined();
+      const shownRanked = await page.$$eval("#ranked tbody tr[data-customer]", (rows) =>
+        rows.map((r) => (r as HTMLElement).dataset.customer),
+      );
+      expect(shownRanked).toEqual(ranked.data!.rankedCustomers.edges.map((e) => e.node.id));
+      expect(shownRanked.length).toBeGreaterThan(0);
       await page.screenshot({ path: `${OUTPUT}dashboard-segment.png`, fullPage: true });
 
       // Back to everyone.
@@ -598,7 +685,7 @@ describe.skipIf(!HAVE_BROWSER)("the dashboard in headless Chromium", () => {
       const banner = await page.textContent("#banner");
       expect(banner).toContain("UNAUTHENTICATED: the API key is unknown or revoked");
       expect(await page.isVisible("#banner")).toBe(true);
-      for (const card of ["metrics", "stages", "funnel", "transitions", "cohorts", "rfm"]) {
+      for (const card of ["metrics", "stages", "series", "funnel", "transitions", "ranked", "cohorts", "rfm"]) {
         expect(await page.textContent(`#card-${card} [data-error]`), card).toContain("UNAUTHENTICATED");
       }
 
@@ -645,7 +732,7 @@ describe.skipIf(!HAVE_BROWSER)("the dashboard in headless Chromium", () => {
         "WAREHOUSE_UNAVAILABLE: the warehouse is unavailable; retry in 5 s (at rfmGrid) [request r-1]",
       );
       expect(await page.getAttribute("#card-rfm", "data-status")).toBe("error");
-      for (const card of ["metrics", "stages", "funnel", "transitions", "cohorts"]) {
+      for (const card of ["metrics", "stages", "series", "funnel", "transitions", "ranked", "customer", "cohorts"]) {
         expect(await page.getAttribute(`#card-${card}`, "data-status"), card).toBe("ok");
       }
       expect(await page.textContent("#banner")).toContain("WAREHOUSE_UNAVAILABLE");
