@@ -114,7 +114,8 @@ const RfmGridRef = builder.objectRef<GridShape>("RfmGrid").implement({
 builder.queryField("rfmGrid", (t) =>
   t.field({
     type: RfmGridRef,
-    description: "The RFM grid as of a day, aggregated in the warehouse (one query).",
+    description:
+      "The RFM grid as of a day: from the state store's stored scores on its day (without a segment), else aggregated in the warehouse (one query).",
     args: {
       asOf: t.arg({ type: "Date", description: AS_OF_DESCRIPTION }),
       segmentId: t.arg.id({
@@ -128,7 +129,8 @@ builder.queryField("rfmGrid", (t) =>
       const members = args.segmentId
         ? ctx.services.segments.members(asOf, await segmentRuleOn(String(args.segmentId), asOf, ctx), "read")
         : undefined;
-      return { cells: await service.rfmCells(asOf, members) };
+      const stored = members ? undefined : await ctx.lifecycle.state?.rfmCells(asOf);
+      return { cells: stored ?? (await service.rfmCells(asOf, members)) };
     },
   }),
 );

@@ -80,6 +80,7 @@ export function createAppServices(inputs: AppServiceInputs): AppServices {
   const segments = new SegmentService(lifecycle);
   const state = new StateStore(
     lifecycle,
+    lifecycle.rfm,
     inputs.state?.sql ?? (() => Promise.reject(new Error("this process has no app database for the state store"))),
     inputs.state?.mode ?? "off",
     inputs.state?.policy,

@@ -35,4 +35,3 @@ export async function startProxy(target: { host: string; port: number }) {
   await start();
   return { port: () => port, start, stop };
 }
-

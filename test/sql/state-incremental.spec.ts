@@ -127,7 +127,12 @@ async function snapshot(tables: StateTables, stateDay: string) {
       `SELECT furthest, day, stage, customers FROM stage_day_count WHERE rows_generation = $1 ORDER BY furthest, day, stage`,
     )
   ).map((r) => [r.furthest, day(r.day), r.stage, r.customers]);
-  return { stateDay: pointer.stateDay, dataThrough: pointer.dataThrough, states, spells, counts };
+  const rfm = (
+    await q(
+      `SELECT customer_id, recency, frequency, monetary FROM customer_rfm WHERE rows_generation = $1 ORDER BY customer_id`,
+    )
+  ).map((r) => [r.customer_id, r.recency, r.frequency, r.monetary]);
+  return { stateDay: pointer.stateDay, dataThrough: pointer.dataThrough, states, spells, counts, rfm };
 }
 
 describe.each(testWarehouses())("incremental state refreshes on $label", (factory) => {

@@ -117,6 +117,12 @@ describe.each(testWarehouses())("state store after a full refresh on $label", (f
               expect(Number(row.stage)).toBe(lifecycle.model.stageIndexOf(want));
             }
             expect(outcome.customers).toBe(expected.size);
+            // RFM scores ranked in the app database as the warehouse ranks them.
+            const storedRfm = (await tables.rfmOf(refresher.modelHash, CUSTOMERS))!;
+            const queriedRfm = await lifecycle.rfmOf(STATE_DAY, CUSTOMERS);
+            expect(
+              Object.fromEntries(storedRfm.rows.map((r) => [r.customer_id, `${r.recency}${r.frequency}${r.monetary}`])),
+            ).toEqual(Object.fromEntries([...queriedRfm].map(([id, score]) => [id, score.code])));
 
             // Stages and counts on random days from the history.
             for (const day of [...offsets.map((o) => addDays(FIRST_DAY, o)), STATE_DAY]) {

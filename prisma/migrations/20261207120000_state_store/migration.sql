@@ -63,6 +63,17 @@ CREATE TABLE "customer_state" (
 );
 
 -- CreateTable
+CREATE TABLE "customer_rfm" (
+    "rows_generation" INTEGER NOT NULL,
+    "customer_id" TEXT NOT NULL,
+    "recency" SMALLINT NOT NULL,
+    "frequency" SMALLINT NOT NULL,
+    "monetary" SMALLINT NOT NULL,
+
+    CONSTRAINT "customer_rfm_pkey" PRIMARY KEY ("rows_generation","customer_id")
+);
+
+-- CreateTable
 CREATE TABLE "stage_spell" (
     "rows_generation" INTEGER NOT NULL,
     "customer_id" TEXT NOT NULL,

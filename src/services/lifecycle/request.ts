@@ -4,6 +4,7 @@ import DataLoader from "dataloader";
 import type { PurchaseModelKind, TimeUnit } from "../../lifecycle/clv/predict.ts";
 import type { CustomerFeatures } from "../../lifecycle/features.ts";
 import type { RfmScore } from "../../lifecycle/rfm.ts";
+import type { RfmCell } from "./rfm.ts";
 import { MAX_CLV_FITS_PER_REQUEST, TooManyFitsError, type ClvModel } from "./clv.ts";
 import { loaderOf, memo } from "./loaders.ts";
 import type { RankedList, StageCount, StageSpellView, StageTiming, StageTransition } from "./stages.ts";
@@ -39,6 +40,10 @@ export interface StateAnswers {
   transitions(from: string, to: string): Promise<StageTransition[] | undefined>;
   /** Entries into each stage in (from, to], exact to the day. */
   stageTimings(from: string, to: string): Promise<StageTiming[] | undefined>;
+  /** RFM scores of some customers on a day. */
+  rfmOf(day: string, ids: readonly string[]): Promise<Map<string, RfmScore> | undefined>;
+  /** Buyers and revenue per RFM code on a day. */
+  rfmCells(day: string): Promise<RfmCell[] | undefined>;
   /** Customers' stage histories up to a day. */
   stageHistories(day: string, ids: readonly string[]): Promise<Map<string, StageSpellView[]> | undefined>;
   /** A page of a stage's customers ranked by a feature. */
@@ -89,7 +94,9 @@ export class LifecycleRequest<Service extends LifecycleLookups = LifecycleLookup
 
   /** RFM scores: one query per day for every customer of the request asking for it. */
   rfm(asOf: string): DataLoader<string, RfmScore | null> {
-    return memo(this.rfmLoaders, asOf, () => loaderOf((ids) => this.service.rfmOf(asOf, ids), null));
+    return memo(this.rfmLoaders, asOf, () =>
+      loaderOf(async (ids) => (await this.state?.rfmOf(asOf, ids)) ?? this.service.rfmOf(asOf, ids), null),
+    );
   }
 
   /** Transactions pages: one query per (asOf, page window) for all customers asking for it. */

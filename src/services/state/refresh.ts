@@ -212,6 +212,7 @@ export class StateRefresher {
       let record = { ...outcome.record, ...audit, warnings, customers: 0 };
       await tables.sql.transaction(async (tx) => {
         await outcome.write(tx);
+        await tables.writeRfm(tx, outcome.rowsGeneration, stateDay);
         const [known] = await tx.query<{ n: number }>(
           `SELECT COUNT(*)::int AS n FROM customer_state WHERE rows_generation = $1`,
           [outcome.rowsGeneration],

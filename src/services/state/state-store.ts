@@ -8,6 +8,8 @@ import { DependencyError } from "../../errors.ts";
 import type { CustomerFeatures } from "../../lifecycle/features.ts";
 import type { CustomerFeatureService } from "../lifecycle/features.ts";
 import type { StateAnswers } from "../lifecycle/request.ts";
+import type { RfmCell } from "../lifecycle/rfm.ts";
+import type { RfmScore, RfmSegments } from "../../lifecycle/rfm.ts";
 import type { RankedList, StageCount, StageSpellView, StageTiming, StageTransition } from "../lifecycle/stages.ts";
 import { StateRefresher, type RefreshOptions, type RefreshOutcome, type RefreshPolicy } from "./refresh.ts";
 import { StateTables, storedFeatures, type PublishedState, type RefreshRecord } from "./state-tables.ts";
@@ -43,6 +45,8 @@ export class StateStore implements StateAnswers {
 
   constructor(
     private readonly lifecycle: CustomerFeatureService,
+    /** The RFM map the stored scores are named by. */
+    private readonly rfm: RfmSegments,
     private readonly openSql: () => Promise<AppSql>,
     readonly mode: StateMode,
     /** The lateness window and how often a full rebuild comes (default: the refresher's). */
@@ -204,6 +208,39 @@ export class StateStore implements StateAnswers {
     if (!found) return undefined;
     served(found.pointer);
     return found.counts;
+  }
+
+  /** RFM scores of some customers on the state day (buyers only); undefined for other days. */
+  async rfmOf(day: string, ids: readonly string[]): Promise<Map<string, RfmScore> | undefined> {
+    const state = await this.stateFor(day);
+    if (!state || day !== state.stateDay) return undefined;
+    const found = await (await this.tables()).rfmOf(state.modelHash, ids);
+    if (!found) return undefined;
+    served(found.pointer);
+    return new Map(
+      found.rows.map((r) => [
+        String(r.customer_id),
+        this.rfm.score(Number(r.recency), Number(r.frequency), Number(r.monetary)),
+      ]),
+    );
+  }
+
+  /** Buyers and revenue per RFM code on the state day; undefined for other days. */
+  async rfmCells(day: string): Promise<RfmCell[] | undefined> {
+    const state = await this.stateFor(day);
+    if (!state || day !== state.stateDay) return undefined;
+    const found = await (await this.tables()).rfmCells(state.modelHash);
+    if (!found) return undefined;
+    served(found.pointer);
+    return found.rows
+      .map((r) => ({
+        recency: Number(r.recency),
+        frequency: Number(r.frequency),
+        monetary: Number(r.monetary),
+        customers: Number(r.n),
+        revenue: Number(r.revenue),
+      }))
+      .sort((a, b) => b.recency - a.recency || b.frequency - a.frequency || b.monetary - a.monetary);
   }
 
   /** A page of a stage's customers ranked by a stored feature on the state day; undefined for other days. */

@@ -13,6 +13,9 @@ import {
   type EventType,
 } from "../../lifecycle/features.ts";
 import type { CustomerHistory } from "../../lifecycle/stage-history.ts";
+import { monetaryKeySql, quintileSql } from "../../lifecycle/rfm.ts";
+import { postgresDialect } from "../../connectors/postgres.ts";
+import { cast, integer, render, sql, type Sql } from "../../sql/sql.ts";
 
 /** What is being served: the pointer row. */
 export interface PublishedState {
@@ -335,9 +338,65 @@ export class StateTables {
     await session.query(`DELETE FROM stage_day_count WHERE rows_generation = $1 AND customers = 0`, [rowsGeneration]);
   }
 
+  /** Runs a query written with the Sql fragments (rendered for PostgreSQL, values bound). */
+  private run<R = Record<string, unknown>>(session: AppSqlSession, query: Sql): Promise<R[]> {
+    const { text, params } = render(query, postgresDialect);
+    return session.query<R>(
+      text,
+      params.map((p) => p.value),
+    );
+  }
+
+  /**
+   * Every buyer's RFM scores on the state day, written again from the state rows: the same quintiles
+   * of the same ranks as the warehouse's (lifecycle/rfm.ts), whose ranks move whenever any buyer's do.
+   */
+  async writeRfm(session: AppSqlSession, rowsGeneration: number, stateDay: string): Promise<void> {
+    const generation = integer(rowsGeneration);
+    await this.run(session, sql`DELETE FROM customer_rfm WHERE rows_generation = ${generation}`);
+    await this.run(
+      session,
+      sql`INSERT INTO customer_rfm (rows_generation, customer_id, recency, frequency, monetary)
+SELECT ${generation}, f.customer_id, ${quintileSql(sql`f.recency_days DESC`)}, ${quintileSql(sql`f.purchase_days ASC`)},
+       ${quintileSql(sql`${monetaryKeySql(sql`f.revenue`)} ASC`)}
+FROM (SELECT customer_id, ${cast(stateDay, "date")} - last_purchase_date AS recency_days, purchase_days, revenue
+      FROM customer_state WHERE rows_generation = ${generation} AND purchase_days >= 1) AS f`,
+    );
+  }
+
+  /** RFM scores of some customers on the state day. */
+  async rfmOf(modelHash: string, customerIds: readonly string[]) {
+    const pointer = await this.pointerOf(modelHash);
+    if (!pointer) return null;
+    const rows = await this.sql.query(
+      `SELECT customer_id, recency, frequency, monetary FROM customer_rfm
+       WHERE rows_generation = (SELECT rows_generation FROM state_pointer WHERE id = 1 AND model_hash = $1)
+         AND customer_id = ANY($2::text[])`,
+      [modelHash, customerIds],
+    );
+    return { pointer, rows };
+  }
+
+  /**
+   * Buyers and revenue per RFM code on the state day. Revenue is summed as numeric: exact, where a
+   * warehouse's float sum may differ from it in the last digits (3352.6499999999996 for 3352.65).
+   */
+  async rfmCells(modelHash: string) {
+    const pointer = await this.pointerOf(modelHash);
+    if (!pointer) return null;
+    const rows = await this.sql.query(
+      `SELECT r.recency, r.frequency, r.monetary, COUNT(*)::int AS n, SUM(s.revenue::numeric)::float8 AS revenue
+       FROM customer_rfm r JOIN customer_state s ON s.rows_generation = r.rows_generation AND s.customer_id = r.customer_id
+       WHERE r.rows_generation = (SELECT rows_generation FROM state_pointer WHERE id = 1 AND model_hash = $1)
+       GROUP BY r.recency, r.frequency, r.monetary`,
+      [modelHash],
+    );
+    return { pointer, rows };
+  }
+
   /** Removes rows no published state reads: those of refreshes that failed or were killed. */
   async dropUnpublishedRows(): Promise<void> {
-    for (const table of ["customer_state", "stage_spell", "stage_day_count"]) {
+    for (const table of ["customer_state", "customer_rfm", "stage_spell", "stage_day_count"]) {
       await this.sql.query(
         `DELETE FROM ${table} WHERE rows_generation <> COALESCE((SELECT rows_generation FROM state_pointer WHERE id = 1), -1)`,
       );
