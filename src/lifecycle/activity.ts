@@ -3,7 +3,7 @@
 // once (activitySql in features-sql.ts) instead of asking the features query for every day. The features
 // equal the features query's on every day (test/sql/activity.spec.ts, on every warehouse).
 import { dayNumber, dayOfNumber } from "./calendar.ts";
-import { eventFeatureField, type CustomerFeatures, type EventType } from "./features.ts";
+import { eventFeatureField, featureCatalog, type CustomerFeatures, type EventType } from "./features.ts";
 
 /** What an activity row is about (the `source` column of activitySql in features-sql.ts). */
 export const ACTIVITY_SOURCE = { purchase: 0, signUp: 1, referral: 2, events: 3 } as const;
@@ -52,12 +52,18 @@ export class FeatureAccumulator {
   /** The last day applied. */
   lastDay: number | null = null;
 
+  /** The features that grow by one a day (features.ts growsDaily): the only ones featuresOn changes between activity days. */
+  readonly growingFields: readonly string[];
+
   constructor(
     eventTypes: readonly EventType[],
     /** Which optional tables exist: without them their features are null, as in the features query. */
     private readonly tables: { readonly customers: boolean; readonly events: boolean },
   ) {
     this.typeKeys = eventTypes.map((t) => t.key);
+    this.growingFields = featureCatalog(eventTypes)
+      .filter((f) => f.growsDaily)
+      .map((f) => f.field);
     this.reset("");
   }
 
@@ -119,8 +125,9 @@ export class FeatureAccumulator {
 
   /** The features as of `day` (on or after the last day applied), as the features query gives them. */
   featuresOn(day: number): CustomerFeatures {
-    const since = (from: number | null) => (from === null ? null : day - from);
-    const date = (n: number | null) => (n === null ? null : dayOfNumber(n));
+    // Plain functions, not closures made per call: a refresh calls this for every candidate day.
+    const since = daysSince;
+    const date = dayText;
     const bought = this.purchaseDays > 0;
     const revenue = this.revenueMicros / 1e6;
     const features: Record<string, unknown> = {
@@ -139,8 +146,8 @@ export class FeatureAccumulator {
         : this.purchaseDays === 1
           ? 0
           : (this.lastPurchase! - this.firstPurchase!) / (this.purchaseDays - 1),
-      recencyDays: since(this.lastPurchase),
-      tenureDays: since(this.firstSeen),
+      recencyDays: since(this.lastPurchase, day),
+      tenureDays: since(this.firstSeen, day),
       referredCount: this.tables.customers ? this.referredCount : null,
       acquisitionChannel: this.tables.customers ? this.channel : null,
       lastEventDate: this.tables.events ? date(this.lastEvent) : null,
@@ -151,11 +158,19 @@ export class FeatureAccumulator {
       features[eventFeatureField(key, "count")] = events ? this.typeCount[i]! : null;
       features[eventFeatureField(key, "firstDate")] = events ? date(this.typeFirst[i]!) : null;
       features[eventFeatureField(key, "lastDate")] = events ? date(this.typeLast[i]!) : null;
-      features[eventFeatureField(key, "daysSinceFirst")] = events ? since(this.typeFirst[i]!) : null;
-      features[eventFeatureField(key, "daysSinceLast")] = events ? since(this.typeLast[i]!) : null;
+      features[eventFeatureField(key, "daysSinceFirst")] = events ? since(this.typeFirst[i]!, day) : null;
+      features[eventFeatureField(key, "daysSinceLast")] = events ? since(this.typeLast[i]!, day) : null;
     });
     return features as CustomerFeatures;
   }
+}
+
+function daysSince(from: number | null, day: number): number | null {
+  return from === null ? null : day - from;
+}
+
+function dayText(n: number | null): string | null {
+  return n === null ? null : dayOfNumber(n);
 }
 
 /** One row of activitySql (features-sql.ts): one customer, day and source. */

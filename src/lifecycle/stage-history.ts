@@ -21,15 +21,22 @@ export const HORIZON_DAYS = 36_500;
 /** Days classified one by one after each activity day when the rules defeat the candidate days. */
 export const DEFAULT_DAILY_WINDOW_DAYS = 1_095;
 
-/** A growing feature or its absence, as a function of the day, linear between its break days. */
-interface DayFunction {
-  /** The value on day t (null when a part is null: nullness never changes between activity days). */
-  at(t: number): number | null;
-  /** Days (not necessarily whole) where the slope may change. */
-  readonly breaks: readonly number[];
-}
-
-const constant = (value: number | null): DayFunction => ({ at: () => value, breaks: [] });
+/**
+ * A value of a rule as a function of the day, given the features on an activity day: compiled once per
+ * stage model into plain nodes, evaluated without making closures (a refresh evaluates them for every
+ * customer and every stretch between two activity days).
+ */
+type DayNode =
+  | { readonly kind: "number"; readonly value: number }
+  | { readonly kind: "none" }
+  | { readonly kind: "field"; readonly field: string; readonly grows: boolean }
+  | {
+      readonly kind: "op";
+      readonly op: "max" | "min" | "add" | "mul";
+      readonly args: readonly DayNode[];
+      /** Whether the slope can change within a stretch: a max or min over a value that changes with the day. */
+      readonly bends: boolean;
+    };
 
 function growsDaily(field: string): boolean {
   return featureSpec(field)?.growsDaily === true;
@@ -50,69 +57,100 @@ function hasNonLinearTerm(value: ValueExpr): boolean {
   return (op === "mul" && args.filter(dependsOnDay).length > 1) || args.some(hasNonLinearTerm);
 }
 
-/** Points in (lo, hi) where a − b crosses or touches zero (both linear between their breaks). */
-function crossings(a: DayFunction, b: DayFunction, lo: number, hi: number): number[] {
-  const points = [lo, ...a.breaks.filter((x) => x > lo && x < hi), ...b.breaks.filter((x) => x > lo && x < hi), hi];
-  points.sort((x, y) => x - y);
-  const out: number[] = [];
+function dayNode(value: ValueExpr): DayNode {
+  if (typeof value === "number") return { kind: "number", value };
+  if (typeof value === "string" || "daysAgo" in value) return { kind: "none" };
+  if ("field" in value) return { kind: "field", field: value.field, grows: growsDaily(value.field) };
+  const [op, args] = Object.entries(value)[0] as ["max" | "min" | "add" | "mul", readonly ValueExpr[]];
+  const nodes = args.map(dayNode);
+  const bends =
+    nodes.some((n) => n.kind === "op" && n.bends) ||
+    ((op === "max" || op === "min") && args.length > 1 && args.some(dependsOnDay));
+  return { kind: "op", op, args: nodes, bends };
+}
+
+/** The value on day t given the features `row` on day `start` (null when a part is null). */
+function valueAt(node: DayNode, row: FeatureRow, start: number, t: number): number | null {
+  switch (node.kind) {
+    case "number":
+      return node.value;
+    case "none":
+      return null;
+    case "field": {
+      const v = row[node.field];
+      if (typeof v !== "number") return null;
+      return node.grows ? v + (t - start) : v;
+    }
+    case "op": {
+      let result: number | null = null;
+      for (const arg of node.args) {
+        const v = valueAt(arg, row, start, t);
+        if (v === null) return null;
+        if (result === null) result = v;
+        else if (node.op === "max") result = Math.max(result, v);
+        else if (node.op === "min") result = Math.min(result, v);
+        else if (node.op === "add") result += v;
+        else result *= v;
+      }
+      return result;
+    }
+  }
+}
+
+/** Days in (lo, hi) where the node's slope may change (where the arguments of a max or min cross). */
+function bendsInto(node: DayNode, row: FeatureRow, start: number, lo: number, hi: number, out: number[]): void {
+  if (node.kind !== "op" || !node.bends) return;
+  for (const arg of node.args) bendsInto(arg, row, start, lo, hi, out);
+  if (node.op === "max" || node.op === "min") {
+    for (let i = 0; i < node.args.length; i++)
+      for (let j = i + 1; j < node.args.length; j++)
+        crossingsInto(node.args[i]!, node.args[j]!, row, start, lo, hi, out);
+  }
+}
+
+/** Points in (lo, hi) where a − b crosses or touches zero (both linear between their bends), into `out`. */
+function crossingsInto(
+  a: DayNode,
+  b: DayNode,
+  row: FeatureRow,
+  start: number,
+  lo: number,
+  hi: number,
+  out: number[],
+): void {
+  let points = [lo, hi];
+  if ((a.kind === "op" && a.bends) || (b.kind === "op" && b.bends)) {
+    const bends: number[] = [];
+    bendsInto(a, row, start, lo, hi, bends);
+    bendsInto(b, row, start, lo, hi, bends);
+    points = [lo, ...bends.filter((x) => x > lo && x < hi), hi].sort((x, y) => x - y);
+  }
   for (let i = 0; i + 1 < points.length; i++) {
     const p = points[i]!;
     const q = points[i + 1]!;
     if (q <= p) continue;
-    const [ap, bp, aq, bq] = [a.at(p), b.at(p), a.at(q), b.at(q)];
-    if (ap === null || bp === null || aq === null || bq === null) return [];
+    const [ap, bp, aq, bq] = [
+      valueAt(a, row, start, p),
+      valueAt(b, row, start, p),
+      valueAt(a, row, start, q),
+      valueAt(b, row, start, q),
+    ];
+    if (ap === null || bp === null || aq === null || bq === null) return;
     const dp = ap - bp;
     const dq = aq - bq;
     if (dp === 0) out.push(p);
     if (dq === 0) out.push(q);
     else if (dp !== 0 && dp < 0 !== dq < 0) out.push(p + ((q - p) * dp) / (dp - dq));
   }
-  return out;
-}
-
-/** A value as a function of the day t, given the features on day `start`. */
-function dayFunction(value: ValueExpr, row: FeatureRow, start: number, lo: number, hi: number): DayFunction {
-  if (typeof value === "number") return constant(value);
-  if (typeof value === "string" || "daysAgo" in value) return constant(null);
-  if ("field" in value) {
-    const v = row[value.field];
-    if (typeof v !== "number") return constant(null);
-    return growsDaily(value.field) ? { at: (t) => v + (t - start), breaks: [] } : constant(v);
-  }
-  const [op, argExprs] = Object.entries(value)[0] as ["max" | "min" | "add" | "mul", readonly ValueExpr[]];
-  const args = argExprs.map((a) => dayFunction(a, row, start, lo, hi));
-  const breaks = args.flatMap((a) => a.breaks);
-  if (op === "max" || op === "min") {
-    // The larger (smaller) argument changes where two of them cross.
-    for (let i = 0; i < args.length; i++)
-      for (let j = i + 1; j < args.length; j++) breaks.push(...crossings(args[i]!, args[j]!, lo, hi));
-  }
-  const combine =
-    op === "max"
-      ? Math.max
-      : op === "min"
-        ? Math.min
-        : op === "add"
-          ? (x: number, y: number) => x + y
-          : (x: number, y: number) => x * y;
-  return {
-    at: (t) => {
-      let result: number | null = null;
-      for (const arg of args) {
-        const v = arg.at(t);
-        if (v === null) return null;
-        result = result === null ? v : combine(result, v);
-      }
-      return result;
-    },
-    breaks,
-  };
 }
 
 /** A comparison of the rules that changes with the day: the field and the values it is compared with. */
 interface DayComparison {
-  readonly field: string;
-  readonly values: readonly ValueExpr[];
+  readonly field: DayNode;
+  readonly values: readonly DayNode[];
+  /** For the warning of a model the candidate days cannot follow. */
+  readonly fieldName: string;
+  readonly nonLinear: boolean;
 }
 
 function dayComparisons(rule: Rule, out: DayComparison[]): void {
@@ -121,7 +159,14 @@ function dayComparisons(rule: Rule, out: DayComparison[]): void {
   else if ("not" in rule) dayComparisons(rule.not, out);
   else if ("value" in rule) {
     const values: readonly ValueExpr[] = Array.isArray(rule.value) ? rule.value : [rule.value as ValueExpr];
-    if (growsDaily(rule.field) || values.some(dependsOnDay)) out.push({ field: rule.field, values });
+    if (growsDaily(rule.field) || values.some(dependsOnDay)) {
+      out.push({
+        field: dayNode({ field: rule.field }),
+        values: values.map(dayNode),
+        fieldName: rule.field,
+        nonLinear: values.some(hasNonLinearTerm),
+      });
+    }
   }
 }
 
@@ -148,10 +193,10 @@ export class StageClock {
       const key = JSON.stringify(c);
       return !seen.has(key) && seen.add(key);
     });
-    const nonLinear = this.comparisons.find((c) => c.values.some(hasNonLinearTerm));
+    const nonLinear = this.comparisons.find((c) => c.nonLinear);
     this.exact = nonLinear === undefined;
     this.reason = nonLinear
-      ? `a rule on ${nonLinear.field} multiplies two values that grow with the day; days are classified one by one for ${dailyWindowDays} days after each activity day`
+      ? `a rule on ${nonLinear.fieldName} multiplies two values that grow with the day; days are classified one by one for ${dailyWindowDays} days after each activity day`
       : undefined;
   }
 
@@ -164,18 +209,15 @@ export class StageClock {
       const last = Math.min(end - 1, start + this.dailyWindowDays);
       return Array.from({ length: Math.max(0, last - start) }, (_, i) => start + 1 + i);
     }
+    const crossings: number[] = [];
+    for (const { field, values } of this.comparisons)
+      for (const value of values) crossingsInto(field, value, row, start, start, end, crossings);
     const days = new Set<number>();
-    for (const { field, values } of this.comparisons) {
-      const left = dayFunction({ field }, row, start, start, end);
-      for (const value of values) {
-        const right = dayFunction(value, row, start, start, end);
-        for (const x of crossings(left, right, start, end)) {
-          // The answer changes on the first whole day past a crossing (eq: on it and the day after);
-          // a day either side covers rounding in the crossing's arithmetic.
-          const floor = Math.floor(x);
-          for (let t = floor - 1; t <= floor + 2; t++) if (t > start && t < end) days.add(t);
-        }
-      }
+    for (const x of crossings) {
+      // The answer changes on the first whole day past a crossing (eq: on it and the day after);
+      // a day either side covers rounding in the crossing's arithmetic.
+      const floor = Math.floor(x);
+      for (let t = floor - 1; t <= floor + 2; t++) if (t > start && t < end) days.add(t);
     }
     return [...days].sort((a, b) => a - b);
   }
@@ -230,7 +272,17 @@ export function customerHistory(
     const end = i + 1 < days.length ? days[i + 1]!.day : lastDay + 1;
     const row = accumulator.featuresOn(day);
     classifyOn(day, row);
-    for (const t of clock.candidateDays(row, day, end)) classifyOn(t, accumulator.featuresOn(t));
+    const candidates = clock.candidateDays(row, day, end);
+    if (candidates.length === 0) continue;
+    // Until the next activity day only the growing features change: one copy, moved on day by day.
+    const moving = { ...row } as Record<string, unknown>;
+    for (const t of candidates) {
+      for (const field of accumulator.growingFields) {
+        const base = row[field as keyof CustomerFeatures];
+        moving[field] = typeof base === "number" ? base + (t - day) : base;
+      }
+      classifyOn(t, moving as CustomerFeatures);
+    }
   }
   if (!open) return null;
   const current = open as { stage: number; furthest: number };

@@ -88,7 +88,9 @@ function agrees(model: StageModel, days: readonly DayActivity[], options: { with
   const expected = dailyHistory(compiled, upTo, LAST_DAY);
   expect(history?.spells ?? []).toEqual(expected);
   if (history) {
-    expect(history.nextChangeDay).toBe(dailyNextChange(compiled, upTo, LAST_DAY, options.within));
+    // The reference looks `within` days ahead; a change found further on is beyond what it can see.
+    const seen = history.nextChangeDay !== null && history.nextChangeDay <= LAST_DAY + options.within;
+    expect(seen ? history.nextChangeDay : null).toBe(dailyNextChange(compiled, upTo, LAST_DAY, options.within));
   }
   return clock;
 }
