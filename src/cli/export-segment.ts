@@ -3,49 +3,18 @@
 // streamed from the warehouse batch by batch. To stdout, or to a file (written beside it and renamed
 // when complete, so a failed export leaves no half file), with progress on stderr.
 import { once } from "node:events";
-import { createWriteStream, openSync, rmSync, renameSync } from "node:fs";
+import { rmSync, renameSync } from "node:fs";
 import type { Writable } from "node:stream";
 import { memberCsvColumns, memberCsvHeader, memberCsvParts } from "../server/export.ts";
 import { segmentRuleFor, withContext } from "./context.ts";
 import { CliError, firstLine } from "./exit.ts";
+import { openOutput, write } from "./output.ts";
 import { progressWanted, startProgress } from "./progress.ts";
 
 export interface ExportOptions {
   readonly asOf?: string;
   readonly out?: string;
   readonly quiet?: boolean;
-}
-
-/** Writes with back-pressure: waits for the stream to drain when its buffer is full. */
-function write(stream: Writable, data: string | Uint8Array): Promise<void> {
-  if (stream.write(data)) return Promise.resolve();
-  return new Promise((resolve, reject) => {
-    const settle = (error?: Error) => {
-      stream.off("drain", onDrain);
-      stream.off("error", onError);
-      stream.off("close", onClose);
-      if (error) reject(error);
-      else resolve();
-    };
-    const onDrain = () => settle();
-    const onError = (error: Error) => settle(error);
-    const onClose = () => settle(Object.assign(new Error("the output was closed"), { code: "EPIPE" }));
-    stream.on("drain", onDrain);
-    stream.on("error", onError);
-    stream.on("close", onClose);
-  });
-}
-
-/** Opens the file now, so a directory that does not exist or cannot be written fails before the export runs. */
-function openOutput(path: string, shownAs: string): Writable {
-  try {
-    return createWriteStream(path, { fd: openSync(path, "w") });
-  } catch (error) {
-    const code = (error as NodeJS.ErrnoException).code;
-    throw new CliError(
-      `cannot write ${shownAs}: ${code === "ENOENT" ? "no such directory" : (code ?? firstLine(error))}`,
-    );
-  }
 }
 
 export async function exportSegment(id: string, options: ExportOptions): Promise<void> {

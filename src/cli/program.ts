@@ -197,6 +197,26 @@ Example:
     );
 
   program
+    .command("export-state")
+    .description("every customer's state from the state store as CSV: stages, RFM and features on the state day")
+    .option("--out <file>", "write to this file (stdout when absent)")
+    .addOption(quietOption())
+    .addHelpText(
+      "after",
+      `
+One row per customer known on the state day: customer_id, state_day, stage, furthest_stage,
+stage_since, next_change_day, rfm_recency/frequency/monetary, rfm_code, rfm_segment, then every
+feature column (as GET /segments/:id/members.csv names them), read from one snapshot of the served
+state. Run clm refresh first.
+
+Example:
+  $ clm export-state --out state.csv`,
+    )
+    .action(async (options: { out?: string; quiet?: boolean }) =>
+      (await import("./export-state.ts")).exportState(options),
+    );
+
+  program
     .command("metrics")
     .description("headline lifecycle metrics over a period (as the GraphQL metrics query computes them)")
     .addOption(

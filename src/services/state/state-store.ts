@@ -12,7 +12,13 @@ import type { RfmCell } from "../lifecycle/rfm.ts";
 import type { RfmScore, RfmSegments } from "../../lifecycle/rfm.ts";
 import type { RankedList, StageCount, StageSpellView, StageTiming, StageTransition } from "../lifecycle/stages.ts";
 import { StateRefresher, type RefreshOptions, type RefreshOutcome, type RefreshPolicy } from "./refresh.ts";
-import { StateTables, storedFeatures, type PublishedState, type RefreshRecord } from "./state-tables.ts";
+import {
+  StateTables,
+  storedDay,
+  storedFeatures,
+  type PublishedState,
+  type RefreshRecord,
+} from "./state-tables.ts";
 
 /** off: never read; serve: read when a state of the current model exists; required: refuse otherwise. */
 export type StateMode = "off" | "serve" | "required";
@@ -210,6 +216,66 @@ export class StateStore implements StateAnswers {
     return found.counts;
   }
 
+  /** The exported state's columns: who and when, the stages, RFM, then every feature of the catalog. */
+  exportColumns(): StateColumn[] {
+    return [
+      { name: "customer_id", type: "text" },
+      { name: "state_day", type: "date" },
+      { name: "stage", type: "text" },
+      { name: "furthest_stage", type: "text" },
+      { name: "stage_since", type: "date" },
+      { name: "next_change_day", type: "date" },
+      { name: "rfm_recency", type: "number" },
+      { name: "rfm_frequency", type: "number" },
+      { name: "rfm_monetary", type: "number" },
+      { name: "rfm_code", type: "text" },
+      { name: "rfm_segment", type: "text" },
+      ...this.lifecycle.catalog.map((f) => ({ name: f.column, type: f.type === "string" ? ("text" as const) : f.type })),
+    ];
+  }
+
+  /**
+   * Every customer's state as rows of exportColumns(), a page at a time, from one snapshot of the
+   * served state (StateNotReadyError when there is none for this model).
+   */
+  async *exportPages(): AsyncGenerator<unknown[][]> {
+    const refresher = await this.refresher();
+    const { stages } = this.lifecycle.model;
+    const catalog = this.lifecycle.catalog;
+    let any = false;
+    for await (const { pointer, rows } of (await this.tables()).statePages(refresher.modelHash)) {
+      any = true;
+      yield rows.map((row) => {
+        const features = storedFeatures(row, pointer.stateDay, this.lifecycle.eventTypes) as unknown as Record<
+          string,
+          unknown
+        >;
+        const rfm =
+          row.rfm_recency === null || row.rfm_recency === undefined
+            ? null
+            : this.rfm.score(Number(row.rfm_recency), Number(row.rfm_frequency), Number(row.rfm_monetary));
+        return [
+          String(row.customer_id),
+          pointer.stateDay,
+          stages[Number(row.stage)]!.key,
+          stages[Number(row.furthest)]!.key,
+          storedDay(row.stage_since),
+          storedDay(row.next_change_day),
+          rfm?.recency ?? null,
+          rfm?.frequency ?? null,
+          rfm?.monetary ?? null,
+          rfm?.code ?? null,
+          rfm?.segment ?? null,
+          ...catalog.map((f) => features[f.field] ?? null),
+        ];
+      });
+    }
+    if (any) return;
+    const pointer = await (await this.tables()).pointer();
+    if (!pointer || pointer.modelHash !== refresher.modelHash)
+      throw new StateNotReadyError("no state of this stage model to export: run clm refresh first");
+  }
+
   /** RFM scores of some customers on the state day (buyers only); undefined for other days. */
   async rfmOf(day: string, ids: readonly string[]): Promise<Map<string, RfmScore> | undefined> {
     const state = await this.stateFor(day);
@@ -292,6 +358,12 @@ export class StateStore implements StateAnswers {
     served(found.pointer);
     return this.lifecycle.model.stages.map((stage, i) => ({ stage, count: found.counts.get(i) ?? 0 }));
   }
+}
+
+/** A column of the exported state (clm export-state): its name and what it holds. */
+export interface StateColumn {
+  readonly name: string;
+  readonly type: "text" | "date" | "number";
 }
 
 /** Notes in the request's scope that (part of) its answer came from this state. */

@@ -394,6 +394,69 @@ FROM (SELECT customer_id, ${cast(stateDay, "date")} - last_purchase_date AS rece
     return { pointer, rows };
   }
 
+  /**
+   * Every state row with its RFM scores, a page at a time in id order, all from one snapshot of one
+   * published state (a repeatable-read transaction), whatever refreshes publish meanwhile.
+   */
+  async *statePages(
+    modelHash: string,
+    pageRows = 10_000,
+  ): AsyncGenerator<{ pointer: PublishedState; rows: Record<string, unknown>[] }> {
+    // A generator cannot yield from inside transaction()'s callback: pages go through a small queue.
+    const pages: { pointer: PublishedState; rows: Record<string, unknown>[] }[] = [];
+    let wake: (() => void) | undefined;
+    let finished = false;
+    let failure: unknown;
+    let stopped = false;
+    let resume: (() => void) | undefined;
+    const reading = this.sql
+      .transaction(async (tx) => {
+        await tx.query("SET TRANSACTION ISOLATION LEVEL REPEATABLE READ");
+        const [row] = await tx.query(`${POINTER_SELECT} AND model_hash = $1`, [modelHash]);
+        if (!row) return;
+        const pointer = toPointer(row);
+        let after: string | null = null;
+        for (;;) {
+          const rows: Record<string, unknown>[] = await tx.query(
+            `SELECT s.*, r.recency AS rfm_recency, r.frequency AS rfm_frequency, r.monetary AS rfm_monetary
+             FROM customer_state s
+             LEFT JOIN customer_rfm r ON r.rows_generation = s.rows_generation AND r.customer_id = s.customer_id
+             WHERE s.rows_generation = $1 AND ($2::text IS NULL OR s.customer_id > $2)
+             ORDER BY s.customer_id LIMIT $3`,
+            [pointer.rowsGeneration, after, pageRows],
+          );
+          if (rows.length === 0) return;
+          after = String(rows[rows.length - 1]!.customer_id);
+          pages.push({ pointer, rows });
+          wake?.();
+          // Back-pressure: the next page is read once the consumer has taken this one.
+          await new Promise<void>((r) => (resume = r));
+          if (stopped) return;
+        }
+      })
+      .catch((error: unknown) => (failure = error))
+      .finally(() => {
+        finished = true;
+        wake?.();
+      });
+    try {
+      for (;;) {
+        if (pages.length > 0) {
+          yield pages.shift()!;
+          resume?.();
+          continue;
+        }
+        if (finished) break;
+        await new Promise<void>((r) => (wake = r));
+      }
+      if (failure) throw failure;
+    } finally {
+      stopped = true;
+      resume?.();
+      await reading;
+    }
+  }
+
   /** Removes rows no published state reads: those of refreshes that failed or were killed. */
   async dropUnpublishedRows(): Promise<void> {
     for (const table of ["customer_state", "customer_rfm", "stage_spell", "stage_day_count"]) {
