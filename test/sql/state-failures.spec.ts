@@ -11,7 +11,7 @@ import { ServerMetrics } from "../../src/observability/metrics.ts";
 import { LifecycleService } from "../../src/services/lifecycle/service.ts";
 import { StateRefresher, type RefreshOutcome } from "../../src/services/state/refresh.ts";
 import { RefreshSchedule } from "../../src/services/state/schedule.ts";
-import type { StateStore } from "../../src/services/state/state-store.ts";
+import { StateStore } from "../../src/services/state/state-store.ts";
 import { StateTables } from "../../src/services/state/state-tables.ts";
 import { sql, type Sql } from "../../src/sql/sql.ts";
 import { openTestAppDatabase, testWarehouses, type TestAppDatabase, type TestWarehouse } from "../helpers/databases.ts";
@@ -81,6 +81,24 @@ describe("state refresh failures and bad input", () => {
       [good.generation],
     );
     expect(leftover[0]!.n).toBe(0);
+  });
+});
+
+describe("a state store whose app database cannot be read", () => {
+  it("lets the warehouse answer under serve, and refuses under required", async () => {
+    const warehouse = await testWarehouses()[0]!.open();
+    try {
+      const lifecycle = await LifecycleService.open(warehouse, defaultStageModel(), "UTC");
+      const down = () => Promise.reject(new Error("connect ECONNREFUSED 127.0.0.1:5432"));
+      const serve = new StateStore(lifecycle, lifecycle.rfm, down, "serve");
+      expect(await serve.stateFor(DAY)).toBeUndefined();
+      expect(await serve.customers(DAY, ["a"])).toBeUndefined();
+      expect(await serve.defaultDay()).toBe(lifecycle.today());
+      const required = new StateStore(lifecycle, lifecycle.rfm, down, "required");
+      await expect(required.stateFor(DAY)).rejects.toThrow(/ECONNREFUSED/);
+    } finally {
+      await warehouse.close();
+    }
   });
 });
 

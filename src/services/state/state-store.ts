@@ -12,13 +12,7 @@ import type { RfmCell } from "../lifecycle/rfm.ts";
 import type { RfmScore, RfmSegments } from "../../lifecycle/rfm.ts";
 import type { RankedList, StageCount, StageSpellView, StageTiming, StageTransition } from "../lifecycle/stages.ts";
 import { StateRefresher, type RefreshOptions, type RefreshOutcome, type RefreshPolicy } from "./refresh.ts";
-import {
-  StateTables,
-  storedDay,
-  storedFeatures,
-  type PublishedState,
-  type RefreshRecord,
-} from "./state-tables.ts";
+import { StateTables, storedDay, storedFeatures, type PublishedState, type RefreshRecord } from "./state-tables.ts";
 
 /** off: never read; serve: read when a state of the current model exists; required: refuse otherwise. */
 export type StateMode = "off" | "serve" | "required";
@@ -60,7 +54,12 @@ export class StateStore implements StateAnswers {
   ) {}
 
   private tables(): Promise<StateTables> {
-    return (this.tablesPromise ??= this.openSql().then((sql) => new StateTables(sql)));
+    if (!this.tablesPromise) {
+      this.tablesPromise = this.openSql().then((sql) => new StateTables(sql));
+      // Opening failed: the next question tries again rather than failing for ever.
+      this.tablesPromise.catch(() => (this.tablesPromise = this.refresherPromise = undefined));
+    }
+    return this.tablesPromise;
   }
 
   private refresherPromise: Promise<StateRefresher> | undefined;
@@ -112,7 +111,15 @@ export class StateStore implements StateAnswers {
    */
   async stateFor(day: string | undefined): Promise<PublishedState | undefined> {
     if (this.mode === "off") return undefined;
-    const [pointer, refresher] = await Promise.all([this.pointer(), this.refresher()]);
+    let pointer: PublishedState | null;
+    let refresher: StateRefresher;
+    try {
+      [pointer, refresher] = await Promise.all([this.pointer(), this.refresher()]);
+    } catch (error) {
+      // The app database cannot be read: under serve the warehouse answers instead (it always can).
+      if (this.mode === "required") throw error;
+      return undefined;
+    }
     let why: string | undefined;
     if (!pointer) why = "the state store has not been refreshed yet";
     else if (pointer.modelHash !== refresher.modelHash)
@@ -230,7 +237,10 @@ export class StateStore implements StateAnswers {
       { name: "rfm_monetary", type: "number" },
       { name: "rfm_code", type: "text" },
       { name: "rfm_segment", type: "text" },
-      ...this.lifecycle.catalog.map((f) => ({ name: f.column, type: f.type === "string" ? ("text" as const) : f.type })),
+      ...this.lifecycle.catalog.map((f) => ({
+        name: f.column,
+        type: f.type === "string" ? ("text" as const) : f.type,
+      })),
     ];
   }
 
