@@ -184,6 +184,12 @@ describe("CLM_STATE", () => {
       expect(served.data).toEqual({ customer: { id: "c000001", asOf: STATE_DAY } });
       const later = (await server.graphql(`{ stages(asOf: "${addDays(STATE_DAY, 1)}") { count } }`)) as Answer;
       expect(later.errors?.[0]?.extensions.code).toBe("STATE_NOT_READY");
+      // A past day's features are the warehouse's to give in any mode; its stage history is the state's.
+      const past = (await server.graphql(
+        `{ customer(id: "c000001", asOf: "2026-01-31") { asOf stageHistory { from } } }`,
+      )) as Answer;
+      expect(past.errors).toBeUndefined();
+      expect((past.data!.customer as { asOf: string }).asOf).toBe("2026-01-31");
     } finally {
       await server.close();
     }

@@ -17,13 +17,6 @@ import { StateTables, storedDay, storedFeatures, type PublishedState, type Refre
 /** off: never read; serve: read when a state of the current model exists; required: refuse otherwise. */
 export type StateMode = "off" | "serve" | "required";
 
-/** How fresh an answer from the state is (GraphQL extensions.stateStore). */
-export interface StateFreshness {
-  readonly generation: number;
-  readonly stateDay: string;
-  readonly dataThrough: string | null;
-}
-
 /** CLM_STATE=required and the state cannot answer: no state yet, another model, or a later day. */
 export class StateNotReadyError extends DependencyError {
   readonly code = "STATE_NOT_READY";
@@ -138,11 +131,8 @@ export class StateStore implements StateAnswers {
   /** Features of customers on the state day from the state; undefined when the state does not serve that day. */
   async customers(day: string, ids: readonly string[]): Promise<Map<string, CustomerFeatures> | undefined> {
     const state = await this.stateFor(day);
-    if (!state || day !== state.stateDay) {
-      if (state && this.mode === "required")
-        throw new StateNotReadyError(`CLM_STATE=required: features of past days come from the warehouse`);
-      return undefined;
-    }
+    // Features of a past day are the warehouse's to give, whatever the mode (the state keeps the state day's).
+    if (!state || day !== state.stateDay) return undefined;
     const found = await (await this.tables()).customerStates(state.modelHash, ids);
     if (!found || found.pointer.modelHash !== state.modelHash) return undefined;
     served(found.pointer);
