@@ -170,6 +170,7 @@ export class StateRefresher {
   }
 
   private async run(options: RefreshOptions): Promise<RefreshOutcome> {
+    const started = Date.now();
     const { lifecycle, tables } = this;
     const stateDay = options.stateDay ?? lifecycle.today();
     await tables.dropUnpublishedRows();
@@ -239,7 +240,7 @@ export class StateRefresher {
         stateDay,
         dataThrough: outcome.dataThrough,
         ...record,
-        milliseconds: Date.now() - outcome.started,
+        milliseconds: Date.now() - started,
       };
     } catch (error) {
       await tables.failRefresh(generation, (error as Error).message, warnings).catch(() => {});
@@ -335,7 +336,6 @@ export class StateRefresher {
 
   /** Every customer under a new rows generation, loaded a batch at a time outside the publishing transaction. */
   private async full(generation: number, stateDay: string, options: RefreshOptions) {
-    const started = Date.now();
     const { lifecycle, tables } = this;
     const lastDay = dayNumber(stateDay);
     const eventFields = eventFeatureFields(lifecycle.eventTypes);
@@ -367,7 +367,6 @@ export class StateRefresher {
     );
     await flush();
     return {
-      started,
       rowsGeneration: generation,
       dataThrough: read.dataThrough === null ? null : dayOfNumber(read.dataThrough),
       record: { rowsRead: read.rowsRead, changedCustomers: progress.customers },
@@ -393,7 +392,6 @@ export class StateRefresher {
     watermark: Date,
     options: RefreshOptions,
   ) {
-    const started = Date.now();
     const { lifecycle, tables } = this;
     const rowsGeneration = pointer.rowsGeneration;
     const lastDay = dayNumber(stateDay);
@@ -420,7 +418,6 @@ export class StateRefresher {
     const ids = [...histories.keys()];
     const eventFields = eventFeatureFields(lifecycle.eventTypes);
     return {
-      started,
       rowsGeneration,
       dataThrough: Number.isFinite(through) ? dayOfNumber(through) : null,
       record: { rowsRead, changedCustomers: ids.length },
