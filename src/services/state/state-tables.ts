@@ -3,7 +3,7 @@
 // them. Every read joins the pointer, so one statement sees one published state whatever is being
 // written or published meanwhile; rows of a refresh not (yet) published are never read.
 import type { AppSql, AppSqlSession } from "../../appdb/app-sql.ts";
-import { dayOfNumber } from "../../lifecycle/calendar.ts";
+import { dayOfNumber, daysBetween } from "../../lifecycle/calendar.ts";
 import {
   eventFeatureField,
   FEATURES,
@@ -130,10 +130,7 @@ const date = (v: unknown) =>
 
 /** A stored row as the customer's features on the state day `stateDay` (recency and tenure worked out). */
 export function storedFeatures(row: Record<string, unknown>, stateDay: string, eventTypes: readonly EventType[]) {
-  const daysTo = (from: string | null) =>
-    from === null
-      ? null
-      : Math.round((Date.parse(`${stateDay}T00:00:00Z`) - Date.parse(`${from}T00:00:00Z`)) / 86_400_000);
+  const daysTo = (from: string | null) => (from === null ? null : daysBetween(from, stateDay));
   const purchaseDays = Number(row.purchase_days);
   const orderCount = Number(row.order_count);
   const revenue = Number(row.revenue);
