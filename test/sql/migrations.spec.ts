@@ -118,3 +118,35 @@ describe.each(stores)("migrations on $label", ({ open }) => {
     expect(await store.session.query(`SELECT * FROM "_prisma_migrations"`)).toEqual([]);
   });
 });
+
+describe.skipIf(!TEST_DATABASE_URL)("migrations from several processes at once", () => {
+  it("lets one apply them while the others wait, on a database that has never been migrated", async () => {
+    // Servers started together on a new database all create the bookkeeping table; done outside the
+    // lock, two CREATE TABLE IF NOT EXISTS race in the catalogue and one fails.
+    const name = testName();
+    const admin = new pg.Client({ connectionString: TEST_DATABASE_URL });
+    await admin.connect();
+    await admin.query(`CREATE DATABASE ${name}`);
+    const clients = Array.from(
+      { length: 6 },
+      () => new pg.Client({ connectionString: withDatabase(TEST_DATABASE_URL!, name) }),
+    );
+    try {
+      await Promise.all(clients.map((c) => c.connect()));
+      const applied = await Promise.all(
+        clients.map((client) =>
+          migrate({
+            exec: async (script) => void (await client.query(script)),
+            query: async (text, params) => (await client.query(text, params)).rows,
+          }),
+        ),
+      );
+      const committed = readMigrations().map((m) => m.name);
+      expect(applied.filter((names) => names.length > 0)).toEqual([committed]);
+    } finally {
+      await Promise.all(clients.map((c) => c.end()));
+      await admin.query(`DROP DATABASE ${name} WITH (FORCE)`);
+      await admin.end();
+    }
+  });
+});
