@@ -63,7 +63,12 @@ export async function openCliContext(env: NodeJS.ProcessEnv = process.env): Prom
     }
     const warehouse = new GuardedWarehouse(connector, { ...DEFAULT_GUARD_SETTINGS, cache: null }, log);
     const prisma = async () => (await appDatabase()).prisma;
-    const state = { mode: config.state.mode, sql: async () => (await appDatabase()).sql, policy: config.state };
+    const state = {
+      mode: config.state.mode,
+      sql: async () => (await appDatabase()).sql,
+      policy: config.state,
+      clvModel: config.state.clvModel,
+    };
     const services = await openAppServices(warehouse, config.warehouse.kind, fileConfig, { prisma, log, state }).catch(
       (error) => {
         throw error instanceof StartupError ? new CliError(firstLine(error)) : error;

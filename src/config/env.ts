@@ -153,6 +153,7 @@ const envSchema = z
         .transform(Number),
     ),
     CLM_STATE_FULL_EVERY_DAYS: z.preprocess(unset, positiveInt("days").default(DEFAULT_FULL_EVERY_DAYS)),
+    CLM_STATE_CLV: z.preprocess(unset, z.enum(["BG_NBD", "PARETO_NBD", "off"]).default("BG_NBD")),
     CLM_STATE_REFRESH_MINUTES: z.preprocess(
       unset,
       z.string().regex(/^\d+$/, "must be a whole number of minutes (0: no schedule)").default("0").transform(Number),
@@ -276,6 +277,8 @@ export interface AppConfig {
     readonly latenessDays: number;
     /** A full rebuild at least this often (days). */
     readonly fullEveryDays: number;
+    /** The purchase model each refresh fits for the stored lifetime-value predictions; null: none. */
+    readonly clvModel: "BG_NBD" | "PARETO_NBD" | null;
   };
   /** Requests per minute per API key (or per address without one); 0: no limit. */
   readonly rateLimitPerMinute: number;
@@ -421,6 +424,7 @@ export function loadEnv(
       refreshMinutes: env.CLM_STATE_REFRESH_MINUTES,
       latenessDays: env.CLM_STATE_LATENESS_DAYS,
       fullEveryDays: env.CLM_STATE_FULL_EVERY_DAYS,
+      clvModel: env.CLM_STATE_CLV === "off" ? null : env.CLM_STATE_CLV,
     }),
     rateLimitPerMinute: env.CLM_RATE_LIMIT_PER_MINUTE,
     keyCacheSeconds: env.CLM_KEY_CACHE_SECONDS,

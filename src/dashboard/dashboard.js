@@ -782,16 +782,28 @@ async function rankedStage(signal) {
   return { key: select.value, name: select.selectedOptions[0]?.textContent ?? select.value };
 }
 
-/** A stage's ten customers with the most revenue (the segment's members when one is picked). */
+/**
+ * A stage's ten customers with the highest predicted lifetime value where the state store keeps it for
+ * the day, else with the most revenue (the segment's members when one is picked: their ranking is the
+ * warehouse's, which predicts no one in bulk).
+ */
 async function loadRanked(view, signal) {
-  const stage = await rankedStage(signal);
+  const [stage, { stateStore }] = await Promise.all([rankedStage(signal), graphql(Q.STATE_STORE, {}, signal)]);
+  const byClv = !view.segmentId && stateStore.lifetimeValue !== null && stateStore.stateDay === view.asOf;
   const { rankedCustomers } = await graphql(
     Q.RANKED,
-    { stage: stage.key, asOf: view.asOf, segmentId: view.segmentId || null },
+    {
+      stage: stage.key,
+      asOf: view.asOf,
+      segmentId: view.segmentId || null,
+      orderBy: byClv ? "PREDICTED_CLV" : "REVENUE",
+    },
     signal,
   );
   const rows = rankedCustomers.edges.map((e) => e.node);
-  setSub("ranked", `${stage.name} on ${view.asOf}, most revenue first${view.segmentId ? " (segment members)" : ""}`);
+  const order = byClv ? "highest predicted CLV first" : "most revenue first";
+  setSub("ranked", `${stage.name} on ${view.asOf}, ${order}${view.segmentId ? " (segment members)" : ""}`);
+  $("#ranked").dataset.orderBy = byClv ? "PREDICTED_CLV" : "REVENUE";
   const body = $("#ranked tbody");
   body.replaceChildren(
     ...rows.map((c, i) => {
@@ -799,6 +811,7 @@ async function loadRanked(view, signal) {
       tr.dataset.customer = c.id;
       const cells = [String(i + 1), c.id, formatValue(c.features.revenue, "CURRENCY"), int(c.features.purchaseDays)];
       cells.push(c.features.recencyDays === null ? "—" : `${int(c.features.recencyDays)} d`);
+      cells.push(c.prediction === null ? "—" : formatValue(c.prediction.predictedClv, "CURRENCY"));
       for (const text of cells) {
         const td = document.createElement("td");
         td.textContent = text;
@@ -813,7 +826,7 @@ async function loadRanked(view, signal) {
   if (rows.length === 0) {
     const tr = document.createElement("tr");
     const td = document.createElement("td");
-    td.colSpan = 5;
+    td.colSpan = 6;
     td.textContent = "Nobody in this stage.";
     tr.append(td);
     body.append(tr);

@@ -205,10 +205,22 @@ export const STAGE_KEYS = /* GraphQL */ `
   }
 `;
 
-/** A stage's customers ranked by revenue (segmentId: null for all customers, else its members on asOf). */
+/** What the state store serves: its day and whether it keeps predicted lifetime values. */
+export const STATE_STORE = /* GraphQL */ `
+  query DashboardStateStore {
+    stateStore {
+      stateDay
+      lifetimeValue {
+        model
+      }
+    }
+  }
+`;
+
+/** A stage's customers ranked (segmentId: null for all customers, else its members on asOf). */
 export const RANKED = /* GraphQL */ `
-  query DashboardRanked($stage: String!, $asOf: Date!, $segmentId: ID) {
-    rankedCustomers(stage: $stage, orderBy: REVENUE, first: 10, asOf: $asOf, segmentId: $segmentId) {
+  query DashboardRanked($stage: String!, $asOf: Date!, $segmentId: ID, $orderBy: CustomerRankField!) {
+    rankedCustomers(stage: $stage, orderBy: $orderBy, first: 10, asOf: $asOf, segmentId: $segmentId) {
       edges {
         node {
           id
@@ -216,6 +228,9 @@ export const RANKED = /* GraphQL */ `
             revenue
             purchaseDays
             recencyDays
+          }
+          prediction {
+            predictedClv
           }
         }
       }

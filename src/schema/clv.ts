@@ -6,7 +6,7 @@ import { builder } from "./builder.ts";
 import { CustomerRef } from "./refs.ts";
 import { InvalidInputError } from "../errors.ts";
 
-const TimeUnitEnum = builder.enumType("TimeUnit", {
+export const TimeUnitEnum = builder.enumType("TimeUnit", {
   description: "The time unit the purchase model is fitted in (its rates are per unit).",
   values: {
     DAY: { value: "DAY", description: "The model's time is counted in days." },
@@ -15,7 +15,7 @@ const TimeUnitEnum = builder.enumType("TimeUnit", {
   } as const,
 });
 
-const ClvModelKindEnum = builder.enumType("ClvModelKind", {
+export const ClvModelKindEnum = builder.enumType("ClvModelKind", {
   description: "The purchase-count and drop-out model.",
   values: {
     BG_NBD: {
@@ -185,7 +185,10 @@ builder.objectField(CustomerRef, "prediction", (t) =>
       const unit = args.timeUnit ?? "WEEK";
       const summary = summaryOf(c.features, c.asOf, TIME_UNIT_DAYS[unit]);
       if (!summary) return null;
-      const model = await ctx.lifecycle.clvModel(c.asOf, unit, args.model ?? "BG_NBD");
+      const settings = { model: args.model ?? "BG_NBD", timeUnit: unit, horizonDays, discountRate } as const;
+      const stored = await ctx.lifecycle.storedPrediction(c.asOf, settings).load(c.id);
+      if (stored.stored) return stored.prediction;
+      const model = await ctx.lifecycle.clvModel(c.asOf, unit, settings.model);
       const purchases = model.bgnbd
         ? purchaseModel({ kind: "BG_NBD", params: model.bgnbd })
         : purchaseModel({ kind: "PARETO_NBD", params: model.paretoNbd! });

@@ -1,13 +1,17 @@
 // Lifecycle stages: the model's stages with their distribution as of a day, and moves between days.
 import { daysBetween, seriesPoints } from "../lifecycle/calendar.ts";
+import type { CustomerFeatures } from "../lifecycle/features.ts";
 import {
+  isFeatureRanking,
   MAX_TIMING_SNAPSHOTS,
+  type RankedList,
   type StageCount,
   type StageTransition,
   type StageTiming as StageTimingResult,
 } from "../services/lifecycle/stages.ts";
 import { InvalidInputError } from "../errors.ts";
 import { segmentRuleOn } from "./segment-access.ts";
+import type { RequestContext as Context } from "./context.ts";
 
 type StageTiming = StageTimingResult & { readonly asOf: string };
 import { builder } from "./builder.ts";
@@ -192,11 +196,55 @@ const RankFieldEnum = builder.enumType("CustomerRankField", {
     ORDER_COUNT: { value: "orderCount", description: "Orders to date." },
     RECENCY_DAYS: { value: "recencyDays", description: "Days since the last purchase." },
     TENURE_DAYS: { value: "tenureDays", description: "Days since first seen." },
+    PREDICTED_CLV: {
+      value: "predictedClv",
+      description: "Predicted lifetime value (Customer.prediction's defaults); from the state store only.",
+    },
+    PROBABILITY_ALIVE: {
+      value: "probabilityAlive",
+      description: "P(still active) of the state's lifetime-value fit; from the state store only.",
+    },
   } as const,
 });
 
 /** Points a series may have from the state store's day counts (one query whatever their number). */
 export const MAX_SERIES_POINTS = 1_000;
+
+/** A page of a ranked list: from the state store when it serves the day, else from the warehouse. */
+async function rankedRows(
+  ctx: Context,
+  asOf: string,
+  stage: string,
+  rank: RankedList,
+  segmentId: string | number | null | undefined,
+  offset: number,
+  limit: number,
+): Promise<CustomerFeatures[]> {
+  if (!isFeatureRanking(rank)) {
+    // Predictions of every customer exist only where a refresh wrote them.
+    const stored = segmentId ? undefined : await ctx.lifecycle.state?.rankedMembers(asOf, stage, rank, offset, limit);
+    if (stored) return stored;
+    throw new InvalidInputError(
+      segmentId
+        ? `orderBy ${rank.field} is not available with segmentId (segment members are found in the warehouse)`
+        : `orderBy ${rank.field} needs the state store serving ${asOf} with lifetime value (CLM_STATE_CLV; run clm refresh)`,
+      { argument: "orderBy" },
+    );
+  }
+  if (segmentId)
+    return ctx.services.segments.ranked(
+      asOf,
+      await segmentRuleOn(String(segmentId), asOf, ctx),
+      stage,
+      rank,
+      offset,
+      limit,
+    );
+  return (
+    (await ctx.lifecycle.state?.rankedMembers(asOf, stage, rank, offset, limit)) ??
+    ctx.lifecycle.service.rankedMembers(asOf, stage, rank, offset, limit)
+  );
+}
 
 builder.queryFields((t) => ({
   stageSeries: t.field({
@@ -260,18 +308,8 @@ builder.queryFields((t) => ({
         const offset = Number(after ?? 0);
         if (!Number.isSafeInteger(offset) || offset < 0)
           throw new InvalidInputError("after is not a cursor of this connection", { argument: "after" });
-        const rank = { field: args.orderBy ?? "revenue", descending: args.descending ?? true };
-        const rows = args.segmentId
-          ? await ctx.services.segments.ranked(
-              asOf,
-              await segmentRuleOn(String(args.segmentId), asOf, ctx),
-              args.stage,
-              rank,
-              offset,
-              size + 1,
-            )
-          : ((await ctx.lifecycle.state?.rankedMembers(asOf, args.stage, rank, offset, size + 1)) ??
-            (await ctx.lifecycle.service.rankedMembers(asOf, args.stage, rank, offset, size + 1)));
+        const rank: RankedList = { field: args.orderBy ?? "revenue", descending: args.descending ?? true };
+        const rows = await rankedRows(ctx, asOf, args.stage, rank, args.segmentId, offset, size + 1);
         const loader = ctx.lifecycle.features(asOf);
         for (const features of rows) loader.prime(features.customerId, features);
         const nodes = rows.map((features) => ({ id: features.customerId, asOf, features }));

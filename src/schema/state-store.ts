@@ -1,6 +1,20 @@
 // The state store as GraphQL shows it: which state is served, how fresh it is, and its last refresh.
 import type { PublishedState, RefreshRecord } from "../services/state/state-tables.ts";
+import type { StoredClv } from "../services/state/state-clv.ts";
 import { builder } from "./builder.ts";
+import { ClvModelKindEnum, TimeUnitEnum } from "./clv.ts";
+
+const StateClvRef = builder.objectRef<StoredClv>("StateLifetimeValue").implement({
+  description:
+    "The lifetime-value fit of the served state: every buyer's Customer.prediction for these settings, and PREDICTED_CLV rankings, come from it.",
+  fields: (t) => ({
+    model: t.field({ type: ClvModelKindEnum, description: "The purchase model fitted.", resolve: (c) => c.model }),
+    timeUnit: t.field({ type: TimeUnitEnum, description: "The model's unit of time.", resolve: (c) => c.timeUnit }),
+    horizonDays: t.exposeInt("horizonDays", { description: "Days ahead the predictions cover." }),
+    discountRate: t.exposeFloat("discountRate", { description: "Yearly discount rate of the predicted CLV." }),
+    customers: t.exposeInt("customers", { description: "Buyers the fit summarised (count)." }),
+  }),
+});
 
 const StateModeEnum = builder.enumType("StateMode", {
   description: "CLM_STATE: whether answers are read from the state store.",
@@ -100,6 +114,12 @@ const StateStoreRef = builder.objectRef<StateStoreStatus>("StateStore").implemen
       description:
         "Whether the served state was built with this server's stage model, mapping and time zone (else answers take the query-time path until a full refresh).",
       resolve: (s) => s.pointer?.modelHash === s.modelHash,
+    }),
+    lifetimeValue: t.field({
+      type: StateClvRef,
+      nullable: true,
+      description: "The served state's lifetime-value fit; null when none (CLM_STATE_CLV=off, or too few buyers).",
+      resolve: (s) => s.pointer?.clv ?? null,
     }),
     lastRefresh: t.field({
       type: StateRefreshRef,

@@ -151,7 +151,12 @@ export async function openServices(config: AppConfig, log: Logger): Promise<Serv
       prisma: appDb.prisma,
       log,
       fitWorkers: config.fitWorkers,
-      state: { mode: config.state.mode, sql: async () => appDb.sql, policy: config.state },
+      state: {
+        mode: config.state.mode,
+        sql: async () => appDb.sql,
+        policy: config.state,
+        clvModel: config.state.clvModel,
+      },
     });
     opened.push(services);
     const demo = config.warehouse.kind === "duckdb" && config.warehouse.demo;

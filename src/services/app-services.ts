@@ -8,6 +8,7 @@ import type { EventType } from "../lifecycle/features.ts";
 import type { RfmSegments } from "../lifecycle/rfm.ts";
 import { segmentScope } from "../lifecycle/segment-definition.ts";
 import type { StageModel } from "../lifecycle/stage-model.ts";
+import type { PurchaseModelKind } from "../lifecycle/clv/predict.ts";
 import type { LogicalTable } from "../sql/contract.ts";
 import { CohortService } from "./cohorts.ts";
 import type { FitPool } from "./fit-pool.ts";
@@ -43,7 +44,13 @@ export interface AppServiceInputs {
   /** Of those, the types whose first event makes a person a lead (default: none). */
   readonly interestEvents?: readonly string[];
   /** The state store: whether it serves (CLM_STATE) and the app database's SQL it lives in (default: off). */
-  readonly state?: { readonly mode: StateMode; readonly sql: () => Promise<AppSql>; readonly policy?: RefreshPolicy };
+  readonly state?: {
+    readonly mode: StateMode;
+    readonly sql: () => Promise<AppSql>;
+    readonly policy?: RefreshPolicy;
+    /** The purchase model each refresh fits for the stored predictions (none: null or absent). */
+    readonly clvModel?: PurchaseModelKind | null;
+  };
 }
 
 export interface AppServices {
@@ -84,6 +91,9 @@ export function createAppServices(inputs: AppServiceInputs): AppServices {
     inputs.state?.sql ?? (() => Promise.reject(new Error("this process has no app database for the state store"))),
     inputs.state?.mode ?? "off",
     inputs.state?.policy,
+    inputs.state?.clvModel
+      ? { model: inputs.state.clvModel, fit: (input, signal) => lifecycle.fitPool.fit(input, signal) }
+      : undefined,
   );
   return {
     warehouse,

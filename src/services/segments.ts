@@ -9,7 +9,7 @@ import { fieldsOf, type Rule } from "../lifecycle/rules.ts";
 import { readsRfm, SEGMENT_FIELDS, segmentScope, type SegmentField } from "../lifecycle/segment-definition.ts";
 import { featureColumns } from "./lifecycle/features.ts";
 import type { LifecycleService } from "./lifecycle/service.ts";
-import type { RankedList, StageCount } from "./lifecycle/stages.ts";
+import type { FeatureRankedList, StageCount } from "./lifecycle/stages.ts";
 
 export class SegmentService {
   constructor(readonly lifecycle: LifecycleService) {}
@@ -78,7 +78,7 @@ FROM (${
     asOf: string,
     rule: Rule,
     stageKey: string,
-    rank: RankedList,
+    rank: FeatureRankedList,
     offset: number,
     limit: number,
   ): Promise<CustomerFeatures[]> {

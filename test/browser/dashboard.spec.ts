@@ -447,7 +447,7 @@ describe.skipIf(!HAVE_BROWSER)("the dashboard in headless Chromium", () => {
     }>(
       `query($asOf: Date!) {
         stageSeries(from: "2024-07-01", to: $asOf, interval: MONTH) { stages { stage { key } share } }
-        rankedCustomers(stage: "at_risk", orderBy: REVENUE, first: 10, asOf: $asOf) { edges { node { id } } }
+        rankedCustomers(stage: "at_risk", orderBy: PREDICTED_CLV, first: 10, asOf: $asOf) { edges { node { id } } }
       }`,
       { asOf: AS_OF },
     );
@@ -458,13 +458,14 @@ describe.skipIf(!HAVE_BROWSER)("the dashboard in headless Chromium", () => {
     api.stages.forEach((stage, i) =>
       expect(series[i], stage.key).toEqual(history.data!.stageSeries.map((p) => p.stages[i]!.share)),
     );
-    // The ranked list: at-risk customers with the most revenue, as the API ranks them.
+    // The ranked list: at-risk customers with the highest predicted CLV (the state keeps it), as the API ranks them.
     const ranked = await page.$$eval("#ranked tbody tr[data-customer]", (rows) =>
       rows.map((r) => (r as HTMLElement).dataset.customer),
     );
     expect(ranked).toEqual(history.data!.rankedCustomers.edges.map((e) => e.node.id));
     expect(ranked).toHaveLength(10);
     expect(await page.inputValue("#ranked-stage")).toBe("at_risk");
+    expect(await page.getAttribute("#ranked", "data-order-by")).toBe("PREDICTED_CLV");
 
     // The customer view: picking a ranked customer shows their stages, RFM, predicted CLV and history.
     await page.click(`#ranked tbody tr[data-customer="${ranked[0]}"]`);
@@ -650,6 +651,7 @@ describe.skipIf(!HAVE_BROWSER)("the dashboard in headless Chromium", () => {
       );
       expect(shownRanked).toEqual(ranked.data!.rankedCustomers.edges.map((e) => e.node.id));
       expect(shownRanked.length).toBeGreaterThan(0);
+      expect(await page.getAttribute("#ranked", "data-order-by")).toBe("REVENUE");
       await page.screenshot({ path: `${OUTPUT}dashboard-segment.png`, fullPage: true });
 
       // Back to everyone.

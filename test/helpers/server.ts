@@ -12,6 +12,7 @@ import { parseConfigFile } from "../../src/config/file.ts";
 import { RfmSegments } from "../../src/lifecycle/rfm.ts";
 import { createAppServices, type AppServices } from "../../src/services/app-services.ts";
 import type { StateMode } from "../../src/services/state/state-store.ts";
+import type { PurchaseModelKind } from "../../src/lifecycle/clv/predict.ts";
 import type { FitPool } from "../../src/services/fit-pool.ts";
 import { availableTables, type LifecycleService } from "../../src/services/lifecycle/service.ts";
 import { ServerMetrics } from "../../src/observability/metrics.ts";
@@ -113,6 +114,8 @@ export async function startTestServer(
     clmConfig?: unknown;
     /** CLM_STATE (default: serve, the server's default; nothing is served before a refresh). */
     stateMode?: StateMode;
+    /** CLM_STATE_CLV: the purchase model each refresh fits (default BG_NBD, the server's; null: none). */
+    stateClv?: PurchaseModelKind | null;
   } = {},
 ): Promise<TestServer> {
   const config = parseConfigFile(options.clmConfig ?? {});
@@ -154,7 +157,11 @@ export async function startTestServer(
     rfm: new RfmSegments(config.rfmSegments),
     available: availableTables(await guarded.tableStatus()),
     fitPool: options.fitPool,
-    state: { mode: options.stateMode ?? "serve", sql: async () => appDb.sql },
+    state: {
+      mode: options.stateMode ?? "serve",
+      sql: async () => appDb.sql,
+      clvModel: options.stateClv === undefined ? "BG_NBD" : options.stateClv,
+    },
   });
   const rateLimit = options.rateLimitPerMinute ? new RateLimit(options.rateLimitPerMinute) : undefined;
   const yoga = createClmYoga(

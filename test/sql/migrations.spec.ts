@@ -75,6 +75,7 @@ describe.each(stores)("migrations on $label", ({ open }) => {
     expect(tables.map((t) => t.table_name)).toEqual([
       "_prisma_migrations",
       "api_key",
+      "customer_clv",
       "customer_rfm",
       "customer_state",
       "segment",

@@ -54,6 +54,26 @@ describe("state refresh failures and bad input", () => {
     expect(state.rows.map((r) => r.customer_id).sort()).toEqual(["a", "b"]);
   });
 
+  it("publishes without predictions, with a warning, when the lifetime-value fit fails", async () => {
+    const lifecycle = await LifecycleService.open(warehouse, defaultStageModel(), "UTC");
+    const tables = new StateTables(appDb.sql);
+    const asked: number[] = [];
+    const failing = new StateRefresher(lifecycle, tables, undefined, {
+      model: "BG_NBD",
+      fit: async (input) => {
+        asked.push(input.recency.reduce((n, g) => n + g.count, 0));
+        throw new Error("too few repeat buyers to fit");
+      },
+    });
+    const outcome = (await failing.refresh({ stateDay: DAY, full: true }))!;
+    // The fit was given the two buyers of the state, summarised from the rows just written.
+    expect(asked).toEqual([2]);
+    expect(outcome.warnings).toContain("no lifetime value: the fit failed (too few repeat buyers to fit)");
+    expect((await tables.pointer())!).toMatchObject({ generation: outcome.generation, clv: null });
+    const rows = await appDb.sql.query<{ n: number }>(`SELECT count(*)::int AS n FROM customer_clv`);
+    expect(rows[0]!.n).toBe(0);
+  });
+
   it("fails a refresh whose warehouse fails midway, and keeps the previous state serving", async () => {
     const lifecycle = await LifecycleService.open(warehouse, defaultStageModel(), "UTC");
     const tables = new StateTables(appDb.sql);

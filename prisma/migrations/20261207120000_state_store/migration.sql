@@ -7,6 +7,7 @@ CREATE TABLE "state_pointer" (
     "data_through" DATE,
     "model_hash" TEXT NOT NULL,
     "stage_keys" JSONB NOT NULL,
+    "clv" JSONB,
     "published_at" TIMESTAMPTZ(3) NOT NULL,
 
     CONSTRAINT "state_pointer_pkey" PRIMARY KEY ("id")
@@ -71,6 +72,18 @@ CREATE TABLE "customer_rfm" (
     "monetary" SMALLINT NOT NULL,
 
     CONSTRAINT "customer_rfm_pkey" PRIMARY KEY ("rows_generation","customer_id")
+);
+
+-- CreateTable
+CREATE TABLE "customer_clv" (
+    "rows_generation" INTEGER NOT NULL,
+    "customer_id" TEXT NOT NULL,
+    "probability_alive" DOUBLE PRECISION NOT NULL,
+    "expected_purchases" DOUBLE PRECISION NOT NULL,
+    "expected_average_spend" DOUBLE PRECISION NOT NULL,
+    "predicted_clv" DOUBLE PRECISION NOT NULL,
+
+    CONSTRAINT "customer_clv_pkey" PRIMARY KEY ("rows_generation","customer_id")
 );
 
 -- CreateTable

@@ -63,20 +63,25 @@ export interface Prediction {
   readonly predictedClv: number;
 }
 
+/** What a purchase model expects of one (x, t_x, T) summary: the part of a prediction spend does not enter. */
+export interface PurchaseOutlook {
+  readonly probabilityAlive: number;
+  readonly expectedPurchases: number;
+  /** Expected purchases in the horizon, each month's discounted at the yearly rate. */
+  readonly discountedPurchases: number;
+}
+
 /**
- * Predicted lifetime value over `horizonDays`: expected average spend × expected purchases, each
- * month's purchases discounted at `discountRate` a year ((1 + d)^(−months/12)).
+ * Expected purchases over `horizonDays`, and the same with each month's purchases discounted at
+ * `discountRate` a year ((1 + d)^(−months/12)). Buyers sharing (x, t_x, T) share it.
  */
-export function predict(
+export function purchaseOutlook(
   purchases: PurchaseModel,
-  gammaGamma: GammaGammaParams,
-  summary: RfSummary & SpendSummary,
+  summary: RfSummary,
   unitDays: number,
   horizonDays: number,
   discountRate: number,
-): Prediction {
-  const expectedPurchases = purchases.expectedPurchases(summary, horizonDays / unitDays);
-  const expectedAverageSpend = conditionalExpectedSpend(gammaGamma, summary);
+): PurchaseOutlook {
   // Stryker disable next-line ArithmeticOperator: more months than needed end past the horizon, adding 0 each
   const months = Math.max(1, Math.ceil(horizonDays / TIME_UNIT_DAYS.MONTH));
   let discounted = 0;
@@ -89,8 +94,30 @@ export function predict(
   }
   return {
     probabilityAlive: purchases.probabilityAlive(summary),
-    expectedPurchases,
-    expectedAverageSpend,
-    predictedClv: expectedAverageSpend * discounted,
+    expectedPurchases: purchases.expectedPurchases(summary, horizonDays / unitDays),
+    discountedPurchases: discounted,
   };
+}
+
+/** A prediction from a buyer's purchase outlook and their spend summary. */
+export function predictionOf(outlook: PurchaseOutlook, gammaGamma: GammaGammaParams, spend: SpendSummary): Prediction {
+  const expectedAverageSpend = conditionalExpectedSpend(gammaGamma, spend);
+  return {
+    probabilityAlive: outlook.probabilityAlive,
+    expectedPurchases: outlook.expectedPurchases,
+    expectedAverageSpend,
+    predictedClv: expectedAverageSpend * outlook.discountedPurchases,
+  };
+}
+
+/** Predicted lifetime value over `horizonDays`: expected average spend × discounted expected purchases. */
+export function predict(
+  purchases: PurchaseModel,
+  gammaGamma: GammaGammaParams,
+  summary: RfSummary & SpendSummary,
+  unitDays: number,
+  horizonDays: number,
+  discountRate: number,
+): Prediction {
+  return predictionOf(purchaseOutlook(purchases, summary, unitDays, horizonDays, discountRate), gammaGamma, summary);
 }

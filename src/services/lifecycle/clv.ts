@@ -2,8 +2,9 @@
 // summaries grouped in the warehouse, one shared run per (day, unit, model).
 import { currentRequestScope, runShared } from "../../request-scope.ts";
 import { DomainError } from "../../errors.ts";
-import { cast, integer, sql } from "../../sql/sql.ts";
-import type { ClvFitOutput } from "../../lifecycle/clv/fit.ts";
+import { cast, integer, sql, type Sql } from "../../sql/sql.ts";
+import type { ClvFitInput, ClvFitOutput } from "../../lifecycle/clv/fit.ts";
+import type { Dialect } from "../../sql/dialect.ts";
 import type { PurchaseModelKind, TimeUnit } from "../../lifecycle/clv/predict.ts";
 import type { FitPool } from "../fit-pool.ts";
 import type { CustomerFeatureService } from "./features.ts";
@@ -132,21 +133,38 @@ export class ClvFits {
     const { dialect } = this.lifecycle.warehouse;
     // The summaries need purchases only: leaving customers and events out saves most of the work.
     const buyers = sql`SELECT * FROM (${this.lifecycle.features(asOf, undefined, { transactionsOnly: true })}) AS f WHERE f.purchase_days >= 1`;
-    // One query for both summaries: the buyers are summarised once (a CTE used twice), then grouped
-    // two ways; kind 0 rows are (x, t_x, T) groups, kind 1 rows (x, mean repeat spend) groups.
-    // The mean repeat spend is grouped in whole cents, rounded half up: the repeat revenue first to whole
-    // cents (float sums differ in their last bits between warehouses and summation orders), then its
-    // mean, by FLOOR(v + 0.5) because ROUND breaks ties differently per warehouse (PostgreSQL's
-    // round(float8) to even, BigQuery and DuckDB away from zero).
-    const rows = await this.lifecycle.warehouse.query<{
-      kind: number;
-      x: number;
-      tx_days: number | null;
-      t_days: number | null;
-      zbar_cents: number | null;
-      n: number;
-    }>(
-      sql`WITH s AS (
+    const rows = await this.lifecycle.warehouse.query<ClvSummaryRow>(clvSummariesSql(dialect, buyers, asOf), {
+      // Cancelled with the fit: when nobody waits any more, the query stops holding its slot too.
+      label: "clv_summaries",
+      signal,
+    });
+    const fit = await this.fitPool.fit(clvFitInput(rows, timeUnit, model), signal);
+    return { asOf, timeUnit, model, ...fit };
+  }
+}
+
+/** A row of clvSummariesSql: kind 0 an (x, t_x, T) group, kind 1 an (x, mean repeat spend) group. */
+export type ClvSummaryRow = {
+  kind: number;
+  x: number;
+  tx_days: number | null;
+  t_days: number | null;
+  zbar_cents: number | null;
+  n: number;
+};
+
+/**
+ * The CLV summaries of `buyers` (rows with purchase_days ≥ 1, first and last purchase dates, revenue and
+ * first purchase revenue) as of a day, grouped: what a fit reads, whichever database holds the buyers.
+ */
+export function clvSummariesSql(dialect: Dialect, buyers: Sql, asOf: string): Sql {
+  // One query for both summaries: the buyers are summarised once (a CTE used twice), then grouped
+  // two ways; kind 0 rows are (x, t_x, T) groups, kind 1 rows (x, mean repeat spend) groups.
+  // The mean repeat spend is grouped in whole cents, rounded half up: the repeat revenue first to whole
+  // cents (float sums differ in their last bits between warehouses and summation orders), then its
+  // mean, by FLOOR(v + 0.5) because ROUND breaks ties differently per warehouse (PostgreSQL's
+  // round(float8) to even, BigQuery and DuckDB away from zero).
+  return sql`WITH s AS (
   SELECT b.purchase_days - 1 AS x, ${dialect.dayDiff(sql`b.first_purchase_date`, sql`b.last_purchase_date`)} AS tx_days,
          ${dialect.dayDiff(sql`b.first_purchase_date`, cast(asOf, "date"))} AS t_days,
          CASE WHEN b.purchase_days >= 2
@@ -157,21 +175,20 @@ SELECT ${integer(0)} AS kind, x, tx_days, t_days, ${cast(null, "float")} AS zbar
 FROM s GROUP BY x, tx_days, t_days
 UNION ALL
 SELECT ${integer(1)} AS kind, x, ${cast(null, "int")} AS tx_days, ${cast(null, "int")} AS t_days, zbar_cents, COUNT(*) AS n
-FROM s WHERE zbar_cents IS NOT NULL GROUP BY x, zbar_cents`,
-      // Cancelled with the fit: when nobody waits any more, the query stops holding its slot too.
-      { label: "clv_summaries", signal },
-    );
-    // In one order whatever order the warehouse sent: the likelihood sums the groups in this order, and
-    // an ill-conditioned fit (few buyers) amplifies the last bits of that sum.
-    const recency = rows
-      .filter((r) => Number(r.kind) === 0)
-      .map((r) => ({ x: Number(r.x), txDays: Number(r.tx_days), tDays: Number(r.t_days), count: Number(r.n) }))
-      .sort((p, q) => p.x - q.x || p.txDays - q.txDays || p.tDays - q.tDays);
-    const spend = rows
-      .filter((r) => Number(r.kind) === 1)
-      .map((r) => ({ x: Number(r.x), zbarCents: Number(r.zbar_cents), count: Number(r.n) }))
-      .sort((p, q) => p.x - q.x || p.zbarCents - q.zbarCents);
-    const fit = await this.fitPool.fit({ timeUnit, model, recency, spend }, signal);
-    return { asOf, timeUnit, model, ...fit };
-  }
+FROM s WHERE zbar_cents IS NOT NULL GROUP BY x, zbar_cents`;
+}
+
+/** What a fit is given, from the summary rows in one order whatever order the database sent them. */
+export function clvFitInput(rows: readonly ClvSummaryRow[], timeUnit: TimeUnit, model: PurchaseModelKind): ClvFitInput {
+  // The likelihood sums the groups in this order, and an ill-conditioned fit (few buyers) amplifies the
+  // last bits of that sum.
+  const recency = rows
+    .filter((r) => Number(r.kind) === 0)
+    .map((r) => ({ x: Number(r.x), txDays: Number(r.tx_days), tDays: Number(r.t_days), count: Number(r.n) }))
+    .sort((p, q) => p.x - q.x || p.txDays - q.txDays || p.tDays - q.tDays);
+  const spend = rows
+    .filter((r) => Number(r.kind) === 1)
+    .map((r) => ({ x: Number(r.x), zbarCents: Number(r.zbar_cents), count: Number(r.n) }))
+    .sort((p, q) => p.x - q.x || p.zbarCents - q.zbarCents);
+  return { timeUnit, model, recency, spend };
 }

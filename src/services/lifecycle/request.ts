@@ -1,7 +1,8 @@
 // The lifecycle as one request sees it: DataLoaders that batch and remember the request's lookups, built
 // per request from the application's lifecycle service (services/lifecycle/service.ts).
 import DataLoader from "dataloader";
-import type { PurchaseModelKind, TimeUnit } from "../../lifecycle/clv/predict.ts";
+import type { Prediction, PurchaseModelKind, TimeUnit } from "../../lifecycle/clv/predict.ts";
+import type { StateClvSettings } from "../state/state-clv.ts";
 import type { CustomerFeatures } from "../../lifecycle/features.ts";
 import type { RfmScore } from "../../lifecycle/rfm.ts";
 import type { RfmCell } from "./rfm.ts";
@@ -54,9 +55,21 @@ export interface StateAnswers {
     offset: number,
     limit: number,
   ): Promise<CustomerFeatures[] | undefined>;
+  /** Lifetime-value predictions of some buyers on a day, when the state keeps them for these settings. */
+  predictions(
+    day: string,
+    settings: StateClvSettings,
+    ids: readonly string[],
+  ): Promise<Map<string, Prediction> | undefined>;
   /** Customers per furthest stage (display index) on a day, of those first seen in `firstSeen` when given. */
   furthestCounts(day: string, firstSeen?: { from: string; to: string }): Promise<Map<number, number> | undefined>;
 }
+
+/** A prediction as the state store has it (null: not a buyer), or that it keeps none for the question. */
+export type StoredPrediction =
+  | { readonly stored: true; readonly prediction: Prediction | null }
+  | { readonly stored: false };
+const NOT_STORED: StoredPrediction = { stored: false };
 
 export class LifecycleRequest<Service extends LifecycleLookups = LifecycleLookups> {
   private readonly featureLoaders = new Map<string, DataLoader<string, CustomerFeatures | null>>();
@@ -65,6 +78,7 @@ export class LifecycleRequest<Service extends LifecycleLookups = LifecycleLookup
   private readonly rfmLoaders = new Map<string, DataLoader<string, RfmScore | null>>();
   private readonly clvFits = new Map<string, Promise<ClvModel>>();
   private readonly historyLoaders = new Map<string, DataLoader<string, StageSpellView[]>>();
+  private readonly predictionLoaders = new Map<string, DataLoader<string, StoredPrediction>>();
   private defaultDayPromise: Promise<string> | undefined;
 
   constructor(
@@ -113,6 +127,26 @@ export class LifecycleRequest<Service extends LifecycleLookups = LifecycleLookup
         async (ids) => (await this.state?.stageHistories(asOf, ids)) ?? this.service.stageHistories(asOf, ids),
         [],
       ),
+    );
+  }
+
+  /**
+   * Predictions the state store keeps for these settings: one query for every customer of the request
+   * asking; `stored` false when it keeps none for them (the caller fits instead).
+   */
+  storedPrediction(asOf: string, settings: StateClvSettings): DataLoader<string, StoredPrediction> {
+    const key = `${asOf}|${settings.model}|${settings.timeUnit}|${settings.horizonDays}|${settings.discountRate}`;
+    return memo(
+      this.predictionLoaders,
+      key,
+      () =>
+        new DataLoader<string, StoredPrediction>(
+          async (ids) => {
+            const stored = await this.state?.predictions(asOf, settings, ids);
+            return ids.map((id) => (stored ? { stored: true, prediction: stored.get(id) ?? null } : NOT_STORED));
+          },
+          { maxBatchSize: 10_000 },
+        ),
     );
   }
 

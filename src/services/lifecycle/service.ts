@@ -15,7 +15,7 @@ import { LifecycleRequest, type StateAnswers } from "./request.ts";
 import { RfmQueries, type RfmCell } from "./rfm.ts";
 import {
   StageQueries,
-  type RankedList,
+  type FeatureRankedList,
   type StageCount,
   type StageSpellView,
   type StageTiming,
@@ -112,7 +112,7 @@ export class LifecycleService extends CustomerFeatureService {
   rankedMembers(
     asOf: string,
     stageKey: string,
-    rank: RankedList,
+    rank: FeatureRankedList,
     offset: number,
     limit: number,
   ): Promise<CustomerFeatures[]> {

@@ -50,9 +50,19 @@ function emptyTiming(stage: Stage): StageTiming {
 /** The features a ranked list may be ordered by: those the state store keeps (or works out) per customer. */
 export const RANK_FIELDS = ["revenue", "purchaseDays", "orderCount", "recencyDays", "tenureDays"] as const;
 
+/** Ranked only from the state store: its refresh predicts every buyer's lifetime value. */
+export const PREDICTION_RANK_FIELDS = ["predictedClv", "probabilityAlive"] as const;
+
 export interface RankedList {
-  readonly field: (typeof RANK_FIELDS)[number];
+  readonly field: (typeof RANK_FIELDS)[number] | (typeof PREDICTION_RANK_FIELDS)[number];
   readonly descending: boolean;
+}
+
+/** A ranking by a feature, which the warehouse can compute too. */
+export type FeatureRankedList = RankedList & { readonly field: (typeof RANK_FIELDS)[number] };
+
+export function isFeatureRanking(rank: RankedList): rank is FeatureRankedList {
+  return (RANK_FIELDS as readonly string[]).includes(rank.field);
 }
 
 /** A stretch of days in one stage and furthest stage, as the API shows it. */
@@ -160,7 +170,7 @@ ORDER BY f.customer_id LIMIT ${first}`,
   async rankedMembers(
     asOf: string,
     stageKey: string,
-    rank: RankedList,
+    rank: FeatureRankedList,
     offset: number,
     limit: number,
   ): Promise<CustomerFeatures[]> {

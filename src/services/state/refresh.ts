@@ -11,6 +11,7 @@ import { activityDays, FeatureAccumulator, type ActivityRow } from "../../lifecy
 import { addDays, asOfCutoff, dayNumber, dayOfNumber, startOfDay } from "../../lifecycle/calendar.ts";
 import { activityAuditSql, activitySql, type ActivityQuery } from "../../lifecycle/features-sql.ts";
 import { customerHistory, StageClock, type CustomerHistory } from "../../lifecycle/stage-history.ts";
+import type { PurchaseModelKind } from "../../lifecycle/clv/predict.ts";
 import { customerRanges } from "../customer-ranges.ts";
 import type { CustomerFeatureService } from "../lifecycle/features.ts";
 import type { AppSqlSession } from "../../appdb/app-sql.ts";
@@ -24,6 +25,7 @@ import {
   type PublishedState,
   type StateTables,
 } from "./state-tables.ts";
+import { STATE_CLV_DEFAULTS, writeClv, type ClvFitter } from "./state-clv.ts";
 
 /** The advisory lock key of refreshes ("CLMR"): one refresh at a time across instances. */
 export const REFRESH_LOCK = 0x434c4d52;
@@ -67,6 +69,12 @@ export interface RefreshOutcome {
 export interface RefreshPolicy {
   readonly latenessDays: number;
   readonly fullEveryDays: number;
+}
+
+/** Lifetime value fitted at each refresh: the purchase model and where fits run. */
+export interface RefreshClv {
+  readonly model: PurchaseModelKind;
+  readonly fit: ClvFitter;
 }
 
 /**
@@ -143,6 +151,8 @@ export class StateRefresher {
       latenessDays: DEFAULT_LATENESS_DAYS,
       fullEveryDays: DEFAULT_FULL_EVERY_DAYS,
     },
+    /** Predictions kept with the state (none when undefined). */
+    private readonly clv?: RefreshClv,
   ) {
     this.clock = new StageClock(lifecycle.model);
     this.modelHash = createHash("sha256")
@@ -214,6 +224,8 @@ export class StateRefresher {
       await tables.sql.transaction(async (tx) => {
         await outcome.write(tx);
         await tables.writeRfm(tx, outcome.rowsGeneration, stateDay);
+        const clv = await this.writeClv(tx, outcome.rowsGeneration, stateDay, options.signal);
+        if (clv.warning) warnings.push(clv.warning);
         const [known] = await tx.query<{ n: number }>(
           `SELECT COUNT(*)::int AS n FROM customer_state WHERE rows_generation = $1`,
           [outcome.rowsGeneration],
@@ -228,6 +240,7 @@ export class StateRefresher {
             dataThrough: outcome.dataThrough,
             modelHash: this.modelHash,
             stageKeys: lifecycle.model.stages.map((s) => s.key),
+            clv: clv.clv,
           },
           record,
         );
@@ -247,6 +260,16 @@ export class StateRefresher {
       await tables.dropUnpublishedRows().catch(() => {});
       throw error;
     }
+  }
+
+  /** Every buyer's lifetime-value prediction as of the state day, from a fit on the rows just written. */
+  private async writeClv(session: AppSqlSession, rowsGeneration: number, stateDay: string, signal?: AbortSignal) {
+    if (!this.clv) {
+      await session.query(`DELETE FROM customer_clv WHERE rows_generation = $1`, [rowsGeneration]);
+      return { clv: null };
+    }
+    const settings = { ...STATE_CLV_DEFAULTS, model: this.clv.model };
+    return writeClv(session, rowsGeneration, stateDay, settings, this.clv.fit, signal);
   }
 
   /** Rows per warehouse table (what a shrink is seen by). */

@@ -5,13 +5,28 @@
 import type { AppSql } from "../../appdb/app-sql.ts";
 import { currentRequestScope } from "../../request-scope.ts";
 import { DependencyError } from "../../errors.ts";
+import type { Prediction } from "../../lifecycle/clv/predict.ts";
 import type { CustomerFeatures } from "../../lifecycle/features.ts";
 import type { CustomerFeatureService } from "../lifecycle/features.ts";
 import type { StateAnswers } from "../lifecycle/request.ts";
 import type { RfmCell } from "../lifecycle/rfm.ts";
 import type { RfmScore, RfmSegments } from "../../lifecycle/rfm.ts";
-import type { RankedList, StageCount, StageSpellView, StageTiming, StageTransition } from "../lifecycle/stages.ts";
-import { StateRefresher, type RefreshOptions, type RefreshOutcome, type RefreshPolicy } from "./refresh.ts";
+import {
+  isFeatureRanking,
+  type RankedList,
+  type StageCount,
+  type StageSpellView,
+  type StageTiming,
+  type StageTransition,
+} from "../lifecycle/stages.ts";
+import {
+  StateRefresher,
+  type RefreshClv,
+  type RefreshOptions,
+  type RefreshOutcome,
+  type RefreshPolicy,
+} from "./refresh.ts";
+import type { StateClvSettings, StoredClv } from "./state-clv.ts";
 import { StateTables, storedDay, storedFeatures, type PublishedState, type RefreshRecord } from "./state-tables.ts";
 
 /** off: never read; serve: read when a state of the current model exists; required: refuse otherwise. */
@@ -29,6 +44,14 @@ export class StateNotReadyError extends DependencyError {
   }
 }
 
+/** A buyer's lifetime-value prediction in the exported state (empty without one). */
+const PREDICTION_COLUMNS = [
+  "probability_alive",
+  "expected_purchases",
+  "expected_average_spend",
+  "predicted_clv",
+] as const;
+
 /** The pointer is read at most this often per process: a lookup at a high rate reads it from memory. */
 const POINTER_TTL_MS = 1_000;
 
@@ -44,6 +67,8 @@ export class StateStore implements StateAnswers {
     readonly mode: StateMode,
     /** The lateness window and how often a full rebuild comes (default: the refresher's). */
     private readonly policy?: RefreshPolicy,
+    /** Lifetime value fitted at each refresh (none when undefined). */
+    private readonly clv?: RefreshClv,
   ) {}
 
   private tables(): Promise<StateTables> {
@@ -57,7 +82,9 @@ export class StateStore implements StateAnswers {
 
   private refresherPromise: Promise<StateRefresher> | undefined;
   refresher(): Promise<StateRefresher> {
-    return (this.refresherPromise ??= this.tables().then((t) => new StateRefresher(this.lifecycle, t, this.policy)));
+    return (this.refresherPromise ??= this.tables().then(
+      (t) => new StateRefresher(this.lifecycle, t, this.policy, this.clv),
+    ));
   }
 
   /** Refreshes under the refresh lock, incrementally when it can (undefined: another instance is refreshing). */
@@ -213,7 +240,7 @@ export class StateStore implements StateAnswers {
     return found.counts;
   }
 
-  /** The exported state's columns: who and when, the stages, RFM, then every feature of the catalog. */
+  /** The exported state's columns: who and when, the stages, RFM, lifetime value, then every feature of the catalog. */
   exportColumns(): StateColumn[] {
     return [
       { name: "customer_id", type: "text" },
@@ -227,6 +254,7 @@ export class StateStore implements StateAnswers {
       { name: "rfm_monetary", type: "number" },
       { name: "rfm_code", type: "text" },
       { name: "rfm_segment", type: "text" },
+      ...PREDICTION_COLUMNS.map((name) => ({ name, type: "number" as const })),
       ...this.lifecycle.catalog.map((f) => ({
         name: f.column,
         type: f.type === "string" ? ("text" as const) : f.type,
@@ -266,6 +294,7 @@ export class StateStore implements StateAnswers {
           rfm?.monetary ?? null,
           rfm?.code ?? null,
           rfm?.segment ?? null,
+          ...PREDICTION_COLUMNS.map((c) => (row[c] === null || row[c] === undefined ? null : Number(row[c]))),
           ...catalog.map((f) => features[f.field] ?? null),
         ];
       });
@@ -309,6 +338,30 @@ export class StateStore implements StateAnswers {
       .sort((a, b) => b.recency - a.recency || b.frequency - a.frequency || b.monetary - a.monetary);
   }
 
+  /** Predictions of some buyers on the state day when its fit has these settings; undefined otherwise. */
+  async predictions(
+    day: string,
+    settings: StateClvSettings,
+    ids: readonly string[],
+  ): Promise<Map<string, Prediction> | undefined> {
+    const state = await this.stateFor(day);
+    if (!state || day !== state.stateDay || !fittedWith(state.clv, settings)) return undefined;
+    const found = await (await this.tables()).predictionsOf(state.modelHash, ids);
+    if (!found || !fittedWith(found.pointer.clv, settings)) return undefined;
+    served(found.pointer);
+    return new Map(
+      found.rows.map((r) => [
+        String(r.customer_id),
+        {
+          probabilityAlive: Number(r.probability_alive),
+          expectedPurchases: Number(r.expected_purchases),
+          expectedAverageSpend: Number(r.expected_average_spend),
+          predictedClv: Number(r.predicted_clv),
+        },
+      ]),
+    );
+  }
+
   /** A page of a stage's customers ranked by a stored feature on the state day; undefined for other days. */
   async rankedMembers(
     day: string,
@@ -320,8 +373,9 @@ export class StateStore implements StateAnswers {
     const state = await this.stateFor(day);
     const stage = this.lifecycle.model.indexOf(stageKey);
     if (!state || day !== state.stateDay || stage === undefined) return undefined;
+    if (!isFeatureRanking(rank) && !state.clv) return undefined;
     const found = await (await this.tables()).ranked(state.modelHash, stage, rank, offset, limit);
-    if (!found) return undefined;
+    if (!found || (!isFeatureRanking(rank) && !found.pointer.clv)) return undefined;
     served(found.pointer);
     return found.rows.map((row) => storedFeatures(row, found.pointer.stateDay, this.lifecycle.eventTypes));
   }
@@ -364,6 +418,17 @@ export class StateStore implements StateAnswers {
 export interface StateColumn {
   readonly name: string;
   readonly type: "text" | "date" | "number";
+}
+
+/** Whether a stored fit is the one asked about. */
+function fittedWith(clv: StoredClv | null, settings: StateClvSettings): boolean {
+  return (
+    clv !== null &&
+    clv.model === settings.model &&
+    clv.timeUnit === settings.timeUnit &&
+    clv.horizonDays === settings.horizonDays &&
+    clv.discountRate === settings.discountRate
+  );
 }
 
 /** Notes in the request's scope that (part of) its answer came from this state. */

@@ -16,6 +16,7 @@ import type { CustomerHistory } from "../../lifecycle/stage-history.ts";
 import { monetaryKeySql, quintileSql } from "../../lifecycle/rfm.ts";
 import { postgresDialect } from "../../connectors/postgres.ts";
 import { cast, integer, render, sql, type Sql } from "../../sql/sql.ts";
+import type { StoredClv } from "./state-clv.ts";
 
 /** What is being served: the pointer row. */
 export interface PublishedState {
@@ -25,6 +26,8 @@ export interface PublishedState {
   readonly dataThrough: string | null;
   readonly modelHash: string;
   readonly stageKeys: readonly string[];
+  /** The lifetime-value fit whose predictions the state holds; null: none. */
+  readonly clv: StoredClv | null;
   readonly publishedAt: Date;
 }
 
@@ -173,17 +176,18 @@ export function storedFeatures(row: Record<string, unknown>, stateDay: string, e
   return features as CustomerFeatures;
 }
 
-const POINTER_SELECT = `SELECT generation, rows_generation, state_day, data_through, model_hash, stage_keys, published_at FROM state_pointer WHERE id = 1`;
+const POINTER_SELECT = `SELECT generation, rows_generation, state_day, data_through, model_hash, stage_keys, clv, published_at FROM state_pointer WHERE id = 1`;
 
 function toPointer(row: Record<string, unknown>): PublishedState {
-  const keys = typeof row.stage_keys === "string" ? JSON.parse(row.stage_keys) : row.stage_keys;
+  const json = (v: unknown) => (typeof v === "string" ? JSON.parse(v) : (v ?? null));
   return {
     generation: Number(row.generation),
     rowsGeneration: Number(row.rows_generation),
     stateDay: date(row.state_day)!,
     dataThrough: date(row.data_through),
     modelHash: String(row.model_hash),
-    stageKeys: keys as string[],
+    stageKeys: json(row.stage_keys) as string[],
+    clv: json(row.clv) as StoredClv | null,
     publishedAt: row.published_at instanceof Date ? row.published_at : new Date(String(row.published_at)),
   };
 }
@@ -374,6 +378,23 @@ FROM (SELECT customer_id, ${cast(stateDay, "date")} - last_purchase_date AS rece
     return { pointer, rows };
   }
 
+  /** Lifetime-value predictions of some buyers on the state day, with the pointer naming their fit. */
+  async predictionsOf(modelHash: string, customerIds: readonly string[]) {
+    const rows = await this.sql.query(
+      `SELECT p.generation, p.rows_generation, p.state_day, p.data_through, p.model_hash, p.stage_keys, p.clv, p.published_at,
+              c.customer_id, c.probability_alive, c.expected_purchases, c.expected_average_spend, c.predicted_clv
+       FROM state_pointer p LEFT JOIN customer_clv c
+         ON c.rows_generation = p.rows_generation AND c.customer_id = ANY($2::text[])
+       WHERE p.id = 1 AND p.model_hash = $1`,
+      [modelHash, customerIds],
+    );
+    if (rows.length === 0) return null;
+    return {
+      pointer: toPointer(rows[0]!),
+      rows: rows.filter((r) => r.customer_id !== null && r.customer_id !== undefined),
+    };
+  }
+
   /**
    * Buyers and revenue per RFM code on the state day. Revenue is summed as numeric: exact, where a
    * warehouse's float sum may differ from it in the last digits (3352.6499999999996 for 3352.65).
@@ -392,7 +413,7 @@ FROM (SELECT customer_id, ${cast(stateDay, "date")} - last_purchase_date AS rece
   }
 
   /**
-   * Every state row with its RFM scores, a page at a time in id order, all from one snapshot of one
+   * Every state row with its RFM scores and prediction, a page at a time in id order, all from one snapshot of one
    * published state (a repeatable-read transaction), whatever refreshes publish meanwhile.
    */
   async *statePages(
@@ -415,9 +436,11 @@ FROM (SELECT customer_id, ${cast(stateDay, "date")} - last_purchase_date AS rece
         let after: string | null = null;
         for (;;) {
           const rows: Record<string, unknown>[] = await tx.query(
-            `SELECT s.*, r.recency AS rfm_recency, r.frequency AS rfm_frequency, r.monetary AS rfm_monetary
+            `SELECT s.*, r.recency AS rfm_recency, r.frequency AS rfm_frequency, r.monetary AS rfm_monetary,
+                    c.probability_alive, c.expected_purchases, c.expected_average_spend, c.predicted_clv
              FROM customer_state s
              LEFT JOIN customer_rfm r ON r.rows_generation = s.rows_generation AND r.customer_id = s.customer_id
+             LEFT JOIN customer_clv c ON c.rows_generation = s.rows_generation AND c.customer_id = s.customer_id
              WHERE s.rows_generation = $1 AND ($2::text IS NULL OR s.customer_id > $2)
              ORDER BY s.customer_id LIMIT $3`,
             [pointer.rowsGeneration, after, pageRows],
@@ -456,7 +479,7 @@ FROM (SELECT customer_id, ${cast(stateDay, "date")} - last_purchase_date AS rece
 
   /** Removes rows no published state reads: those of refreshes that failed or were killed. */
   async dropUnpublishedRows(): Promise<void> {
-    for (const table of ["customer_state", "customer_rfm", "stage_spell", "stage_day_count"]) {
+    for (const table of ["customer_state", "customer_rfm", "customer_clv", "stage_spell", "stage_day_count"]) {
       await this.sql.query(
         `DELETE FROM ${table} WHERE rows_generation <> COALESCE((SELECT rows_generation FROM state_pointer WHERE id = 1), -1)`,
       );
@@ -483,12 +506,20 @@ FROM (SELECT customer_id, ${cast(stateDay, "date")} - last_purchase_date AS rece
     >,
   ): Promise<void> {
     await session.query(
-      `INSERT INTO state_pointer (id, generation, rows_generation, state_day, data_through, model_hash, stage_keys, published_at)
-       VALUES (1, $1, $2, $3, $4, $5, $6, now())
+      `INSERT INTO state_pointer (id, generation, rows_generation, state_day, data_through, model_hash, stage_keys, clv, published_at)
+       VALUES (1, $1, $2, $3, $4, $5, $6, $7, now())
        ON CONFLICT (id) DO UPDATE SET generation = EXCLUDED.generation, rows_generation = EXCLUDED.rows_generation,
          state_day = EXCLUDED.state_day, data_through = EXCLUDED.data_through, model_hash = EXCLUDED.model_hash,
-         stage_keys = EXCLUDED.stage_keys, published_at = EXCLUDED.published_at`,
-      [p.generation, p.rowsGeneration, p.stateDay, p.dataThrough, p.modelHash, JSON.stringify(p.stageKeys)],
+         stage_keys = EXCLUDED.stage_keys, clv = EXCLUDED.clv, published_at = EXCLUDED.published_at`,
+      [
+        p.generation,
+        p.rowsGeneration,
+        p.stateDay,
+        p.dataThrough,
+        p.modelHash,
+        JSON.stringify(p.stageKeys),
+        p.clv === null ? null : JSON.stringify(p.clv),
+      ],
     );
     await session.query(
       `UPDATE state_refresh SET finished_at = now(), published = true, data_through = $2, rows_read = $3, customers = $4,
@@ -515,7 +546,7 @@ FROM (SELECT customer_id, ${cast(stateDay, "date")} - last_purchase_date AS rece
     const rows = await this.sql.query(
       `SELECT s.*, p.generation AS p_generation, p.rows_generation AS p_rows_generation, p.state_day AS p_state_day,
               p.data_through AS p_data_through, p.model_hash AS p_model_hash, p.stage_keys AS p_stage_keys,
-              p.published_at AS p_published_at
+              p.clv AS p_clv, p.published_at AS p_published_at
        FROM state_pointer p LEFT JOIN customer_state s
          ON s.rows_generation = p.rows_generation AND s.customer_id = ANY($2::text[])
        WHERE p.id = 1 AND p.model_hash = $1`,
@@ -550,7 +581,7 @@ FROM (SELECT customer_id, ${cast(stateDay, "date")} - last_purchase_date AS rece
     options: { furthest?: boolean } = {},
   ): Promise<{ pointer: PublishedState; counts: Map<string, Map<number, number>> } | null> {
     const rows = await this.sql.query(
-      `SELECT p.generation, p.rows_generation, p.state_day, p.data_through, p.model_hash, p.stage_keys, p.published_at,
+      `SELECT p.generation, p.rows_generation, p.state_day, p.data_through, p.model_hash, p.stage_keys, p.clv, p.published_at,
               c.day, c.stage, c.customers
        FROM state_pointer p LEFT JOIN stage_day_count c
          ON c.rows_generation = p.rows_generation AND c.furthest = $3 AND c.day = ANY($2::date[])
@@ -659,7 +690,7 @@ FROM (SELECT customer_id, ${cast(stateDay, "date")} - last_purchase_date AS rece
     day: string,
   ): Promise<{ pointer: PublishedState; stages: Map<string, { stage: number; furthest: number }> } | null> {
     const rows = await this.sql.query(
-      `SELECT p.generation, p.rows_generation, p.state_day, p.data_through, p.model_hash, p.stage_keys, p.published_at,
+      `SELECT p.generation, p.rows_generation, p.state_day, p.data_through, p.model_hash, p.stage_keys, p.clv, p.published_at,
               s.customer_id, s.stage, s.furthest
        FROM state_pointer p LEFT JOIN stage_spell s
          ON s.rows_generation = p.rows_generation AND s.customer_id = ANY($2::text[]) AND s.from_day <= $3
@@ -698,11 +729,14 @@ FROM (SELECT customer_id, ${cast(stateDay, "date")} - last_purchase_date AS rece
       orderCount: "s.order_count",
       recencyDays: "(p.state_day - s.last_purchase_date)",
       tenureDays: "(p.state_day - s.first_seen_date)",
+      predictedClv: "c.predicted_clv",
+      probabilityAlive: "c.probability_alive",
     };
     const expression = orderBy[rank.field];
     if (!expression) throw new Error(`not a stored ranking: ${rank.field}`);
     const rows = await this.sql.query(
       `SELECT s.* FROM state_pointer p JOIN customer_state s ON s.rows_generation = p.rows_generation
+         LEFT JOIN customer_clv c ON c.rows_generation = s.rows_generation AND c.customer_id = s.customer_id
        WHERE p.id = 1 AND p.model_hash = $1 AND s.stage = $2
        ORDER BY ${expression} ${rank.descending ? "DESC" : "ASC"} NULLS LAST, s.customer_id COLLATE "C"
        LIMIT $3 OFFSET $4`,
@@ -714,7 +748,7 @@ FROM (SELECT customer_id, ${cast(stateDay, "date")} - last_purchase_date AS rece
   /** The stage spells of some customers that began by `day`, oldest first, with the pointer. */
   async spellsOf(modelHash: string, customerIds: readonly string[], day: string) {
     const rows = await this.sql.query(
-      `SELECT p.generation, p.rows_generation, p.state_day, p.data_through, p.model_hash, p.stage_keys, p.published_at,
+      `SELECT p.generation, p.rows_generation, p.state_day, p.data_through, p.model_hash, p.stage_keys, p.clv, p.published_at,
               s.customer_id, s.from_day, s.to_day, s.stage, s.furthest, s.stage_since
        FROM state_pointer p LEFT JOIN stage_spell s
          ON s.rows_generation = p.rows_generation AND s.customer_id = ANY($2::text[]) AND s.from_day <= $3
