@@ -3,7 +3,7 @@
 //   npm run bench                              default sizes (62,500 people, ~0.64M transactions), a few minutes
 //   npm run bench -- --full                    1M people / ~10M transactions (DuckDB), ~2M (PostgreSQL)
 //   npm run bench -- --scale 4                 sizes × 4 of the default (--full is --scale 16)
-//   npm run bench -- --only pushdown,clv       a subset: pushdown scaling classifier lookups batching clv memory
+//   npm run bench -- --only pushdown,clv       a subset: pushdown scaling classifier lookups batching clv memory state
 //   npm run bench -- --repeats 3 --load-seconds 10 --fresh --out bench/my-run
 //
 // Every figure is compared against a baseline measured side by side in the same run (interleaved
@@ -22,6 +22,7 @@ import { runLookups } from "./lookups.ts";
 import { runMemory } from "./memory.ts";
 import { runPushdown } from "./pushdown.ts";
 import { runScaling } from "./scaling.ts";
+import { runState } from "./state.ts";
 import { BenchContext, type BenchModule } from "./lib/context.ts";
 import { DATA_DIR, END_DATE, INTENSITY, PG_SERVER_URL, sizesFor } from "./lib/data.ts";
 import { log } from "./lib/progress.ts";
@@ -53,6 +54,12 @@ const MODULES: { name: string; id: string; title: string; run: BenchModule }[] =
   { name: "batching", id: "5", title: "Batching: 1,000 customers in one request vs 1,000 requests", run: runBatching },
   { name: "clv", id: "6", title: "CLV fit: BG/NBD + Gamma-Gamma", run: runClv },
   { name: "memory", id: "7", title: "Memory: peak RSS while exporting every customer", run: runMemory },
+  {
+    name: "state",
+    id: "8",
+    title: "State store: refreshes, lookups and dashboard questions from the app database",
+    run: runState,
+  },
 ];
 
 function usage(message?: string): never {
