@@ -68,7 +68,7 @@ export async function loadClm(url: string, key: string, ids: readonly string[], 
   return figuresOf(result);
 }
 
-async function loadBare(url: string, seconds: number): Promise<LoadFigures> {
+export async function loadBare(url: string, seconds: number): Promise<LoadFigures> {
   const result = await autocannon({
     url,
     connections: CONNECTIONS,

@@ -23,8 +23,7 @@ import { Random } from "../src/lifecycle/random.ts";
 import type { BenchContext } from "./lib/context.ts";
 import { admin, customerId, END_DATE, PG_BENCH_APP_DATABASE, pgUrl } from "./lib/data.ts";
 import { handFeatures } from "./lib/hand-sql.ts";
-import autocannon from "autocannon";
-import { CONNECTIONS, loadClm, sampleIds } from "./lookups.ts";
+import { CONNECTIONS, loadBare, loadClm, sampleIds } from "./lookups.ts";
 import { bar, log } from "./lib/progress.ts";
 import { figure, targetAtLeast, targetAtMost, type Section } from "./lib/report.ts";
 import { ClmServerFactory, counterTotal, httpGraphql, procStatusMb, startBareServer } from "./lib/servers.ts";
@@ -229,24 +228,7 @@ export async function runState(ctx: BenchContext, section: Section): Promise<voi
       );
       if (!check.customer?.stage.key) throw new Error(`customer ${ids[0]} came back without a stage`);
       const seconds = ctx.options.loadSeconds;
-      const loadBare = async () => {
-        const r = await autocannon({
-          url: bare.url,
-          connections: CONNECTIONS,
-          duration: seconds,
-          timeout: 30,
-          requests: [
-            {
-              method: "POST",
-              path: "/graphql",
-              headers: { "content-type": "application/json" },
-              body: JSON.stringify({ query: "{ hello }" }),
-            },
-          ],
-        });
-        return { rps: r["2xx"] / r.duration, p50: r.latency.p50, p99: r.latency.p99, bad: r.non2xx + r.errors };
-      };
-      await loadBare();
+      await loadBare(bare.url, Math.min(3, seconds));
       await loadClm(server.url, key, ids, Math.min(3, seconds));
       const queriesBefore = await counterTotal(server.url, "clm_warehouse_queries_total");
       const runs: { bare: Awaited<ReturnType<typeof loadBare>>[]; clm: Awaited<ReturnType<typeof loadClm>>[] } = {
@@ -258,7 +240,7 @@ export async function runState(ctx: BenchContext, section: Section): Promise<voi
       for (let round = 0; round < repeats; round++) {
         const order = round % 2 === 0 ? (["bare", "clm"] as const) : (["clm", "bare"] as const);
         for (const side of order) {
-          if (side === "bare") runs.bare.push(await loadBare());
+          if (side === "bare") runs.bare.push(await loadBare(bare.url, seconds));
           else runs.clm.push(await loadClm(server.url, key, ids, seconds));
           lb.increment();
         }

@@ -173,7 +173,7 @@ function dayText(n: number | null): string | null {
   return n === null ? null : dayOfNumber(n);
 }
 
-/** One row of activitySql (features-sql.ts): one customer, day and source. */
+/** One row of activitySql (features-sql.ts): one customer, day and source; `day` as "YYYY-MM-DD" or its day number. */
 export type ActivityRow = Readonly<Record<string, unknown>>;
 
 /**
@@ -184,7 +184,7 @@ export function activityDays(rows: readonly ActivityRow[], typeCount: number): D
   const days: DayActivity[] = [];
   let current: { -readonly [K in keyof DayActivity]: DayActivity[K] } | null = null;
   for (const row of rows) {
-    const day = dayNumber(String(row.day));
+    const day = typeof row.day === "number" ? row.day : dayNumber(String(row.day));
     if (!current || current.day !== day) {
       current = { day };
       days.push(current);

@@ -86,6 +86,13 @@ describe("state refresh failures and bad input", () => {
         throw new Error("connection reset by the warehouse");
       }
     } as WarehouseConnector["stream"];
+    // The refresh reads the embedded warehouse's column batches: those break alike.
+    breaking.streamColumns = async function* (query: Sql, options?: StreamOptions) {
+      for await (const batch of warehouse.streamColumns!(query, options)) {
+        yield batch;
+        throw new Error("connection reset by the warehouse");
+      }
+    };
     const broken = new LifecycleService(breaking, defaultStageModel(), "UTC", lifecycle.available);
     const refresher = new StateRefresher(broken, tables);
     await expect(refresher.refresh({ stateDay: DAY, full: true })).rejects.toThrow(/connection reset/);
