@@ -142,6 +142,22 @@ describe("the state store through GraphQL", () => {
       },
     });
   });
+
+  it("answers concurrent lookups, read together, each with its own customer, and a refused id alone", async () => {
+    // After the refresh above: the ids of requests arriving together are read in one query. A NUL byte is
+    // refused at the edge, before any batch; the requests around it answer.
+    const ids = ["c000001", "c000002", "bad\u0000id", "c000003", "nobody", "c000002"];
+    const answers = await Promise.all(
+      ids.map((id) => ask(`query ($id: ID!) { customer(id: $id) { id stage { key } } }`, { id })),
+    );
+    expect(answers.reduce((n, a) => n + a.warehouseQueries, 0)).toBe(0);
+    expect(answers[2]!.answer.errors?.[0]?.extensions).toMatchObject({ code: "BAD_USER_INPUT", argument: "$id" });
+    expect(answers[4]!.answer).toMatchObject({ data: { customer: null } });
+    for (const i of [0, 1, 3, 5]) {
+      expect(answers[i]!.answer.errors).toBeUndefined();
+      expect((answers[i]!.answer.data!.customer as { id: string }).id).toBe(ids[i]);
+    }
+  });
 });
 
 describe("rankedCustomers of a segment", () => {

@@ -2,7 +2,10 @@
 // (customer lookups on the state day, stages on any day up to it), how fresh that is, and its refresh.
 // Answers it cannot give (a day after the state day, a stage model not yet materialized) are undefined,
 // and the caller takes the query-time path; under CLM_STATE=required they are refused instead.
+import DataLoader from "dataloader";
 import type { AppSql } from "../../appdb/app-sql.ts";
+import { fetchIsolatingFailures, isValueRejection } from "../isolated-batch.ts";
+import { memo } from "../lifecycle/loaders.ts";
 import { currentRequestScope } from "../../request-scope.ts";
 import { DependencyError } from "../../errors.ts";
 import type { Prediction } from "../../lifecycle/clv/predict.ts";
@@ -160,15 +163,61 @@ export class StateStore implements StateAnswers {
     const state = await this.stateFor(day);
     // Features of a past day are the warehouse's to give, whatever the mode (the state keeps the state day's).
     if (!state || day !== state.stateDay) return undefined;
-    const found = await (await this.tables()).customerStates(state.modelHash, ids);
-    if (!found || found.pointer.modelHash !== state.modelHash) return undefined;
-    served(found.pointer);
+    const found = await this.stateRows(state.modelHash).loadMany(ids);
+    const failed = found.find((r) => r instanceof Error);
+    if (failed) throw failed;
+    const rows = found as ({ pointer: PublishedState; row: Record<string, unknown> | null } | null)[];
+    const pointer = rows[0]?.pointer;
+    // No state of this model any more, or (a request of more ids than one batch) two generations: none.
+    if (!pointer || rows.some((r) => r?.pointer.generation !== pointer.generation)) return undefined;
+    served(pointer);
     const eventTypes = this.lifecycle.eventTypes;
-    return new Map(
-      found.rows.map((row) => {
-        const features = storedFeatures(row, found.pointer.stateDay, eventTypes);
-        return [features.customerId, features];
-      }),
+    const features = new Map<string, CustomerFeatures>();
+    for (const r of rows) {
+      if (!r?.row) continue;
+      const f = storedFeatures(r.row, pointer.stateDay, eventTypes);
+      features.set(f.customerId, f);
+    }
+    return features;
+  }
+
+  private readonly rowBatches = new Map<
+    string,
+    DataLoader<string, { pointer: PublishedState; row: Record<string, unknown> | null } | null>
+  >();
+
+  /**
+   * State rows by id, the ids of every request asking in the same tick read in one query (a lookup at a
+   * high rate is one indexed query per tick, not per request). An id the app database refuses (a NUL
+   * byte) fails alone, not the batch it shares with other clients' ids. Null: no state of this model.
+   */
+  private stateRows(modelHash: string) {
+    return memo(
+      this.rowBatches,
+      modelHash,
+      () =>
+        new DataLoader<string, { pointer: PublishedState; row: Record<string, unknown> | null } | null>(
+          async (ids) => {
+            const tables = await this.tables();
+            // Null for every id when no state of this model is published.
+            const found = await fetchIsolatingFailures<{
+              pointer: PublishedState;
+              row: Record<string, unknown> | null;
+            }>(
+              ids,
+              async (part) => {
+                const read = await tables.customerStates(modelHash, part);
+                if (!read) return new Map();
+                const byId = new Map(read.rows.map((r) => [String(r.customer_id), r]));
+                return new Map(part.map((id) => [id, { pointer: read.pointer, row: byId.get(id) ?? null }]));
+              },
+              isValueRejection,
+            );
+            return ids.map((id) => found.get(id) ?? null);
+          },
+          // Requests come in on I/O callbacks of their own: a batch waits for the rest of this turn's.
+          { cache: false, maxBatchSize: 10_000, batchScheduleFn: (dispatch) => setImmediate(dispatch) },
+        ),
     );
   }
 
