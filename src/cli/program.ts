@@ -198,21 +198,26 @@ Example:
 
   program
     .command("export-state")
-    .description("every customer's state from the state store as CSV: stages, RFM and features on the state day")
-    .option("--out <file>", "write to this file (stdout when absent)")
+    .description(
+      "every customer's state from the state store as CSV or Parquet: stages, RFM, lifetime value and features on the state day",
+    )
+    .option("--out <file>", "write to this file (stdout when absent; required for Parquet)")
+    .addOption(new Option("--format <format>", "csv or parquet").choices(["csv", "parquet"]).default("csv"))
     .addOption(quietOption())
     .addHelpText(
       "after",
       `
 One row per customer known on the state day: customer_id, state_day, stage, furthest_stage,
-stage_since, next_change_day, rfm_recency/frequency/monetary, rfm_code, rfm_segment, then every
-feature column (as GET /segments/:id/members.csv names them), read from one snapshot of the served
-state. Run clm refresh first.
+stage_since, next_change_day, rfm_recency/frequency/monetary, rfm_code, rfm_segment,
+probability_alive, expected_purchases, expected_average_spend, predicted_clv, then every feature
+column (as GET /segments/:id/members.csv names them), read from one snapshot of the served state.
+Parquet has the same columns, typed (text, date, double). Run clm refresh first.
 
-Example:
-  $ clm export-state --out state.csv`,
+Examples:
+  $ clm export-state --out state.csv
+  $ clm export-state --format parquet --out state.parquet`,
     )
-    .action(async (options: { out?: string; quiet?: boolean }) =>
+    .action(async (options: { out?: string; quiet?: boolean; format?: "csv" | "parquet" }) =>
       (await import("./export-state.ts")).exportState(options),
     );
 

@@ -1,10 +1,12 @@
 // `clm refresh` and `clm export-state` as a user runs them, in processes of their own, on a seeded
 // warehouse file and an embedded app database: the first refresh is full, the next one incremental;
 // export-state says there is nothing to export before a refresh, and afterwards writes one row per
-// customer known on the state day whose stages and RFM codes are the API's (clm stages, GraphQL).
+// customer known on the state day whose stages and RFM codes are the API's (clm stages, GraphQL), as
+// CSV and as Parquet with the same values.
 import { mkdtempSync, readFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
+import { DuckDBInstance } from "@duckdb/node-api";
 import { beforeAll, describe, expect, it } from "vitest";
 import { runClm } from "../helpers/process.ts";
 
@@ -58,5 +60,43 @@ describe("clm refresh and clm export-state", () => {
     for (const r of rows) expect(r.rfm_code === "", r.customer_id).toBe(r.purchase_days === "0");
     const stdout = await runClm(["export-state"], env);
     expect(stdout.stdout).toBe(readFileSync(out, "utf8"));
+
+    // Parquet: the same rows, typed; read back with DuckDB and compared with the CSV, column by column.
+    const parquet = join(dir, "state.parquet");
+    const written = await runClm(["export-state", "--format", "parquet", "--out", parquet, "-q"], env);
+    expect(written.code, written.stderr).toBe(0);
+    expect(written.stderr).toBe(`clm: exported the state of 800 customers to ${parquet}\n`);
+    const instance = await DuckDBInstance.create(":memory:");
+    const connection = await instance.connect();
+    try {
+      const reader = await connection.runAndReadAll(`SELECT * FROM read_parquet('${parquet}') ORDER BY customer_id`);
+      const types = Object.fromEntries(reader.columnNames().map((n, i) => [n, reader.columnTypes()[i]!.toString()]));
+      expect(types).toMatchObject({
+        customer_id: "VARCHAR",
+        state_day: "DATE",
+        stage_since: "DATE",
+        rfm_recency: "DOUBLE",
+        predicted_clv: "DOUBLE",
+      });
+      const fromParquet = reader
+        .getRowObjectsJson()
+        .map((row) => Object.fromEntries(Object.entries(row).map(([k, v]) => [k, v === null ? "" : String(v)])));
+      const fromCsv = [...rows].sort((a, b) => (a.customer_id! < b.customer_id! ? -1 : 1));
+      expect(fromParquet.map((r) => Object.keys(r))).toEqual(fromCsv.map((r) => Object.keys(r)));
+      for (const [i, row] of fromCsv.entries())
+        for (const [key, value] of Object.entries(row)) {
+          const got = fromParquet[i]![key]!;
+          // Numbers as the CSV writes them and as DuckDB prints a double may differ in form, not value.
+          if (value !== "" && !Number.isNaN(Number(value)) && key !== "customer_id")
+            expect(Number(got), `${row.customer_id} ${key}`).toBe(Number(value));
+          else expect(got, `${row.customer_id} ${key}`).toBe(value);
+        }
+    } finally {
+      connection.closeSync();
+      instance.closeSync();
+    }
+    const refused = await runClm(["export-state", "--format", "parquet"], env);
+    expect(refused.code).toBe(1);
+    expect(refused.stderr).toBe("clm: --format parquet writes a file: give --out\n");
   });
 });
