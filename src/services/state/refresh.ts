@@ -114,6 +114,11 @@ class DailyStageCounts {
     }
   }
 
+  /** `n` spells beginning on `day` (negative: ending) taken out of the counts. */
+  subtract(day: number, furthest: boolean, stage: number, n: number): void {
+    this.change(day, (furthest ? this.stages : 0) + stage, -n);
+  }
+
   /** Rows of stage_day_count for every day from the first to `lastDay`, stages with nobody left out. */
   *rows(rowsGeneration: number, lastDay: number): Generator<unknown[]> {
     for (const [day, furthest, stage, n] of this.totals(lastDay)) yield [rowsGeneration, furthest, day, stage, n];
@@ -134,6 +139,59 @@ class DailyStageCounts {
       for (let slot = 0; slot < running.length; slot++)
         if (running[slot] !== 0) yield [dayOfNumber(day), slot >= this.stages, slot % this.stages, running[slot]!];
     }
+  }
+}
+
+/**
+ * Histories written to the app database under one rows generation, a batch of customers per COPY, one
+ * batch written while the next is worked out (the app database's COPY and the warehouse's reading
+ * overlap instead of taking turns), and counted into the day counts.
+ */
+class HistoryWriter {
+  private stateRows: unknown[][] = [];
+  private spells: unknown[][] = [];
+  private writing: Promise<void> = Promise.resolve();
+  /** Customers written. */
+  readonly ids = new Set<string>();
+
+  constructor(
+    private readonly sql: AppSqlSession,
+    private readonly rowsGeneration: number,
+    private readonly eventFields: readonly string[],
+    private readonly counts: DailyStageCounts,
+  ) {}
+
+  async add(history: CustomerHistory): Promise<void> {
+    this.ids.add(history.customerId);
+    this.counts.add(history);
+    this.stateRows.push(customerStateRow(this.rowsGeneration, history, this.eventFields));
+    this.spells.push(...spellRows(this.rowsGeneration, history));
+    if (this.stateRows.length >= CUSTOMERS_PER_BATCH) await this.flush();
+  }
+
+  private async flush(): Promise<void> {
+    if (this.stateRows.length === 0) return;
+    const [state, spells] = [this.stateRows, this.spells];
+    this.stateRows = [];
+    this.spells = [];
+    await this.writing;
+    this.writing = (async () => {
+      await this.sql.copyRows("customer_state", CUSTOMER_STATE_COLUMNS, batchesOf(state));
+      await this.sql.copyRows("stage_spell", STAGE_SPELL_COLUMNS, batchesOf(spells));
+    })();
+    // Awaited by the next flush or by finish(); a failure before then must not go unhandled.
+    this.writing.catch(() => {});
+  }
+
+  /** Writes the rest and waits for it. */
+  async finish(): Promise<void> {
+    await this.flush();
+    await this.writing;
+  }
+
+  /** Waits for the batch being written, whatever its outcome: nothing is written after a refresh failed. */
+  settle(): Promise<void> {
+    return this.writing.catch(() => {});
   }
 }
 
@@ -399,24 +457,7 @@ export class StateRefresher {
     const lastDay = dayNumber(stateDay);
     const eventFields = eventFeatureFields(lifecycle.eventTypes);
     const counts = new DailyStageCounts(lifecycle.model.stages.length);
-    let stateRows: unknown[][] = [];
-    let spells: unknown[][] = [];
-    // One batch is written while the next is worked out: the app database's COPY and the warehouse's
-    // reading overlap instead of taking turns.
-    let writing: Promise<void> = Promise.resolve();
-    const flush = async () => {
-      if (stateRows.length === 0) return;
-      const [s, p] = [stateRows, spells];
-      stateRows = [];
-      spells = [];
-      await writing;
-      writing = (async () => {
-        await tables.sql.copyRows("customer_state", CUSTOMER_STATE_COLUMNS, batchesOf(s));
-        await tables.sql.copyRows("stage_spell", STAGE_SPELL_COLUMNS, batchesOf(p));
-      })();
-      // Awaited by the next flush or at the end; a failure before then must not go unhandled.
-      writing.catch(() => {});
-    };
+    const writer = new HistoryWriter(tables.sql, generation, eventFields, counts);
     const query = this.activityQuery(stateDay);
     const perRange = lifecycle.warehouse.customersPerRange;
     const ranges = await customerRanges(lifecycle.warehouse, lifecycle.available, {
@@ -427,19 +468,12 @@ export class StateRefresher {
     const reading = this.histories(
       ranges.map((customerRange) => ({ ...query, customerRange })),
       lastDay,
-      async (history) => {
-        counts.add(history);
-        stateRows.push(customerStateRow(generation, history, eventFields));
-        spells.push(...spellRows(generation, history));
-        if (stateRows.length >= CUSTOMERS_PER_BATCH) await flush();
-      },
+      (history) => writer.add(history),
       options,
       progress,
     );
-    // A failed read waits for the batch being written, so that nothing is written after the refresh failed.
-    const read = await reading.finally(() => writing.catch(() => {}));
-    await flush();
-    await writing;
+    const read = await reading.finally(() => writer.settle());
+    await writer.finish();
     return {
       rowsGeneration: generation,
       dataThrough: read.dataThrough === null ? null : dayOfNumber(read.dataThrough),
@@ -470,51 +504,34 @@ export class StateRefresher {
     const rowsGeneration = pointer.rowsGeneration;
     const lastDay = dayNumber(stateDay);
     const query = this.activityQuery(stateDay);
-    const histories = new Map<string, CustomerHistory>();
+    const eventFields = eventFeatureFields(lifecycle.eventTypes);
+    // Written under this refresh's own generation (staging, never read), then swapped in at publishing.
+    const counts = new DailyStageCounts(lifecycle.model.stages.length);
+    const writer = new HistoryWriter(tables.sql, generation, eventFields, counts);
     const progress = { customers: 0 };
-    const keep = (history: CustomerHistory) => void histories.set(history.customerId, history);
-    const changed = await this.histories([{ ...query, changedSince: watermark }], lastDay, keep, options, progress);
-    const due = (await tables.dueCustomers(rowsGeneration, stateDay)).filter((id) => !histories.has(id));
-    let { rowsRead, dataThrough } = changed;
-    for (let i = 0; i < due.length; i += 5_000) {
-      const read = await this.histories(
-        [{ ...query, customerIds: due.slice(i, i + 5_000) }],
-        lastDay,
-        keep,
-        options,
-        progress,
-      );
-      rowsRead += read.rowsRead;
-      dataThrough = Math.max(dataThrough ?? -Infinity, read.dataThrough ?? -Infinity);
-    }
+    const add = (history: CustomerHistory) => writer.add(history);
+    let rowsRead = 0;
+    let dataThrough: number | null = null;
+    const read = async (queries: ActivityQuery[]) => {
+      const r = await this.histories(queries, lastDay, add, options, progress).finally(() => writer.settle());
+      rowsRead += r.rowsRead;
+      if (r.dataThrough !== null) dataThrough = Math.max(dataThrough ?? -Infinity, r.dataThrough);
+    };
+    await read([{ ...query, changedSince: watermark }]);
+    const due = (await tables.dueCustomers(rowsGeneration, stateDay)).filter((id) => !writer.ids.has(id));
+    for (let i = 0; i < due.length; i += 5_000) await read([{ ...query, customerIds: due.slice(i, i + 5_000) }]);
+    await writer.finish();
     const previousThrough = pointer.dataThrough === null ? null : dayNumber(pointer.dataThrough);
     const through = Math.max(dataThrough ?? -Infinity, previousThrough ?? -Infinity);
-    const ids = [...histories.keys()];
-    const eventFields = eventFeatureFields(lifecycle.eventTypes);
     return {
       rowsGeneration,
       dataThrough: Number.isFinite(through) ? dayOfNumber(through) : null,
-      record: { rowsRead, changedCustomers: ids.length },
+      record: { rowsRead, changedCustomers: writer.ids.size },
       write: async (tx: AppSqlSession) => {
-        const counts = new DailyStageCounts(lifecycle.model.stages.length);
-        for (const spell of await tables.spellsOfCustomers(tx, rowsGeneration, ids))
-          counts.addSpell(
-            { ...spell, from: dayNumber(spell.from), to: spell.to === null ? null : dayNumber(spell.to) },
-            -1,
-          );
-        for (const history of histories.values()) counts.add(history);
-        await tables.deleteCustomers(tx, rowsGeneration, ids);
-        const all = [...histories.values()];
-        await tx.copyRows(
-          "customer_state",
-          CUSTOMER_STATE_COLUMNS,
-          batchesOf(all.map((h) => customerStateRow(rowsGeneration, h, eventFields))),
-        );
-        await tx.copyRows(
-          "stage_spell",
-          STAGE_SPELL_COLUMNS,
-          batchesOf(all.flatMap((h) => spellRows(rowsGeneration, h))),
-        );
+        // The served spells of the customers written again leave the counts; their new ones are in.
+        for (const c of await tables.stagedSpellChanges(tx, rowsGeneration, generation))
+          counts.subtract(dayNumber(c.day), c.furthest, c.stage, c.n);
+        await tables.promoteStaged(tx, rowsGeneration, generation);
         await tables.moveDayCounts(tx, rowsGeneration, pointer.stateDay, stateDay, [...counts.totals(lastDay)]);
       },
     };

@@ -273,32 +273,60 @@ export class StateTables {
     return rows.map((r) => r.customer_id);
   }
 
-  /** The stored spells of some customers (stage, first and next day), to take out of the day counts. */
-  async spellsOfCustomers(
+  /**
+   * The served spells of the customers written again under `staging`, as changes of the day counts
+   * (day, by furthest stage, stage, count): +count where spells begin, −count where they end; what
+   * taking them out of the counts subtracts.
+   */
+  async stagedSpellChanges(
     session: AppSqlSession,
     rowsGeneration: number,
-    ids: readonly string[],
-  ): Promise<{ stage: number; furthest: number; from: string; to: string | null }[]> {
+    staging: number,
+  ): Promise<{ day: string; furthest: boolean; stage: number; n: number }[]> {
     const rows = await session.query(
-      `SELECT stage, furthest, from_day, to_day FROM stage_spell WHERE rows_generation = $1 AND customer_id = ANY($2::text[])`,
-      [rowsGeneration, ids],
+      `WITH old AS (
+         SELECT s.stage, s.furthest, s.from_day, s.to_day FROM stage_spell s
+         WHERE s.rows_generation = $1
+           AND EXISTS (SELECT 1 FROM customer_state n WHERE n.rows_generation = $2 AND n.customer_id = s.customer_id)
+       )
+       SELECT day, furthest, stage, SUM(n)::int AS n FROM (
+         SELECT from_day AS day, false AS furthest, stage, COUNT(*) AS n FROM old GROUP BY 1, 3
+         UNION ALL SELECT from_day, true, furthest, COUNT(*) FROM old GROUP BY 1, 3
+         UNION ALL SELECT to_day, false, stage, -COUNT(*) FROM old WHERE to_day IS NOT NULL GROUP BY 1, 3
+         UNION ALL SELECT to_day, true, furthest, -COUNT(*) FROM old WHERE to_day IS NOT NULL GROUP BY 1, 3
+       ) AS c GROUP BY day, furthest, stage`,
+      [rowsGeneration, staging],
     );
     return rows.map((r) => ({
+      day: date(r.day)!,
+      furthest: Boolean(r.furthest),
       stage: Number(r.stage),
-      furthest: Number(r.furthest),
-      from: date(r.from_day)!,
-      to: date(r.to_day),
+      n: Number(r.n),
     }));
   }
 
-  /** Removes some customers' state and spells from the served rows (they are written again). */
-  async deleteCustomers(session: AppSqlSession, rowsGeneration: number, ids: readonly string[]): Promise<void> {
+  /**
+   * Replaces the served rows of the customers written under `staging` with those rows: the old state
+   * and spells of those customers go, the staged ones take the served generation. Returns how many.
+   */
+  async promoteStaged(session: AppSqlSession, rowsGeneration: number, staging: number): Promise<number> {
     for (const table of ["customer_state", "stage_spell"]) {
-      await session.query(`DELETE FROM ${table} WHERE rows_generation = $1 AND customer_id = ANY($2::text[])`, [
-        rowsGeneration,
-        ids,
-      ]);
+      await session.query(
+        `DELETE FROM ${table} t WHERE t.rows_generation = $1
+           AND EXISTS (SELECT 1 FROM customer_state n WHERE n.rows_generation = $2 AND n.customer_id = t.customer_id)`,
+        [rowsGeneration, staging],
+      );
     }
+    const [moved] = await session.query<{ n: number }>(
+      `WITH m AS (UPDATE customer_state SET rows_generation = $1 WHERE rows_generation = $2 RETURNING 1)
+       SELECT COUNT(*)::int AS n FROM m`,
+      [rowsGeneration, staging],
+    );
+    await session.query(`UPDATE stage_spell SET rows_generation = $1 WHERE rows_generation = $2`, [
+      rowsGeneration,
+      staging,
+    ]);
+    return Number(moved?.n ?? 0);
   }
 
   /**
