@@ -451,6 +451,16 @@ export class StateRefresher {
     return { rowsRead, dataThrough };
   }
 
+  /** The customer id ranges a refresh reads the embedded warehouse in (one open range elsewhere). */
+  private ranges(options: RefreshOptions) {
+    const { warehouse, available } = this.lifecycle;
+    const perRange = warehouse.customersPerRange;
+    return customerRanges(warehouse, available, {
+      signal: options.signal,
+      perRange: perRange === undefined ? undefined : Math.ceil(perRange / RANGES_PER_EXPORT_RANGE),
+    });
+  }
+
   /** Every customer under a new rows generation, loaded a batch at a time outside the publishing transaction. */
   private async full(generation: number, stateDay: string, options: RefreshOptions) {
     const { lifecycle, tables } = this;
@@ -459,11 +469,7 @@ export class StateRefresher {
     const counts = new DailyStageCounts(lifecycle.model.stages.length);
     const writer = new HistoryWriter(tables.sql, generation, eventFields, counts);
     const query = this.activityQuery(stateDay);
-    const perRange = lifecycle.warehouse.customersPerRange;
-    const ranges = await customerRanges(lifecycle.warehouse, lifecycle.available, {
-      signal: options.signal,
-      perRange: perRange === undefined ? undefined : Math.ceil(perRange / RANGES_PER_EXPORT_RANGE),
-    });
+    const ranges = await this.ranges(options);
     const progress = { customers: 0 };
     const reading = this.histories(
       ranges.map((customerRange) => ({ ...query, customerRange })),
@@ -517,7 +523,10 @@ export class StateRefresher {
       rowsRead += r.rowsRead;
       if (r.dataThrough !== null) dataThrough = Math.max(dataThrough ?? -Infinity, r.dataThrough);
     };
-    await read([{ ...query, changedSince: watermark }]);
+    // In the same id ranges as a full refresh: the changed customers' histories are sorted a range at a time.
+    await read(
+      (await this.ranges(options)).map((customerRange) => ({ ...query, changedSince: watermark, customerRange })),
+    );
     const due = (await tables.dueCustomers(rowsGeneration, stateDay)).filter((id) => !writer.ids.has(id));
     for (let i = 0; i < due.length; i += 5_000) await read([{ ...query, customerIds: due.slice(i, i + 5_000) }]);
     await writer.finish();
