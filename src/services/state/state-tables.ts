@@ -1,5 +1,5 @@
 // The state store's tables in the app database (prisma/schema.prisma: StatePointer, StateRefresh,
-// CustomerState, StageSpell, StageDayCount): the rows a refresh writes, and the reads that serve from
+// CustomerState, CustomerRfm, CustomerClv, StageSpell, StageDayCount): the rows a refresh writes, and the reads that serve from
 // them. Every read joins the pointer, so one statement sees one published state whatever is being
 // written or published meanwhile; rows of a refresh not (yet) published are never read.
 import type { AppSql, AppSqlSession } from "../../appdb/app-sql.ts";
