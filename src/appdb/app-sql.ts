@@ -145,3 +145,12 @@ export function pgliteAppSql(db: PGlite): AppSql {
     },
   };
 }
+
+/** A DATE column as "YYYY-MM-DD" whichever way the driver returns it (pg: a Date at UTC midnight; PGlite alike). */
+export function storedDay(v: unknown): string | null {
+  return v === null || v === undefined
+    ? null
+    : v instanceof Date
+      ? v.toISOString().slice(0, 10)
+      : String(v).slice(0, 10);
+}

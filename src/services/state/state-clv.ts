@@ -2,7 +2,7 @@
 // state's buyers (the same grouped summaries and the same fit as clvModel's, services/lifecycle/clv.ts,
 // read from customer_state instead of the warehouse) and every buyer's prediction is written to
 // customer_clv. Predictions move every day for everyone (T grows), so they are written whole each time.
-import type { AppSqlSession } from "../../appdb/app-sql.ts";
+import { storedDay, type AppSqlSession } from "../../appdb/app-sql.ts";
 import { postgresDialect } from "../../connectors/postgres.ts";
 import type { ClvFitInput, ClvFitOutput } from "../../lifecycle/clv/fit.ts";
 import type { BgNbdParams } from "../../lifecycle/clv/bgnbd.ts";
@@ -21,7 +21,6 @@ import {
 import type { CustomerFeatures } from "../../lifecycle/features.ts";
 import { integer, render, sql, type Sql } from "../../sql/sql.ts";
 import { clvFitInput, clvSummariesSql, type ClvSummaryRow } from "../lifecycle/clv.ts";
-import { storedDay } from "./state-tables.ts";
 
 /** Fits a purchase model and Gamma-Gamma (the fit pool's workers in the server). */
 export type ClvFitter = (input: ClvFitInput, signal?: AbortSignal) => Promise<ClvFitOutput>;

@@ -3,7 +3,7 @@
 // Answers it cannot give (a day after the state day, a stage model not yet materialized) are undefined,
 // and the caller takes the query-time path; under CLM_STATE=required they are refused instead.
 import DataLoader from "dataloader";
-import type { AppSql } from "../../appdb/app-sql.ts";
+import { storedDay, type AppSql } from "../../appdb/app-sql.ts";
 import { fetchIsolatingFailures, isValueRejection } from "../isolated-batch.ts";
 import { memo } from "../lifecycle/loaders.ts";
 import { currentRequestScope } from "../../request-scope.ts";
@@ -30,7 +30,7 @@ import {
   type RefreshPolicy,
 } from "./refresh.ts";
 import type { StateClvSettings, StoredClv } from "./state-clv.ts";
-import { StateTables, storedDay, storedFeatures, type PublishedState, type RefreshRecord } from "./state-tables.ts";
+import { StateTables, storedFeatures, type PublishedState, type RefreshRecord } from "./state-tables.ts";
 
 /** off: never read; serve: read when a state of the current model exists; required: refuse otherwise. */
 export type StateMode = "off" | "serve" | "required";

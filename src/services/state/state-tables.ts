@@ -2,7 +2,7 @@
 // CustomerState, CustomerRfm, CustomerClv, StageSpell, StageDayCount): the rows a refresh writes, and the reads that serve from
 // them. Every read joins the pointer, so one statement sees one published state whatever is being
 // written or published meanwhile; rows of a refresh not (yet) published are never read.
-import type { AppSql, AppSqlSession } from "../../appdb/app-sql.ts";
+import { storedDay as date, type AppSql, type AppSqlSession } from "../../appdb/app-sql.ts";
 import { dayOfNumber, daysBetween } from "../../lifecycle/calendar.ts";
 import {
   eventFeatureField,
@@ -127,9 +127,6 @@ export function eventFeatureFields(eventTypes: readonly EventType[]): string[] {
 
 const text = (v: unknown) => (v === null || v === undefined ? null : String(v));
 const num = (v: unknown) => (v === null || v === undefined ? null : Number(v));
-/** A DATE column as "YYYY-MM-DD" whichever way the driver returns it. */
-const date = (v: unknown) =>
-  v === null || v === undefined ? null : v instanceof Date ? v.toISOString().slice(0, 10) : String(v).slice(0, 10);
 
 /** A stored row as the customer's features on the state day `stateDay` (recency and tenure worked out). */
 export function storedFeatures(row: Record<string, unknown>, stateDay: string, eventTypes: readonly EventType[]) {
@@ -804,5 +801,3 @@ FROM (SELECT customer_id, ${cast(stateDay, "date")} - last_purchase_date AS rece
     return { pointer: toPointer(rows[0]!), spells };
   }
 }
-
-export { date as storedDay };
