@@ -123,7 +123,11 @@ function crossingsInto(
     const bends: number[] = [];
     bendsInto(a, row, start, lo, hi, bends);
     bendsInto(b, row, start, lo, hi, bends);
-    points = [lo, ...bends.filter((x) => x > lo && x < hi), hi].sort((x, y) => x - y);
+    const inside = bends.filter((x) => x > lo && x < hi);
+    points = [lo, ...inside, hi].sort((x, y) => x - y);
+    // A bend is a candidate itself: past it a − b may be 0 on a whole piece (x ≥ max(x, c) from x = c on),
+    // and a bend computed a hair off makes the piece's first point nonzero, so no crossing is seen there.
+    out.push(...inside);
   }
   for (let i = 0; i + 1 < points.length; i++) {
     const p = points[i]!;

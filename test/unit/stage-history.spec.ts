@@ -198,6 +198,56 @@ describe("stage history from candidate days", () => {
     );
   });
 
+  it("finds the day a growing value passes a max it is itself part of (a bend computed a hair off)", () => {
+    // Found by a random run: recency ≥ max(recency, mean gap) holds from recency = 76.8 on, where the
+    // difference is 0 on the whole piece past the bend, and the bend, computed in floating point, fell a
+    // hair before 76.8: no crossing was seen, and the next change day (recency 77) was missed.
+    const model: StageModel = {
+      stages: [
+        {
+          key: "s0",
+          name: "S0",
+          description: "",
+          order: 1,
+          kind: "progress",
+          recommendedActions: [],
+          rule: { field: "purchaseDays", op: "gte", value: 1 },
+        },
+        {
+          key: "s1",
+          name: "S1",
+          description: "",
+          order: 2,
+          kind: "lapse",
+          recommendedActions: [],
+          rule: {
+            field: "recencyDays",
+            op: "gte",
+            value: { max: [{ max: [{ field: "recencyDays" }, 2] }, { field: "meanGapDays" }] },
+          },
+        },
+      ],
+      evaluationOrder: ["s1", "s0"],
+      fallback: "s0",
+    };
+    const days = [20087, 20281, 20392, 20420, 20450, 20471].map((day) => ({
+      day,
+      purchase: { orders: 1, revenue: 0 },
+    }));
+    agrees(model, days, { within: 2_000 });
+    const compiled = new CompiledStageModel(model);
+    const history = customerHistory(
+      compiled,
+      new StageClock(compiled),
+      new FeatureAccumulator(EVENT_TYPES, TABLES),
+      "c",
+      days,
+      LAST_DAY,
+    );
+    // Mean gap (20471 − 20087) / 5 = 76.8 days: at risk on the 77th day after the last purchase.
+    expect(history?.nextChangeDay).toBe(20471 + 77);
+  });
+
   it("classifies day by day, and says so, when a rule multiplies two growing features", () => {
     const model = defaultStageModel();
     const quadratic: StageModel = {
