@@ -1,23 +1,15 @@
 // Parquet output of the CLI (`clm export-state --format parquet`), written by an in-memory DuckDB: the
 // pages are appended to a table as they are read, then DuckDB's Parquet writer writes the file (typed
 // columns, compressed, one pass). No Parquet library beside it: DuckDB is already the embedded warehouse.
-import { DuckDBInstance, dateValue, type DuckDBAppender } from "@duckdb/node-api";
-import { dayNumber } from "../lifecycle/calendar.ts";
+import { DuckDBInstance } from "@duckdb/node-api";
+import { appenderFor } from "../connectors/duckdb.ts";
 import type { StateColumn } from "../services/state/state-store.ts";
 import { doubleQuoted } from "../sql/sql.ts";
 
 const DUCKDB_TYPE = { text: "VARCHAR", date: "DATE", number: "DOUBLE" } as const;
 
-function appenderFor(type: StateColumn["type"]): (a: DuckDBAppender, v: unknown) => void {
-  switch (type) {
-    case "text":
-      return (a, v) => a.appendVarchar(String(v));
-    case "number":
-      return (a, v) => a.appendDouble(Number(v));
-    case "date":
-      return (a, v) => a.appendDate(dateValue(dayNumber(String(v))));
-  }
-}
+/** The contract column type each exported column is appended as. */
+const APPENDED_AS = { text: "text", date: "date", number: "numeric" } as const;
 
 /** A literal for COPY's file name, which DuckDB takes only as a literal (a parameter is refused there). */
 function fileLiteral(path: string): string {
@@ -39,14 +31,14 @@ export async function writeParquet(
   try {
     const definitions = columns.map((c) => `${doubleQuoted(c.name)} ${DUCKDB_TYPE[c.type]}`).join(", ");
     await connection.run(`CREATE TABLE output (${definitions})`);
-    const writers = columns.map((c) => appenderFor(c.type));
+    const writers = columns.map((c) => appenderFor(APPENDED_AS[c.type]));
     const appender = await connection.createAppender("output");
     let rows = 0;
     for await (const page of pages) {
       for (const row of page) {
         row.forEach((value, i) => {
           if (value === null || value === undefined) appender.appendNull();
-          else writers[i]!(appender, value);
+          else writers[i]!(appender, value as string | number);
         });
         appender.endRow();
       }

@@ -333,7 +333,8 @@ export class DuckDBConnector implements WarehouseConnector, WarehouseWriter {
   }
 }
 
-function appenderFor(type: "text" | "timestamp" | "numeric" | "date") {
+/** Appends a value of a contract column type (days as "YYYY-MM-DD", instants as epoch milliseconds). */
+export function appenderFor(type: "text" | "timestamp" | "numeric" | "date") {
   switch (type) {
     case "text":
       return (a: DuckDBAppender, v: string | number) => a.appendVarchar(String(v));

@@ -151,8 +151,6 @@ class HistoryWriter {
   private stateRows: unknown[][] = [];
   private spells: unknown[][] = [];
   private writing: Promise<void> = Promise.resolve();
-  /** Customers written. */
-  readonly ids = new Set<string>();
 
   constructor(
     private readonly sql: AppSqlSession,
@@ -162,7 +160,6 @@ class HistoryWriter {
   ) {}
 
   async add(history: CustomerHistory): Promise<void> {
-    this.ids.add(history.customerId);
     this.counts.add(history);
     this.stateRows.push(customerStateRow(this.rowsGeneration, history, this.eventFields));
     this.spells.push(...spellRows(this.rowsGeneration, history));
@@ -515,7 +512,12 @@ export class StateRefresher {
     const counts = new DailyStageCounts(lifecycle.model.stages.length);
     const writer = new HistoryWriter(tables.sql, generation, eventFields, counts);
     const progress = { customers: 0 };
-    const add = (history: CustomerHistory) => writer.add(history);
+    // Who was written: the customers due by the new day are read unless the changed ones included them.
+    const written = new Set<string>();
+    const add = (history: CustomerHistory) => {
+      written.add(history.customerId);
+      return writer.add(history);
+    };
     let rowsRead = 0;
     let dataThrough: number | null = null;
     const read = async (queries: ActivityQuery[]) => {
@@ -527,7 +529,7 @@ export class StateRefresher {
     await read(
       (await this.ranges(options)).map((customerRange) => ({ ...query, changedSince: watermark, customerRange })),
     );
-    const due = (await tables.dueCustomers(rowsGeneration, stateDay)).filter((id) => !writer.ids.has(id));
+    const due = (await tables.dueCustomers(rowsGeneration, stateDay)).filter((id) => !written.has(id));
     for (let i = 0; i < due.length; i += 5_000) await read([{ ...query, customerIds: due.slice(i, i + 5_000) }]);
     await writer.finish();
     const previousThrough = pointer.dataThrough === null ? null : dayNumber(pointer.dataThrough);
@@ -535,7 +537,7 @@ export class StateRefresher {
     return {
       rowsGeneration,
       dataThrough: Number.isFinite(through) ? dayOfNumber(through) : null,
-      record: { rowsRead, changedCustomers: writer.ids.size },
+      record: { rowsRead, changedCustomers: written.size },
       write: async (tx: AppSqlSession) => {
         // The served spells of the customers written again leave the counts; their new ones are in.
         for (const c of await tables.stagedSpellChanges(tx, rowsGeneration, generation))

@@ -173,7 +173,13 @@ export function storedFeatures(row: Record<string, unknown>, stateDay: string, e
   return features as CustomerFeatures;
 }
 
-const POINTER_SELECT = `SELECT generation, rows_generation, state_day, data_through, model_hash, stage_keys, clv, published_at FROM state_pointer WHERE id = 1`;
+/** The pointer's columns, as toPointer reads them; `p.` names them in reads that join the pointer as p. */
+const POINTER_COLUMNS =
+  "generation, rows_generation, state_day, data_through, model_hash, stage_keys, clv, published_at";
+const POINTER_SELECT = `SELECT ${POINTER_COLUMNS} FROM state_pointer WHERE id = 1`;
+const P_POINTER_COLUMNS = POINTER_COLUMNS.split(", ")
+  .map((c) => `p.${c}`)
+  .join(", ");
 
 function toPointer(row: Record<string, unknown>): PublishedState {
   const json = (v: unknown) => (typeof v === "string" ? JSON.parse(v) : (v ?? null));
@@ -406,7 +412,7 @@ FROM (SELECT customer_id, ${cast(stateDay, "date")} - last_purchase_date AS rece
   /** Lifetime-value predictions of some buyers on the state day, with the pointer naming their fit. */
   async predictionsOf(modelHash: string, customerIds: readonly string[]) {
     const rows = await this.sql.query(
-      `SELECT p.generation, p.rows_generation, p.state_day, p.data_through, p.model_hash, p.stage_keys, p.clv, p.published_at,
+      `SELECT ${P_POINTER_COLUMNS},
               c.customer_id, c.probability_alive, c.expected_purchases, c.expected_average_spend, c.predicted_clv
        FROM state_pointer p LEFT JOIN customer_clv c
          ON c.rows_generation = p.rows_generation AND c.customer_id = ANY($2::text[])
@@ -606,7 +612,7 @@ FROM (SELECT customer_id, ${cast(stateDay, "date")} - last_purchase_date AS rece
     options: { furthest?: boolean } = {},
   ): Promise<{ pointer: PublishedState; counts: Map<string, Map<number, number>> } | null> {
     const rows = await this.sql.query(
-      `SELECT p.generation, p.rows_generation, p.state_day, p.data_through, p.model_hash, p.stage_keys, p.clv, p.published_at,
+      `SELECT ${P_POINTER_COLUMNS},
               c.day, c.stage, c.customers
        FROM state_pointer p LEFT JOIN stage_day_count c
          ON c.rows_generation = p.rows_generation AND c.furthest = $3 AND c.day = ANY($2::date[])
@@ -715,7 +721,7 @@ FROM (SELECT customer_id, ${cast(stateDay, "date")} - last_purchase_date AS rece
     day: string,
   ): Promise<{ pointer: PublishedState; stages: Map<string, { stage: number; furthest: number }> } | null> {
     const rows = await this.sql.query(
-      `SELECT p.generation, p.rows_generation, p.state_day, p.data_through, p.model_hash, p.stage_keys, p.clv, p.published_at,
+      `SELECT ${P_POINTER_COLUMNS},
               s.customer_id, s.stage, s.furthest
        FROM state_pointer p LEFT JOIN stage_spell s
          ON s.rows_generation = p.rows_generation AND s.customer_id = ANY($2::text[]) AND s.from_day <= $3
@@ -773,7 +779,7 @@ FROM (SELECT customer_id, ${cast(stateDay, "date")} - last_purchase_date AS rece
   /** The stage spells of some customers that began by `day`, oldest first, with the pointer. */
   async spellsOf(modelHash: string, customerIds: readonly string[], day: string) {
     const rows = await this.sql.query(
-      `SELECT p.generation, p.rows_generation, p.state_day, p.data_through, p.model_hash, p.stage_keys, p.clv, p.published_at,
+      `SELECT ${P_POINTER_COLUMNS},
               s.customer_id, s.from_day, s.to_day, s.stage, s.furthest, s.stage_since
        FROM state_pointer p LEFT JOIN stage_spell s
          ON s.rows_generation = p.rows_generation AND s.customer_id = ANY($2::text[]) AND s.from_day <= $3
