@@ -14,7 +14,14 @@ import type { LogicalTable } from "../../src/sql/contract.ts";
 import { LifecycleService } from "../../src/services/lifecycle/service.ts";
 import { StateRefresher } from "../../src/services/state/refresh.ts";
 import { StateTables, storedFeatures } from "../../src/services/state/state-tables.ts";
-import { openTestAppDatabase, testWarehouses, type TestAppDatabase, type TestWarehouse } from "../helpers/databases.ts";
+import {
+  openTestAppDatabase,
+  testWarehouses,
+  type TestAppDatabase,
+  type TestWarehouse,
+  type WarehouseFactory,
+} from "../helpers/databases.ts";
+import { describeOnZetaSql } from "../helpers/zetasql-warehouse.ts";
 
 const ZONE = "America/Chicago";
 const FIRST_DAY = "2025-09-01";
@@ -136,10 +143,20 @@ async function snapshot(tables: StateTables, stateDay: string) {
 }
 
 describe.each(testWarehouses())("incremental state refreshes on $label", (factory) => {
+  incrementalSuite(() => factory);
+});
+
+// BigQuery's SQL (the changed customers' activity, filtered on the time columns) evaluated by ZetaSQL.
+describeOnZetaSql("incremental state refreshes on BigQuery (ZetaSQL)", (warehouses) => {
+  incrementalSuite(() => warehouses({ numericAs: "NUMERIC" }));
+});
+
+/** The property on the warehouse `factory()` opens (asked for once the suite runs). */
+function incrementalSuite(factory: () => WarehouseFactory): void {
   let warehouse: TestWarehouse;
   let appDb: TestAppDatabase;
   beforeAll(async () => {
-    warehouse = await factory.open();
+    warehouse = await factory().open();
     appDb = await openTestAppDatabase();
   });
   afterAll(async () => {
@@ -179,4 +196,4 @@ describe.each(testWarehouses())("incremental state refreshes on $label", (factor
       );
     });
   }
-});
+}

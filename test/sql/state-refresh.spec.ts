@@ -15,7 +15,14 @@ import type { LogicalTable } from "../../src/sql/contract.ts";
 import { LifecycleService } from "../../src/services/lifecycle/service.ts";
 import { StateRefresher } from "../../src/services/state/refresh.ts";
 import { StateTables, storedFeatures } from "../../src/services/state/state-tables.ts";
-import { openTestAppDatabase, testWarehouses, type TestAppDatabase, type TestWarehouse } from "../helpers/databases.ts";
+import {
+  openTestAppDatabase,
+  testWarehouses,
+  type TestAppDatabase,
+  type TestWarehouse,
+  type WarehouseFactory,
+} from "../helpers/databases.ts";
+import { describeOnZetaSql } from "../helpers/zetasql-warehouse.ts";
 
 const ZONE = "Europe/Berlin";
 const FIRST_DAY = "2025-01-01";
@@ -75,10 +82,20 @@ function comparable(features: CustomerFeatures): Record<string, unknown> {
 }
 
 describe.each(testWarehouses())("state store after a full refresh on $label", (factory) => {
+  fullRefreshSuite(() => factory);
+});
+
+// BigQuery's SQL (the activity and audit queries) evaluated by ZetaSQL, through the real client.
+describeOnZetaSql("state store after a full refresh on BigQuery (ZetaSQL)", (warehouses) => {
+  fullRefreshSuite(() => warehouses({ numericAs: "NUMERIC" }));
+});
+
+/** The property on the warehouse `factory()` opens (asked for once the suite runs), `runs` shops per model. */
+function fullRefreshSuite(factory: () => WarehouseFactory, runs = 12): void {
   let warehouse: TestWarehouse;
   let appDb: TestAppDatabase;
   beforeAll(async () => {
-    warehouse = await factory.open();
+    warehouse = await factory().open();
     appDb = await openTestAppDatabase();
   });
   afterAll(async () => {
@@ -144,8 +161,8 @@ describe.each(testWarehouses())("state store after a full refresh on $label", (f
             }
           },
         ),
-        { numRuns: 12, endOnFailure: true },
+        { numRuns: runs, endOnFailure: true },
       );
     });
   }
-});
+}
