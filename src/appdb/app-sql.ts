@@ -6,6 +6,7 @@ import { pipeline } from "node:stream/promises";
 import type { PGlite, Transaction } from "@electric-sql/pglite";
 import type pg from "pg";
 import { from as copyFrom } from "pg-copy-streams";
+import { copyText } from "../sql/copy-text.ts";
 
 export interface AppSqlSession {
   query<R = Record<string, unknown>>(text: string, params?: readonly unknown[]): Promise<R[]>;
@@ -25,24 +26,6 @@ export interface AppSql extends AppSqlSession {
    * Returns undefined without running it when the lock is held elsewhere.
    */
   withLock<T>(key: number, work: () => Promise<T>): Promise<{ value: T } | undefined>;
-}
-
-/** A value in COPY's text format: \N for NULL, backslash escapes for the separators. */
-function copyValue(value: unknown): string {
-  if (value === null || value === undefined) return "\\N";
-  if (value instanceof Date) return value.toISOString();
-  if (typeof value === "number") {
-    if (!Number.isFinite(value)) throw new Error(`cannot store ${value}`);
-    return String(value);
-  }
-  const text = typeof value === "string" ? value : JSON.stringify(value);
-  return text.replace(/\\/g, "\\\\").replace(/\t/g, "\\t").replace(/\n/g, "\\n").replace(/\r/g, "\\r");
-}
-
-function copyText(rows: readonly unknown[][]): string {
-  let text = "";
-  for (const row of rows) text += row.map(copyValue).join("\t") + "\n";
-  return text;
 }
 
 const quoted = (name: string) => {

@@ -68,6 +68,7 @@ export async function openCliContext(env: NodeJS.ProcessEnv = process.env): Prom
       sql: async () => (await appDatabase()).sql,
       policy: config.state,
       clvModel: config.state.clvModel,
+      writebackTable: config.state.writebackTable,
     };
     const services = await openAppServices(warehouse, config.warehouse.kind, fileConfig, { prisma, log, state }).catch(
       (error) => {

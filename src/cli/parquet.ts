@@ -2,14 +2,11 @@
 // pages are appended to a table as they are read, then DuckDB's Parquet writer writes the file (typed
 // columns, compressed, one pass). No Parquet library beside it: DuckDB is already the embedded warehouse.
 import { DuckDBInstance } from "@duckdb/node-api";
-import { appenderFor } from "../connectors/duckdb.ts";
+import { appenderFor, appendRows, OWNED_APPENDED_AS } from "../connectors/duckdb.ts";
 import type { StateColumn } from "../services/state/state-store.ts";
 import { doubleQuoted } from "../sql/sql.ts";
 
 const DUCKDB_TYPE = { text: "VARCHAR", date: "DATE", number: "DOUBLE" } as const;
-
-/** The contract column type each exported column is appended as. */
-const APPENDED_AS = { text: "text", date: "date", number: "numeric" } as const;
 
 /** A literal for COPY's file name, which DuckDB takes only as a literal (a parameter is refused there). */
 function fileLiteral(path: string): string {
@@ -31,17 +28,11 @@ export async function writeParquet(
   try {
     const definitions = columns.map((c) => `${doubleQuoted(c.name)} ${DUCKDB_TYPE[c.type]}`).join(", ");
     await connection.run(`CREATE TABLE output (${definitions})`);
-    const writers = columns.map((c) => appenderFor(APPENDED_AS[c.type]));
+    const writers = columns.map((c) => appenderFor(OWNED_APPENDED_AS[c.type]));
     const appender = await connection.createAppender("output");
     let rows = 0;
     for await (const page of pages) {
-      for (const row of page) {
-        row.forEach((value, i) => {
-          if (value === null || value === undefined) appender.appendNull();
-          else writers[i]!(appender, value as string | number);
-        });
-        appender.endRow();
-      }
+      appendRows(appender, writers, page);
       rows += page.length;
       onRows?.(rows);
     }

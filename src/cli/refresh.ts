@@ -31,6 +31,7 @@ export async function refresh(options: { asOf?: string; full?: boolean; quiet?: 
       `${formatCount(outcome.customers)} customers`,
       `${formatCount(outcome.rowsRead)} rows read`,
       ...(outcome.futureRows > 0 ? [`${formatCount(outcome.futureRows)} rows after the day left for later`] : []),
+      ...(outcome.writeback ? [`written back to the warehouse as ${outcome.writeback.table}`] : []),
       `${(outcome.milliseconds / 1000).toFixed(1)} s`,
     ];
     process.stdout.write(

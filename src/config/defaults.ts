@@ -49,3 +49,6 @@ export const DEFAULT_LATENESS_DAYS = 3;
 
 /** CLM_STATE_FULL_EVERY_DAYS' default: a full rebuild at least this often takes rows later than that. */
 export const DEFAULT_FULL_EVERY_DAYS = 7;
+
+/** CLM_STATE_WRITEBACK_TABLE's default: the table each refresh writes the state into, for BI tools to join. */
+export const DEFAULT_WRITEBACK_TABLE = "clm_customer_state";

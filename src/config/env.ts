@@ -10,6 +10,7 @@ import { TRACING_MODES, type TracingMode } from "../observability/tracing.ts";
 import {
   DEFAULT_CACHE_SETTINGS,
   DEFAULT_FULL_EVERY_DAYS,
+  DEFAULT_WRITEBACK_TABLE,
   DEFAULT_KEY_CACHE_SECONDS,
   DEFAULT_LATENESS_DAYS,
   DEFAULT_QUERIES_PER_REQUEST,
@@ -154,6 +155,14 @@ const envSchema = z
     ),
     CLM_STATE_FULL_EVERY_DAYS: z.preprocess(unset, positiveInt("days").default(DEFAULT_FULL_EVERY_DAYS)),
     CLM_STATE_CLV: z.preprocess(unset, z.enum(["BG_NBD", "PARETO_NBD", "off"]).default("BG_NBD")),
+    CLM_STATE_WRITEBACK: z.preprocess(unset, flag.default(false)),
+    CLM_STATE_WRITEBACK_TABLE: z.preprocess(
+      unset,
+      z
+        .string()
+        .regex(/^[a-z_][a-z0-9_]{0,62}$/, "must be a plain lower-case table name (letters, digits, _)")
+        .default(DEFAULT_WRITEBACK_TABLE),
+    ),
     CLM_STATE_REFRESH_MINUTES: z.preprocess(
       unset,
       z.string().regex(/^\d+$/, "must be a whole number of minutes (0: no schedule)").default("0").transform(Number),
@@ -279,6 +288,8 @@ export interface AppConfig {
     readonly fullEveryDays: number;
     /** The purchase model each refresh fits for the stored lifetime-value predictions; null: none. */
     readonly clvModel: "BG_NBD" | "PARETO_NBD" | null;
+    /** The warehouse table each refresh writes the state into (CLM_STATE_WRITEBACK=1); null: none. */
+    readonly writebackTable: string | null;
   };
   /** Requests per minute per API key (or per address without one); 0: no limit. */
   readonly rateLimitPerMinute: number;
@@ -425,6 +436,7 @@ export function loadEnv(
       latenessDays: env.CLM_STATE_LATENESS_DAYS,
       fullEveryDays: env.CLM_STATE_FULL_EVERY_DAYS,
       clvModel: env.CLM_STATE_CLV === "off" ? null : env.CLM_STATE_CLV,
+      writebackTable: env.CLM_STATE_WRITEBACK ? env.CLM_STATE_WRITEBACK_TABLE : null,
     }),
     rateLimitPerMinute: env.CLM_RATE_LIMIT_PER_MINUTE,
     keyCacheSeconds: env.CLM_KEY_CACHE_SECONDS,

@@ -1,10 +1,14 @@
 // BigQuery as the warehouse. Named parameters only, so the SQL text depends on the query's shape and
 // BigQuery's own result cache can serve repeats.
+import { Readable } from "node:stream";
+import { pipeline } from "node:stream/promises";
 import { BigQuery, type BigQueryOptions, type Query } from "@google-cloud/bigquery";
 import type { WarehouseMapping } from "../sql/contract.ts";
 import {
   DEFAULT_BATCH_ROWS,
   QueryTooExpensiveError,
+  type OwnedRow,
+  type OwnedTable,
   WarehouseUnavailableError,
   type QueryOptions,
   type Row,
@@ -38,6 +42,9 @@ export const bigqueryDialect = {
   // TABLESAMPLE takes a percentage, not a number of rows.
   sampleRows: (select, from, rows) => sql`SELECT ${select} FROM ${from} ORDER BY RAND() LIMIT ${integer(rows)}`,
 } satisfies Dialect;
+
+/** BigQuery's type of an owned table's column. */
+const OWNED_TYPES = { text: "STRING", date: "DATE", number: "FLOAT64" } as const;
 
 export interface BigQuerySettings {
   readonly project: string;
@@ -227,6 +234,49 @@ export class BigQueryConnector implements WarehouseConnector {
     const bytes = await this.estimateBytes(query, options);
     this.settings.onBytesEstimated?.(bytes);
     if (bytes > this.settings.maxBytesBilled) throw new QueryTooExpensiveError(bytes, this.settings.maxBytesBilled);
+  }
+
+  /**
+   * A load job (newline-delimited JSON, streamed up as read) that replaces the table whole
+   * (WRITE_TRUNCATE): BigQuery swaps the new rows in when the job succeeds, and a failed job leaves
+   * the old ones. Load jobs bill no bytes scanned.
+   */
+  async replaceTable(
+    table: OwnedTable,
+    pages: AsyncIterable<readonly OwnedRow[]>,
+    options: QueryOptions = {},
+  ): Promise<number> {
+    const names = table.columns.map((c) => c.name);
+    let rows = 0;
+    const lines = Readable.from(
+      (async function* () {
+        for await (const page of pages) {
+          let text = "";
+          for (const row of page) {
+            const record: Record<string, string | number | null> = {};
+            names.forEach((name, i) => (record[name] = row[i] ?? null));
+            text += `${JSON.stringify(record)}\n`;
+          }
+          rows += page.length;
+          if (text) yield text;
+        }
+      })(),
+    );
+    const destination = this.client.dataset(this.mapping.schema ?? this.settings.dataset).table(table.name);
+    const load = destination.createWriteStream({
+      sourceFormat: "NEWLINE_DELIMITED_JSON",
+      writeDisposition: "WRITE_TRUNCATE",
+      createDisposition: "CREATE_IF_NEEDED",
+      schema: { fields: table.columns.map((c) => ({ name: c.name, type: OWNED_TYPES[c.type], mode: "NULLABLE" })) },
+      labels: { app: "clm-graphql", query: (options.label ?? "writeback").toLowerCase().replace(/[^a-z0-9_-]/g, "_") },
+    } as never);
+    try {
+      // The stream finishes once the job is done (createWriteStream holds it corked until then).
+      await pipeline(lines, load, { signal: options.signal });
+    } catch (error) {
+      throw unavailable(error, this.settings.maxBytesBilled);
+    }
+    return rows;
   }
 
   async ping(): Promise<void> {

@@ -78,6 +78,18 @@ export interface WarehouseConnector {
    * rest fairly): a pool's connections less those kept for cancels and health checks. Absent: a default.
    */
   readonly concurrentQueries?: number;
+  /**
+   * Replaces a table the server owns in the warehouse, outside the contract (the state writeback,
+   * `clm_customer_state`), in the mapping's schema (BigQuery: the dataset), with the rows of `pages`:
+   * readers see the old rows until all the new ones are in. Returns the rows written. Optional: the
+   * server's guarded warehouse forwards it where its connector has it.
+   */
+  replaceTable?(table: OwnedTable, pages: AsyncIterable<readonly OwnedRow[]>, options?: QueryOptions): Promise<number>;
+  /**
+   * What a query would scan, in bytes, without running it (BigQuery's dry run, which bills nothing).
+   * Optional: warehouses that do not bill by bytes scanned lack it.
+   */
+  estimateBytes?(query: Sql, options?: QueryOptions): Promise<number>;
   /** Cheap round trip proving the warehouse answers (for /ready). */
   ping(): Promise<void>;
   /** Presence, completeness and size of each contract table under the mapping. */
@@ -176,6 +188,22 @@ export function columnValue(column: BatchColumn, i: number): unknown {
 
 /** Rows as tuples in the contract's column order; timestamps as epoch milliseconds, dates as "YYYY-MM-DD". */
 export type ContractRow = readonly (string | number | null)[];
+
+/** A column of a table the server owns in the warehouse: a plain lower-case name and what it holds. */
+export interface OwnedColumn {
+  readonly name: string;
+  readonly type: "text" | "date" | "number";
+}
+
+/** A table the server owns in the warehouse (WarehouseConnector.replaceTable). */
+export interface OwnedTable {
+  /** A plain lower-case name (validated by the configuration). */
+  readonly name: string;
+  readonly columns: readonly OwnedColumn[];
+}
+
+/** A row of an owned table, in its columns' order: text, a day as "YYYY-MM-DD", a number, or null. */
+export type OwnedRow = readonly (string | number | null)[];
 
 /** Bulk loading into a warehouse the server manages (the embedded DuckDB, or a PostgreSQL test schema). */
 export interface WarehouseWriter {

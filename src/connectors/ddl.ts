@@ -1,5 +1,6 @@
 // DDL for the contract tables, for warehouses the server loads itself (demo data, imports, tests).
-import type { WarehouseConnector } from "./connector.ts";
+import type { OwnedColumn, OwnedTable, WarehouseConnector } from "./connector.ts";
+import type { Dialect } from "../sql/dialect.ts";
 import {
   columnSpec,
   columnsOf,
@@ -36,4 +37,16 @@ export async function createContractTables(
       await connector.query(sql`DROP TABLE IF EXISTS ${ident(mapping.schema, mapping.tables[logical].table)}`);
     await connector.query(createTableSql(mapping, logical, typeNames));
   }
+}
+
+/** The dialect's type of an owned table's column. */
+const OWNED_TYPE = { text: "text", date: "date", number: "float" } as const satisfies Record<
+  OwnedColumn["type"],
+  Parameters<Dialect["typeName"]>[0]
+>;
+
+/** CREATE TABLE for a table the server owns in the warehouse (every column nullable), under `name`. */
+export function ownedTableSql(dialect: Dialect, schema: string | undefined, table: OwnedTable, name = table.name): Sql {
+  const columns = table.columns.map((c) => sql`${ident(c.name)} ${keyword(dialect.typeName(OWNED_TYPE[c.type]))}`);
+  return sql`CREATE TABLE ${ident(schema, name)} (${join(columns)})`;
 }

@@ -18,6 +18,8 @@ import {
   DEFAULT_CUSTOMERS_PER_RANGE,
   type ColumnBatch,
   type ContractRow,
+  type OwnedRow,
+  type OwnedTable,
   type QueryOptions,
   type Row,
   type StreamOptions,
@@ -25,7 +27,7 @@ import {
   type WarehouseWriter,
   type Warehouse,
 } from "./connector.ts";
-import { createContractTables, createTableSql } from "./ddl.ts";
+import { createContractTables, createTableSql, ownedTableSql } from "./ddl.ts";
 import { columnReader } from "./duckdb-columns.ts";
 import type { Dialect } from "../sql/dialect.ts";
 import { doubleQuoted, ident, integer, render, sql, type Sql, type SqlValue } from "../sql/sql.ts";
@@ -314,22 +316,72 @@ export class DuckDBConnector implements WarehouseConnector, WarehouseWriter {
     try {
       const appender = await connection.createAppender(this.mapping.tables[table].table, this.mapping.schema ?? null);
       const writers = columnsOf(table).map((c) => appenderFor(columnSpec(table, c).type));
-      for (const row of rows) {
-        for (let i = 0; i < writers.length; i++) {
-          const value = row[i];
-          if (value === null || value === undefined) appender.appendNull();
-          else writers[i]!(appender, value);
-        }
-        appender.endRow();
-      }
+      appendRows(appender, writers, rows);
       appender.closeSync();
     } finally {
       connection.closeSync();
     }
   }
 
+  /**
+   * Appends the rows to a loading table on a connection of its own, then replaces the table with it in
+   * one statement (CREATE OR REPLACE … AS), so readers and views over it never see it half written.
+   */
+  async replaceTable(table: OwnedTable, pages: AsyncIterable<readonly OwnedRow[]>): Promise<number> {
+    const { schema } = this.mapping;
+    const loading = `${table.name}__loading`;
+    const connection = await this.instance.connect();
+    const run = (query: Sql) => {
+      const { text, params } = render(query, duckdbDialect);
+      return connection.run(
+        text,
+        params.map((p) => toDuckValue(p.value)),
+      );
+    };
+    try {
+      if (schema) await run(sql`CREATE SCHEMA IF NOT EXISTS ${ident(schema)}`);
+      await run(sql`DROP TABLE IF EXISTS ${ident(schema, loading)}`);
+      await run(ownedTableSql(duckdbDialect, schema, table, loading));
+      const appender = await connection.createAppender(loading, schema ?? null);
+      const writers = table.columns.map((c) => appenderFor(OWNED_APPENDED_AS[c.type]));
+      let rows = 0;
+      try {
+        for await (const page of pages) {
+          appendRows(appender, writers, page);
+          rows += page.length;
+        }
+      } finally {
+        appender.closeSync();
+      }
+      await run(sql`CREATE OR REPLACE TABLE ${ident(schema, table.name)} AS FROM ${ident(schema, loading)}`);
+      return rows;
+    } finally {
+      await run(sql`DROP TABLE IF EXISTS ${ident(schema, loading)}`).catch(() => {});
+      connection.closeSync();
+    }
+  }
+
   async close(): Promise<void> {
     this.instance.closeSync();
+  }
+}
+
+/** The contract column type an owned table's column is appended as. */
+export const OWNED_APPENDED_AS = { text: "text", date: "date", number: "numeric" } as const;
+
+/** Appends rows, each value with its column's writer (appenderFor), NULL for null or undefined. */
+export function appendRows(
+  appender: DuckDBAppender,
+  writers: readonly ReturnType<typeof appenderFor>[],
+  rows: Iterable<readonly unknown[]>,
+): void {
+  for (const row of rows) {
+    for (let i = 0; i < writers.length; i++) {
+      const value = row[i];
+      if (value === null || value === undefined) appender.appendNull();
+      else writers[i]!(appender, value as string | number);
+    }
+    appender.endRow();
   }
 }
 

@@ -1,10 +1,15 @@
 // PostgreSQL as the warehouse, through node-postgres.
 import type { PGlite } from "@electric-sql/pglite";
+import { Readable } from "node:stream";
+import { pipeline } from "node:stream/promises";
 import pg from "pg";
+import { from as copyFrom } from "pg-copy-streams";
 import { columnSpec, columnsOf, type ColumnType, type LogicalTable, type WarehouseMapping } from "../sql/contract.ts";
 import {
   DEFAULT_BATCH_ROWS,
   type ContractRow,
+  type OwnedRow,
+  type OwnedTable,
   type QueryOptions,
   type Row,
   type StreamOptions,
@@ -14,7 +19,8 @@ import {
   WarehouseUnavailableError,
   type Warehouse,
 } from "./connector.ts";
-import { createContractTables } from "./ddl.ts";
+import { createContractTables, ownedTableSql } from "./ddl.ts";
+import { copyText } from "../sql/copy-text.ts";
 import type { Dialect } from "../sql/dialect.ts";
 import { cast, doubleQuoted, ident, integer, join, keyword, render, sql, type Sql } from "../sql/sql.ts";
 import { informationSchemaProbe, probeTables } from "./table-status.ts";
@@ -86,6 +92,13 @@ const typeParsers: pg.CustomTypesConfig = {
 
 const INSERT_BATCH = 5_000;
 
+/** Statements inside a PgQuerySource's transaction. */
+export interface PgTransaction {
+  query(text: string, values?: unknown[]): Promise<Record<string, unknown>[]>;
+  /** Loads COPY text (src/sql/copy-text.ts), read as it is consumed, into `target` ("table" (columns)). */
+  copyIn(target: string, text: AsyncIterable<string>): Promise<void>;
+}
+
 /** Where a PostgresConnector sends its SQL: a pg pool on a server, or an embedded PGlite (tests). */
 export interface PgQuerySource {
   query(text: string, values: unknown[], signal?: AbortSignal): Promise<Record<string, unknown>[]>;
@@ -96,6 +109,11 @@ export interface PgQuerySource {
     batchRows: number,
     signal?: AbortSignal,
   ): AsyncIterable<Record<string, unknown>[]>;
+  /**
+   * `work` on one connection in one transaction, committed when it returns and rolled back when it
+   * throws (the state writeback). Absent: the source writes no tables.
+   */
+  transaction?<T>(work: (tx: PgTransaction) => Promise<T>): Promise<T>;
   close(): Promise<void>;
   /** Connections it can hold at once (absent: one at a time, queued inside, as PGlite). */
   readonly connections?: number;
@@ -192,6 +210,28 @@ export function pgPoolSource(
         client.release(broken);
       }
     },
+    async transaction(work) {
+      const client = await pool.connect();
+      let broken = false;
+      const onLost = () => (broken = true);
+      client.on("error", onLost);
+      try {
+        await client.query("BEGIN");
+        const result = await work({
+          query: async (text, values) => (await client.query(text, values)).rows,
+          copyIn: (target, text) => pipeline(Readable.from(text), client.query(copyFrom(`COPY ${target} FROM STDIN`))),
+        });
+        await client.query("COMMIT");
+        return result;
+      } catch (error) {
+        broken ||= isConnectionError(error);
+        if (!broken) await client.query("ROLLBACK").catch(() => (broken = true));
+        throw error;
+      } finally {
+        client.off("error", onLost);
+        client.release(broken);
+      }
+    },
     close: () => pool.end(),
     connections: pool.options.max,
   };
@@ -213,6 +253,17 @@ export async function pgliteSource(db: PGlite): Promise<PgQuerySource> {
       const { rows } = await db.query<Record<string, unknown>>(text, values, { parsers });
       for (let i = 0; i < rows.length; i += batchRows) yield rows.slice(i, i + batchRows);
     },
+    // COPY in PGlite reads a Blob: the text is loaded a chunk at a time.
+    transaction: (work) =>
+      db.transaction((tx) =>
+        work({
+          query: async (text, values) => (await tx.query<Record<string, unknown>>(text, values, { parsers })).rows,
+          copyIn: async (target, text) => {
+            for await (const chunk of text)
+              if (chunk) await tx.query(`COPY ${target} FROM '/dev/blob'`, [], { blob: new Blob([chunk]) });
+          },
+        }),
+      ),
     close: () => db.close(),
   };
 }
@@ -286,6 +337,55 @@ export class PostgresConnector implements WarehouseConnector, WarehouseWriter {
         sql`INSERT INTO ${ident(this.mapping.schema, mapped.table)} (${target}) SELECT * FROM unnest(${unnestArgs})`,
       );
     }
+  }
+
+  /**
+   * In one transaction: the table emptied (or made anew when its columns differ) and the rows loaded
+   * with COPY. Readers see the old rows until it commits, and views over the table keep working.
+   */
+  async replaceTable(table: OwnedTable, pages: AsyncIterable<readonly OwnedRow[]>): Promise<number> {
+    const { transaction } = this.source;
+    if (!transaction) throw new Error("this PostgreSQL source writes no tables");
+    const { schema } = this.mapping;
+    const target = ident(schema, table.name);
+    const text = (query: Sql) => {
+      const rendered = render(query, postgresDialect);
+      return [rendered.text, rendered.params.map((p) => p.value)] as const;
+    };
+    let rows = 0;
+    try {
+      await transaction.call(this.source, async (tx) => {
+        if (schema) await tx.query(...text(sql`CREATE SCHEMA IF NOT EXISTS ${ident(schema)}`));
+        const existing = await tx.query(
+          ...text(
+            sql`SELECT column_name FROM information_schema.columns
+                WHERE table_schema = COALESCE(${schema ?? null}::text, current_schema()) AND table_name = ${table.name}
+                ORDER BY ordinal_position`,
+          ),
+        );
+        const same =
+          existing.length === table.columns.length &&
+          existing.every((r, i) => r.column_name === table.columns[i]!.name);
+        if (same) await tx.query(...text(sql`DELETE FROM ${target}`));
+        else {
+          await tx.query(...text(sql`DROP TABLE IF EXISTS ${target}`));
+          await tx.query(...text(ownedTableSql(postgresDialect, schema, table)));
+        }
+        const columns = join(table.columns.map((c) => ident(c.name)));
+        await tx.copyIn(
+          text(sql`${target} (${columns})`)[0],
+          (async function* () {
+            for await (const page of pages) {
+              rows += page.length;
+              yield copyText(page);
+            }
+          })(),
+        );
+      });
+    } catch (error) {
+      throw unavailable(error);
+    }
+    return rows;
   }
 
   async close(): Promise<void> {

@@ -66,6 +66,12 @@ const StateRefreshRef = builder.objectRef<RefreshRecord>("StateRefresh").impleme
       description: "Warehouse rows without a customer id, left out (count).",
       resolve: (r) => r.nullIdRows,
     }),
+    bytesEstimated: t.float({
+      nullable: true,
+      description:
+        "What its warehouse queries would scan by the warehouse's dry runs (bytes; BigQuery); null where the warehouse does not bill by bytes scanned.",
+      resolve: (r) => r.bytesEstimated,
+    }),
     warnings: t.stringList({ description: "What it noticed and worked around.", resolve: (r) => [...r.warnings] }),
     error: t.exposeString("error", { nullable: true, description: "Why it failed; null when it did not." }),
   }),

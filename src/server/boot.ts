@@ -156,6 +156,7 @@ export async function openServices(config: AppConfig, log: Logger): Promise<Serv
         sql: async () => appDb.sql,
         policy: config.state,
         clvModel: config.state.clvModel,
+        writebackTable: config.state.writebackTable,
       },
     });
     opened.push(services);

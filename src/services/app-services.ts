@@ -50,6 +50,8 @@ export interface AppServiceInputs {
     readonly policy?: RefreshPolicy;
     /** The purchase model each refresh fits for the stored predictions (none: null or absent). */
     readonly clvModel?: PurchaseModelKind | null;
+    /** The warehouse table each refresh writes the state into (none: null or absent). */
+    readonly writebackTable?: string | null;
   };
 }
 
@@ -90,10 +92,13 @@ export function createAppServices(inputs: AppServiceInputs): AppServices {
     lifecycle.rfm,
     inputs.state?.sql ?? (() => Promise.reject(new Error("this process has no app database for the state store"))),
     inputs.state?.mode ?? "off",
-    inputs.state?.policy,
-    inputs.state?.clvModel
-      ? { model: inputs.state.clvModel, fit: (input, signal) => lifecycle.fitPool.fit(input, signal) }
-      : undefined,
+    {
+      policy: inputs.state?.policy,
+      clv: inputs.state?.clvModel
+        ? { model: inputs.state.clvModel, fit: (input, signal) => lifecycle.fitPool.fit(input, signal) }
+        : undefined,
+      writebackTable: inputs.state?.writebackTable ?? undefined,
+    },
   );
   return {
     warehouse,

@@ -150,6 +150,12 @@ export class GuardedWarehouse implements WarehouseConnector {
   private versionRefresh: Promise<void> | undefined;
   /** The inner connector's column batches under the same guards as `stream`; absent when it has none. */
   readonly streamColumns?: (query: Sql, options?: StreamOptions) => AsyncIterable<ColumnBatch>;
+  /**
+   * The inner connector's table writes (the state writeback) and dry runs, failing fast while the
+   * circuit is open; not retried (the rows are read once) and not queued (a refresh runs one at a time).
+   */
+  readonly replaceTable?: WarehouseConnector["replaceTable"];
+  readonly estimateBytes?: WarehouseConnector["estimateBytes"];
 
   constructor(
     readonly inner: WarehouseConnector,
@@ -171,6 +177,14 @@ export class GuardedWarehouse implements WarehouseConnector {
     if (inner.streamColumns) {
       const columns = inner.streamColumns.bind(inner);
       this.streamColumns = (query, options = {}) => this.guardedStream(() => columns(query, options));
+    }
+    if (inner.replaceTable) {
+      const replace = inner.replaceTable.bind(inner);
+      this.replaceTable = (table, pages, options) => this.unlessOpen(() => replace(table, pages, options));
+    }
+    if (inner.estimateBytes) {
+      const estimate = inner.estimateBytes.bind(inner);
+      this.estimateBytes = (query, options) => this.unlessOpen(() => estimate(query, options));
     }
     // Failures to reach the warehouse open the circuit. A bad query does not, nor a deadline (one slow
     // dashboard's parallel queries would shut every client out), nor a client leaving — except during
@@ -406,6 +420,11 @@ export class GuardedWarehouse implements WarehouseConnector {
    * slot: a client reading slowly would hold it for as long as it reads, and they are bounded on their
    * own (at most two exports at once, server/export.ts; connectors keep connections for them).
    */
+  private async unlessOpen<T>(work: () => Promise<T>): Promise<T> {
+    if (this.circuitOpen) throw this.circuitError();
+    return work();
+  }
+
   private async *guardedStream<T>(open: () => AsyncIterable<T>): AsyncIterable<T> {
     if (this.circuitOpen) throw this.circuitError();
     yield* open();

@@ -37,15 +37,33 @@ export interface RecordedRequest {
 
 export interface FakeBigQuery {
   readonly requests: RecordedRequest[];
+  /** Load jobs uploaded (the state writeback), in order. */
+  readonly loads: ReceivedLoad[];
   /** Options that point a BigQuery client at this endpoint. */
   readonly clientOptions: BigQueryOptions;
   close(): Promise<void>;
 }
 
-async function readBody(request: IncomingMessage): Promise<Record<string, any> | undefined> {
+/** A load job received as a multipart upload (jobs.insert with media): its configuration and data. */
+export interface ReceivedLoad {
+  readonly configuration: Record<string, any>;
+  readonly data: string;
+}
+
+async function readText(request: IncomingMessage): Promise<string> {
   let text = "";
   for await (const chunk of request) text += chunk;
-  return text ? JSON.parse(text) : undefined;
+  return text;
+}
+
+/** The parts of a multipart body (their headers dropped): the job's JSON, then the data. */
+function multipartBodies(text: string, contentType: string): string[] {
+  const boundary = /boundary="?([^";]+)"?/.exec(contentType)?.[1];
+  if (!boundary) throw new Error(`no boundary in ${contentType}`);
+  return text
+    .split(`--${boundary}`)
+    .slice(1, -1)
+    .map((part) => part.slice(part.indexOf("\r\n\r\n") + 4).replace(/\r\n$/, ""));
 }
 
 /** A named query parameter as the client sends it (the REST API's QueryParameter). */
@@ -78,8 +96,12 @@ export async function startFakeBigQuery(project: string, answer: Answerer): Prom
   const pending = new Map<string, FakeAnswer>();
   let jobs = 0;
   const failures = new Map<string, number>();
+  const loads: ReceivedLoad[] = [];
   const server: Server = createServer(async (request, response) => {
-    const body = await readBody(request);
+    const text = await readText(request);
+    const contentType = request.headers["content-type"] ?? "";
+    const parts = contentType.startsWith("multipart/") ? multipartBodies(text, contentType) : undefined;
+    const body: Record<string, any> | undefined = parts ? JSON.parse(parts[0]!) : text ? JSON.parse(text) : undefined;
     const path = new URL(request.url!, "http://x").pathname;
     requests.push({ method: request.method!, path, body });
     const send = (status: number, payload: unknown) => {
@@ -134,6 +156,19 @@ export async function startFakeBigQuery(project: string, answer: Answerer): Prom
         statistics: { totalBytesProcessed: String(a.bytes ?? 0), query: { totalBytesProcessed: String(a.bytes ?? 0) } },
       });
     }
+    if (request.method === "POST" && path === `/upload/bigquery/v2/projects/${project}/jobs` && parts) {
+      // A load job with its data: done at once (the client then polls it by name).
+      loads.push({ configuration: body!.configuration.load, data: parts[1] ?? "" });
+      return send(200, { kind: "bigquery#job", ...body, status: { state: "DONE" } });
+    }
+    const job = new RegExp(`^/bigquery/v2/projects/${project}/jobs/([^/]+)$`).exec(path);
+    if (request.method === "GET" && job) {
+      return send(200, {
+        kind: "bigquery#job",
+        jobReference: { projectId: project, jobId: job[1], location: "US" },
+        status: { state: "DONE" },
+      });
+    }
     const poll = new RegExp(`^/bigquery/v2/projects/${project}/queries/([^/]+)$`).exec(path);
     if (request.method === "GET" && poll && pending.has(poll[1]!)) {
       // jobs.getQueryResults pages: maxResults rows from the offset the pageToken names.
@@ -155,6 +190,7 @@ export async function startFakeBigQuery(project: string, answer: Answerer): Prom
   const { port } = server.address() as AddressInfo;
   return {
     requests,
+    loads,
     clientOptions: {
       apiEndpoint: `http://127.0.0.1:${port}`,
       authClient: { getRequestHeaders: async () => new Headers({ authorization: "Bearer test" }) } as never,

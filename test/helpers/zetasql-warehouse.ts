@@ -13,7 +13,7 @@ import {
   type WarehouseMapping,
 } from "../../src/sql/contract.ts";
 import type { TestWarehouse, WarehouseFactory } from "./databases.ts";
-import { startFakeBigQuery, type FakeAnswer, type WireParameter } from "./fake-bigquery.ts";
+import { startFakeBigQuery, type FakeAnswer, type FakeBigQuery, type WireParameter } from "./fake-bigquery.ts";
 import {
   ContractCatalog,
   describeZetaSql,
@@ -51,6 +51,9 @@ export interface ZetaSqlWarehouseOptions {
   /** The job's default dataset (where unqualified table names resolve). */
   readonly dataset?: string;
 }
+
+/** A BigQuery warehouse answered by ZetaSQL, with the endpoint's record of what it was sent. */
+export type ZetaSqlWarehouse = TestWarehouse & { readonly bigquery: FakeBigQuery };
 
 /** Counters of what a ZetaSQL warehouse was asked (for a suite's timing notes). */
 export interface ZetaSqlWarehouseStats {
@@ -110,7 +113,8 @@ export function zetaSqlWarehouse(
         const started = performance.now();
         try {
           const result = await zeta.evaluate(await catalogId(), catalog.forEvaluation(text), wire.map(queryParam));
-          return { fields: result.rest.fields, rows: result.rest.rows };
+          // What a dry run says the query scans: a stand-in (its text's length), which a test can add up.
+          return { fields: result.rest.fields, rows: result.rest.rows, bytes: text.length };
         } catch (error) {
           // What BigQuery does with a query it cannot run: HTTP 400, reason invalidQuery, the message.
           return { fields: [], rows: [], fail: { status: 400, reason: "invalidQuery", message: String(error) } };
@@ -123,8 +127,9 @@ export function zetaSqlWarehouse(
         { project: PROJECT, dataset, location: undefined, maxBytesBilled: 1e12, clientOptions: fake.clientOptions },
         mapping,
       );
-      const warehouse: TestWarehouse = Object.assign(connector, {
+      const warehouse: ZetaSqlWarehouse = Object.assign(connector, {
         label,
+        bigquery: fake,
         async createTables({ replace }: { replace: boolean }) {
           if (tables && !replace) return;
           tables = new Map(LOGICAL_TABLES.map((t) => [t, []]));

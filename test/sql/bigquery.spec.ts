@@ -189,3 +189,51 @@ describe("BigQuery connector", () => {
     ]);
   });
 });
+
+describe("BigQuery writeback", () => {
+  it("replaces a table with one load job of newline-delimited JSON, streamed from the pages", async () => {
+    const before = fake.loads.length;
+    const table = {
+      name: "clm_customer_state",
+      columns: [
+        { name: "customer_id", type: "text" },
+        { name: "state_day", type: "date" },
+        { name: "revenue", type: "number" },
+      ],
+    } as const;
+    async function* pages() {
+      yield [
+        ["a", "2026-06-30", 12.5],
+        ['b "quoted"', "2026-06-30", null],
+      ];
+      yield [];
+      yield [["c", null, 3]];
+    }
+    expect(await connector.replaceTable(table, pages())).toBe(3);
+    expect(fake.loads).toHaveLength(before + 1);
+    const { configuration, data } = fake.loads.at(-1)!;
+    expect(configuration).toMatchObject({
+      destinationTable: { projectId: PROJECT, datasetId: "shop", tableId: "clm_customer_state" },
+      sourceFormat: "NEWLINE_DELIMITED_JSON",
+      writeDisposition: "WRITE_TRUNCATE",
+      createDisposition: "CREATE_IF_NEEDED",
+      schema: {
+        fields: [
+          { name: "customer_id", type: "STRING", mode: "NULLABLE" },
+          { name: "state_day", type: "DATE", mode: "NULLABLE" },
+          { name: "revenue", type: "FLOAT64", mode: "NULLABLE" },
+        ],
+      },
+    });
+    expect(
+      data
+        .trimEnd()
+        .split("\n")
+        .map((line) => JSON.parse(line)),
+    ).toEqual([
+      { customer_id: "a", state_day: "2026-06-30", revenue: 12.5 },
+      { customer_id: 'b "quoted"', state_day: "2026-06-30", revenue: null },
+      { customer_id: "c", state_day: null, revenue: 3 },
+    ]);
+  });
+});

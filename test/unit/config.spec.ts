@@ -48,6 +48,28 @@ describe("environment contract", () => {
     expect(() => loadEnv({ CLM_DUCKDB_RANGE_CUSTOMERS: "0" })).toThrow(/CLM_DUCKDB_RANGE_CUSTOMERS must be a positive/);
   });
 
+  it("reads the state store's settings: no writeback unless asked, into a plain table name", () => {
+    expect(loadEnv({}).state).toEqual({
+      mode: "serve",
+      refreshMinutes: 0,
+      latenessDays: 3,
+      fullEveryDays: 7,
+      clvModel: "BG_NBD",
+      writebackTable: null,
+    });
+    expect(loadEnv({ CLM_STATE_WRITEBACK: "1" }).state.writebackTable).toBe("clm_customer_state");
+    expect(
+      loadEnv({ CLM_STATE_WRITEBACK: "1", CLM_STATE_WRITEBACK_TABLE: "lifecycle_state" }).state.writebackTable,
+    ).toBe("lifecycle_state");
+    expect(loadEnv({ CLM_STATE_WRITEBACK_TABLE: "lifecycle_state" }).state.writebackTable).toBeNull();
+    expect(configErrorLines(() => loadEnv({ CLM_STATE_WRITEBACK: "yes" }))[0]).toMatch(
+      /^CLM_STATE_WRITEBACK must be 1 or 0/,
+    );
+    expect(
+      configErrorLines(() => loadEnv({ CLM_STATE_WRITEBACK: "1", CLM_STATE_WRITEBACK_TABLE: 'x"; DROP TABLE y' }))[0],
+    ).toMatch(/^CLM_STATE_WRITEBACK_TABLE must be a plain lower-case table name/);
+  });
+
   it("treats empty variables as unset", () => {
     expect(loadEnv({ PORT: "", CLM_WAREHOUSE: "" })).toMatchObject({ port: 4000, warehouse: { kind: "duckdb" } });
   });

@@ -13,7 +13,13 @@ import { activityAuditSql, activitySql, type ActivityQuery } from "../../lifecyc
 import { customerHistory, StageClock, type CustomerHistory } from "../../lifecycle/stage-history.ts";
 import type { PurchaseModelKind } from "../../lifecycle/clv/predict.ts";
 import { customerRanges } from "../customer-ranges.ts";
-import { columnValue, isValidRow, type StreamOptions, type WarehouseConnector } from "../../connectors/connector.ts";
+import {
+  columnValue,
+  isValidRow,
+  type QueryOptions,
+  type StreamOptions,
+  type WarehouseConnector,
+} from "../../connectors/connector.ts";
 import type { Sql } from "../../sql/sql.ts";
 import type { CustomerFeatureService } from "../lifecycle/features.ts";
 import type { AppSqlSession } from "../../appdb/app-sql.ts";
@@ -58,6 +64,18 @@ export interface RefreshOptions {
   readonly full?: boolean;
   readonly onProgress?: (progress: RefreshProgress) => void;
   readonly signal?: AbortSignal;
+  /**
+   * Run under the refresh lock once the new state is published (the warehouse writeback); what it
+   * returns is the outcome's `writeback`. A failure there is a warning of the refresh: the state stays
+   * published.
+   */
+  readonly afterPublish?: () => Promise<WritebackOutcome>;
+}
+
+/** The state written back into the warehouse after a refresh. */
+export interface WritebackOutcome {
+  readonly table: string;
+  readonly rows: number;
 }
 
 export interface RefreshOutcome {
@@ -70,15 +88,28 @@ export interface RefreshOutcome {
   readonly rowsRead: number;
   readonly futureRows: number;
   readonly nullIdRows: number;
+  /** What its warehouse queries would scan, by dry runs (BigQuery); null elsewhere. */
+  readonly bytesEstimated: number | null;
   readonly warnings: readonly string[];
   readonly milliseconds: number;
   /** Why it rebuilt in full (null for an incremental refresh). */
   readonly reason: string | null;
+  /** The writeback after it (null: none asked for, or it failed, with a warning saying why). */
+  readonly writeback: WritebackOutcome | null;
 }
 
 export interface RefreshPolicy {
   readonly latenessDays: number;
   readonly fullEveryDays: number;
+}
+
+/**
+ * What a refresh counts as it reads: customers worked out, and where the warehouse bills by bytes
+ * scanned (BigQuery), what its queries would scan by their dry runs (null elsewhere).
+ */
+interface Tally {
+  customers: number;
+  bytesEstimated: number | null;
 }
 
 /** Lifetime value fitted at each refresh: the purchase model and where fits run. */
@@ -306,12 +337,13 @@ export class StateRefresher {
       reason,
     });
     try {
-      const audit = await this.audit(stateDay, warnings, options.signal);
+      const tally: Tally = { customers: 0, bytesEstimated: lifecycle.warehouse.estimateBytes ? 0 : null };
+      const audit = await this.audit(stateDay, warnings, tally, options.signal);
       const outcome =
         reason === null
-          ? await this.incremental(generation, pointer!, stateDay, watermark!, options)
-          : await this.full(generation, stateDay, options);
-      let record = { ...outcome.record, ...audit, warnings, customers: 0 };
+          ? await this.incremental(generation, pointer!, stateDay, watermark!, options, tally)
+          : await this.full(generation, stateDay, options, tally);
+      let record = { ...outcome.record, ...audit, warnings, customers: 0, bytesEstimated: tally.bytesEstimated };
       await tables.sql.transaction(async (tx) => {
         await outcome.write(tx);
         await tables.writeRfm(tx, outcome.rowsGeneration, stateDay);
@@ -337,7 +369,9 @@ export class StateRefresher {
         );
       });
       await tables.dropUnpublishedRows();
+      const writeback = await this.afterPublish(generation, warnings, options.afterPublish);
       return {
+        writeback,
         generation,
         kind: reason === null ? "incremental" : "full",
         reason,
@@ -350,6 +384,23 @@ export class StateRefresher {
       await tables.failRefresh(generation, (error as Error).message, warnings).catch(() => {});
       await tables.dropUnpublishedRows().catch(() => {});
       throw error;
+    }
+  }
+
+  /** Runs the work after publishing; a failure there becomes a warning of the published refresh. */
+  private async afterPublish(
+    generation: number,
+    warnings: string[],
+    work: RefreshOptions["afterPublish"],
+  ): Promise<WritebackOutcome | null> {
+    if (!work) return null;
+    try {
+      return await work();
+    } catch (error) {
+      warnings.push(`the state was not written back to the warehouse: ${(error as Error).message}`);
+      // The state is published whatever becomes of this note.
+      await this.tables.setWarnings(generation, warnings).catch(() => {});
+      return null;
     }
   }
 
@@ -376,11 +427,11 @@ export class StateRefresher {
   }
 
   /** What the activity leaves out, counted, with warnings for what needs saying. */
-  private async audit(stateDay: string, warnings: string[], signal?: AbortSignal) {
-    const [audit] = await this.lifecycle.warehouse.query<Record<string, unknown>>(
-      activityAuditSql(this.activityQuery(stateDay)),
-      { label: "state_audit", cache: false, signal },
-    );
+  private async audit(stateDay: string, warnings: string[], tally: Tally, signal?: AbortSignal) {
+    const query = activityAuditSql(this.activityQuery(stateDay));
+    const options = { label: "state_audit", cache: false, signal };
+    await this.estimate(query, options, tally);
+    const [audit] = await this.lifecycle.warehouse.query<Record<string, unknown>>(query, options);
     const futureRows = Number(audit?.future_rows ?? 0);
     const nullIdRows = Number(audit?.null_id_rows ?? 0);
     const duplicateIds = Number(audit?.duplicate_customer_rows ?? 0);
@@ -388,6 +439,13 @@ export class StateRefresher {
     if (duplicateIds > 0)
       warnings.push(`${duplicateIds} customers rows repeat an id (the earliest sign-up and smallest channel count)`);
     return { futureRows, nullIdRows };
+  }
+
+  /** Adds what `query` would scan to the tally, by a dry run, where the warehouse has them. */
+  private async estimate(query: Sql, options: QueryOptions, tally: Tally): Promise<void> {
+    const { warehouse } = this.lifecycle;
+    if (!warehouse.estimateBytes || tally.bytesEstimated === null) return;
+    tally.bytesEstimated += await warehouse.estimateBytes(query, { ...options, label: `${options.label}_dry_run` });
   }
 
   /**
@@ -399,7 +457,7 @@ export class StateRefresher {
     lastDay: number,
     each: (history: CustomerHistory) => Promise<void> | void,
     options: RefreshOptions,
-    progress: { customers: number },
+    tally: Tally,
   ): Promise<{ rowsRead: number; dataThrough: number | null }> {
     const { warehouse, eventTypes, available, model } = this.lifecycle;
     const accumulator = new FeatureAccumulator(eventTypes, {
@@ -417,17 +475,15 @@ export class StateRefresher {
       const history = customerHistory(model, this.clock, accumulator, currentId, days, lastDay);
       currentId = null;
       if (history) {
-        progress.customers++;
+        tally.customers++;
         await each(history);
       }
     };
     for (const [i, query] of queries.entries()) {
-      const stream = activityRows(warehouse, activitySql(query), {
-        label: "state_activity",
-        cache: false,
-        signal: options.signal,
-        batchRows: 10_000,
-      });
+      const text = activitySql(query);
+      const streamOptions = { label: "state_activity", cache: false, signal: options.signal, batchRows: 10_000 };
+      await this.estimate(text, streamOptions, tally);
+      const stream = activityRows(warehouse, text, streamOptions);
       for await (const batch of stream) {
         for (const row of batch) {
           rowsRead++;
@@ -440,10 +496,10 @@ export class StateRefresher {
           }
           rows.push(row);
         }
-        options.onProgress?.({ customers: progress.customers, rowsRead, rangesDone: i, ranges: queries.length });
+        options.onProgress?.({ customers: tally.customers, rowsRead, rangesDone: i, ranges: queries.length });
       }
       await finish();
-      options.onProgress?.({ customers: progress.customers, rowsRead, rangesDone: i + 1, ranges: queries.length });
+      options.onProgress?.({ customers: tally.customers, rowsRead, rangesDone: i + 1, ranges: queries.length });
     }
     return { rowsRead, dataThrough };
   }
@@ -459,7 +515,7 @@ export class StateRefresher {
   }
 
   /** Every customer under a new rows generation, loaded a batch at a time outside the publishing transaction. */
-  private async full(generation: number, stateDay: string, options: RefreshOptions) {
+  private async full(generation: number, stateDay: string, options: RefreshOptions, tally: Tally) {
     const { lifecycle, tables } = this;
     const lastDay = dayNumber(stateDay);
     const eventFields = eventFeatureFields(lifecycle.eventTypes);
@@ -467,20 +523,19 @@ export class StateRefresher {
     const writer = new HistoryWriter(tables.sql, generation, eventFields, counts);
     const query = this.activityQuery(stateDay);
     const ranges = await this.ranges(options);
-    const progress = { customers: 0 };
     const reading = this.histories(
       ranges.map((customerRange) => ({ ...query, customerRange })),
       lastDay,
       (history) => writer.add(history),
       options,
-      progress,
+      tally,
     );
     const read = await reading.finally(() => writer.settle());
     await writer.finish();
     return {
       rowsGeneration: generation,
       dataThrough: read.dataThrough === null ? null : dayOfNumber(read.dataThrough),
-      record: { rowsRead: read.rowsRead, changedCustomers: progress.customers },
+      record: { rowsRead: read.rowsRead, changedCustomers: tally.customers },
       write: async (tx: AppSqlSession) => {
         await tx.copyRows(
           "stage_day_count",
@@ -502,6 +557,7 @@ export class StateRefresher {
     stateDay: string,
     watermark: Date,
     options: RefreshOptions,
+    tally: Tally,
   ) {
     const { lifecycle, tables } = this;
     const rowsGeneration = pointer.rowsGeneration;
@@ -511,7 +567,6 @@ export class StateRefresher {
     // Written under this refresh's own generation (staging, never read), then swapped in at publishing.
     const counts = new DailyStageCounts(lifecycle.model.stages.length);
     const writer = new HistoryWriter(tables.sql, generation, eventFields, counts);
-    const progress = { customers: 0 };
     // Who was written: the customers due by the new day are read unless the changed ones included them.
     const written = new Set<string>();
     const add = (history: CustomerHistory) => {
@@ -521,7 +576,7 @@ export class StateRefresher {
     let rowsRead = 0;
     let dataThrough: number | null = null;
     const read = async (queries: ActivityQuery[]) => {
-      const r = await this.histories(queries, lastDay, add, options, progress).finally(() => writer.settle());
+      const r = await this.histories(queries, lastDay, add, options, tally).finally(() => writer.settle());
       rowsRead += r.rowsRead;
       if (r.dataThrough !== null) dataThrough = Math.max(dataThrough ?? -Infinity, r.dataThrough);
     };

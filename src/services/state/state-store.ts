@@ -8,6 +8,7 @@ import { fetchIsolatingFailures, isValueRejection } from "../isolated-batch.ts";
 import { memo } from "../lifecycle/loaders.ts";
 import { currentRequestScope } from "../../request-scope.ts";
 import { DependencyError } from "../../errors.ts";
+import type { OwnedColumn, OwnedRow } from "../../connectors/connector.ts";
 import type { Prediction } from "../../lifecycle/clv/predict.ts";
 import type { CustomerFeatures } from "../../lifecycle/features.ts";
 import type { CustomerFeatureService } from "../lifecycle/features.ts";
@@ -28,6 +29,7 @@ import {
   type RefreshOptions,
   type RefreshOutcome,
   type RefreshPolicy,
+  type WritebackOutcome,
 } from "./refresh.ts";
 import type { StateClvSettings, StoredClv } from "./state-clv.ts";
 import { StateTables, storedFeatures, type PublishedState, type RefreshRecord } from "./state-tables.ts";
@@ -68,10 +70,7 @@ export class StateStore implements StateAnswers {
     private readonly rfm: RfmSegments,
     private readonly openSql: () => Promise<AppSql>,
     readonly mode: StateMode,
-    /** The lateness window and how often a full rebuild comes (default: the refresher's). */
-    private readonly policy?: RefreshPolicy,
-    /** Lifetime value fitted at each refresh (none when undefined). */
-    private readonly clv?: RefreshClv,
+    private readonly options: StateStoreOptions = {},
   ) {}
 
   private tables(): Promise<StateTables> {
@@ -86,15 +85,32 @@ export class StateStore implements StateAnswers {
   private refresherPromise: Promise<StateRefresher> | undefined;
   refresher(): Promise<StateRefresher> {
     return (this.refresherPromise ??= this.tables().then(
-      (t) => new StateRefresher(this.lifecycle, t, this.policy, this.clv),
+      (t) => new StateRefresher(this.lifecycle, t, this.options.policy, this.options.clv),
     ));
   }
 
   /** Refreshes under the refresh lock, incrementally when it can (undefined: another instance is refreshing). */
   async refresh(options: RefreshOptions = {}): Promise<RefreshOutcome | undefined> {
-    const outcome = await (await this.refresher()).refresh(options);
+    const { writebackTable } = this.options;
+    const afterPublish = writebackTable ? () => this.writeBack(writebackTable, options.signal) : undefined;
+    const outcome = await (await this.refresher()).refresh({ ...options, afterPublish });
     this.pointerCache = undefined;
     return outcome;
+  }
+
+  /**
+   * The served state written into the warehouse as `table` (the rows of exportPages), replacing what
+   * the last refresh wrote there.
+   */
+  private async writeBack(table: string, signal: AbortSignal | undefined): Promise<WritebackOutcome> {
+    const { warehouse } = this.lifecycle;
+    if (!warehouse.replaceTable) throw new Error(`a ${warehouse.kind} warehouse takes no writeback`);
+    const pages = this.exportPages() as AsyncIterable<OwnedRow[]>;
+    const rows = await warehouse.replaceTable({ name: table, columns: this.exportColumns() }, pages, {
+      label: "state_writeback",
+      signal,
+    });
+    return { table, rows };
   }
 
   /**
@@ -463,10 +479,16 @@ export class StateStore implements StateAnswers {
   }
 }
 
-/** A column of the exported state (clm export-state): its name and what it holds. */
-export interface StateColumn {
-  readonly name: string;
-  readonly type: "text" | "date" | "number";
+/** A column of the exported state (clm export-state, the writeback): its name and what it holds. */
+export type StateColumn = OwnedColumn;
+
+export interface StateStoreOptions {
+  /** The lateness window and how often a full rebuild comes (default: the refresher's). */
+  readonly policy?: RefreshPolicy;
+  /** Lifetime value fitted at each refresh (none when undefined). */
+  readonly clv?: RefreshClv;
+  /** The warehouse table each refresh writes the state into (CLM_STATE_WRITEBACK); none when undefined. */
+  readonly writebackTable?: string;
 }
 
 /** Whether a stored fit is the one asked about. */

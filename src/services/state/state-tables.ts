@@ -43,6 +43,8 @@ export interface RefreshRecord {
   readonly changedCustomers: number;
   readonly futureRows: number;
   readonly nullIdRows: number;
+  /** What the refresh's warehouse queries would scan, by dry runs (BigQuery); null elsewhere. */
+  readonly bytesEstimated: number | null;
   readonly warnings: readonly string[];
   readonly error: string | null;
   readonly published: boolean;
@@ -210,6 +212,8 @@ function toRefresh(row: Record<string, unknown>): RefreshRecord {
     changedCustomers: Number(row.changed_customers),
     futureRows: Number(row.future_rows),
     nullIdRows: Number(row.null_id_rows),
+    bytesEstimated:
+      row.bytes_estimated === null || row.bytes_estimated === undefined ? null : Number(row.bytes_estimated),
     warnings: (warnings ?? []) as string[],
     error: text(row.error),
     published: Boolean(row.published),
@@ -517,6 +521,14 @@ FROM (SELECT customer_id, ${cast(stateDay, "date")} - last_purchase_date AS rece
     }
   }
 
+  /** Replaces a refresh's warnings (what went wrong after it published, such as the writeback). */
+  async setWarnings(generation: number, warnings: readonly string[]): Promise<void> {
+    await this.sql.query(`UPDATE state_refresh SET warnings = $2 WHERE generation = $1`, [
+      generation,
+      JSON.stringify(warnings),
+    ]);
+  }
+
   async failRefresh(generation: number, error: string, warnings: readonly string[]): Promise<void> {
     await this.sql.query(
       `UPDATE state_refresh SET finished_at = now(), error = $2, warnings = $3 WHERE generation = $1`,
@@ -533,7 +545,7 @@ FROM (SELECT customer_id, ${cast(stateDay, "date")} - last_purchase_date AS rece
     p: Omit<PublishedState, "publishedAt">,
     record: Pick<
       RefreshRecord,
-      "rowsRead" | "customers" | "changedCustomers" | "futureRows" | "nullIdRows" | "warnings"
+      "rowsRead" | "customers" | "changedCustomers" | "futureRows" | "nullIdRows" | "bytesEstimated" | "warnings"
     >,
   ): Promise<void> {
     await session.query(
@@ -554,7 +566,7 @@ FROM (SELECT customer_id, ${cast(stateDay, "date")} - last_purchase_date AS rece
     );
     await session.query(
       `UPDATE state_refresh SET finished_at = now(), published = true, data_through = $2, rows_read = $3, customers = $4,
-         changed_customers = $5, future_rows = $6, null_id_rows = $7, warnings = $8
+         changed_customers = $5, future_rows = $6, null_id_rows = $7, warnings = $8, bytes_estimated = $9
        WHERE generation = $1`,
       [
         p.generation,
@@ -565,6 +577,7 @@ FROM (SELECT customer_id, ${cast(stateDay, "date")} - last_purchase_date AS rece
         record.futureRows,
         record.nullIdRows,
         JSON.stringify(record.warnings),
+        record.bytesEstimated,
       ],
     );
   }
