@@ -6,7 +6,9 @@ import { pipeline } from "node:stream/promises";
 import type { PGlite, Transaction } from "@electric-sql/pglite";
 import type pg from "pg";
 import { from as copyFrom } from "pg-copy-streams";
+import { postgresDialect } from "../connectors/postgres.ts";
 import { copyText } from "../sql/copy-text.ts";
+import { render, type Sql } from "../sql/sql.ts";
 
 export interface AppSqlSession {
   query<R = Record<string, unknown>>(text: string, params?: readonly unknown[]): Promise<R[]>;
@@ -136,4 +138,13 @@ export function storedDay(v: unknown): string | null {
     : v instanceof Date
       ? v.toISOString().slice(0, 10)
       : String(v).slice(0, 10);
+}
+
+/** Runs SQL made with the sql builder (values bound) in the app database's dialect, PostgreSQL's. */
+export function queryBuilt<R = Record<string, unknown>>(session: AppSqlSession, query: Sql): Promise<R[]> {
+  const { text, params } = render(query, postgresDialect);
+  return session.query<R>(
+    text,
+    params.map((p) => p.value),
+  );
 }

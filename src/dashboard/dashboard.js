@@ -783,13 +783,13 @@ async function rankedStage(signal) {
 }
 
 /**
- * A stage's ten customers with the highest predicted lifetime value where the state store keeps it for
- * the day, else with the most revenue (the segment's members when one is picked: their ranking is the
- * warehouse's, which predicts no one in bulk).
+ * A stage's ten customers (the segment's members when one is picked) with the highest predicted lifetime
+ * value where the state store keeps it for the day, else with the most revenue (the warehouse predicts
+ * no one in bulk).
  */
 async function loadRanked(view, signal) {
   const [stage, { stateStore }] = await Promise.all([rankedStage(signal), graphql(Q.STATE_STORE, {}, signal)]);
-  const byClv = !view.segmentId && stateStore.lifetimeValue !== null && stateStore.stateDay === view.asOf;
+  const byClv = stateStore.lifetimeValue !== null && stateStore.stateDay === view.asOf;
   const { rankedCustomers } = await graphql(
     Q.RANKED,
     {

@@ -1,5 +1,6 @@
 // Saved segments as resolvers use them: the server's store (services/segment-store.ts), definitions
 // checked and resolved for a day, each failure a domain error naming the argument it is about.
+import { SegmentQuestions } from "../services/segments.ts";
 import type { RequestContext } from "./context.ts";
 import type { Segment } from "@prisma/client";
 import { compilePredicate, type Predicate } from "../lifecycle/rule-predicate.ts";
@@ -67,4 +68,9 @@ export function compiledSegments(ctx: RequestContext, asOf: string): Promise<Com
     byDay.set(asOf, compiled);
   }
   return compiled;
+}
+
+/** A segment's answers for this request: from the state store when it serves the day, else the warehouse. */
+export function segmentQuestions(ctx: RequestContext): SegmentQuestions {
+  return new SegmentQuestions(ctx.services.segments, ctx.lifecycle.state);
 }

@@ -9,7 +9,7 @@ import { customerPage } from "./customer.ts";
 import { AS_OF_DESCRIPTION, resolveAsOf } from "./lifecycle-args.ts";
 import { computeMetrics, metricArgs, metricsQuery, MetricRef } from "./metrics.ts";
 import { CustomerRef, StageRef } from "./refs.ts";
-import { compiledSegments, resolvedFor, segmentStore, storedDefinition } from "./segment-access.ts";
+import { compiledSegments, resolvedFor, segmentQuestions, segmentStore, storedDefinition } from "./segment-access.ts";
 
 /** A definition seen on one day: what a saved segment's or a preview's fields are computed from. */
 interface DefinitionOnDay {
@@ -37,18 +37,19 @@ const SegmentStageCountRef = builder
   });
 
 async function stageBreakdownOf(d: DefinitionOnDay, ctx: RequestContext) {
-  const counts = await ctx.services.segments.stageCounts(d.asOf, await membersRule(d, ctx));
+  const counts = await segmentQuestions(ctx).stageCounts(d.asOf, await membersRule(d, ctx));
   const total = counts.reduce((n, c) => n + c.count, 0);
   return counts.map((c) => ({ ...c, share: total === 0 ? 0 : c.count / total, asOf: d.asOf }));
 }
 
 const SegmentMembershipRef = builder.objectRef<DefinitionOnDay>("SegmentMembership").implement({
-  description: "A segment's members on one day, computed in the warehouse.",
+  description:
+    "A segment's members on one day: from the state store on its state day (the definition evaluated in the app database), else computed in the warehouse.",
   fields: (t) => ({
     asOf: t.field({ type: "Date", description: "The day membership is for.", resolve: (d) => d.asOf }),
     size: t.int({
       description: "How many customers match the definition on the as-of day (count).",
-      resolve: async (d, _args, ctx) => ctx.services.segments.size(d.asOf, await membersRule(d, ctx)),
+      resolve: async (d, _args, ctx) => segmentQuestions(ctx).size(d.asOf, await membersRule(d, ctx)),
     }),
     stageBreakdown: t.field({
       type: [SegmentStageCountRef],
@@ -62,7 +63,7 @@ const SegmentMembershipRef = builder.objectRef<DefinitionOnDay>("SegmentMembersh
         resolve: async (d, args, ctx) => {
           const rule = await membersRule(d, ctx);
           return customerPage(args, d.asOf, ctx, (size, after) =>
-            ctx.services.segments.page(d.asOf, rule, size, after),
+            segmentQuestions(ctx).page(d.asOf, rule, size, after),
           );
         },
       },
@@ -75,7 +76,8 @@ const SegmentMembershipRef = builder.objectRef<DefinitionOnDay>("SegmentMembersh
 builder.prismaObjectFields("Segment", (t) => ({
   membership: t.field({
     type: SegmentMembershipRef,
-    description: "Members, size and stage breakdown as of a day (the definition evaluated in the warehouse).",
+    description:
+      "Members, size and stage breakdown as of a day (the definition evaluated on the state store on its state day, else in the warehouse).",
     args: { asOf: t.arg({ type: "Date", description: AS_OF_DESCRIPTION }) },
     resolve: async (segment, args, ctx) => ({
       definition: storedDefinition(segment, ctx),
@@ -90,7 +92,7 @@ builder.prismaObjectFields("Segment", (t) => ({
       resolve: async (segment, args, ctx) => {
         const asOf = await resolveAsOf(args.asOf, ctx);
         const rule = await resolvedFor(storedDefinition(segment, ctx), asOf, ctx, "definition");
-        return customerPage(args, asOf, ctx, (size, after) => ctx.services.segments.page(asOf, rule, size, after));
+        return customerPage(args, asOf, ctx, (size, after) => segmentQuestions(ctx).page(asOf, rule, size, after));
       },
     },
     { name: "SegmentCustomerConnection", description: "A page of a saved segment's members." },
@@ -109,7 +111,7 @@ builder.prismaObjectFields("Segment", (t) => ({
     resolve: async (segment, args, ctx) => {
       const asOf = await resolveAsOf(args.asOf, ctx);
       const rule = await resolvedFor(storedDefinition(segment, ctx), asOf, ctx, "definition");
-      return ctx.services.segments.size(asOf, rule);
+      return segmentQuestions(ctx).size(asOf, rule);
     },
   }),
   metrics: t.field({

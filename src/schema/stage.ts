@@ -3,6 +3,7 @@ import { daysBetween, seriesPoints } from "../lifecycle/calendar.ts";
 import type { CustomerFeatures } from "../lifecycle/features.ts";
 import {
   isFeatureRanking,
+  predictionRankingUnavailable,
   MAX_TIMING_SNAPSHOTS,
   type RankedList,
   type StageCount,
@@ -10,7 +11,7 @@ import {
   type StageTiming as StageTimingResult,
 } from "../services/lifecycle/stages.ts";
 import { InvalidInputError } from "../errors.ts";
-import { segmentRuleOn } from "./segment-access.ts";
+import { segmentQuestions, segmentRuleOn } from "./segment-access.ts";
 import type { RequestContext as Context } from "./context.ts";
 
 type StageTiming = StageTimingResult & { readonly asOf: string };
@@ -220,30 +221,15 @@ async function rankedRows(
   offset: number,
   limit: number,
 ): Promise<CustomerFeatures[]> {
-  if (!isFeatureRanking(rank)) {
-    // Predictions of every customer exist only where a refresh wrote them.
-    const stored = segmentId ? undefined : await ctx.lifecycle.state?.rankedMembers(asOf, stage, rank, offset, limit);
-    if (stored) return stored;
-    throw new InvalidInputError(
-      segmentId
-        ? `orderBy ${rank.field} is not available with segmentId (segment members are found in the warehouse)`
-        : `orderBy ${rank.field} needs the state store serving ${asOf} with lifetime value (CLM_STATE_CLV; run clm refresh)`,
-      { argument: "orderBy" },
-    );
+  if (segmentId) {
+    const rule = await segmentRuleOn(String(segmentId), asOf, ctx);
+    return segmentQuestions(ctx).ranked(asOf, rule, stage, rank, offset, limit);
   }
-  if (segmentId)
-    return ctx.services.segments.ranked(
-      asOf,
-      await segmentRuleOn(String(segmentId), asOf, ctx),
-      stage,
-      rank,
-      offset,
-      limit,
-    );
-  return (
-    (await ctx.lifecycle.state?.rankedMembers(asOf, stage, rank, offset, limit)) ??
-    ctx.lifecycle.service.rankedMembers(asOf, stage, rank, offset, limit)
-  );
+  const stored = await ctx.lifecycle.state?.rankedMembers(asOf, stage, rank, offset, limit);
+  if (stored) return stored;
+  // Predictions of every customer exist only where a refresh wrote them.
+  if (!isFeatureRanking(rank)) throw predictionRankingUnavailable(rank, asOf);
+  return ctx.lifecycle.service.rankedMembers(asOf, stage, rank, offset, limit);
 }
 
 builder.queryFields((t) => ({

@@ -1,5 +1,6 @@
 // Segment membership in the warehouse: a resolved definition over the customers known on a day, with
-// their stage keys and (only when the definition reads them) RFM scores.
+// their stage keys and (only when the definition reads them) RFM scores. SegmentQuestions asks the
+// state store first (the definition evaluated in the app database on the state day).
 import type { CustomerRange } from "../lifecycle/features-sql.ts";
 import { cast, ident, integer, join, sql, type Sql } from "../sql/sql.ts";
 import { featureSpec, type CustomerFeatures } from "../lifecycle/features.ts";
@@ -9,7 +10,14 @@ import { fieldsOf, type Rule } from "../lifecycle/rules.ts";
 import { readsRfm, SEGMENT_FIELDS, segmentScope, type SegmentField } from "../lifecycle/segment-definition.ts";
 import { featureColumns } from "./lifecycle/features.ts";
 import type { LifecycleService } from "./lifecycle/service.ts";
-import type { FeatureRankedList, StageCount } from "./lifecycle/stages.ts";
+import {
+  isFeatureRanking,
+  predictionRankingUnavailable,
+  type FeatureRankedList,
+  type RankedList,
+  type StageCount,
+} from "./lifecycle/stages.ts";
+import type { StateAnswers } from "./lifecycle/request.ts";
 
 export class SegmentService {
   constructor(readonly lifecycle: LifecycleService) {}
@@ -130,5 +138,46 @@ ORDER BY ${column} ${rank.descending ? sql`DESC` : sql`ASC`} NULLS LAST, m.custo
     );
     const counts = new Map(rows.map((r) => [Number(r.stage_index), Number(r.n)]));
     return this.lifecycle.model.stages.map((stage, i) => ({ stage, count: counts.get(i) ?? 0 }));
+  }
+}
+
+/**
+ * A segment's size, stage breakdown, members and ranked lists for one request: from the state store
+ * when it serves the day (services/state/state-segments.ts), else from the warehouse.
+ */
+export class SegmentQuestions {
+  constructor(
+    private readonly warehouse: SegmentService,
+    private readonly state: StateAnswers | undefined,
+  ) {}
+
+  async stageCounts(asOf: string, rule: Rule): Promise<StageCount[]> {
+    return (await this.state?.segmentStageCounts(asOf, rule)) ?? this.warehouse.stageCounts(asOf, rule);
+  }
+
+  async size(asOf: string, rule: Rule): Promise<number> {
+    const stored = await this.state?.segmentStageCounts(asOf, rule);
+    return stored ? stored.reduce((n, c) => n + c.count, 0) : this.warehouse.size(asOf, rule);
+  }
+
+  async page(asOf: string, rule: Rule, first: number, afterId?: string): Promise<CustomerFeatures[]> {
+    return (
+      (await this.state?.segmentPage(asOf, rule, first, afterId)) ?? this.warehouse.page(asOf, rule, first, afterId)
+    );
+  }
+
+  /** Members in a stage ranked; by a prediction only from the state store (refused otherwise). */
+  async ranked(
+    asOf: string,
+    rule: Rule,
+    stageKey: string,
+    rank: RankedList,
+    offset: number,
+    limit: number,
+  ): Promise<CustomerFeatures[]> {
+    const stored = await this.state?.segmentRanked(asOf, rule, stageKey, rank, offset, limit);
+    if (stored) return stored;
+    if (isFeatureRanking(rank)) return this.warehouse.ranked(asOf, rule, stageKey, rank, offset, limit);
+    throw predictionRankingUnavailable(rank, asOf);
   }
 }

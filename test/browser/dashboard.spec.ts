@@ -640,9 +640,10 @@ describe.skipIf(!HAVE_BROWSER)("the dashboard in headless Chromium", () => {
       expect(api.rfmGrid.buyers).toBeGreaterThan(0);
       expect(api.rfmGrid.buyers).toBeLessThan(api.allRfm.buyers);
       expect(api.rfmGrid.buyers).toBeLessThanOrEqual(size);
-      // The ranked list: the segment's at-risk members, ranked as the API ranks them.
+      // The ranked list: the segment's at-risk members by predicted CLV (the state evaluates the
+      // segment), ranked as the API ranks them.
       const ranked = await server.graphql<{ rankedCustomers: { edges: { node: { id: string } }[] } }>(
-        `query($id: ID!, $asOf: Date!) { rankedCustomers(stage: "at_risk", first: 10, asOf: $asOf, segmentId: $id) { edges { node { id } } } }`,
+        `query($id: ID!, $asOf: Date!) { rankedCustomers(stage: "at_risk", orderBy: PREDICTED_CLV, first: 10, asOf: $asOf, segmentId: $id) { edges { node { id } } } }`,
         { id: segmentId, asOf: AS_OF },
       );
       expect(ranked.errors).toBeUndefined();
@@ -651,7 +652,7 @@ describe.skipIf(!HAVE_BROWSER)("the dashboard in headless Chromium", () => {
       );
       expect(shownRanked).toEqual(ranked.data!.rankedCustomers.edges.map((e) => e.node.id));
       expect(shownRanked.length).toBeGreaterThan(0);
-      expect(await page.getAttribute("#ranked", "data-order-by")).toBe("REVENUE");
+      expect(await page.getAttribute("#ranked", "data-order-by")).toBe("PREDICTED_CLV");
       await page.screenshot({ path: `${OUTPUT}dashboard-segment.png`, fullPage: true });
 
       // Back to everyone.

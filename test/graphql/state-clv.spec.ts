@@ -85,15 +85,31 @@ describe("lifetime value in the state store", () => {
     expect(otherHorizon.answer.data!.customer.prediction.predictedClv).toBeLessThan(buyers[0]!.prediction.predictedClv);
   });
 
-  it("refuses a prediction ranking of a segment, naming the argument", async () => {
+  it("ranks a segment's members by prediction from the state, and refuses it for a day it does not serve", async () => {
     const answer = await ask(
       `mutation { createSegment(input: { name: "big", definition: { field: "revenue", op: "gt", value: 100 } }) { id } }`,
     );
     const id = answer.answer.data?.createSegment?.id;
     expect(id).toBeTruthy();
-    const refused = await ask(
-      `{ rankedCustomers(stage: "at_risk", orderBy: PREDICTED_CLV, segmentId: "${id}", first: 3) { edges { node { id } } } }`,
+    const ranked = (segment: string | null, first: number, asOf = STATE_DAY) =>
+      ask(
+        `query ($segmentId: ID, $first: Int) { rankedCustomers(stage: "at_risk", orderBy: PREDICTED_CLV, segmentId: $segmentId, first: $first, asOf: "${asOf}") { edges { node { id features { revenue } prediction { predictedClv } } } } }`,
+        { segmentId: segment, first },
+      );
+    const everyone = await ranked(null, 500);
+    const members = await ranked(id, 5);
+    expect(members.answer.errors).toBeUndefined();
+    expect(members.warehouseQueries).toBe(0);
+    const nodes = (a: Awaited<ReturnType<typeof ranked>>) =>
+      a.answer.data!.rankedCustomers.edges.map((e: any) => e.node) as { features: { revenue: number } }[];
+    expect(nodes(members)).toHaveLength(5);
+    expect(nodes(members)).toEqual(
+      nodes(everyone)
+        .filter((c) => c.features.revenue > 100)
+        .slice(0, 5),
     );
+
+    const refused = await ranked(id, 3, "2026-01-15");
     expect(refused.answer.errors?.[0]?.extensions).toMatchObject({ code: "BAD_USER_INPUT", argument: "orderBy" });
   });
 });

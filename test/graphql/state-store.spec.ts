@@ -188,6 +188,41 @@ describe("rankedCustomers of a segment", () => {
   });
 });
 
+describe("a segment on the state store", () => {
+  it("answers size, stage breakdown, members and ranked lists with no warehouse query, as the warehouse did", async () => {
+    const server = await startTestServer({ customers: 300 });
+    try {
+      const created = (await server.graphql(
+        `mutation { createSegment(input: { name: "recent big spenders", definition: { all: [
+          { field: "recencyDays", op: "lte", value: 200 }, { field: "rfmMonetary", op: "gte", value: 3 } ] } }) { id } }`,
+      )) as Answer;
+      const id = (created.data!.createSegment as { id: string }).id;
+      const query = `query ($id: ID!) {
+        segment(id: $id) { membership(asOf: "${STATE_DAY}") { size stageBreakdown { stage { key } count share }
+          members(first: 10) { edges { cursor node { id stage { key } } } } } }
+        rankedCustomers(stage: "developing", segmentId: $id, first: 5, asOf: "${STATE_DAY}") { edges { node { id } } } }`;
+      const ask = async () => {
+        const before = server.warehouseQueries.length;
+        const answer = (await server.graphql(query, { id })) as Answer;
+        expect(answer.errors).toBeUndefined();
+        return { answer, warehouseQueries: server.warehouseQueries.length - before };
+      };
+      const computed = await ask();
+      expect(computed.warehouseQueries).toBeGreaterThan(0);
+      const membership = (computed.answer.data!.segment as { membership: { size: number } }).membership;
+      expect(membership.size).toBeGreaterThan(20);
+
+      await server.services.state.refresh({ stateDay: STATE_DAY });
+      const served = await ask();
+      expect(served.warehouseQueries).toBe(0);
+      expect(served.answer.extensions?.stateStore).toMatchObject({ stateDay: STATE_DAY });
+      expect(served.answer.data).toEqual(computed.answer.data);
+    } finally {
+      await server.close();
+    }
+  });
+});
+
 describe("CLM_STATE", () => {
   it("required: refuses what the state cannot answer yet, with a code", async () => {
     const server = await startTestServer({ customers: 50, stateMode: "required" });

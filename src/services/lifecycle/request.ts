@@ -5,6 +5,7 @@ import type { Prediction, PurchaseModelKind, TimeUnit } from "../../lifecycle/cl
 import type { StateClvSettings } from "../state/state-clv.ts";
 import type { CustomerFeatures } from "../../lifecycle/features.ts";
 import type { RfmScore } from "../../lifecycle/rfm.ts";
+import type { Rule } from "../../lifecycle/rules.ts";
 import type { RfmCell } from "./rfm.ts";
 import { MAX_CLV_FITS_PER_REQUEST, TooManyFitsError, type ClvModel } from "./clv.ts";
 import { loaderOf, memo } from "./loaders.ts";
@@ -63,6 +64,24 @@ export interface StateAnswers {
   ): Promise<Map<string, Prediction> | undefined>;
   /** Customers per furthest stage (display index) on a day, of those first seen in `firstSeen` when given. */
   furthestCounts(day: string, firstSeen?: { from: string; to: string }): Promise<Map<number, number> | undefined>;
+  /** Members of a resolved segment definition per stage on a day. */
+  segmentStageCounts(day: string, rule: Rule): Promise<StageCount[] | undefined>;
+  /** A page of a resolved definition's members by id, after `afterId`. */
+  segmentPage(
+    day: string,
+    rule: Rule,
+    first: number,
+    afterId: string | undefined,
+  ): Promise<CustomerFeatures[] | undefined>;
+  /** A page of a resolved definition's members in a stage, ranked. */
+  segmentRanked(
+    day: string,
+    rule: Rule,
+    stageKey: string,
+    rank: RankedList,
+    offset: number,
+    limit: number,
+  ): Promise<CustomerFeatures[] | undefined>;
 }
 
 /** A prediction as the state store has it (null: not a buyer), or that it keeps none for the question. */

@@ -1,5 +1,6 @@
 // Stages in the warehouse: how many customers are in each, who they are, how they moved between two days
 // and how long they took to reach each stage.
+import { InvalidInputError } from "../../errors.ts";
 import { cast, integer, join, sql, type Sql } from "../../sql/sql.ts";
 import { addDays } from "../../lifecycle/calendar.ts";
 import type { CustomerFeatures } from "../../lifecycle/features.ts";
@@ -63,6 +64,14 @@ export type FeatureRankedList = RankedList & { readonly field: (typeof RANK_FIEL
 
 export function isFeatureRanking(rank: RankedList): rank is FeatureRankedList {
   return (RANK_FIELDS as readonly string[]).includes(rank.field);
+}
+
+/** A ranking by a prediction asked of a day the state store does not serve with lifetime value. */
+export function predictionRankingUnavailable(rank: RankedList, asOf: string): InvalidInputError {
+  return new InvalidInputError(
+    `orderBy ${rank.field} needs the state store serving ${asOf} with lifetime value (CLM_STATE_CLV; run clm refresh)`,
+    { argument: "orderBy" },
+  );
 }
 
 /** A stretch of days in one stage and furthest stage, as the API shows it. */

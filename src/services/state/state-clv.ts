@@ -2,7 +2,7 @@
 // state's buyers (the same grouped summaries and the same fit as clvModel's, services/lifecycle/clv.ts,
 // read from customer_state instead of the warehouse) and every buyer's prediction is written to
 // customer_clv. Predictions move every day for everyone (T grows), so they are written whole each time.
-import { storedDay, type AppSqlSession } from "../../appdb/app-sql.ts";
+import { queryBuilt, storedDay, type AppSqlSession } from "../../appdb/app-sql.ts";
 import { postgresDialect } from "../../connectors/postgres.ts";
 import type { ClvFitInput, ClvFitOutput } from "../../lifecycle/clv/fit.ts";
 import type { BgNbdParams } from "../../lifecycle/clv/bgnbd.ts";
@@ -19,7 +19,7 @@ import {
   type TimeUnit,
 } from "../../lifecycle/clv/predict.ts";
 import type { CustomerFeatures } from "../../lifecycle/features.ts";
-import { integer, render, sql, type Sql } from "../../sql/sql.ts";
+import { integer, sql, type Sql } from "../../sql/sql.ts";
 import { clvFitInput, clvSummariesSql, type ClvSummaryRow } from "../lifecycle/clv.ts";
 
 /** Fits a purchase model and Gamma-Gamma (the fit pool's workers in the server). */
@@ -61,14 +61,6 @@ function buyersOf(rowsGeneration: number): Sql {
 FROM customer_state WHERE rows_generation = ${integer(rowsGeneration)} AND purchase_days >= 1`;
 }
 
-async function query<R extends Record<string, unknown>>(session: AppSqlSession, query: Sql): Promise<R[]> {
-  const { text, params } = render(query, postgresDialect);
-  return session.query<R>(
-    text,
-    params.map((p) => p.value),
-  );
-}
-
 /**
  * Fits on the buyers of `rowsGeneration` as of the state day and writes every buyer's prediction in
  * their place. Returns the fit, or a warning when there is none (too few buyers to fit, a failed fit):
@@ -83,7 +75,7 @@ export async function writeClv(
   signal?: AbortSignal,
 ): Promise<{ clv: StoredClv | null; warning?: string }> {
   await session.query(`DELETE FROM customer_clv WHERE rows_generation = $1`, [rowsGeneration]);
-  const summaries = await query<ClvSummaryRow>(
+  const summaries = await queryBuilt<ClvSummaryRow>(
     session,
     clvSummariesSql(postgresDialect, buyersOf(rowsGeneration), stateDay),
   );

@@ -32,6 +32,8 @@ import {
   type WritebackOutcome,
 } from "./refresh.ts";
 import type { StateClvSettings, StoredClv } from "./state-clv.ts";
+import { segmentPage, segmentRanked, segmentStageCounts, StoredSegmentFields } from "./state-segments.ts";
+import type { Rule } from "../../lifecycle/rules.ts";
 import { StateTables, storedFeatures, type PublishedState, type RefreshRecord } from "./state-tables.ts";
 
 /** off: never read; serve: read when a state of the current model exists; required: refuse otherwise. */
@@ -427,9 +429,49 @@ export class StateStore implements StateAnswers {
     );
   }
 
-  /** A page of a stage's customers ranked by a stored feature on the state day; undefined for other days. */
-  async rankedMembers(
+  /** A page of a stage's customers ranked by a stored column on the state day; undefined for other days. */
+  rankedMembers(
     day: string,
+    stageKey: string,
+    rank: RankedList,
+    offset: number,
+    limit: number,
+  ): Promise<CustomerFeatures[] | undefined> {
+    return this.segmentRanked(day, EVERYONE, stageKey, rank, offset, limit);
+  }
+
+  private segmentFields?: StoredSegmentFields;
+  private fields(): StoredSegmentFields {
+    return (this.segmentFields ??= new StoredSegmentFields(this.lifecycle.model, this.rfm, this.lifecycle.eventTypes));
+  }
+
+  /** Members of a resolved definition per stage on the state day; undefined for other days. */
+  async segmentStageCounts(day: string, rule: Rule): Promise<StageCount[] | undefined> {
+    const state = await this.stateFor(day);
+    if (!state || day !== state.stateDay) return undefined;
+    const found = await segmentStageCounts((await this.tables()).sql, this.fields(), state.modelHash, rule);
+    if (!found || found.pointer.stateDay !== day) return undefined;
+    served(found.pointer);
+    return this.lifecycle.model.stages.map((stage, i) => ({ stage, count: found.counts.get(i) ?? 0 }));
+  }
+
+  /** A page of a resolved definition's members by id on the state day; undefined for other days. */
+  async segmentPage(
+    day: string,
+    rule: Rule,
+    first: number,
+    afterId: string | undefined,
+  ): Promise<CustomerFeatures[] | undefined> {
+    const state = await this.stateFor(day);
+    if (!state || day !== state.stateDay) return undefined;
+    const found = await segmentPage((await this.tables()).sql, this.fields(), state.modelHash, rule, first, afterId);
+    return this.storedPage(found, day);
+  }
+
+  /** A page of a definition's members in a stage ranked by a stored column on the state day; undefined otherwise. */
+  async segmentRanked(
+    day: string,
+    rule: Rule,
     stageKey: string,
     rank: RankedList,
     offset: number,
@@ -439,10 +481,20 @@ export class StateStore implements StateAnswers {
     const stage = this.lifecycle.model.indexOf(stageKey);
     if (!state || day !== state.stateDay || stage === undefined) return undefined;
     if (!isFeatureRanking(rank) && !state.clv) return undefined;
-    const found = await (await this.tables()).ranked(state.modelHash, stage, rank, offset, limit);
-    if (!found || (!isFeatureRanking(rank) && !found.pointer.clv)) return undefined;
+    const sqlOf = (await this.tables()).sql;
+    const found = await segmentRanked(sqlOf, this.fields(), state.modelHash, rule, stage, rank, offset, limit);
+    if (found && !isFeatureRanking(rank) && !found.pointer.clv) return undefined;
+    return this.storedPage(found, day);
+  }
+
+  /** Stored rows as features, when they were read from the state of `day`. */
+  private storedPage(
+    found: { pointer: PublishedState; rows: Record<string, unknown>[] } | null,
+    day: string,
+  ): CustomerFeatures[] | undefined {
+    if (!found || found.pointer.stateDay !== day) return undefined;
     served(found.pointer);
-    return found.rows.map((row) => storedFeatures(row, found.pointer.stateDay, this.lifecycle.eventTypes));
+    return found.rows.map((row) => storedFeatures(row, day, this.lifecycle.eventTypes));
   }
 
   /** Customers' stage histories up to `day` from the stored spells; undefined when the state does not serve it. */
@@ -501,6 +553,9 @@ function fittedWith(clv: StoredClv | null, settings: StateClvSettings): boolean 
     clv.discountRate === settings.discountRate
   );
 }
+
+/** The definition every customer matches. */
+const EVERYONE: Rule = { all: [] };
 
 /** Notes in the request's scope that (part of) its answer came from this state. */
 function served(state: PublishedState): void {

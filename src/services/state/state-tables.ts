@@ -2,7 +2,7 @@
 // CustomerState, CustomerRfm, CustomerClv, StageSpell, StageDayCount): the rows a refresh writes, and the reads that serve from
 // them. Every read joins the pointer, so one statement sees one published state whatever is being
 // written or published meanwhile; rows of a refresh not (yet) published are never read.
-import { storedDay as date, type AppSql, type AppSqlSession } from "../../appdb/app-sql.ts";
+import { queryBuilt, storedDay as date, type AppSql, type AppSqlSession } from "../../appdb/app-sql.ts";
 import { dayOfNumber, daysBetween } from "../../lifecycle/calendar.ts";
 import {
   eventFeatureField,
@@ -14,8 +14,7 @@ import {
 } from "../../lifecycle/features.ts";
 import type { CustomerHistory } from "../../lifecycle/stage-history.ts";
 import { monetaryKeySql, quintileSql } from "../../lifecycle/rfm.ts";
-import { postgresDialect } from "../../connectors/postgres.ts";
-import { cast, integer, render, sql, type Sql } from "../../sql/sql.ts";
+import { cast, ident, integer, join, sql } from "../../sql/sql.ts";
 import type { StoredClv } from "./state-clv.ts";
 
 /** What is being served: the pointer row. */
@@ -182,8 +181,10 @@ const POINTER_SELECT = `SELECT ${POINTER_COLUMNS} FROM state_pointer WHERE id = 
 const P_POINTER_COLUMNS = POINTER_COLUMNS.split(", ")
   .map((c) => `p.${c}`)
   .join(", ");
+/** The pointer's columns read from `p`, for SQL made with the sql builder. */
+export const P_POINTER_SQL = join(POINTER_COLUMNS.split(", ").map((c) => ident("p", c)));
 
-function toPointer(row: Record<string, unknown>): PublishedState {
+export function toPointer(row: Record<string, unknown>): PublishedState {
   const json = (v: unknown) => (typeof v === "string" ? JSON.parse(v) : (v ?? null));
   return {
     generation: Number(row.generation),
@@ -375,13 +376,6 @@ export class StateTables {
   }
 
   /** Runs a query written with the Sql fragments (rendered for PostgreSQL, values bound). */
-  private run<R = Record<string, unknown>>(session: AppSqlSession, query: Sql): Promise<R[]> {
-    const { text, params } = render(query, postgresDialect);
-    return session.query<R>(
-      text,
-      params.map((p) => p.value),
-    );
-  }
 
   /**
    * Every buyer's RFM scores on the state day, written again from the state rows: the same quintiles
@@ -389,8 +383,8 @@ export class StateTables {
    */
   async writeRfm(session: AppSqlSession, rowsGeneration: number, stateDay: string): Promise<void> {
     const generation = integer(rowsGeneration);
-    await this.run(session, sql`DELETE FROM customer_rfm WHERE rows_generation = ${generation}`);
-    await this.run(
+    await queryBuilt(session, sql`DELETE FROM customer_rfm WHERE rows_generation = ${generation}`);
+    await queryBuilt(
       session,
       sql`INSERT INTO customer_rfm (rows_generation, customer_id, recency, frequency, monetary)
 SELECT ${generation}, f.customer_id, ${quintileSql(sql`f.recency_days DESC`)}, ${quintileSql(sql`f.purchase_days ASC`)},
@@ -752,41 +746,6 @@ FROM (SELECT customer_id, ${cast(stateDay, "date")} - last_purchase_date AS rece
       stages.set(id, { stage: Number(r.stage), furthest: Number(r.furthest) });
     }
     return { pointer: toPointer(rows[0]!), stages };
-  }
-
-  /**
-   * State rows of the customers in a stage, ordered by a stored feature (then by id, in byte order as
-   * the warehouses sort), a page from `offset`.
-   */
-  async ranked(
-    modelHash: string,
-    stage: number,
-    rank: { field: string; descending: boolean },
-    offset: number,
-    limit: number,
-  ): Promise<{ pointer: PublishedState; rows: Record<string, unknown>[] } | null> {
-    const pointer = await this.pointerOf(modelHash);
-    if (!pointer) return null;
-    const orderBy: Record<string, string> = {
-      revenue: "s.revenue",
-      purchaseDays: "s.purchase_days",
-      orderCount: "s.order_count",
-      recencyDays: "(p.state_day - s.last_purchase_date)",
-      tenureDays: "(p.state_day - s.first_seen_date)",
-      predictedClv: "c.predicted_clv",
-      probabilityAlive: "c.probability_alive",
-    };
-    const expression = orderBy[rank.field];
-    if (!expression) throw new Error(`not a stored ranking: ${rank.field}`);
-    const rows = await this.sql.query(
-      `SELECT s.* FROM state_pointer p JOIN customer_state s ON s.rows_generation = p.rows_generation
-         LEFT JOIN customer_clv c ON c.rows_generation = s.rows_generation AND c.customer_id = s.customer_id
-       WHERE p.id = 1 AND p.model_hash = $1 AND s.stage = $2
-       ORDER BY ${expression} ${rank.descending ? "DESC" : "ASC"} NULLS LAST, s.customer_id COLLATE "C"
-       LIMIT $3 OFFSET $4`,
-      [modelHash, stage, limit, offset],
-    );
-    return { pointer, rows };
   }
 
   /** The stage spells of some customers that began by `day`, oldest first, with the pointer. */
