@@ -260,15 +260,8 @@ export function customerHistory(
   lastDay: number,
 ): CustomerHistory | null {
   accumulator.reset(customerId);
-  const spells: StageSpell[] = [];
-  let open: { stage: number; furthest: number; from: number; stageSince: number } | null = null;
-  const classifyOn = (t: number, row: CustomerFeatures) => {
-    const stage = model.stageIndexOf(row);
-    const furthest = model.furthestIndexOf(row);
-    if (open && open.stage === stage && open.furthest === furthest) return;
-    if (open) spells.push({ ...open, to: t });
-    open = { stage, furthest, from: t, stageSince: open && open.stage === stage ? open.stageSince : t };
-  };
+  const spells = new SpellBuilder(model);
+  const classifyOn = (t: number, row: CustomerFeatures) => spells.classifyOn(t, row);
   for (let i = 0; i < days.length; i++) {
     const day = days[i]!.day;
     accumulator.apply(days[i]!);
@@ -288,22 +281,99 @@ export function customerHistory(
       classifyOn(t, moving as CustomerFeatures);
     }
   }
-  if (!open) return null;
-  const current = open as { stage: number; furthest: number };
-  spells.push({ ...(open as Omit<StageSpell, "to">), to: null });
-  // The next change: the first candidate day after lastDay whose stages differ from today's.
+  if (!spells.open) return null;
   const since = accumulator.lastDay!;
-  const sinceRow = accumulator.featuresOn(since);
-  let nextChangeDay: number | null = null;
+  const nextChangeDay = nextChange(model, clock, spells.open, accumulator.featuresOn(since), since, lastDay, (t) =>
+    accumulator.featuresOn(t),
+  );
+  return { customerId, spells: spells.closed(), features: accumulator.featuresOn(lastDay), nextChangeDay };
+}
+
+/**
+ * A customer's history carried on from `fromDay` to `lastDay` when nothing new happened after `fromDay`
+ * (their last activity was on or before it), from their spells through `fromDay` (the last one open)
+ * and their features on `fromDay`: only the growing features change, by a day a day, so the open spell
+ * runs to the first candidate day whose stages differ, and so on — the history customerHistory gives
+ * from all their activity through `lastDay`, without reading it. An incremental refresh carries on the
+ * customers whose next change day has come this way. Needs an exact clock: an inexact one classifies a
+ * window of days after each activity day, which only the activity tells.
+ */
+export function extendedHistory(
+  model: CompiledStageModel,
+  clock: StageClock,
+  growingFields: readonly string[],
+  customerId: string,
+  spells: readonly StageSpell[],
+  features: CustomerFeatures,
+  fromDay: number,
+  lastDay: number,
+): CustomerHistory {
+  if (!clock.exact) throw new Error("a history is carried on only with an exact clock");
+  const last = spells[spells.length - 1];
+  if (!last || last.to !== null) throw new Error(`the stored history of ${customerId} has no open spell`);
+  const on = (t: number): CustomerFeatures => {
+    const row = { ...features } as Record<string, unknown>;
+    for (const field of growingFields) {
+      const base = row[field];
+      if (typeof base === "number") row[field] = base + (t - fromDay);
+    }
+    return row as unknown as CustomerFeatures;
+  };
+  const builder = new SpellBuilder(model, spells.slice(0, -1), last);
+  for (const t of clock.candidateDays(features, fromDay, lastDay + 1)) builder.classifyOn(t, on(t));
+  const open = builder.open!;
+  return {
+    customerId,
+    spells: builder.closed(),
+    features: on(lastDay),
+    nextChangeDay: nextChange(model, clock, open, features, fromDay, lastDay, on),
+  };
+}
+
+/** The spells of one customer as the days are classified in order: a new one whenever a stage changes. */
+class SpellBuilder {
+  private readonly spells: StageSpell[];
+
+  constructor(
+    private readonly model: CompiledStageModel,
+    before: readonly StageSpell[] = [],
+    public open: Omit<StageSpell, "to"> | null = null,
+  ) {
+    this.spells = [...before];
+  }
+
+  classifyOn(t: number, row: CustomerFeatures): void {
+    const stage = this.model.stageIndexOf(row);
+    const furthest = this.model.furthestIndexOf(row);
+    const open = this.open;
+    if (open && open.stage === stage && open.furthest === furthest) return;
+    if (open) this.spells.push({ ...open, to: t });
+    this.open = { stage, furthest, from: t, stageSince: open && open.stage === stage ? open.stageSince : t };
+  }
+
+  /** Every spell, the open one last (still open). */
+  closed(): StageSpell[] {
+    return this.open ? [...this.spells, { ...this.open, to: null }] : [...this.spells];
+  }
+}
+
+/**
+ * The first candidate day after `lastDay` whose stages differ from the open spell's, given the features
+ * on `since` (the last activity day, or a day after it) and nothing new after it; null within the horizon.
+ */
+function nextChange(
+  model: CompiledStageModel,
+  clock: StageClock,
+  open: { stage: number; furthest: number },
+  sinceRow: CustomerFeatures,
+  since: number,
+  lastDay: number,
+  featuresOn: (t: number) => CustomerFeatures,
+): number | null {
   for (const t of clock.candidateDays(sinceRow, since, since + HORIZON_DAYS)) {
     if (t <= lastDay) continue;
-    const row = accumulator.featuresOn(t);
-    const stage = model.stageIndexOf(row);
-    const furthest = model.furthestIndexOf(row);
-    if (stage !== current.stage || furthest !== current.furthest) {
-      nextChangeDay = t;
-      break;
-    }
+    const row = featuresOn(t);
+    if (model.stageIndexOf(row) !== open.stage || model.furthestIndexOf(row) !== open.furthest) return t;
   }
-  return { customerId, spells, features: accumulator.featuresOn(lastDay), nextChangeDay };
+  return null;
 }

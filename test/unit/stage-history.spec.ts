@@ -8,7 +8,7 @@ import { FeatureAccumulator, type DayActivity } from "../../src/lifecycle/activi
 import { eventFeatureField, type EventType } from "../../src/lifecycle/features.ts";
 import type { Rule, ValueExpr } from "../../src/lifecycle/rules.ts";
 import { salesFunnelStageModel } from "../../src/lifecycle/sales-funnel.ts";
-import { customerHistory, StageClock, type StageSpell } from "../../src/lifecycle/stage-history.ts";
+import { customerHistory, extendedHistory, StageClock, type StageSpell } from "../../src/lifecycle/stage-history.ts";
 import { CompiledStageModel, defaultStageModel, type StageModel } from "../../src/lifecycle/stage-model.ts";
 import { rule as randomRule } from "../helpers/arbitraries.ts";
 
@@ -193,6 +193,41 @@ describe("stage history from candidate days", () => {
       fc.property(randomModel, activity, (model, days) => {
         const clock = agrees(model, days, { within: 2_000, window: 3_000 });
         return clock.exact || clock.reason !== undefined;
+      }),
+      { numRuns: 600 },
+    );
+  });
+
+  it("carries a history on from a day after the last activity as the whole activity gives it", () => {
+    // From a state day A to a later day B with nothing new in (A, B]: the stored history through A,
+    // carried on, equals the history worked out from all the activity through B.
+    const models = fc.oneof(fc.constant(defaultStageModel()), randomModel);
+    fc.assert(
+      fc.property(models, activity, fc.integer({ min: 0, max: 400 }), (model, days, gap) => {
+        const compiled = new CompiledStageModel(model);
+        const clock = new StageClock(compiled);
+        fc.pre(clock.exact);
+        const from = LAST_DAY - 400;
+        const to = from + gap;
+        const upTo = days.filter((d) => d.day <= from);
+        const accumulator = new FeatureAccumulator(EVENT_TYPES, TABLES);
+        const stored = customerHistory(compiled, clock, accumulator, "c", upTo, from);
+        const whole = customerHistory(compiled, clock, accumulator, "c", upTo, to);
+        if (!stored) {
+          expect(whole).toBeNull();
+          return;
+        }
+        const carried = extendedHistory(
+          compiled,
+          clock,
+          accumulator.growingFields,
+          "c",
+          stored.spells,
+          stored.features,
+          from,
+          to,
+        );
+        expect(carried).toEqual(whole);
       }),
       { numRuns: 600 },
     );

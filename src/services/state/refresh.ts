@@ -10,7 +10,7 @@ import { createHash } from "node:crypto";
 import { activityDays, FeatureAccumulator, type ActivityRow } from "../../lifecycle/activity.ts";
 import { addDays, asOfCutoff, dayNumber, dayOfNumber, startOfDay } from "../../lifecycle/calendar.ts";
 import { activityAuditSql, activitySql, type ActivityQuery } from "../../lifecycle/features-sql.ts";
-import { customerHistory, StageClock, type CustomerHistory } from "../../lifecycle/stage-history.ts";
+import { customerHistory, extendedHistory, StageClock, type CustomerHistory } from "../../lifecycle/stage-history.ts";
 import type { PurchaseModelKind } from "../../lifecycle/clv/predict.ts";
 import { customerRanges } from "../customer-ranges.ts";
 import {
@@ -30,6 +30,7 @@ import {
   eventFeatureFields,
   spellRows,
   STAGE_SPELL_COLUMNS,
+  storedFeatures,
   type PublishedState,
   type StateTables,
 } from "./state-tables.ts";
@@ -45,6 +46,9 @@ export const REFRESH_LOCK = 0x434c4d52;
  * 516 MB in eight).
  */
 const RANGES_PER_EXPORT_RANGE = 8;
+
+/** Customers whose next change day has come, carried on (or read again) per batch. */
+const DUE_PER_BATCH = 5_000;
 
 /** Customers whose rows are loaded per COPY. */
 const CUSTOMERS_PER_BATCH = 5_000;
@@ -263,6 +267,8 @@ async function* batchesOf<T>(rows: Iterable<T>, size = 10_000): AsyncGenerator<T
 
 export class StateRefresher {
   private readonly clock: StageClock;
+  /** The features that grow by one a day with nothing new (recency, tenure, days since an event). */
+  private readonly growingFields: readonly string[];
   /** Identifies what the state is computed from besides the data: a change forces a full rebuild. */
   readonly modelHash: string;
 
@@ -277,6 +283,7 @@ export class StateRefresher {
     private readonly clv?: RefreshClv,
   ) {
     this.clock = new StageClock(lifecycle.model);
+    this.growingFields = lifecycle.catalog.filter((f) => f.growsDaily).map((f) => f.field);
     this.modelHash = createHash("sha256")
       .update(
         JSON.stringify({
@@ -441,6 +448,36 @@ export class StateRefresher {
     return { futureRows, nullIdRows };
   }
 
+  /**
+   * The histories of customers with nothing new since the served state day, carried on to `lastDay`
+   * from their stored rows and spells (lifecycle/stage-history.ts, extendedHistory).
+   */
+  private async carryOn(
+    ids: readonly string[],
+    pointer: PublishedState,
+    lastDay: number,
+    add: (history: CustomerHistory) => Promise<void>,
+    tally: Tally,
+  ): Promise<void> {
+    const { model, eventTypes } = this.lifecycle;
+    const fromDay = dayNumber(pointer.stateDay);
+    for (const { row, spells } of await this.tables.storedHistories(pointer.rowsGeneration, ids)) {
+      const features = storedFeatures(row, pointer.stateDay, eventTypes);
+      const history = extendedHistory(
+        model,
+        this.clock,
+        this.growingFields,
+        features.customerId,
+        spells,
+        features,
+        fromDay,
+        lastDay,
+      );
+      tally.customers++;
+      await add(history);
+    }
+  }
+
   /** Adds what `query` would scan to the tally, by a dry run, where the warehouse has them. */
   private async estimate(query: Sql, options: QueryOptions, tally: Tally): Promise<void> {
     const { warehouse } = this.lifecycle;
@@ -585,7 +622,13 @@ export class StateRefresher {
       (await this.ranges(options)).map((customerRange) => ({ ...query, changedSince: watermark, customerRange })),
     );
     const due = (await tables.dueCustomers(rowsGeneration, stateDay)).filter((id) => !written.has(id));
-    for (let i = 0; i < due.length; i += 5_000) await read([{ ...query, customerIds: due.slice(i, i + 5_000) }]);
+    for (let i = 0; i < due.length; i += DUE_PER_BATCH) {
+      const ids = due.slice(i, i + DUE_PER_BATCH);
+      // Nothing new since the served state day: their stored history is carried on, where the clock is
+      // exact; an inexact one needs their activity again.
+      if (this.clock.exact) await this.carryOn(ids, pointer, lastDay, add, tally);
+      else await read([{ ...query, customerIds: ids }]);
+    }
     await writer.finish();
     const previousThrough = pointer.dataThrough === null ? null : dayNumber(pointer.dataThrough);
     const through = Math.max(dataThrough ?? -Infinity, previousThrough ?? -Infinity);

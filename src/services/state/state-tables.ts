@@ -3,7 +3,7 @@
 // them. Every read joins the pointer, so one statement sees one published state whatever is being
 // written or published meanwhile; rows of a refresh not (yet) published are never read.
 import { queryBuilt, storedDay as date, type AppSql, type AppSqlSession } from "../../appdb/app-sql.ts";
-import { dayOfNumber, daysBetween } from "../../lifecycle/calendar.ts";
+import { dayNumber, dayOfNumber, daysBetween } from "../../lifecycle/calendar.ts";
 import {
   eventFeatureField,
   FEATURES,
@@ -12,7 +12,7 @@ import {
   type EventMeasure,
   type EventType,
 } from "../../lifecycle/features.ts";
-import type { CustomerHistory } from "../../lifecycle/stage-history.ts";
+import type { CustomerHistory, StageSpell } from "../../lifecycle/stage-history.ts";
 import { monetaryKeySql, quintileSql } from "../../lifecycle/rfm.ts";
 import { cast, ident, integer, join, sql } from "../../sql/sql.ts";
 import type { StoredClv } from "./state-clv.ts";
@@ -279,6 +279,42 @@ export class StateTables {
       [rowsGeneration, day],
     );
     return rows.map((r) => r.customer_id);
+  }
+
+  /**
+   * Some customers' stored rows and spells (oldest first, days as day numbers) under a rows generation:
+   * what carries a history on without reading the warehouse.
+   */
+  async storedHistories(
+    rowsGeneration: number,
+    customerIds: readonly string[],
+  ): Promise<{ row: Record<string, unknown>; spells: StageSpell[] }[]> {
+    const [rows, spells] = await Promise.all([
+      this.sql.query(`SELECT * FROM customer_state WHERE rows_generation = $1 AND customer_id = ANY($2::text[])`, [
+        rowsGeneration,
+        customerIds,
+      ]),
+      this.sql.query(
+        `SELECT customer_id, from_day, to_day, stage, furthest, stage_since FROM stage_spell
+         WHERE rows_generation = $1 AND customer_id = ANY($2::text[]) ORDER BY customer_id, from_day`,
+        [rowsGeneration, customerIds],
+      ),
+    ]);
+    const byCustomer = new Map<string, StageSpell[]>();
+    const day = (v: unknown) => (v === null || v === undefined ? null : dayNumber(date(v)!));
+    for (const s of spells) {
+      const id = String(s.customer_id);
+      let list = byCustomer.get(id);
+      if (!list) byCustomer.set(id, (list = []));
+      list.push({
+        stage: Number(s.stage),
+        furthest: Number(s.furthest),
+        from: day(s.from_day)!,
+        to: day(s.to_day),
+        stageSince: day(s.stage_since)!,
+      });
+    }
+    return rows.map((row) => ({ row, spells: byCustomer.get(String(row.customer_id)) ?? [] }));
   }
 
   /**
@@ -648,25 +684,27 @@ FROM (SELECT customer_id, ${cast(stateDay, "date")} - last_purchase_date AS rece
   ): Promise<{ pointer: PublishedState; rows: { from: number | null; to: number; n: number }[] } | null> {
     const pointer = await this.pointerOf(modelHash);
     if (!pointer) return null;
+    // Counted in the database: one row per pair of stages, not one per customer.
     const rows = await this.sql.query(
-      `SELECT MAX(CASE WHEN from_day <= $2 AND (to_day IS NULL OR to_day > $2) THEN stage END) AS from_stage,
-              MAX(CASE WHEN from_day <= $3 AND (to_day IS NULL OR to_day > $3) THEN stage END) AS to_stage
-       FROM stage_spell
-       WHERE rows_generation = (SELECT rows_generation FROM state_pointer WHERE id = 1 AND model_hash = $1)
-         AND from_day <= $3 AND (to_day IS NULL OR to_day > $2)
-       GROUP BY customer_id`,
+      `SELECT m.from_stage, m.to_stage, COUNT(*)::int AS n FROM (
+         SELECT MAX(CASE WHEN from_day <= $2 AND (to_day IS NULL OR to_day > $2) THEN stage END) AS from_stage,
+                MAX(CASE WHEN from_day <= $3 AND (to_day IS NULL OR to_day > $3) THEN stage END) AS to_stage
+         FROM stage_spell
+         WHERE rows_generation = (SELECT rows_generation FROM state_pointer WHERE id = 1 AND model_hash = $1)
+           AND from_day <= $3 AND (to_day IS NULL OR to_day > $2)
+         GROUP BY customer_id) AS m
+       WHERE m.to_stage IS NOT NULL
+       GROUP BY m.from_stage, m.to_stage`,
       [modelHash, from, to],
     );
-    const counts = new Map<string, { from: number | null; to: number; n: number }>();
-    for (const r of rows) {
-      if (r.to_stage === null || r.to_stage === undefined) continue;
-      const fromStage = r.from_stage === null || r.from_stage === undefined ? null : Number(r.from_stage);
-      const key = `${fromStage}|${r.to_stage}`;
-      const entry = counts.get(key) ?? { from: fromStage, to: Number(r.to_stage), n: 0 };
-      entry.n++;
-      counts.set(key, entry);
-    }
-    return { pointer, rows: [...counts.values()] };
+    return {
+      pointer,
+      rows: rows.map((r) => ({
+        from: r.from_stage === null || r.from_stage === undefined ? null : Number(r.from_stage),
+        to: Number(r.to_stage),
+        n: Number(r.n),
+      })),
+    };
   }
 
   /**
