@@ -376,6 +376,7 @@ export class StateRefresher {
         );
       });
       await tables.dropUnpublishedRows();
+      await tables.analyze();
       const writeback = await this.afterPublish(generation, warnings, options.afterPublish);
       return {
         writeback,

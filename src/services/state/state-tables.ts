@@ -86,6 +86,8 @@ export const STAGE_SPELL_COLUMNS = [
   "stage",
   "furthest",
   "stage_since",
+  "from_seen",
+  "from_purchase",
 ] as const;
 
 const day = (n: number | null) => (n === null ? null : dayOfNumber(n));
@@ -108,6 +110,9 @@ export function customerStateRow(rowsGeneration: number, history: CustomerHistor
 
 /** A customer's spells (STAGE_SPELL_COLUMNS order). */
 export function spellRows(rowsGeneration: number, history: CustomerHistory): unknown[][] {
+  const { firstSeenDate, firstPurchaseDate } = history.features;
+  const firstSeen = dayNumber(firstSeenDate!);
+  const firstPurchase = firstPurchaseDate === null ? null : dayNumber(firstPurchaseDate);
   return history.spells.map((s) => [
     rowsGeneration,
     history.customerId,
@@ -116,6 +121,8 @@ export function spellRows(rowsGeneration: number, history: CustomerHistory): unk
     s.stage,
     s.furthest,
     day(s.stageSince),
+    s.from - firstSeen,
+    firstPurchase !== null && firstPurchase <= s.from ? s.from - firstPurchase : null,
   ]);
 }
 
@@ -551,6 +558,15 @@ FROM (SELECT customer_id, ${cast(stateDay, "date")} - last_purchase_date AS rece
     }
   }
 
+  /**
+   * Refreshes the planner's statistics of the state tables after a publish: PGlite runs no autovacuum,
+   * and a plan made without them read every state row for a lookup of a few ids (bench/README.md, "Where
+   * the embedded state lives"); on PostgreSQL it spares waiting for autovacuum after a bulk load.
+   */
+  async analyze(): Promise<void> {
+    await this.sql.query(`ANALYZE customer_state, customer_rfm, customer_clv, stage_spell, stage_day_count`);
+  }
+
   /** Replaces a refresh's warnings (what went wrong after it published, such as the writeback). */
   async setWarnings(generation: number, warnings: readonly string[]): Promise<void> {
     await this.sql.query(`UPDATE state_refresh SET warnings = $2 WHERE generation = $1`, [
@@ -716,18 +732,15 @@ FROM (SELECT customer_id, ${cast(stateDay, "date")} - last_purchase_date AS rece
     const pointer = await this.pointerOf(modelHash);
     if (!pointer) return null;
     const rows = await this.sql.query(
-      `SELECT e.stage, COUNT(*)::int AS n,
-              AVG(e.from_seen)::float8 AS mean_seen,
-              percentile_cont(0.5) WITHIN GROUP (ORDER BY e.from_seen)::float8 AS median_seen,
-              AVG(e.from_purchase)::float8 AS mean_purchase,
-              percentile_cont(0.5) WITHIN GROUP (ORDER BY e.from_purchase)::float8 AS median_purchase
-       FROM (SELECT s.stage, (s.from_day - c.first_seen_date) AS from_seen,
-                    CASE WHEN c.first_purchase_date <= s.from_day THEN s.from_day - c.first_purchase_date END AS from_purchase
-             FROM stage_spell s JOIN customer_state c
-               ON c.rows_generation = s.rows_generation AND c.customer_id = s.customer_id
-             WHERE s.rows_generation = (SELECT rows_generation FROM state_pointer WHERE id = 1 AND model_hash = $1)
-               AND s.from_day = s.stage_since AND s.from_day > $2 AND s.from_day <= $3) AS e
-       GROUP BY e.stage`,
+      `SELECT s.stage, COUNT(*)::int AS n,
+              AVG(s.from_seen)::float8 AS mean_seen,
+              percentile_cont(0.5) WITHIN GROUP (ORDER BY s.from_seen)::float8 AS median_seen,
+              AVG(s.from_purchase)::float8 AS mean_purchase,
+              percentile_cont(0.5) WITHIN GROUP (ORDER BY s.from_purchase)::float8 AS median_purchase
+       FROM stage_spell s
+       WHERE s.rows_generation = (SELECT rows_generation FROM state_pointer WHERE id = 1 AND model_hash = $1)
+         AND s.from_day > $2 AND s.from_day <= $3 AND s.from_day = s.stage_since
+       GROUP BY s.stage`,
       [modelHash, from, to],
     );
     return { pointer, rows };
