@@ -423,8 +423,17 @@ FROM (${from}) AS a`;
 ORDER BY customer_id, day, source`;
 }
 
+/**
+ * The ids of the customers with a row in [since, cut-off), one row each (customer_id), in id order:
+ * those an incremental refresh reads again. Each table is filtered on its time column only.
+ */
+export function changedCustomerIdsSql(q: Omit<ActivityQuery, "eventTypes">, since: Date): Sql {
+  return sql`SELECT c.customer_id AS customer_id FROM (${changedCustomersSql(q, since)}) AS c
+WHERE c.customer_id IS NOT NULL ORDER BY c.customer_id`;
+}
+
 /** Ids of customers with a row in [since, cut-off): a purchase, a sign-up, a referral made, an event. */
-function changedCustomersSql(q: ActivityQuery, since: Date): Sql {
+function changedCustomersSql(q: Omit<ActivityQuery, "eventTypes">, since: Date): Sql {
   const { dialect, mapping } = q;
   const [from, cutoff] = [dialect.instant(since), dialect.instant(q.cutoff)];
   const ids = (logical: LogicalTable, idColumn: string, time: string, extra = sql``) => {

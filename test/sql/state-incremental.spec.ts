@@ -10,7 +10,8 @@ import { addDays, asOfCutoff, dayNumber, startOfDay } from "../../src/lifecycle/
 import type { EventType } from "../../src/lifecycle/features.ts";
 import { salesFunnelStageModel } from "../../src/lifecycle/sales-funnel.ts";
 import { defaultStageModel, type StageModel } from "../../src/lifecycle/stage-model.ts";
-import type { LogicalTable } from "../../src/sql/contract.ts";
+import { DEFAULT_MAPPING, type LogicalTable } from "../../src/sql/contract.ts";
+import { DuckDBConnector } from "../../src/connectors/duckdb.ts";
 import { LifecycleService } from "../../src/services/lifecycle/service.ts";
 import { StateRefresher } from "../../src/services/state/refresh.ts";
 import { StateTables, storedFeatures } from "../../src/services/state/state-tables.ts";
@@ -144,6 +145,18 @@ async function snapshot(tables: StateTables, stateDay: string) {
 
 describe.each(testWarehouses())("incremental state refreshes on $label", (factory) => {
   incrementalSuite(() => factory);
+});
+
+// DuckDB read in id ranges of two customers (as a large embedded shop is): the changed customers are
+// then read by lists of their ids, fewer queries than ranges.
+describe("incremental state refreshes on duckdb in id ranges", () => {
+  incrementalSuite(() => ({
+    label: "duckdb in id ranges",
+    open: async () =>
+      Object.assign(await DuckDBConnector.open(undefined, DEFAULT_MAPPING, { customersPerRange: 16 }), {
+        label: "duckdb in id ranges",
+      }),
+  }));
 });
 
 // BigQuery's SQL (the changed customers' activity, filtered on the time columns) evaluated by ZetaSQL.
