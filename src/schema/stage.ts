@@ -282,7 +282,8 @@ builder.queryFields((t) => ({
           description: "Largest first (default); false: smallest first.",
         }),
         segmentId: t.arg.id({
-          description: "Only members of this saved segment (its definition evaluated on the day, in the warehouse).",
+          description:
+            "Only members of this saved segment (its definition evaluated on the day: in the state store on its state day, else in the warehouse).",
         }),
         asOf: t.arg({ type: "Date", description: AS_OF_DESCRIPTION }),
       },

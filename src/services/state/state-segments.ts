@@ -12,7 +12,7 @@ import {
   type FeatureField,
 } from "../../lifecycle/features.ts";
 import { compileRuleSql, type RuleSqlContext } from "../../lifecycle/rule-sql.ts";
-import type { Rule } from "../../lifecycle/rules.ts";
+import type { Rule, RuleScope } from "../../lifecycle/rules.ts";
 import type { RfmSegments } from "../../lifecycle/rfm.ts";
 import { segmentScope, type SegmentField } from "../../lifecycle/segment-definition.ts";
 import type { CompiledStageModel } from "../../lifecycle/stage-model.ts";
@@ -48,7 +48,7 @@ const FIXED: Record<FeatureField, Sql> = {
 
 /** The rule language's fields over the stored state of one stage model. */
 export class StoredSegmentFields implements RuleSqlContext {
-  readonly scope;
+  readonly scope: RuleScope;
   private readonly fields = new Map<string, Sql>();
 
   constructor(model: CompiledStageModel, rfm: RfmSegments, eventTypes: readonly EventType[]) {
