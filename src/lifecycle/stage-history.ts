@@ -351,9 +351,10 @@ class SpellBuilder {
     this.open = { stage, furthest, from: t, stageSince: open && open.stage === stage ? open.stageSince : t };
   }
 
-  /** Every spell, the open one last (still open). */
+  /** Every spell, the open one last (still open); asked once some day has been classified. */
   closed(): StageSpell[] {
-    return this.open ? [...this.spells, { ...this.open, to: null }] : [...this.spells];
+    if (!this.open) throw new Error("no day classified yet");
+    return [...this.spells, { ...this.open, to: null }];
   }
 }
 

@@ -95,6 +95,33 @@ function agrees(model: StageModel, days: readonly DayActivity[], options: { with
   return clock;
 }
 
+/** A progress stage s0 (the fallback) and a lapse stage s1, tried first. */
+function twoStages(s0: Rule, s1: Rule): StageModel {
+  const stage = (i: number, kind: "progress" | "lapse", rule: Rule) => ({
+    key: `s${i}`,
+    name: `S${i}`,
+    description: "",
+    order: i + 1,
+    kind,
+    recommendedActions: [],
+    rule,
+  });
+  return { stages: [stage(0, "progress", s0), stage(1, "lapse", s1)], evaluationOrder: ["s1", "s0"], fallback: "s0" };
+}
+
+/** One customer's history through LAST_DAY from candidate days. */
+function historyOf(model: StageModel, days: readonly DayActivity[]) {
+  const compiled = new CompiledStageModel(model);
+  return customerHistory(
+    compiled,
+    new StageClock(compiled),
+    new FeatureAccumulator(EVENT_TYPES, TABLES),
+    "c",
+    days,
+    LAST_DAY,
+  );
+}
+
 const growing = ["recencyDays", "tenureDays", eventFeatureField("lead", "daysSinceFirst")] as const;
 const dayNumber = fc.constantFrom(0, 1, 2, 7, 14, 30, 45.5, 60, 90, 180, 365);
 
@@ -237,50 +264,89 @@ describe("stage history from candidate days", () => {
     // Found by a random run: recency ≥ max(recency, mean gap) holds from recency = 76.8 on, where the
     // difference is 0 on the whole piece past the bend, and the bend, computed in floating point, fell a
     // hair before 76.8: no crossing was seen, and the next change day (recency 77) was missed.
-    const model: StageModel = {
-      stages: [
-        {
-          key: "s0",
-          name: "S0",
-          description: "",
-          order: 1,
-          kind: "progress",
-          recommendedActions: [],
-          rule: { field: "purchaseDays", op: "gte", value: 1 },
-        },
-        {
-          key: "s1",
-          name: "S1",
-          description: "",
-          order: 2,
-          kind: "lapse",
-          recommendedActions: [],
-          rule: {
-            field: "recencyDays",
-            op: "gte",
-            value: { max: [{ max: [{ field: "recencyDays" }, 2] }, { field: "meanGapDays" }] },
-          },
-        },
-      ],
-      evaluationOrder: ["s1", "s0"],
-      fallback: "s0",
-    };
+    const model = twoStages(
+      { field: "purchaseDays", op: "gte", value: 1 },
+      {
+        field: "recencyDays",
+        op: "gte",
+        value: { max: [{ max: [{ field: "recencyDays" }, 2] }, { field: "meanGapDays" }] },
+      },
+    );
     const days = [20087, 20281, 20392, 20420, 20450, 20471].map((day) => ({
       day,
       purchase: { orders: 1, revenue: 0 },
     }));
     agrees(model, days, { within: 2_000 });
-    const compiled = new CompiledStageModel(model);
-    const history = customerHistory(
-      compiled,
-      new StageClock(compiled),
-      new FeatureAccumulator(EVENT_TYPES, TABLES),
-      "c",
-      days,
-      LAST_DAY,
-    );
+    const history = historyOf(model, days);
     // Mean gap (20471 − 20087) / 5 = 76.8 days: at risk on the 77th day after the last purchase.
     expect(history?.nextChangeDay).toBe(20471 + 77);
+  });
+
+  /** Lapses once revenue 50 ≤ max(recency, 300) + min(tenure, 100) − 400: 350 days after one purchase. */
+  const twoBends = twoStages(
+    { all: [] },
+    {
+      field: "revenue",
+      op: "lte",
+      value: { add: [{ max: [{ field: "recencyDays" }, 300] }, { min: [{ field: "tenureDays" }, 100] }, -400] },
+    },
+  );
+  const onePurchase: DayActivity[] = [{ day: FIRST, purchase: { orders: 1, revenue: 50 } }];
+
+  it("finds a crossing past two bends that come out of order (the later one's node first)", () => {
+    agrees(twoBends, onePurchase, { within: 2_000 });
+    const history = historyOf(twoBends, onePurchase)!;
+    expect(history.spells.map((s) => [s.stage, s.from])).toEqual([
+      [0, FIRST],
+      [1, FIRST + 350],
+    ]);
+  });
+
+  it("carries a history on to a last day that is itself a change day", () => {
+    const compiled = new CompiledStageModel(twoBends);
+    const clock = new StageClock(compiled);
+    const accumulator = new FeatureAccumulator(EVENT_TYPES, TABLES);
+    const stored = customerHistory(compiled, clock, accumulator, "c", onePurchase, FIRST + 10)!;
+    const whole = customerHistory(compiled, clock, accumulator, "c", onePurchase, FIRST + 350)!;
+    expect(whole.spells.at(-1)!.from).toBe(FIRST + 350);
+    const carried = extendedHistory(
+      compiled,
+      clock,
+      accumulator.growingFields,
+      "c",
+      stored.spells,
+      stored.features,
+      FIRST + 10,
+      FIRST + 350,
+    );
+    expect(carried).toEqual(whole);
+  });
+
+  it("carries on only an open history, with an exact clock", () => {
+    const compiled = new CompiledStageModel(twoBends);
+    const accumulator = new FeatureAccumulator(EVENT_TYPES, TABLES);
+    const stored = customerHistory(compiled, new StageClock(compiled), accumulator, "c", onePurchase, FIRST + 10)!;
+    const carry = (clock: StageClock, spells: StageSpell[]) => () =>
+      extendedHistory(compiled, clock, accumulator.growingFields, "c", spells, stored.features, FIRST + 10, FIRST + 20);
+    const closed = stored.spells.map((s) => ({ ...s, to: FIRST + 11 }));
+    expect(carry(new StageClock(compiled), closed)).toThrow(/the stored history of c has no open spell/);
+    expect(carry(new StageClock(compiled), [])).toThrow(/no open spell/);
+    const quadratic = new CompiledStageModel({
+      ...twoBends,
+      stages: twoBends.stages.map((s) =>
+        s.key === "s1"
+          ? {
+              ...s,
+              rule: {
+                field: "recencyDays",
+                op: "gt",
+                value: { mul: [{ field: "tenureDays" }, { field: "recencyDays" }] },
+              },
+            }
+          : s,
+      ),
+    } as StageModel);
+    expect(carry(new StageClock(quadratic), [...stored.spells])).toThrow(/only with an exact clock/);
   });
 
   it("classifies day by day, and says so, when a rule multiplies two growing features", () => {
