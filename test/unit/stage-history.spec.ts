@@ -109,6 +109,21 @@ function twoStages(s0: Rule, s1: Rule): StageModel {
   return { stages: [stage(0, "progress", s0), stage(1, "lapse", s1)], evaluationOrder: ["s1", "s0"], fallback: "s0" };
 }
 
+/**
+ * One customer's history through `to` worked out from all their activity, and the same carried on from
+ * their history through `from` (undefined when they are not known by then).
+ */
+function carriedOn(compiled: CompiledStageModel, days: readonly DayActivity[], from: number, to: number) {
+  const clock = new StageClock(compiled);
+  const accumulator = new FeatureAccumulator(EVENT_TYPES, TABLES);
+  const stored = customerHistory(compiled, clock, accumulator, "c", days, from);
+  const whole = customerHistory(compiled, clock, accumulator, "c", days, to);
+  const carried =
+    stored &&
+    extendedHistory(compiled, clock, accumulator.growingFields, "c", stored.spells, stored.features, from, to);
+  return { whole, carried: carried ?? undefined };
+}
+
 /** One customer's history through LAST_DAY from candidate days. */
 function historyOf(model: StageModel, days: readonly DayActivity[]) {
   const compiled = new CompiledStageModel(model);
@@ -237,23 +252,11 @@ describe("stage history from candidate days", () => {
         const from = LAST_DAY - 400;
         const to = from + gap;
         const upTo = days.filter((d) => d.day <= from);
-        const accumulator = new FeatureAccumulator(EVENT_TYPES, TABLES);
-        const stored = customerHistory(compiled, clock, accumulator, "c", upTo, from);
-        const whole = customerHistory(compiled, clock, accumulator, "c", upTo, to);
-        if (!stored) {
+        const { whole, carried } = carriedOn(compiled, upTo, from, to);
+        if (!carried) {
           expect(whole).toBeNull();
           return;
         }
-        const carried = extendedHistory(
-          compiled,
-          clock,
-          accumulator.growingFields,
-          "c",
-          stored.spells,
-          stored.features,
-          from,
-          to,
-        );
         expect(carried).toEqual(whole);
       }),
       { numRuns: 600 },
@@ -303,22 +306,8 @@ describe("stage history from candidate days", () => {
   });
 
   it("carries a history on to a last day that is itself a change day", () => {
-    const compiled = new CompiledStageModel(twoBends);
-    const clock = new StageClock(compiled);
-    const accumulator = new FeatureAccumulator(EVENT_TYPES, TABLES);
-    const stored = customerHistory(compiled, clock, accumulator, "c", onePurchase, FIRST + 10)!;
-    const whole = customerHistory(compiled, clock, accumulator, "c", onePurchase, FIRST + 350)!;
-    expect(whole.spells.at(-1)!.from).toBe(FIRST + 350);
-    const carried = extendedHistory(
-      compiled,
-      clock,
-      accumulator.growingFields,
-      "c",
-      stored.spells,
-      stored.features,
-      FIRST + 10,
-      FIRST + 350,
-    );
+    const { whole, carried } = carriedOn(new CompiledStageModel(twoBends), onePurchase, FIRST + 10, FIRST + 350);
+    expect(whole!.spells.at(-1)!.from).toBe(FIRST + 350);
     expect(carried).toEqual(whole);
   });
 
