@@ -424,12 +424,32 @@ ORDER BY customer_id, day, source`;
 }
 
 /**
- * The ids of the customers with a row in [since, cut-off), one row each (customer_id), in id order:
- * those an incremental refresh reads again. Each table is filtered on its time column only.
+ * Rows per customer and local day in [since, cut-off), every table's rows counted (a customers row once
+ * for its customer and once for the referrer it names) and purchase amounts summed: how an incremental
+ * refresh tells which customers got rows late, by comparing with the counts kept at the last refresh.
+ * Each table is filtered on its time column only. Columns: customer_id, day, row_count, amount_sum.
  */
-export function changedCustomerIdsSql(q: Omit<ActivityQuery, "eventTypes">, since: Date): Sql {
-  return sql`SELECT c.customer_id AS customer_id FROM (${changedCustomersSql(q, since)}) AS c
-WHERE c.customer_id IS NOT NULL ORDER BY c.customer_id`;
+export function recentActivitySql(q: Omit<ActivityQuery, "eventTypes">, since: Date): Sql {
+  const { dialect, mapping } = q;
+  const [from, cutoff] = [dialect.instant(since), dialect.instant(q.cutoff)];
+  const rows = (logical: LogicalTable, idColumn: string, time: string, amount: string | null) => {
+    const column = (name: string) => ident(mapping.tables[logical].columns[name]);
+    return sql`SELECT CAST(${column(idColumn)} AS ${typeName("text")}) AS customer_id,
+         ${dialect.localDay(column(time), q.timeZone)} AS day,
+         ${amount ? cast(column(amount), "float") : cast(null, "float")} AS amount
+  FROM ${ident(mapping.schema, mapping.tables[logical].table)}
+  WHERE ${column(time)} >= ${from} AND ${column(time)} < ${cutoff} AND ${column(idColumn)} IS NOT NULL`;
+  };
+  const parts = [rows("transactions", "customer_id", "occurred_at", "amount")];
+  if (q.available.has("customers"))
+    parts.push(
+      rows("customers", "customer_id", "created_at", null),
+      rows("customers", "referred_by", "created_at", null),
+    );
+  if (q.available.has("events")) parts.push(rows("events", "customer_id", "occurred_at", null));
+  return sql`SELECT customer_id, day, ${cast(sql`COUNT(*)`, "float")} AS row_count, ${cast(sql`SUM(amount)`, "float")} AS amount_sum
+FROM (${join(parts, "\nUNION ALL\n")}) AS r
+GROUP BY customer_id, day`;
 }
 
 /** Ids of customers with a row in [since, cut-off): a purchase, a sign-up, a referral made, an event. */

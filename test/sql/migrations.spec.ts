@@ -83,6 +83,7 @@ describe.each(stores)("migrations on $label", ({ open }) => {
       "stage_day_count",
       "stage_spell",
       "state_pointer",
+      "state_recent_activity",
       "state_refresh",
     ]);
   });

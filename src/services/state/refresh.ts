@@ -2,19 +2,15 @@
 // stage history and state on the state day worked out in TypeScript (lifecycle/stage-history.ts), the
 // rows loaded with COPY under a new generation, and the pointer moved to it in one transaction; memory
 // stays bounded (customers stream through a batch at a time; the embedded DuckDB is read in customer id
-// ranges, services/customer-ranges.ts). Incremental: only the customers with rows since the last state
-// day less a lateness window, and those whose next change day has come, worked out again and replaced
-// in place, in one transaction with the day counts and the pointer. Either way readers keep the previous
+// ranges, services/customer-ranges.ts). Incremental: only the customers with new rows since the last
+// state day or late ones within the lateness window (found by comparing rows per customer and day with
+// those counted at the last refresh, recent-activity.ts), and those whose next change day has come, worked
+// out again and replaced in place, in one transaction with the day counts and the pointer. Either way readers keep the previous
 // state until the commit; a refresh that fails or is killed leaves it serving, and its rows go.
 import { createHash } from "node:crypto";
 import { activityDays, FeatureAccumulator, type ActivityRow } from "../../lifecycle/activity.ts";
 import { addDays, asOfCutoff, dayNumber, dayOfNumber, startOfDay } from "../../lifecycle/calendar.ts";
-import {
-  activityAuditSql,
-  activitySql,
-  changedCustomerIdsSql,
-  type ActivityQuery,
-} from "../../lifecycle/features-sql.ts";
+import { activityAuditSql, activitySql, recentActivitySql, type ActivityQuery } from "../../lifecycle/features-sql.ts";
 import { customerHistory, extendedHistory, StageClock, type CustomerHistory } from "../../lifecycle/stage-history.ts";
 import type { PurchaseModelKind } from "../../lifecycle/clv/predict.ts";
 import { customerRanges } from "../customer-ranges.ts";
@@ -40,6 +36,7 @@ import {
   type StateTables,
 } from "./state-tables.ts";
 import { STATE_CLV_DEFAULTS, writeClv, type ClvFitter } from "./state-clv.ts";
+import { lateCustomers, recentActivityOf, type RecentActivity } from "./recent-activity.ts";
 
 /** The advisory lock key of refreshes ("CLMR"): one refresh at a time across instances. */
 export const REFRESH_LOCK = 0x434c4d52;
@@ -54,6 +51,9 @@ const RANGES_PER_EXPORT_RANGE = 8;
 
 /** Customers an incremental refresh carries on, or reads by their ids, per batch. */
 const DUE_PER_BATCH = 5_000;
+
+/** The most changed customers an incremental refresh names in one query's id list (one array parameter). */
+const MAX_LISTED_IDS = 100_000;
 
 /** Customers whose rows are loaded per COPY. */
 const CUSTOMERS_PER_BATCH = 5_000;
@@ -351,13 +351,25 @@ export class StateRefresher {
     try {
       const tally: Tally = { customers: 0, bytesEstimated: lifecycle.warehouse.estimateBytes ? 0 : null };
       const audit = await this.audit(stateDay, warnings, tally, options.signal);
+      // The window the next refresh compares: an incremental one asks from its watermark, which is earlier.
+      const windowStart = addDays(stateDay, 1 - this.policy.latenessDays);
+      const recent = await this.recentActivity(stateDay, watermark ?? startOfDay(windowStart, lifecycle.timeZone), {
+        tally,
+        signal: options.signal,
+      });
       const outcome =
         reason === null
-          ? await this.incremental(generation, pointer!, stateDay, watermark!, options, tally)
+          ? await this.incremental(generation, pointer!, stateDay, watermark!, recent, options, tally)
           : await this.full(generation, stateDay, options, tally);
       let record = { ...outcome.record, ...audit, warnings, customers: 0, bytesEstimated: tally.bytesEstimated };
       await tables.sql.transaction(async (tx) => {
         await outcome.write(tx);
+        const kept = dayNumber(windowStart);
+        await tables.replaceRecentActivity(
+          tx,
+          outcome.rowsGeneration,
+          recent.filter((r) => r.day >= kept),
+        );
         await tables.writeRfm(tx, outcome.rowsGeneration, stateDay);
         const clv = await this.writeClv(tx, outcome.rowsGeneration, stateDay, options.signal);
         if (clv.warning) warnings.push(clv.warning);
@@ -456,27 +468,39 @@ export class StateRefresher {
   }
 
   /**
-   * The changed customers' activity queries as lists of their ids, when there are fewer lists than id
-   * ranges: an embedded warehouse read in ranges scans its tables once per query, and a few changed
-   * customers (1% of a million: two lists against 64 ranges) need not cost a scan per range. Undefined
-   * when the ranges are fewer.
+   * Rows per customer and day from `since` to the cut-off (recentActivitySql): what finds the customers
+   * with late rows at the next refresh (recent-activity.ts), and at an incremental one, now.
    */
-  private async changedByIds(
-    query: ActivityQuery,
-    watermark: Date,
-    ranges: number,
-    options: RefreshOptions,
-    tally: Tally,
-  ): Promise<ActivityQuery[] | undefined> {
-    const text = changedCustomerIdsSql(query, watermark);
-    const queryOptions = { label: "state_changed", cache: false, signal: options.signal };
-    await this.estimate(text, queryOptions, tally);
-    const rows = await this.lifecycle.warehouse.query<{ customer_id: string }>(text, queryOptions);
-    if (Math.ceil(rows.length / DUE_PER_BATCH) >= ranges) return undefined;
-    const ids = rows.map((r) => String(r.customer_id));
-    return Array.from({ length: Math.ceil(ids.length / DUE_PER_BATCH) }, (_, i) => ({
+  private async recentActivity(
+    stateDay: string,
+    since: Date,
+    { tally, signal }: { tally: Tally; signal?: AbortSignal },
+  ): Promise<RecentActivity[]> {
+    const text = recentActivitySql(this.activityQuery(stateDay), since);
+    const options = { label: "state_recent", cache: false, signal, batchRows: 10_000 };
+    await this.estimate(text, options, tally);
+    const out: RecentActivity[] = [];
+    for await (const batch of this.lifecycle.warehouse.stream<Record<string, unknown>>(text, options))
+      for (const row of batch) {
+        const r = recentActivityOf(row);
+        if (r) out.push(r);
+      }
+    return out;
+  }
+
+  /**
+   * The changed customers' activity queries as lists of their ids: one list where the warehouse is read
+   * in one range (a list is one array parameter), else when the lists are fewer than the id ranges (an
+   * embedded warehouse read in ranges scans its tables once per query, and a few changed customers — 1%
+   * of a million: two lists against 64 ranges — need not cost a scan per range). Undefined otherwise.
+   */
+  private changedByIds(query: ActivityQuery, ids: readonly string[], ranges: number): ActivityQuery[] | undefined {
+    const sorted = [...ids].sort();
+    if (ranges <= 1) return sorted.length <= MAX_LISTED_IDS ? [{ ...query, customerIds: sorted }] : undefined;
+    if (Math.ceil(sorted.length / DUE_PER_BATCH) >= ranges) return undefined;
+    return Array.from({ length: Math.ceil(sorted.length / DUE_PER_BATCH) }, (_, i) => ({
       ...query,
-      customerIds: ids.slice(i * DUE_PER_BATCH, (i + 1) * DUE_PER_BATCH),
+      customerIds: sorted.slice(i * DUE_PER_BATCH, (i + 1) * DUE_PER_BATCH),
     }));
   }
 
@@ -616,8 +640,8 @@ export class StateRefresher {
   }
 
   /**
-   * The customers with rows since `watermark` and those whose next change day has come, worked out
-   * again and replaced in the served rows; everyone else's state stands (their stage cannot change
+   * The customers whose rows since `watermark` differ from those counted at the last refresh (`recent`
+   * against the kept counts) and those whose next change day has come, worked out again and replaced in the served rows; everyone else's state stands (their stage cannot change
    * before their next change day, and their features on the new day follow from the stored ones).
    */
   private async incremental(
@@ -625,6 +649,7 @@ export class StateRefresher {
     pointer: PublishedState,
     stateDay: string,
     watermark: Date,
+    recent: readonly RecentActivity[],
     options: RefreshOptions,
     tally: Tally,
   ) {
@@ -649,13 +674,16 @@ export class StateRefresher {
       rowsRead += r.rowsRead;
       if (r.dataThrough !== null) dataThrough = Math.max(dataThrough ?? -Infinity, r.dataThrough);
     };
-    // In the same id ranges as a full refresh (the changed customers' histories sorted a range at a time),
-    // or by lists of their ids when those are fewer queries.
+    // The customers whose rows in the window differ from those kept at the last refresh: by lists of
+    // their ids, or (too many to list) everyone with a row in the window, in the id ranges of a full one.
+    const windowStart = dayNumber(pointer.stateDay) + 1 - this.policy.latenessDays;
+    const late = lateCustomers(await tables.recentActivity(rowsGeneration), recent, windowStart);
     const ranges = await this.ranges(options);
-    await read(
-      (ranges.length > 1 ? await this.changedByIds(query, watermark, ranges.length, options, tally) : undefined) ??
-        ranges.map((customerRange) => ({ ...query, changedSince: watermark, customerRange })),
-    );
+    if (late.size > 0)
+      await read(
+        this.changedByIds(query, [...late], ranges.length) ??
+          ranges.map((customerRange) => ({ ...query, changedSince: watermark, customerRange })),
+      );
     const due = (await tables.dueCustomers(rowsGeneration, stateDay)).filter((id) => !written.has(id));
     for (let i = 0; i < due.length; i += DUE_PER_BATCH) {
       const ids = due.slice(i, i + DUE_PER_BATCH);

@@ -16,6 +16,7 @@ import type { CustomerHistory, StageSpell } from "../../lifecycle/stage-history.
 import { monetaryKeySql, quintileSql } from "../../lifecycle/rfm.ts";
 import { cast, ident, integer, join, sql } from "../../sql/sql.ts";
 import type { StoredClv } from "./state-clv.ts";
+import { recentFingerprint, recentKey, type RecentActivity } from "./recent-activity.ts";
 
 /** What is being served: the pointer row. */
 export interface PublishedState {
@@ -289,6 +290,42 @@ export class StateTables {
   }
 
   /**
+   * The rows per customer and day kept with a rows generation (the lateness window of its state day),
+   * keyed by `recentKey`; values `recentFingerprint`.
+   */
+  async recentActivity(rowsGeneration: number): Promise<Map<string, string>> {
+    const rows = await this.sql.query<{ customer_id: string; day: unknown; row_count: number; amount_sum: unknown }>(
+      `SELECT customer_id, day, row_count, amount_sum FROM state_recent_activity WHERE rows_generation = $1`,
+      [rowsGeneration],
+    );
+    return new Map(
+      rows.map((r) => [
+        recentKey(r.customer_id, dayNumber(date(r.day)!)),
+        recentFingerprint(Number(r.row_count), r.amount_sum === null ? null : Number(r.amount_sum)),
+      ]),
+    );
+  }
+
+  /** Replaces the rows per customer and day kept with a rows generation (inside the publishing transaction). */
+  async replaceRecentActivity(
+    session: AppSqlSession,
+    rowsGeneration: number,
+    rows: readonly RecentActivity[],
+  ): Promise<void> {
+    await session.query(`DELETE FROM state_recent_activity WHERE rows_generation = $1`, [rowsGeneration]);
+    await session.copyRows(
+      "state_recent_activity",
+      ["rows_generation", "customer_id", "day", "row_count", "amount_sum"],
+      (async function* () {
+        for (let i = 0; i < rows.length; i += 10_000)
+          yield rows
+            .slice(i, i + 10_000)
+            .map((r) => [rowsGeneration, r.customerId, dayOfNumber(r.day), r.rowCount, r.amountSum]);
+      })(),
+    );
+  }
+
+  /**
    * Some customers' stored rows and spells (oldest first, days as day numbers) under a rows generation:
    * what carries a history on without reading the warehouse.
    */
@@ -551,7 +588,14 @@ FROM (SELECT customer_id, ${cast(stateDay, "date")} - last_purchase_date AS rece
 
   /** Removes rows no published state reads: those of refreshes that failed or were killed. */
   async dropUnpublishedRows(): Promise<void> {
-    for (const table of ["customer_state", "customer_rfm", "customer_clv", "stage_spell", "stage_day_count"]) {
+    for (const table of [
+      "customer_state",
+      "customer_rfm",
+      "customer_clv",
+      "stage_spell",
+      "stage_day_count",
+      "state_recent_activity",
+    ]) {
       await this.sql.query(
         `DELETE FROM ${table} WHERE rows_generation <> COALESCE((SELECT rows_generation FROM state_pointer WHERE id = 1), -1)`,
       );
