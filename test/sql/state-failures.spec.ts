@@ -74,6 +74,24 @@ describe("state refresh failures and bad input", () => {
     expect(rows[0]!.n).toBe(0);
   });
 
+  it("records the time a refresh finished, its publishing transaction included", async () => {
+    const lifecycle = await LifecycleService.open(warehouse, defaultStageModel(), "UTC");
+    const tables = new StateTables(appDb.sql);
+    // The fit runs inside the publishing transaction: a slow one must show in the recorded duration.
+    const slow = new StateRefresher(lifecycle, tables, undefined, {
+      model: "BG_NBD",
+      fit: async () => {
+        await new Promise((resolve) => setTimeout(resolve, 400));
+        throw new Error("slow and failing");
+      },
+    });
+    const outcome = (await slow.refresh({ stateDay: DAY, full: true }))!;
+    const last = (await tables.lastRefresh())!;
+    expect(last.generation).toBe(outcome.generation);
+    expect(last.finishedAt!.getTime() - last.startedAt.getTime()).toBeGreaterThanOrEqual(400);
+    expect((await tables.pointer())!.publishedAt.getTime()).toBeGreaterThanOrEqual(last.startedAt.getTime() + 400);
+  });
+
   it("fails a refresh whose warehouse fails midway, and keeps the previous state serving", async () => {
     const lifecycle = await LifecycleService.open(warehouse, defaultStageModel(), "UTC");
     const tables = new StateTables(appDb.sql);

@@ -621,7 +621,7 @@ FROM (SELECT customer_id, ${cast(stateDay, "date")} - last_purchase_date AS rece
 
   async failRefresh(generation: number, error: string, warnings: readonly string[]): Promise<void> {
     await this.sql.query(
-      `UPDATE state_refresh SET finished_at = now(), error = $2, warnings = $3 WHERE generation = $1`,
+      `UPDATE state_refresh SET finished_at = clock_timestamp(), error = $2, warnings = $3 WHERE generation = $1`,
       [generation, error.slice(0, 2_000), JSON.stringify(warnings)],
     );
   }
@@ -640,7 +640,7 @@ FROM (SELECT customer_id, ${cast(stateDay, "date")} - last_purchase_date AS rece
   ): Promise<void> {
     await session.query(
       `INSERT INTO state_pointer (id, generation, rows_generation, state_day, data_through, model_hash, stage_keys, clv, published_at)
-       VALUES (1, $1, $2, $3, $4, $5, $6, $7, now())
+       VALUES (1, $1, $2, $3, $4, $5, $6, $7, clock_timestamp())
        ON CONFLICT (id) DO UPDATE SET generation = EXCLUDED.generation, rows_generation = EXCLUDED.rows_generation,
          state_day = EXCLUDED.state_day, data_through = EXCLUDED.data_through, model_hash = EXCLUDED.model_hash,
          stage_keys = EXCLUDED.stage_keys, clv = EXCLUDED.clv, published_at = EXCLUDED.published_at`,
@@ -655,7 +655,7 @@ FROM (SELECT customer_id, ${cast(stateDay, "date")} - last_purchase_date AS rece
       ],
     );
     await session.query(
-      `UPDATE state_refresh SET finished_at = now(), published = true, data_through = $2, rows_read = $3, customers = $4,
+      `UPDATE state_refresh SET finished_at = clock_timestamp(), published = true, data_through = $2, rows_read = $3, customers = $4,
          changed_customers = $5, future_rows = $6, null_id_rows = $7, warnings = $8, bytes_estimated = $9
        WHERE generation = $1`,
       [
