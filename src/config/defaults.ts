@@ -52,3 +52,12 @@ export const DEFAULT_FULL_EVERY_DAYS = 7;
 
 /** CLM_STATE_WRITEBACK_TABLE's default: the table each refresh writes the state into, for BI tools to join. */
 export const DEFAULT_WRITEBACK_TABLE = "clm_customer_state";
+
+/**
+ * CLM_WEBHOOKS_RETRY_HOURS' default: a webhook endpoint failing this long is disabled (Stripe and the
+ * Standard Webhooks guidance retry for about three days).
+ */
+export const DEFAULT_WEBHOOK_RETRY_HOURS = 72;
+
+/** CLM_WEBHOOKS_TIMEOUT_MS' default: a receiver that has not answered by then has failed that attempt. */
+export const DEFAULT_WEBHOOK_TIMEOUT_MS = 10_000;

@@ -11,6 +11,8 @@ import {
   DEFAULT_CACHE_SETTINGS,
   DEFAULT_FULL_EVERY_DAYS,
   DEFAULT_WRITEBACK_TABLE,
+  DEFAULT_WEBHOOK_RETRY_HOURS,
+  DEFAULT_WEBHOOK_TIMEOUT_MS,
   DEFAULT_KEY_CACHE_SECONDS,
   DEFAULT_LATENESS_DAYS,
   DEFAULT_QUERIES_PER_REQUEST,
@@ -167,6 +169,11 @@ const envSchema = z
       unset,
       z.string().regex(/^\d+$/, "must be a whole number of minutes (0: no schedule)").default("0").transform(Number),
     ),
+    CLM_WEBHOOKS: z.preprocess(unset, flag.default(true)),
+    CLM_WEBHOOKS_ALLOW_LOOPBACK: z.preprocess(unset, flag.default(false)),
+    CLM_WEBHOOKS_ALLOW_PRIVATE: z.preprocess(unset, flag.default(false)),
+    CLM_WEBHOOKS_RETRY_HOURS: z.preprocess(unset, positiveInt("hours").default(DEFAULT_WEBHOOK_RETRY_HOURS)),
+    CLM_WEBHOOKS_TIMEOUT_MS: z.preprocess(unset, positiveInt("milliseconds").default(DEFAULT_WEBHOOK_TIMEOUT_MS)),
     CLM_RATE_LIMIT_PER_MINUTE: z.preprocess(
       unset,
       z.string().regex(/^\d+$/, "must be a whole number (0: no limit)").default("6000").transform(Number),
@@ -290,6 +297,15 @@ export interface AppConfig {
     readonly clvModel: "BG_NBD" | "PARETO_NBD" | null;
     /** The warehouse table each refresh writes the state into (CLM_STATE_WRITEBACK=1); null: none. */
     readonly writebackTable: string | null;
+  };
+  /** Webhook delivery (services/events/): whether this server runs the delivery worker, and where it may post. */
+  readonly webhooks: {
+    readonly deliver: boolean;
+    readonly allowLoopback: boolean;
+    readonly allowPrivate: boolean;
+    /** How long an endpoint may keep failing before it is disabled. */
+    readonly retryHours: number;
+    readonly timeoutMs: number;
   };
   /** Requests per minute per API key (or per address without one); 0: no limit. */
   readonly rateLimitPerMinute: number;
@@ -437,6 +453,13 @@ export function loadEnv(
       fullEveryDays: env.CLM_STATE_FULL_EVERY_DAYS,
       clvModel: env.CLM_STATE_CLV === "off" ? null : env.CLM_STATE_CLV,
       writebackTable: env.CLM_STATE_WRITEBACK ? env.CLM_STATE_WRITEBACK_TABLE : null,
+    }),
+    webhooks: Object.freeze({
+      deliver: env.CLM_WEBHOOKS,
+      allowLoopback: env.CLM_WEBHOOKS_ALLOW_LOOPBACK,
+      allowPrivate: env.CLM_WEBHOOKS_ALLOW_PRIVATE,
+      retryHours: env.CLM_WEBHOOKS_RETRY_HOURS,
+      timeoutMs: env.CLM_WEBHOOKS_TIMEOUT_MS,
     }),
     rateLimitPerMinute: env.CLM_RATE_LIMIT_PER_MINUTE,
     keyCacheSeconds: env.CLM_KEY_CACHE_SECONDS,

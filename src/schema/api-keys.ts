@@ -3,10 +3,7 @@
 import type { ApiKeyInfo } from "../auth/api-key.ts";
 import { hasExpired, KeyStore, LABEL_MAX } from "../auth/keys.ts";
 import type { RequestContext } from "./context.ts";
-import { builder } from "./builder.ts";
-
-/** Key management needs an admin, whatever the root type asks of its other fields. */
-const ADMIN_ONLY = { authScopes: { admin: true }, skipTypeScopes: true } as const;
+import { ADMIN_ONLY, builder } from "./builder.ts";
 
 const ADMIN_NOTE = "Admins only (others get FORBIDDEN, requests without a valid key UNAUTHENTICATED).";
 

@@ -115,6 +115,9 @@ builder.queryType({
   authScopes: { viewer: true },
 });
 
+/** A field only admins may use, whatever its root type asks of the others (API keys, webhooks). */
+export const ADMIN_ONLY = { authScopes: { admin: true }, skipTypeScopes: true } as const;
+
 // Changing saved state needs an analyst (admins included).
 builder.mutationType({
   description: "Changes to the app's saved state; each runs in one transaction.",

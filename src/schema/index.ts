@@ -14,5 +14,6 @@ import "./cohorts.ts";
 import "./funnel.ts";
 import "./api-keys.ts";
 import "./state-store.ts";
+import "./events.ts";
 
 export const schema = builder.toSchema({ sortSchema: true });

@@ -14,6 +14,7 @@ import { generateDemoData } from "../demo/generate.ts";
 import { RfmSegments } from "../lifecycle/rfm.ts";
 import { createAppServices, type AppServiceInputs, type AppServices } from "../services/app-services.ts";
 import { RefreshSchedule } from "../services/state/schedule.ts";
+import { DELIVERY_DEFAULTS, WebhookDelivery } from "../services/events/webhook-delivery.ts";
 import { FitPool } from "../services/fit-pool.ts";
 import { availableTables } from "../services/lifecycle/service.ts";
 import type { SegmentDatabase } from "../services/segment-store.ts";
@@ -64,7 +65,14 @@ export async function openAppServices(
     log,
     fitWorkers,
     state,
-  }: { prisma: SegmentDatabase; log: Logger; fitWorkers?: number; state?: AppServiceInputs["state"] },
+    webhookTargets,
+  }: {
+    prisma: SegmentDatabase;
+    log: Logger;
+    fitWorkers?: number;
+    state?: AppServiceInputs["state"];
+    webhookTargets?: AppServiceInputs["webhookTargets"];
+  },
 ): Promise<AppServices> {
   const statuses = await warehouse.tableStatus().catch((error) => {
     throw new StartupError(`warehouse (${kind}) cannot be reached: ${(error as Error).message}`, { cause: error });
@@ -84,6 +92,7 @@ export async function openAppServices(
     interestEvents,
     fitPool: new FitPool(fitWorkers),
     state,
+    webhookTargets,
   });
 }
 
@@ -158,8 +167,26 @@ export async function openServices(config: AppConfig, log: Logger): Promise<Serv
         clvModel: config.state.clvModel,
         writebackTable: config.state.writebackTable,
       },
+      webhookTargets: config.webhooks,
     });
     opened.push(services);
+    // One instance delivers at a time (the delivery lock); every instance runs the worker to take over.
+    const delivery = config.webhooks.deliver
+      ? new WebhookDelivery(
+          async () => appDb.sql,
+          {
+            ...DELIVERY_DEFAULTS,
+            policy: config.webhooks,
+            retryWindowMs: config.webhooks.retryHours * 3_600_000,
+            timeoutMs: config.webhooks.timeoutMs,
+          },
+          log,
+        )
+      : undefined;
+    if (delivery) {
+      delivery.start();
+      opened.push({ close: () => delivery.stop() });
+    }
     const demo = config.warehouse.kind === "duckdb" && config.warehouse.demo;
     if (config.state.mode !== "off" && (demo || config.state.refreshMinutes > 0)) {
       const schedule = new RefreshSchedule(services.state, {
@@ -167,6 +194,7 @@ export async function openServices(config: AppConfig, log: Logger): Promise<Serv
         atStart: true,
         log,
         metrics,
+        onPublished: () => delivery?.poke(),
       });
       schedule.start();
       opened.push({ close: () => schedule.stop() });

@@ -20,6 +20,9 @@ import { MetricsService } from "./metrics.ts";
 import { SegmentStore, type SegmentDatabase } from "./segment-store.ts";
 import { SegmentService } from "./segments.ts";
 import type { AppSql } from "../appdb/app-sql.ts";
+import { eventsAfter, type EventFilter, type LifecycleEvent } from "./events/outbox.ts";
+import { WebhookEndpoints } from "./events/webhooks.ts";
+import type { TargetPolicy } from "./events/webhook-targets.ts";
 import type { RefreshPolicy } from "./state/refresh.ts";
 import { StateStore, type StateMode } from "./state/state-store.ts";
 
@@ -53,6 +56,14 @@ export interface AppServiceInputs {
     /** The warehouse table each refresh writes the state into (none: null or absent). */
     readonly writebackTable?: string | null;
   };
+  /** Where webhooks may post (default: public https addresses only). */
+  readonly webhookTargets?: TargetPolicy;
+}
+
+export interface EventServices {
+  /** Events after a position of the outbox, oldest first. */
+  feed(after: bigint, limit: number, filter?: EventFilter): Promise<LifecycleEvent[]>;
+  readonly endpoints: WebhookEndpoints;
 }
 
 export interface AppServices {
@@ -72,6 +83,8 @@ export interface AppServices {
   readonly funnel: FunnelService;
   /** Per-customer state and stage history kept in the app database, refreshed off the request path. */
   readonly state: StateStore;
+  /** Lifecycle events: the outbox the refreshes write, and the webhook endpoints it is delivered to. */
+  readonly events: EventServices;
   /** The lifecycle as one request sees it: loaders that batch and remember the request's lookups. */
   forRequest(): LifecycleRequest<LifecycleService>;
   /** Ends the fit workers; the warehouse and the app database belong to whoever opened them. */
@@ -100,9 +113,20 @@ export function createAppServices(inputs: AppServiceInputs): AppServices {
       writebackTable: inputs.state?.writebackTable ?? undefined,
     },
   );
+  const appSql =
+    inputs.state?.sql ?? (() => Promise.reject(new Error("this process has no app database for lifecycle events")));
+  const events: EventServices = {
+    feed: async (after, limit, filter) => eventsAfter(await appSql(), after, limit, filter),
+    endpoints: new WebhookEndpoints(
+      appSql,
+      inputs.webhookTargets ?? { allowLoopback: false, allowPrivate: false },
+      lifecycle.model.stages.map((s) => s.key),
+    ),
+  };
   return {
     warehouse,
     log,
+    events,
     lifecycle,
     segmentStore,
     segments,

@@ -78,6 +78,7 @@ describe.each(stores)("migrations on $label", ({ open }) => {
       "customer_clv",
       "customer_rfm",
       "customer_state",
+      "lifecycle_event",
       "segment",
       "segment_version",
       "stage_day_count",
@@ -85,6 +86,8 @@ describe.each(stores)("migrations on $label", ({ open }) => {
       "state_pointer",
       "state_recent_activity",
       "state_refresh",
+      "webhook_attempt",
+      "webhook_endpoint",
     ]);
   });
 

@@ -2,7 +2,9 @@
 // the warehouse over several refreshes at random cadences (the same day again, a day later, weeks
 // later), some rows late but inside the lateness window, some dated after the state day, on every
 // warehouse with the app database of the run. Compared: every customer's state (features, stage,
-// furthest stage, the day they entered it, the next change day), every stage spell and the day counts.
+// furthest stage, the day they entered it, the next change day), every stage spell and the day counts;
+// and the outbox each refresh writes: the stage changes of its window, each once.
+import { createHash } from "node:crypto";
 import fc from "fast-check";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import type { ContractRow } from "../../src/connectors/connector.ts";
@@ -143,6 +145,40 @@ async function snapshot(tables: StateTables, stateDay: string) {
   return { stateDay: pointer.stateDay, dataThrough: pointer.dataThrough, states, spells, counts, rfm };
 }
 
+/** The outbox's events: id → [customer, day, from, to]. */
+async function outboxIds(tables: StateTables): Promise<Map<string, unknown[]>> {
+  const rows = await tables.sql.query(
+    `SELECT id, customer_id, day::text AS day, from_stage, to_stage FROM lifecycle_event WHERE type = 'stage.changed'`,
+  );
+  return new Map(rows.map((r) => [String(r.id), [r.customer_id, r.day, r.from_stage, r.to_stage]]));
+}
+
+/**
+ * The stage changes of the served history on days in [from, to], worked out here from its spells: a
+ * spell whose stage differs from the one before it (or with none before) starts a change. Keyed by the
+ * outbox's id (the md5 of customer, day, from and to), so the ids are checked too.
+ */
+async function changesIn(tables: StateTables, model: StageModel, from: string, to: string) {
+  const pointer = (await tables.pointer())!;
+  const spells = await tables.sql.query(
+    `SELECT customer_id, from_day::text AS from_day, stage FROM stage_spell WHERE rows_generation = $1 ORDER BY customer_id, from_day`,
+    [pointer.rowsGeneration],
+  );
+  const keys = model.stages.map((s) => s.key);
+  const changes = new Map<string, unknown[]>();
+  spells.forEach((spell, i) => {
+    const previous = spells[i - 1]?.customer_id === spell.customer_id ? spells[i - 1] : undefined;
+    const day = String(spell.from_day);
+    if (day < from || day > to || previous?.stage === spell.stage) return;
+    const [fromKey, toKey] = [previous ? keys[Number(previous.stage)]! : null, keys[Number(spell.stage)]!];
+    const hash = createHash("md5")
+      .update(`${spell.customer_id}|${day}|${fromKey ?? ""}|${toKey}`)
+      .digest("hex");
+    changes.set(`evt_${hash.slice(0, 24)}`, [spell.customer_id, day, fromKey, toKey]);
+  });
+  return changes;
+}
+
 describe.each(testWarehouses())("incremental state refreshes on $label", (factory) => {
   incrementalSuite(() => factory);
 });
@@ -187,18 +223,31 @@ function incrementalSuite(factory: () => WarehouseFactory): void {
       await fc.assert(
         fc.asyncProperty(shop, async (s) => {
           await warehouse.createTables({ replace: true });
+          await appDb.sql.query(`DELETE FROM lifecycle_event`);
           for (const [i, day] of s.days.entries()) {
             for (const [table, rows] of Object.entries(arriving(s, i)))
               if (rows.length > 0) await warehouse.append(table as LogicalTable, rows);
+            const before = await outboxIds(tables);
             const outcome = (await refresher.refresh({ stateDay: day, full: i === 0 }))!;
             expect(outcome.kind).toBe(i === 0 ? "full" : "incremental");
             expect(outcome.futureRows).toBeGreaterThanOrEqual(0);
+            // The outbox: the first state is the baseline; each later refresh adds the history's stage
+            // changes on the days from the lateness window of the state before to its own, once each.
+            const expected =
+              i === 0 ? new Map() : await changesIn(tables, model, addDays(s.days[i - 1]!, 1 - LATENESS_DAYS), day);
+            const after = await outboxIds(tables);
+            for (const [id, change] of expected) expect(after.get(id), id).toEqual(change);
+            const added = [...after.keys()].filter((id) => !before.has(id));
+            expect(added.sort()).toEqual([...expected.keys()].filter((id) => !before.has(id)).sort());
+            expect(outcome.events).toBe(added.length);
           }
           const last = s.days.at(-1)!;
           const incremental = await snapshot(tables, last);
           const full = (await refresher.refresh({ stateDay: last, full: true }))!;
           expect(full.kind).toBe("full");
           expect(incremental).toEqual(await snapshot(tables, last));
+          // The rebuild finds the same changes: none is written twice.
+          expect(full.events).toBe(0);
           // And the rows dated after the last state day were counted, not read.
           const later = [...s.transactions, ...s.customers, ...s.events].filter(
             ([, a]) => instantOf(a, s.days) >= asOfCutoff(last, ZONE).getTime(),

@@ -37,6 +37,7 @@ import {
 } from "./state-tables.ts";
 import { STATE_CLV_DEFAULTS, writeClv, type ClvFitter } from "./state-clv.ts";
 import { lateCustomers, recentActivityOf, type RecentActivity } from "./recent-activity.ts";
+import { recordStageChanges } from "../events/outbox.ts";
 
 /** The advisory lock key of refreshes ("CLMR"): one refresh at a time across instances. */
 export const REFRESH_LOCK = 0x434c4d52;
@@ -105,6 +106,8 @@ export interface RefreshOutcome {
   readonly reason: string | null;
   /** The writeback after it (null: none asked for, or it failed, with a warning saying why). */
   readonly writeback: WritebackOutcome | null;
+  /** Lifecycle events it wrote to the outbox (services/events/outbox.ts). */
+  readonly events: number;
 }
 
 export interface RefreshPolicy {
@@ -361,6 +364,7 @@ export class StateRefresher {
         reason === null
           ? await this.incremental(generation, pointer!, stateDay, watermark!, recent, options, tally)
           : await this.full(generation, stateDay, options, tally);
+      let events = 0;
       let record = { ...outcome.record, ...audit, warnings, customers: 0, bytesEstimated: tally.bytesEstimated };
       await tables.sql.transaction(async (tx) => {
         await outcome.write(tx);
@@ -370,6 +374,15 @@ export class StateRefresher {
           outcome.rowsGeneration,
           recent.filter((r) => r.day >= kept),
         );
+        // The first state is the baseline: changes are those after the state served before.
+        if (pointer)
+          events = await recordStageChanges(tx, {
+            generation,
+            rowsGeneration: outcome.rowsGeneration,
+            fromDay: dayNumber(pointer.stateDay) + 1 - this.policy.latenessDays,
+            toDay: dayNumber(stateDay),
+            stageKeys: lifecycle.model.stages.map((s) => s.key),
+          });
         await tables.writeRfm(tx, outcome.rowsGeneration, stateDay);
         const clv = await this.writeClv(tx, outcome.rowsGeneration, stateDay, options.signal);
         if (clv.warning) warnings.push(clv.warning);
@@ -398,6 +411,7 @@ export class StateRefresher {
       const writeback = await this.afterPublish(generation, warnings, options.afterPublish);
       return {
         writeback,
+        events,
         generation,
         kind: reason === null ? "incremental" : "full",
         reason,

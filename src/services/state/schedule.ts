@@ -25,6 +25,8 @@ export class RefreshSchedule {
       readonly atStart: boolean;
       readonly log: Logger;
       readonly metrics?: ServerMetrics;
+      /** Called after each refresh this instance publishes (the webhook worker looks at the outbox then). */
+      readonly onPublished?: () => void;
       /** The retry waits (tests shorten them). */
       readonly retryFirstMs?: number;
       readonly retryMaxMs?: number;
@@ -63,6 +65,7 @@ export class RefreshSchedule {
         metrics?.stateGeneration.set(outcome.generation);
         const { warnings, ...figures } = outcome;
         log.info({ ...figures, warnings: warnings.length > 0 ? warnings : undefined }, "state refresh published");
+        this.options.onPublished?.();
       }
       if (everyMinutes > 0) this.after(everyMinutes * 60_000);
     } catch (error) {

@@ -1,0 +1,132 @@
+// The outbox of lifecycle events. A refresh writes the stage changes it found into lifecycle_event in
+// the transaction that publishes its generation, so an event exists exactly when the state that shows
+// it is served; webhooks, subscriptions and `clm events tail` read the table by position.
+//
+// Which changes: the stage history (stage_spell) holds the exact day of each one. A refresh writes every
+// change on a day from the lateness window of the previous state day to the new state day: the days it
+// may have learnt something about. A change it finds again has the same id (customer, day, from, to)
+// and is not written twice; a change a late row would now place differently is not taken back (events
+// say what the state showed when they were written). The first state of all writes none: it is the
+// baseline, not a change.
+import type { AppSqlSession } from "../../appdb/app-sql.ts";
+import { dayOfNumber } from "../../lifecycle/calendar.ts";
+
+export const EVENT_TYPES = ["stage.changed"] as const;
+export type LifecycleEventType = (typeof EVENT_TYPES)[number];
+
+export interface LifecycleEvent {
+  /** Order of the feed: later events have larger positions. */
+  readonly position: bigint;
+  /** Stable across refreshes: what receivers deduplicate by. */
+  readonly id: string;
+  readonly type: LifecycleEventType;
+  readonly customerId: string;
+  /** The first day in the new stage. */
+  readonly day: string;
+  readonly fromStage: string | null;
+  readonly toStage: string | null;
+  readonly generation: number;
+  readonly createdAt: Date;
+}
+
+export interface StageChangeWindow {
+  /** The refresh publishing. */
+  readonly generation: number;
+  /** The rows its history is in. */
+  readonly rowsGeneration: number;
+  /** First and last day (day numbers) whose changes are written. */
+  readonly fromDay: number;
+  readonly toDay: number;
+  /** Stage keys by the stage index the history stores. */
+  readonly stageKeys: readonly string[];
+}
+
+/**
+ * Writes the stage changes of the history on days in the window (inside the publishing transaction);
+ * returns how many were new.
+ */
+export async function recordStageChanges(session: AppSqlSession, w: StageChangeWindow): Promise<number> {
+  if (w.fromDay > w.toDay) return 0;
+  // Only customers with a spell starting in the window are looked at (the index on (rows_generation,
+  // from_day)); the spell before it gives the stage they came from.
+  const [row] = await session.query<{ n: number }>(
+    `WITH moved AS (
+       SELECT DISTINCT customer_id FROM stage_spell
+       WHERE rows_generation = $1 AND from_day BETWEEN $2::date AND $3::date
+     ), changes AS (
+       SELECT s.customer_id, s.from_day, s.stage,
+              LAG(s.stage) OVER (PARTITION BY s.customer_id ORDER BY s.from_day) AS previous
+       FROM stage_spell s JOIN moved m ON m.customer_id = s.customer_id
+       WHERE s.rows_generation = $1 AND s.from_day <= $3::date
+     ), written AS (
+       INSERT INTO lifecycle_event (id, type, customer_id, day, from_stage, to_stage, generation)
+       SELECT 'evt_' || substr(md5(customer_id || '|' || from_day::text || '|' || COALESCE(from_key, '') || '|' || to_key), 1, 24),
+              'stage.changed', customer_id, from_day, from_key, to_key, $4
+       FROM (SELECT customer_id, from_day, ($5::text[])[previous + 1] AS from_key, ($5::text[])[stage + 1] AS to_key
+             FROM changes
+             WHERE from_day >= $2::date AND previous IS DISTINCT FROM stage) AS c
+       ORDER BY from_day, customer_id
+       ON CONFLICT (id) DO NOTHING
+       RETURNING 1
+     )
+     SELECT COUNT(*)::int AS n FROM written`,
+    [w.rowsGeneration, dayOfNumber(w.fromDay), dayOfNumber(w.toDay), w.generation, w.stageKeys],
+  );
+  return Number(row?.n ?? 0);
+}
+
+export interface EventFilter {
+  readonly types?: readonly LifecycleEventType[];
+  /** Only changes into these stages (keys). */
+  readonly toStages?: readonly string[];
+  readonly customerId?: string;
+}
+
+/** Events after a position, oldest first. */
+export async function eventsAfter(
+  sql: AppSqlSession,
+  after: bigint,
+  limit: number,
+  filter: EventFilter = {},
+): Promise<LifecycleEvent[]> {
+  const rows = await sql.query(
+    `SELECT position::text AS position, id, type, customer_id, day::text AS day, from_stage, to_stage, generation, created_at
+     FROM lifecycle_event
+     WHERE position > $1::bigint
+       AND ($2::text[] IS NULL OR type = ANY($2::text[]))
+       AND ($3::text[] IS NULL OR to_stage = ANY($3::text[]))
+       AND ($4::text IS NULL OR customer_id = $4::text)
+     ORDER BY lifecycle_event.position LIMIT $5`,
+    [after.toString(), filter.types ?? null, filter.toStages ?? null, filter.customerId ?? null, limit],
+  );
+  return rows.map(eventOf);
+}
+
+/** The position of the last event before `time` (replay from a point in time starts after it); 0 when none. */
+export async function positionBefore(sql: AppSqlSession, time: Date): Promise<bigint> {
+  const [row] = await sql.query<{ p: string | null }>(
+    `SELECT MAX(position)::text AS p FROM lifecycle_event WHERE created_at < $1`,
+    [time],
+  );
+  return BigInt(row?.p ?? 0);
+}
+
+/** The last event's position (0 when none): where a feed that wants only new events starts. */
+export async function lastPosition(sql: AppSqlSession): Promise<bigint> {
+  const [row] = await sql.query<{ p: string | null }>(`SELECT MAX(position)::text AS p FROM lifecycle_event`);
+  return BigInt(row?.p ?? 0);
+}
+
+function eventOf(r: Record<string, unknown>): LifecycleEvent {
+  return {
+    position: BigInt(String(r.position)),
+    id: String(r.id),
+    type: String(r.type) as LifecycleEventType,
+    customerId: String(r.customer_id),
+    day: String(r.day),
+    fromStage: r.from_stage === null ? null : String(r.from_stage),
+    toStage: r.to_stage === null ? null : String(r.to_stage),
+    generation: Number(r.generation),
+    createdAt: r.created_at instanceof Date ? r.created_at : new Date(String(r.created_at)),
+  };
+}

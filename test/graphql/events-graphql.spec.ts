@@ -1,0 +1,199 @@
+// Lifecycle events and webhook endpoints over GraphQL: the outbox a refresh writes, read page by page
+// by viewers; endpoints managed by admins only (the secret shown once, never listed), refused URLs and
+// unknown stages reported with their issues, NOT_FOUND for unknown ids, replay moving the cursor back.
+import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { KeyStore } from "../../src/auth/keys.ts";
+import { addDays } from "../../src/lifecycle/calendar.ts";
+import { startTestServer, type TestServer } from "../helpers/server.ts";
+import { METRIC_ROWS } from "../fixtures/metrics.ts";
+
+interface Answer {
+  data?: Record<string, any> | null; // eslint-disable-line @typescript-eslint/no-explicit-any
+  errors?: { message: string; path?: (string | number)[]; extensions?: Record<string, unknown> }[];
+}
+
+let server: TestServer;
+let admin: string;
+let viewer: string;
+let analyst: string;
+
+beforeAll(async () => {
+  server = await startTestServer({ rows: METRIC_ROWS, allowAnonymous: false });
+  const keys = new KeyStore(server.appDb.prisma);
+  admin = (await keys.create("admin", "ops")).secret;
+  viewer = (await keys.create("viewer", "dashboard")).secret;
+  analyst = (await keys.create("analyst", "crm")).secret;
+});
+afterAll(async () => {
+  await server?.close();
+});
+
+async function ask(query: string, secret: string, variables?: Record<string, unknown>): Promise<Answer> {
+  const response = await server.yoga.fetch("http://test/graphql", {
+    method: "POST",
+    headers: { "content-type": "application/json", authorization: `Bearer ${secret}` },
+    body: JSON.stringify({ query, variables }),
+  });
+  return (await response.json()) as Answer;
+}
+
+const EVENTS = `query($after: String, $first: Int, $to: [String!]) {
+  lifecycleEvents(after: $after, first: $first, toStages: $to) {
+    events { id position type customerId day fromStage toStage generation createdAt } endPosition hasMore } }`;
+const ENDPOINT = "id url description eventTypes toStages enabled disabledReason cursor attempts createdBy";
+const CREATE = `mutation($input: WebhookEndpointInput!) { createWebhookEndpoint(input: $input) { secret endpoint { ${ENDPOINT} } } }`;
+
+describe("lifecycle events", () => {
+  it("are what the refreshes found: none for the first state, the changes of the days after it", async () => {
+    const state = server.services.state;
+    const first = (await state.refresh({ stateDay: "2026-05-31", full: true }))!;
+    expect(first.events).toBe(0);
+    expect((await ask(EVENTS, viewer)).data!.lifecycleEvents).toEqual({
+      events: [],
+      endPosition: null,
+      hasMore: false,
+    });
+    const second = (await state.refresh({ stateDay: "2026-06-30" }))!;
+    expect(second.events).toBeGreaterThan(0);
+    const all = (await ask(EVENTS, viewer, { first: 500 })).data!.lifecycleEvents;
+    expect(all.events).toHaveLength(second.events);
+    expect(all.hasMore).toBe(false);
+    for (const e of all.events) {
+      expect(e.type).toBe("STAGE_CHANGED");
+      expect(e.generation).toBe(second.generation);
+      expect(e.day > addDays("2026-05-31", -3) && e.day <= "2026-06-30").toBe(true);
+      expect(e.toStage).not.toBe(e.fromStage);
+      // Each change agrees with the stage the customer was in on that day.
+      const asked = await ask(`query($id: ID!, $d: Date!) { customer(id: $id, asOf: $d) { stage { key } } }`, viewer, {
+        id: e.customerId,
+        d: e.day,
+      });
+      expect(asked.data!.customer.stage.key).toBe(e.toStage);
+    }
+    // Paged: the same events, in position order.
+    const pages: string[] = [];
+    let after: string | null = null;
+    for (;;) {
+      const page: Answer = await ask(EVENTS, viewer, { after, first: 2 });
+      pages.push(...page.data!.lifecycleEvents.events.map((e: { id: string }) => e.id));
+      after = page.data!.lifecycleEvents.endPosition;
+      if (!page.data!.lifecycleEvents.hasMore) break;
+    }
+    expect(pages).toEqual(all.events.map((e: { id: string }) => e.id));
+    const positions = all.events.map((e: { position: string }) => BigInt(e.position));
+    expect([...positions].sort((a, b) => (a < b ? -1 : 1))).toEqual(positions);
+    // Filtered by target stage.
+    const target = all.events[0].toStage;
+    const into = (await ask(EVENTS, viewer, { first: 500, to: [target] })).data!.lifecycleEvents.events;
+    expect(into.map((e: { id: string }) => e.id)).toEqual(
+      all.events.filter((e: { toStage: string }) => e.toStage === target).map((e: { id: string }) => e.id),
+    );
+    // The same day again finds nothing new.
+    expect((await state.refresh({ stateDay: "2026-06-30" }))!.events).toBe(0);
+  });
+
+  it("refuses a bad position or page size with the argument named", async () => {
+    const bad = await ask(EVENTS, viewer, { after: "abc" });
+    expect(bad.errors![0]!.extensions).toMatchObject({ code: "BAD_USER_INPUT", argument: "after" });
+    const big = await ask(EVENTS, viewer, { first: 501 });
+    expect(big.errors![0]!.extensions!.code).toBe("BAD_USER_INPUT");
+  });
+});
+
+describe("webhook endpoints", () => {
+  it("are for admins only", async () => {
+    for (const secret of [viewer, analyst]) {
+      const answer = await ask(CREATE, secret, { input: { url: "https://hooks.example.com/clm" } });
+      expect(answer.errors![0]!.extensions!.code).toBe("FORBIDDEN");
+      expect((await ask(`{ webhookEndpoints { id } }`, secret)).errors![0]!.extensions!.code).toBe("FORBIDDEN");
+    }
+  });
+
+  it("are created with a secret shown once, listed without it, and managed", async () => {
+    const created = await ask(CREATE, admin, {
+      input: {
+        url: "https://hooks.example.com/clm",
+        description: "CRM",
+        eventTypes: ["STAGE_CHANGED"],
+        toStages: ["at_risk"],
+      },
+    });
+    const { secret, endpoint } = created.data!.createWebhookEndpoint;
+    expect(secret).toMatch(/^whsec_[A-Za-z0-9+/]{43}=$/);
+    expect(endpoint).toMatchObject({
+      url: "https://hooks.example.com/clm",
+      description: "CRM",
+      eventTypes: ["STAGE_CHANGED"],
+      toStages: ["at_risk"],
+      enabled: true,
+      disabledReason: null,
+      attempts: 0,
+      createdBy: "ops",
+    });
+    // It starts at the end of the outbox: what is written from now on.
+    const events = (await ask(EVENTS, viewer, { first: 500 })).data!.lifecycleEvents;
+    expect(endpoint.cursor).toBe(events.endPosition ?? "0");
+    const listed = await ask(`{ webhookEndpoints { ${ENDPOINT} } }`, admin);
+    expect(JSON.stringify(listed)).not.toContain(secret);
+    expect(listed.data!.webhookEndpoints.map((e: { id: string }) => e.id)).toContain(endpoint.id);
+
+    const id = endpoint.id;
+    const disabled = await ask(
+      `mutation($id: ID!) { disableWebhookEndpoint(id: $id) { enabled disabledReason } }`,
+      admin,
+      { id },
+    );
+    expect(disabled.data!.disableWebhookEndpoint).toEqual({ enabled: false, disabledReason: "disabled by an admin" });
+    const enabled = await ask(
+      `mutation($id: ID!) { enableWebhookEndpoint(id: $id) { enabled disabledReason } }`,
+      admin,
+      { id },
+    );
+    expect(enabled.data!.enableWebhookEndpoint).toEqual({ enabled: true, disabledReason: null });
+    const rotated = await ask(`mutation($id: ID!) { rotateWebhookEndpointSecret(id: $id) { secret } }`, admin, { id });
+    expect(rotated.data!.rotateWebhookEndpointSecret.secret).toMatch(/^whsec_/);
+    expect(rotated.data!.rotateWebhookEndpointSecret.secret).not.toBe(secret);
+    const replayed = await ask(
+      `mutation($id: ID!, $from: DateTime!) { replayWebhookEndpoint(id: $id, from: $from) { cursor } }`,
+      admin,
+      {
+        id,
+        from: "2000-01-01T00:00:00Z",
+      },
+    );
+    expect(replayed.data!.replayWebhookEndpoint.cursor).toBe("0");
+    const log = await ask(
+      `query($id: ID!) { webhookEndpoint(id: $id) { deliveries(first: 5) { messageId } } }`,
+      admin,
+      { id },
+    );
+    expect(log.data!.webhookEndpoint.deliveries).toEqual([]);
+    const deleted = await ask(`mutation($id: ID!) { deleteWebhookEndpoint(id: $id) { id } }`, admin, { id });
+    expect(deleted.data!.deleteWebhookEndpoint.id).toBe(id);
+    const gone = await ask(`query($id: ID!) { webhookEndpoint(id: $id) { id } }`, admin, { id });
+    expect(gone.errors![0]!.extensions).toMatchObject({ code: "NOT_FOUND", argument: "id" });
+  });
+
+  it("refuse URLs aimed at the server's own network, plain http, and unknown stages, each reported", async () => {
+    for (const [url, why] of [
+      ["http://hooks.example.com/clm", /must be https/],
+      ["http://127.0.0.1:9000/hook", /must be https/],
+      ["https://127.0.0.1/hook", /loopback address/],
+      ["https://localhost/hook", /loopback name/],
+      ["https://10.1.2.3/hook", /private or reserved range/],
+      ["https://[fd00::1]/hook", /private or reserved range/],
+      ["https://169.254.169.254/latest/meta-data", /private or reserved range/],
+      ["https://user:pw@hooks.example.com/", /credentials/],
+      ["ftp://hooks.example.com/", /must be https/],
+      ["not a url", /not a URL/],
+    ] as const) {
+      const answer = await ask(CREATE, admin, { input: { url } });
+      expect(answer.errors?.[0]?.extensions, url).toMatchObject({ code: "BAD_USER_INPUT", argument: "input" });
+      expect(answer.errors![0]!.message, url).toMatch(why);
+    }
+    const both = await ask(CREATE, admin, { input: { url: "http://10.0.0.1/", toStages: ["vip", "at_risk"] } });
+    const issues = both.errors![0]!.extensions!.issues as { path: string[]; message: string }[];
+    expect(issues.map((i) => i.path[0])).toEqual(["url", "toStages"]);
+    expect(issues[1]!.message).toContain('unknown stage "vip"');
+  });
+});
