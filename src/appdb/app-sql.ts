@@ -28,6 +28,12 @@ export interface AppSql extends AppSqlSession {
    * Returns undefined without running it when the lock is held elsewhere.
    */
   withLock<T>(key: number, work: () => Promise<T>): Promise<{ value: T } | undefined>;
+  /**
+   * Calls `onNotify` for each NOTIFY on `channel` (from any instance sharing this database, delivered
+   * at the notifying transaction's commit); resolves to the function that stops listening. On
+   * PostgreSQL it holds one connection of the pool while listening.
+   */
+  listen(channel: string, onNotify: (payload: string) => void): Promise<() => Promise<void>>;
 }
 
 const quoted = (name: string) => {
@@ -95,6 +101,25 @@ export function postgresAppSql(pool: pg.Pool): AppSql {
           await client.query("SELECT pg_advisory_unlock($1)", [key]).catch(() => {});
         }
       }),
+    listen: async (channel, onNotify) => {
+      const client = await pool.connect();
+      const handler = (message: pg.Notification) => {
+        if (message.channel === channel) onNotify(message.payload ?? "");
+      };
+      client.on("notification", handler);
+      try {
+        await client.query(`LISTEN ${quoted(channel)}`);
+      } catch (error) {
+        client.off("notification", handler);
+        client.release();
+        throw error;
+      }
+      return async () => {
+        client.off("notification", handler);
+        await client.query(`UNLISTEN ${quoted(channel)}`).catch(() => {});
+        client.release();
+      };
+    },
   };
 }
 
@@ -127,6 +152,10 @@ export function pgliteAppSql(db: PGlite): AppSql {
       } finally {
         held.delete(key);
       }
+    },
+    listen: async (channel, onNotify) => {
+      const stop = await db.listen(channel, onNotify);
+      return async () => stop();
     },
   };
 }

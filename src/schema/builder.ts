@@ -115,6 +115,12 @@ builder.queryType({
   authScopes: { viewer: true },
 });
 
+// Following lifecycle events needs a viewer, as reading them does.
+builder.subscriptionType({
+  description: "Lifecycle events as the state refreshes write them, over server-sent events.",
+  authScopes: { viewer: true },
+});
+
 /** A field only admins may use, whatever its root type asks of the others (API keys, webhooks). */
 export const ADMIN_ONLY = { authScopes: { admin: true }, skipTypeScopes: true } as const;
 

@@ -21,6 +21,8 @@ export interface RequestContext {
   readonly requestId: string;
   /** Who is asking (see auth/request-auth.ts). */
   readonly auth: RequestAuth;
+  /** Aborts when the client goes away (and only then): what ends a subscription. */
+  readonly clientSignal: AbortSignal;
   /** The lifecycle service with this request's loaders (batched lookups, memoised distributions). */
   readonly lifecycle: LifecycleRequest<LifecycleService>;
 }

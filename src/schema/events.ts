@@ -1,7 +1,8 @@
 // Lifecycle events and webhooks: the outbox the state refreshes write, read page by page (viewers), and
 // the webhook endpoints it is delivered to (admins: create with the secret shown once, list, disable,
 // enable, rotate the secret, replay from a time, delete, and the delivery log).
-import { InvalidInputError } from "../errors.ts";
+import { InvalidInputError, NotFoundError } from "../errors.ts";
+import type { RequestContext } from "./context.ts";
 import type { LifecycleEvent, LifecycleEventType } from "../services/events/outbox.ts";
 import type { WebhookAttempt, WebhookEndpoint } from "../services/events/webhooks.ts";
 import { ADMIN_ONLY, builder } from "./builder.ts";
@@ -68,6 +69,18 @@ function positionArg(value: string | null | undefined, argument: string): bigint
   if (!/^\d{1,19}$/.test(value))
     throw new InvalidInputError(`${argument} must be an event position (digits)`, { argument });
   return BigInt(value);
+}
+
+/** Where a subscription starts: after an event given by position or id; undefined: from now on. */
+async function resumeAfter(value: string | null | undefined, ctx: RequestContext): Promise<bigint | undefined> {
+  if (value === null || value === undefined) return undefined;
+  if (/^\d{1,19}$/.test(value)) return BigInt(value);
+  const position = await ctx.services.events.positionOf(value);
+  if (position === null)
+    throw new NotFoundError(`no event ${JSON.stringify(value)} (give an event's id or position)`, {
+      argument: "after",
+    });
+  return position;
 }
 
 function pageSize(first: number | null | undefined): number {
@@ -278,5 +291,28 @@ builder.mutationFields((t) => ({
     description: `Deletes an endpoint and its delivery log; returns it as it was. ${ADMIN_NOTE}`,
     args: { id: t.arg.id({ required: true, description: "The endpoint's id." }) },
     resolve: (_root, { id }, ctx) => ctx.services.events.endpoints.delete(String(id)),
+  }),
+}));
+
+builder.subscriptionFields((t) => ({
+  stageChanged: t.field({
+    type: LifecycleEventRef,
+    description:
+      "Each stage change as a refresh publishes it (on any instance sharing the app database), in feed order. Resume after a dropped connection with `after`: the last event's id or position; events written meanwhile come first.",
+    args: {
+      toStages: t.arg.stringList({ description: "Only changes into these stage keys (default: all)." }),
+      after: t.arg.string({
+        description: "Start after this event (its id or position); default: only events written from now on.",
+      }),
+    },
+    subscribe: async function* (_root, args, ctx) {
+      const after = await resumeAfter(args.after, ctx);
+      yield* ctx.services.events.follow(
+        after,
+        { types: ["stage.changed"], toStages: args.toStages ?? undefined },
+        ctx.clientSignal,
+      );
+    },
+    resolve: (event) => event,
   }),
 }));

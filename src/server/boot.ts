@@ -194,7 +194,10 @@ export async function openServices(config: AppConfig, log: Logger): Promise<Serv
         atStart: true,
         log,
         metrics,
-        onPublished: () => delivery?.poke(),
+        onPublished: () => {
+          services.events.wake();
+          delivery?.poke();
+        },
       });
       schedule.start();
       opened.push({ close: () => schedule.stop() });

@@ -85,6 +85,7 @@ export function createClmYoga(
         warehouse: services.warehouse,
         services,
         lifecycle: services.forRequest(),
+        clientSignal: request.signal,
         log: services.log,
         requestId: scope?.requestId ?? requestIdOf(request),
       };

@@ -20,8 +20,9 @@ import { MetricsService } from "./metrics.ts";
 import { SegmentStore, type SegmentDatabase } from "./segment-store.ts";
 import { SegmentService } from "./segments.ts";
 import type { AppSql } from "../appdb/app-sql.ts";
-import { eventsAfter, type EventFilter, type LifecycleEvent } from "./events/outbox.ts";
+import { eventsAfter, positionOf, type EventFilter, type LifecycleEvent } from "./events/outbox.ts";
 import { WebhookEndpoints } from "./events/webhooks.ts";
+import { EventFeed } from "./events/event-feed.ts";
 import type { TargetPolicy } from "./events/webhook-targets.ts";
 import type { RefreshPolicy } from "./state/refresh.ts";
 import { StateStore, type StateMode } from "./state/state-store.ts";
@@ -63,6 +64,12 @@ export interface AppServiceInputs {
 export interface EventServices {
   /** Events after a position of the outbox, oldest first. */
   feed(after: bigint, limit: number, filter?: EventFilter): Promise<LifecycleEvent[]>;
+  /** The events after `after` (default: only new ones), then each new one, until `signal` aborts. */
+  follow(after: bigint | undefined, filter: EventFilter, signal: AbortSignal): AsyncGenerator<LifecycleEvent>;
+  /** Wakes the followers of this process (a refresh published here). */
+  wake(): void;
+  /** The position of the event with this id; null when there is none. */
+  positionOf(id: string): Promise<bigint | null>;
   readonly endpoints: WebhookEndpoints;
 }
 
@@ -115,8 +122,12 @@ export function createAppServices(inputs: AppServiceInputs): AppServices {
   );
   const appSql =
     inputs.state?.sql ?? (() => Promise.reject(new Error("this process has no app database for lifecycle events")));
+  const eventFeed = new EventFeed(appSql);
   const events: EventServices = {
     feed: async (after, limit, filter) => eventsAfter(await appSql(), after, limit, filter),
+    follow: (after, filter, signal) => eventFeed.follow(after, filter, signal),
+    wake: () => eventFeed.wake(),
+    positionOf: async (id) => positionOf(await appSql(), id),
     endpoints: new WebhookEndpoints(
       appSql,
       inputs.webhookTargets ?? { allowLoopback: false, allowPrivate: false },
@@ -135,6 +146,9 @@ export function createAppServices(inputs: AppServiceInputs): AppServices {
     funnel: new FunnelService(lifecycle, segments),
     state,
     forRequest: () => lifecycle.forRequest(state.mode === "off" ? undefined : state),
-    close: () => lifecycle.close(),
+    close: async () => {
+      await eventFeed.close();
+      await lifecycle.close();
+    },
   };
 }

@@ -100,6 +100,106 @@ describe("lifecycle events", () => {
   });
 });
 
+/** A subscription over SSE: the events it streams, read as they come. */
+async function subscribe(query: string, secret: string, variables?: Record<string, unknown>) {
+  const controller = new AbortController();
+  const response = await server.yoga.fetch("http://test/graphql", {
+    method: "POST",
+    headers: { "content-type": "application/json", accept: "text/event-stream", authorization: `Bearer ${secret}` },
+    body: JSON.stringify({ query, variables }),
+    signal: controller.signal,
+  });
+  expect(response.headers.get("content-type")).toContain("text/event-stream");
+  const reader = response.body!.getReader();
+  const decoder = new TextDecoder();
+  let buffer = "";
+  /** The next `n` results (data of `next` events), or fails after `ms`. */
+  const next = async (n: number, ms = 10_000): Promise<Answer[]> => {
+    const out: Answer[] = [];
+    const until = Date.now() + ms;
+    while (out.length < n) {
+      const blocks = buffer.split("\n\n");
+      buffer = blocks.pop()!;
+      for (const block of blocks) {
+        const data = block.split("\n").find((l) => l.startsWith("data:"));
+        if (block.includes("event: next") && data) out.push(JSON.parse(data.slice(5)));
+      }
+      if (out.length >= n) break;
+      if (Date.now() > until) throw new Error(`only ${out.length} of ${n} results in ${ms} ms`);
+      const chunk = await Promise.race([
+        reader.read(),
+        new Promise<{ done: true; value: undefined }>((r) =>
+          setTimeout(() => r({ done: true, value: undefined }), until - Date.now()),
+        ),
+      ]);
+      if (chunk.value) buffer += decoder.decode(chunk.value, { stream: true });
+    }
+    return out;
+  };
+  return { next, close: () => controller.abort() };
+}
+
+const STAGE_CHANGED = `subscription($after: String, $to: [String!]) {
+  stageChanged(after: $after, toStages: $to) { id position customerId day toStage } }`;
+
+describe("the stageChanged subscription", () => {
+  it("streams each change as a refresh publishes it, and resumes after an event given by id", async () => {
+    // A state on 2026-06-30 (the baseline when this test runs alone).
+    await server.services.state.refresh({ stateDay: "2026-06-30" });
+    // From the end of the outbox as it is now (a subscription without `after` starts whenever it starts).
+    const end = (await ask(EVENTS, viewer, { first: 500 })).data!.lifecycleEvents.endPosition;
+    const live = await subscribe(STAGE_CHANGED, viewer, { after: end ?? "0" });
+    // What the refresh writes arrives, woken by the commit's notification (not the slow poll).
+    const outcome = (await server.services.state.refresh({ stateDay: "2026-07-31" }))!;
+    expect(outcome.events).toBeGreaterThan(1);
+    const started = Date.now();
+    const streamed = (await live.next(outcome.events)).map((r) => r.data!.stageChanged);
+    expect(Date.now() - started).toBeLessThan(4_000);
+    live.close();
+    const written = (await ask(EVENTS, viewer, { first: 500 })).data!.lifecycleEvents.events.slice(-outcome.events);
+    expect(streamed).toEqual(
+      written.map((e: Record<string, unknown>) => ({
+        id: e.id,
+        position: e.position,
+        customerId: e.customerId,
+        day: e.day,
+        toStage: e.toStage,
+      })),
+    );
+    // Resumed after the first: the rest, at once, from the outbox.
+    const resumed = await subscribe(STAGE_CHANGED, viewer, { after: streamed[0].id });
+    expect((await resumed.next(outcome.events - 1, 3_000)).map((r) => r.data!.stageChanged.id)).toEqual(
+      streamed.slice(1).map((e) => e.id),
+    );
+    resumed.close();
+    // Filtered by target stage, from the start of the outbox.
+    const target = streamed[0].toStage;
+    const expected = written.filter((e: { toStage: string }) => e.toStage === target);
+    const into = await subscribe(STAGE_CHANGED, viewer, { after: "0", to: [target] });
+    const all = (await ask(EVENTS, viewer, { first: 500, to: [target] })).data!.lifecycleEvents.events;
+    expect((await into.next(all.length, 3_000)).map((r) => r.data!.stageChanged.id)).toEqual(
+      all.map((e: { id: string }) => e.id),
+    );
+    expect(all.slice(-expected.length).map((e: { id: string }) => e.id)).toEqual(
+      expected.map((e: { id: string }) => e.id),
+    );
+    into.close();
+  });
+
+  it("refuses an unknown event to resume after, and a caller without a key", async () => {
+    const unknown = await subscribe(STAGE_CHANGED, viewer, { after: "evt_nope" });
+    const [answer] = await unknown.next(1, 3_000);
+    expect(answer!.errors![0]!.extensions).toMatchObject({ code: "NOT_FOUND", argument: "after" });
+    unknown.close();
+    const response = await server.yoga.fetch("http://test/graphql", {
+      method: "POST",
+      headers: { "content-type": "application/json", accept: "text/event-stream" },
+      body: JSON.stringify({ query: STAGE_CHANGED }),
+    });
+    expect(response.status).toBe(401);
+  });
+});
+
 describe("webhook endpoints", () => {
   it("are for admins only", async () => {
     for (const secret of [viewer, analyst]) {

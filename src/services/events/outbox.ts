@@ -12,6 +12,9 @@ import type { AppSqlSession } from "../../appdb/app-sql.ts";
 import { dayOfNumber } from "../../lifecycle/calendar.ts";
 
 export const EVENT_TYPES = ["stage.changed"] as const;
+
+/** The channel a refresh notifies, at its commit, when it wrote events (the payload: its generation). */
+export const EVENTS_CHANNEL = "clm_lifecycle_events";
 export type LifecycleEventType = (typeof EVENT_TYPES)[number];
 
 export interface LifecycleEvent {
@@ -72,7 +75,9 @@ export async function recordStageChanges(session: AppSqlSession, w: StageChangeW
      SELECT COUNT(*)::int AS n FROM written`,
     [w.rowsGeneration, dayOfNumber(w.fromDay), dayOfNumber(w.toDay), w.generation, w.stageKeys],
   );
-  return Number(row?.n ?? 0);
+  const written = Number(row?.n ?? 0);
+  if (written > 0) await session.query(`SELECT pg_notify($1, $2)`, [EVENTS_CHANNEL, String(w.generation)]);
+  return written;
 }
 
 export interface EventFilter {
@@ -109,6 +114,12 @@ export async function positionBefore(sql: AppSqlSession, time: Date): Promise<bi
     [time],
   );
   return BigInt(row?.p ?? 0);
+}
+
+/** The position of the event with this id; null when there is none. */
+export async function positionOf(sql: AppSqlSession, id: string): Promise<bigint | null> {
+  const [row] = await sql.query<{ p: string }>(`SELECT position::text AS p FROM lifecycle_event WHERE id = $1`, [id]);
+  return row ? BigInt(row.p) : null;
 }
 
 /** The last event's position (0 when none): where a feed that wants only new events starts. */
