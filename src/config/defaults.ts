@@ -61,3 +61,9 @@ export const DEFAULT_WEBHOOK_RETRY_HOURS = 72;
 
 /** CLM_WEBHOOKS_TIMEOUT_MS' default: a receiver that has not answered by then has failed that attempt. */
 export const DEFAULT_WEBHOOK_TIMEOUT_MS = 10_000;
+
+/** CLM_WEBHOOKS_BACKOFF_MS' default: the wait after a batch's first failure, doubled per failure up to an hour. */
+export const DEFAULT_WEBHOOK_BACKOFF_MS = 5_000;
+
+/** CLM_WEBHOOKS_BATCH's default: events per delivery. */
+export const DEFAULT_WEBHOOK_BATCH = 100;

@@ -13,6 +13,8 @@ import {
   DEFAULT_WRITEBACK_TABLE,
   DEFAULT_WEBHOOK_RETRY_HOURS,
   DEFAULT_WEBHOOK_TIMEOUT_MS,
+  DEFAULT_WEBHOOK_BACKOFF_MS,
+  DEFAULT_WEBHOOK_BATCH,
   DEFAULT_KEY_CACHE_SECONDS,
   DEFAULT_LATENESS_DAYS,
   DEFAULT_QUERIES_PER_REQUEST,
@@ -174,6 +176,13 @@ const envSchema = z
     CLM_WEBHOOKS_ALLOW_PRIVATE: z.preprocess(unset, flag.default(false)),
     CLM_WEBHOOKS_RETRY_HOURS: z.preprocess(unset, positiveInt("hours").default(DEFAULT_WEBHOOK_RETRY_HOURS)),
     CLM_WEBHOOKS_TIMEOUT_MS: z.preprocess(unset, positiveInt("milliseconds").default(DEFAULT_WEBHOOK_TIMEOUT_MS)),
+    CLM_WEBHOOKS_BACKOFF_MS: z.preprocess(unset, positiveInt("milliseconds").default(DEFAULT_WEBHOOK_BACKOFF_MS)),
+    CLM_WEBHOOKS_BATCH: z.preprocess(
+      unset,
+      positiveInt("events")
+        .refine((n) => n <= 1_000, { message: "must be at most 1000 events" })
+        .default(DEFAULT_WEBHOOK_BATCH),
+    ),
     CLM_RATE_LIMIT_PER_MINUTE: z.preprocess(
       unset,
       z.string().regex(/^\d+$/, "must be a whole number (0: no limit)").default("6000").transform(Number),
@@ -306,6 +315,10 @@ export interface AppConfig {
     /** How long an endpoint may keep failing before it is disabled. */
     readonly retryHours: number;
     readonly timeoutMs: number;
+    /** The wait after a batch's first failure, doubled per failure (up to an hour). */
+    readonly backoffMs: number;
+    /** Events per delivery. */
+    readonly batch: number;
   };
   /** Requests per minute per API key (or per address without one); 0: no limit. */
   readonly rateLimitPerMinute: number;
@@ -460,6 +473,8 @@ export function loadEnv(
       allowPrivate: env.CLM_WEBHOOKS_ALLOW_PRIVATE,
       retryHours: env.CLM_WEBHOOKS_RETRY_HOURS,
       timeoutMs: env.CLM_WEBHOOKS_TIMEOUT_MS,
+      backoffMs: env.CLM_WEBHOOKS_BACKOFF_MS,
+      batch: env.CLM_WEBHOOKS_BATCH,
     }),
     rateLimitPerMinute: env.CLM_RATE_LIMIT_PER_MINUTE,
     keyCacheSeconds: env.CLM_KEY_CACHE_SECONDS,

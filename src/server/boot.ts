@@ -179,6 +179,8 @@ export async function openServices(config: AppConfig, log: Logger): Promise<Serv
             policy: config.webhooks,
             retryWindowMs: config.webhooks.retryHours * 3_600_000,
             timeoutMs: config.webhooks.timeoutMs,
+            retryFirstMs: config.webhooks.backoffMs,
+            batchSize: config.webhooks.batch,
           },
           log,
         )

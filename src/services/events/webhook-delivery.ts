@@ -10,7 +10,12 @@ import { request as httpsRequest } from "node:https";
 import { Webhook } from "standardwebhooks";
 import type { Logger } from "pino";
 import type { AppSql } from "../../appdb/app-sql.ts";
-import { DEFAULT_WEBHOOK_RETRY_HOURS, DEFAULT_WEBHOOK_TIMEOUT_MS } from "../../config/defaults.ts";
+import {
+  DEFAULT_WEBHOOK_BACKOFF_MS,
+  DEFAULT_WEBHOOK_BATCH,
+  DEFAULT_WEBHOOK_RETRY_HOURS,
+  DEFAULT_WEBHOOK_TIMEOUT_MS,
+} from "../../config/defaults.ts";
 import { eventsAfter, type LifecycleEvent } from "./outbox.ts";
 import { guardedLookup, type TargetPolicy } from "./webhook-targets.ts";
 import { endpointOf, ENDPOINT_COLUMNS, type WebhookEndpoint } from "./webhooks.ts";
@@ -38,10 +43,10 @@ export interface DeliveryOptions {
 export const DELIVERY_DEFAULTS: DeliveryOptions = {
   policy: { allowLoopback: false, allowPrivate: false },
   retryWindowMs: DEFAULT_WEBHOOK_RETRY_HOURS * 3_600_000,
-  retryFirstMs: 5_000,
+  retryFirstMs: DEFAULT_WEBHOOK_BACKOFF_MS,
   retryMaxMs: 3_600_000,
   timeoutMs: DEFAULT_WEBHOOK_TIMEOUT_MS,
-  batchSize: 100,
+  batchSize: DEFAULT_WEBHOOK_BATCH,
   concurrency: 4,
   pollMs: 1_000,
 };
