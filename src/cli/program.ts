@@ -182,8 +182,10 @@ Example:
       `
 Reads each customer's activity from the warehouse, works out their stage history and state on the state
 day, and publishes it as a new generation: servers answer from it at once (CLM_STATE=serve), and keep
-the previous state until it commits. Incremental when a state exists: only customers with rows since the
-last state day less CLM_STATE_LATENESS_DAYS (3), and those whose stage changes by the new day; in full
+the previous state until it commits; the stage changes it finds go to the outbox (clm events tail,
+webhooks). Incremental when a state exists: only customers with new rows since the last state day, or
+with rows that came late within CLM_STATE_LATENESS_DAYS (3) of it, and those whose stage changes by
+the new day; in full
 for the first refresh, a new stage model or mapping, a table that shrank, or every
 CLM_STATE_FULL_EVERY_DAYS (7). One refresh runs at a time across every process sharing the
 app database; another one under way makes this one exit without refreshing.
@@ -269,6 +271,29 @@ Examples:
   $ clm export-segment 7f1c2a9e-… --as-of 2026-06-30 --out members.csv`,
     )
     .action(async (id: string, options) => (await import("./export-segment.ts")).exportSegment(id, options));
+
+  const events = program.command("events").description("lifecycle events the state refreshes write");
+  events
+    .command("tail")
+    .description("print lifecycle events as the refreshes write them, until Ctrl-C")
+    .option("--after <event>", "start after this event (its id or position), events written since first")
+    .addOption(
+      new Option("--to-stage <key>", "only changes into this stage (repeatable, or comma-separated)").argParser(list),
+    )
+    .option("--json", "one JSON object per line")
+    .addHelpText(
+      "after",
+      `
+Reads the app database the server uses (DATABASE_URL; the embedded one only while no server has it
+open). Without --after it prints only events written from now on.
+
+Example:
+  $ clm events tail --to-stage at_risk
+  2026-06-29	C004211	developing → at_risk	evt_9f1c2a…	#1842`,
+    )
+    .action(async (options: { after?: string; toStage?: string[]; json?: boolean }) =>
+      (await import("./events.ts")).tailEvents(options),
+    );
 
   const keys = program.command("keys").description("API keys: create, list, revoke (in the app database)");
   keys

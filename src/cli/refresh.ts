@@ -1,4 +1,4 @@
-// `clm refresh`: a full refresh of the state store from this process, with a progress bar on a terminal.
+// `clm refresh`: a refresh of the state store from this process, with a progress bar on a terminal.
 import { withContext } from "./context.ts";
 import { CliError, firstLine } from "./exit.ts";
 import { formatCount, progressWanted, startProgress } from "./progress.ts";
@@ -31,6 +31,7 @@ export async function refresh(options: { asOf?: string; full?: boolean; quiet?: 
       `${formatCount(outcome.customers)} customers`,
       `${formatCount(outcome.rowsRead)} rows read`,
       ...(outcome.futureRows > 0 ? [`${formatCount(outcome.futureRows)} rows after the day left for later`] : []),
+      ...(outcome.events > 0 ? [`${formatCount(outcome.events)} stage changes to the outbox`] : []),
       ...(outcome.writeback ? [`written back to the warehouse as ${outcome.writeback.table}`] : []),
       `${(outcome.milliseconds / 1000).toFixed(1)} s`,
     ];
