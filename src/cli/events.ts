@@ -37,9 +37,7 @@ export async function tailEvents(options: TailOptions, signal?: AbortSignal): Pr
   try {
     let after: bigint | undefined;
     if (options.after !== undefined) {
-      const found = /^\d{1,19}$/.test(options.after)
-        ? BigInt(options.after)
-        : await positionOf(appDb.sql, options.after);
+      const found = await positionOf(appDb.sql, options.after);
       if (found === null)
         throw new CliError(`no event ${JSON.stringify(options.after)} (give an event's id or position)`);
       after = found;

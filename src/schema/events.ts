@@ -74,7 +74,6 @@ function positionArg(value: string | null | undefined, argument: string): bigint
 /** Where a subscription starts: after an event given by position or id; undefined: from now on. */
 async function resumeAfter(value: string | null | undefined, ctx: RequestContext): Promise<bigint | undefined> {
   if (value === null || value === undefined) return undefined;
-  if (/^\d{1,19}$/.test(value)) return BigInt(value);
   const position = await ctx.services.events.positionOf(value);
   if (position === null)
     throw new NotFoundError(`no event ${JSON.stringify(value)} (give an event's id or position)`, {

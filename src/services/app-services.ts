@@ -68,8 +68,8 @@ export interface EventServices {
   follow(after: bigint | undefined, filter: EventFilter, signal: AbortSignal): AsyncGenerator<LifecycleEvent>;
   /** Wakes the followers of this process (a refresh published here). */
   wake(): void;
-  /** The position of the event with this id; null when there is none. */
-  positionOf(id: string): Promise<bigint | null>;
+  /** The position of an event given by id or position; null when no event has that id. */
+  positionOf(idOrPosition: string): Promise<bigint | null>;
   readonly endpoints: WebhookEndpoints;
 }
 

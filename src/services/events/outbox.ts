@@ -116,9 +116,15 @@ export async function positionBefore(sql: AppSqlSession, time: Date): Promise<bi
   return BigInt(row?.p ?? 0);
 }
 
-/** The position of the event with this id; null when there is none. */
-export async function positionOf(sql: AppSqlSession, id: string): Promise<bigint | null> {
-  const [row] = await sql.query<{ p: string }>(`SELECT position::text AS p FROM lifecycle_event WHERE id = $1`, [id]);
+/**
+ * Where to read on after an event given by its position (digits, taken as they are) or its id (looked
+ * up); null when no event has that id.
+ */
+export async function positionOf(sql: AppSqlSession, idOrPosition: string): Promise<bigint | null> {
+  if (/^\d{1,19}$/.test(idOrPosition)) return BigInt(idOrPosition);
+  const [row] = await sql.query<{ p: string }>(`SELECT position::text AS p FROM lifecycle_event WHERE id = $1`, [
+    idOrPosition,
+  ]);
   return row ? BigInt(row.p) : null;
 }
 
