@@ -782,6 +782,20 @@ async function rankedStage(signal) {
   return { key: select.value, name: select.selectedOptions[0]?.textContent ?? select.value };
 }
 
+/** A table row of one customer's cells; picking it (click or Enter) opens the customer card. */
+function customerRow(id, cells) {
+  const tr = document.createElement("tr");
+  tr.dataset.customer = id;
+  for (const text of cells) {
+    const td = document.createElement("td");
+    td.textContent = text;
+    tr.append(td);
+  }
+  tr.tabIndex = 0;
+  tr.title = "Show this customer";
+  return tr;
+}
+
 /**
  * A stage's ten customers (the segment's members when one is picked) with the highest predicted lifetime
  * value where the state store keeps it for the day, else with the most revenue (the warehouse predicts
@@ -807,19 +821,10 @@ async function loadRanked(view, signal) {
   const body = $("#ranked tbody");
   body.replaceChildren(
     ...rows.map((c, i) => {
-      const tr = document.createElement("tr");
-      tr.dataset.customer = c.id;
       const cells = [String(i + 1), c.id, formatValue(c.features.revenue, "CURRENCY"), int(c.features.purchaseDays)];
       cells.push(c.features.recencyDays === null ? "—" : `${int(c.features.recencyDays)} d`);
       cells.push(c.prediction === null ? "—" : formatValue(c.prediction.predictedClv, "CURRENCY"));
-      for (const text of cells) {
-        const td = document.createElement("td");
-        td.textContent = text;
-        tr.append(td);
-      }
-      tr.tabIndex = 0;
-      tr.title = "Show this customer";
-      return tr;
+      return customerRow(c.id, cells);
     }),
   );
   $("#ranked").dataset.rows = String(rows.length);
@@ -831,6 +836,34 @@ async function loadRanked(view, signal) {
     tr.append(td);
     body.append(tr);
   }
+}
+
+/**
+ * The newest stage changes the refreshes wrote to the outbox, newest first, whatever the day picked:
+ * what webhooks and subscriptions deliver. A row opens the customer.
+ */
+async function loadChanges(_view, signal) {
+  const [{ lifecycleEvents }, { stages }] = await Promise.all([
+    graphql(Q.LATEST_CHANGES, {}, signal),
+    graphql(Q.STAGE_KEYS, {}, signal),
+  ]);
+  const names = new Map(stages.map((s) => [s.key, s.name]));
+  const name = (key) => (key === null ? "(new)" : (names.get(key) ?? key));
+  const events = lifecycleEvents.events;
+  setSub(
+    "changes",
+    events.length === 0
+      ? "None yet: each refresh after the first writes the stage changes it finds."
+      : `The ${events.length} newest of the outbox, written ${events[0].createdAt.slice(0, 10)}${lifecycleEvents.hasMore ? "; older ones through the API" : ""}`,
+  );
+  $("#changes").dataset.rows = String(events.length);
+  $("#changes tbody").replaceChildren(
+    ...events.map((e) => {
+      const tr = customerRow(e.customerId, [e.day, e.customerId, name(e.fromStage), name(e.toStage)]);
+      tr.dataset.event = e.id;
+      return tr;
+    }),
+  );
 }
 
 /** One customer: stages, RFM, predicted CLV and the stage history as a timeline (none until one is asked for). */
@@ -912,6 +945,7 @@ const CARDS = {
   funnel: loadFunnel,
   transitions: loadTransitions,
   ranked: loadRanked,
+  changes: loadChanges,
   customer: loadCustomer,
   cohorts: loadCohorts,
   rfm: loadRfm,
@@ -1053,8 +1087,10 @@ async function start() {
     $("#customerId").value = row.dataset.customer;
     void showCustomer();
   };
-  $("#ranked").addEventListener("click", pick);
-  $("#ranked").addEventListener("keydown", pick);
+  for (const table of ["#ranked", "#changes"]) {
+    $(table).addEventListener("click", pick);
+    $(table).addEventListener("keydown", pick);
+  }
   $("#ranked-stage").addEventListener("change", async () => {
     resetCard("ranked");
     try {

@@ -280,3 +280,20 @@ export const CUSTOMER = /* GraphQL */ `
     }
   }
 `;
+
+/** The newest stage changes of the outbox (what the webhooks and subscriptions deliver). */
+export const LATEST_CHANGES = /* GraphQL */ `
+  query DashboardLatestChanges {
+    lifecycleEvents(newestFirst: true, first: 10) {
+      events {
+        id
+        day
+        customerId
+        fromStage
+        toStage
+        createdAt
+      }
+      hasMore
+    }
+  }
+`;

@@ -100,14 +100,21 @@ builder.queryField("lifecycleEvents", (t) =>
       types: t.arg({ type: [LifecycleEventTypeRef], description: "Only these types (default: all)." }),
       toStages: t.arg.stringList({ description: "Only changes into these stage keys (default: all)." }),
       customerId: t.arg.id({ description: "Only this customer's events." }),
+      newestFirst: t.arg.boolean({
+        defaultValue: false,
+        description:
+          "The latest events first (a dashboard's latest changes): one page of the newest; hasMore says whether older ones exist. Paging on with `after` reads oldest first.",
+      }),
     },
     resolve: async (_root, args, ctx) => {
       const limit = pageSize(args.first);
-      const events = await ctx.services.events.feed(positionArg(args.after, "after"), limit + 1, {
+      const filter = {
         types: args.types ?? undefined,
         toStages: args.toStages ?? undefined,
         customerId: args.customerId === null || args.customerId === undefined ? undefined : String(args.customerId),
-      });
+      };
+      const after = positionArg(args.after, "after");
+      const events = await ctx.services.events.feed(after, limit + 1, filter, args.newestFirst ?? false);
       const page = events.slice(0, limit);
       return {
         events: page,

@@ -56,6 +56,9 @@ export async function seedDemoIfEmpty(warehouse: DuckDBConnector, customers: num
  * The application's services over a warehouse, after the contract check that the server and the CLI
  * share: tables reachable and the contract's required ones present, else a one-line StartupError.
  */
+/** The demo's first state compares with one this many days earlier: a month of changes to show. */
+const DEMO_BASELINE_DAYS = 28;
+
 export async function openAppServices(
   warehouse: WarehouseConnector,
   kind: string,
@@ -194,6 +197,7 @@ export async function openServices(config: AppConfig, log: Logger): Promise<Serv
       const schedule = new RefreshSchedule(services.state, {
         everyMinutes: config.state.refreshMinutes,
         atStart: true,
+        baselineDaysBefore: demo ? DEMO_BASELINE_DAYS : undefined,
         log,
         metrics,
         onPublished: () => {

@@ -63,7 +63,7 @@ export interface AppServiceInputs {
 
 export interface EventServices {
   /** Events after a position of the outbox, oldest first. */
-  feed(after: bigint, limit: number, filter?: EventFilter): Promise<LifecycleEvent[]>;
+  feed(after: bigint, limit: number, filter?: EventFilter, newestFirst?: boolean): Promise<LifecycleEvent[]>;
   /** The events after `after` (default: only new ones), then each new one, until `signal` aborts. */
   follow(after: bigint | undefined, filter: EventFilter, signal: AbortSignal): AsyncGenerator<LifecycleEvent>;
   /** Wakes the followers of this process (a refresh published here). */
@@ -124,7 +124,7 @@ export function createAppServices(inputs: AppServiceInputs): AppServices {
     inputs.state?.sql ?? (() => Promise.reject(new Error("this process has no app database for lifecycle events")));
   const eventFeed = new EventFeed(appSql);
   const events: EventServices = {
-    feed: async (after, limit, filter) => eventsAfter(await appSql(), after, limit, filter),
+    feed: async (after, limit, filter, newestFirst) => eventsAfter(await appSql(), after, limit, filter, newestFirst),
     follow: (after, filter, signal) => eventFeed.follow(after, filter, signal),
     wake: () => eventFeed.wake(),
     positionOf: async (id) => positionOf(await appSql(), id),

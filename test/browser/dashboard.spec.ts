@@ -15,6 +15,7 @@ import { gunzipSync } from "node:zlib";
 import { chromium, type Browser, type Page } from "playwright-core";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { KeyStore } from "../../src/auth/keys.ts";
+import { addDays } from "../../src/lifecycle/calendar.ts";
 import { DASHBOARD_ASSETS, DASHBOARD_CSP } from "../../src/server/dashboard.ts";
 import { DEMO_END_DATE, startTestServer, type TestServer } from "../helpers/server.ts";
 import { SALES_FUNNEL_DISPLAY_ORDER } from "../fixtures/sales-funnel.ts";
@@ -34,6 +35,8 @@ const CHROMIUM_ARGS = [
 ];
 const REQUIRE_BROWSER = process.env.CLM_REQUIRE_BROWSER === "1";
 const HAVE_BROWSER = existsSync(CHROMIUM);
+/** The cards that ask the API for their numbers on every render (the customer card only when asked, RFM aside). */
+const QUERY_CARDS = ["metrics", "stages", "series", "funnel", "transitions", "ranked", "changes", "cohorts"];
 const OUTPUT = fileURLToPath(new URL("../output/", import.meta.url));
 
 /** The demo size `npm start` serves. */
@@ -66,7 +69,9 @@ async function closeLoopback(http: Server | undefined): Promise<void> {
 
 beforeAll(async () => {
   server = await startTestServer({ customers: CUSTOMERS });
-  // As `npm start` does for the demo: the page reads the state store where it serves the day.
+  // As `npm start` does for the demo: a baseline four weeks back, then the day the page reads from the
+  // state store; the second refresh writes the month's stage changes to the outbox.
+  await server.services.state.refresh({ stateDay: addDays(AS_OF, -28), full: true });
   await server.services.state.refresh({ stateDay: AS_OF });
   ({ http, origin } = await listenOnLoopback(server));
   const created = await server.graphql<{ createSegment: { id: string } }>(
@@ -467,6 +472,25 @@ describe.skipIf(!HAVE_BROWSER)("the dashboard in headless Chromium", () => {
     expect(await page.inputValue("#ranked-stage")).toBe("at_risk");
     expect(await page.getAttribute("#ranked", "data-order-by")).toBe("PREDICTED_CLV");
 
+    // The latest changes: the outbox's ten newest, newest first, as the API lists them, with stage names.
+    const outbox = await server.graphql<{
+      lifecycleEvents: { events: { id: string; day: string; customerId: string; toStage: string }[] };
+      stages: { key: string; name: string }[];
+    }>(
+      `{ lifecycleEvents(newestFirst: true, first: 10) { events { id day customerId toStage } } stages { key name } }`,
+    );
+    expect(outbox.errors).toBeUndefined();
+    const latest = outbox.data!.lifecycleEvents.events;
+    expect(latest).toHaveLength(10);
+    const shown = await page.$$eval("#changes tbody tr", (rows) =>
+      rows.map((r) => ({ id: (r as HTMLElement).dataset.event, cells: [...r.children].map((c) => c.textContent) })),
+    );
+    const stageName = new Map(outbox.data!.stages.map((st) => [st.key, st.name]));
+    expect(shown.map((r) => r.id)).toEqual(latest.map((e) => e.id));
+    expect(shown.map((r) => [r.cells[0], r.cells[1], r.cells[3]])).toEqual(
+      latest.map((e) => [e.day, e.customerId, stageName.get(e.toStage)]),
+    );
+
     // The customer view: picking a ranked customer shows their stages, RFM, predicted CLV and history.
     await page.click(`#ranked tbody tr[data-customer="${ranked[0]}"]`);
     await page.waitForFunction(
@@ -688,7 +712,7 @@ describe.skipIf(!HAVE_BROWSER)("the dashboard in headless Chromium", () => {
       const banner = await page.textContent("#banner");
       expect(banner).toContain("UNAUTHENTICATED: the API key is unknown or revoked");
       expect(await page.isVisible("#banner")).toBe(true);
-      for (const card of ["metrics", "stages", "series", "funnel", "transitions", "ranked", "cohorts", "rfm"]) {
+      for (const card of [...QUERY_CARDS, "rfm"]) {
         expect(await page.textContent(`#card-${card} [data-error]`), card).toContain("UNAUTHENTICATED");
       }
 
@@ -735,7 +759,7 @@ describe.skipIf(!HAVE_BROWSER)("the dashboard in headless Chromium", () => {
         "WAREHOUSE_UNAVAILABLE: the warehouse is unavailable; retry in 5 s (at rfmGrid) [request r-1]",
       );
       expect(await page.getAttribute("#card-rfm", "data-status")).toBe("error");
-      for (const card of ["metrics", "stages", "series", "funnel", "transitions", "ranked", "customer", "cohorts"]) {
+      for (const card of [...QUERY_CARDS, "customer"]) {
         expect(await page.getAttribute(`#card-${card}`, "data-status"), card).toBe("ok");
       }
       expect(await page.textContent("#banner")).toContain("WAREHOUSE_UNAVAILABLE");

@@ -148,6 +148,44 @@ describe("a state store whose app database cannot be read", () => {
 });
 
 describe("the server's refresh schedule", () => {
+  it("publishes a baseline before the first refresh when asked (the demo), and only when no state exists", async () => {
+    const asked: { stateDay?: string; full?: boolean }[] = [];
+    let pointer: object | null = null;
+    const published = { generation: 1, kind: "full", milliseconds: 1, warnings: [] } as unknown as RefreshOutcome;
+    const store = {
+      dueInMs: async () => 0,
+      status: async () => ({ pointer }),
+      defaultDay: async () => "2026-06-30",
+      refresh: async (options: { stateDay?: string; full?: boolean }) => {
+        asked.push({ stateDay: options.stateDay, full: options.full });
+        pointer = {};
+        return published;
+      },
+    } as unknown as StateStore;
+    const woken: number[] = [];
+    const options = {
+      everyMinutes: 0,
+      atStart: true,
+      baselineDaysBefore: 28,
+      log: pino({ level: "silent" }),
+      onPublished: () => woken.push(asked.length),
+    };
+    for (let run = 0; run < 2; run++) {
+      const schedule = new RefreshSchedule(store, options);
+      schedule.start();
+      const deadline = Date.now() + 5_000;
+      while (woken.length <= run && Date.now() < deadline) await new Promise((r) => setTimeout(r, 10));
+      await schedule.stop();
+    }
+    // The first start: the baseline four weeks back, then the refresh (for today); the second: no baseline.
+    expect(asked).toEqual([
+      { stateDay: "2026-06-02", full: true },
+      { stateDay: undefined, full: undefined },
+      { stateDay: undefined, full: undefined },
+    ]);
+    expect(woken).toEqual([2, 3]);
+  });
+
   it("retries a failed refresh with backoff, logging and counting each outcome", async () => {
     const lines: Record<string, unknown>[] = [];
     const log = pino({ level: "info" }, { write: (line: string) => void lines.push(JSON.parse(line)) });

@@ -87,12 +87,13 @@ export interface EventFilter {
   readonly customerId?: string;
 }
 
-/** Events after a position, oldest first. */
+/** Events after a position, oldest first (newest first: the latest `limit` of them). */
 export async function eventsAfter(
   sql: AppSqlSession,
   after: bigint,
   limit: number,
   filter: EventFilter = {},
+  newestFirst = false,
 ): Promise<LifecycleEvent[]> {
   const rows = await sql.query(
     `SELECT position::text AS position, id, type, customer_id, day::text AS day, from_stage, to_stage, generation, created_at
@@ -101,7 +102,7 @@ export async function eventsAfter(
        AND ($2::text[] IS NULL OR type = ANY($2::text[]))
        AND ($3::text[] IS NULL OR to_stage = ANY($3::text[]))
        AND ($4::text IS NULL OR customer_id = $4::text)
-     ORDER BY lifecycle_event.position LIMIT $5`,
+     ORDER BY lifecycle_event.position ${newestFirst ? "DESC" : "ASC"} LIMIT $5`,
     [after.toString(), filter.types ?? null, filter.toStages ?? null, filter.customerId ?? null, limit],
   );
   return rows.map(eventOf);

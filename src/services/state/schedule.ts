@@ -5,6 +5,7 @@
 import { ExponentialBackoff, type IBackoff } from "cockatiel";
 import type { Logger } from "pino";
 import type { ServerMetrics } from "../../observability/metrics.ts";
+import { addDays } from "../../lifecycle/calendar.ts";
 import type { StateStore } from "./state-store.ts";
 
 /** The first retry after a failure, and the longest wait between retries. */
@@ -25,6 +26,11 @@ export class RefreshSchedule {
       readonly atStart: boolean;
       readonly log: Logger;
       readonly metrics?: ServerMetrics;
+      /**
+       * Before the first refresh, when no state exists yet, publish one this many days earlier (the demo:
+       * its outbox then holds the stage changes of those days, for the dashboard and the feeds).
+       */
+      readonly baselineDaysBefore?: number;
       /** Called after each refresh this instance publishes (the webhook worker looks at the outbox then). */
       readonly onPublished?: () => void;
       /** The retry waits (tests shorten them). */
@@ -54,6 +60,7 @@ export class RefreshSchedule {
       // A state another instance (or this one before a restart) published lately is not rebuilt.
       const dueInMs = everyMinutes > 0 ? await this.store.dueInMs(everyMinutes * 60_000) : 0;
       if (dueInMs > 0) return this.after(dueInMs);
+      await this.baseline();
       const outcome = await this.store.refresh({ signal: this.stopping.signal });
       this.backoff = undefined;
       if (!outcome) {
@@ -79,6 +86,15 @@ export class RefreshSchedule {
       );
       this.after(retryMs);
     }
+  }
+
+  /** The earlier state the first refresh compares with, when asked for and none exists. */
+  private async baseline(): Promise<void> {
+    const days = this.options.baselineDaysBefore;
+    if (!days || (await this.store.status()).pointer) return;
+    const day = addDays(await this.store.defaultDay(), -days);
+    const outcome = await this.store.refresh({ stateDay: day, full: true, signal: this.stopping.signal });
+    if (outcome) this.options.log.info({ generation: outcome.generation, stateDay: day }, "baseline state published");
   }
 
   private firstBackoff(): ExponentialBackoff<unknown> {
