@@ -316,7 +316,7 @@ export async function runState(ctx: BenchContext, section: Section): Promise<voi
     );
     section.notes.push(
       `Full refresh: \`clm refresh --full --as-of ${END_DATE}\` in a child process (sources under tsx), time from state_refresh (started → finished, the audit query included, process start-up not), ${customers.toLocaleString("en-US")} customers; peak RSS is the child's VmHWM sampled every 100 ms. Baseline: bench/lib/hand-sql.ts handFeatures (every customer's features and current / furthest stage) written by DuckDB to CSV and streamed into PostgreSQL with COPY FROM STDIN (pg-copy-streams, as the refresh loads) into a table with a primary key — it computes no history, no day counts, no RFM and no lifetime value, which the refresh does. ${rounds} round(s), alternating which goes first.`,
-      `Incremental: ${buyers.toLocaleString("en-US")} customers got a purchase on ${NEXT_DAY} (1%), then \`clm refresh --as-of ${NEXT_DAY}\`: ${incremental.changed.toLocaleString("en-US")} customers worked out again (those with rows since the lateness window, and those whose next change day came), RFM ranked again and every prediction rewritten; peak RSS ${fmt(incremental.peakMb, 0)} MB.`,
+      `Incremental: ${buyers.toLocaleString("en-US")} customers got a purchase on ${NEXT_DAY} (1%), then \`clm refresh --as-of ${NEXT_DAY}\`: ${incremental.changed.toLocaleString("en-US")} customers worked out again (those with new or late rows, found by comparing rows per customer and day of the lateness window with those kept, and those whose next change day came), RFM ranked again and every prediction rewritten; peak RSS ${fmt(incremental.peakMb, 0)} MB.`,
     );
     section.data.refreshes = { full, hand, incremental, bytes };
   } finally {

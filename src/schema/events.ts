@@ -17,6 +17,14 @@ const LifecycleEventTypeRef = builder.enumType("LifecycleEventType", {
       value: "stage.changed" satisfies LifecycleEventType,
       description: "The customer's stage changed (or they became known, fromStage null) on `day`.",
     },
+    SEGMENT_ENTERED: {
+      value: "segment.entered" satisfies LifecycleEventType,
+      description: "The customer became a member of a tracked segment on the state day `day`.",
+    },
+    SEGMENT_LEFT: {
+      value: "segment.left" satisfies LifecycleEventType,
+      description: "The customer stopped being a member of a tracked segment on the state day `day`.",
+    },
   } as const,
 });
 
@@ -43,7 +51,14 @@ const LifecycleEventRef = builder.objectRef<LifecycleEvent>("LifecycleEvent").im
       nullable: true,
       description: "The stage key before; null when the customer was not known the day before.",
     }),
-    toStage: t.exposeString("toStage", { nullable: true, description: "The stage key from `day` on." }),
+    toStage: t.exposeString("toStage", {
+      nullable: true,
+      description: "The stage key from `day` on (stage changes; null for segment events).",
+    }),
+    segmentId: t.exposeID("segmentId", {
+      nullable: true,
+      description: "The tracked segment entered or left (segment events); null for stage changes.",
+    }),
     generation: t.exposeInt("generation", { description: "The state refresh that found it." }),
     createdAt: t.expose("createdAt", { type: "DateTime", description: "When it was written (the refresh's commit)." }),
   }),
@@ -82,6 +97,15 @@ async function resumeAfter(value: string | null | undefined, ctx: RequestContext
   return position;
 }
 
+/** A segment id argument: a UUID, or no segment event can carry it. */
+function segmentIdArg(value: string | number | null | undefined): string | undefined {
+  if (value === null || value === undefined) return undefined;
+  const id = String(value);
+  if (!/^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i.test(id))
+    throw new InvalidInputError("segmentId must be a segment's id (a UUID)", { argument: "segmentId" });
+  return id;
+}
+
 function pageSize(first: number | null | undefined): number {
   const n = first ?? PAGE_SIZE.default;
   if (!Number.isInteger(n) || n < 1 || n > PAGE_SIZE.max)
@@ -100,6 +124,7 @@ builder.queryField("lifecycleEvents", (t) =>
       types: t.arg({ type: [LifecycleEventTypeRef], description: "Only these types (default: all)." }),
       toStages: t.arg.stringList({ description: "Only changes into these stage keys (default: all)." }),
       customerId: t.arg.id({ description: "Only this customer's events." }),
+      segmentId: t.arg.id({ description: "Only entries into and exits from this segment." }),
       newestFirst: t.arg.boolean({
         defaultValue: false,
         description:
@@ -112,6 +137,7 @@ builder.queryField("lifecycleEvents", (t) =>
         types: args.types ?? undefined,
         toStages: args.toStages ?? undefined,
         customerId: args.customerId === null || args.customerId === undefined ? undefined : String(args.customerId),
+        segmentId: segmentIdArg(args.segmentId),
       };
       const after = positionArg(args.after, "after");
       const events = await ctx.services.events.feed(after, limit + 1, filter, args.newestFirst ?? false);
@@ -161,6 +187,10 @@ const WebhookEndpointRef = builder.objectRef<WebhookEndpoint>("WebhookEndpoint")
       resolve: (e) => [...e.eventTypes],
     }),
     toStages: t.exposeStringList("toStages", { description: "Only changes into these stages; empty: all." }),
+    segmentIds: t.idList({
+      description: "Only entries into and exits from these tracked segments; empty: all.",
+      resolve: (e) => [...e.segmentIds],
+    }),
     enabled: t.exposeBoolean("enabled", { description: "Whether deliveries are made to it." }),
     disabledReason: t.exposeString("disabledReason", {
       nullable: true,
@@ -220,6 +250,7 @@ const WebhookEndpointInputRef = builder.inputType("WebhookEndpointInput", {
     description: t.string({ description: "What it is for (at most 500 characters)." }),
     eventTypes: t.field({ type: [LifecycleEventTypeRef], description: "Types to deliver (default: all)." }),
     toStages: t.stringList({ description: "Only changes into these stage keys (default: all)." }),
+    segmentIds: t.idList({ description: "Only entries into and exits from these tracked segments (default: all)." }),
   }),
 });
 
@@ -252,6 +283,7 @@ builder.mutationFields((t) => ({
           description: input.description ?? undefined,
           eventTypes: input.eventTypes ?? undefined,
           toStages: input.toStages ?? undefined,
+          segmentIds: input.segmentIds?.map(String),
         },
         ctx.auth.principal,
       ),
@@ -307,18 +339,89 @@ builder.subscriptionFields((t) => ({
       "Each stage change as a refresh publishes it (on any instance sharing the app database), in feed order. Resume after a dropped connection with `after`: the last event's id or position; events written meanwhile come first.",
     args: {
       toStages: t.arg.stringList({ description: "Only changes into these stage keys (default: all)." }),
+      segmentId: t.arg.id({
+        description:
+          "Only changes of members of this tracked segment (its members as of the last refresh); BAD_USER_INPUT for a segment not tracked.",
+      }),
       after: t.arg.string({
         description: "Start after this event (its id or position); default: only events written from now on.",
       }),
     },
     subscribe: async function* (_root, args, ctx) {
+      const memberOf = args.segmentId === null || args.segmentId === undefined ? undefined : String(args.segmentId);
+      if (memberOf !== undefined) await trackedSegment(memberOf, ctx);
       const after = await resumeAfter(args.after, ctx);
       yield* ctx.services.events.follow(
         after,
-        { types: ["stage.changed"], toStages: args.toStages ?? undefined },
+        { types: ["stage.changed"], toStages: args.toStages ?? undefined, memberOf },
         ctx.clientSignal,
       );
     },
     resolve: (event) => event,
+  }),
+  segmentMembershipChanged: t.field({
+    type: LifecycleEventRef,
+    description:
+      "Each entry into and exit from a tracked segment (trackSegment) as a refresh publishes it, in feed order; resumable with `after` as stageChanged is.",
+    args: {
+      segmentId: t.arg.id({ required: true, description: "The tracked segment." }),
+      after: t.arg.string({
+        description: "Start after this event (its id or position); default: only events written from now on.",
+      }),
+    },
+    subscribe: async function* (_root, args, ctx) {
+      const segmentId = String(args.segmentId);
+      await trackedSegment(segmentId, ctx);
+      const after = await resumeAfter(args.after, ctx);
+      yield* ctx.services.events.follow(
+        after,
+        { types: ["segment.entered", "segment.left"], segmentId },
+        ctx.clientSignal,
+      );
+    },
+    resolve: (event) => event,
+  }),
+}));
+
+/** A saved segment that is tracked (NOT_FOUND for none, BAD_USER_INPUT for one not tracked). */
+async function trackedSegment(id: string, ctx: RequestContext): Promise<void> {
+  const { segmentStore } = ctx.services;
+  await segmentStore.find(id, "segmentId");
+  if (!(await segmentStore.isTracked(id)))
+    throw new InvalidInputError(
+      "the segment is not tracked: trackSegment(id) first (its entries and exits become events from the next refresh)",
+      {
+        argument: "segmentId",
+      },
+    );
+}
+
+builder.prismaObjectField("Segment", "tracked", (t) =>
+  t.boolean({
+    description:
+      "Whether each state refresh writes who entered and who left the segment as lifecycle events (trackSegment).",
+    resolve: (segment, _args, ctx) => ctx.services.segmentStore.isTracked(segment.id),
+  }),
+);
+
+builder.mutationFields((t) => ({
+  trackSegment: t.prismaField({
+    type: "Segment",
+    description:
+      "Makes each state refresh write who entered and who left the segment on its state day as events (segment.entered, segment.left: webhooks, segmentMembershipChanged). The first refresh after this is the baseline. Idempotent. NOT_FOUND for an unknown id.",
+    args: { id: t.arg.id({ required: true, description: "The segment's id." }) },
+    resolve: async (query, _root, { id }, ctx) => {
+      await ctx.services.segmentStore.setTracked(String(id), true);
+      return ctx.prisma.segment.findUniqueOrThrow({ ...query, where: { id: String(id) } });
+    },
+  }),
+  untrackSegment: t.prismaField({
+    type: "Segment",
+    description: "Stops writing the segment's entries and exits as events (and forgets its kept members). Idempotent.",
+    args: { id: t.arg.id({ required: true, description: "The segment's id." }) },
+    resolve: async (query, _root, { id }, ctx) => {
+      await ctx.services.segmentStore.setTracked(String(id), false);
+      return ctx.prisma.segment.findUniqueOrThrow({ ...query, where: { id: String(id) } });
+    },
   }),
 }));

@@ -118,6 +118,10 @@ export function createAppServices(inputs: AppServiceInputs): AppServices {
         ? { model: inputs.state.clvModel, fit: (input, signal) => lifecycle.fitPool.fit(input, signal) }
         : undefined,
       writebackTable: inputs.state?.writebackTable ?? undefined,
+      trackedSegments: (day) =>
+        segmentStore.trackedRules(day, (segmentId, error) =>
+          log.warn({ segmentId, err: error }, "tracked segment skipped: its definition does not resolve"),
+        ),
     },
   );
   const appSql =

@@ -117,6 +117,42 @@ export class SegmentStore {
     return { segment, rule: await this.resolve(this.definitionOf(segment, argument), day, argument) };
   }
 
+  /**
+   * Starts or stops writing the segment's entries and exits as lifecycle events at each state refresh
+   * (the first refresh after it starts is the baseline). Idempotent; NotFoundError about `argument`.
+   */
+  async setTracked(id: string, tracked: boolean, argument = "id"): Promise<Segment> {
+    const segment = await this.find(id, argument);
+    const db = await this.database();
+    if (tracked) await db.segmentTracking.upsert({ where: { segmentId: id }, create: { segmentId: id }, update: {} });
+    else await db.segmentTracking.deleteMany({ where: { segmentId: id } });
+    return segment;
+  }
+
+  async isTracked(id: string): Promise<boolean> {
+    if (!isUuid(id)) return false;
+    return (await (await this.database()).segmentTracking.count({ where: { segmentId: id } })) > 0;
+  }
+
+  /** The tracked segments that are not archived, with their rules for `day`; one that no longer resolves is skipped with `skip`. */
+  async trackedRules(
+    day: string,
+    skip: (segmentId: string, error: unknown) => void,
+  ): Promise<{ id: string; rule: Rule }[]> {
+    const rows = await (
+      await this.database()
+    ).segmentTracking.findMany({ where: { segment: { archived: false } }, select: { segmentId: true } });
+    const out: { id: string; rule: Rule }[] = [];
+    for (const { segmentId } of rows) {
+      try {
+        out.push({ id: segmentId, rule: (await this.ruleOn(segmentId, day)).rule });
+      } catch (error) {
+        skip(segmentId, error);
+      }
+    }
+    return out;
+  }
+
   /** Saved segments that are not archived, by name (at most `take`). */
   async live(take?: number): Promise<Segment[]> {
     return (await this.database()).segment.findMany({

@@ -200,6 +200,106 @@ describe("the stageChanged subscription", () => {
   });
 });
 
+describe("tracked segments", () => {
+  it(
+    "write who entered and who left at each refresh after the baseline, and stream them",
+    { timeout: 60_000 },
+    async () => {
+      const state = server.services.state;
+      await state.refresh({ stateDay: "2026-07-31" });
+      const created = await ask(
+        `mutation { createSegment(input: { name: "At risk (tracked)", definition: { field: "stage", op: "in", value: ["at_risk", "churned"] } }) { id tracked } }`,
+        analyst,
+      );
+      const segment = created.data!.createSegment;
+      expect(segment.tracked).toBe(false);
+      // Not tracked yet: a subscription to it is refused with the argument named.
+      const early = await subscribe(
+        `subscription($id: ID!) { segmentMembershipChanged(segmentId: $id) { id } }`,
+        viewer,
+        {
+          id: segment.id,
+        },
+      );
+      expect((await early.next(1, 3_000))[0]!.errors![0]!.extensions).toMatchObject({
+        code: "BAD_USER_INPUT",
+        argument: "segmentId",
+      });
+      early.close();
+      const tracked = await ask(`mutation($id: ID!) { trackSegment(id: $id) { id tracked } }`, analyst, {
+        id: segment.id,
+      });
+      expect(tracked.data!.trackSegment).toEqual({ id: segment.id, tracked: true });
+      const members = async (day: string) => {
+        const answer = await ask(
+          `query($id: ID!, $day: Date!) { segment(id: $id) { members(asOf: $day, first: 500) { edges { node { id } } } } }`,
+          viewer,
+          { id: segment.id, day },
+        );
+        expect(answer.errors).toBeUndefined();
+        return new Set<string>(answer.data!.segment.members.edges.map((e: { node: { id: string } }) => e.node.id));
+      };
+      const SEGMENT_EVENTS = `query($id: ID) { lifecycleEvents(segmentId: $id, first: 500) { events { id type customerId day segmentId generation } } }`;
+      // The first refresh after tracking began is the baseline: no segment events.
+      const baseline = (await state.refresh({ stateDay: "2026-08-31" }))!;
+      expect((await ask(SEGMENT_EVENTS, viewer, { id: segment.id })).data!.lifecycleEvents.events).toEqual([]);
+      const before = await members("2026-08-31");
+      const end = (await ask(EVENTS, viewer, { first: 500 })).data!.lifecycleEvents.endPosition;
+      const stream = await subscribe(
+        `subscription($id: ID!, $after: String) { segmentMembershipChanged(segmentId: $id, after: $after) { id type customerId } }`,
+        viewer,
+        { id: segment.id, after: end },
+      );
+      const next = (await state.refresh({ stateDay: "2026-10-31" }))!;
+      expect(next.generation).toBeGreaterThan(baseline.generation);
+      const after = await members("2026-10-31");
+      const events = (await ask(SEGMENT_EVENTS, viewer, { id: segment.id })).data!.lifecycleEvents.events;
+      const of = (type: string) =>
+        events
+          .filter((e: { type: string }) => e.type === type)
+          .map((e: { customerId: string }) => e.customerId)
+          .sort();
+      expect(of("SEGMENT_ENTERED")).toEqual([...after].filter((id) => !before.has(id)).sort());
+      expect(of("SEGMENT_LEFT")).toEqual([...before].filter((id) => !after.has(id)).sort());
+      expect(events.length).toBeGreaterThan(0);
+      for (const e of events)
+        expect(e).toMatchObject({ day: "2026-10-31", segmentId: segment.id, generation: next.generation });
+      const streamed = (await stream.next(events.length)).map((r) => r.data!.segmentMembershipChanged.id);
+      expect(streamed).toEqual(events.map((e: { id: string }) => e.id));
+      stream.close();
+      // The same day again: nothing new; stageChanged for the segment's members is accepted now.
+      expect((await state.refresh({ stateDay: "2026-10-31" }))!.events).toBe(0);
+      const members2 = await subscribe(
+        `subscription($id: ID!) { stageChanged(segmentId: $id, after: "0") { customerId } }`,
+        viewer,
+        {
+          id: segment.id,
+        },
+      );
+      const first = (await members2.next(1, 3_000))[0]!;
+      expect(after.has(first.data!.stageChanged.customerId)).toBe(true);
+      members2.close();
+      // Untracked: no more segment events, and the subscription is refused again.
+      await ask(`mutation($id: ID!) { untrackSegment(id: $id) { tracked } }`, analyst, { id: segment.id });
+      await state.refresh({ stateDay: "2026-11-30" });
+      expect((await ask(SEGMENT_EVENTS, viewer, { id: segment.id })).data!.lifecycleEvents.events).toHaveLength(
+        events.length,
+      );
+    },
+  );
+
+  it("refuse a segment id that is not one", async () => {
+    const bad = await ask(`{ lifecycleEvents(segmentId: "nope") { events { id } } }`, viewer);
+    expect(bad.errors![0]!.extensions).toMatchObject({ code: "BAD_USER_INPUT", argument: "segmentId" });
+    const unknown = await ask(`mutation { trackSegment(id: "00000000-0000-0000-0000-000000000000") { id } }`, analyst);
+    expect(unknown.errors![0]!.extensions!.code).toBe("NOT_FOUND");
+    expect(
+      (await ask(`mutation { trackSegment(id: "00000000-0000-0000-0000-000000000000") { id } }`, viewer)).errors![0]!
+        .extensions!.code,
+    ).toBe("FORBIDDEN");
+  });
+});
+
 describe("webhook endpoints", () => {
   it("are for admins only", async () => {
     for (const secret of [viewer, analyst]) {

@@ -80,6 +80,8 @@ describe.each(stores)("migrations on $label", ({ open }) => {
       "customer_state",
       "lifecycle_event",
       "segment",
+      "segment_member",
+      "segment_tracking",
       "segment_version",
       "stage_day_count",
       "stage_spell",

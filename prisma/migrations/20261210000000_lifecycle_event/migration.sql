@@ -8,6 +8,7 @@ CREATE TABLE "lifecycle_event" (
     "day" DATE NOT NULL,
     "from_stage" TEXT,
     "to_stage" TEXT,
+    "segment_id" UUID,
     "generation" INTEGER NOT NULL,
     "created_at" TIMESTAMPTZ(3) NOT NULL DEFAULT CURRENT_TIMESTAMP,
 
@@ -20,6 +21,30 @@ CREATE UNIQUE INDEX "lifecycle_event_id_key" ON "lifecycle_event"("id");
 -- CreateIndex
 CREATE INDEX "lifecycle_event_created_at_idx" ON "lifecycle_event"("created_at");
 
+-- Saved segments whose entries and exits become events, and their members at the last refresh (the
+-- next one writes who entered and who left). `members_generation` null: no members kept yet (the first
+-- refresh after tracking starts is the baseline).
+CREATE TABLE "segment_tracking" (
+    "segment_id" UUID NOT NULL,
+    "tracked_since" TIMESTAMPTZ(3) NOT NULL DEFAULT CURRENT_TIMESTAMP,
+    "members_generation" INTEGER,
+
+    CONSTRAINT "segment_tracking_pkey" PRIMARY KEY ("segment_id")
+);
+
+CREATE TABLE "segment_member" (
+    "segment_id" UUID NOT NULL,
+    "customer_id" TEXT NOT NULL,
+
+    CONSTRAINT "segment_member_pkey" PRIMARY KEY ("segment_id","customer_id")
+);
+
+-- AddForeignKey
+ALTER TABLE "segment_tracking" ADD CONSTRAINT "segment_tracking_segment_id_fkey" FOREIGN KEY ("segment_id") REFERENCES "segment"("id") ON DELETE CASCADE ON UPDATE CASCADE;
+
+-- AddForeignKey
+ALTER TABLE "segment_member" ADD CONSTRAINT "segment_member_segment_id_fkey" FOREIGN KEY ("segment_id") REFERENCES "segment_tracking"("segment_id") ON DELETE CASCADE ON UPDATE CASCADE;
+
 -- Webhook endpoints: where the outbox is delivered, signed per Standard Webhooks with the endpoint's
 -- secret. `cursor` is the last position delivered (or passed over by the filters); `pending_through`
 -- the last position of the batch being tried, so a retry sends the same batch under the same id.
@@ -29,6 +54,7 @@ CREATE TABLE "webhook_endpoint" (
     "description" TEXT NOT NULL DEFAULT '',
     "event_types" TEXT[] NOT NULL DEFAULT ARRAY[]::TEXT[],
     "to_stages" TEXT[] NOT NULL DEFAULT ARRAY[]::TEXT[],
+    "segment_ids" TEXT[] NOT NULL DEFAULT ARRAY[]::TEXT[],
     "secret" TEXT NOT NULL,
     "enabled" BOOLEAN NOT NULL DEFAULT true,
     "disabled_reason" TEXT,

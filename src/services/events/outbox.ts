@@ -8,10 +8,11 @@
 // and is not written twice; a change a late row would now place differently is not taken back (events
 // say what the state showed when they were written). The first state of all writes none: it is the
 // baseline, not a change.
-import type { AppSqlSession } from "../../appdb/app-sql.ts";
+import { queryBuilt, type AppSqlSession } from "../../appdb/app-sql.ts";
+import { sql, type Sql } from "../../sql/sql.ts";
 import { dayOfNumber } from "../../lifecycle/calendar.ts";
 
-export const EVENT_TYPES = ["stage.changed"] as const;
+export const EVENT_TYPES = ["stage.changed", "segment.entered", "segment.left"] as const;
 
 /** The channel a refresh notifies, at its commit, when it wrote events (the payload: its generation). */
 export const EVENTS_CHANNEL = "clm_lifecycle_events";
@@ -28,6 +29,8 @@ export interface LifecycleEvent {
   readonly day: string;
   readonly fromStage: string | null;
   readonly toStage: string | null;
+  /** The tracked segment entered or left (segment events); null for stage changes. */
+  readonly segmentId: string | null;
   readonly generation: number;
   readonly createdAt: Date;
 }
@@ -75,9 +78,72 @@ export async function recordStageChanges(session: AppSqlSession, w: StageChangeW
      SELECT COUNT(*)::int AS n FROM written`,
     [w.rowsGeneration, dayOfNumber(w.fromDay), dayOfNumber(w.toDay), w.generation, w.stageKeys],
   );
-  const written = Number(row?.n ?? 0);
-  if (written > 0) await session.query(`SELECT pg_notify($1, $2)`, [EVENTS_CHANNEL, String(w.generation)]);
+  return Number(row?.n ?? 0);
+}
+
+/**
+ * Writes who entered and who left a tracked segment on the state day (inside the publishing
+ * transaction, after the pointer moved): `members` is the FROM … WHERE of its members over the served
+ * rows `p` (StoredSegmentFields.members).
+ * The first refresh after tracking began keeps the members as the baseline and writes no events.
+ * Returns how many events were new.
+ */
+export async function recordSegmentChanges(
+  session: AppSqlSession,
+  w: { generation: number; day: string; segmentId: string; members: Sql },
+): Promise<number> {
+  const [tracking] = await session.query<{ members_generation: number | null }>(
+    `SELECT members_generation FROM segment_tracking WHERE segment_id = $1::uuid`,
+    [w.segmentId],
+  );
+  if (!tracking) return 0;
+  await session.query(`DROP TABLE IF EXISTS segment_now`);
+  await queryBuilt(
+    session,
+    sql`CREATE TEMP TABLE segment_now ON COMMIT DROP AS SELECT m.customer_id FROM state_pointer p
+CROSS JOIN LATERAL (SELECT s.customer_id FROM ${w.members}) AS m WHERE p.id = 1`,
+  );
+  let written = 0;
+  if (tracking.members_generation !== null) {
+    const [row] = await session.query<{ n: number }>(
+      `WITH was AS (SELECT customer_id FROM segment_member WHERE segment_id = $1::uuid),
+       changes AS (
+         SELECT customer_id, 'segment.entered' AS type FROM (SELECT customer_id FROM segment_now EXCEPT SELECT customer_id FROM was) e
+         UNION ALL
+         SELECT customer_id, 'segment.left' AS type FROM (SELECT customer_id FROM was EXCEPT SELECT customer_id FROM segment_now) g
+       ), written AS (
+         INSERT INTO lifecycle_event (id, type, customer_id, day, segment_id, generation)
+         SELECT 'evt_' || substr(md5($1 || '|' || customer_id || '|' || $2 || '|' || type), 1, 24), type, customer_id,
+                $2::date, $1::uuid, $3
+         FROM changes ORDER BY type, customer_id
+         ON CONFLICT (id) DO NOTHING
+         RETURNING 1
+       )
+       SELECT COUNT(*)::int AS n FROM written`,
+      [w.segmentId, w.day, w.generation],
+    );
+    written = Number(row?.n ?? 0);
+  }
+  await session.query(
+    `DELETE FROM segment_member m WHERE m.segment_id = $1::uuid
+       AND NOT EXISTS (SELECT 1 FROM segment_now n WHERE n.customer_id = m.customer_id)`,
+    [w.segmentId],
+  );
+  await session.query(
+    `INSERT INTO segment_member (segment_id, customer_id) SELECT $1::uuid, customer_id FROM segment_now
+     ON CONFLICT DO NOTHING`,
+    [w.segmentId],
+  );
+  await session.query(`UPDATE segment_tracking SET members_generation = $2 WHERE segment_id = $1::uuid`, [
+    w.segmentId,
+    w.generation,
+  ]);
   return written;
+}
+
+/** Tells every listening instance that events were written (delivered at the transaction's commit). */
+export async function announceEvents(session: AppSqlSession, generation: number): Promise<void> {
+  await session.query(`SELECT pg_notify($1, $2)`, [EVENTS_CHANNEL, String(generation)]);
 }
 
 export interface EventFilter {
@@ -85,6 +151,10 @@ export interface EventFilter {
   /** Only changes into these stages (keys). */
   readonly toStages?: readonly string[];
   readonly customerId?: string;
+  /** Only entries into and exits from this segment. */
+  readonly segmentId?: string;
+  /** Only events of customers who are members of this tracked segment (as of the last refresh). */
+  readonly memberOf?: string;
 }
 
 /** Events after a position, oldest first (newest first: the latest `limit` of them). */
@@ -96,14 +166,26 @@ export async function eventsAfter(
   newestFirst = false,
 ): Promise<LifecycleEvent[]> {
   const rows = await sql.query(
-    `SELECT position::text AS position, id, type, customer_id, day::text AS day, from_stage, to_stage, generation, created_at
-     FROM lifecycle_event
+    `SELECT position::text AS position, id, type, customer_id, day::text AS day, from_stage, to_stage,
+            segment_id::text AS segment_id, generation, created_at
+     FROM lifecycle_event e
      WHERE position > $1::bigint
        AND ($2::text[] IS NULL OR type = ANY($2::text[]))
        AND ($3::text[] IS NULL OR to_stage = ANY($3::text[]))
        AND ($4::text IS NULL OR customer_id = $4::text)
-     ORDER BY lifecycle_event.position ${newestFirst ? "DESC" : "ASC"} LIMIT $5`,
-    [after.toString(), filter.types ?? null, filter.toStages ?? null, filter.customerId ?? null, limit],
+       AND ($6::uuid IS NULL OR segment_id = $6::uuid)
+       AND ($7::uuid IS NULL OR EXISTS (
+         SELECT 1 FROM segment_member m WHERE m.segment_id = $7::uuid AND m.customer_id = e.customer_id))
+     ORDER BY e.position ${newestFirst ? "DESC" : "ASC"} LIMIT $5`,
+    [
+      after.toString(),
+      filter.types ?? null,
+      filter.toStages ?? null,
+      filter.customerId ?? null,
+      limit,
+      filter.segmentId ?? null,
+      filter.memberOf ?? null,
+    ],
   );
   return rows.map(eventOf);
 }
@@ -144,6 +226,7 @@ function eventOf(r: Record<string, unknown>): LifecycleEvent {
     day: String(r.day),
     fromStage: r.from_stage === null ? null : String(r.from_stage),
     toStage: r.to_stage === null ? null : String(r.to_stage),
+    segmentId: r.segment_id === null || r.segment_id === undefined ? null : String(r.segment_id),
     generation: Number(r.generation),
     createdAt: r.created_at instanceof Date ? r.created_at : new Date(String(r.created_at)),
   };

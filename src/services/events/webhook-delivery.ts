@@ -73,6 +73,7 @@ export function deliveryBody(events: readonly LifecycleEvent[], at: Date): strin
         day: e.day,
         fromStage: e.fromStage,
         toStage: e.toStage,
+        segmentId: e.segmentId,
         generation: e.generation,
         createdAt: e.createdAt.toISOString(),
       })),
@@ -86,9 +87,13 @@ export function retryDelayMs(attempts: number, options: Pick<DeliveryOptions, "r
   return Math.round(base * (0.5 + Math.random() / 2));
 }
 
+/** Whether an endpoint's filters take an event: its types; stage changes into its stages; its segments' events. */
 const passes = (e: DueEndpoint, event: LifecycleEvent) =>
   (e.eventTypes.length === 0 || e.eventTypes.includes(event.type)) &&
-  (e.toStages.length === 0 || (event.toStage !== null && e.toStages.includes(event.toStage)));
+  (event.type !== "stage.changed" ||
+    e.toStages.length === 0 ||
+    (event.toStage !== null && e.toStages.includes(event.toStage))) &&
+  (event.segmentId === null || e.segmentIds.length === 0 || e.segmentIds.includes(event.segmentId));
 
 export class WebhookDelivery {
   private readonly stopping = new AbortController();

@@ -16,6 +16,8 @@ export interface WebhookEndpoint {
   readonly eventTypes: readonly LifecycleEventType[];
   /** Empty: changes into any stage. */
   readonly toStages: readonly string[];
+  /** Segment events only of these segments; empty: of every tracked one. */
+  readonly segmentIds: readonly string[];
   readonly enabled: boolean;
   readonly disabledReason: string | null;
   /** The last outbox position delivered (or passed over by the filters). */
@@ -49,6 +51,7 @@ export interface NewEndpoint {
   readonly description?: string;
   readonly eventTypes?: readonly string[];
   readonly toStages?: readonly string[];
+  readonly segmentIds?: readonly string[];
 }
 
 /** Most endpoints one app database keeps: each is polled by the delivery worker. */
@@ -61,7 +64,7 @@ export function newSecret(): string {
 }
 
 /** The columns endpointOf reads. */
-export const ENDPOINT_COLUMNS = `id::text AS id, url, description, event_types, to_stages, enabled, disabled_reason, cursor::text AS cursor,
+export const ENDPOINT_COLUMNS = `id::text AS id, url, description, event_types, to_stages, segment_ids, enabled, disabled_reason, cursor::text AS cursor,
   pending_through::text AS pending_through, attempts, failing_since, next_attempt_at, created_by, created_at, updated_at`;
 
 export class WebhookEndpoints {
@@ -100,8 +103,8 @@ export class WebhookEndpoints {
           argument: "url",
         });
       await tx.query(
-        `INSERT INTO webhook_endpoint (id, url, description, event_types, to_stages, secret, cursor, created_by)
-         VALUES ($1::uuid, $2, $3, $4::text[], $5::text[], $6, $7::bigint, $8)`,
+        `INSERT INTO webhook_endpoint (id, url, description, event_types, to_stages, segment_ids, secret, cursor, created_by)
+         VALUES ($1::uuid, $2, $3, $4::text[], $5::text[], $9::text[], $6, $7::bigint, $8)`,
         [
           id,
           checked.url,
@@ -111,6 +114,7 @@ export class WebhookEndpoints {
           secret,
           (await lastPosition(tx)).toString(),
           createdBy,
+          checked.segmentIds,
         ],
       );
     });
@@ -210,6 +214,9 @@ export class WebhookEndpoints {
           path: ["toStages"],
           message: `unknown stage ${JSON.stringify(s)}; known: ${this.stageKeys.join(", ")}`,
         });
+    const segmentIds = [...new Set(input.segmentIds ?? [])];
+    for (const id of segmentIds)
+      if (!UUID.test(id)) issues.push({ path: ["segmentIds"], message: `not a segment id: ${JSON.stringify(id)}` });
     if (issues.length > 0)
       throw new InvalidInputError(
         `invalid webhook endpoint: ${issues.map((i) => `${i.path[0]}: ${i.message}`).join("; ")}`,
@@ -218,7 +225,7 @@ export class WebhookEndpoints {
           issues,
         },
       );
-    return { url: new URL(input.url).toString(), description, eventTypes, toStages };
+    return { url: new URL(input.url).toString(), description, eventTypes, toStages, segmentIds };
   }
 }
 
@@ -243,6 +250,7 @@ export function endpointOf(r: Record<string, unknown>): WebhookEndpoint {
     description: String(r.description),
     eventTypes: textList(r.event_types) as LifecycleEventType[],
     toStages: textList(r.to_stages),
+    segmentIds: textList(r.segment_ids),
     enabled: Boolean(r.enabled),
     disabledReason: r.disabled_reason === null ? null : String(r.disabled_reason),
     cursor: BigInt(String(r.cursor)),

@@ -37,7 +37,7 @@ import {
 } from "./state-tables.ts";
 import { STATE_CLV_DEFAULTS, writeClv, type ClvFitter } from "./state-clv.ts";
 import { lateCustomers, recentActivityOf, type RecentActivity } from "./recent-activity.ts";
-import { recordStageChanges } from "../events/outbox.ts";
+import { announceEvents, recordStageChanges } from "../events/outbox.ts";
 
 /** The advisory lock key of refreshes ("CLMR"): one refresh at a time across instances. */
 export const REFRESH_LOCK = 0x434c4d52;
@@ -80,6 +80,11 @@ export interface RefreshOptions {
    * published.
    */
   readonly afterPublish?: () => Promise<WritebackOutcome>;
+  /**
+   * Run inside the publishing transaction once the pointer names the new state (tracked segments'
+   * entries and exits); returns the events it wrote. A failure there fails the refresh.
+   */
+  readonly inPublish?: (tx: AppSqlSession, generation: number) => Promise<number>;
 }
 
 /** The state written back into the warehouse after a refresh. */
@@ -404,6 +409,8 @@ export class StateRefresher {
           },
           record,
         );
+        if (options.inPublish) events += await options.inPublish(tx, generation);
+        if (events > 0) await announceEvents(tx, generation);
       });
       await tables.dropUnpublishedRows();
       // Statistics only speed reads up: the state is published whether or not they are refreshed.

@@ -33,6 +33,8 @@ import {
 } from "./refresh.ts";
 import type { StateClvSettings, StoredClv } from "./state-clv.ts";
 import { segmentPage, segmentRanked, segmentStageCounts, StoredSegmentFields } from "./state-segments.ts";
+import { recordSegmentChanges } from "../events/outbox.ts";
+import type { AppSqlSession } from "../../appdb/app-sql.ts";
 import type { Rule } from "../../lifecycle/rules.ts";
 import { StateTables, storedFeatures, type PublishedState, type RefreshRecord } from "./state-tables.ts";
 
@@ -95,9 +97,38 @@ export class StateStore implements StateAnswers {
   async refresh(options: RefreshOptions = {}): Promise<RefreshOutcome | undefined> {
     const { writebackTable } = this.options;
     const afterPublish = writebackTable ? () => this.writeBack(writebackTable, options.signal) : undefined;
-    const outcome = await (await this.refresher()).refresh({ ...options, afterPublish });
+    // The tracked segments' rules are read before the publishing transaction: on PGlite that holds the
+    // one connection Prisma would wait for.
+    const stateDay = options.stateDay ?? this.lifecycle.today();
+    const tracked = (await this.options.trackedSegments?.(stateDay)) ?? [];
+    const refresher = await this.refresher();
+    const outcome = await refresher.refresh({
+      ...options,
+      stateDay,
+      afterPublish,
+      inPublish:
+        tracked.length > 0 ? (tx, generation) => this.segmentChanges(tx, generation, stateDay, tracked) : undefined,
+    });
     this.pointerCache = undefined;
     return outcome;
+  }
+
+  /** The tracked segments' entries and exits on the new state day, as events (inside the publishing transaction). */
+  private async segmentChanges(
+    tx: AppSqlSession,
+    generation: number,
+    day: string,
+    tracked: readonly { id: string; rule: Rule }[],
+  ): Promise<number> {
+    let written = 0;
+    for (const { id, rule } of tracked)
+      written += await recordSegmentChanges(tx, {
+        generation,
+        day,
+        segmentId: id,
+        members: this.fields().members(rule),
+      });
+    return written;
   }
 
   /**
@@ -541,6 +572,8 @@ export interface StateStoreOptions {
   readonly clv?: RefreshClv;
   /** The warehouse table each refresh writes the state into (CLM_STATE_WRITEBACK); none when undefined. */
   readonly writebackTable?: string;
+  /** The saved segments whose entries and exits each refresh writes as events, with their rules for a day. */
+  readonly trackedSegments?: (day: string) => Promise<readonly { id: string; rule: Rule }[]>;
 }
 
 /** Whether a stored fit is the one asked about. */
