@@ -4,7 +4,8 @@
 // ids for the receiver to deduplicate by. The batch being tried is written down before it is sent
 // (pending_through), so a retry — after a failure, or after the server was killed mid-delivery — sends
 // the same events under the same webhook-id. Failures wait with exponential backoff and jitter; an
-// endpoint failing for the whole retry window (or answering 410 Gone) is disabled with the reason.
+// endpoint failing for the whole retry window (or answering 410 Gone) is disabled with the reason. It
+// looks at the outbox when a refresh's commit notifies, and every second besides.
 import { request as httpRequest } from "node:http";
 import { request as httpsRequest } from "node:https";
 import { Webhook } from "standardwebhooks";
@@ -16,7 +17,7 @@ import {
   DEFAULT_WEBHOOK_RETRY_HOURS,
   DEFAULT_WEBHOOK_TIMEOUT_MS,
 } from "../../config/defaults.ts";
-import { eventsAfter, type LifecycleEvent } from "./outbox.ts";
+import { EVENTS_CHANNEL, eventsAfter, type LifecycleEvent } from "./outbox.ts";
 import { guardedLookup, type TargetPolicy } from "./webhook-targets.ts";
 import { endpointOf, ENDPOINT_COLUMNS, type WebhookEndpoint } from "./webhooks.ts";
 
@@ -99,6 +100,8 @@ export class WebhookDelivery {
   private readonly stopping = new AbortController();
   private running: Promise<void> | undefined;
   private wake: (() => void) | undefined;
+  /** A notification came while no one slept: the next sleep returns at once. */
+  private poked = false;
 
   constructor(
     private readonly sql: () => Promise<AppSql>,
@@ -113,6 +116,7 @@ export class WebhookDelivery {
 
   /** Looks at the outbox now (after a refresh published here) instead of at the next poll. */
   poke(): void {
+    this.poked = true;
     this.wake?.();
   }
 
@@ -136,27 +140,38 @@ export class WebhookDelivery {
     }
   }
 
+  /** Delivers until stopped, woken at once when a refresh on any instance commits events (NOTIFY). */
   private async deliverWhileRunning(): Promise<void> {
-    while (!this.stopping.signal.aborted) {
-      await this.turn();
-      await this.sleep(this.options.pollMs);
+    const unlisten = await (await this.sql()).listen(EVENTS_CHANNEL, () => this.poke()).catch(() => undefined);
+    try {
+      while (!this.stopping.signal.aborted) {
+        // An endpoint that took a batch may have more waiting: the next turn comes at once.
+        if (!(await this.turn())) await this.sleep(this.options.pollMs);
+      }
+    } finally {
+      await unlisten?.();
     }
   }
 
   private sleep(ms: number): Promise<void> {
+    if (this.poked) {
+      this.poked = false;
+      return Promise.resolve();
+    }
     return new Promise((resolve) => {
+      const done = () => {
+        clearTimeout(timer);
+        this.poked = false;
+        resolve();
+      };
       const timer = setTimeout(done, ms);
       timer.unref();
-      function done() {
-        clearTimeout(timer);
-        resolve();
-      }
       this.wake = done;
     });
   }
 
-  /** One pass: every due endpoint's next batch, `concurrency` endpoints at a time. */
-  async turn(): Promise<void> {
+  /** One pass: every due endpoint's next batch, `concurrency` endpoints at a time; whether any was taken. */
+  async turn(): Promise<boolean> {
     const sql = await this.sql();
     const due = (
       await sql.query(
@@ -166,19 +181,25 @@ export class WebhookDelivery {
       )
     ).map((r): DueEndpoint => ({ ...endpointOf(r), secret: String(r.secret) }));
     let next = 0;
+    let taken = false;
     const worker = async () => {
-      while (next < due.length && !this.stopping.signal.aborted) await this.deliver(sql, due[next++]!);
+      while (next < due.length && !this.stopping.signal.aborted)
+        if (await this.deliver(sql, due[next++]!)) taken = true;
     };
     await Promise.all(Array.from({ length: Math.min(this.options.concurrency, due.length) }, worker));
+    return taken;
   }
 
-  /** The endpoint's next batch (the pending one again, if any), sent and recorded. */
-  private async deliver(sql: AppSql, e: DueEndpoint): Promise<void> {
+  /**
+   * The endpoint's next batch (the pending one again, if any), sent and recorded; true when the receiver
+   * took it (more may be waiting).
+   */
+  private async deliver(sql: AppSql, e: DueEndpoint): Promise<boolean> {
     let through = e.pendingThrough;
     let events: LifecycleEvent[];
     if (through === null) {
       const scanned = await eventsAfter(sql, e.cursor, SCAN_LIMIT);
-      if (scanned.length === 0) return;
+      if (scanned.length === 0) return false;
       events = scanned.filter((event) => passes(e, event)).slice(0, this.options.batchSize);
       // The batch ends at its last event when full; else everything looked at is settled with it.
       through = events.length === this.options.batchSize ? events.at(-1)!.position : scanned.at(-1)!.position;
@@ -188,14 +209,15 @@ export class WebhookDelivery {
           through.toString(),
           e.cursor.toString(),
         ]);
-        return;
+        // Passed over: more may follow at once.
+        return scanned.length === SCAN_LIMIT;
       }
       const [claimed] = await sql.query(
         `UPDATE webhook_endpoint SET pending_through = $2::bigint
          WHERE id = $1::uuid AND cursor = $3::bigint AND pending_through IS NULL RETURNING 1`,
         [e.id, through.toString(), e.cursor.toString()],
       );
-      if (!claimed) return; // changed meanwhile (replayed, deleted): the next turn reads it again
+      if (!claimed) return false; // changed meanwhile (replayed, deleted): the next turn reads it again
     } else {
       events = (await eventsAfter(sql, e.cursor, SCAN_LIMIT)).filter((x) => x.position <= through! && passes(e, x));
     }
@@ -245,6 +267,7 @@ export class WebhookDelivery {
       );
       if (reason) this.log.warn({ endpoint: e.id, reason }, "webhook endpoint disabled");
     });
+    return outcome.ok;
   }
 
   /** One POST of a batch; never throws: what went wrong is the outcome's error. */
