@@ -3,7 +3,7 @@
 //   npm run bench                              default sizes (62,500 people, ~0.64M transactions), a few minutes
 //   npm run bench -- --full                    1M people / ~10M transactions (DuckDB), ~2M (PostgreSQL)
 //   npm run bench -- --scale 4                 sizes × 4 of the default (--full is --scale 16)
-//   npm run bench -- --only pushdown,clv       a subset: pushdown scaling classifier lookups batching clv memory state state-location
+//   npm run bench -- --only pushdown,clv       a subset: pushdown scaling classifier lookups batching clv memory state state-location events
 //   npm run bench -- --repeats 3 --load-seconds 10 --fresh --out bench/my-run
 //
 // Every figure is compared against a baseline measured side by side in the same run (interleaved
@@ -24,6 +24,7 @@ import { runPushdown } from "./pushdown.ts";
 import { runScaling } from "./scaling.ts";
 import { runState } from "./state.ts";
 import { runStateLocation } from "./state-location.ts";
+import { runEvents } from "./events.ts";
 import { BenchContext, type BenchModule } from "./lib/context.ts";
 import { DATA_DIR, END_DATE, INTENSITY, PG_SERVER_URL, sizesFor } from "./lib/data.ts";
 import { log } from "./lib/progress.ts";
@@ -67,6 +68,7 @@ const MODULES: { name: string; id: string; title: string; run: BenchModule }[] =
     title: "Where the embedded state lives: PGlite beside the segments vs a DuckDB file",
     run: runStateLocation,
   },
+  { name: "events", id: "10", title: "Lifecycle events: webhook delivery throughput, lag and memory", run: runEvents },
 ];
 
 function usage(message?: string): never {

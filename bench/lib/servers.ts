@@ -99,7 +99,7 @@ export class ClmServerFactory {
   }
 
   /** `clm keys create` against the data directory, before a server opens it (PGlite is single-process). */
-  async createKey(role: "viewer" | "analyst", extraEnv?: Record<string, string>): Promise<string> {
+  async createKey(role: "viewer" | "analyst" | "admin", extraEnv?: Record<string, string>): Promise<string> {
     const env = this.env({ duckdbPath: ":memory:", cache: false, extraEnv });
     const child = track(
       spawn(
