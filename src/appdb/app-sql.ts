@@ -25,13 +25,15 @@ export interface AppSql extends AppSqlSession {
   /**
    * Runs `work` holding a lock no other holder of `key` has meanwhile, on any instance sharing this
    * database (a PostgreSQL session advisory lock on its own connection; PGlite has one process).
-   * Returns undefined without running it when the lock is held elsewhere.
+   * Returns undefined without running it when the lock is held elsewhere. `lost` aborts when the lock's
+   * connection is lost (the lock is gone with it: work that needs it must stop).
    */
-  withLock<T>(key: number, work: () => Promise<T>): Promise<{ value: T } | undefined>;
+  withLock<T>(key: number, work: (lost: AbortSignal) => Promise<T>): Promise<{ value: T } | undefined>;
   /**
    * Calls `onNotify` for each NOTIFY on `channel` (from any instance sharing this database, delivered
    * at the notifying transaction's commit); resolves to the function that stops listening. On
-   * PostgreSQL it holds one connection of the pool while listening.
+   * PostgreSQL it holds one connection of the pool while listening; a lost connection is replaced (and
+   * `onNotify("")` called then: something may have been missed meanwhile).
    */
   listen(channel: string, onNotify: (payload: string) => void): Promise<() => Promise<void>>;
 }
@@ -89,32 +91,75 @@ export function postgresAppSql(pool: pg.Pool): AppSql {
           throw error;
         }
       }),
-    withLock: (key, work) =>
+    withLock: async (key, work) => {
       // The lock lives as long as this connection holds it: a killed process's lock ends with its
       // connection, so a refresh killed midway never keeps the others out.
-      withClient(async (client) => {
+      const client = await pool.connect();
+      // A checked-out client has no error listener of the pool's: without this, a dropped connection
+      // would be an uncaught error; with it, the work learns that the lock went with the connection.
+      const lost = new AbortController();
+      const onError = (error: Error) => {
+        if (!lost.signal.aborted) lost.abort(error);
+      };
+      client.on("error", onError);
+      try {
         const [row] = (await client.query("SELECT pg_try_advisory_lock($1) AS locked", [key])).rows;
         if (!row.locked) return undefined;
         try {
-          return { value: await work() };
+          return { value: await work(lost.signal) };
         } finally {
-          await client.query("SELECT pg_advisory_unlock($1)", [key]).catch(() => {});
+          if (!lost.signal.aborted) await client.query("SELECT pg_advisory_unlock($1)", [key]).catch(() => {});
         }
-      }),
+      } finally {
+        client.off("error", onError);
+        // A lost connection goes back as broken, so the pool does not hand it out again.
+        client.release(lost.signal.aborted ? (lost.signal.reason as Error) : undefined);
+      }
+    },
     listen: async (channel, onNotify) => {
-      const client = await pool.connect();
+      let stopped = false;
+      let current: pg.PoolClient | undefined;
       const handler = (message: pg.Notification) => {
         if (message.channel === channel) onNotify(message.payload ?? "");
       };
-      client.on("notification", handler);
-      try {
-        await client.query(`LISTEN ${quoted(channel)}`);
-      } catch (error) {
-        client.off("notification", handler);
-        client.release();
-        throw error;
-      }
+      const connect = async () => {
+        const client = await pool.connect();
+        client.on("notification", handler);
+        // A checked-out client has no error listener of the pool's: a dropped connection is replaced.
+        let gone = false;
+        client.on("error", (error) => {
+          if (gone) return;
+          gone = true;
+          client.off("notification", handler);
+          client.release(error);
+          if (current === client) current = undefined;
+          void reconnect();
+        });
+        try {
+          await client.query(`LISTEN ${quoted(channel)}`);
+        } catch (error) {
+          client.off("notification", handler);
+          client.release(error as Error);
+          throw error;
+        }
+        current = client;
+      };
+      const reconnect = async () => {
+        while (!stopped && !current) {
+          try {
+            await connect();
+            onNotify("");
+          } catch {
+            await new Promise((r) => setTimeout(r, 1_000).unref());
+          }
+        }
+      };
+      await connect();
       return async () => {
+        stopped = true;
+        const client = current;
+        current = undefined;
+        if (!client) return;
         client.off("notification", handler);
         await client.query(`UNLISTEN ${quoted(channel)}`).catch(() => {});
         client.release();
@@ -148,7 +193,8 @@ export function pgliteAppSql(db: PGlite): AppSql {
       if (held.has(key)) return undefined;
       held.add(key);
       try {
-        return { value: await work() };
+        // One process, no connection to lose.
+        return { value: await work(new AbortController().signal) };
       } finally {
         held.delete(key);
       }

@@ -48,6 +48,8 @@ export const builder = new SchemaBuilder<{
   // requestDeadline: past the deadline no object or list field resolves.
   plugins: [ScopeAuthPlugin, PrismaPlugin, RelayPlugin, "answerSize", "requestDeadline"],
   scopeAuth: {
+    // A subscription is refused when it is made, not event by event on a stream left open.
+    authorizeOnSubscribe: true,
     authScopes: (ctx) => ({
       viewer: allows(ctx.auth.role, "viewer"),
       analyst: allows(ctx.auth.role, "analyst"),

@@ -34,6 +34,8 @@ export class RequestDeadlinePlugin<Types extends SchemaTypes> extends BasePlugin
   ): GraphQLFieldResolver<unknown, Types["Context"], object> {
     if (!selectsMore(fieldConfig.type as PothosOutputFieldConfig<SchemaTypes>["type"])) return resolver;
     return (parent, args, context, info) => {
+      // A subscription outlives the request's deadline by design: it ends when the client goes away.
+      if (info.operation.operation === "subscription") return resolver(parent, args, context, info);
       const deadlineMs = passedDeadline();
       if (deadlineMs !== undefined)
         throw new DeadlineExceededError(

@@ -3,7 +3,7 @@
 // enable, rotate the secret, replay from a time, delete, and the delivery log).
 import { InvalidInputError, NotFoundError } from "../errors.ts";
 import type { RequestContext } from "./context.ts";
-import type { LifecycleEvent, LifecycleEventType } from "../services/events/outbox.ts";
+import { isPosition, type LifecycleEvent, type LifecycleEventType } from "../services/events/outbox.ts";
 import type { WebhookAttempt, WebhookEndpoint } from "../services/events/webhooks.ts";
 import { ADMIN_ONLY, builder } from "./builder.ts";
 import { PAGE_SIZE } from "./page-size.ts";
@@ -81,8 +81,8 @@ const LifecycleEventPageRef = builder
 /** A position argument: digits (an event's `position`). */
 function positionArg(value: string | null | undefined, argument: string): bigint {
   if (value === null || value === undefined) return 0n;
-  if (!/^\d{1,19}$/.test(value))
-    throw new InvalidInputError(`${argument} must be an event position (digits)`, { argument });
+  if (!isPosition(value))
+    throw new InvalidInputError(`${argument} must be an event position (digits, at most 2^63 - 1)`, { argument });
   return BigInt(value);
 }
 

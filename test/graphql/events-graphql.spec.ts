@@ -1,6 +1,8 @@
 // Lifecycle events and webhook endpoints over GraphQL: the outbox a refresh writes, read page by page
 // by viewers; endpoints managed by admins only (the secret shown once, never listed), refused URLs and
 // unknown stages reported with their issues, NOT_FOUND for unknown ids, replay moving the cursor back.
+import { createServer } from "node:http";
+import type { AddressInfo } from "node:net";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { KeyStore } from "../../src/auth/keys.ts";
 import { addDays } from "../../src/lifecycle/calendar.ts";
@@ -197,6 +199,50 @@ describe("the stageChanged subscription", () => {
       body: JSON.stringify({ query: STAGE_CHANGED }),
     });
     expect(response.status).toBe(401);
+  });
+});
+
+describe("a subscription", () => {
+  it("outlives the request deadline, and is refused at once without a key", { timeout: 30_000 }, async () => {
+    const short = await startTestServer({ rows: METRIC_ROWS, requestTimeoutMs: 300 });
+    const closers: (() => Promise<void>)[] = [];
+    try {
+      await short.services.state.refresh({ stateDay: "2026-05-31", full: true });
+      // Over a real HTTP listener: the stream is pulled in the request's own async context, as in the
+      // server (with yoga.fetch the test's reads would pull it, outside the request's scope).
+      const http = createServer(short.yoga);
+      await new Promise<void>((resolve) => http.listen(0, "127.0.0.1", resolve));
+      const response = await fetch(`http://127.0.0.1:${(http.address() as AddressInfo).port}/graphql`, {
+        method: "POST",
+        headers: { "content-type": "application/json", accept: "text/event-stream" },
+        body: JSON.stringify({ query: `subscription { stageChanged(after: "0") { id } }` }),
+      });
+      closers.push(() => {
+        http.closeAllConnections();
+        return new Promise((resolve) => http.close(() => resolve()));
+      });
+      const reader = response.body!.getReader();
+      const first = reader.read();
+      // Past the deadline, then the refresh: its events still come, without a deadline error.
+      await new Promise((r) => setTimeout(r, 600));
+      const outcome = (await short.services.state.refresh({ stateDay: "2026-06-30" }))!;
+      expect(outcome.events).toBeGreaterThan(0);
+      let text = new TextDecoder().decode((await first).value);
+      while (!text.includes("event: next")) text += new TextDecoder().decode((await reader.read()).value);
+      expect(text).toContain('"stageChanged":{"id":"evt_');
+      expect(text).not.toContain("DEADLINE_EXCEEDED");
+      await reader.cancel();
+    } finally {
+      for (const close of closers) await close();
+      await short.close();
+    }
+    // No key on a server that needs one: the subscription is refused when made, not event by event.
+    const refused = await server.yoga.fetch("http://test/graphql", {
+      method: "POST",
+      headers: { "content-type": "application/json", accept: "text/event-stream", authorization: "Bearer clm_nope" },
+      body: JSON.stringify({ query: `subscription { stageChanged { id } }` }),
+    });
+    expect(refused.status).toBe(401);
   });
 });
 

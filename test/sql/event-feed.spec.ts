@@ -70,6 +70,36 @@ describe("following the outbox", () => {
     await feed.close();
   });
 
+  it.skipIf(!process.env.TEST_DATABASE_URL)(
+    "listens again when its connection is lost, and wakes its followers then",
+    async () => {
+      const feed = new EventFeed(async () => db.sql, { pollMs: 60_000 });
+      const stop = new AbortController();
+      const got: LifecycleEvent[] = [];
+      const following = (async () => {
+        for await (const e of feed.follow(undefined, { customerId: "after-loss" }, stop.signal)) {
+          got.push(e);
+          stop.abort();
+        }
+      })();
+      await new Promise((r) => setTimeout(r, 300));
+      // The listening connection dies (a restart, a failover): no crash, a new one listens.
+      const { rows } = await pool!.query<{ n: number }>(
+        `SELECT COUNT(pg_terminate_backend(pid))::int AS n FROM pg_stat_activity
+         WHERE datname = current_database() AND query LIKE 'LISTEN%'`,
+      );
+      expect(rows[0]!.n).toBeGreaterThan(0);
+      await new Promise((r) => setTimeout(r, 1_500));
+      await write([["after-loss", "at_risk"]]);
+      await Promise.race([
+        following,
+        new Promise((_, reject) => setTimeout(() => reject(new Error("not woken")), 5_000)),
+      ]);
+      expect(got.map((e) => e.customerId)).toEqual(["after-loss"]);
+      await feed.close();
+    },
+  );
+
   it("ends when its signal aborts while waiting", async () => {
     const feed = new EventFeed(async () => db.sql, { pollMs: 60_000 });
     const stop = new AbortController();

@@ -20,10 +20,10 @@ interface Received {
   readonly body: string;
 }
 
-/** A receiver answering each request with what `answer` says (status, or "hang"). */
+/** A receiver answering each request with what `answer` says (status, "hang", or "trickle": a byte a tick). */
 class Receiver {
   readonly received: Received[] = [];
-  answer: () => number | "hang" = () => 204;
+  answer: () => number | "hang" | "trickle" = () => 204;
   private readonly server: Server = createServer((req, res) => {
     let body = "";
     req.on("data", (c) => (body += c));
@@ -31,6 +31,12 @@ class Receiver {
       this.received.push({ headers: req.headers, body });
       const a = this.answer();
       if (a === "hang") return;
+      if (a === "trickle") {
+        res.writeHead(200);
+        const timer = setInterval(() => (res.writableEnded ? clearInterval(timer) : res.write(".")), 50);
+        res.on("close", () => clearInterval(timer));
+        return;
+      }
       res.writeHead(a).end(a >= 400 ? "receiver says no" : "");
     });
   });
@@ -184,6 +190,27 @@ describe("webhook delivery", () => {
     expect(attempt!.status).toBeNull();
     expect(attempt!.error).toMatch(/no answer within 200 ms/);
     expect((await endpoint(e.id)).attempts).toBe(1);
+  });
+
+  it("cuts off a receiver that trickles its answer past the timeout", async () => {
+    const { endpoint: e } = await endpoints.create({ url: receiver.url }, "test");
+    await write([["a", "new"]]);
+    receiver.answer = () => "trickle";
+    const started = Date.now();
+    await worker({ timeoutMs: 300 }).turn();
+    expect(Date.now() - started).toBeLessThan(2_000);
+    const [attempt] = await endpoints.attempts(e.id, 1);
+    expect(attempt).toMatchObject({ succeeded: false, error: "no answer within 300 ms" });
+  });
+
+  it("does not post to an address in the URL that the worker's settings refuse", async () => {
+    // Saved while loopback was allowed (the receiver's address is written in the URL).
+    const { endpoint: e } = await endpoints.create({ url: receiver.url }, "test");
+    await write([["a", "new"]]);
+    await worker({ policy: { allowLoopback: false, allowPrivate: true } }).turn();
+    expect(receiver.received).toHaveLength(0);
+    const [attempt] = await endpoints.attempts(e.id, 1);
+    expect(attempt!.error).toMatch(/^refused target: 127\.0\.0\.1 is a loopback address/);
   });
 
   it("disables an endpoint that answers 410 Gone, or fails for the whole retry window", async () => {

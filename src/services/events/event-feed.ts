@@ -17,6 +17,8 @@ export class EventFeed {
   private readonly waiters = new Set<() => void>();
   private listening: Promise<(() => Promise<void>) | undefined> | undefined;
   private poller: NodeJS.Timeout | undefined;
+  /** Ends every follower when the feed closes (the server shutting down). */
+  private readonly closing = new AbortController();
 
   constructor(
     private readonly sql: () => Promise<AppSql>,
@@ -27,7 +29,8 @@ export class EventFeed {
    * The events after `after` (default: the last one written now, so only new ones), oldest first, then
    * each new one as refreshes write it, until `signal` aborts.
    */
-  async *follow(after: bigint | undefined, filter: EventFilter, signal: AbortSignal): AsyncGenerator<LifecycleEvent> {
+  async *follow(after: bigint | undefined, filter: EventFilter, until: AbortSignal): AsyncGenerator<LifecycleEvent> {
+    const signal = AbortSignal.any([until, this.closing.signal]);
     const sql = await this.sql();
     this.listen();
     let position = after ?? (await lastPosition(sql));
@@ -50,6 +53,7 @@ export class EventFeed {
   }
 
   async close(): Promise<void> {
+    this.closing.abort();
     clearInterval(this.poller);
     this.poller = undefined;
     const stop = await this.listening?.catch(() => undefined);
@@ -71,9 +75,14 @@ export class EventFeed {
   }
 
   private listen(): void {
+    // Not listening (the app database down when the first follower came): the next follower tries again,
+    // and the slow poll wakes this one meanwhile.
     this.listening ??= this.sql()
       .then((sql) => sql.listen(EVENTS_CHANNEL, () => this.wake()))
-      .catch(() => undefined);
+      .catch(() => {
+        this.listening = undefined;
+        return undefined;
+      });
     if (!this.poller) {
       this.poller = setInterval(() => {
         if (this.waiters.size > 0) this.wake();

@@ -85,8 +85,9 @@ export async function recordStageChanges(session: AppSqlSession, w: StageChangeW
  * Writes who entered and who left a tracked segment on the state day (inside the publishing
  * transaction, after the pointer moved): `members` is the FROM … WHERE of its members over the served
  * rows `p` (StoredSegmentFields.members).
- * The first refresh after tracking began keeps the members as the baseline and writes no events.
- * Returns how many events were new.
+ * The first refresh after tracking began keeps the members as the baseline and writes no events. The
+ * ids name the refresh too: entering, leaving and entering again on one state day (refreshes hours
+ * apart) are three events. Returns how many events were new.
  */
 export async function recordSegmentChanges(
   session: AppSqlSession,
@@ -113,8 +114,8 @@ CROSS JOIN LATERAL (SELECT s.customer_id FROM ${w.members}) AS m WHERE p.id = 1`
          SELECT customer_id, 'segment.left' AS type FROM (SELECT customer_id FROM was EXCEPT SELECT customer_id FROM segment_now) g
        ), written AS (
          INSERT INTO lifecycle_event (id, type, customer_id, day, segment_id, generation)
-         SELECT 'evt_' || substr(md5($1 || '|' || customer_id || '|' || $2 || '|' || type), 1, 24), type, customer_id,
-                $2::date, $1::uuid, $3
+         SELECT 'evt_' || substr(md5($1 || '|' || customer_id || '|' || $2 || '|' || type || '|' || $3::int), 1, 24), type, customer_id,
+                $2::date, $1::uuid, $3::int
          FROM changes ORDER BY type, customer_id
          ON CONFLICT (id) DO NOTHING
          RETURNING 1
@@ -199,12 +200,20 @@ export async function positionBefore(sql: AppSqlSession, time: Date): Promise<bi
   return BigInt(row?.p ?? 0);
 }
 
+/** The largest position the outbox can hold (PostgreSQL's bigint). */
+const MAX_POSITION = 2n ** 63n - 1n;
+
+/** Whether text is an event position: digits, within the outbox's range. */
+export function isPosition(text: string): boolean {
+  return /^\d{1,19}$/.test(text) && BigInt(text) <= MAX_POSITION;
+}
+
 /**
  * Where to read on after an event given by its position (digits, taken as they are) or its id (looked
  * up); null when no event has that id.
  */
 export async function positionOf(sql: AppSqlSession, idOrPosition: string): Promise<bigint | null> {
-  if (/^\d{1,19}$/.test(idOrPosition)) return BigInt(idOrPosition);
+  if (isPosition(idOrPosition)) return BigInt(idOrPosition);
   const [row] = await sql.query<{ p: string }>(`SELECT position::text AS p FROM lifecycle_event WHERE id = $1`, [
     idOrPosition,
   ]);

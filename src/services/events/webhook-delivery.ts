@@ -18,7 +18,8 @@ import {
   DEFAULT_WEBHOOK_TIMEOUT_MS,
 } from "../../config/defaults.ts";
 import { EVENTS_CHANNEL, eventsAfter, type LifecycleEvent } from "./outbox.ts";
-import { guardedLookup, type TargetPolicy } from "./webhook-targets.ts";
+import { isIP } from "node:net";
+import { guardedLookup, refusedAddress, type TargetPolicy } from "./webhook-targets.ts";
 import { endpointOf, ENDPOINT_COLUMNS, type WebhookEndpoint } from "./webhooks.ts";
 
 /** The advisory lock key of the delivery worker ("CLMW"). */
@@ -116,8 +117,8 @@ export class WebhookDelivery {
 
   /** Looks at the outbox now (after a refresh published here) instead of at the next poll. */
   poke(): void {
-    this.poked = true;
-    this.wake?.();
+    if (this.wake) this.wake();
+    else this.poked = true;
   }
 
   async stop(): Promise<void> {
@@ -130,7 +131,7 @@ export class WebhookDelivery {
     while (!this.stopping.signal.aborted) {
       try {
         const sql = await this.sql();
-        const held = await sql.withLock(DELIVERY_LOCK, () => this.deliverWhileRunning());
+        const held = await sql.withLock(DELIVERY_LOCK, (lost) => this.deliverWhileRunning(lost));
         if (held === undefined) await this.sleep(Math.max(this.options.pollMs, 5_000));
       } catch (error) {
         if (this.stopping.signal.aborted) return;
@@ -141,10 +142,11 @@ export class WebhookDelivery {
   }
 
   /** Delivers until stopped, woken at once when a refresh on any instance commits events (NOTIFY). */
-  private async deliverWhileRunning(): Promise<void> {
+  private async deliverWhileRunning(lost: AbortSignal): Promise<void> {
     const unlisten = await (await this.sql()).listen(EVENTS_CHANNEL, () => this.poke()).catch(() => undefined);
     try {
-      while (!this.stopping.signal.aborted) {
+      // The lock lost with its connection: another instance may deliver now; this one tries to take it again.
+      while (!this.stopping.signal.aborted && !lost.aborted) {
         // An endpoint that took a batch may have more waiting: the next turn comes at once.
         if (!(await this.turn())) await this.sleep(this.options.pollMs);
       }
@@ -161,7 +163,7 @@ export class WebhookDelivery {
     return new Promise((resolve) => {
       const done = () => {
         clearTimeout(timer);
-        this.poked = false;
+        if (this.wake === done) this.wake = undefined;
         resolve();
       };
       const timer = setTimeout(done, ms);
@@ -186,7 +188,12 @@ export class WebhookDelivery {
       while (next < due.length && !this.stopping.signal.aborted)
         if (await this.deliver(sql, due[next++]!)) taken = true;
     };
-    await Promise.all(Array.from({ length: Math.min(this.options.concurrency, due.length) }, worker));
+    // One endpoint's failure (deleted meanwhile, a database error) leaves the others' deliveries be.
+    const settled = await Promise.allSettled(
+      Array.from({ length: Math.min(this.options.concurrency, due.length) }, worker),
+    );
+    for (const s of settled)
+      if (s.status === "rejected") this.log.error({ err: s.reason }, "webhook delivery turn failed");
     return taken;
   }
 
@@ -229,7 +236,8 @@ export class WebhookDelivery {
     await sql.transaction(async (tx) => {
       await tx.query(
         `INSERT INTO webhook_attempt (endpoint_id, message_id, first_position, last_position, events, attempt, status, error, succeeded, duration_ms)
-         VALUES ($1::uuid, $2, $3::bigint, $4::bigint, $5, $6, $7, $8, $9, $10)`,
+         SELECT $1::uuid, $2, $3::bigint, $4::bigint, $5, $6, $7, $8, $9, $10
+         WHERE EXISTS (SELECT 1 FROM webhook_endpoint WHERE id = $1::uuid)`,
         [
           e.id,
           messageId,
@@ -262,8 +270,15 @@ export class WebhookDelivery {
       await tx.query(
         `UPDATE webhook_endpoint SET attempts = $2, failing_since = $3, next_attempt_at = $4,
            enabled = enabled AND $5::text IS NULL, disabled_reason = COALESCE($5::text, disabled_reason)
-         WHERE id = $1::uuid`,
-        [e.id, attempt, failingSince, new Date(Date.now() + retryDelayMs(attempt, this.options)), reason],
+         WHERE id = $1::uuid AND pending_through = $6::bigint`,
+        [
+          e.id,
+          attempt,
+          failingSince,
+          new Date(Date.now() + retryDelayMs(attempt, this.options)),
+          reason,
+          through!.toString(),
+        ],
       );
       if (reason) this.log.warn({ endpoint: e.id, reason }, "webhook endpoint disabled");
     });
@@ -285,15 +300,22 @@ export class WebhookDelivery {
       return Promise.resolve({ ok: false, status: null, error: `cannot sign: ${(error as Error).message}` });
     }
     const url = new URL(e.url);
+    // Node looks no name up for an address written in the URL: it is checked here instead (an endpoint
+    // saved under looser settings is not posted to under stricter ones).
+    const literal = url.hostname.replace(/^\[|\]$/g, "");
+    const refused = isIP(literal) ? refusedAddress(literal, this.options.policy) : undefined;
+    if (refused) return Promise.resolve({ ok: false, status: null, error: `refused target: ${refused}` });
     const request = url.protocol === "https:" ? httpsRequest : httpRequest;
+    // The whole exchange within the timeout: a receiver trickling its answer a byte at a time is cut off.
+    const deadline = AbortSignal.timeout(this.options.timeoutMs);
+    const tooLate = `no answer within ${this.options.timeoutMs} ms`;
     return new Promise((resolve) => {
       const req = request(
         url,
         {
           method: "POST",
           lookup: guardedLookup(this.options.policy),
-          timeout: this.options.timeoutMs,
-          signal: this.stopping.signal,
+          signal: AbortSignal.any([this.stopping.signal, deadline]),
           headers: {
             "content-type": "application/json",
             "content-length": Buffer.byteLength(body),
@@ -314,11 +336,12 @@ export class WebhookDelivery {
             const ok = status >= 200 && status < 300;
             resolve({ ok, status, error: ok ? null : `HTTP ${status}${text ? `: ${text.slice(0, ERROR_MAX)}` : ""}` });
           });
-          res.on("error", (error) => resolve({ ok: false, status, error: error.message }));
+          res.on("error", (error) => resolve({ ok: false, status, error: deadline.aborted ? tooLate : error.message }));
         },
       );
-      req.on("timeout", () => req.destroy(new Error(`no answer within ${this.options.timeoutMs} ms`)));
-      req.on("error", (error) => resolve({ ok: false, status: null, error: error.message.slice(0, ERROR_MAX) }));
+      req.on("error", (error) =>
+        resolve({ ok: false, status: null, error: deadline.aborted ? tooLate : error.message.slice(0, ERROR_MAX) }),
+      );
       req.end(body);
     });
   }

@@ -14,14 +14,16 @@ export interface TargetPolicy {
   readonly allowPrivate: boolean;
 }
 
+/** This host: loopback, and the unspecified addresses, which reach it too. */
 const loopback = new BlockList();
 loopback.addSubnet("127.0.0.0", 8, "ipv4");
+loopback.addSubnet("0.0.0.0", 8, "ipv4");
 loopback.addAddress("::1", "ipv6");
+loopback.addAddress("::", "ipv6");
 
 /** Ranges that are not the public internet (RFC 6890 and friends), loopback aside. */
 const special = new BlockList();
 for (const [net, prefix] of [
-  ["0.0.0.0", 8],
   ["10.0.0.0", 8],
   ["100.64.0.0", 10],
   ["169.254.0.0", 16],
@@ -33,9 +35,16 @@ for (const [net, prefix] of [
   ["240.0.0.0", 4],
 ] as const)
   special.addSubnet(net, prefix, "ipv4");
+// IPv6 forms that carry or reach an IPv4 address (IPv4-compatible, NAT64, 6to4) are refused whole:
+// they could reach a private IPv4 network behind a gateway.
 for (const [net, prefix] of [
-  ["::", 128],
+  ["::", 96],
+  ["64:ff9b::", 96],
+  ["64:ff9b:1::", 48],
+  ["2002::", 16],
+  ["2001:db8::", 32],
   ["fc00::", 7],
+  ["fec0::", 10],
   ["fe80::", 10],
   ["ff00::", 8],
 ] as const)

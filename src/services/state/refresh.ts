@@ -317,7 +317,11 @@ export class StateRefresher {
    * another instance holds the lock (that refresh publishes instead).
    */
   async refresh(options: RefreshOptions = {}): Promise<RefreshOutcome | undefined> {
-    const locked = await this.tables.sql.withLock(REFRESH_LOCK, () => this.run(options));
+    // A refresh whose lock went with its connection stops: another may take the lock meanwhile, and the
+    // outbox's positions rely on one refresh writing at a time.
+    const locked = await this.tables.sql.withLock(REFRESH_LOCK, (lost) =>
+      this.run({ ...options, signal: options.signal ? AbortSignal.any([options.signal, lost]) : lost }),
+    );
     return locked?.value;
   }
 
