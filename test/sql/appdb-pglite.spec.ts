@@ -19,11 +19,14 @@ async function openInChild(dataDir: string): Promise<{ externalMb: number; keys:
     const { openAppDatabase } = await import(${JSON.stringify(DATABASE_MODULE)});
     const db = await openAppDatabase({ dataDir: ${JSON.stringify(dataDir)} });
     const keys = await db.prisma.apiKey.count();
-    // The first instance's memory is freed when it is collected, which the test does not wait for.
-    globalThis.gc();
-    await new Promise((resolve) => setTimeout(resolve, 50));
-    globalThis.gc();
-    const externalMb = process.memoryUsage().external / 1048576;
+    // The first instance's memory is freed when it is collected: a few rounds of GC give it the time a
+    // loaded machine needs (one round with 50 ms between measured 380 MB once under CI's load).
+    let externalMb = Infinity;
+    for (let round = 0; round < 20 && externalMb >= 200; round++) {
+      globalThis.gc();
+      await new Promise((resolve) => setTimeout(resolve, 100));
+      externalMb = process.memoryUsage().external / 1048576;
+    }
     await db.close();
     console.log(JSON.stringify({ externalMb, keys }));`;
   const { stdout } = await run(
