@@ -1,11 +1,10 @@
 // `clm events tail`: the lifecycle events the state refreshes write, printed as they come (from the app
 // database the server uses: DATABASE_URL, or the embedded store under CLM_DATA_DIR when no server has
 // it open), until Ctrl-C. A line per event, or JSON lines with --json.
-import { openAppDatabase } from "../appdb/database.ts";
-import { loadEnv } from "../config/env.ts";
 import { EventFeed } from "../services/events/event-feed.ts";
-import { positionOf, type LifecycleEvent } from "../services/events/outbox.ts";
+import { eventJson, positionOf, type LifecycleEvent } from "../services/events/outbox.ts";
 import { CliError } from "./exit.ts";
+import { openAppDatabaseOnly } from "./app-database.ts";
 
 export interface TailOptions {
   /** Start after this event (id or position); default: only new events. */
@@ -20,14 +19,7 @@ export function eventLine(e: LifecycleEvent): string {
 }
 
 export async function tailEvents(options: TailOptions, signal?: AbortSignal): Promise<void> {
-  const config = loadEnv(process.env, { readsWarehouse: false });
-  const appDb = await openAppDatabase({ databaseUrl: config.databaseUrl, dataDir: config.dataDir }).catch(
-    (error: Error) => {
-      throw new CliError(
-        error.name === "AppDatabaseUnreachableError" ? error.message : `app database: ${error.message}`,
-      );
-    },
-  );
+  const appDb = await openAppDatabaseOnly();
   const stop = new AbortController();
   const onSignal = () => stop.abort();
   process.once("SIGINT", onSignal);
@@ -44,11 +36,7 @@ export async function tailEvents(options: TailOptions, signal?: AbortSignal): Pr
     }
     const filter = { toStages: options.toStage?.length ? options.toStage : undefined };
     for await (const e of feed.follow(after, filter, stop.signal))
-      process.stdout.write(
-        options.json
-          ? `${JSON.stringify({ ...e, position: e.position.toString(), createdAt: e.createdAt.toISOString() })}\n`
-          : `${eventLine(e)}\n`,
-      );
+      process.stdout.write(options.json ? `${JSON.stringify(eventJson(e))}\n` : `${eventLine(e)}\n`);
   } finally {
     process.off("SIGINT", onSignal);
     process.off("SIGTERM", onSignal);

@@ -1,20 +1,12 @@
 // `clm keys create | list | revoke`: API keys in the app database the server uses (DATABASE_URL, or the
 // embedded store under CLM_DATA_DIR).
-import { openAppDatabase } from "../appdb/database.ts";
 import type { Role } from "../auth/api-key.ts";
 import { hasExpired, KeyStore } from "../auth/keys.ts";
-import { loadEnv } from "../config/env.ts";
+import { openAppDatabaseOnly } from "./app-database.ts";
 import { CliError } from "./exit.ts";
 
 async function withKeys<T>(work: (keys: KeyStore) => Promise<T>): Promise<T> {
-  const config = loadEnv(process.env, { readsWarehouse: false });
-  const appDb = await openAppDatabase({ databaseUrl: config.databaseUrl, dataDir: config.dataDir }).catch(
-    (error: Error) => {
-      throw new CliError(
-        error.name === "AppDatabaseUnreachableError" ? error.message : `app database: ${error.message}`,
-      );
-    },
-  );
+  const appDb = await openAppDatabaseOnly();
   try {
     return await work(new KeyStore(appDb.prisma));
   } finally {

@@ -1,6 +1,7 @@
 // Lifecycle events and webhooks: the outbox the state refreshes write, read page by page (viewers), and
 // the webhook endpoints it is delivered to (admins: create with the secret shown once, list, disable,
 // enable, rotate the secret, replay from a time, delete, and the delivery log).
+import { isUuid } from "../appdb/ids.ts";
 import { InvalidInputError, NotFoundError } from "../errors.ts";
 import type { RequestContext } from "./context.ts";
 import { isPosition, type LifecycleEvent, type LifecycleEventType } from "../services/events/outbox.ts";
@@ -101,8 +102,7 @@ async function resumeAfter(value: string | null | undefined, ctx: RequestContext
 function segmentIdArg(value: string | number | null | undefined): string | undefined {
   if (value === null || value === undefined) return undefined;
   const id = String(value);
-  if (!/^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i.test(id))
-    throw new InvalidInputError("segmentId must be a segment's id (a UUID)", { argument: "segmentId" });
+  if (!isUuid(id)) throw new InvalidInputError("segmentId must be a segment's id (a UUID)", { argument: "segmentId" });
   return id;
 }
 

@@ -52,13 +52,13 @@ export async function seedDemoIfEmpty(warehouse: DuckDBConnector, customers: num
   log.info({ ...counts, ms: Date.now() - started }, "seeded demo data into the embedded warehouse");
 }
 
+/** The demo's first state compares with one this many days earlier: a month of changes to show. */
+const DEMO_BASELINE_DAYS = 28;
+
 /**
  * The application's services over a warehouse, after the contract check that the server and the CLI
  * share: tables reachable and the contract's required ones present, else a one-line StartupError.
  */
-/** The demo's first state compares with one this many days earlier: a month of changes to show. */
-const DEMO_BASELINE_DAYS = 28;
-
 export async function openAppServices(
   warehouse: WarehouseConnector,
   kind: string,

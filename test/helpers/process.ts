@@ -82,3 +82,12 @@ export function serveClm(env: Record<string, string>, timeoutMs = 60_000, bin = 
     });
   });
 }
+
+/** Polls `check` every 50 ms until it returns true, or fails after `ms` naming `what`. */
+export async function until(what: string, check: () => boolean | Promise<boolean>, ms = 60_000): Promise<void> {
+  const deadline = Date.now() + ms;
+  while (!(await check())) {
+    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`);
+    await new Promise((r) => setTimeout(r, 50));
+  }
+}

@@ -10,7 +10,7 @@ import { spawn } from "node:child_process";
 import pg from "pg";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { adminQuery, TEST_DATABASE_URL, testName, withDatabase } from "../helpers/databases.ts";
-import { CLM_BIN, cleanEnv, runClm, serveClm, type Served } from "../helpers/process.ts";
+import { CLM_BIN, cleanEnv, runClm, serveClm, until, type Served } from "../helpers/process.ts";
 
 const STATE_DAY = "2026-06-30";
 
@@ -25,15 +25,6 @@ async function graphql(url: string, query: string) {
     errors?: { message: string }[];
     extensions?: Record<string, any>;
   };
-}
-
-/** Polls `check` every 50 ms until it returns true, or fails after `ms`. */
-async function until(what: string, check: () => Promise<boolean>, ms = 60_000): Promise<void> {
-  const deadline = Date.now() + ms;
-  while (!(await check())) {
-    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`);
-    await new Promise((r) => setTimeout(r, 50));
-  }
 }
 
 describe.skipIf(!TEST_DATABASE_URL)("the state store shared by two server processes", () => {

@@ -13,7 +13,7 @@ import { Webhook } from "standardwebhooks";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { addDays } from "../../src/lifecycle/calendar.ts";
 import { adminQuery, TEST_DATABASE_URL, testName, withDatabase } from "../helpers/databases.ts";
-import { runClm, serveClm, type Served } from "../helpers/process.ts";
+import { runClm, serveClm, until, type Served } from "../helpers/process.ts";
 
 const STATE_DAY = "2026-06-30";
 
@@ -70,15 +70,6 @@ class Receiver {
       message.answered = status;
       res.writeHead(status).end();
     });
-  }
-}
-
-/** Polls `check` every 50 ms until it returns true, or fails after `ms`. */
-async function until(what: string, check: () => boolean | Promise<boolean>, ms = 60_000): Promise<void> {
-  const deadline = Date.now() + ms;
-  while (!(await check())) {
-    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`);
-    await new Promise((r) => setTimeout(r, 50));
   }
 }
 

@@ -226,6 +226,22 @@ export async function lastPosition(sql: AppSqlSession): Promise<bigint> {
   return BigInt(row?.p ?? 0);
 }
 
+/** An event as JSON carries it (webhook bodies, `clm events tail --json`): position as text, times ISO. */
+export function eventJson(e: LifecycleEvent) {
+  return {
+    id: e.id,
+    type: e.type,
+    position: e.position.toString(),
+    customerId: e.customerId,
+    day: e.day,
+    fromStage: e.fromStage,
+    toStage: e.toStage,
+    segmentId: e.segmentId,
+    generation: e.generation,
+    createdAt: e.createdAt.toISOString(),
+  };
+}
+
 function eventOf(r: Record<string, unknown>): LifecycleEvent {
   return {
     position: BigInt(String(r.position)),

@@ -17,7 +17,7 @@ import {
   DEFAULT_WEBHOOK_RETRY_HOURS,
   DEFAULT_WEBHOOK_TIMEOUT_MS,
 } from "../../config/defaults.ts";
-import { EVENTS_CHANNEL, eventsAfter, type LifecycleEvent } from "./outbox.ts";
+import { EVENTS_CHANNEL, eventJson, eventsAfter, type LifecycleEvent } from "./outbox.ts";
 import { isIP } from "node:net";
 import { guardedLookup, refusedAddress, type TargetPolicy } from "./webhook-targets.ts";
 import { endpointOf, ENDPOINT_COLUMNS, type WebhookEndpoint } from "./webhooks.ts";
@@ -66,20 +66,7 @@ export function deliveryBody(events: readonly LifecycleEvent[], at: Date): strin
   return JSON.stringify({
     type: "lifecycle.events",
     timestamp: at.toISOString(),
-    data: {
-      events: events.map((e) => ({
-        id: e.id,
-        type: e.type,
-        position: e.position.toString(),
-        customerId: e.customerId,
-        day: e.day,
-        fromStage: e.fromStage,
-        toStage: e.toStage,
-        segmentId: e.segmentId,
-        generation: e.generation,
-        createdAt: e.createdAt.toISOString(),
-      })),
-    },
+    data: { events: events.map(eventJson) },
   });
 }
 

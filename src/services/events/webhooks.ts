@@ -4,6 +4,7 @@
 // moves it back to a point in time.
 import { randomBytes, randomUUID } from "node:crypto";
 import type { AppSql } from "../../appdb/app-sql.ts";
+import { isUuid } from "../../appdb/ids.ts";
 import { InvalidInputError, NotFoundError } from "../../errors.ts";
 import { EVENT_TYPES, lastPosition, positionBefore, type LifecycleEventType } from "./outbox.ts";
 import { refusedUrl, type TargetPolicy } from "./webhook-targets.ts";
@@ -83,7 +84,7 @@ export class WebhookEndpoints {
   }
 
   async get(id: string, argument = "id"): Promise<WebhookEndpoint> {
-    const [row] = UUID.test(id)
+    const [row] = isUuid(id)
       ? await (await this.sql()).query(`SELECT ${ENDPOINT_COLUMNS} FROM webhook_endpoint WHERE id = $1::uuid`, [id])
       : [];
     if (!row) throw new NotFoundError(`no webhook endpoint ${JSON.stringify(id)}`, { argument });
@@ -216,7 +217,7 @@ export class WebhookEndpoints {
         });
     const segmentIds = [...new Set(input.segmentIds ?? [])];
     for (const id of segmentIds)
-      if (!UUID.test(id)) issues.push({ path: ["segmentIds"], message: `not a segment id: ${JSON.stringify(id)}` });
+      if (!isUuid(id)) issues.push({ path: ["segmentIds"], message: `not a segment id: ${JSON.stringify(id)}` });
     if (issues.length > 0)
       throw new InvalidInputError(
         `invalid webhook endpoint: ${issues.map((i) => `${i.path[0]}: ${i.message}`).join("; ")}`,
@@ -228,8 +229,6 @@ export class WebhookEndpoints {
     return { url: new URL(input.url).toString(), description, eventTypes, toStages, segmentIds };
   }
 }
-
-const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i;
 
 const instant = (v: unknown) => (v === null || v === undefined ? null : v instanceof Date ? v : new Date(String(v)));
 /** A text[] column as the driver gives it (an array, or PostgreSQL's `{a,b}` text). */

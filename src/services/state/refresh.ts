@@ -4,9 +4,10 @@
 // stays bounded (customers stream through a batch at a time; the embedded DuckDB is read in customer id
 // ranges, services/customer-ranges.ts). Incremental: only the customers with new rows since the last
 // state day or late ones within the lateness window (found by comparing rows per customer and day with
-// those counted at the last refresh, recent-activity.ts), and those whose next change day has come, worked
-// out again and replaced in place, in one transaction with the day counts and the pointer. Either way readers keep the previous
-// state until the commit; a refresh that fails or is killed leaves it serving, and its rows go.
+// those counted at the last refresh, recent-activity.ts), and those whose next change day has come,
+// worked out again and replaced in place, in one transaction with the day counts and the pointer. Either
+// way readers keep the previous state until the commit; a refresh that fails or is killed leaves it
+// serving, and its rows go.
 import { createHash } from "node:crypto";
 import { activityDays, FeatureAccumulator, type ActivityRow } from "../../lifecycle/activity.ts";
 import { addDays, asOfCutoff, dayNumber, dayOfNumber, startOfDay } from "../../lifecycle/calendar.ts";
@@ -350,8 +351,11 @@ export class StateRefresher {
                 ? `the last full rebuild is ${this.policy.fullEveryDays} days old or more`
                 : null;
     const warnings = this.clock.reason ? [this.clock.reason] : [];
-    const watermark =
-      reason === null ? startOfDay(addDays(pointer!.stateDay, 1 - this.policy.latenessDays), lifecycle.timeZone) : null;
+    // The served state's lateness window: what an incremental refresh reads from, and the first day whose
+    // stage changes this refresh writes to the outbox.
+    const servedWindow = pointer ? addDays(pointer.stateDay, 1 - this.policy.latenessDays) : null;
+    const watermark = reason === null ? startOfDay(servedWindow!, lifecycle.timeZone) : null;
+    const stageKeys = lifecycle.model.stages.map((s) => s.key);
     const generation = await tables.startRefresh({
       kind: reason === null ? "incremental" : "full",
       stateDay,
@@ -364,33 +368,42 @@ export class StateRefresher {
       const tally: Tally = { customers: 0, bytesEstimated: lifecycle.warehouse.estimateBytes ? 0 : null };
       const audit = await this.audit(stateDay, warnings, tally, options.signal);
       // The window the next refresh compares: an incremental one asks from its watermark, which is earlier.
-      const windowStart = addDays(stateDay, 1 - this.policy.latenessDays);
-      const recent = await this.recentActivity(stateDay, watermark ?? startOfDay(windowStart, lifecycle.timeZone), {
+      const ownWindow = addDays(stateDay, 1 - this.policy.latenessDays);
+      const recent = await this.recentActivity(stateDay, watermark ?? startOfDay(ownWindow, lifecycle.timeZone), {
         tally,
         signal: options.signal,
       });
       const outcome =
         reason === null
-          ? await this.incremental(generation, pointer!, stateDay, watermark!, recent, options, tally)
+          ? await this.incremental(
+              generation,
+              pointer!,
+              stateDay,
+              watermark!,
+              dayNumber(servedWindow!),
+              recent,
+              options,
+              tally,
+            )
           : await this.full(generation, stateDay, options, tally);
       let events = 0;
       let record = { ...outcome.record, ...audit, warnings, customers: 0, bytesEstimated: tally.bytesEstimated };
       await tables.sql.transaction(async (tx) => {
         await outcome.write(tx);
-        const kept = dayNumber(windowStart);
+        const kept = dayNumber(ownWindow);
         await tables.replaceRecentActivity(
           tx,
           outcome.rowsGeneration,
           recent.filter((r) => r.day >= kept),
         );
         // The first state is the baseline: changes are those after the state served before.
-        if (pointer)
+        if (servedWindow)
           events = await recordStageChanges(tx, {
             generation,
             rowsGeneration: outcome.rowsGeneration,
-            fromDay: dayNumber(pointer.stateDay) + 1 - this.policy.latenessDays,
+            fromDay: dayNumber(servedWindow),
             toDay: dayNumber(stateDay),
-            stageKeys: lifecycle.model.stages.map((s) => s.key),
+            stageKeys,
           });
         await tables.writeRfm(tx, outcome.rowsGeneration, stateDay);
         const clv = await this.writeClv(tx, outcome.rowsGeneration, stateDay, options.signal);
@@ -408,7 +421,7 @@ export class StateRefresher {
             stateDay,
             dataThrough: outcome.dataThrough,
             modelHash: this.modelHash,
-            stageKeys: lifecycle.model.stages.map((s) => s.key),
+            stageKeys,
             clv: clv.clv,
           },
           record,
@@ -665,15 +678,18 @@ export class StateRefresher {
   }
 
   /**
-   * The customers whose rows since `watermark` differ from those counted at the last refresh (`recent`
-   * against the kept counts) and those whose next change day has come, worked out again and replaced in the served rows; everyone else's state stands (their stage cannot change
-   * before their next change day, and their features on the new day follow from the stored ones).
+   * The customers whose rows since `watermark` (the first day of the served state's lateness window,
+   * `windowStart`) differ from those counted at the last refresh (`recent` against the kept counts) and
+   * those whose next change day has come, worked out again and replaced in the served rows; everyone
+   * else's state stands (their stage cannot change before their next change day, and their features on
+   * the new day follow from the stored ones).
    */
   private async incremental(
     generation: number,
     pointer: PublishedState,
     stateDay: string,
     watermark: Date,
+    windowStart: number,
     recent: readonly RecentActivity[],
     options: RefreshOptions,
     tally: Tally,
@@ -701,7 +717,6 @@ export class StateRefresher {
     };
     // The customers whose rows in the window differ from those kept at the last refresh: by lists of
     // their ids, or (too many to list) everyone with a row in the window, in the id ranges of a full one.
-    const windowStart = dayNumber(pointer.stateDay) + 1 - this.policy.latenessDays;
     const late = lateCustomers(await tables.recentActivity(rowsGeneration), recent, windowStart);
     const ranges = await this.ranges(options);
     if (late.size > 0)
