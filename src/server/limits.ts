@@ -4,8 +4,9 @@
 // hit, before anything runs.
 import { EnvelopArmorPlugin } from "@escape.tech/graphql-armor";
 import { createComplexityRule } from "@pothos/plugin-complexity";
-import { GraphQLError, TypeInfo, ValidationContext, visit } from "graphql";
+import { GraphQLError, TypeInfo, ValidationContext, visit, type DocumentNode } from "graphql";
 import type { Plugin } from "graphql-yoga";
+import { LRUCache } from "lru-cache";
 import { AnswerTooLargeError } from "../errors.ts";
 import { graphQLErrorOf } from "../schema/errors.ts";
 import { codedResponse } from "./edge-errors.ts";
@@ -63,33 +64,48 @@ export function useQueryLimits(): Plugin {
  * read literal `first`). Validation results are cached by document, so the estimate runs at execution.
  */
 export function useAnswerBudget(maxValues = MAX_ANSWER_VALUES): Plugin {
+  // Yoga parses a repeated query text into the same document, so an internal app sending one lookup
+  // with new ids reuses the walk's result: keyed by what sizes a list (answer-size.ts: numbers and
+  // list lengths), never by the ids or dates themselves.
+  const estimates = new WeakMap<DocumentNode, LRUCache<string, number>>();
+  const estimate = (args: Parameters<NonNullable<Plugin["onExecute"]>>[0]["args"]): number => {
+    const variables = (args.variableValues ?? {}) as Record<string, unknown>;
+    const key = `${args.operationName ?? ""}\u0000${JSON.stringify(variables, sizingOnly)}`;
+    let known = estimates.get(args.document);
+    if (!known) estimates.set(args.document, (known = new LRUCache({ max: 64 })));
+    const cached = known.get(key);
+    if (cached !== undefined) return cached;
+    let complexity = 0;
+    const rule = createComplexityRule({
+      context: args.contextValue as object,
+      variableValues: variables,
+      operationName: args.operationName,
+      validate: (result) => {
+        complexity = result.complexity;
+      },
+    });
+    // The rule computes everything when it enters an operation: a plain walk of the document runs it
+    // without validate()'s type-info traversal, which costs more than the rule on a large document
+    // (bench/README.md, "Answer budget walk").
+    // Variables that do not coerce are left to execution, which reports them as it always does.
+    visit(args.document, rule(new ValidationContext(args.schema, args.document, new TypeInfo(args.schema), () => {})));
+    known.set(key, complexity);
+    return complexity;
+  };
   return {
     onExecute({ args, setResultAndStopExecution }) {
-      let refusal: GraphQLError | undefined;
-      const rule = createComplexityRule({
-        context: args.contextValue as object,
-        variableValues: (args.variableValues ?? {}) as Record<string, unknown>,
-        operationName: args.operationName,
-        validate: ({ complexity }) => {
-          if (complexity <= maxValues) return;
-          refusal = graphQLErrorOf(
-            new AnswerTooLargeError(
-              `Answer size limit of ${maxValues} values exceeded: with these variables the answer could hold about ${Math.round(complexity)} (lists count their page sizes); ask for smaller pages or fewer fields`,
-              "answerValues",
-              maxValues,
-              Math.round(complexity),
-            ),
-          );
-        },
-      });
-      // The rule computes everything when it enters an operation: a plain walk of the document runs it
-      // without validate()'s type-info traversal, which costs more than the rule on a large document
-      // (bench/README.md, "Answer budget walk").
-      // Variables that do not coerce are left to execution, which reports them as it always does.
-      visit(
-        args.document,
-        rule(new ValidationContext(args.schema, args.document, new TypeInfo(args.schema), () => {})),
-      );
+      const complexity = estimate(args);
+      const refusal =
+        complexity > maxValues
+          ? graphQLErrorOf(
+              new AnswerTooLargeError(
+                `Answer size limit of ${maxValues} values exceeded: with these variables the answer could hold about ${Math.round(complexity)} (lists count their page sizes); ask for smaller pages or fewer fields`,
+                "answerValues",
+                maxValues,
+                Math.round(complexity),
+              ),
+            )
+          : undefined;
       if (refusal) return setResultAndStopExecution({ errors: [refusal] });
       // The estimate counts lists whose length no argument says (stages, cohorts' months, versions) as
       // LIST_ITEMS each; the answer as built is what is bounded: one over the budget is not sent.
@@ -122,6 +138,11 @@ export function useAnswerBudget(maxValues = MAX_ANSWER_VALUES): Plugin {
       };
     },
   };
+}
+
+/** What of a variable can size a list: numbers and list lengths stay, any text is the same. */
+function sizingOnly(_key: string, value: unknown): unknown {
+  return typeof value === "string" ? 0 : value;
 }
 
 /** The most bytes of text an answer may hold (strings and numbers as JSON would write them, roughly). */

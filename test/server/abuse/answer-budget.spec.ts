@@ -38,6 +38,18 @@ describe("the answer budget", () => {
     expect(small.errors).toBeUndefined();
   });
 
+  it("estimates a repeated query again when its page sizes or ids differ, not when only its text values do", async () => {
+    // The estimate is kept per document and sizing variables: a small page first must not let a large
+    // one through, nor a few ids a thousand.
+    expect((await server.graphql(NESTED, { n: 5 })).errors).toBeUndefined();
+    expect((await server.graphql(NESTED, { n: 500 })).errors?.[0]?.extensions?.code).toBe("QUERY_TOO_EXPENSIVE");
+    const LOOKUP = `query($ids: [ID!]!) { customers(ids: $ids) { id stage { key name description } } }`;
+    expect((await server.graphql(LOOKUP, { ids: ["c000001"] })).errors).toBeUndefined();
+    const many = Array.from({ length: 30_000 }, (_, i) => `c${String(i).padStart(6, "0")}`);
+    expect((await server.graphql(LOOKUP, { ids: many })).errors?.[0]?.extensions?.code).toBe("QUERY_TOO_EXPENSIVE");
+    expect((await server.graphql(LOOKUP, { ids: ["c000002"] })).errors).toBeUndefined();
+  });
+
   it("counts the default page when no size is given, and ids by their number", async () => {
     const defaultPages = await server.graphql(
       `{ stages { customers { edges { node { stage { customers { edges { node { id stage { customers { edges { node { id } } } } } } } } } } } } }`,
