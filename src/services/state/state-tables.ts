@@ -230,6 +230,10 @@ function toRefresh(row: Record<string, unknown>): RefreshRecord {
 }
 
 /** Reads and writes of the state tables. */
+/** The tables a state's rows live in (names from this list only reach ANALYZE). */
+const STATE_TABLES = ["customer_state", "customer_rfm", "customer_clv", "stage_spell", "stage_day_count"] as const;
+type StateTable = (typeof STATE_TABLES)[number];
+
 export class StateTables {
   constructor(readonly sql: AppSql) {}
 
@@ -607,8 +611,8 @@ FROM (SELECT customer_id, ${cast(stateDay, "date")} - last_purchase_date AS rece
    * and a plan made without them read every state row for a lookup of a few ids (bench/README.md, "Where
    * the embedded state lives"); on PostgreSQL it spares waiting for autovacuum after a bulk load.
    */
-  async analyze(): Promise<void> {
-    await this.sql.query(`ANALYZE customer_state, customer_rfm, customer_clv, stage_spell, stage_day_count`);
+  async analyze(tables: readonly StateTable[] = STATE_TABLES): Promise<void> {
+    await this.sql.query(`ANALYZE ${tables.join(", ")}`);
   }
 
   /** Replaces a refresh's warnings (what went wrong after it published, such as the writeback). */
