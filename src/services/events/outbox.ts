@@ -53,24 +53,17 @@ export interface StageChangeWindow {
  */
 export async function recordStageChanges(session: AppSqlSession, w: StageChangeWindow): Promise<number> {
   if (w.fromDay > w.toDay) return 0;
-  // Only customers with a spell starting in the window are looked at (the index on (rows_generation,
-  // from_day)); the spell before it gives the stage they came from.
+  // A change is a spell starting in the window (the index on (rows_generation, from_day)) in another
+  // stage than the spell before it; a spell that only raises the furthest stage is none.
   const [row] = await session.query<{ n: number }>(
-    `WITH moved AS (
-       SELECT DISTINCT customer_id FROM stage_spell
-       WHERE rows_generation = $1 AND from_day BETWEEN $2::date AND $3::date
-     ), changes AS (
-       SELECT s.customer_id, s.from_day, s.stage,
-              LAG(s.stage) OVER (PARTITION BY s.customer_id ORDER BY s.from_day) AS previous
-       FROM stage_spell s JOIN moved m ON m.customer_id = s.customer_id
-       WHERE s.rows_generation = $1 AND s.from_day <= $3::date
-     ), written AS (
+    `WITH written AS (
        INSERT INTO lifecycle_event (id, type, customer_id, day, from_stage, to_stage, generation)
        SELECT 'evt_' || substr(md5(customer_id || '|' || from_day::text || '|' || COALESCE(from_key, '') || '|' || to_key), 1, 24),
               'stage.changed', customer_id, from_day, from_key, to_key, $4
-       FROM (SELECT customer_id, from_day, ($5::text[])[previous + 1] AS from_key, ($5::text[])[stage + 1] AS to_key
-             FROM changes
-             WHERE from_day >= $2::date AND previous IS DISTINCT FROM stage) AS c
+       FROM (SELECT customer_id, from_day, ($5::text[])[previous_stage + 1] AS from_key, ($5::text[])[stage + 1] AS to_key
+             FROM stage_spell
+             WHERE rows_generation = $1 AND from_day BETWEEN $2::date AND $3::date
+               AND previous_stage IS DISTINCT FROM stage) AS c
        ORDER BY from_day, customer_id
        ON CONFLICT (id) DO NOTHING
        RETURNING 1

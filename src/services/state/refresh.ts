@@ -434,8 +434,8 @@ export class StateRefresher {
         if (events > 0) await announceEvents(tx, generation);
       });
       await tables.dropUnpublishedRows();
-      // Statistics only speed reads up: the state is published whether or not they are refreshed.
-      await tables.analyze().catch(() => {});
+      // Statistics and the vacuum only speed reads up: the state is published whether or not they run.
+      await tables.tidy().catch(() => {});
       const writeback = await this.afterPublish(generation, warnings, options.afterPublish);
       return {
         writeback,

@@ -89,6 +89,8 @@ export const STAGE_SPELL_COLUMNS = [
   "stage_since",
   "from_seen",
   "from_purchase",
+  "previous_stage",
+  "previous_from",
 ] as const;
 
 const day = (n: number | null) => (n === null ? null : dayOfNumber(n));
@@ -114,17 +116,22 @@ export function spellRows(rowsGeneration: number, history: CustomerHistory): unk
   const { firstSeenDate, firstPurchaseDate } = history.features;
   const firstSeen = dayNumber(firstSeenDate!);
   const firstPurchase = firstPurchaseDate === null ? null : dayNumber(firstPurchaseDate);
-  return history.spells.map((s) => [
-    rowsGeneration,
-    history.customerId,
-    day(s.from),
-    day(s.to),
-    s.stage,
-    s.furthest,
-    day(s.stageSince),
-    s.from - firstSeen,
-    firstPurchase !== null && firstPurchase <= s.from ? s.from - firstPurchase : null,
-  ]);
+  return history.spells.map((s, i) => {
+    const previous = i > 0 ? history.spells[i - 1]! : null;
+    return [
+      rowsGeneration,
+      history.customerId,
+      day(s.from),
+      day(s.to),
+      s.stage,
+      s.furthest,
+      day(s.stageSince),
+      s.from - firstSeen,
+      firstPurchase !== null && firstPurchase <= s.from ? s.from - firstPurchase : null,
+      previous?.stage ?? null,
+      previous === null ? null : day(previous.from),
+    ];
+  });
 }
 
 /** The event feature fields of the configured types, in catalog order. */
@@ -615,6 +622,16 @@ FROM (SELECT customer_id, ${cast(stateDay, "date")} - last_purchase_date AS rece
     await this.sql.query(`ANALYZE ${tables.join(", ")}`);
   }
 
+  /**
+   * After publishing: statistics for every state table, and the spells vacuumed so that the reads by
+   * day (transitions, entries) are answered from their covering index without visiting the table
+   * (index-only scans need the pages marked all-visible, which a load does not do).
+   */
+  async tidy(): Promise<void> {
+    await this.sql.query(`VACUUM (ANALYZE) stage_spell`);
+    await this.analyze(STATE_TABLES.filter((t) => t !== "stage_spell"));
+  }
+
   /** Replaces a refresh's warnings (what went wrong after it published, such as the writeback). */
   async setWarnings(generation: number, warnings: readonly string[]): Promise<void> {
     await this.sql.query(`UPDATE state_refresh SET warnings = $2 WHERE generation = $1`, [
@@ -739,7 +756,10 @@ FROM (SELECT customer_id, ${cast(stateDay, "date")} - last_purchase_date AS rece
 
   /**
    * How many customers were in each stage on `from` (null: not yet known) and in each on `to`, over
-   * the customers known on `to`: one pass over the spells alive on either day.
+   * the customers known on `to`. Only those with a spell beginning in (from, to] are read (the day
+   * index covers the columns): their stage on `from` is the previous stage of the first such spell,
+   * on `to` the stage of the one still running. Everyone else stayed in one spell: their stage on
+   * `to`'s day count less the movers who arrived there.
    */
   async transitions(
     modelHash: string,
@@ -748,17 +768,27 @@ FROM (SELECT customer_id, ${cast(stateDay, "date")} - last_purchase_date AS rece
   ): Promise<{ pointer: PublishedState; rows: { from: number | null; to: number; n: number }[] } | null> {
     const pointer = await this.pointerOf(modelHash);
     if (!pointer) return null;
-    // Counted in the database: one row per pair of stages, not one per customer.
+    // Counted in the database: one row per pair of stages, not one per customer. -1 stands for "not
+    // yet known" inside MAX, which skips nulls.
     const rows = await this.sql.query(
-      `SELECT m.from_stage, m.to_stage, COUNT(*)::int AS n FROM (
-         SELECT MAX(CASE WHEN from_day <= $2 AND (to_day IS NULL OR to_day > $2) THEN stage END) AS from_stage,
-                MAX(CASE WHEN from_day <= $3 AND (to_day IS NULL OR to_day > $3) THEN stage END) AS to_stage
-         FROM stage_spell
-         WHERE rows_generation = (SELECT rows_generation FROM state_pointer WHERE id = 1 AND model_hash = $1)
-           AND from_day <= $3 AND (to_day IS NULL OR to_day > $2)
-         GROUP BY customer_id) AS m
-       WHERE m.to_stage IS NOT NULL
-       GROUP BY m.from_stage, m.to_stage`,
+      `WITH g AS (SELECT rows_generation FROM state_pointer WHERE id = 1 AND model_hash = $1),
+       moved AS (
+         SELECT NULLIF(MAX(CASE WHEN s.previous_from IS NULL OR s.previous_from <= $2
+                                THEN COALESCE(s.previous_stage, -1) END), -1) AS from_stage,
+                MAX(CASE WHEN s.to_day IS NULL OR s.to_day > $3 THEN s.stage END) AS to_stage
+         FROM stage_spell s
+         WHERE s.rows_generation = (SELECT rows_generation FROM g) AND s.from_day > $2 AND s.from_day <= $3
+         GROUP BY s.customer_id),
+       pairs AS (SELECT from_stage, to_stage, COUNT(*)::int AS n FROM moved GROUP BY from_stage, to_stage),
+       stayed AS (
+         SELECT c.stage AS from_stage, c.stage AS to_stage,
+                c.customers - COALESCE((SELECT SUM(p.n) FROM pairs p WHERE p.to_stage = c.stage), 0) AS n
+         FROM stage_day_count c
+         WHERE c.rows_generation = (SELECT rows_generation FROM g) AND c.furthest = false AND c.day = $3)
+       SELECT from_stage, to_stage, SUM(n)::int AS n
+       FROM (SELECT * FROM pairs UNION ALL SELECT * FROM stayed) AS t
+       GROUP BY from_stage, to_stage
+       HAVING SUM(n) > 0`,
       [modelHash, from, to],
     );
     return {
