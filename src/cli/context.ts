@@ -83,8 +83,11 @@ export async function openCliContext(env: NodeJS.ProcessEnv = process.env): Prom
 }
 
 /** Runs `work` on the configured warehouse and closes everything after, whatever happens. */
-export async function withContext<T>(work: (ctx: CliContext) => Promise<T>): Promise<T> {
-  const ctx = await openCliContext();
+export async function withContext<T>(
+  work: (ctx: CliContext) => Promise<T>,
+  env: NodeJS.ProcessEnv = process.env,
+): Promise<T> {
+  const ctx = await openCliContext(env);
   try {
     return await work(ctx);
   } finally {

@@ -1,4 +1,5 @@
 // `clm refresh`: a refresh of the state store from this process, with a progress bar on a terminal.
+import { REFRESH_DUCKDB_MEMORY_LIMIT } from "../config/defaults.ts";
 import { withContext } from "./context.ts";
 import { CliError, firstLine } from "./exit.ts";
 import { formatCount, progressWanted, startProgress } from "./progress.ts";
@@ -38,5 +39,10 @@ export async function refresh(options: { asOf?: string; full?: boolean; quiet?: 
     process.stdout.write(
       `generation ${outcome.generation} (${outcome.kind}) for ${outcome.stateDay}: ${parts.join(", ")}\n`,
     );
-  });
+  }, refreshEnv());
+}
+
+/** The environment a refresh process runs with: DuckDB's memory bounded unless configured. */
+export function refreshEnv(env: NodeJS.ProcessEnv = process.env): NodeJS.ProcessEnv {
+  return { CLM_DUCKDB_MEMORY_LIMIT: REFRESH_DUCKDB_MEMORY_LIMIT, ...env };
 }

@@ -44,6 +44,9 @@ export interface StoredClv extends StateClvSettings {
   readonly gammaGamma: GammaGammaParams;
 }
 
+/** Purchase outlooks kept for buyers who share one (the map is emptied when it reaches this). */
+const MAX_SHARED_OUTLOOKS = 50_000;
+
 /** Buyers read and written per page. */
 const PAGE_ROWS = 10_000;
 
@@ -116,6 +119,8 @@ export async function writeClv(
       let outlook = outlooks.get(key);
       if (!outlook) {
         outlook = purchaseOutlook(purchases, summary, unitDays, settings.horizonDays, settings.discountRate);
+        // Bounded: at a million buyers most keys are distinct, and keeping them all held ~100 MB.
+        if (outlooks.size >= MAX_SHARED_OUTLOOKS) outlooks.clear();
         outlooks.set(key, outlook);
       }
       const p = predictionOf(outlook, fitted.gammaGamma, summary);
