@@ -103,6 +103,13 @@ function count(key: string, name: string, unit: MetricUnit, measure: Measure, de
   };
 }
 
+/** A ratio of amounts computed over the period's buyers: its population is theirs, not its denominator. */
+const overBuyers = (metric: MetricDefinition): MetricDefinition => ({
+  ...metric,
+  measures: [...metric.measures, "period_buyers"],
+  population: (m) => get(m, "period_buyers"),
+});
+
 /** A rate over customers: value × population counts the customers with the property. */
 const proportion = (metric: MetricDefinition): MetricDefinition => ({ ...metric, proportion: true });
 
@@ -250,13 +257,15 @@ export const METRICS: readonly MetricDefinition[] = [
       ratio(ratio(get(m, "lifetime_revenue"), get(m, "buyers")), ratio(get(m, "spend"), get(m, "new_customers"))),
     population: (m) => get(m, "new_customers"),
   },
-  rate(
-    "pareto_top20_revenue_share",
-    "Revenue share of the top 20%",
-    "ratio",
-    "top20_revenue",
-    "period_revenue",
-    "Pareto concentration: the share of the period's revenue made by the top 20% of the period's buyers by revenue (the top ceil(0.2 × buyers) customers; ties cannot change the sum).",
+  overBuyers(
+    rate(
+      "pareto_top20_revenue_share",
+      "Revenue share of the top 20%",
+      "ratio",
+      "top20_revenue",
+      "period_revenue",
+      "Pareto concentration: the share of the period's revenue made by the top 20% of the period's buyers by revenue (the top ceil(0.2 × buyers) customers; ties cannot change the sum).",
+    ),
   ),
   rate(
     "pareto_customer_share_for_80",

@@ -55,7 +55,7 @@ Known by 06-30: P L R S K X M N (8). First seen: P 03-01, L 06-10, R 06-05 (its 
 - referral_rate: buyers by 06-30 R S K X M N = 6 (not P, L); advocates: M referred P → 1/6.
 - historical_ltv: lifetime revenue of those 6: −20 + 30 + 50 + 40 + 60 + 15 = 175 → 175/6.
 - Pareto among June buyers by June revenue M 35, S 30, R −20 (sum 45): top ceil(0.2 × 3) = 1 → 35/45
-  (over the revenue, 45); 80% of 45 = 36: running sums 35, 65 → 2 customers of 3 → 2/3.
+  over the 3 June buyers; 80% of 45 = 36: running sums 35, 65 → 2 customers of 3 → 2/3.
 - cac: June spend 60 / new customers (first purchase in June: R, S; M first bought in May) 2 → 30;
   ltv_to_cac (175/6) / 30 over those 2.
 - Surveys in June: S 10 (promoter), P 3 (detractor), L 9 (promoter); M's May answer is outside →
@@ -72,8 +72,8 @@ const EXPECTED: Record<string, { value: number; population: number }> = {
   purchase_frequency: { value: 1, population: 3 },
   revenue_per_customer: { value: 15, population: 3 },
   historical_ltv: { value: 175 / 6, population: 6 },
-  // Its denominator is June revenue, so the population reported is that sum, not a head count.
-  pareto_top20_revenue_share: { value: 35 / 45, population: 45 },
+  // A share of revenue computed over June's 3 buyers: the population is them, not the revenue (45).
+  pareto_top20_revenue_share: { value: 35 / 45, population: 3 },
   pareto_customer_share_for_80: { value: 2 / 3, population: 3 },
   cac: { value: 30, population: 2 },
   ltv_to_cac: { value: 175 / 6 / 30, population: 2 },

@@ -61,7 +61,7 @@ Worked out by hand from SHOP:
   referral_rate 25 advocates / 250 buyers.
 - average_order_value 6000 / 120 orders = 50; purchase_frequency 120 / 80 = 1.5; revenue_per_customer 6000 / 80.
 - historical_ltv 50000 / 250 = 200; cac 800 / 16 new = 50; ltv_to_cac 200 / 50 = 4 over the 16 new customers.
-- Pareto: 3000 / 6000 over the revenue (6000, not a head count); 32 / 80 buyers.
+- Pareto: 3000 / 6000 over the period's 80 buyers (not the revenue, 6000); 32 / 80 buyers.
 - average_days_in_stage 60 / 8 spells = 7.5; nps 100 × (22 − 6) / 40 = 40; satisfaction 300 / 40 = 7.5.
 - Counts: their own measure, over themselves; revenue (a currency sum) over the period's 80 buyers.
 */
@@ -80,7 +80,7 @@ const EXPECTED: Record<string, { value: number; population: number }> = {
   historical_ltv: { value: 200, population: 250 },
   cac: { value: 50, population: 16 },
   ltv_to_cac: { value: 4, population: 16 },
-  pareto_top20_revenue_share: { value: 0.5, population: 6000 },
+  pareto_top20_revenue_share: { value: 0.5, population: 80 },
   pareto_customer_share_for_80: { value: 0.4, population: 80 },
   average_days_in_stage: { value: 7.5, population: 8 },
   nps: { value: 40, population: 40 },
@@ -218,7 +218,7 @@ describe("the metric catalog", () => {
       historical_ltv: ["lifetime_revenue", "buyers"],
       cac: ["spend", "new_customers"],
       ltv_to_cac: ["lifetime_revenue", "buyers", "spend", "new_customers"],
-      pareto_top20_revenue_share: ["top20_revenue", "period_revenue"],
+      pareto_top20_revenue_share: ["top20_revenue", "period_revenue", "period_buyers"],
       pareto_customer_share_for_80: ["customers_for_80", "period_buyers"],
       average_days_in_stage: ["stage_spell_days", "stage_spells"],
       nps: ["promoters", "detractors", "survey_responses"],
