@@ -277,6 +277,29 @@ function checkValueExpr(
   return args.flatMap((arg, i) => checkValueExpr(arg, "number", scope, [...path, op, i]));
 }
 
+/**
+ * Every problem of a rule that may be malformed: its shape problems, and the field and type problems
+ * of each part whose shape is sound (a broken leaf still has an unknown field name reported), so one
+ * bad operator does not hide a misspelt field elsewhere in the rule.
+ */
+export function ruleIssues(input: unknown, scope: RuleScope = {}): RuleIssue[] {
+  const shape = parseRuleShape(input);
+  return shape.length === 0 ? checkRule(input as Rule, scope) : [...shape, ...soundPartIssues(input, scope, [])];
+}
+
+function soundPartIssues(input: unknown, scope: RuleScope, path: (string | number)[]): RuleIssue[] {
+  if (parseRuleShape(input, path).length === 0) return checkRule(input as Rule, scope, path);
+  if (!isObject(input)) return [];
+  for (const key of ["all", "any"] as const) {
+    const parts = input[key];
+    if (Array.isArray(parts)) return parts.flatMap((r, i) => soundPartIssues(r, scope, [...path, key, i]));
+  }
+  if ("not" in input) return soundPartIssues(input.not, scope, [...path, "not"]);
+  // A broken leaf: its shape problems are reported; of the rest only its field name can be checked.
+  const { field } = input;
+  return typeof field === "string" && !fieldType(field, scope) ? unknownField(field, path) : [];
+}
+
 /** The fields a rule reads (for knowing which features it needs). */
 export function fieldsOf(rule: Rule): Set<string> {
   const out = new Set<string>();

@@ -7,7 +7,7 @@ import { InvalidInputError } from "../errors.ts";
 import { addDays } from "./calendar.ts";
 import type { EventType } from "./features.ts";
 import type { FeatureRow } from "./rule-predicate.ts";
-import { checkRule, parseRuleShape, type Rule, type RuleIssue, type RuleScope, type ValueExpr } from "./rules.ts";
+import { ruleIssues, type Rule, type RuleIssue, type RuleScope, type ValueExpr } from "./rules.ts";
 import type { RfmScore, RfmSegments } from "./rfm.ts";
 import type { CompiledStageModel } from "./stage-model.ts";
 
@@ -108,8 +108,7 @@ function sizeIssues(input: unknown): RuleIssue[] {
 export function checkDefinition(input: unknown, scope: RuleScope): RuleIssue[] {
   const size = sizeIssues(input);
   if (size.length > 0) return size;
-  const shape = parseRuleShape(input);
-  return shape.length > 0 ? shape : checkRule(input as Rule, scope);
+  return ruleIssues(input, scope);
 }
 
 /** The saved segments a definition refers to directly. */

@@ -65,7 +65,12 @@ describe("saving segments", () => {
     });
     expect(invalid.errors![0]!.extensions).toMatchObject({ code: "BAD_USER_INPUT" });
     const issues = invalid.errors![0]!.extensions!.issues as { path: (string | number)[] }[];
-    expect(issues.map((i) => i.path)).toEqual([["definition", "all", 2]]);
+    // The part that is no rule at all does not hide the others' problems.
+    expect(issues.map((i) => i.path)).toEqual([
+      ["definition", "all", 2],
+      ["definition", "all", 0, "value"],
+      ["definition", "all", 1, "value"],
+    ]);
     const types = await create("broken", {
       all: [
         { field: "stage", op: "eq", value: "vip" },

@@ -65,6 +65,33 @@ describe("checkDefinition: size before shape", () => {
     expect(checkDefinition(definition, SCOPE)).toEqual([]);
   });
 
+  it("reports a bad operator and the problems elsewhere in the definition together", () => {
+    // Before, a shape problem (the op) hid every field and type problem of the definition.
+    const definition = {
+      all: [
+        { field: "revenue", op: "like", value: 1 },
+        { field: "revenu", op: "gt", value: 1 },
+        { not: { field: "stage", op: "eq", value: "vip" } },
+        {
+          any: [
+            { field: "orderCount", op: "gte", value: "3" },
+            { field: "channel", op: "~" },
+          ],
+        },
+      ],
+    };
+    const ops = "must be one of eq, neq, lt, lte, gt, gte, in, between, isNull, notNull";
+    expect(checkDefinition(definition, SCOPE)).toEqual([
+      { path: ["all", 0, "op"], message: ops },
+      { path: ["all", 3, "any", 1, "op"], message: ops },
+      { path: ["all", 1, "field"], message: 'unknown field "revenu"' },
+      { path: ["all", 2, "not", "value"], message: expect.stringMatching(/^expected one of prospect, /) },
+      { path: ["all", 3, "any", 0, "value"], message: "expected a number, got a string" },
+      // The broken leaf's field name is checked too; its value is not (its op says what it would be).
+      { path: ["all", 3, "any", 1, "field"], message: 'unknown field "channel"' },
+    ]);
+  });
+
   it("refuses more than 50,000 characters of JSON as a whole, before anything else", () => {
     // A JSON string is its characters and two quotes.
     expect(checkDefinition("x".repeat(49_999), SCOPE)).toEqual([
@@ -152,9 +179,13 @@ describe("checkDefinition: size before shape", () => {
     ]);
   });
 
-  it("then reports the shape, and only with a valid shape the fields and types", () => {
+  it("then reports the shape, and of a broken leaf only its field name besides", () => {
     expect(checkDefinition({ any: [{ field: "nope", op: "eq" }] }, SCOPE)).toEqual([
       { path: ["any", 0, "value"], message: "is required with op eq" },
+      { path: ["any", 0, "field"], message: 'unknown field "nope"' },
+    ]);
+    expect(checkDefinition({ any: [{ field: "revenue", op: "eq", value: "x", why: 1 }] }, SCOPE)).toEqual([
+      { path: ["any", 0, "why"], message: 'unexpected key "why"' },
     ]);
     expect(checkDefinition({ any: [{ field: "nope", op: "isNull" }] }, SCOPE)).toEqual([
       { path: ["any", 0, "field"], message: 'unknown field "nope"' },
