@@ -623,13 +623,13 @@ FROM (SELECT customer_id, ${cast(stateDay, "date")} - last_purchase_date AS rece
   }
 
   /**
-   * After publishing: statistics for every state table, and the spells vacuumed so that the reads by
-   * day (transitions, entries) are answered from their covering index without visiting the table
-   * (index-only scans need the pages marked all-visible, which a load does not do).
+   * After publishing: every state table vacuumed and analyzed, so that the reads by day (transitions,
+   * entries) are answered from the spells' covering index without visiting the table (index-only
+   * scans need the pages marked all-visible, which a load does not do), and so that autovacuum does
+   * not come to the million rows just loaded while the state serves (1M customers: 2.5 s in all).
    */
   async tidy(): Promise<void> {
-    await this.sql.query(`VACUUM (ANALYZE) stage_spell`);
-    await this.analyze(STATE_TABLES.filter((t) => t !== "stage_spell"));
+    await this.sql.query(`VACUUM (ANALYZE) ${STATE_TABLES.join(", ")}`);
   }
 
   /** Replaces a refresh's warnings (what went wrong after it published, such as the writeback). */
