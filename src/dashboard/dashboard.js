@@ -979,6 +979,8 @@ let current;
 let generation = 0;
 /** The segment picker's errors, if its list could not be loaded (shown with the cards' errors). */
 let segmentProblems = [];
+/** What the page's link asked for and could not have (an asOf that is no day), until the day is picked. */
+let linkProblems = [];
 
 /** Fetches and draws every card for the view in the controls; the latest call wins. */
 async function render() {
@@ -1006,10 +1008,10 @@ async function render() {
   );
   if (mine !== generation) return;
   const failed = results.filter((r) => r.status === "rejected");
-  showBanner(summaryLines([...segmentProblems, ...failed.flatMap((r) => errorEntries(r.reason))]));
+  showBanner(summaryLines([...linkProblems, ...segmentProblems, ...failed.flatMap((r) => errorEntries(r.reason))]));
   Object.assign(document.body.dataset, {
     state: "rendered",
-    errors: String(failed.length + (segmentProblems.length > 0 ? 1 : 0)),
+    errors: String(failed.length + (segmentProblems.length > 0 ? 1 : 0) + linkProblems.length),
     asOf: view.asOf,
     segment: view.segmentId,
     renders: String(Number(document.body.dataset.renders ?? 0) + 1),
@@ -1060,7 +1062,12 @@ async function start() {
     return;
   }
   const params = new URLSearchParams(location.search);
-  $("#asOf").value = isDay(params.get("asOf")) ? params.get("asOf") : localToday();
+  const linkedDay = params.get("asOf");
+  $("#asOf").value = isDay(linkedDay) ? linkedDay : localToday();
+  if (linkedDay !== null && !isDay(linkedDay)) {
+    const head = `BAD_USER_INPUT: the link's asOf ${JSON.stringify(linkedDay)} is not a day (YYYY-MM-DD); showing ${$("#asOf").value}`;
+    linkProblems = [{ code: "BAD_USER_INPUT", head }];
+  }
   if (["30", "90", "365"].includes(params.get("period"))) $("#period").value = params.get("period");
   $("#customerId").value = params.get("customer") ?? "";
   showKeyState();
@@ -1106,6 +1113,7 @@ async function start() {
     event.preventDefault();
     void reload();
   });
+  $("#asOf").addEventListener("change", () => (linkProblems = []));
   for (const id of ["#asOf", "#period", "#segment"]) $(id).addEventListener("change", () => void render());
   $("#key-form").addEventListener("submit", async (event) => {
     event.preventDefault();

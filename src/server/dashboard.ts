@@ -157,6 +157,11 @@ export function useDashboard(): Plugin {
   return {
     async onRequest({ request, url, endResponse }) {
       const path = url.pathname;
+      // The server's root leads to the page (a browser pointed at the server got an empty 404).
+      if (path === "/" && (request.method === "GET" || request.method === "HEAD")) {
+        endResponse(new Response(null, { status: 302, headers: { location: `${DASHBOARD_PATH}${url.search}` } }));
+        return;
+      }
       if (path !== DASHBOARD_PATH && !path.startsWith(`${DASHBOARD_PATH}/`)) return;
       const spec = ASSETS.get(path);
       if (!spec) {

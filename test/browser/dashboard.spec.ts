@@ -192,6 +192,11 @@ describe("GET /dashboard and its files", () => {
       expect(response.headers.get("content-security-policy"), path).toBe(DASHBOARD_CSP);
     }
     expect((await get("/dashboardx")).status).toBe(404);
+    // The server's root leads to the page, its query kept; other methods there are the API's business.
+    const root = await get("/?asOf=2026-06-30", { redirect: "manual" });
+    expect(root.status).toBe(302);
+    expect(root.headers.get("location")).toBe("/dashboard?asOf=2026-06-30");
+    expect((await get("/", { method: "POST", body: "x" })).status).toBe(404);
     // The API beside it is untouched.
     expect((await server.graphql<{ stages: unknown[] }>("{ stages { key } }")).data!.stages).toHaveLength(8);
   });
@@ -767,6 +772,29 @@ describe.skipIf(!HAVE_BROWSER)("the dashboard in headless Chromium", () => {
       await page.unroute(`${origin}/graphql`);
     }
   });
+
+  it(
+    "says when the link's asOf is no day and which day it shows, until a day is picked",
+    { timeout: 60_000 },
+    async () => {
+      // Before, an invalid ?asOf= silently became today.
+      await page.goto(`${origin}/dashboard?asOf=2026-13-45`);
+      await page.waitForFunction(() => document.body.dataset.state === "rendered", undefined, { timeout: 30_000 });
+      const shown = await page.inputValue("#asOf");
+      expect(shown).toMatch(/^\d{4}-\d{2}-\d{2}$/);
+      expect(await page.textContent("#banner")).toBe(
+        `BAD_USER_INPUT: the link's asOf "2026-13-45" is not a day (YYYY-MM-DD); showing ${shown}`,
+      );
+      expect(await page.evaluate(() => document.body.dataset.errors)).toBe("1");
+      for (const card of QUERY_CARDS) expect(await page.getAttribute(`#card-${card}`, "data-status"), card).toBe("ok");
+      const before = await renders(page);
+      await page.fill("#asOf", AS_OF);
+      await page.dispatchEvent("#asOf", "change");
+      expect((await nextRender(page, before)).errors).toBe(0);
+      expect(await page.isHidden("#banner")).toBe(true);
+      expect(new URL(page.url()).searchParams.get("asOf")).toBe(AS_OF);
+    },
+  );
 });
 
 // The same page on a server with the sales-funnel preset (examples/sales-funnel.json): its nine stages,
