@@ -35,6 +35,8 @@ export interface RequestScope {
   stateServed:
     | { readonly generation: number; readonly stateDay: string; readonly dataThrough: string | null }
     | undefined;
+  /** The day a field without asOf was answered for, for the answer's extensions (schema/lifecycle-args.ts). */
+  defaultDay: string | undefined;
 }
 
 const storage = new AsyncLocalStorage<RequestScope>();
@@ -56,6 +58,7 @@ class Scope implements RequestScope {
   span: Span | undefined = undefined;
   readonly errorCodes = new Set<string>();
   stateServed: RequestScope["stateServed"] = undefined;
+  defaultDay: string | undefined = undefined;
   #signal: AbortSignal | undefined;
 
   constructor(

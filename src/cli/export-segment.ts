@@ -2,6 +2,7 @@
 // same columns, order, quoting and formula guard as GET /segments/:id/members.csv (src/server/export.ts),
 // streamed from the warehouse batch by batch. To stdout, or to a file (written beside it and renamed
 // when complete, so a failed export leaves no half file), with progress on stderr.
+import { dayOrDefault, noteDefaultDay } from "./default-day.ts";
 import { once } from "node:events";
 import { rmSync, renameSync } from "node:fs";
 import type { Writable } from "node:stream";
@@ -19,8 +20,10 @@ export interface ExportOptions {
 
 export async function exportSegment(id: string, options: ExportOptions): Promise<void> {
   await withContext(async (ctx) => {
-    const asOf = options.asOf ?? ctx.services.lifecycle.today();
+    const asOf = await dayOrDefault(ctx, options.asOf);
     const { segment, rule } = await segmentRuleFor(ctx, id, asOf);
+    // Said once the segment is found: an unknown one fails with its own line alone.
+    if (!options.asOf) noteDefaultDay(ctx, asOf);
     const partial = options.out ? `${options.out}.partial` : undefined;
     const out: Writable = partial ? openOutput(partial, options.out!) : process.stdout;
     // A reader that stops early (`| head`) closes the pipe: the export ends there, without an error.

@@ -1,5 +1,6 @@
 // `clm stages` and `clm metrics`: the lifecycle answers the GraphQL `stages` and `metrics` fields give,
 // computed by the same services in the warehouse, printed as a table (or CSV / JSON) on stdout.
+import { asOfOrDefault } from "./default-day.ts";
 import { addDays, daysBetween, type Period } from "../lifecycle/calendar.ts";
 import {
   METRIC_BY_KEY,
@@ -29,7 +30,7 @@ export interface StagesOptions {
 
 export async function stages(options: StagesOptions): Promise<void> {
   await withContext(async (ctx) => {
-    const asOf = options.asOf ?? ctx.services.lifecycle.today();
+    const asOf = await asOfOrDefault(ctx, options.asOf);
     let counts: StageCount[];
     let of = "customers";
     if (options.segment) {
@@ -145,7 +146,7 @@ export async function metrics(options: MetricsOptions): Promise<void> {
   // Usage problems before anything is opened (today, in the configured zone, needs the configuration).
   if (options.from && options.to) metricsPeriod(options.from, options.to, options.to);
   await withContext(async (ctx) => {
-    const period = metricsPeriod(options.from, options.to, ctx.services.lifecycle.today());
+    const period = metricsPeriod(options.from, options.to, await asOfOrDefault(ctx, options.to));
     const length = daysBetween(period.from, period.to) + 1;
     const previous = options.compare
       ? { from: addDays(period.from, -length), to: addDays(period.from, -1) }

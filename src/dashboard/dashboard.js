@@ -1063,7 +1063,7 @@ async function start() {
   }
   const params = new URLSearchParams(location.search);
   const linkedDay = params.get("asOf");
-  $("#asOf").value = isDay(linkedDay) ? linkedDay : localToday();
+  $("#asOf").value = isDay(linkedDay) ? linkedDay : await serverDefaultDay();
   if (linkedDay !== null && !isDay(linkedDay)) {
     const head = `BAD_USER_INPUT: the link's asOf ${JSON.stringify(linkedDay)} is not a day (YYYY-MM-DD); showing ${$("#asOf").value}`;
     linkProblems = [{ code: "BAD_USER_INPUT", head }];
@@ -1137,6 +1137,19 @@ async function start() {
     await reload();
   });
   await reload();
+}
+
+/**
+ * The day the server answers for without asOf (its state's day, or the last day with data when the
+ * data ends before today): a shop's data from last year is not shown all churned. Today when it
+ * cannot say (no key yet, say).
+ */
+async function serverDefaultDay() {
+  try {
+    return (await graphql(Q.DEFAULT_DAY, {})).defaultDay;
+  } catch {
+    return localToday();
+  }
 }
 
 async function reload() {

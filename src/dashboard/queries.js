@@ -3,6 +3,13 @@
 // one failing field would null the whole answer of a combined request, and a card of its own fails alone
 // (and shows its error) while the others render.
 
+/** The day answers without asOf are for: the state store's, or the last day with data when it ended before today. */
+export const DEFAULT_DAY = /* GraphQL */ `
+  query DashboardDefaultDay {
+    defaultDay
+  }
+`;
+
 /** The saved segments for the segment picker (not archived). */
 export const SEGMENTS = /* GraphQL */ `
   query DashboardSegments {

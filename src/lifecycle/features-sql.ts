@@ -452,6 +452,26 @@ FROM (${join(parts, "\nUNION ALL\n")}) AS r
 GROUP BY customer_id, day`;
 }
 
+/**
+ * The first and last local day with a row in the activity tables (transactions, and customers and
+ * events when present), whatever the row: one row, first_day and last_day as YYYY-MM-DD text (null
+ * when every table is empty). The day of the earliest and latest instant: the local day only grows
+ * with the instant, so each table is read for MIN and MAX of its time column alone.
+ */
+export function dataRangeSql(q: Pick<ActivityQuery, "dialect" | "mapping" | "available" | "timeZone">): Sql {
+  const { dialect, mapping } = q;
+  const tables: { logical: LogicalTable; time: string }[] = [{ logical: "transactions", time: "occurred_at" }];
+  if (q.available.has("customers")) tables.push({ logical: "customers", time: "created_at" });
+  if (q.available.has("events")) tables.push({ logical: "events", time: "occurred_at" });
+  const parts = tables.map(({ logical, time }) => {
+    const column = ident(mapping.tables[logical].columns[time]);
+    return sql`SELECT MIN(${column}) AS first_at, MAX(${column}) AS last_at FROM ${ident(mapping.schema, mapping.tables[logical].table)}`;
+  });
+  const day = (instant: Sql) => cast(dialect.localDay(instant, q.timeZone), "text");
+  return sql`SELECT ${day(sql`MIN(first_at)`)} AS first_day, ${day(sql`MAX(last_at)`)} AS last_day
+FROM (${join(parts, "\nUNION ALL\n")}) AS r`;
+}
+
 /** Ids of customers with a row in [since, cut-off): a purchase, a sign-up, a referral made, an event. */
 function changedCustomersSql(q: Omit<ActivityQuery, "eventTypes">, since: Date): Sql {
   const { dialect, mapping } = q;

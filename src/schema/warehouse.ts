@@ -2,6 +2,7 @@
 import type { TableStatus } from "../connectors/connector.ts";
 import { WAREHOUSE_DESCRIPTIONS, type WarehouseKind } from "../connectors/index.ts";
 import { WAREHOUSE_CONTRACT } from "../sql/contract.ts";
+import type { DataRange } from "../services/lifecycle/features.ts";
 import { builder } from "./builder.ts";
 
 const WarehouseKindEnum = builder.enumType("WarehouseKind", {
@@ -37,6 +38,23 @@ const WarehouseTable = builder.objectRef<TableStatus>("WarehouseTable").implemen
   }),
 });
 
+const DataRange = builder.objectRef<DataRange>("DataRange").implement({
+  description: "The days the warehouse holds rows for, in the configured time zone.",
+  fields: (t) => ({
+    firstDay: t.field({
+      type: "Date",
+      description: "The first day with a row in transactions, customers (signed up) or events.",
+      resolve: (r) => r.firstDay,
+    }),
+    lastDay: t.field({
+      type: "Date",
+      description:
+        "The last day with such a row. Answers without asOf are for this day when it is before today (and no state store serves).",
+      resolve: (r) => r.lastDay,
+    }),
+  }),
+});
+
 const Warehouse = builder.objectRef<{ kind: WarehouseKind }>("Warehouse").implement({
   description: "The warehouse holding transactions and the optional customers, events and spend tables.",
   fields: (t) => ({
@@ -50,8 +68,24 @@ const Warehouse = builder.objectRef<{ kind: WarehouseKind }>("Warehouse").implem
       description: "The contract tables, required first.",
       resolve: (_w, _args, ctx) => ctx.warehouse.tableStatus(),
     }),
+    dataRange: t.field({
+      type: DataRange,
+      nullable: true,
+      description:
+        "The first and last day with data (null when the tables are empty); read again at most every five minutes.",
+      resolve: (_w, _args, ctx) => ctx.services.lifecycle.dataRange(),
+    }),
   }),
 });
+
+builder.queryField("defaultDay", (t) =>
+  t.field({
+    type: "Date",
+    description:
+      "The day answers without asOf are for: the state store's day while it serves, else today, or the last day with data (warehouse.dataRange) when the data ends before today.",
+    resolve: (_root, _args, ctx) => ctx.lifecycle.defaultDay(),
+  }),
+);
 
 builder.queryField("warehouse", (t) =>
   t.field({

@@ -65,10 +65,16 @@ export function useRequestScope(log: Logger, deadlineMs: number, metrics: Server
       scope.operationName = operation?.name?.value ?? args.operationName ?? undefined;
       scope.operationType = operation?.operation;
       return {
-        // An answer (partly) from the state store says how fresh that state is.
+        // An answer (partly) from the state store says how fresh that state is, and one for the default
+        // day which day that was.
         onExecuteDone({ result, setResult }) {
-          if (!scope.stateServed || Symbol.asyncIterator in result) return;
-          setResult({ ...result, extensions: { ...result.extensions, stateStore: scope.stateServed } });
+          if ((!scope.stateServed && !scope.defaultDay) || Symbol.asyncIterator in result) return;
+          const extensions = {
+            ...result.extensions,
+            ...(scope.stateServed && { stateStore: scope.stateServed }),
+            ...(scope.defaultDay && { defaultDay: scope.defaultDay }),
+          };
+          setResult({ ...result, extensions });
         },
       };
     },

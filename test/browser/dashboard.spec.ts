@@ -780,21 +780,30 @@ describe.skipIf(!HAVE_BROWSER)("the dashboard in headless Chromium", () => {
       // Before, an invalid ?asOf= silently became today.
       await page.goto(`${origin}/dashboard?asOf=2026-13-45`);
       await page.waitForFunction(() => document.body.dataset.state === "rendered", undefined, { timeout: 30_000 });
-      const shown = await page.inputValue("#asOf");
-      expect(shown).toMatch(/^\d{4}-\d{2}-\d{2}$/);
+      // The server's default day: the demo data ends on AS_OF, before today.
+      expect(await page.inputValue("#asOf")).toBe(AS_OF);
       expect(await page.textContent("#banner")).toBe(
-        `BAD_USER_INPUT: the link's asOf "2026-13-45" is not a day (YYYY-MM-DD); showing ${shown}`,
+        `BAD_USER_INPUT: the link's asOf "2026-13-45" is not a day (YYYY-MM-DD); showing ${AS_OF}`,
       );
       expect(await page.evaluate(() => document.body.dataset.errors)).toBe("1");
       for (const card of QUERY_CARDS) expect(await page.getAttribute(`#card-${card}`, "data-status"), card).toBe("ok");
       const before = await renders(page);
-      await page.fill("#asOf", AS_OF);
+      await page.fill("#asOf", "2026-06-01");
       await page.dispatchEvent("#asOf", "change");
       expect((await nextRender(page, before)).errors).toBe(0);
       expect(await page.isHidden("#banner")).toBe(true);
-      expect(new URL(page.url()).searchParams.get("asOf")).toBe(AS_OF);
+      expect(new URL(page.url()).searchParams.get("asOf")).toBe("2026-06-01");
     },
   );
+
+  it("opens a link without asOf on the server's default day, not on today", { timeout: 60_000 }, async () => {
+    // The demo data ends on AS_OF, months before today: every card of today would show everyone churned.
+    await page.goto(`${origin}/dashboard`);
+    await page.waitForFunction(() => document.body.dataset.state === "rendered", undefined, { timeout: 30_000 });
+    expect(await page.inputValue("#asOf")).toBe(AS_OF);
+    expect(await page.evaluate(() => [document.body.dataset.asOf, document.body.dataset.errors])).toEqual([AS_OF, "0"]);
+    expect(new URL(page.url()).searchParams.get("asOf")).toBe(AS_OF);
+  });
 });
 
 // The same page on a server with the sales-funnel preset (examples/sales-funnel.json): its nine stages,

@@ -151,6 +151,18 @@ describe("clm stages", () => {
     expect(table.rows).toEqual(stages.map((s) => [s.key, s.name, String(s.count), `${(s.share * 100).toFixed(1)}%`]));
   });
 
+  it("answers for the last day with data when no --as-of is given and the data ends before today", async () => {
+    // The shop ends on AS_OF, months ago: today would show every buyer at risk or churned.
+    const { code, stdout, stderr } = await runClm(["stages"], env);
+    expect(code, stderr).toBe(0);
+    expect(stderr).toMatch(
+      new RegExp(
+        `^clm: no --as-of: answering for ${AS_OF}, the last day with data \\(today is \\d{4}-\\d{2}-\\d{2}\\)\n$`,
+      ),
+    );
+    expect(tableCells(stdout)).toEqual(tableCells((await runClm(["stages", "--as-of", AS_OF], env)).stdout));
+  });
+
   it("counts a saved segment's members by stage with --segment (as its membership's stageBreakdown)", async () => {
     const { code, stdout, stderr } = await runClm(
       ["stages", "--as-of", AS_OF, "--segment", segmentId, "--format", "json"],

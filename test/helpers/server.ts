@@ -56,6 +56,7 @@ export interface TestServer {
 export interface GraphQLResponse<T> {
   data?: T;
   errors?: { message: string; path?: string[]; extensions?: Record<string, unknown> }[];
+  extensions?: Record<string, unknown>;
 }
 
 /** Empty contract tables in a test warehouse: DuckDB unless another one is given. */

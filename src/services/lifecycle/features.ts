@@ -6,7 +6,7 @@ import { fetchIsolatingFailures, isValueRejection } from "../isolated-batch.ts";
 import type DataLoader from "dataloader";
 import type { WarehouseConnector } from "../../connectors/connector.ts";
 import type { LogicalTable } from "../../sql/contract.ts";
-import { featuresSql, type CustomerRange } from "../../lifecycle/features-sql.ts";
+import { dataRangeSql, featuresSql, type CustomerRange } from "../../lifecycle/features-sql.ts";
 import { ident, type Sql } from "../../sql/sql.ts";
 import { asOfCutoff, today } from "../../lifecycle/calendar.ts";
 import {
@@ -49,6 +49,18 @@ export function featureReader(catalog: readonly FeatureSpec[]): (row: Record<str
 export const toFeatures = featureReader(featureCatalog([]));
 
 /** The features relation of a warehouse and stage model, and lookups of some customers' features in it. */
+/** The days the warehouse holds rows for, in the configured time zone. */
+export interface DataRange {
+  readonly firstDay: string;
+  readonly lastDay: string;
+}
+
+/**
+ * How long a data range read from the warehouse is used before it is read again: on BigQuery each
+ * read is a query of the time columns (billed, unless the result cache holds it for the data version).
+ */
+const DATA_RANGE_SECONDS = 300;
+
 export class CustomerFeatureService {
   readonly model: CompiledStageModel;
 
@@ -81,6 +93,41 @@ export class CustomerFeatureService {
 
   today(): string {
     return today(this.timeZone);
+  }
+
+  private range: { value: Promise<DataRange | null>; at: number } | undefined;
+
+  /**
+   * The first and last local day with a row in the activity tables (null: none), looked up again at
+   * most every DATA_RANGE_SECONDS: what the default day follows, without a query per request.
+   */
+  dataRange(): Promise<DataRange | null> {
+    if (this.range && Date.now() - this.range.at < DATA_RANGE_SECONDS * 1000) return this.range.value;
+    const { dialect, mapping } = this.warehouse;
+    const query = dataRangeSql({ dialect, mapping, available: this.available, timeZone: this.timeZone });
+    const value = this.warehouse
+      .query<{ first_day: string | null; last_day: string | null }>(query, { label: "data_range" })
+      .then(([row]) =>
+        row?.first_day && row.last_day ? { firstDay: String(row.first_day), lastDay: String(row.last_day) } : null,
+      );
+    const range = { value, at: Date.now() };
+    this.range = range;
+    // A failed lookup is not kept: the next caller asks again.
+    value.catch(() => {
+      if (this.range === range) this.range = undefined;
+    });
+    return value;
+  }
+
+  /**
+   * The day an answer without asOf is for: today, or the last day with data when the data ends before
+   * today (a shop's export from last year is not shown all churned). Today when the range cannot be
+   * read: the question itself then says what is wrong with the warehouse.
+   */
+  async defaultDay(): Promise<string> {
+    const now = this.today();
+    const range = await this.dataRange().catch(() => null);
+    return range && range.lastDay < now ? range.lastDay : now;
   }
 
   /** The features relation as of the day (one row per known customer), for queries built on it. */

@@ -14,7 +14,8 @@ import type { Transaction } from "./transactions.ts";
 
 /** What the loaders read through: the lifecycle service's lookups. */
 export interface LifecycleLookups {
-  today(): string;
+  /** Today, or the last day with data when the data ends before today. */
+  defaultDay(): Promise<string>;
   batchedFeatures(asOf: string): DataLoader<string, CustomerFeatures | null>;
   rfmOf(asOf: string, customerIds: readonly string[]): Promise<Map<string, RfmScore>>;
   transactionsOf(
@@ -108,7 +109,7 @@ export class LifecycleRequest<Service extends LifecycleLookups = LifecycleLookup
 
   /** The day of answers without asOf, the same for the whole request. */
   defaultDay(): Promise<string> {
-    return (this.defaultDayPromise ??= this.state?.defaultDay() ?? Promise.resolve(this.service.today()));
+    return (this.defaultDayPromise ??= this.state?.defaultDay() ?? this.service.defaultDay());
   }
 
   features(asOf: string): DataLoader<string, CustomerFeatures | null> {

@@ -329,7 +329,7 @@ export class StateRefresher {
   private async run(options: RefreshOptions): Promise<RefreshOutcome> {
     const started = Date.now();
     const { lifecycle, tables } = this;
-    const stateDay = options.stateDay ?? lifecycle.today();
+    const stateDay = options.stateDay ?? (await lifecycle.defaultDay());
     await tables.dropUnpublishedRows();
     const [pointer, { served, lastFull }, tableRows] = await Promise.all([
       tables.pointer(),

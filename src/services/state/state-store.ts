@@ -99,7 +99,7 @@ export class StateStore implements StateAnswers {
     const afterPublish = writebackTable ? () => this.writeBack(writebackTable, options.signal) : undefined;
     // The tracked segments' rules are read before the publishing transaction: on PGlite that holds the
     // one connection Prisma would wait for.
-    const stateDay = options.stateDay ?? this.lifecycle.today();
+    const stateDay = options.stateDay ?? (await this.lifecycle.defaultDay());
     const tracked = (await this.options.trackedSegments?.(stateDay)) ?? [];
     const refresher = await this.refresher();
     const outcome = await refresher.refresh({
@@ -202,9 +202,12 @@ export class StateStore implements StateAnswers {
     return undefined;
   }
 
-  /** The day an answer without asOf is for: the state day when the state serves, else today. */
+  /**
+   * The day an answer without asOf is for: the state day when the state serves, else today or the last
+   * day with data when the data ends before today.
+   */
   async defaultDay(): Promise<string> {
-    return (await this.stateFor(undefined))?.stateDay ?? this.lifecycle.today();
+    return (await this.stateFor(undefined))?.stateDay ?? (await this.lifecycle.defaultDay());
   }
 
   /** Features of customers on the state day from the state; undefined when the state does not serve that day. */
