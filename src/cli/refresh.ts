@@ -42,7 +42,10 @@ export async function refresh(options: { asOf?: string; full?: boolean; quiet?: 
   }, refreshEnv());
 }
 
-/** The environment a refresh process runs with: DuckDB's memory bounded unless configured. */
+/**
+ * The environment a refresh process runs with: a DuckDB file's memory bounded unless configured. Not an
+ * in-memory demo's: its tables live in that memory.
+ */
 export function refreshEnv(env: NodeJS.ProcessEnv = process.env): NodeJS.ProcessEnv {
-  return { CLM_DUCKDB_MEMORY_LIMIT: REFRESH_DUCKDB_MEMORY_LIMIT, ...env };
+  return env.CLM_DUCKDB_PATH ? { CLM_DUCKDB_MEMORY_LIMIT: REFRESH_DUCKDB_MEMORY_LIMIT, ...env } : env;
 }

@@ -48,9 +48,10 @@ export function defaultFitWorkers(cores = availableParallelism()): number {
 export const DEFAULT_LATENESS_DAYS = 3;
 
 /**
- * The embedded DuckDB's memory limit in a `clm refresh` process when CLM_DUCKDB_MEMORY_LIMIT is unset:
- * a refresh's queries (id ranges, counts, rows per day) all spill, and without a limit DuckDB kept
- * the blocks it read (1M customers: peak RSS 1,445 MB without, 1,199 MB with, 146 s either way).
+ * The embedded DuckDB's memory limit in a `clm refresh` process over a DuckDB file when
+ * CLM_DUCKDB_MEMORY_LIMIT is unset: a refresh's queries (id ranges, counts, rows per day) all spill,
+ * and without a limit DuckDB kept the blocks it read (1M customers: peak RSS 1,445 MB without,
+ * 1,199 MB with, 146 s either way).
  */
 export const REFRESH_DUCKDB_MEMORY_LIMIT = "256MB";
 

@@ -12,13 +12,17 @@ const duckdbOf = (env: NodeJS.ProcessEnv) => {
 };
 
 describe("a refresh process's DuckDB memory", () => {
-  it("is bounded by default, where a server's is DuckDB's own", () => {
+  const FILE = { CLM_DUCKDB_PATH: "/data/shop.duckdb" };
+
+  it("is bounded by default over a DuckDB file, where a server's is DuckDB's own", () => {
     expect(REFRESH_DUCKDB_MEMORY_LIMIT).toBe("256MB");
-    expect(duckdbOf(refreshEnv({})).memoryLimit).toBe("256MB");
-    expect(duckdbOf({}).memoryLimit).toBeUndefined();
+    expect(duckdbOf(refreshEnv(FILE)).memoryLimit).toBe("256MB");
+    expect(duckdbOf(FILE).memoryLimit).toBeUndefined();
   });
 
-  it("is what CLM_DUCKDB_MEMORY_LIMIT says when set", () => {
-    expect(duckdbOf(refreshEnv({ CLM_DUCKDB_MEMORY_LIMIT: "2GB" })).memoryLimit).toBe("2GB");
+  it("is what CLM_DUCKDB_MEMORY_LIMIT says when set, and DuckDB's own for an in-memory demo", () => {
+    expect(duckdbOf(refreshEnv({ ...FILE, CLM_DUCKDB_MEMORY_LIMIT: "2GB" })).memoryLimit).toBe("2GB");
+    // The demo's tables live in DuckDB's memory: they are not bounded by a refresh's default.
+    expect(duckdbOf(refreshEnv({})).memoryLimit).toBeUndefined();
   });
 });

@@ -48,7 +48,6 @@ export function featureReader(catalog: readonly FeatureSpec[]): (row: Record<str
 /** A warehouse row of the fixed features as CustomerFeatures (no event types configured). */
 export const toFeatures = featureReader(featureCatalog([]));
 
-/** The features relation of a warehouse and stage model, and lookups of some customers' features in it. */
 /** The days the warehouse holds rows for, in the configured time zone. */
 export interface DataRange {
   readonly firstDay: string;
@@ -61,6 +60,7 @@ export interface DataRange {
  */
 const DATA_RANGE_SECONDS = 300;
 
+/** The features relation of a warehouse and stage model, and lookups of some customers' features in it. */
 export class CustomerFeatureService {
   readonly model: CompiledStageModel;
 
@@ -105,11 +105,12 @@ export class CustomerFeatureService {
     if (this.range && Date.now() - this.range.at < DATA_RANGE_SECONDS * 1000) return this.range.value;
     const { dialect, mapping } = this.warehouse;
     const query = dataRangeSql({ dialect, mapping, available: this.available, timeZone: this.timeZone });
-    const value = this.warehouse
-      .query<{ first_day: string | null; last_day: string | null }>(query, { label: "data_range" })
-      .then(([row]) =>
-        row?.first_day && row.last_day ? { firstDay: String(row.first_day), lastDay: String(row.last_day) } : null,
-      );
+    // Shared by every request until it is read again: one client going away must not cancel it for all.
+    const value = runShared(() =>
+      this.warehouse.query<{ first_day: string | null; last_day: string | null }>(query, { label: "data_range" }),
+    ).then(([row]) =>
+      row?.first_day && row.last_day ? { firstDay: String(row.first_day), lastDay: String(row.last_day) } : null,
+    );
     const range = { value, at: Date.now() };
     this.range = range;
     // A failed lookup is not kept: the next caller asks again.
