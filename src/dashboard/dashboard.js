@@ -538,6 +538,8 @@ async function loadCohorts(view, signal) {
   let max = 0.01;
   const cells = [];
   cohorts.forEach((c, y) => {
+    // A month in which nobody bought for the first time has no retention: its row stays blank, not 0%.
+    if (c.customers === 0) return;
     for (const m of c.months) {
       if (m.offset > 12) continue;
       if (m.offset > 0) max = Math.max(max, m.retention);
@@ -717,6 +719,18 @@ function metricTile(m, view) {
     change.textContent = "not defined for a segment";
     change.title = "Marketing spend is not attributed to segments.";
     change.classList.add("muted");
+  } else if (unit === "SCORE") {
+    // A score can be 0 or below (NPS runs from −100 to 100): a relative change of one means nothing
+    // (8 to −1 read −113%), so the change is shown in points.
+    const d = c?.change;
+    if (d === null || d === undefined) {
+      change.textContent = "no change to show";
+      change.classList.add("muted");
+    } else {
+      change.textContent = `${d > 0 ? "▲" : d < 0 ? "▼" : "■"} ${formatChange(d, unit)} points`;
+      const good = LOWER_IS_BETTER.has(m.key) ? d < 0 : d > 0;
+      change.classList.add(NEUTRAL.has(m.key) || d === 0 ? "neutral" : good ? "good" : "bad");
+    }
   } else if (r === null || r === undefined) {
     const absolute = formatChange(c?.change, unit);
     change.textContent = absolute ? `${absolute} (no % change: previous is 0 or empty)` : "no change to show";

@@ -378,7 +378,7 @@ describe.skipIf(!HAVE_BROWSER)("the dashboard in headless Chromium", () => {
       metrics: {
         key: string;
         value: number | null;
-        comparison: { value: number | null; relativeChange: number | null };
+        comparison: { value: number | null; change: number | null; relativeChange: number | null };
       }[];
     }>(
       `query($asOf: Date!, $from: Date!, $cohortsFrom: Date!, $period: PeriodInput!, $previous: PeriodInput!) {
@@ -387,7 +387,7 @@ describe.skipIf(!HAVE_BROWSER)("the dashboard in headless Chromium", () => {
         stageTransitions(from: $from, to: $asOf) { count }
         cohorts(from: $cohortsFrom, to: $asOf, asOf: $asOf, months: 12) { months { retention } }
         rfmGrid(asOf: $asOf) { buyers cells { customers } segments { customers } }
-        metrics(period: $period, compareTo: $previous) { key value comparison { value relativeChange } }
+        metrics(period: $period, compareTo: $previous) { key value comparison { value change relativeChange } }
       }`,
       { asOf: AS_OF, from: TRANSITIONS_FROM, cohortsFrom: COHORTS_FROM, period: PERIOD, previous: PREVIOUS },
     );
@@ -446,6 +446,12 @@ describe.skipIf(!HAVE_BROWSER)("the dashboard in headless Chromium", () => {
       same(tile.previous, m.comparison.value, `${tile.key} previous`);
       same(tile.change, m.comparison.relativeChange, `${tile.key} change`);
     }
+    // A score's change is in points: a relative change of a score near or below zero means nothing.
+    const nps = tiles.find((t) => t.key === "NPS")!;
+    const npsChange = byKey.get("NPS")!.comparison.change!;
+    expect(npsChange).not.toBeNull();
+    expect(nps.text).toContain(`${Math.abs(npsChange).toFixed(1)} points`);
+    expect(nps.text).not.toContain("%");
     const active = tiles.find((t) => t.key === "ACTIVE_CUSTOMERS")!;
     expect(active.text).toContain(new Intl.NumberFormat("en-US").format(byKey.get("ACTIVE_CUSTOMERS")!.value!));
     expect(await page.isHidden("#banner")).toBe(true);
@@ -768,6 +774,42 @@ describe.skipIf(!HAVE_BROWSER)("the dashboard in headless Chromium", () => {
         expect(await page.getAttribute(`#card-${card}`, "data-status"), card).toBe("ok");
       }
       expect(await page.textContent("#banner")).toContain("WAREHOUSE_UNAVAILABLE");
+    } finally {
+      await page.unroute(`${origin}/graphql`);
+    }
+  });
+
+  it("leaves a cohort nobody entered blank instead of showing 0%", { timeout: 60_000 }, async () => {
+    const month = (m: string, offset: number, active: number, size: number) => ({
+      offset,
+      month: m,
+      activeCustomers: active,
+      retention: size === 0 ? 0 : active / size,
+    });
+    const cohorts = [
+      {
+        month: "2026-05",
+        customers: 4,
+        revenuePerCustomer: 10,
+        months: [month("2026-05", 0, 4, 4), month("2026-06", 1, 1, 4)],
+      },
+      // Nobody's first purchase fell in June: the API's retention is 0 of 0.
+      { month: "2026-06", customers: 0, revenuePerCustomer: null, months: [month("2026-06", 0, 0, 0)] },
+    ];
+    await page.route(`${origin}/graphql`, async (route) => {
+      if (!route.request().postData()?.includes("DashboardCohorts")) return route.continue();
+      await route.fulfill({ contentType: "application/json", body: JSON.stringify({ data: { cohorts } }) });
+    });
+    try {
+      const before = await renders(page);
+      await page.click("#refresh");
+      expect((await nextRender(page, before)).errors).toBe(0);
+      const cells = chart(await chartStates(page), "cohorts").series[0] as number[][];
+      // Only the May cohort's two months: [offset, row, retention, active].
+      expect(cells).toEqual([
+        [0, 0, 1, 4],
+        [1, 0, 0.25, 1],
+      ]);
     } finally {
       await page.unroute(`${origin}/graphql`);
     }
