@@ -2,16 +2,19 @@
 import type { GraphiQLOptions } from "graphql-yoga";
 
 export const FIRST_QUERY = `# Welcome to the lifecycle analytics server.
-# Press the run button (or Ctrl-Enter): how many customers sit in each lifecycle stage today,
-# what marketing should do there, and what the warehouse holds. Open "Docs" (top left) for every
-# type and field: what it means, its unit and how it is computed.
+# Press the run button (or Ctrl-Enter): how many customers sit in
+# each lifecycle stage, what marketing should do there, and what
+# the warehouse holds. Without asOf an answer is for today, or for
+# the last day with data when the data ends before today.
+# "Docs" (top left) describes every type and field: what it means,
+# its unit and how it is computed.
 #
 # Then try:
-#   stages(asOf: "2026-01-31") { key count }      the state at the end of a past day
-#   customer(id: "c000042") { stage { key } features { purchaseDays recencyDays revenue } }
+#   stages(asOf: "2026-01-31") { key count }
+#   customer(id: "c000042") { stage { key } features { revenue } }
 #   funnel { stage { key } reached dropOffFromPrevious }
-#   metrics(period: { from: "2026-01-01", to: "2026-03-31" }) { name value unit }
-# More example operations (segments, CLV, a whole dashboard) are in schema/operations/.
+#   metrics(period: { from: "2026-01-01", to: "2026-03-31" }) { value }
+# More examples (segments, CLV, a dashboard): schema/operations/.
 {
   stages {
     key

@@ -36,6 +36,12 @@ describe("example operations on the demo shop", () => {
     expect(data!.stages.reduce((sum, s) => sum + s.count, 0)).toBe(300);
   });
 
+  it("fits GraphiQL's editor: no line of that first query is longer than 72 characters", () => {
+    // Longer starter comments ran off the right edge of the editor at a laptop's width.
+    const longest = Math.max(...FIRST_QUERY.split("\n").map((line) => line.length));
+    expect(longest).toBeLessThanOrEqual(72);
+  });
+
   it("every 'Then try' line of that first query runs as written", async () => {
     const tries = FIRST_QUERY.split("\n")
       .map((line) => /^# {3}(\S.*?)(?: {2,}.*)?$/.exec(line)?.[1])
