@@ -379,7 +379,8 @@ async function loadFunnel(view, signal) {
     value: step.reached,
     step,
   }));
-  const geometry = { left: "4%", width: "52%", top: 16, bottom: 16, min: 0, max: Math.max(first, 1) };
+  // The funnel takes the left 40%: its labels (two lines each) keep the rest, down to a narrow card.
+  const geometry = { left: "4%", width: "40%", top: 16, bottom: 16, min: 0, max: Math.max(first, 1) };
   await draw("funnel", {
     tooltip: { trigger: "item", renderMode: "richText", confine: true },
     series: [
@@ -425,7 +426,7 @@ async function loadFunnel(view, signal) {
           formatter: (p) => {
             const s = p.data.step;
             const drop = s.dropOffFromPrevious === null ? "" : `  {drop|↓ ${pct(s.dropOffFromPrevious)} drop-off}`;
-            return `{name|${p.name}}  {share|${pct(s.shareOfFirst)} of first}${drop}`;
+            return `{name|${p.name}}\n{share|${pct(s.shareOfFirst)} of first}${drop}`;
           },
           rich: {
             name: { fontWeight: "bold", color: TEXT },

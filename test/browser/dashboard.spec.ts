@@ -306,6 +306,31 @@ function chartStates(page: Page): Promise<ChartState[]> {
   }, CHARTS);
 }
 
+/**
+ * The text elements of a chart that reach past its left or right edge: [text, left, right, width]
+ * (zrender's own elements, as painted; labels cut off by the canvas edge were not readable).
+ */
+function clippedLabels(page: Page, name: string): Promise<[string, number, number, number][]> {
+  return page.evaluate((chartName) => {
+    const echarts = (window as unknown as { echarts: any }).echarts;
+    const chart = echarts.getInstanceByDom(document.querySelector(`[data-chart="${chartName}"]`));
+    const width = chart.getWidth();
+    const out: [string, number, number, number][] = [];
+    chart
+      .getZr()
+      .storage.getDisplayList(true)
+      .forEach((el: any) => {
+        // Rich text is painted as one tspan per run.
+        if ((el.type !== "text" && el.type !== "tspan") || el.invisible || !el.style?.text?.trim()) return;
+        const rect = el.getBoundingRect().clone();
+        if (el.transform) rect.applyTransform(el.transform);
+        if (rect.x < 0 || rect.x + rect.width > width)
+          out.push([String(el.style.text), Math.round(rect.x), Math.round(rect.x + rect.width), width]);
+      });
+    return out;
+  }, name);
+}
+
 /** Waits for the page to finish its next render after `before` renders (the page's own marker). */
 async function nextRender(page: Page, before: number): Promise<{ errors: number; segment: string }> {
   await page.waitForFunction(
@@ -368,6 +393,20 @@ describe.skipIf(!HAVE_BROWSER)("the dashboard in headless Chromium", () => {
     expect(await nextRender(page, 0)).toEqual({ errors: 0, segment: "" });
     const states = await chartStates(page);
     expectEveryChartDrawn(states);
+    // Every label of the funnel is inside the chart (they ran off its right edge), here and in a
+    // window where two cards of the narrowest width (540 px) share a row.
+    expect(await clippedLabels(page, "funnel")).toEqual([]);
+    await page.setViewportSize({ width: 1180, height: 900 });
+    try {
+      await page.waitForFunction(() => {
+        const el = document.querySelector('[data-chart="funnel"]') as HTMLElement;
+        const chart = (window as unknown as { echarts: any }).echarts.getInstanceByDom(el);
+        return chart.getWidth() === el.clientWidth && el.clientWidth < 600;
+      });
+      expect(await clippedLabels(page, "funnel")).toEqual([]);
+    } finally {
+      await page.setViewportSize({ width: 1400, height: 900 });
+    }
 
     const { data, errors } = await server.graphql<{
       stages: Stage[];
