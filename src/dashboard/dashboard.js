@@ -528,21 +528,23 @@ async function loadTransitions(view, signal) {
 }
 
 async function loadCohorts(view, signal) {
-  const from = monthStart(view.asOf, -11);
+  // The last `cohortMonths` first-purchase months, each followed for as many months.
+  const span = view.cohortMonths;
+  const from = monthStart(view.asOf, -(span - 1));
   const { cohorts } = await graphql(
     Q.COHORTS,
-    { from, to: view.asOf, asOf: view.asOf, segmentId: view.segmentId || null },
+    { from, to: view.asOf, asOf: view.asOf, months: span, segmentId: view.segmentId || null },
     signal,
   );
   const labels = cohorts.map((c) => `${c.month} · ${int(c.customers)}`);
-  const offsets = Array.from({ length: 13 }, (_, i) => `M${i}`);
+  const offsets = Array.from({ length: span + 1 }, (_, i) => `M${i}`);
   let max = 0.01;
   const cells = [];
   cohorts.forEach((c, y) => {
     // A month in which nobody bought for the first time has no retention: its row stays blank, not 0%.
     if (c.customers === 0) return;
     for (const m of c.months) {
-      if (m.offset > 12) continue;
+      if (m.offset > span) continue;
       if (m.offset > 0) max = Math.max(max, m.retention);
       cells.push([m.offset, y, m.retention, m.activeCustomers]);
     }
@@ -971,13 +973,15 @@ const CARDS = {
 function readView() {
   const asOf = isDay($("#asOf").value) ? $("#asOf").value : localToday();
   const periodDays = Number($("#period").value) || 90;
-  return { asOf, periodDays, segmentId: $("#segment").value };
+  const cohortMonths = Number($("#cohort-months").value) || 12;
+  return { asOf, periodDays, cohortMonths, segmentId: $("#segment").value };
 }
 
 function writeUrl(view) {
   const params = new URLSearchParams();
   params.set("asOf", view.asOf);
   if (view.periodDays !== 90) params.set("period", String(view.periodDays));
+  if (view.cohortMonths !== 12) params.set("cohorts", String(view.cohortMonths));
   if (view.segmentId) params.set("segment", view.segmentId);
   const customer = $("#customerId").value.trim();
   if (customer) params.set("customer", customer);
@@ -1084,6 +1088,7 @@ async function start() {
     linkProblems = [{ code: "BAD_USER_INPUT", head }];
   }
   if (["30", "90", "365"].includes(params.get("period"))) $("#period").value = params.get("period");
+  if (["6", "12", "24"].includes(params.get("cohorts"))) $("#cohort-months").value = params.get("cohorts");
   $("#customerId").value = params.get("customer") ?? "";
   showKeyState();
 
@@ -1113,6 +1118,18 @@ async function start() {
     $(table).addEventListener("click", pick);
     $(table).addEventListener("keydown", pick);
   }
+  // The cohort window redraws its card alone.
+  $("#cohort-months").addEventListener("change", async () => {
+    const view = readView();
+    writeUrl(view);
+    resetCard("cohorts");
+    try {
+      await loadCohorts(view);
+      card("cohorts").dataset.status = "ok";
+    } catch (error) {
+      showCardError("cohorts", error);
+    }
+  });
   $("#ranked-stage").addEventListener("change", async () => {
     resetCard("ranked");
     try {

@@ -101,8 +101,8 @@ export const TRANSITIONS = /* GraphQL */ `
 
 /** Retention matrix of first-purchase cohorts (segmentId: null for all customers, else its members on asOf). */
 export const COHORTS = /* GraphQL */ `
-  query DashboardCohorts($from: Date!, $to: Date!, $asOf: Date!, $segmentId: ID) {
-    cohorts(from: $from, to: $to, asOf: $asOf, months: 12, segmentId: $segmentId) {
+  query DashboardCohorts($from: Date!, $to: Date!, $asOf: Date!, $months: Int!, $segmentId: ID) {
+    cohorts(from: $from, to: $to, asOf: $asOf, months: $months, segmentId: $segmentId) {
       month
       customers
       revenuePerCustomer

@@ -885,6 +885,35 @@ describe.skipIf(!HAVE_BROWSER)("the dashboard in headless Chromium", () => {
     expect(await page.evaluate(() => [document.body.dataset.asOf, document.body.dataset.errors])).toEqual([AS_OF, "0"]);
     expect(new URL(page.url()).searchParams.get("asOf")).toBe(AS_OF);
   });
+
+  it(
+    "changes the cohort window (6, 12, 24 months) in its card alone, kept in the link",
+    { timeout: 60_000 },
+    async () => {
+      await page.goto(`${origin}/dashboard?asOf=${AS_OF}`);
+      await page.waitForFunction(() => document.body.dataset.state === "rendered", undefined, { timeout: 30_000 });
+      const { data } = await server.graphql<{ cohorts: { customers: number; months: { retention: number }[] }[] }>(
+        `{ cohorts(from: "2024-07-01", to: "${AS_OF}", asOf: "${AS_OF}", months: 24) { customers months { retention } } }`,
+      );
+      const rendersBefore = await renders(page);
+      await page.selectOption("#cohort-months", "24");
+      await page.waitForFunction(() => document.querySelector("#card-cohorts")?.getAttribute("data-status") === "ok");
+      // Only its card was drawn again, from a 24-month question: 24 cohorts, offsets M0…M24.
+      expect(await renders(page)).toBe(rendersBefore);
+      expect(new URL(page.url()).searchParams.get("cohorts")).toBe("24");
+      const option = await page.evaluate(() => {
+        const el = document.querySelector('[data-chart="cohorts"]') as HTMLElement;
+        const o = (window as unknown as { echarts: any }).echarts.getInstanceByDom(el).getOption();
+        return { offsets: o.xAxis[0].data.length, cohorts: o.yAxis[0].data.length };
+      });
+      expect(option).toEqual({ offsets: 25, cohorts: 24 });
+      const cells = chart(await chartStates(page), "cohorts").series[0] as number[][];
+      expect(cells.map((c) => c[2])).toEqual(
+        data!.cohorts.filter((c) => c.customers > 0).flatMap((c) => c.months.map((m) => m.retention)),
+      );
+      await page.selectOption("#cohort-months", "12");
+    },
+  );
 });
 
 // The same page on a server with the sales-funnel preset (examples/sales-funnel.json): its nine stages,
