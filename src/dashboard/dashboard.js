@@ -1037,6 +1037,19 @@ async function render() {
   });
 }
 
+/** Draws one card again for the view in the controls (a control of its own changed), the link kept in step. */
+async function redrawCard(name, load) {
+  const view = readView();
+  writeUrl(view);
+  resetCard(name);
+  try {
+    await load(view);
+    card(name).dataset.status = "ok";
+  } catch (error) {
+    showCardError(name, error);
+  }
+}
+
 async function loadSegments() {
   const select = $("#segment");
   const wanted = select.value || new URLSearchParams(location.search).get("segment") || "";
@@ -1093,17 +1106,7 @@ async function start() {
   showKeyState();
 
   // The customer card on its own: a lookup, or a row of the ranked list, redraws only it.
-  const showCustomer = async () => {
-    const view = readView();
-    writeUrl(view);
-    resetCard("customer");
-    try {
-      await loadCustomer(view);
-      card("customer").dataset.status = "ok";
-    } catch (error) {
-      showCardError("customer", error);
-    }
-  };
+  const showCustomer = () => redrawCard("customer", loadCustomer);
   $("#customer-form").addEventListener("submit", (event) => {
     event.preventDefault();
     void showCustomer();
@@ -1118,27 +1121,9 @@ async function start() {
     $(table).addEventListener("click", pick);
     $(table).addEventListener("keydown", pick);
   }
-  // The cohort window redraws its card alone.
-  $("#cohort-months").addEventListener("change", async () => {
-    const view = readView();
-    writeUrl(view);
-    resetCard("cohorts");
-    try {
-      await loadCohorts(view);
-      card("cohorts").dataset.status = "ok";
-    } catch (error) {
-      showCardError("cohorts", error);
-    }
-  });
-  $("#ranked-stage").addEventListener("change", async () => {
-    resetCard("ranked");
-    try {
-      await loadRanked(readView());
-      card("ranked").dataset.status = "ok";
-    } catch (error) {
-      showCardError("ranked", error);
-    }
-  });
+  // The cohort window and the ranked list's stage redraw their own card alone.
+  $("#cohort-months").addEventListener("change", () => void redrawCard("cohorts", loadCohorts));
+  $("#ranked-stage").addEventListener("change", () => void redrawCard("ranked", loadRanked));
 
   // Refresh: the segment list too (segments saved since the page opened appear).
   $("#controls").addEventListener("submit", (event) => {
