@@ -236,11 +236,11 @@ function toRefresh(row: Record<string, unknown>): RefreshRecord {
   };
 }
 
-/** Reads and writes of the state tables. */
-/** The tables a state's rows live in (names from this list only reach ANALYZE). */
+/** The tables a state's rows live in (names from this list only reach ANALYZE and VACUUM). */
 const STATE_TABLES = ["customer_state", "customer_rfm", "customer_clv", "stage_spell", "stage_day_count"] as const;
 type StateTable = (typeof STATE_TABLES)[number];
 
+/** Reads and writes of the state tables. */
 export class StateTables {
   constructor(readonly sql: AppSql) {}
 
