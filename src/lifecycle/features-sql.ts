@@ -452,6 +452,14 @@ FROM (${join(parts, "\nUNION ALL\n")}) AS r
 GROUP BY customer_id, day`;
 }
 
+/** The activity tables present and the time column that dates each row (customers: the sign-up). */
+function datedTables(available: ReadonlySet<LogicalTable>): { logical: LogicalTable; time: string }[] {
+  const tables: { logical: LogicalTable; time: string }[] = [{ logical: "transactions", time: "occurred_at" }];
+  if (available.has("customers")) tables.push({ logical: "customers", time: "created_at" });
+  if (available.has("events")) tables.push({ logical: "events", time: "occurred_at" });
+  return tables;
+}
+
 /**
  * The first and last local day with a row in the activity tables (transactions, and customers and
  * events when present), whatever the row: one row, first_day and last_day as YYYY-MM-DD text (null
@@ -460,9 +468,7 @@ GROUP BY customer_id, day`;
  */
 export function dataRangeSql(q: Pick<ActivityQuery, "dialect" | "mapping" | "available" | "timeZone">): Sql {
   const { dialect, mapping } = q;
-  const tables: { logical: LogicalTable; time: string }[] = [{ logical: "transactions", time: "occurred_at" }];
-  if (q.available.has("customers")) tables.push({ logical: "customers", time: "created_at" });
-  if (q.available.has("events")) tables.push({ logical: "events", time: "occurred_at" });
+  const tables = datedTables(q.available);
   const parts = tables.map(({ logical, time }) => {
     const column = ident(mapping.tables[logical].columns[time]);
     return sql`SELECT MIN(${column}) AS first_at, MAX(${column}) AS last_at FROM ${ident(mapping.schema, mapping.tables[logical].table)}`;
@@ -500,9 +506,7 @@ function changedCustomersSql(q: Omit<ActivityQuery, "eventTypes">, since: Date):
 export function activityAuditSql(q: Omit<ActivityQuery, "customerIds" | "customerRange" | "eventTypes">): Sql {
   const { dialect, mapping } = q;
   const cutoff = dialect.instant(q.cutoff);
-  const tables: { logical: LogicalTable; time: string }[] = [{ logical: "transactions", time: "occurred_at" }];
-  if (q.available.has("customers")) tables.push({ logical: "customers", time: "created_at" });
-  if (q.available.has("events")) tables.push({ logical: "events", time: "occurred_at" });
+  const tables = datedTables(q.available);
   const counts = tables.map(({ logical, time }) => {
     const column = (name: string) => ident(mapping.tables[logical].columns[name]);
     return sql`SELECT SUM(CASE WHEN ${column(time)} >= ${cutoff} THEN 1 ELSE 0 END) AS future_rows,

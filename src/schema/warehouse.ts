@@ -38,19 +38,17 @@ const WarehouseTable = builder.objectRef<TableStatus>("WarehouseTable").implemen
   }),
 });
 
-const DataRange = builder.objectRef<DataRange>("DataRange").implement({
+const DataRangeRef = builder.objectRef<DataRange>("DataRange").implement({
   description: "The days the warehouse holds rows for, in the configured time zone.",
   fields: (t) => ({
-    firstDay: t.field({
+    firstDay: t.expose("firstDay", {
       type: "Date",
       description: "The first day with a row in transactions, customers (signed up) or events.",
-      resolve: (r) => r.firstDay,
     }),
-    lastDay: t.field({
+    lastDay: t.expose("lastDay", {
       type: "Date",
       description:
         "The last day with such a row. Answers without asOf are for this day when it is before today (and no state store serves).",
-      resolve: (r) => r.lastDay,
     }),
   }),
 });
@@ -69,7 +67,7 @@ const Warehouse = builder.objectRef<{ kind: WarehouseKind }>("Warehouse").implem
       resolve: (_w, _args, ctx) => ctx.warehouse.tableStatus(),
     }),
     dataRange: t.field({
-      type: DataRange,
+      type: DataRangeRef,
       nullable: true,
       description:
         "The first and last day with data (null when the tables are empty); read again at most every five minutes.",

@@ -95,18 +95,15 @@ export function useAnswerBudget(maxValues = MAX_ANSWER_VALUES): Plugin {
   return {
     onExecute({ args, setResultAndStopExecution }) {
       const complexity = estimate(args);
-      const refusal =
-        complexity > maxValues
-          ? graphQLErrorOf(
-              new AnswerTooLargeError(
-                `Answer size limit of ${maxValues} values exceeded: with these variables the answer could hold about ${Math.round(complexity)} (lists count their page sizes); ask for smaller pages or fewer fields`,
-                "answerValues",
-                maxValues,
-                Math.round(complexity),
-              ),
-            )
-          : undefined;
-      if (refusal) return setResultAndStopExecution({ errors: [refusal] });
+      if (complexity > maxValues) {
+        const refusal = new AnswerTooLargeError(
+          `Answer size limit of ${maxValues} values exceeded: with these variables the answer could hold about ${Math.round(complexity)} (lists count their page sizes); ask for smaller pages or fewer fields`,
+          "answerValues",
+          maxValues,
+          Math.round(complexity),
+        );
+        return setResultAndStopExecution({ errors: [graphQLErrorOf(refusal)] });
+      }
       // The estimate counts lists whose length no argument says (stages, cohorts' months, versions) as
       // LIST_ITEMS each; the answer as built is what is bounded: one over the budget is not sent.
       return {

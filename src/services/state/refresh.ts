@@ -386,9 +386,10 @@ export class StateRefresher {
               tally,
             )
           : await this.full(generation, stateDay, options, tally);
-      // A full refresh's rows are a new generation the planner has no statistics for: without them the
-      // outbox's join of changed customers to their spells ran as a nested loop for minutes (250k
-      // customers, the second full refresh).
+      // A full refresh's rows are a new generation the planner has no statistics for, and the publishing
+      // transaction reads it (the outbox, RFM, the CLV summaries): without them the outbox's former join
+      // of changed customers to their spells ran as a nested loop for minutes (250k customers, the
+      // second full refresh).
       if (reason !== null) await tables.analyze(["customer_state", "stage_spell"]);
       let events = 0;
       let record = { ...outcome.record, ...audit, warnings, customers: 0, bytesEstimated: tally.bytesEstimated };
