@@ -52,6 +52,10 @@ export class CsvScanner {
   private bom = 0;
   private values: string[] | undefined;
   private field: number[] | undefined;
+  /** Whether the byte before was a CR (a line ending in CR LF), and how the first line ended. */
+  private afterCr = false;
+  private firstEnding: "CR LF" | "LF" | undefined;
+  private mixedEndings = false;
 
   constructor(
     private readonly delimiter: number,
@@ -85,6 +89,8 @@ export class CsvScanner {
   }
 
   private step(b: number): boolean {
+    const afterCr = this.afterCr;
+    this.afterCr = b === CR;
     if (this.quotePending) {
       this.quotePending = false;
       if (b === QUOTE) {
@@ -109,6 +115,14 @@ export class CsvScanner {
       this.afterQuote = false;
       this.endField();
     } else if (b === LF) {
+      // DuckDB's reader gives up on a file whose lines end both ways ("the CSV parser state machine
+      // reached an invalid state"): the first line that differs is named, once.
+      const ending = afterCr ? "CR LF" : "LF";
+      this.firstEnding ??= ending;
+      if (ending !== this.firstEnding && !this.mixedEndings && !this.empty) {
+        this.mixedEndings = true;
+        this.problem ??= `the line ends in ${ending} where the first ends in ${this.firstEnding}: the file mixes line endings (convert it, e.g. tr -d '\\r' < in.csv > out.csv)`;
+      }
       if (this.endRecord() === false) return false;
       this.line++;
       this.recordLine = this.line;

@@ -45,6 +45,23 @@ export function list(value: string, previous: string[] | undefined): string[] {
   return [...(previous ?? []), ...items];
 }
 
+/** A file's header standing for a contract column: `--map customer_id=cust`, repeatable. */
+export interface HeaderMapping {
+  readonly column: string;
+  readonly header: string;
+}
+
+/** One `column=header` (the header may itself hold "="), accumulated over repeated options. */
+export function headerMapping(value: string, previous: HeaderMapping[] | undefined): HeaderMapping[] {
+  const at = value.indexOf("=");
+  const column = value.slice(0, at).trim().toLowerCase();
+  const header = value.slice(at + 1).trim();
+  if (at < 0 || column === "" || header === "") {
+    throw new InvalidArgumentError("must be column=header, e.g. customer_id=cust");
+  }
+  return [...(previous ?? []), { column, header }];
+}
+
 /** How reports print: an aligned table (psql's layout), CSV or JSON. */
 export type OutputFormat = "table" | "csv" | "json";
 export const OUTPUT_FORMATS: readonly OutputFormat[] = ["table", "csv", "json"];
