@@ -7,6 +7,7 @@ import { PrismaClient } from "@prisma/client";
 import type { SqlDriverAdapterFactory } from "@prisma/driver-adapter-utils";
 import pg from "pg";
 import { PrismaPGlite } from "pglite-prisma-adapter";
+import { lockStore } from "./store-lock.ts";
 import { pgliteAppSql, postgresAppSql, type AppSql } from "./app-sql.ts";
 import { migrate } from "./migrate.ts";
 
@@ -72,10 +73,21 @@ async function openPostgres(url: string): Promise<AppDatabase> {
 
 async function openPGlite(dataDir: string): Promise<AppDatabase> {
   let location = dataDir;
+  let unlock = () => {};
   if (!dataDir.startsWith("memory://")) {
     location = `${dataDir.replace(/\/$/, "")}/appdb`;
     mkdirSync(location, { recursive: true });
+    unlock = lockStore(`${location}/clm.lock`, `the embedded app database ${location}`);
   }
+  try {
+    return await openPGliteAt(location, unlock);
+  } catch (error) {
+    unlock();
+    throw error;
+  }
+}
+
+async function openPGliteAt(location: string, unlock: () => void): Promise<AppDatabase> {
   // Postgres' default 128MB of shared buffers sit in PGlite's WebAssembly memory, which never shrinks;
   // the app's few tables need far less (bench/README.md, "PGlite memory").
   const options = { startParams: [...PGlite.defaultStartParams, "-c", "shared_buffers=16MB"] };
@@ -103,6 +115,7 @@ async function openPGlite(dataDir: string): Promise<AppDatabase> {
     close: async () => {
       await prisma.$disconnect();
       await pglite.close();
+      unlock();
     },
   };
 }

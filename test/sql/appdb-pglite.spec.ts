@@ -2,13 +2,15 @@
 // which grows PGlite's WebAssembly memory to ~570 MB for the life of the instance; openAppDatabase opens
 // a new cluster again so that a first start holds no more than a later one once the first instance is
 // collected. Measured in a child process of its own (external memory is per process), after a full GC.
-import { execFile } from "node:child_process";
-import { mkdtempSync, rmSync } from "node:fs";
+// And one process at a time on a directory (src/appdb/store-lock.ts).
+import { execFile, spawnSync } from "node:child_process";
+import { existsSync, mkdtempSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { pathToFileURL } from "node:url";
 import { promisify } from "node:util";
 import { afterAll, describe, expect, it } from "vitest";
+import { openAppDatabase } from "../../src/appdb/database.ts";
 
 const run = promisify(execFile);
 const DATABASE_MODULE = pathToFileURL(join(import.meta.dirname, "../../src/appdb/database.ts")).href;
@@ -51,5 +53,26 @@ describe("the embedded app database on a data directory", () => {
     // PGlite's WebAssembly memory starts at 128 MB; without the reopen the first start held ~570 MB.
     expect(first.externalMb).toBeLessThan(300);
     expect(again.externalMb).toBeLessThan(300);
+  }, 120_000);
+
+  it("serves one process at a time, and takes over a lock its holder left when killed", async () => {
+    const dataDir = join(dir, "locked");
+    const db = await openAppDatabase({ dataDir });
+    try {
+      // A second opener (a CLI command while a server holds the store) is refused, naming the holder.
+      await expect(openAppDatabase({ dataDir })).rejects.toThrow(
+        new RegExp(`app database .*locked/appdb is in use by process ${process.pid} \\(this one\\)`),
+      );
+      await expect(openInChild(dataDir)).rejects.toThrow(`is in use by process ${process.pid}`);
+    } finally {
+      await db.close();
+    }
+    // Released on close: the next process opens it.
+    expect((await openInChild(dataDir)).keys).toBe(0);
+    // A holder that is gone (its lock file left behind by a kill) does not keep the store locked.
+    const dead = spawnSync(process.execPath, ["-e", ""]).pid!;
+    writeFileSync(join(dataDir, "appdb", "clm.lock"), String(dead));
+    expect((await openInChild(dataDir)).keys).toBe(0);
+    expect(existsSync(join(dataDir, "appdb", "clm.lock"))).toBe(false);
   }, 120_000);
 });
