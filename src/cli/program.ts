@@ -5,12 +5,13 @@ import { Argument, Command, InvalidArgumentError, Option } from "commander";
 import { columnSpec, columnsOf, WAREHOUSE_CONTRACT, type LogicalTable } from "../sql/contract.ts";
 import { ROLES, isRole, type Role } from "../auth/api-key.ts";
 import { checkLabel, parseExpiry } from "../auth/keys.ts";
-import { BREAKDOWNS, METRICS } from "../lifecycle/metrics.ts";
+import { BREAKDOWNS, MAX_SERIES_PERIODS, METRICS } from "../lifecycle/metrics.ts";
 import { CliError, EXIT, firstLine, printLines, UsageError } from "./exit.ts";
 import {
   atLeastOne,
   calendarDay,
   delimiter,
+  headerMapping,
   IMPORT_TABLES,
   list,
   OUTPUT_FORMATS,
@@ -123,10 +124,18 @@ Examples:
       new Option("--format <format>", "the file's format (default: by its extension)").choices(["csv", "parquet"]),
     )
     .addOption(
-      new Option("--delimiter <char>", 'CSV field separator ("tab" for a tab)')
-        .argParser(delimiter)
-        .default(",", '","'),
+      new Option(
+        "--delimiter <char>",
+        'CSV field separator ("tab" for a tab; default ",", ";" with --decimal-comma)',
+      ).argParser(delimiter),
     )
+    .addOption(
+      new Option(
+        "--map <column=header>",
+        "read a contract column from a header of another name (repeatable)",
+      ).argParser(headerMapping),
+    )
+    .option("--decimal-comma", "CSV numbers are written 1.234,56 (a comma before the decimals)")
     .addOption(
       new Option("--max-errors <n>", "list at most this many problems (all are counted)")
         .argParser(positiveInt)
@@ -243,7 +252,14 @@ Examples:
         "also each metric per group (saved segments: each customer in every one they match)",
       ).choices(BREAKDOWNS),
     )
+    .addOption(
+      new Option(
+        "--interval <interval>",
+        "a row per calendar period from --from to --to, a column per metric (default range: 12 periods to --to)",
+      ).choices(Object.keys(MAX_SERIES_PERIODS)),
+    )
     .addOption(formatOption())
+    .option("--json", "same as --format json")
     .addHelpText(
       "after",
       () => `
@@ -252,9 +268,43 @@ Ratios print as percentages, money with cents; --format csv and json give the ra
 
 Example:
   $ clm metrics --from 2026-04-01 --to 2026-06-30 --keys revenue,repeat_purchase_rate --compare
-  $ clm metrics --keys revenue,churn_rate --breakdown stage`,
+  $ clm metrics --keys revenue,churn_rate --breakdown stage
+  $ clm metrics --from 2025-07-01 --to 2026-06-30 --interval month --keys active_customers,revenue`,
     )
-    .action(async (options) => (await import("./reports.ts")).metrics(options));
+    .action(async ({ json, ...options }) => {
+      const asked = { ...options, format: json ? "json" : options.format };
+      if (asked.interval) await (await import("./metric-series.ts")).metricSeries(asked);
+      else await (await import("./reports.ts")).metrics(asked);
+    });
+
+  program
+    .command("clv-validate")
+    .description("holdout validation of the CLV purchase model (as the GraphQL clvValidation query computes it)")
+    .addOption(
+      new Option("--calibration-end <day>", "last day of the calibration period the model is fitted on")
+        .argParser(calendarDay)
+        .makeOptionMandatory(),
+    )
+    .addOption(
+      new Option("--holdout-end <day>", "last day of the holdout period, no later than the data's last day")
+        .argParser(calendarDay)
+        .makeOptionMandatory(),
+    )
+    .addOption(new Option("--model <model>", "the purchase model").choices(["bgnbd", "pareto-nbd"]).default("bgnbd"))
+    .option("--json", "one JSON document (the GraphQL field's names) instead of tables")
+    .addHelpText(
+      "after",
+      `
+Fits the purchase model (in weeks) on the buyers whose first purchase is on or before --calibration-end,
+predicts each one's purchase days in the holdout (the days after it, to --holdout-end) and sets them
+against what they did: totals, mean absolute and root mean squared error per customer, means by
+calibration repeat purchases (0 to 6, 7 or more), Gamma-Gamma's expected spend against the actual, and
+cumulative repeat purchases per week, actual and expected from the first purchase days.
+
+Example:
+  $ clm clv-validate --calibration-end 1997-09-30 --holdout-end 1998-06-30 --model pareto-nbd`,
+    )
+    .action(async (options) => (await import("./clv-validate.ts")).clvValidate(options));
 
   program
     .command("export-segment")
@@ -341,18 +391,32 @@ Columns are matched by name (case-insensitive) in the CSV header or the Parquet 
 optional ones, other columns are ignored:
 ${contractHelp()}
 
-Every value is checked first: required values present, numbers finite, timestamps ISO 8601
-(2026-03-02 10:15:00, 2026-03-02T10:15:00+02:00, 2026-03-02; UTC when no offset), dates YYYY-MM-DD.
+A file whose headers differ says which header holds which column, e.g. for cust,when,value:
+  --map customer_id=cust --map occurred_at=when --map amount=value
+
+Every value is checked first: required values present, numbers finite, dates YYYY-MM-DD, timestamps
+ISO 8601: YYYY-MM-DD[(T| )HH:MM[:SS[.fraction]][Z|±HH:MM|±HHMM|±HH]] (2026-03-02, 2026-03-02 10:15,
+2026-03-02T10:15:00+02:00, 2026-03-02T08:15Z); without an offset a time is UTC, with one it is stored
+as its UTC instant. Nothing else is read as a date (not 2026-3-2, 20260302 or 02/03/2026).
+Numbers are read with a decimal point (12.50, -3, 1e3); --decimal-comma reads 12,50 and 1.234,56
+(or 1 234,56: thousands separators in groups of three, so 12.50 is refused, not read as 1250) and
+separates fields by ";" unless --delimiter says otherwise (with ",", numbers must be quoted: "12,50").
 With any problem nothing is loaded and the problems are listed by line (CSV: the physical line of
 the file on which the row starts, 1 = the header, counting line breaks inside quoted fields) or by
 row (Parquet: 1 = the first row), e.g.
   clm: orders.csv: line 17: amount "abc" is not a number
 Otherwise one transaction appends the rows (or replaces the table's rows with --replace), creating
-the table if it is missing. A progress bar (rows, rate) shows on stderr when it is a terminal.
+the table if it is missing. Numbers are stored with the decimals their column keeps: cents in a table
+import creates (DECIMAL(18,2)), rounded half away from zero from the digits as written (1.005 is
+1.01); the summary counts the values rounded, and the refunds (negative amounts) of transactions,
+which are imported as they are, e.g.
+  imported 1200 rows … in 0.4s (…); 12 refunds (negative amounts), 3 amounts rounded to cents
+A progress bar (rows, rate) shows on stderr when it is a terminal.
 
 Examples:
   $ clm import transactions orders.csv --db shop.duckdb
   $ clm import spend spend.csv --delimiter ';' --replace            # into marketing_spend
+  $ clm import transactions export.csv --decimal-comma --map customer_id=kunde --map occurred_at=datum
   $ CLM_DUCKDB_PATH=shop.duckdb clm import events events.parquet --dry-run`;
 }
 

@@ -17,7 +17,7 @@ import {
   type Warehouse,
 } from "./connector.ts";
 import type { Dialect } from "../sql/dialect.ts";
-import { cast, ident, integer, render, sql, type BoundParam, type Sql, type SqlParamType } from "../sql/sql.ts";
+import { cast, ident, integer, join, render, sql, type BoundParam, type Sql, type SqlParamType } from "../sql/sql.ts";
 import { informationSchemaProbe, probeTables } from "./table-status.ts";
 
 export const bigqueryDialect = {
@@ -41,6 +41,15 @@ export const bigqueryDialect = {
   purchaseDayNumbering: { kind: "window" },
   // TABLESAMPLE takes a percentage, not a number of rows.
   sampleRows: (select, from, rows) => sql`SELECT ${select} FROM ${from} ORDER BY RAND() LIMIT ${integer(rows)}`,
+  // No VALUES list: an array of STRUCTs, the first naming the columns.
+  literalRows: (columns, rows) =>
+    sql`SELECT * FROM UNNEST([${join(
+      rows.map((row, i) =>
+        i === 0
+          ? sql`STRUCT(${join(row.map((value, j) => sql`${value} AS ${ident(columns[j])}`))})`
+          : sql`STRUCT(${join(row)})`,
+      ),
+    )}])`,
 } satisfies Dialect;
 
 /** BigQuery's type of an owned table's column. */

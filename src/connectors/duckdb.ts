@@ -30,7 +30,7 @@ import {
 import { createContractTables, createTableSql, ownedTableSql } from "./ddl.ts";
 import { columnReader } from "./duckdb-columns.ts";
 import type { Dialect } from "../sql/dialect.ts";
-import { doubleQuoted, ident, integer, render, sql, type Sql, type SqlValue } from "../sql/sql.ts";
+import { doubleQuoted, ident, integer, render, sql, valuesRows, type Sql, type SqlValue } from "../sql/sql.ts";
 import { informationSchemaProbe, probeTables } from "./table-status.ts";
 
 export const duckdbDialect = {
@@ -58,10 +58,11 @@ export const duckdbDialect = {
   purchaseDayNumbering: {
     kind: "aggregate",
     // arg_min_null, not arg_min: arg_min skips rows whose revenue is NULL, and would give a later day's.
-    valueOnFirstDay: (value, day) => sql`arg_min_null(${value}, ${day})`,
+    valueOnFirstDay: (value, day, where) => sql`arg_min_null(${value}, ${day}) FILTER (WHERE ${where})`,
   },
   sampleRows: (select, from, rows) =>
     sql`SELECT ${select} FROM ${from} USING SAMPLE reservoir(${integer(rows)} ROWS) REPEATABLE (1)`,
+  literalRows: valuesRows,
 } satisfies Dialect;
 
 const DUCKDB_TYPES = { text: "VARCHAR", timestamp: "TIMESTAMP", numeric: "DECIMAL(18,2)", date: "DATE" } as const;

@@ -22,7 +22,7 @@ import {
 import { createContractTables, ownedTableSql } from "./ddl.ts";
 import { copyText } from "../sql/copy-text.ts";
 import type { Dialect } from "../sql/dialect.ts";
-import { cast, doubleQuoted, ident, integer, join, keyword, render, sql, type Sql } from "../sql/sql.ts";
+import { cast, doubleQuoted, ident, integer, join, keyword, render, sql, valuesRows, type Sql } from "../sql/sql.ts";
 import { informationSchemaProbe, probeTables } from "./table-status.ts";
 
 export const postgresDialect = {
@@ -45,6 +45,7 @@ export const postgresDialect = {
   purchaseDayNumbering: { kind: "window" },
   // TABLESAMPLE takes a percentage, not a number of rows.
   sampleRows: (select, from, rows) => sql`SELECT ${select} FROM ${from} ORDER BY random() LIMIT ${integer(rows)}`,
+  literalRows: valuesRows,
 } satisfies Dialect;
 
 /** A PostgreSQL server as the warehouse (CLM_POSTGRES_*). */

@@ -12,7 +12,10 @@ export const ACTIVITY_SOURCE = { purchase: 0, signUp: 1, referral: 2, events: 3 
 export interface DayActivity {
   /** Days since 1970-01-01 (calendar.ts dayNumber). */
   readonly day: number;
-  /** Orders (distinct order ids, a row without one counting alone) and their amounts. */
+  /**
+   * Orders (distinct order ids with a purchase row, a purchase row without one counting alone) and the
+   * day's amounts net of refunds; `orders` 0 on a day of refunds only, which is no purchase day.
+   */
   readonly purchase?: { readonly orders: number; readonly revenue: number };
   /** customers rows created this day: the smallest acquisition channel among them (null: none given). */
   readonly signUp?: { readonly channel: string | null };
@@ -93,13 +96,15 @@ export class FeatureAccumulator {
     this.lastDay = day;
     const { purchase, signUp, events } = activity;
     if (purchase) {
-      this.purchaseDays += 1;
-      if (this.firstPurchase === null) {
-        this.firstPurchase = day;
-        this.firstPurchaseRevenue = purchase.revenue;
-      } else if (this.secondPurchase === null) this.secondPurchase = day;
-      this.lastPurchase = day;
-      this.orderCount += purchase.orders;
+      if (purchase.orders > 0) {
+        this.purchaseDays += 1;
+        if (this.firstPurchase === null) {
+          this.firstPurchase = day;
+          this.firstPurchaseRevenue = purchase.revenue;
+        } else if (this.secondPurchase === null) this.secondPurchase = day;
+        this.lastPurchase = day;
+        this.orderCount += purchase.orders;
+      }
       this.revenueMicros += Math.round(purchase.revenue * 1e6);
     }
     if (signUp && this.tables.customers) {
@@ -118,7 +123,8 @@ export class FeatureAccumulator {
         this.typeLast[i] = day;
       });
     }
-    // Known from the first purchase, customers row or event; a referral alone makes nobody known.
+    // Known from the first transaction row (a refund too), customers row or event; a referral alone
+    // makes nobody known.
     const makesKnown = purchase || (signUp && this.tables.customers) || (events && this.tables.events);
     if (makesKnown && this.firstSeen === null) this.firstSeen = day;
   }

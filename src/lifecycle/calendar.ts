@@ -150,12 +150,12 @@ export function monthOf(day: string): number {
 }
 
 /** The periods a series is counted by. */
-export type SeriesInterval = "day" | "week" | "month";
+export type SeriesInterval = "day" | "week" | "month" | "quarter";
 
 /**
  * The periods of `interval` that meet [from, to], in order: each period's first day within the range
  * and the day its counts are for (its last day, or `to` for a period still running at `to`). Weeks
- * start on Monday (ISO 8601).
+ * start on Monday (ISO 8601); quarters on January, April, July and October 1st.
  */
 export function seriesPoints(from: string, to: string, interval: SeriesInterval): { start: string; day: string }[] {
   const points: { start: string; day: string }[] = [];
@@ -168,11 +168,35 @@ export function seriesPoints(from: string, to: string, interval: SeriesInterval)
       end = addDays(start, 6 - weekday);
     } else {
       const [year, month] = [Number(start.slice(0, 4)), Number(start.slice(5, 7))];
-      end = new Date(Date.UTC(year, month, 0)).toISOString().slice(0, 10);
+      // Day 0 of the month after the period: its last day.
+      const last = interval === "quarter" ? month + 2 - ((month - 1) % 3) : month;
+      end = new Date(Date.UTC(year, last, 0)).toISOString().slice(0, 10);
     }
     const day = end < to ? end : to;
     points.push({ start, day });
     start = addDays(day, 1);
   }
   return points;
+}
+
+/** The periods of a series as inclusive ranges: calendar periods of `interval` meeting [from, to], clipped to it. */
+export function seriesPeriods(from: string, to: string, interval: SeriesInterval): Period[] {
+  return seriesPoints(from, to, interval).map((p) => ({ from: p.start, to: p.day }));
+}
+
+/** How many periods `seriesPoints` gives, counted without listing them (a range of years is cheap to refuse). */
+export function seriesLength(from: string, to: string, interval: SeriesInterval): number {
+  if (to < from) return 0;
+  switch (interval) {
+    case "day":
+      return daysBetween(from, to) + 1;
+    case "week": {
+      const monday = (day: string) => addDays(day, -((new Date(`${day}T00:00:00Z`).getUTCDay() + 6) % 7));
+      return daysBetween(monday(from), monday(to)) / 7 + 1;
+    }
+    case "month":
+      return monthOf(to) - monthOf(from) + 1;
+    case "quarter":
+      return Math.floor(monthOf(to) / 3) - Math.floor(monthOf(from) / 3) + 1;
+  }
 }

@@ -42,6 +42,18 @@ export interface FeaturesQuery {
   readonly eventTypes: readonly EventType[];
   /** The features to compute (columns in catalog order after customer_id); the whole catalog when absent. */
   readonly fields?: ReadonlySet<string>;
+  /**
+   * Features as of each of these days at once (`asOf` and `cutoff` are then the latest, which bound
+   * every scan): one row per day and customer known that day, the day first in column `as_of`. The
+   * periods of a series are computed this way in one query rather than one query per day.
+   */
+  readonly eachDay?: readonly AsOfDay[];
+}
+
+/** One of several days features are computed as of: the day and the instant after it ends. */
+export interface AsOfDay {
+  readonly asOf: string;
+  readonly cutoff: Date;
 }
 
 /** ` AND` the text of `expr` lies in `range` (nothing for no range). */
@@ -59,6 +71,12 @@ export function earliest(values: readonly Sql[]): Sql {
   return sql`LEAST(${join(rotations)})`;
 }
 
+/**
+ * Of the rows grouped, those that are purchases: a negative amount is a refund, which counts in revenue
+ * (net) but makes no order and no purchase day.
+ */
+export const PURCHASE_LINES = sql`SUM(CASE WHEN amount >= 0 THEN 1 ELSE 0 END)`;
+
 /** Whether any of `fields` is wanted. */
 function wantsAny(wanted: ReadonlySet<string>, ...fields: FeatureField[]): boolean {
   return fields.some((f) => wanted.has(f));
@@ -70,7 +88,27 @@ export function featuresSql(q: FeaturesQuery): Sql {
   const col = (logical: LogicalTable, column: string, alias = "t") =>
     ident(alias, mapping.tables[logical].columns[column]);
   const cutoff = dialect.instant(q.cutoff);
-  const asOf = cast(q.asOf, "date");
+  // Several days at once: each table row is joined to every day whose cut-off it precedes, and every
+  // grouping, numbering and join below keys on that day (`as_of`) before the customer.
+  const days = q.eachDay
+    ? dialect.literalRows(
+        ["as_of", "cutoff"],
+        q.eachDay.map((d) => [cast(d.asOf, "date"), dialect.instant(d.cutoff)]),
+      )
+    : undefined;
+  /** The day key leading a column or grouping list (of relation `alias`); nothing for one day. */
+  const byDay = (alias?: string) => (days ? sql`${ident(alias, "as_of")}, ` : sql``);
+  /** ` AND` rows of `a` and `b` are as of the same day; nothing for one day. */
+  const sameDay = (a: string, b: string) => (days ? sql` AND ${ident(a, "as_of")} = ${ident(b, "as_of")}` : sql``);
+  /** A table, each row counted for every day whose cut-off it precedes (`each_day`, the CTE of the days). */
+  const scan = (logical: LogicalTable, time: string) =>
+    days
+      ? sql`${table(logical)} AS t JOIN as_of_days AS each_day ON ${col(logical, time)} < each_day.cutoff`
+      : sql`${table(logical)} AS t`;
+  const dayOfRow = days ? sql`each_day.as_of AS as_of, ` : sql``;
+  /** GROUP BY the leading customer column, after the day's. */
+  const byFirst = days ? sql`1, 2` : sql`1`;
+  const asOf = days ? sql`k.as_of` : cast(q.asOf, "date");
   // Every table is restricted by its own customer column, so a restriction prunes each scan.
   const only = (expr: Sql) =>
     sql`${q.customerIds ? sql` AND ${dialect.inList(expr, q.customerIds)}` : sql``}${inRange(expr, q.customerRange)}`;
@@ -99,57 +137,75 @@ export function featuresSql(q: FeaturesQuery): Sql {
 
   /** Only who a table makes known before the cut-off (the union into `known` removes duplicates). */
   const idsBefore = (logical: "customers" | "events", time: "created_at" | "occurred_at") =>
-    sql`SELECT CAST(${col(logical, "customer_id")} AS ${typeName("text")}) AS customer_id
-  FROM ${table(logical)} AS t
+    sql`SELECT ${dayOfRow}CAST(${col(logical, "customer_id")} AS ${typeName("text")}) AS customer_id
+  FROM ${scan(logical, time)}
   WHERE ${col(logical, time)} < ${cutoff}${only(col(logical, "customer_id"))}`;
 
-  const txColumns = orders
-    ? sql`,
-         ${col("transactions", "amount")} AS amount,
+  // The amount always: a day whose rows are all refunds (negative amounts) is not a purchase day.
+  const txColumns = sql`,
+         ${col("transactions", "amount")} AS amount${
+           orders
+             ? sql`,
          ${col("transactions", "order_id")} AS order_id`
-    : sql``;
+             : sql``
+         }`;
   const ctes: Sql[] = [
+    ...(days ? [sql`as_of_days AS (${days})`] : []),
     sql`tx AS (
-  SELECT CAST(${col("transactions", "customer_id")} AS ${typeName("text")}) AS customer_id,
+  SELECT ${dayOfRow}CAST(${col("transactions", "customer_id")} AS ${typeName("text")}) AS customer_id,
          ${dialect.localDay(col("transactions", "occurred_at"), q.timeZone)} AS day${txColumns}
-  FROM ${table("transactions")} AS t
+  FROM ${scan("transactions", "occurred_at")}
   WHERE ${col("transactions", "occurred_at")} < ${cutoff}${only(col("transactions", "customer_id"))}
 )`,
   ];
+  // Purchase days are numbered apart from refund-only days (`bought` 0), which are numbered too and never read.
   const dayNumbers = numbered
     ? sql`,
-         ROW_NUMBER() OVER (PARTITION BY customer_id ORDER BY day) AS n`
+         ROW_NUMBER() OVER (PARTITION BY ${byDay()}customer_id, bought ORDER BY day) AS n`
     : sql``;
   ctes.push(
     orders
-      ? // Orders per day: distinct order ids, each row without one counting alone. Grouping by order id
-        // first is cheaper than COUNT(DISTINCT) over millions of groups.
-        sql`daily AS (
-  SELECT customer_id, day, SUM(revenue) AS revenue, SUM(CASE WHEN order_id IS NULL THEN lines ELSE 1 END) AS orders${dayNumbers}
-  FROM (SELECT customer_id, day, order_id, SUM(amount) AS revenue, COUNT(*) AS lines FROM tx GROUP BY customer_id, day, order_id) AS o
-  GROUP BY customer_id, day
+      ? // Orders per day: distinct order ids with a purchase row, each purchase row without one counting
+        // alone; revenue is net of the day's refunds. Grouping by order id first is cheaper than
+        // COUNT(DISTINCT) over millions of groups.
+        sql`days AS (
+  SELECT ${byDay()}customer_id, day, SUM(revenue) AS revenue,
+         SUM(CASE WHEN order_id IS NULL THEN purchase_lines WHEN purchase_lines > 0 THEN 1 ELSE 0 END) AS orders,
+         CASE WHEN SUM(purchase_lines) > 0 THEN 1 ELSE 0 END AS bought
+  FROM (SELECT ${byDay()}customer_id, day, order_id, SUM(amount) AS revenue, ${PURCHASE_LINES} AS purchase_lines
+        FROM tx GROUP BY ${byDay()}customer_id, day, order_id) AS o
+  GROUP BY ${byDay()}customer_id, day
 )`
-      : sql`daily AS (
-  SELECT customer_id, day${dayNumbers}
-  FROM tx GROUP BY customer_id, day
+      : sql`days AS (
+  SELECT ${byDay()}customer_id, day, CASE WHEN ${PURCHASE_LINES} > 0 THEN 1 ELSE 0 END AS bought
+  FROM tx GROUP BY ${byDay()}customer_id, day
 )`,
   );
+  ctes.push(sql`daily AS (
+  SELECT *${dayNumbers}
+  FROM days
+)`);
+  const onPurchaseDay = (expr: Sql) => sql`CASE WHEN bought = 1 THEN ${expr} END`;
+  // Every customer with a transaction row; a refund-only one has no purchase day, and is known from its first row.
   const buyerColumns = [
-    sql`COUNT(*) AS purchase_days`,
-    sql`MIN(day) AS first_day`,
-    sql`MAX(day) AS last_day`,
-    ...(wanted.has("secondPurchaseDate") && numberDays ? [sql`MIN(CASE WHEN n = 2 THEN day END) AS second_day`] : []),
+    sql`SUM(bought) AS purchase_days`,
+    sql`MIN(${onPurchaseDay(sql`day`)}) AS first_day`,
+    sql`MAX(${onPurchaseDay(sql`day`)}) AS last_day`,
+    sql`MIN(day) AS first_row_day`,
+    ...(wanted.has("secondPurchaseDate") && numberDays
+      ? [sql`MIN(CASE WHEN n = 2 AND bought = 1 THEN day END) AS second_day`]
+      : []),
     ...(orders ? [sql`SUM(orders) AS order_count`, sql`SUM(revenue) AS revenue`] : []),
     ...(wanted.has("firstPurchaseRevenue")
       ? [
           numberDays
-            ? sql`SUM(CASE WHEN n = 1 THEN revenue END) AS first_day_revenue`
-            : sql`${numbering.valueOnFirstDay(sql`revenue`, sql`day`)} AS first_day_revenue`,
+            ? sql`SUM(CASE WHEN n = 1 AND bought = 1 THEN revenue END) AS first_day_revenue`
+            : sql`${numbering.valueOnFirstDay(sql`revenue`, sql`day`, sql`bought = 1`)} AS first_day_revenue`,
         ]
       : []),
   ];
-  const perBuyer = sql`SELECT customer_id, ${join(buyerColumns)}
-  FROM daily GROUP BY customer_id`;
+  const perBuyer = sql`SELECT ${byDay()}customer_id, ${join(buyerColumns)}
+  FROM daily GROUP BY ${byDay()}customer_id`;
   if (wanted.has("secondPurchaseDate") && !numberDays) {
     ctes.push(sql`buyer_days AS (
   ${perBuyer}
@@ -158,37 +214,37 @@ export function featuresSql(q: FeaturesQuery): Sql {
   SELECT b.*, s.second_day
   FROM buyer_days AS b
   LEFT JOIN (
-    SELECT d.customer_id, MIN(d.day) AS second_day
-    FROM daily AS d JOIN buyer_days AS f ON f.customer_id = d.customer_id AND d.day > f.first_day
-    GROUP BY d.customer_id
-  ) AS s ON s.customer_id = b.customer_id
+    SELECT ${byDay("d")}d.customer_id, MIN(d.day) AS second_day
+    FROM daily AS d JOIN buyer_days AS f ON f.customer_id = d.customer_id${sameDay("f", "d")} AND d.bought = 1 AND d.day > f.first_day
+    GROUP BY ${byDay("d")}d.customer_id
+  ) AS s ON s.customer_id = b.customer_id${sameDay("s", "b")}
 )`);
   } else {
     ctes.push(sql`buyers AS (
   ${perBuyer}
 )`);
   }
-  const knownFrom = [sql`SELECT customer_id FROM buyers`];
+  const knownFrom = [sql`SELECT ${byDay()}customer_id FROM buyers`];
   if (hasCustomers) {
     if (peopleDetails) {
       ctes.push(sql`people AS (
-  SELECT CAST(${col("customers", "customer_id")} AS ${typeName("text")}) AS customer_id,
+  SELECT ${dayOfRow}CAST(${col("customers", "customer_id")} AS ${typeName("text")}) AS customer_id,
          MIN(${dialect.localDay(col("customers", "created_at"), q.timeZone)}) AS created_day,
          MIN(${col("customers", "acquisition_channel")}) AS acquisition_channel
-  FROM ${table("customers")} AS t
+  FROM ${scan("customers", "created_at")}
   WHERE ${col("customers", "created_at")} < ${cutoff}${only(col("customers", "customer_id"))}
-  GROUP BY 1
+  GROUP BY ${byFirst}
 )`);
-      knownFrom.push(sql`SELECT customer_id FROM people`);
+      knownFrom.push(sql`SELECT ${byDay()}customer_id FROM people`);
     } else {
       knownFrom.push(idsBefore("customers", "created_at"));
     }
     if (referrals) {
       ctes.push(sql`referrals AS (
-  SELECT CAST(${col("customers", "referred_by")} AS ${typeName("text")}) AS customer_id, COUNT(*) AS referred_count
-  FROM ${table("customers")} AS t
+  SELECT ${dayOfRow}CAST(${col("customers", "referred_by")} AS ${typeName("text")}) AS customer_id, COUNT(*) AS referred_count
+  FROM ${scan("customers", "created_at")}
   WHERE ${col("customers", "referred_by")} IS NOT NULL AND ${col("customers", "created_at")} < ${cutoff}${only(col("customers", "referred_by"))}
-  GROUP BY 1
+  GROUP BY ${byFirst}
 )`);
     }
   }
@@ -210,18 +266,18 @@ export function featuresSql(q: FeaturesQuery): Sql {
       );
       // First and last instants, then their days: one zone conversion per customer, not per event.
       ctes.push(sql`ev AS (
-  SELECT customer_id, ${dialect.localDay(sql`first_at`, q.timeZone)} AS first_day,
+  SELECT ${byDay()}customer_id, ${dialect.localDay(sql`first_at`, q.timeZone)} AS first_day,
          ${dialect.localDay(sql`last_at`, q.timeZone)} AS last_day, last_type${join(typeDays, "")}
   FROM (
-    SELECT CAST(${col("events", "customer_id")} AS ${typeName("text")}) AS customer_id,
+    SELECT ${dayOfRow}CAST(${col("events", "customer_id")} AS ${typeName("text")}) AS customer_id,
            MIN(${occurred}) AS first_at, MAX(${occurred}) AS last_at,
            ${dialect.latestBy(col("events", "type"), occurred)} AS last_type${join(typeAggregates, "")}
-    FROM ${table("events")} AS t
+    FROM ${scan("events", "occurred_at")}
     WHERE ${col("events", "occurred_at")} < ${cutoff}${only(col("events", "customer_id"))}
-    GROUP BY 1
+    GROUP BY ${byFirst}
   ) AS e
 )`);
-      knownFrom.push(sql`SELECT customer_id FROM ev`);
+      knownFrom.push(sql`SELECT ${byDay()}customer_id FROM ev`);
     } else {
       knownFrom.push(idsBefore("events", "occurred_at"));
     }
@@ -230,7 +286,7 @@ export function featuresSql(q: FeaturesQuery): Sql {
 
   const firstSeenDay = () =>
     earliest([
-      sql`b.first_day`,
+      sql`b.first_row_day`,
       ...(hasCustomers ? [sql`p.created_day`] : []),
       ...(hasEvents ? [sql`e.first_day`] : []),
     ]);
@@ -287,13 +343,13 @@ export function featuresSql(q: FeaturesQuery): Sql {
     ...eventColumns,
   ];
   const joins = [
-    sql`LEFT JOIN buyers AS b ON b.customer_id = k.customer_id`,
-    ...(peopleDetails ? [sql`LEFT JOIN people AS p ON p.customer_id = k.customer_id`] : []),
-    ...(referrals ? [sql`LEFT JOIN referrals AS r ON r.customer_id = k.customer_id`] : []),
-    ...(eventDetails ? [sql`LEFT JOIN ev AS e ON e.customer_id = k.customer_id`] : []),
+    sql`LEFT JOIN buyers AS b ON b.customer_id = k.customer_id${sameDay("b", "k")}`,
+    ...(peopleDetails ? [sql`LEFT JOIN people AS p ON p.customer_id = k.customer_id${sameDay("p", "k")}`] : []),
+    ...(referrals ? [sql`LEFT JOIN referrals AS r ON r.customer_id = k.customer_id${sameDay("r", "k")}`] : []),
+    ...(eventDetails ? [sql`LEFT JOIN ev AS e ON e.customer_id = k.customer_id${sameDay("e", "k")}`] : []),
   ];
   return sql`WITH ${join(ctes, ",\n")}
-SELECT k.customer_id AS customer_id${join(selected, "")}
+SELECT ${days ? sql`k.as_of AS as_of, ` : sql``}k.customer_id AS customer_id${join(selected, "")}
 FROM known AS k
 ${join(joins, "\n")}`;
 }
@@ -368,8 +424,11 @@ FROM (${from}) AS a`;
          ${col("transactions", "amount")} AS amount, ${col("transactions", "order_id")} AS order_id
   FROM ${table("transactions")} AS t
   WHERE ${col("transactions", "occurred_at")} < ${cutoff}${only(col("transactions", "customer_id"))}`;
-  const purchases = sql`SELECT customer_id, day, SUM(revenue) AS revenue, SUM(CASE WHEN order_id IS NULL THEN lines ELSE 1 END) AS orders
-  FROM (SELECT customer_id, day, order_id, SUM(amount) AS revenue, COUNT(*) AS lines FROM (${tx}) AS x GROUP BY customer_id, day, order_id) AS o
+  // A refund-only day is a row with no orders: its revenue counts, and it is not a purchase day.
+  const purchases = sql`SELECT customer_id, day, SUM(revenue) AS revenue,
+         SUM(CASE WHEN order_id IS NULL THEN purchase_lines WHEN purchase_lines > 0 THEN 1 ELSE 0 END) AS orders
+  FROM (SELECT customer_id, day, order_id, SUM(amount) AS revenue, ${PURCHASE_LINES} AS purchase_lines
+        FROM (${tx}) AS x GROUP BY customer_id, day, order_id) AS o
   GROUP BY customer_id, day`;
   const parts = [
     part(ACTIVITY_SOURCE.purchase, purchases, {

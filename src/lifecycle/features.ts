@@ -32,7 +32,7 @@ export const FEATURES = [
     column: "first_seen_date",
     type: "date",
     description:
-      "First day the customer was known: the earliest of their customers.created_at, first event and first purchase.",
+      "First day the customer was known: the earliest of their customers.created_at, first event and first transaction (a refund too).",
   },
   {
     field: "firstPurchaseDate",
@@ -58,7 +58,8 @@ export const FEATURES = [
     column: "purchase_days",
     type: "number",
     unit: "count",
-    description: "Distinct days with a purchase (several orders on one day count once); 0 for prospects.",
+    description:
+      "Distinct days with a purchase (several orders on one day count once; a day of refunds only counts none); 0 for prospects.",
   },
   {
     field: "orderCount",
@@ -66,21 +67,23 @@ export const FEATURES = [
     column: "order_count",
     type: "number",
     unit: "count",
-    description: "Orders: distinct order_id per day, each row without an order_id counting as one order.",
+    description:
+      "Orders: distinct order_id per day among purchase rows (amount ≥ 0), each purchase row without an order_id counting as one order; refunds make none.",
   },
   {
     field: "revenue",
     column: "revenue",
     type: "number",
     unit: "currency",
-    description: "Sum of transaction amounts.",
+    description: "Sum of transaction amounts, net of refunds (negative amounts).",
   },
   {
     field: "firstPurchaseRevenue",
     column: "first_purchase_revenue",
     type: "number",
     unit: "currency",
-    description: "Revenue of the first purchase day; null for prospects. (Spend models leave the first day out.)",
+    description:
+      "Revenue of the first purchase day, net of that day's refunds; null for prospects. (Spend models leave the first day out.)",
   },
   {
     field: "averageOrderValue",

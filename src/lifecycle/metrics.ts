@@ -1,7 +1,7 @@
 // The metric catalog: every lifecycle metric's key, unit and definition, and how its value follows from
 // a few additive measures the warehouse aggregates (see services/metrics.ts). Pure: no I/O.
 import type { LogicalTable } from "../sql/contract.ts";
-import type { Period } from "./calendar.ts";
+import { seriesLength, type Period, type SeriesInterval } from "./calendar.ts";
 
 export type MetricUnit = "ratio" | "multiple" | "currency" | "days" | "count" | "score";
 
@@ -21,6 +21,7 @@ export const MEASURE_SOURCES = {
   period_repeaters: "customers",
   period_orders: "customers",
   period_revenue: "customers",
+  period_buyer_revenue: "customers",
   prior_buyers: "customers",
   retained: "customers",
   start_active: "customers",
@@ -263,8 +264,8 @@ export const METRICS: readonly MetricDefinition[] = [
       "Revenue share of the top 20%",
       "ratio",
       "top20_revenue",
-      "period_revenue",
-      "Pareto concentration: the share of the period's revenue made by the top 20% of the period's buyers by revenue (the top ceil(0.2 × buyers) customers; ties cannot change the sum).",
+      "period_buyer_revenue",
+      "Pareto concentration: the share of the period buyers' revenue (net of their refunds) made by the top 20% of them by revenue (the top ceil(0.2 × buyers) customers; ties cannot change the sum).",
     ),
   ),
   rate(
@@ -273,7 +274,7 @@ export const METRICS: readonly MetricDefinition[] = [
     "ratio",
     "customers_for_80",
     "period_buyers",
-    "Pareto concentration: the smallest share of the period's buyers, biggest spenders first, whose revenue reaches 80% of the period's revenue.",
+    "Pareto concentration: the smallest share of the period's buyers, biggest spenders first, whose revenue reaches 80% of the period buyers' revenue (net of their refunds).",
   ),
   {
     key: "average_days_in_stage",
@@ -317,7 +318,13 @@ export const METRICS: readonly MetricDefinition[] = [
     "Customers whose first purchase was during the period.",
   ),
   count("orders", "Orders", "count", "period_orders", "Orders during the period."),
-  count("revenue", "Revenue", "currency", "period_revenue", "Sum of transaction amounts during the period."),
+  count(
+    "revenue",
+    "Revenue",
+    "currency",
+    "period_revenue",
+    "Sum of transaction amounts during the period, net of refunds.",
+  ),
 ];
 
 export const METRIC_BY_KEY: ReadonlyMap<string, MetricDefinition> = new Map(METRICS.map((m) => [m.key, m]));
@@ -442,4 +449,32 @@ export function metricResult(
     });
   }
   return { definition: metric, available, period: current.period, ...value, comparison, breakdown };
+}
+
+/**
+ * The most periods one metric series may have, by interval: 400 days (a year and a month, day by day),
+ * 260 weeks (five years), 120 months and 40 quarters (ten years, the longest metrics period). Every
+ * period is computed in the same few warehouse queries, whose work grows with the periods.
+ */
+export const MAX_SERIES_PERIODS: Readonly<Record<SeriesInterval, number>> = {
+  day: 400,
+  week: 260,
+  month: 120,
+  quarter: 40,
+};
+
+/** What is wrong with a metric series' range, and the argument at fault; undefined when it may be computed. */
+export function seriesProblem(
+  from: string,
+  to: string,
+  interval: SeriesInterval,
+): { readonly argument: "to" | "interval"; readonly message: string } | undefined {
+  if (to < from) return { argument: "to", message: `to (${to}) is before from (${from})` };
+  const periods = seriesLength(from, to, interval);
+  const max = MAX_SERIES_PERIODS[interval];
+  if (periods <= max) return undefined;
+  return {
+    argument: "interval",
+    message: `${from} to ${to} is ${periods} periods of a ${interval}; at most ${max}: use a longer interval or a shorter range`,
+  };
 }

@@ -93,12 +93,14 @@ export class RfmSegments {
   }
 }
 
-/** The quintile score SQL: 1 + floor(5 × (rank − 1) / n), ranked from the worst value up (ties share a rank). */
-export function quintileSql(worstFirst: Sql): Sql {
-  return cast(
-    sql`1 + FLOOR(${cast(sql`5 * (RANK() OVER (ORDER BY ${worstFirst}) - 1)`, "float")} / COUNT(*) OVER ())`,
-    "int",
-  );
+/**
+ * The quintile score SQL: 1 + floor(5 × (rank − 1) / n), ranked from the worst value up (ties share a rank),
+ * within each `partition` when given (buyers as of each day of a series).
+ */
+export function quintileSql(worstFirst: Sql, partition?: Sql): Sql {
+  const over = partition ? sql`PARTITION BY ${partition}` : sql``;
+  const rank = sql`RANK() OVER (${partition ? sql`${over} ` : sql``}ORDER BY ${worstFirst})`;
+  return cast(sql`1 + FLOOR(${cast(sql`5 * (${rank} - 1)`, "float")} / COUNT(*) OVER (${over}))`, "int");
 }
 
 /**

@@ -1,6 +1,7 @@
 // Predicted lifetime value: model fits over the buyers as of a day, and per-customer predictions.
 import { predict, purchaseModel, summaryOf, TIME_UNIT_DAYS, type Prediction } from "../lifecycle/clv/predict.ts";
-import { MAX_CLV_FITS_PER_REQUEST, type ClvModel } from "../services/lifecycle/clv.ts";
+import { MAX_CLV_FITS_PER_REQUEST, type ClvModel, type ClvValidation } from "../services/lifecycle/clv.ts";
+import type { CalibrationPurchasesBin, SpendComparison, TrackingWeek } from "../lifecycle/clv/validation.ts";
 import { CLV_SAMPLE_CUSTOMERS } from "../lifecycle/clv/sample.ts";
 import { builder } from "./builder.ts";
 import { CustomerRef } from "./refs.ts";
@@ -194,5 +195,149 @@ builder.objectField(CustomerRef, "prediction", (t) =>
         : purchaseModel({ kind: "PARETO_NBD", params: model.paretoNbd! });
       return predict(purchases, model.gammaGamma, summary, TIME_UNIT_DAYS[unit], horizonDays, discountRate);
     },
+  }),
+);
+
+const ClvValidationPeriodEnum = builder.enumType("ClvValidationPeriod", {
+  description: "The part of a holdout validation a week belongs to.",
+  values: {
+    CALIBRATION: { value: "CALIBRATION", description: "Up to calibrationEnd: the data the model was fitted on." },
+    HOLDOUT: { value: "HOLDOUT", description: "After calibrationEnd: the data the model did not see." },
+  } as const,
+});
+
+const CalibrationPurchasesBinRef = builder.objectRef<CalibrationPurchasesBin>("ClvCalibrationPurchasesBin").implement({
+  description:
+    "Calibration buyers with the same number of repeat purchases in the calibration period: their mean holdout purchases, actual and predicted (lifetimes' plot_calibration_purchases_vs_holdout_purchases).",
+  fields: (t) => ({
+    calibrationPurchases: t.exposeInt("calibrationPurchases", {
+      description: "Repeat purchase days in the calibration period (count); the last bin holds this many or more.",
+    }),
+    orMore: t.exposeBoolean("orMore", { description: "Whether this is the last bin: calibrationPurchases or more." }),
+    customers: t.exposeInt("customers", { description: "Customers in the bin (count)." }),
+    meanActualPurchases: t.float({
+      nullable: true,
+      description: "Mean purchase days in the holdout (count); null for an empty bin.",
+      resolve: (b) => b.meanActual,
+    }),
+    meanPredictedPurchases: t.float({
+      nullable: true,
+      description: "Mean predicted purchases in the holdout (count); null for an empty bin.",
+      resolve: (b) => b.meanPredicted,
+    }),
+  }),
+});
+
+const TrackingWeekRef = builder.objectRef<TrackingWeek>("ClvTrackingWeek").implement({
+  description:
+    "One week of the tracking series (Fader, Hardie & Lee 2005, Figure 1): the calibration buyers' repeat purchases, actual and expected, cumulated from the first week to the end of this one. Weeks end on calibrationEnd and every seventh day from it; the first and the last may be shorter.",
+  fields: (t) => ({
+    week: t.exposeInt("week", { description: "1 for the week of the first calibration buyer's first purchase." }),
+    from: t.field({ type: "Date", description: "The week's first day.", resolve: (w) => w.from }),
+    to: t.field({ type: "Date", description: "The week's last day.", resolve: (w) => w.to }),
+    period: t.field({
+      type: ClvValidationPeriodEnum,
+      description: "Calibration or holdout.",
+      resolve: (w) => (w.holdout ? "HOLDOUT" : "CALIBRATION"),
+    }),
+    cumulativeRepeatPurchases: t.exposeInt("cumulativeActual", {
+      description: "Repeat purchase days of the calibration buyers from the first week to the end of this one (count).",
+    }),
+    cumulativeExpectedRepeatPurchases: t.exposeFloat("cumulativeExpected", {
+      description:
+        "What the model expects of the same customers knowing only their first purchase days: Σ E[X(t)] over them, t the time from each one's first purchase to the week's end (count).",
+    }),
+  }),
+});
+
+const SpendComparisonRef = builder.objectRef<SpendComparison>("ClvSpendValidation").implement({
+  description:
+    "Gamma-Gamma's conditional expected spend per purchase day against the actual spend in the holdout, of the customers with repeat purchases (of positive mean value) in the calibration period and purchases in the holdout.",
+  fields: (t) => ({
+    customers: t.exposeInt("customers", { description: "Customers compared (count)." }),
+    meanPredictedSpend: t.exposeFloat("meanPredicted", {
+      description: "Mean of their expected spend per purchase day, from their calibration purchases (currency).",
+    }),
+    meanActualSpend: t.exposeFloat("meanActual", {
+      description: "Mean of their actual spend per purchase day in the holdout (currency).",
+    }),
+  }),
+});
+
+const ClvValidationRef = builder.objectRef<ClvValidation>("ClvValidation").implement({
+  description:
+    "The purchase model fitted on a calibration period and its predictions for the holdout period after it, against what the calibration buyers (first purchase on or before calibrationEnd) did there. Purchases are purchase days, as in the fit.",
+  fields: (t) => ({
+    calibrationEnd: t.field({
+      type: "Date",
+      description: "The calibration period's last day.",
+      resolve: (v) => v.calibrationEnd,
+    }),
+    holdoutEnd: t.field({ type: "Date", description: "The holdout period's last day.", resolve: (v) => v.holdoutEnd }),
+    holdoutDays: t.exposeInt("holdoutDays", { description: "Days in the holdout, after calibrationEnd (count)." }),
+    model: t.field({ type: ClvModelKindEnum, description: "The purchase model.", resolve: (v) => v.model }),
+    timeUnit: t.field({
+      type: TimeUnitEnum,
+      description: "The unit the model is fitted in (weeks, as the tracking series).",
+      resolve: (v) => v.timeUnit,
+    }),
+    fit: t.field({
+      type: ClvModelRef,
+      description: "The fit on the calibration period (clvModel as of calibrationEnd).",
+      resolve: (v) => v.fit,
+    }),
+    customers: t.exposeInt("customers", { description: "Calibration buyers (count)." }),
+    calibrationRepeatPurchases: t.exposeInt("calibrationRepeatPurchases", {
+      description: "Their repeat purchase days in the calibration period (count).",
+    }),
+    actualHoldoutPurchases: t.exposeInt("actualHoldoutPurchases", {
+      description: "Their purchase days in the holdout (count).",
+    }),
+    predictedHoldoutPurchases: t.exposeFloat("predictedHoldoutPurchases", {
+      description: "Σ of each one's expected purchases in the holdout given their calibration (x, t_x, T) (count).",
+    }),
+    meanAbsoluteError: t.exposeFloat("meanAbsoluteError", {
+      description: "Mean over the customers of |predicted − actual| holdout purchases (count).",
+    }),
+    rootMeanSquaredError: t.exposeFloat("rootMeanSquaredError", {
+      description: "√(mean over the customers of (predicted − actual)²) holdout purchases (count).",
+    }),
+    byCalibrationPurchases: t.field({
+      type: [CalibrationPurchasesBinRef],
+      description:
+        "Mean holdout purchases, actual and predicted, by repeat purchases in the calibration: 0, 1, …, 6, 7 or more.",
+      resolve: (v) => v.byCalibrationPurchases,
+    }),
+    tracking: t.field({
+      type: [TrackingWeekRef],
+      description: "Cumulative repeat purchases per week, actual and expected, across the calibration and the holdout.",
+      resolve: (v) => v.tracking,
+    }),
+    spend: t.field({
+      type: SpendComparisonRef,
+      nullable: true,
+      description: "Predicted against actual spend per purchase day; null when no customer has both.",
+      resolve: (v) => v.spend,
+    }),
+  }),
+});
+
+builder.queryField("clvValidation", (t) =>
+  t.field({
+    type: ClvValidationRef,
+    // Nullable as clvModel: a refused or failed fit nulls only this field.
+    nullable: true,
+    description: `Holdout validation of the purchase model: fitted on the buyers as of calibrationEnd (in weeks), its predictions for (calibrationEnd, holdoutEnd] against what they did. calibrationEnd must be before holdoutEnd, and holdoutEnd no later than the last day with data (BAD_USER_INPUT otherwise). The calibration fit counts among the request's ${MAX_CLV_FITS_PER_REQUEST} distinct fits, shared with a clvModel of the same day and model.`,
+    args: {
+      calibrationEnd: t.arg({ type: "Date", required: true, description: "The calibration period's last day." }),
+      holdoutEnd: t.arg({ type: "Date", required: true, description: "The holdout period's last day." }),
+      model: t.arg({ type: ClvModelKindEnum, defaultValue: "BG_NBD", description: "The purchase model." }),
+    },
+    resolve: (_root, args, ctx) =>
+      ctx.lifecycle.clvValidation({
+        calibrationEnd: args.calibrationEnd,
+        holdoutEnd: args.holdoutEnd,
+        model: args.model ?? "BG_NBD",
+      }),
   }),
 );

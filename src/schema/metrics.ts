@@ -1,9 +1,16 @@
-// Lifecycle metrics over a period, compared with another period, optionally broken down.
-import type { Period } from "../lifecycle/calendar.ts";
-import { METRICS, METRIC_BY_KEY, type Breakdown, type MetricComparison } from "../lifecycle/metrics.ts";
-import type { LabelledGroup, MetricAnswer } from "../services/metrics-report.ts";
+// Lifecycle metrics over a period, compared with another period, optionally broken down; and over each
+// period of a series.
+import type { Period, SeriesInterval } from "../lifecycle/calendar.ts";
+import {
+  MAX_SERIES_PERIODS,
+  METRICS,
+  METRIC_BY_KEY,
+  type Breakdown,
+  type MetricComparison,
+} from "../lifecycle/metrics.ts";
+import type { LabelledGroup, MetricAnswer, MetricSeriesPoint } from "../services/metrics-report.ts";
 import { builder } from "./builder.ts";
-import { checkPeriod, PeriodInput, PeriodRef } from "./period.ts";
+import { checkPeriod, PeriodInput, PeriodRef, SeriesIntervalEnum } from "./period.ts";
 import { savedDefinition } from "./segment-access.ts";
 import type { RequestContext } from "./context.ts";
 import type { Rule } from "../lifecycle/rules.ts";
@@ -212,5 +219,59 @@ builder.queryField("metrics", (t) =>
         metricsQuery(args, args.segmentId ? await savedDefinition(String(args.segmentId), ctx) : undefined),
         ctx,
       ),
+  }),
+);
+
+const MetricSeriesPointRef = builder.objectRef<MetricSeriesPoint>("MetricSeriesPoint").implement({
+  description: "One period of a metric series: each metric asked, as `metrics` answers for that period alone.",
+  fields: (t) => ({
+    period: t.field({
+      type: PeriodRef,
+      description: "The period: a calendar day, week, month or quarter, the first and last clipped to the series.",
+      resolve: (p) => p.period,
+    }),
+    values: t.field({
+      type: [MetricRef],
+      description: "Every metric asked for, in the order of keys (comparison and breakdown are null).",
+      resolve: (p) => p.metrics,
+    }),
+  }),
+});
+
+const limits = Object.entries(MAX_SERIES_PERIODS)
+  .map(([interval, max]) => `${max} ${interval}s`)
+  .join(", ");
+
+builder.queryField("metricSeries", (t) =>
+  t.field({
+    type: [MetricSeriesPointRef],
+    description: `Lifecycle metrics over each period of a series (a trend): one point per calendar day, week (from Monday), month or quarter meeting \`from\`..\`to\`, the first and last clipped to it. Each value equals what \`metrics\` answers for that period alone; all periods are computed in the warehouse together, one query per group of measures (customer measures, marketing spend, stays in stages), not one per period. At most ${limits}.`,
+    args: {
+      keys: t.arg({
+        type: [MetricKeyEnum],
+        required: true,
+        description: "The metrics to compute for every period, in this order.",
+      }),
+      from: t.arg({ type: "Date", required: true, description: "The first day of the series." }),
+      to: t.arg({ type: "Date", required: true, description: "The last day of the series (on or after from)." }),
+      interval: t.arg({
+        type: SeriesIntervalEnum,
+        defaultValue: "month",
+        description: "The periods of the series (default MONTH).",
+      }),
+      segmentId: t.arg.id({
+        description: "Only customers of this saved segment (its definition evaluated on each period's last day).",
+      }),
+    },
+    resolve: async (_root, args, ctx) => {
+      const definition = args.segmentId ? await savedDefinition(String(args.segmentId), ctx) : undefined;
+      return ctx.services.metrics.series({
+        metrics: [...new Set(args.keys)].map((key) => METRIC_BY_KEY.get(key)!),
+        from: args.from,
+        to: args.to,
+        interval: (args.interval ?? "month") as SeriesInterval,
+        definition,
+      });
+    },
   }),
 );

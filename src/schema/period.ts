@@ -18,6 +18,19 @@ export const PeriodInput = builder.inputType("PeriodInput", {
   }),
 });
 
+export const SeriesIntervalEnum = builder.enumType("SeriesInterval", {
+  description: "The periods a series counts by, in the configured time zone.",
+  values: {
+    DAY: { value: "day", description: "One point per day." },
+    WEEK: { value: "week", description: "ISO weeks, Monday to Sunday." },
+    MONTH: { value: "month", description: "Calendar months, first to last day." },
+    QUARTER: {
+      value: "quarter",
+      description: "Calendar quarters: January–March, April–June, July–September, October–December.",
+    },
+  } as const,
+});
+
 export const PeriodRef = builder.objectRef<Period>("Period").implement({
   description: "An inclusive range of days in the configured time zone.",
   fields: (t) => ({

@@ -19,6 +19,7 @@ import { builder } from "./builder.ts";
 import { customerPage } from "./customer.ts";
 import { encodeCursor, forwardPage, toPage } from "./paging.ts";
 import { AS_OF_DESCRIPTION, resolveAsOf } from "./lifecycle-args.ts";
+import { SeriesIntervalEnum } from "./period.ts";
 import { CustomerRef, StageRef } from "./refs.ts";
 
 const StageKind = builder.enumType("StageKind", {
@@ -132,15 +133,6 @@ const StageTimingRef = builder.objectRef<StageTiming>("StageTiming").implement({
   }),
 });
 
-const SeriesIntervalEnum = builder.enumType("SeriesInterval", {
-  description: "The periods a series counts by.",
-  values: {
-    DAY: { value: "day", description: "One point per day." },
-    WEEK: { value: "week", description: "ISO weeks, Monday to Sunday." },
-    MONTH: { value: "month", description: "Calendar months, first to last day." },
-  } as const,
-});
-
 interface StageSeriesPoint {
   readonly start: string;
   readonly day: string;
@@ -236,7 +228,7 @@ builder.queryFields((t) => ({
   stageSeries: t.field({
     type: [StageSeriesPointRef],
     description:
-      "Customers per stage over time: one point per day, week or month from `from` to `to`, each counted at the end of its last day. From the state store's day counts in one query when it serves `to`; else each point is counted in the warehouse (at most 60 points then).",
+      "Customers per stage over time: one point per day, week, month or quarter from `from` to `to`, each counted at the end of its last day. From the state store's day counts in one query when it serves `to`; else each point is counted in the warehouse (at most 60 points then).",
     args: {
       from: t.arg({ type: "Date", required: true, description: "The first day of the series." }),
       to: t.arg({ type: "Date", required: true, description: "The last day of the series (on or after from)." }),

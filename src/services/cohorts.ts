@@ -53,7 +53,7 @@ export class CohortService {
     const c = (name: string) => ident("t", mapping.tables.transactions.columns[name]);
     const { segments } = this;
     const onlyMembers = segmentRule
-      ? sql` WHERE customer_id IN (SELECT m.customer_id FROM (${segments.members(asOf, segmentRule, "read")}) AS m)`
+      ? sql` AND customer_id IN (SELECT m.customer_id FROM (${segments.members(asOf, segmentRule, "read")}) AS m)`
       : sql``;
     const activity = sql`WITH tx AS (
   SELECT CAST(${c("customer_id")} AS ${typeName("text")}) AS customer_id,
@@ -61,8 +61,9 @@ export class CohortService {
   FROM ${ident(mapping.schema, mapping.tables.transactions.table)} AS t
   WHERE ${c("occurred_at")} < ${dialect.instant(asOfCutoff(asOf, timeZone))}
 ),
-firsts AS (SELECT customer_id, MIN(month) AS cohort FROM tx${onlyMembers} GROUP BY customer_id)
-SELECT f.cohort AS cohort, tx.month - f.cohort AS month_offset, COUNT(DISTINCT tx.customer_id) AS active,
+firsts AS (SELECT customer_id, MIN(month) AS cohort FROM tx WHERE amount >= 0${onlyMembers} GROUP BY customer_id)
+SELECT f.cohort AS cohort, tx.month - f.cohort AS month_offset,
+       COUNT(DISTINCT CASE WHEN tx.amount >= 0 THEN tx.customer_id END) AS active,
        ${cast(sql`SUM(tx.amount)`, "float")} AS revenue
 FROM tx JOIN firsts AS f ON f.customer_id = tx.customer_id
 WHERE f.cohort >= ${first} AND f.cohort <= ${last} AND tx.month - f.cohort <= ${months}

@@ -1,12 +1,15 @@
 // The metrics question, answered alike for the GraphQL `metrics` fields and `clm metrics`: metrics over a
 // period, compared with another period, optionally restricted to a segment and broken down by stage,
-// channel, cohort month, RFM segment or saved segment, each group labelled and in display order. The
-// measures come from MetricsService (warehouse queries), the values from the metric catalog.
-import type { Period } from "../lifecycle/calendar.ts";
+// channel, cohort month, RFM segment or saved segment, each group labelled and in display order; or over
+// every period of a series (`metricSeries`, `clm metrics --interval`). The measures come from
+// MetricsService (warehouse queries), the values from the metric catalog.
+import { InvalidInputError } from "../errors.ts";
+import { seriesPeriods, type Period, type SeriesInterval } from "../lifecycle/calendar.ts";
 import {
   groupDisplay,
   metricAvailable,
   metricResult,
+  seriesProblem,
   type Breakdown,
   type GroupDisplay,
   type MetricDefinition,
@@ -39,6 +42,24 @@ export interface MetricsAnswer {
   readonly metrics: MetricAnswer[];
   /** A breakdown by saved segment with no saved segment to split by: every metric's groups are empty. */
   readonly noSegments: boolean;
+}
+
+export interface MetricSeriesQuestion {
+  /** The metrics asked for, in this order, each once. */
+  readonly metrics: readonly MetricDefinition[];
+  /** The first and last day of the series. */
+  readonly from: string;
+  readonly to: string;
+  /** Calendar periods (weeks from Monday) meeting [from, to], the first and last clipped to it. */
+  readonly interval: SeriesInterval;
+  /** Only customers of this segment definition (checked), resolved for each period's last day. */
+  readonly definition?: Rule;
+}
+
+/** One period of a series: every metric asked over it, as `metrics` answers for that period alone. */
+export interface MetricSeriesPoint {
+  readonly period: Period;
+  readonly metrics: MetricAnswer[];
 }
 
 /** The names of the inputs a saved segment came in, for the errors about it. */
@@ -99,6 +120,33 @@ export class MetricsReport {
       return { ...result, breakdown: labelled.sort((a, b) => groups.order(a.key) - groups.order(b.key)) };
     });
     return { metrics, noSegments: groups.segments?.length === 0 };
+  }
+
+  /**
+   * The metrics over each period of a series, each value what `answer` gives for that period alone,
+   * computed for all periods at once (MetricsService.measureSeries: a query per group of measures, not
+   * per period). A range over MAX_SERIES_PERIODS periods is an InvalidInputError about `interval`, one
+   * running backwards about `to`; a saved segment's failure names `segmentArgument`.
+   */
+  async series(q: MetricSeriesQuestion, segmentArgument = "segmentId"): Promise<MetricSeriesPoint[]> {
+    const problem = seriesProblem(q.from, q.to, q.interval);
+    if (problem) throw new InvalidInputError(problem.message, { argument: problem.argument });
+    const periods = seriesPeriods(q.from, q.to, q.interval);
+    const available = q.metrics.filter((m) =>
+      metricAvailable(m, this.lifecycle.available, this.lifecycle.interestEvents),
+    );
+    const segmentRules = q.definition
+      ? await this.segmentStore.resolveEach(
+          q.definition,
+          periods.map((p) => p.to),
+          segmentArgument,
+        )
+      : undefined;
+    const measured = await this.measures.measureSeries({ periods, metrics: available, segmentRules });
+    return measured.map((current) => ({
+      period: current.period,
+      metrics: q.metrics.map((m) => ({ ...metricResult(m, available.includes(m), current), breakdown: null })),
+    }));
   }
 
   /** Labels and order of a breakdown's groups: stages in display order, saved segments by name. */

@@ -232,9 +232,14 @@ export class SegmentStore {
    * (a reference gone, a cycle, too large inlined) is an InvalidInputError about `argument`.
    */
   async resolve(definition: Rule, asOf: string, argument = "definition"): Promise<Rule> {
+    return (await this.resolveEach(definition, [asOf], argument))[0]!;
+  }
+
+  /** `resolve` for each of `days`, the saved segments it references read once for them all. */
+  async resolveEach(definition: Rule, days: readonly string[], argument = "definition"): Promise<Rule[]> {
     const saved = referencedSegments(definition).size > 0 ? await this.definitions() : new Map<string, Rule>();
     try {
-      return resolveDefinition(definition, asOf, (id) => saved.get(id));
+      return days.map((day) => resolveDefinition(definition, day, (id) => saved.get(id)));
     } catch (error) {
       throw error instanceof DefinitionError ? error.about(argument) : error;
     }

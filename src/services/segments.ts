@@ -41,10 +41,34 @@ export class SegmentService {
    * `fields`, only those features and the ones the stage rules read are computed.
    */
   relation(asOf: string, withRfm: boolean, fields?: Iterable<string>, customerRange?: CustomerRange): Sql {
+    return this.staged(
+      fields
+        ? this.lifecycle.stagedFeatures(asOf, fields, customerRange)
+        : this.lifecycle.features(asOf, undefined, { customerRange }),
+      withRfm ? this.lifecycle.rfmScored(asOf) : undefined,
+    );
+  }
+
+  /**
+   * The relation of `relation()` as of each of `days` at once: one row per day and customer known that
+   * day, the day in `as_of` (RFM scores ranked among that day's buyers). With `fields`, only those
+   * features and the stage rules' are computed.
+   */
+  relationEach(days: readonly string[], withRfm: boolean, fields?: Iterable<string>): Sql {
+    return this.staged(
+      fields ? this.lifecycle.stagedFeaturesEach(days, fields) : this.lifecycle.featuresEach(days),
+      withRfm ? this.lifecycle.rfmScored(days) : undefined,
+      sql` AND rfm.as_of = f.as_of`,
+    );
+  }
+
+  /** Features `features` with their stage index and keys, and the RFM scores of `rfmScored` when given. */
+  private staged(features: Sql, rfmScored: Sql | undefined, sameDay = sql``): Sql {
     const { model, rfm } = this.lifecycle;
-    const rfmJoin = withRfm
-      ? sql` LEFT JOIN (${this.lifecycle.rfmScored(asOf)}) AS rfm ON rfm.customer_id = f.customer_id`
+    const rfmJoin = rfmScored
+      ? sql` LEFT JOIN (${rfmScored}) AS rfm ON rfm.customer_id = f.customer_id${sameDay}`
       : sql``;
+    const withRfm = rfmScored !== undefined;
     const text = (expr: Sql) => cast(expr, "text");
     const rfmColumns = withRfm
       ? sql`, rfm.r AS rfm_r, rfm.fq AS rfm_f, rfm.m AS rfm_m,
@@ -53,11 +77,7 @@ export class SegmentService {
     return sql`SELECT f.*, ${model.stageIndexSql(featureColumns)} AS stage_index,
        ${this.stageKey(model.stageIndexSql(featureColumns))} AS stage_key,
        ${this.stageKey(model.stageIndexSql(featureColumns, { skipLapse: true }))} AS furthest_stage_key${rfmColumns}
-FROM (${
-      fields
-        ? this.lifecycle.stagedFeatures(asOf, fields, customerRange)
-        : this.lifecycle.features(asOf, undefined, { customerRange })
-    }) AS f${rfmJoin}`;
+FROM (${features}) AS f${rfmJoin}`;
   }
 
   /**

@@ -28,6 +28,12 @@ export interface Dialect extends SqlNotation {
    * for placing bounds where only the spread of values matters.
    */
   sampleRows(select: Sql, from: Sql, rows: number): Sql;
+  /**
+   * `SELECT` of literal rows (`rows[i][j]` is row i's value of `columns[j]`, typed: a bound parameter
+   * in a CAST, or a number the code chose): the periods of a series as a relation, joined so that one
+   * query covers them all rather than one query each.
+   */
+  literalRows(columns: readonly string[], rows: readonly (readonly Sql[])[]): Sql;
 }
 
 /**
@@ -45,9 +51,10 @@ export type MedianSupport =
 
 /**
  * "window": each customer's purchase days are numbered by ROW_NUMBER, and days 1 and 2 read from the
- * numbers. "aggregate": no window sort; the first day's value by the aggregate `valueOnFirstDay` (one
- * row per day, NULLs kept), the second day as the earliest day after the first.
+ * numbers. "aggregate": no window sort; the first day's value by the aggregate `valueOnFirstDay` over
+ * the rows where `where` holds (one row per day, NULLs kept), the second day as the earliest day after
+ * the first.
  */
 export type PurchaseDayNumbering =
   | { readonly kind: "window" }
-  | { readonly kind: "aggregate"; valueOnFirstDay(value: Sql, day: Sql): Sql };
+  | { readonly kind: "aggregate"; valueOnFirstDay(value: Sql, day: Sql, where: Sql): Sql };

@@ -145,3 +145,12 @@ export function comparisonOperator(op: "=" | "<>" | "<" | "<=" | ">" | ">="): Sq
 export function typeName(type: SqlTypeName): Sql {
   return new Sql([{ kind: "type", type }]);
 }
+
+/**
+ * Standard SQL's literal rows, `SELECT * FROM (VALUES (…), (…)) AS v(columns)`: the `literalRows` of the
+ * dialects that have VALUES lists (DuckDB, PostgreSQL).
+ */
+export function valuesRows(columns: readonly string[], rows: readonly (readonly Sql[])[]): Sql {
+  const list = join(rows.map((row) => sql`(${join(row)})`));
+  return sql`SELECT * FROM (VALUES ${list}) AS v(${join(columns.map((c) => ident(c)))})`;
+}

@@ -41,42 +41,43 @@ const ROWS: Record<LogicalTable, ContractRow[]> = {
 
 /*
 Known by 06-30: P L R S K X M N (8). First seen: P 03-01, L 06-10, R 06-05 (its refund), S 06-12.
+A refund is no purchase: R is known from its refund row and never a buyer; its −20 counts in revenue (net).
 - conversion_rate: leads first seen in June = L, R, S (3; not P, seen in March); with a first purchase
-  by 06-30: R (its refund is its purchase row), S → 2/3. median_days_to_convert over R 0, S 0 → 0.
-- June buyers (a transaction row in June): R, S, M (3; P and L never bought). Orders: r1, s1, m2 = 3;
-  revenue −20 + 30 + 35 = 45.
-  repeat_purchase_rate: purchase days in all ≥ 2 → M only → 1/3.
-  average_order_value 45/3 = 15 over 3 orders; purchase_frequency 3/3 = 1; revenue_per_customer 45/3 = 15.
+  by 06-30: S only → 1/3. median_days_to_convert over S 0 → 0.
+- June buyers (a purchase day in June): S, M (2; R refunded only, P and L never bought). Orders: s1, m2
+  = 2; June revenue, net: −20 + 30 + 35 = 45.
+  repeat_purchase_rate: purchase days in all ≥ 2 → M only → 1/2.
+  average_order_value 45/2 over 2 orders; purchase_frequency 2/2 = 1; revenue_per_customer 45/2.
 - retention_rate: buyers of 05-02…05-31 = M, N (2); M bought again in June → 1/2.
 - churn_rate: stages on 05-31 of those with a purchase by then: K (one purchase 350 days ago: not
   churned), X (506 days: churned, left out), M (11 days: new), N (6 days: new) → start_active K, M, N = 3.
   P is a prospect on 05-31 and must not count; L, R, S are unknown or buyers only from June.
   On 06-30 K is 380 > 365 days → churned; M advocate, N developing → 1/3.
-- referral_rate: buyers by 06-30 R S K X M N = 6 (not P, L); advocates: M referred P → 1/6.
-- historical_ltv: lifetime revenue of those 6: −20 + 30 + 50 + 40 + 60 + 15 = 175 → 175/6.
-- Pareto among June buyers by June revenue M 35, S 30, R −20 (sum 45): top ceil(0.2 × 3) = 1 → 35/45
-  over the 3 June buyers; 80% of 45 = 36: running sums 35, 65 → 2 customers of 3 → 2/3.
-- cac: June spend 60 / new customers (first purchase in June: R, S; M first bought in May) 2 → 30;
-  ltv_to_cac (175/6) / 30 over those 2.
+- referral_rate: buyers by 06-30 S K X M N = 5 (not P, L, R); advocates: M referred P → 1/5.
+- historical_ltv: lifetime revenue of those 5: 30 + 50 + 40 + 60 + 15 = 195 → 195/5 = 39.
+- Pareto among June buyers by June revenue M 35, S 30 (sum 65): top ceil(0.2 × 2) = 1 → 35/65
+  over the 2 June buyers; 80% of 65 = 52: running sums 35, 65 → 2 customers of 2 → 1.
+- cac: June spend 60 / new customers (first purchase in June: S; M first bought in May) 1 → 60;
+  ltv_to_cac 39 / 60 over that 1.
 - Surveys in June: S 10 (promoter), P 3 (detractor), L 9 (promoter); M's May answer is outside →
   3 responses: nps 100 × (2 − 1)/3; satisfaction (10 + 3 + 9)/3 = 22/3.
 */
 const EXPECTED: Record<string, { value: number; population: number }> = {
-  conversion_rate: { value: 2 / 3, population: 3 },
-  median_days_to_convert: { value: 0, population: 2 },
-  repeat_purchase_rate: { value: 1 / 3, population: 3 },
+  conversion_rate: { value: 1 / 3, population: 3 },
+  median_days_to_convert: { value: 0, population: 1 },
+  repeat_purchase_rate: { value: 1 / 2, population: 2 },
   retention_rate: { value: 1 / 2, population: 2 },
   churn_rate: { value: 1 / 3, population: 3 },
-  referral_rate: { value: 1 / 6, population: 6 },
-  average_order_value: { value: 15, population: 3 },
-  purchase_frequency: { value: 1, population: 3 },
-  revenue_per_customer: { value: 15, population: 3 },
-  historical_ltv: { value: 175 / 6, population: 6 },
-  // A share of revenue computed over June's 3 buyers: the population is them, not the revenue (45).
-  pareto_top20_revenue_share: { value: 35 / 45, population: 3 },
-  pareto_customer_share_for_80: { value: 2 / 3, population: 3 },
-  cac: { value: 30, population: 2 },
-  ltv_to_cac: { value: 175 / 6 / 30, population: 2 },
+  referral_rate: { value: 1 / 5, population: 5 },
+  average_order_value: { value: 45 / 2, population: 2 },
+  purchase_frequency: { value: 1, population: 2 },
+  revenue_per_customer: { value: 45 / 2, population: 2 },
+  historical_ltv: { value: 39, population: 5 },
+  // A share of revenue computed over June's 2 buyers: the population is them, not the revenue (65).
+  pareto_top20_revenue_share: { value: 35 / 65, population: 2 },
+  pareto_customer_share_for_80: { value: 1, population: 2 },
+  cac: { value: 60, population: 1 },
+  ltv_to_cac: { value: 39 / 60, population: 1 },
   nps: { value: 100 / 3, population: 3 },
   satisfaction: { value: 22 / 3, population: 3 },
 };

@@ -43,7 +43,8 @@ const data = fc.record({
     fc.tuple(
       fc.constantFrom(...CUSTOMERS),
       instant,
-      fc.integer({ min: 0, max: 20_000 }).map((c) => c / 100),
+      // Refunds (negative amounts) among the purchases: alone on a day, beside purchases, in one order.
+      fc.integer({ min: -8_000, max: 20_000 }).map((c) => c / 100),
       fc.option(fc.constantFrom("o1", "o2", "o3"), { nil: null, freq: 3 }),
       fc.constant(null),
     ),

@@ -23,6 +23,8 @@ import { FunnelService } from "../../src/services/funnel.ts";
 import { SegmentService } from "../../src/services/segments.ts";
 import { memberCsvParts } from "../../src/server/export.ts";
 import { METRICS, metricAvailable } from "../../src/lifecycle/metrics.ts";
+import { seriesPeriods } from "../../src/lifecycle/calendar.ts";
+import type { Rule } from "../../src/lifecycle/rules.ts";
 import { rule } from "../helpers/arbitraries.ts";
 import { startFakeBigQuery, type FakeBigQuery } from "../helpers/fake-bigquery.ts";
 import {
@@ -158,6 +160,24 @@ async function reportQueries(
   return connector.sent;
 }
 
+/** The queries of a metric series: monthly, with and without a segment (resolved per period, reading RFM). */
+async function seriesQueries(available: readonly LogicalTable[]): Promise<SentQuery[]> {
+  const connector = new RecordingBigQuery(DEFAULT_MAPPING);
+  const lifecycle = new LifecycleService(connector, defaultStageModel(), "Europe/Berlin", new Set(available));
+  const metrics = new MetricsService(lifecycle, new SegmentService(lifecycle));
+  const all = METRICS.filter((m) => metricAvailable(m, lifecycle.available));
+  const periods = seriesPeriods("2026-04-15", "2026-06-30", "month");
+  await metrics.measureSeries({ periods, metrics: all });
+  const segmentRules = periods.map((p) => ({
+    all: [
+      { field: "lastPurchaseDate", op: "gte", value: p.from },
+      { field: "rfmRecency", op: "gte", value: 3 },
+    ],
+  })) satisfies Rule[];
+  await metrics.measureSeries({ periods, metrics: all, segmentRules });
+  return connector.sent;
+}
+
 /** Named parameters only (declared exactly as used), identifiers back-quoted, never double-quoted. */
 function expectBigQueryText({ text, params }: BigQueryJob): void {
   expect(text).not.toMatch(/\$\d/);
@@ -222,6 +242,10 @@ const EXPECTED: Record<string, Record<string, string> | ((column: string) => str
   metric_measures: (column) => (column === "dim" ? "STRING" : "FLOAT64"),
   metric_spend: { dim: "STRING", spend: "FLOAT64" },
   metric_stage_stays: { dim: "STRING", spells: "FLOAT64", spell_days: "FLOAT64" },
+  // A series groups by the period's index.
+  metric_series_measures: (column) => (column === "dim" ? "INT64" : "FLOAT64"),
+  metric_series_spend: { dim: "INT64", spend: "FLOAT64" },
+  metric_series_stage_stays: { dim: "INT64", spells: "FLOAT64", spell_days: "FLOAT64" },
   cohort_activity: { cohort: "INT64", month_offset: "INT64", active: "INT64", revenue: "FLOAT64" },
   cohort_stages: { cohort: "INT64", ...COUNTS },
   stage_funnel: COUNTS,
@@ -316,6 +340,17 @@ describeZetaSql("BigQuery SQL texts on ZetaSQL", () => {
       const sent = await reportQueries(available, breakdowns);
       const labels = ["metric_measures", "metric_stage_stays", "cohort_activity", "cohort_stages", "stage_funnel"];
       if (available.includes("marketing_spend")) labels.push("metric_spend");
+      expect(new Set(sent.map((q) => q.label))).toEqual(new Set(labels));
+      await expectAnalyzed(sent, new ContractCatalog({ dataset: "shop", mapping: DEFAULT_MAPPING, numericAs }));
+    },
+  );
+
+  it.each(cases)(
+    "every metric series query analyzes with the decoded types (%s, amount %s)",
+    async (_name, numericAs, available) => {
+      const sent = await seriesQueries(available);
+      const labels = ["metric_series_measures", "metric_series_stage_stays"];
+      if (available.includes("marketing_spend")) labels.push("metric_series_spend");
       expect(new Set(sent.map((q) => q.label))).toEqual(new Set(labels));
       await expectAnalyzed(sent, new ContractCatalog({ dataset: "shop", mapping: DEFAULT_MAPPING, numericAs }));
     },

@@ -45,7 +45,7 @@ async function featuresJob(available: readonly LogicalTable[]): Promise<BigQuery
     close: async () => {},
   };
   const lifecycle = new LifecycleService(connector, defaultStageModel(), "Europe/Berlin", new Set(available));
-  await lifecycle.featuresOf("2026-06-30", ["a", "b"]);
+  await lifecycle.featuresOf("2026-06-30", ["a", "b", "d"]);
   expect(sent).toHaveLength(1);
   return bigQueryJob(sent[0]!, mapping);
 }
@@ -123,6 +123,12 @@ describeZetaSql("BigQuery SQL on ZetaSQL", () => {
         transactions: [
           { customer_id: "a", occurred_at: "2026-01-10T10:00:00Z", amount: "10.50", order_id: "o1" },
           { customer_id: "a", occurred_at: "2026-01-10T15:00:00Z", amount: "2", order_id: "o3" },
+          // A refund in an order of the first day: revenue net, no order of its own.
+          { customer_id: "a", occurred_at: "2026-01-10T16:00:00Z", amount: "-0.50", order_id: "o1" },
+          // A day of refunds only: revenue net, no purchase day.
+          { customer_id: "a", occurred_at: "2026-04-01T12:00:00Z", amount: "-3.25", order_id: "o5" },
+          // Refunds only: known, and no buyer.
+          { customer_id: "d", occurred_at: "2026-05-01T12:00:00Z", amount: "-4", order_id: null },
           // 00:30 on 2 March in Berlin.
           { customer_id: "a", occurred_at: "2026-03-01T23:30:00Z", amount: "5.25", order_id: "o2" },
           { customer_id: "b", occurred_at: "2026-06-29T12:00:00Z", amount: "7", order_id: null },
@@ -132,19 +138,28 @@ describeZetaSql("BigQuery SQL on ZetaSQL", () => {
         ],
       });
       const features = new Map(result.rows.map((row) => [String(row.customer_id), toFeatures(row)]));
-      expect([...features.keys()].sort()).toEqual(["a", "b"]);
+      expect([...features.keys()].sort()).toEqual(["a", "b", "d"]);
       expect(features.get("a")).toMatchObject({
         firstPurchaseDate: "2026-01-10",
         secondPurchaseDate: "2026-03-02",
         lastPurchaseDate: "2026-03-02",
         purchaseDays: 2,
         orderCount: 3,
-        revenue: 17.75,
-        firstPurchaseRevenue: 12.5,
+        revenue: 14,
+        firstPurchaseRevenue: 12,
         recencyDays: 120,
         tenureDays: 171,
       });
-      expect(features.get("a")!.averageOrderValue).toBeCloseTo(17.75 / 3, 12);
+      expect(features.get("a")!.averageOrderValue).toBeCloseTo(14 / 3, 12);
+      expect(features.get("d")).toMatchObject({
+        firstSeenDate: "2026-05-01",
+        firstPurchaseDate: null,
+        purchaseDays: 0,
+        orderCount: 0,
+        revenue: -4,
+        averageOrderValue: null,
+        recencyDays: null,
+      });
       expect(features.get("b")).toMatchObject({
         firstPurchaseDate: "2026-06-29",
         secondPurchaseDate: null,

@@ -3,7 +3,7 @@
 // arg_min_null and min(day, 2), the others by numbering purchase days with a window), so each is held to
 // the same reference rather than to the other. The hand-worked fixture (lifecycle.spec.ts) has the
 // edge cases named; this covers what random data finds: repeated and missing order ids, orders spanning
-// days, purchases after the cut-off.
+// days, purchases after the cut-off, refunds (alone on a day, beside purchases, in one order with them).
 import fc from "fast-check";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import type { ContractRow } from "../../src/connectors/connector.ts";
@@ -24,11 +24,17 @@ interface Purchase {
 }
 
 // A few customers, times from 60 days before the cut-off to 5 days after it (those must not count),
-// amounts in cents, order ids drawn from a small pool so they repeat within and across days.
+// amounts in cents, about one in four a refund (negative) and some zero, order ids drawn from a small
+// pool so they repeat within and across days, and an order mixes purchase and refund rows.
 const purchase: fc.Arbitrary<Purchase> = fc.record({
   customer: fc.constantFrom("c0", "c1", "c2", "c3", "c4"),
   at: fc.integer({ min: CUTOFF - 60 * DAY_MS, max: CUTOFF + 5 * DAY_MS - 1 }),
-  amount: fc.integer({ min: 1, max: 50_000 }).map((cents) => cents / 100),
+  amount: fc
+    .oneof(
+      { weight: 6, arbitrary: fc.integer({ min: 0, max: 50_000 }) },
+      { weight: 2, arbitrary: fc.integer({ min: -50_000, max: -1 }) },
+    )
+    .map((cents) => cents / 100),
   orderId: fc.option(fc.constantFrom("o1", "o2", "o3"), { nil: null, freq: 3 }),
 });
 
@@ -59,14 +65,36 @@ function reference(purchases: readonly Purchase[]): Map<string, PurchaseFeatures
   const dayNumber = (day: string) => Date.parse(`${day}T00:00:00Z`) / DAY_MS;
   const result = new Map<string, PurchaseFeatures>();
   for (const [customer, days] of byCustomer) {
-    const sorted = [...days.keys()].sort();
-    // Orders of a day: its distinct order ids, and each row without one on its own.
-    const ordersOn = (rows: Purchase[]) =>
-      new Set(rows.flatMap((r) => (r.orderId === null ? [] : [r.orderId]))).size +
-      rows.filter((r) => r.orderId === null).length;
+    // Orders of a day: the distinct order ids of its purchase rows, and each purchase row without one on
+    // its own; a refund (negative amount) makes no order. Revenue is every row's amount, refunds too.
+    const ordersOn = (rows: Purchase[]) => {
+      const bought = rows.filter((r) => r.amount >= 0);
+      return (
+        new Set(bought.flatMap((r) => (r.orderId === null ? [] : [r.orderId]))).size +
+        bought.filter((r) => r.orderId === null).length
+      );
+    };
     const revenueOn = (rows: Purchase[]) => rows.reduce((sum, r) => sum + r.amount, 0);
+    const allDays = [...days.keys()].sort();
+    const revenue = allDays.reduce((sum, day) => sum + revenueOn(days.get(day)!), 0);
+    const sorted = allDays.filter((day) => ordersOn(days.get(day)!) > 0);
     const orderCount = sorted.reduce((sum, day) => sum + ordersOn(days.get(day)!), 0);
-    const revenue = sorted.reduce((sum, day) => sum + revenueOn(days.get(day)!), 0);
+    if (sorted.length === 0) {
+      // Refunds only: known, and no buyer.
+      result.set(customer, {
+        firstPurchaseDate: null,
+        secondPurchaseDate: null,
+        lastPurchaseDate: null,
+        purchaseDays: 0,
+        orderCount: 0,
+        revenue,
+        firstPurchaseRevenue: null,
+        averageOrderValue: null,
+        meanGapDays: null,
+        recencyDays: null,
+      });
+      continue;
+    }
     const first = sorted[0]!;
     const last = sorted[sorted.length - 1]!;
     result.set(customer, {

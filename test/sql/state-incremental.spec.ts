@@ -80,7 +80,7 @@ const shop = stateDays.chain((days) =>
       fc.tuple(
         fc.constantFrom(...CUSTOMERS),
         arrival(days.length),
-        fc.integer({ min: 1, max: 9_999 }),
+        fc.integer({ min: -3_000, max: 9_999 }), // refunds among them
         fc.option(fc.constantFrom("o1", "o2"), { nil: null }),
       ),
       { maxLength: 25 },

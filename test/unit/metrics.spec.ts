@@ -34,6 +34,7 @@ const SHOP: Required<{ [K in keyof Measures]: number }> = {
   period_repeaters: 30,
   period_orders: 120,
   period_revenue: 6000,
+  period_buyer_revenue: 6250,
   prior_buyers: 40,
   retained: 12,
   start_active: 100,
@@ -61,7 +62,7 @@ Worked out by hand from SHOP:
   referral_rate 25 advocates / 250 buyers.
 - average_order_value 6000 / 120 orders = 50; purchase_frequency 120 / 80 = 1.5; revenue_per_customer 6000 / 80.
 - historical_ltv 50000 / 250 = 200; cac 800 / 16 new = 50; ltv_to_cac 200 / 50 = 4 over the 16 new customers.
-- Pareto: 3000 / 6000 over the period's 80 buyers (not the revenue, 6000); 32 / 80 buyers.
+- Pareto: 3000 / 6250 (the buyers' revenue; refunds of others make the period's 6000) over the period's 80 buyers; 32 / 80 buyers.
 - average_days_in_stage 60 / 8 spells = 7.5; nps 100 × (22 − 6) / 40 = 40; satisfaction 300 / 40 = 7.5.
 - Counts: their own measure, over themselves; revenue (a currency sum) over the period's 80 buyers.
 */
@@ -80,7 +81,7 @@ const EXPECTED: Record<string, { value: number; population: number }> = {
   historical_ltv: { value: 200, population: 250 },
   cac: { value: 50, population: 16 },
   ltv_to_cac: { value: 4, population: 16 },
-  pareto_top20_revenue_share: { value: 0.5, population: 80 },
+  pareto_top20_revenue_share: { value: 3000 / 6250, population: 80 },
   pareto_customer_share_for_80: { value: 0.4, population: 80 },
   average_days_in_stage: { value: 7.5, population: 8 },
   nps: { value: 40, population: 40 },
@@ -218,7 +219,7 @@ describe("the metric catalog", () => {
       historical_ltv: ["lifetime_revenue", "buyers"],
       cac: ["spend", "new_customers"],
       ltv_to_cac: ["lifetime_revenue", "buyers", "spend", "new_customers"],
-      pareto_top20_revenue_share: ["top20_revenue", "period_revenue", "period_buyers"],
+      pareto_top20_revenue_share: ["top20_revenue", "period_buyer_revenue", "period_buyers"],
       pareto_customer_share_for_80: ["customers_for_80", "period_buyers"],
       average_days_in_stage: ["stage_spell_days", "stage_spells"],
       nps: ["promoters", "detractors", "survey_responses"],

@@ -44,9 +44,9 @@ export type MetricKey =
   | 'NPS'
   /** Orders. Orders during the period. */
   | 'ORDERS'
-  /** Customer share making 80% of revenue. Pareto concentration: the smallest share of the period's buyers, biggest spenders first, whose revenue reaches 80% of the period's revenue. */
+  /** Customer share making 80% of revenue. Pareto concentration: the smallest share of the period's buyers, biggest spenders first, whose revenue reaches 80% of the period buyers' revenue (net of their refunds). */
   | 'PARETO_CUSTOMER_SHARE_FOR_80'
-  /** Revenue share of the top 20%. Pareto concentration: the share of the period's revenue made by the top 20% of the period's buyers by revenue (the top ceil(0.2 × buyers) customers; ties cannot change the sum). */
+  /** Revenue share of the top 20%. Pareto concentration: the share of the period buyers' revenue (net of their refunds) made by the top 20% of them by revenue (the top ceil(0.2 × buyers) customers; ties cannot change the sum). */
   | 'PARETO_TOP20_REVENUE_SHARE'
   /** Purchase frequency. Orders during the period / customers who bought during the period. */
   | 'PURCHASE_FREQUENCY'
@@ -56,7 +56,7 @@ export type MetricKey =
   | 'REPEAT_PURCHASE_RATE'
   /** Retention rate. Of the customers who bought during the equally long window just before the period, the share who bought again during the period. */
   | 'RETENTION_RATE'
-  /** Revenue. Sum of transaction amounts during the period. */
+  /** Revenue. Sum of transaction amounts during the period, net of refunds. */
   | 'REVENUE'
   /** Revenue per customer. Revenue during the period / customers who bought during the period. */
   | 'REVENUE_PER_CUSTOMER'

@@ -52,7 +52,13 @@ export function fitGammaGamma(all: readonly SpendSummary[]): GammaGammaFit {
   return { ...best.params, logLikelihood: best.logLikelihood, customers, converged: best.converged };
 }
 
-/** E[mean transaction value | x, zbar]; with no repeat purchases, the population mean p γ / (q − 1). */
+/**
+ * E[mean transaction value | x, zbar]; with no repeat purchases, the population mean p γ / (q − 1). Repeat
+ * purchases whose refunds leave no positive net spend tell the model nothing it can use (it was fitted
+ * on positive spend only, and a mean of zero or less has no likelihood): those customers get the
+ * population mean too.
+ */
 export function conditionalExpectedSpend({ p, q, gamma }: GammaGammaParams, { x, zbar }: SpendSummary): number {
-  return (p * (gamma + x * zbar)) / (p * x + q - 1);
+  const repeats = zbar > 0 ? x : 0;
+  return (p * (gamma + repeats * zbar)) / (p * repeats + q - 1);
 }

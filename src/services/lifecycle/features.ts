@@ -91,6 +91,11 @@ export class CustomerFeatureService {
     return this.features(asOf, undefined, { fields: new Set([...this.stageFields, ...extra]), customerRange });
   }
 
+  /** `stagedFeatures` as of each of `days` at once (see featuresEach). */
+  stagedFeaturesEach(days: readonly string[], extra: Iterable<string> = []): Sql {
+    return this.featuresEach(days, { fields: new Set([...this.stageFields, ...extra]) });
+  }
+
   today(): string {
     return today(this.timeZone);
   }
@@ -149,6 +154,27 @@ export class CustomerFeatureService {
       cutoff: asOfCutoff(asOf, this.timeZone),
       timeZone: this.timeZone,
       customerIds,
+    });
+  }
+
+  /**
+   * The features relation as of each of `days` at once: one row per day and customer known that day,
+   * the day in column `as_of`. What a series of periods is computed over, in one query for them all.
+   */
+  featuresEach(days: readonly string[], options: { fields?: ReadonlySet<string> } = {}): Sql {
+    // A day listed twice would count each of its rows twice.
+    const distinct = [...new Set(days)];
+    const last = distinct.reduce((a, b) => (b > a ? b : a));
+    return featuresSql({
+      eventTypes: this.eventTypes,
+      fields: options.fields,
+      dialect: this.warehouse.dialect,
+      mapping: this.warehouse.mapping,
+      available: this.available,
+      asOf: last,
+      cutoff: asOfCutoff(last, this.timeZone),
+      eachDay: distinct.map((day) => ({ asOf: day, cutoff: asOfCutoff(day, this.timeZone) })),
+      timeZone: this.timeZone,
     });
   }
 

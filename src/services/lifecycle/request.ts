@@ -7,7 +7,14 @@ import type { CustomerFeatures } from "../../lifecycle/features.ts";
 import type { RfmScore } from "../../lifecycle/rfm.ts";
 import type { Rule } from "../../lifecycle/rules.ts";
 import type { RfmCell } from "./rfm.ts";
-import { MAX_CLV_FITS_PER_REQUEST, TooManyFitsError, type ClvModel } from "./clv.ts";
+import {
+  MAX_CLV_FITS_PER_REQUEST,
+  TooManyFitsError,
+  type ClvModel,
+  type ClvModelSource,
+  type ClvValidation,
+  type ClvValidationQuestion,
+} from "./clv.ts";
 import { loaderOf, memo } from "./loaders.ts";
 import type { RankedList, StageCount, StageSpellView, StageTiming, StageTransition } from "./stages.ts";
 import type { Transaction } from "./transactions.ts";
@@ -27,6 +34,7 @@ export interface LifecycleLookups {
   stageCounts(asOf: string): Promise<StageCount[]>;
   stageHistories(asOf: string, customerIds: readonly string[]): Promise<Map<string, StageSpellView[]>>;
   clvModel(asOf: string, timeUnit: TimeUnit, model: PurchaseModelKind): Promise<ClvModel>;
+  clvValidation(q: ClvValidationQuestion, options: { fit: ClvModelSource }): Promise<ClvValidation>;
 }
 
 /**
@@ -185,5 +193,10 @@ export class LifecycleRequest<Service extends LifecycleLookups = LifecycleLookup
       return Promise.reject(new TooManyFitsError(MAX_CLV_FITS_PER_REQUEST));
     }
     return memo(this.clvFits, key, () => this.service.clvModel(asOf, timeUnit, model));
+  }
+
+  /** The service's holdout validation, its calibration fit one of the request's (shared with clvModel's). */
+  clvValidation(q: ClvValidationQuestion): Promise<ClvValidation> {
+    return this.service.clvValidation(q, { fit: (asOf, unit, model) => this.clvModel(asOf, unit, model) });
   }
 }

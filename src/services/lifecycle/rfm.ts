@@ -19,13 +19,18 @@ export class RfmQueries {
     private readonly rfm: RfmSegments,
   ) {}
 
-  /** RFM scores of every buyer as of the day (a relation: customer_id, revenue, r, fq, m). */
-  rfmScored(asOf: string): Sql {
-    return sql`SELECT f.customer_id AS customer_id, f.revenue AS revenue,
-       ${quintileSql(sql`f.recency_days DESC`)} AS r,
-       ${quintileSql(sql`f.purchase_days ASC`)} AS fq,
-       ${quintileSql(sql`${monetaryKeySql(sql`f.revenue`)} ASC`)} AS m
-FROM (${this.lifecycle.features(asOf)}) AS f
+  /**
+   * RFM scores of every buyer as of the day (a relation: customer_id, revenue, r, fq, m); as of each of
+   * several days, ranked among that day's buyers, with the day in `as_of`.
+   */
+  rfmScored(asOf: string | readonly string[]): Sql {
+    const each = typeof asOf !== "string";
+    const day = each ? sql`f.as_of` : undefined;
+    return sql`SELECT ${each ? sql`f.as_of AS as_of, ` : sql``}f.customer_id AS customer_id, f.revenue AS revenue,
+       ${quintileSql(sql`f.recency_days DESC`, day)} AS r,
+       ${quintileSql(sql`f.purchase_days ASC`, day)} AS fq,
+       ${quintileSql(sql`${monetaryKeySql(sql`f.revenue`)} ASC`, day)} AS m
+FROM (${each ? this.lifecycle.featuresEach(asOf) : this.lifecycle.features(asOf)}) AS f
 WHERE f.purchase_days >= 1`;
   }
 

@@ -9,7 +9,14 @@ import type { CustomerFeatures, EventType } from "../../lifecycle/features.ts";
 import { RfmSegments, type RfmScore } from "../../lifecycle/rfm.ts";
 import type { StageModel } from "../../lifecycle/stage-model.ts";
 import { FitPool } from "../fit-pool.ts";
-import { ClvFits, type ClvModel } from "./clv.ts";
+import {
+  ClvFits,
+  type ClvModel,
+  type ClvModelSource,
+  type ClvValidation,
+  type ClvValidationInputs,
+  type ClvValidationQuestion,
+} from "./clv.ts";
 import { CustomerFeatureService } from "./features.ts";
 import { LifecycleRequest, type StateAnswers } from "./request.ts";
 import { RfmQueries, type RfmCell } from "./rfm.ts";
@@ -135,7 +142,7 @@ export class LifecycleService extends CustomerFeatureService {
   }
 
   /** See RfmQueries.rfmScored. */
-  rfmScored(asOf: string): Sql {
+  rfmScored(asOf: string | readonly string[]): Sql {
     return this.rfmQueries.rfmScored(asOf);
   }
 
@@ -152,6 +159,14 @@ export class LifecycleService extends CustomerFeatureService {
   /** See ClvFits.clvModel. */
   clvModel(asOf: string, timeUnit: TimeUnit, model?: PurchaseModelKind, signal?: AbortSignal): Promise<ClvModel> {
     return this.clvFits.clvModel(asOf, timeUnit, model, signal);
+  }
+
+  /** See ClvFits.clvValidation. */
+  clvValidation(
+    q: ClvValidationQuestion,
+    options?: { fit?: ClvModelSource; about?: ClvValidationInputs },
+  ): Promise<ClvValidation> {
+    return this.clvFits.clvValidation(q, options);
   }
 
   /** See TransactionQueries.transactionsOf. */
