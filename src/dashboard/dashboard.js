@@ -780,6 +780,104 @@ async function loadSeries(view, signal) {
   });
 }
 
+/** The metric of the trend card over the 24 months up to the day, of the segment picked: one request. */
+async function loadTrend(view, signal) {
+  const from = monthStart(view.asOf, -23);
+  const key = view.trendKey;
+  const { metricSeries } = await graphql(
+    Q.TREND,
+    { keys: [key], from, to: view.asOf, segmentId: view.segmentId || null },
+    signal,
+  );
+  const values = metricSeries.map((p) => p.values[0]);
+  const unit = MULTIPLES.has(key) ? "MULTIPLE" : (values[0]?.unit ?? "COUNT");
+  setSub(
+    "trend",
+    `${values[0]?.name ?? key} per month, ${from.slice(0, 7)} to ${view.asOf}` +
+      (view.segmentId ? " · members of the segment" : " · all customers"),
+  );
+  card("trend").dataset.points = String(metricSeries.length);
+  card("trend").dataset.metric = key;
+  if (values.length > 0 && values.every((v) => !v.available))
+    throw new Error(`${key}: needs a table the warehouse lacks`);
+  await draw("trend", {
+    grid: { left: 64, right: 16, top: 16, bottom: 32 },
+    tooltip: { trigger: "axis", renderMode: "richText", confine: true, valueFormatter: (v) => formatValue(v, unit) },
+    xAxis: { type: "category", data: metricSeries.map((p) => p.period.from.slice(0, 7)), axisLabel: { color: MUTED } },
+    yAxis: { type: "value", axisLabel: { color: MUTED, formatter: (v) => formatValue(v, unit) } },
+    series: [
+      {
+        type: "line",
+        name: values[0]?.name ?? key,
+        symbolSize: 5,
+        itemStyle: { color: PROGRESS_COLORS[3] },
+        // A month without a value (no buyers to divide by) is a gap, not a zero.
+        data: values.map((v) => v.value),
+      },
+    ],
+  });
+}
+
+/** The holdout the model check keeps back: the last 26 weeks up to the day. */
+const HOLDOUT_DAYS = 182;
+
+/**
+ * The lifetime-value model fitted on everything up to 26 weeks before the day, its expected repeat
+ * purchases against the buyers' actual ones week by week (the tracking plot of BG/NBD's paper).
+ */
+async function loadClv(view, signal) {
+  const calibrationEnd = addDays(view.asOf, -HOLDOUT_DAYS);
+  const { clvValidation: v } = await graphql(Q.CLV_CHECK, { calibrationEnd, holdoutEnd: view.asOf }, signal);
+  const off = v.actualHoldoutPurchases > 0 ? v.predictedHoldoutPurchases / v.actualHoldoutPurchases - 1 : null;
+  setSub(
+    "clv",
+    `Fitted up to ${calibrationEnd}; the 26 weeks after: ${int(v.actualHoldoutPurchases)} repeat purchases, ` +
+      `${int(v.predictedHoldoutPurchases)} predicted` +
+      (off === null ? "" : ` (${off >= 0 ? "+" : "−"}${Math.abs(off * 100).toFixed(1)}%)`) +
+      ` · per customer MAE ${v.meanAbsoluteError.toFixed(2)}, RMSE ${v.rootMeanSquaredError.toFixed(2)} · all buyers`,
+  );
+  Object.assign(card("clv").dataset, {
+    actual: String(v.actualHoldoutPurchases),
+    predicted: String(v.predictedHoldoutPurchases),
+    weeks: String(v.tracking.length),
+  });
+  const weeks = v.tracking.map((w) => w.to);
+  const lastCalibration = v.tracking.filter((w) => w.period === "CALIBRATION").at(-1)?.to;
+  await draw("clv", {
+    grid: { left: 56, right: 16, top: 16, bottom: 56 },
+    tooltip: { trigger: "axis", renderMode: "richText", confine: true, valueFormatter: (x) => int(x) },
+    legend: { bottom: 0, textStyle: { color: MUTED } },
+    xAxis: { type: "category", data: weeks, axisLabel: { color: MUTED } },
+    yAxis: { type: "value", axisLabel: { color: MUTED } },
+    series: [
+      {
+        type: "line",
+        name: "Actual repeat purchases (cumulative)",
+        symbolSize: 3,
+        itemStyle: { color: PROGRESS_COLORS[4] },
+        data: v.tracking.map((w) => w.cumulativeRepeatPurchases),
+        markLine: lastCalibration
+          ? {
+              symbol: "none",
+              silent: true,
+              label: { formatter: "holdout →", color: MUTED },
+              lineStyle: { color: MUTED, type: "dotted" },
+              data: [{ xAxis: lastCalibration }],
+            }
+          : undefined,
+      },
+      {
+        type: "line",
+        name: "Model's expectation",
+        symbolSize: 3,
+        lineStyle: { type: "dashed" },
+        itemStyle: { color: LAPSE_COLORS[0] },
+        data: v.tracking.map((w) => w.cumulativeExpectedRepeatPurchases),
+      },
+    ],
+  });
+}
+
 /** The stage the ranked list shows: the one picked, else at risk, else the first lapse stage. */
 async function rankedStage(signal) {
   const select = $("#ranked-stage");
@@ -955,16 +1053,36 @@ async function loadCustomer(view, signal) {
   );
 }
 
+/** The trend card's metric until another is picked. */
+const DEFAULT_TREND = "ACTIVE_CUSTOMERS";
+
+/** The trend card's choices: the headline metrics; `linked` (the link's ?trend=) when it is one of them. */
+function fillTrendPicker(linked) {
+  const select = $("#trend-metric");
+  const keys = Q.METRIC_KEYS.filter((key) => !NEEDS_INTEREST_EVENTS.has(key));
+  select.replaceChildren(
+    ...keys.map((key) => {
+      const option = document.createElement("option");
+      option.value = key;
+      option.textContent = SHORT_NAMES[key] ?? titleCase(key.toLowerCase());
+      return option;
+    }),
+  );
+  select.value = keys.includes(linked) ? linked : DEFAULT_TREND;
+}
+
 const CARDS = {
   metrics: loadMetrics,
   stages: loadStages,
   series: loadSeries,
+  trend: loadTrend,
   funnel: loadFunnel,
   transitions: loadTransitions,
   ranked: loadRanked,
   changes: loadChanges,
   customer: loadCustomer,
   cohorts: loadCohorts,
+  clv: loadClv,
   rfm: loadRfm,
 };
 
@@ -974,7 +1092,8 @@ function readView() {
   const asOf = isDay($("#asOf").value) ? $("#asOf").value : localToday();
   const periodDays = Number($("#period").value) || 90;
   const cohortMonths = Number($("#cohort-months").value) || 12;
-  return { asOf, periodDays, cohortMonths, segmentId: $("#segment").value };
+  const trendKey = $("#trend-metric").value || DEFAULT_TREND;
+  return { asOf, periodDays, cohortMonths, trendKey, segmentId: $("#segment").value };
 }
 
 function writeUrl(view) {
@@ -982,6 +1101,7 @@ function writeUrl(view) {
   params.set("asOf", view.asOf);
   if (view.periodDays !== 90) params.set("period", String(view.periodDays));
   if (view.cohortMonths !== 12) params.set("cohorts", String(view.cohortMonths));
+  if (view.trendKey !== DEFAULT_TREND) params.set("trend", view.trendKey);
   if (view.segmentId) params.set("segment", view.segmentId);
   const customer = $("#customerId").value.trim();
   if (customer) params.set("customer", customer);
@@ -1102,6 +1222,7 @@ async function start() {
   }
   if (["30", "90", "365"].includes(params.get("period"))) $("#period").value = params.get("period");
   if (["6", "12", "24"].includes(params.get("cohorts"))) $("#cohort-months").value = params.get("cohorts");
+  fillTrendPicker(params.get("trend"));
   $("#customerId").value = params.get("customer") ?? "";
   showKeyState();
 
@@ -1124,6 +1245,7 @@ async function start() {
   // The cohort window and the ranked list's stage redraw their own card alone.
   $("#cohort-months").addEventListener("change", () => void redrawCard("cohorts", loadCohorts));
   $("#ranked-stage").addEventListener("change", () => void redrawCard("ranked", loadRanked));
+  $("#trend-metric").addEventListener("change", () => void redrawCard("trend", loadTrend));
 
   // Refresh: the segment list too (segments saved since the page opened appear).
   $("#controls").addEventListener("submit", (event) => {

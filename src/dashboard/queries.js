@@ -179,6 +179,44 @@ export const METRICS = /* GraphQL */ `
   }
 `;
 
+/** One metric per month (one warehouse query per group of metrics, not one per month). */
+export const TREND = /* GraphQL */ `
+  query DashboardTrend($keys: [MetricKey!]!, $from: Date!, $to: Date!, $segmentId: ID) {
+    metricSeries(keys: $keys, from: $from, to: $to, interval: MONTH, segmentId: $segmentId) {
+      period {
+        from
+        to
+      }
+      values {
+        key
+        name
+        unit
+        available
+        value
+      }
+    }
+  }
+`;
+
+/** The purchase model fitted up to calibrationEnd, against what the buyers did after it. */
+export const CLV_CHECK = /* GraphQL */ `
+  query DashboardClvCheck($calibrationEnd: Date!, $holdoutEnd: Date!) {
+    clvValidation(calibrationEnd: $calibrationEnd, holdoutEnd: $holdoutEnd) {
+      customers
+      actualHoldoutPurchases
+      predictedHoldoutPurchases
+      meanAbsoluteError
+      rootMeanSquaredError
+      tracking {
+        to
+        period
+        cumulativeRepeatPurchases
+        cumulativeExpectedRepeatPurchases
+      }
+    }
+  }
+`;
+
 /** Stage shares at the end of each month (from the state store's day counts when it serves the day). */
 export const SERIES = /* GraphQL */ `
   query DashboardSeries($from: Date!, $to: Date!) {

@@ -36,7 +36,18 @@ const CHROMIUM_ARGS = [
 const REQUIRE_BROWSER = process.env.CLM_REQUIRE_BROWSER === "1";
 const HAVE_BROWSER = existsSync(CHROMIUM);
 /** The cards that ask the API for their numbers on every render (the customer card only when asked, RFM aside). */
-const QUERY_CARDS = ["metrics", "stages", "series", "funnel", "transitions", "ranked", "changes", "cohorts"];
+const QUERY_CARDS = [
+  "metrics",
+  "stages",
+  "series",
+  "trend",
+  "funnel",
+  "transitions",
+  "ranked",
+  "changes",
+  "cohorts",
+  "clv",
+];
 const OUTPUT = fileURLToPath(new URL("../output/", import.meta.url));
 
 /** The demo size `npm start` serves. */
@@ -241,7 +252,7 @@ interface ChartState {
   series: unknown[][];
 }
 
-const CHARTS = ["stages", "series", "funnel", "transitions", "cohorts", "rfmGrid", "rfmSegments"];
+const CHARTS = ["stages", "series", "trend", "funnel", "transitions", "cohorts", "clv", "rfmGrid", "rfmSegments"];
 
 /**
  * Headless Chromium with one page that may fetch only from `origin`; page errors, console errors, failed
@@ -513,6 +524,36 @@ describe.skipIf(!HAVE_BROWSER)("the dashboard in headless Chromium", () => {
     api.stages.forEach((stage, i) =>
       expect(series[i], stage.key).toEqual(history.data!.stageSeries.map((p) => p.stages[i]!.share)),
     );
+    // The trend: active customers in each of the 24 months, as metricSeries gives them.
+    const trends = await server.graphql<{
+      metricSeries: { period: { from: string }; values: { value: number | null }[] }[];
+      clvValidation: {
+        actualHoldoutPurchases: number;
+        tracking: { to: string; cumulativeRepeatPurchases: number; cumulativeExpectedRepeatPurchases: number }[];
+      };
+    }>(
+      `query($asOf: Date!) {
+        metricSeries(keys: [ACTIVE_CUSTOMERS], from: "2024-07-01", to: $asOf, interval: MONTH) { period { from } values { value } }
+        clvValidation(calibrationEnd: "2025-12-30", holdoutEnd: $asOf) {
+          actualHoldoutPurchases tracking { to cumulativeRepeatPurchases cumulativeExpectedRepeatPurchases } }
+      }`,
+      { asOf: AS_OF },
+    );
+    expect(trends.errors).toBeUndefined();
+    expect(trends.data!.metricSeries).toHaveLength(24);
+    expect(chart(states, "trend").series[0]).toEqual(trends.data!.metricSeries.map((p) => p.values[0]!.value));
+    expect(await page.getAttribute("#card-trend", "data-metric")).toBe("ACTIVE_CUSTOMERS");
+    // The model check: fitted on all but the last 26 weeks, the tracking curves as the API gives them.
+    const tracking = trends.data!.clvValidation.tracking;
+    expect(chart(states, "clv").series).toEqual([
+      tracking.map((w) => w.cumulativeRepeatPurchases),
+      tracking.map((w) => w.cumulativeExpectedRepeatPurchases),
+    ]);
+    expect(await page.getAttribute("#card-clv", "data-actual")).toBe(
+      String(trends.data!.clvValidation.actualHoldoutPurchases),
+    );
+    expect(await page.textContent("#card-clv [data-sub]")).toContain("Fitted up to 2025-12-30");
+
     // The ranked list: at-risk customers with the highest predicted CLV (the state keeps it), as the API ranks them.
     const ranked = await page.$$eval("#ranked tbody tr[data-customer]", (rows) =>
       rows.map((r) => (r as HTMLElement).dataset.customer),
@@ -884,6 +925,30 @@ describe.skipIf(!HAVE_BROWSER)("the dashboard in headless Chromium", () => {
     expect(await page.inputValue("#asOf")).toBe(AS_OF);
     expect(await page.evaluate(() => [document.body.dataset.asOf, document.body.dataset.errors])).toEqual([AS_OF, "0"]);
     expect(new URL(page.url()).searchParams.get("asOf")).toBe(AS_OF);
+  });
+
+  it("changes the trend's metric in its card alone, kept in the link", { timeout: 60_000 }, async () => {
+    await page.goto(`${origin}/dashboard?asOf=${AS_OF}`);
+    await page.waitForFunction(() => document.body.dataset.state === "rendered", undefined, { timeout: 30_000 });
+    const { data } = await server.graphql<{ metricSeries: { values: { value: number | null }[] }[] }>(
+      `{ metricSeries(keys: [REVENUE], from: "2024-07-01", to: "${AS_OF}", interval: MONTH) { values { value } } }`,
+    );
+    const rendersBefore = await renders(page);
+    await page.selectOption("#trend-metric", "REVENUE");
+    await page.waitForFunction(() => document.querySelector("#card-trend")?.getAttribute("data-metric") === "REVENUE");
+    await page.waitForFunction(() => document.querySelector("#card-trend")?.getAttribute("data-status") === "ok");
+    expect(await renders(page)).toBe(rendersBefore);
+    expect(new URL(page.url()).searchParams.get("trend")).toBe("REVENUE");
+    expect(chart(await chartStates(page), "trend").series[0]).toEqual(
+      data!.metricSeries.map((p) => p.values[0]!.value),
+    );
+    // A link with the metric opens on it; one with a metric the card does not offer opens on the default.
+    await page.goto(`${origin}/dashboard?asOf=${AS_OF}&trend=CAC`);
+    await page.waitForFunction(() => document.body.dataset.state === "rendered", undefined, { timeout: 30_000 });
+    expect(await page.inputValue("#trend-metric")).toBe("CAC");
+    await page.goto(`${origin}/dashboard?asOf=${AS_OF}&trend=NOT_A_METRIC`);
+    await page.waitForFunction(() => document.body.dataset.state === "rendered", undefined, { timeout: 30_000 });
+    expect(await page.inputValue("#trend-metric")).toBe("ACTIVE_CUSTOMERS");
   });
 
   it(
