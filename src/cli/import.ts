@@ -331,14 +331,17 @@ async function parquetSource(
   }
   const { at, ignored } = matchColumns(table, names, basename(file), map);
   const columns = columnsOf(table) as string[];
+  // Columns by position (c0, c1, …), as the CSV's: a file's names ("Order Date") need not be identifiers.
   const select = columns.map((c) =>
     at.has(c)
-      ? sql`${stagedText(sql`CAST(${ident(names[at.get(c)!]!)} AS VARCHAR)`, columnSpec(table, c))} AS ${ident(c)}`
+      ? sql`${stagedText(sql`CAST(${ident(`c${at.get(c)}`)} AS VARCHAR)`, columnSpec(table, c))} AS ${ident(c)}`
       : sql`CAST(NULL AS VARCHAR) AS ${ident(c)}`,
   );
+  const positions = join(names.map((_, i) => ident(`c${i}`)));
   return {
     ignored,
-    read: sql`SELECT file_row_number + 1 AS rn, ${join(select)} FROM read_parquet(${file}, file_row_number = true)`,
+    read: sql`SELECT file_row_number + 1 AS rn, ${join(select)}
+FROM read_parquet(${file}, file_row_number = true) AS f(${positions})`,
   };
 }
 

@@ -69,6 +69,11 @@ beforeAll(async () => {
                      'podcast' AS acquisition_channel, CAST(NULL AS VARCHAR) AS referred_by, 'x' AS extra_column
               FROM range(1, 6) t(i)) TO ${join(dir, "leads.parquet")} (FORMAT parquet)`,
   );
+  // Headers that are no SQL identifiers, as exports name them.
+  await db.query(
+    sql`COPY (SELECT 'k' || i AS "Kunden Nr", TIMESTAMP '2026-06-01 08:00:00' + to_hours(i) AS "Order Date",
+                     i * 2.5 AS "Betrag (€)" FROM range(1, 4) t(i)) TO ${join(dir, "renamed.parquet")} (FORMAT parquet)`,
+  );
   await db.query(
     sql`COPY (SELECT 'p' || i AS customer_id,
                      CASE WHEN i = 7 THEN 'yesterday' ELSE '2026-06-01 12:00:00' END AS occurred_at,
@@ -323,6 +328,33 @@ describe("clm import", () => {
       db.query(sql`SELECT DISTINCT acquisition_channel FROM customers`),
     );
     expect(channels).toEqual([{ acquisition_channel: "x" }]);
+
+    // Parquet columns are read by position: names with spaces or symbols map like any other.
+    const exported = await runClm(
+      [
+        "import",
+        "transactions",
+        join(dir, "renamed.parquet"),
+        "--db",
+        join(dir, "mapped-parquet.duckdb"),
+        "--map",
+        "customer_id=Kunden Nr",
+        "--map",
+        "occurred_at=Order Date",
+        "--map",
+        "amount=Betrag (€)",
+      ],
+      {},
+    );
+    expect(exported.code, exported.stderr).toBe(0);
+    const amounts = await inspect(join(dir, "mapped-parquet.duckdb"), (db) =>
+      db.query(sql`SELECT customer_id, CAST(amount AS VARCHAR) AS amount FROM transactions ORDER BY customer_id`),
+    );
+    expect(amounts).toEqual([
+      { customer_id: "k1", amount: "2.50" },
+      { customer_id: "k2", amount: "5.00" },
+      { customer_id: "k3", amount: "7.50" },
+    ]);
   });
 
   it("reads a decimal comma with --decimal-comma, fields then separated by ';'", async () => {
