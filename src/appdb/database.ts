@@ -113,9 +113,12 @@ async function openPGliteAt(location: string, unlock: () => void): Promise<AppDa
     sql: pgliteAppSql(pglite),
     ping: async () => void (await pglite.query("SELECT 1")),
     close: async () => {
-      await prisma.$disconnect();
-      await pglite.close();
-      unlock();
+      try {
+        await prisma.$disconnect();
+        await pglite.close();
+      } finally {
+        unlock();
+      }
     },
   };
 }

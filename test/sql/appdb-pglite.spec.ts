@@ -70,9 +70,16 @@ describe("the embedded app database on a data directory", () => {
     // Released on close: the next process opens it.
     expect((await openInChild(dataDir)).keys).toBe(0);
     // A holder that is gone (its lock file left behind by a kill) does not keep the store locked.
+    const lock = join(dataDir, "appdb", "clm.lock");
     const dead = spawnSync(process.execPath, ["-e", ""]).pid!;
-    writeFileSync(join(dataDir, "appdb", "clm.lock"), String(dead));
+    writeFileSync(lock, String(dead));
     expect((await openInChild(dataDir)).keys).toBe(0);
-    expect(existsSync(join(dataDir, "appdb", "clm.lock"))).toBe(false);
+    expect(existsSync(lock)).toBe(false);
+    // Nor does one naming this very process that it did not take (a container restarted on its volume,
+    // given the same pid as the process that was killed).
+    writeFileSync(lock, String(process.pid));
+    const again = await openAppDatabase({ dataDir });
+    await again.close();
+    expect(existsSync(lock)).toBe(false);
   }, 120_000);
 });
