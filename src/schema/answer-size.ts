@@ -9,7 +9,7 @@
 import SchemaBuilder, { BasePlugin, type PothosOutputFieldConfig, type SchemaTypes } from "@pothos/core";
 import { isCalendarDay, seriesLength, type SeriesInterval } from "../lifecycle/calendar.ts";
 import { MAX_SERIES_PERIODS } from "../lifecycle/metrics.ts";
-import { PAGE_SIZE } from "./page-size.ts";
+import { MAX_SERIES_POINTS, PAGE_SIZE } from "./page-size.ts";
 
 declare global {
   // eslint-disable-next-line @typescript-eslint/no-namespace
@@ -42,22 +42,28 @@ const isInterval = (value: unknown): value is SeriesInterval =>
   typeof value === "string" && Object.hasOwn(MAX_SERIES_PERIODS, value);
 
 /**
- * A series holds a point per period, so a long one costs more. A range over a metric series' most periods
- * counts one item: the field refuses it with a message saying so, which an estimate over the budget
- * would hide.
+ * A series holds a point per period, so a long one costs more. A range over the field's most periods
+ * (`most`) counts one item: the field refuses it with a message saying so, which an estimate over the
+ * budget would hide.
  */
-const seriesShare = (args: Record<string, unknown>): Share => {
-  const { from, to, interval } = args;
-  if (!isCalendarDay(from) || !isCalendarDay(to) || !isInterval(interval)) return { field: 1, multiplier: 1 };
-  const periods = seriesLength(from, to, interval);
-  return { field: 1, multiplier: periods > MAX_SERIES_PERIODS[interval] ? 1 : Math.max(1, periods) };
-};
+const seriesShare =
+  (most: (interval: SeriesInterval) => number) =>
+  (args: Record<string, unknown>): Share => {
+    const { from, to, interval } = args;
+    if (!isCalendarDay(from) || !isCalendarDay(to) || !isInterval(interval)) return { field: 1, multiplier: 1 };
+    const periods = seriesLength(from, to, interval);
+    return { field: 1, multiplier: periods > most(interval) ? 1 : Math.max(1, periods) };
+  };
+
+const metricSeriesShare = seriesShare((interval) => MAX_SERIES_PERIODS[interval]);
+const stageSeriesShare = seriesShare(() => MAX_SERIES_POINTS);
 
 /** A field's share of an answer: one value, times the items of what it selects. */
 export function answerShare(fieldConfig: Pick<PothosOutputFieldConfig<SchemaTypes>, "name" | "args" | "type">): Share {
   if ("first" in fieldConfig.args) return pageShare;
   if ("ids" in fieldConfig.args) return idsShare;
-  if ("interval" in fieldConfig.args && "from" in fieldConfig.args && "to" in fieldConfig.args) return seriesShare;
+  if ("interval" in fieldConfig.args && "from" in fieldConfig.args && "to" in fieldConfig.args)
+    return fieldConfig.name === "stageSeries" ? stageSeriesShare : metricSeriesShare;
   if (fieldConfig.type.kind !== "List") return 1;
   // Relay's edges hold the page its connection already multiplied by.
   return { field: 1, multiplier: fieldConfig.name === "edges" ? 1 : LIST_ITEMS };

@@ -20,6 +20,7 @@ import { customerPage } from "./customer.ts";
 import { encodeCursor, forwardPage, toPage } from "./paging.ts";
 import { AS_OF_DESCRIPTION, resolveAsOf } from "./lifecycle-args.ts";
 import { SeriesIntervalEnum } from "./period.ts";
+import { MAX_SERIES_POINTS } from "./page-size.ts";
 import { CustomerRef, StageRef } from "./refs.ts";
 
 const StageKind = builder.enumType("StageKind", {
@@ -199,9 +200,6 @@ const RankFieldEnum = builder.enumType("CustomerRankField", {
     },
   } as const,
 });
-
-/** Points a series may have from the state store's day counts (one query whatever their number). */
-export const MAX_SERIES_POINTS = 1_000;
 
 /** A page of a ranked list: from the state store when it serves the day, else from the warehouse. */
 async function rankedRows(

@@ -89,4 +89,17 @@ describe("a series' share of the answer budget", () => {
     expect(share({ from: "2026-01-01", to: "2026-02-30", interval: "week" })).toEqual({ field: 1, multiplier: 1 });
     expect(share({ from: "2026-01-01", to: "2026-12-31", interval: "year" })).toEqual({ field: 1, multiplier: 1 });
   });
+
+  it("counts a stage series by its own limit (1,000 points), not a metric series'", () => {
+    const stageShare = answerShare({
+      name: "stageSeries",
+      args: { from: {}, to: {}, interval: {} },
+      type: { kind: "List" },
+    } as never) as (args: Record<string, unknown>) => unknown;
+    // 730 days: past a metric series' 400, within a stage series' 1,000.
+    const twoYears = { from: "2025-01-01", to: "2026-12-31", interval: "day" };
+    expect(stageShare(twoYears)).toEqual({ field: 1, multiplier: 730 });
+    expect(share(twoYears)).toEqual({ field: 1, multiplier: 1 });
+    expect(stageShare({ from: "2020-01-01", to: "2026-12-31", interval: "day" })).toEqual({ field: 1, multiplier: 1 });
+  });
 });
