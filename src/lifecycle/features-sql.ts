@@ -90,25 +90,25 @@ export function featuresSql(q: FeaturesQuery): Sql {
   const cutoff = dialect.instant(q.cutoff);
   // Several days at once: each table row is joined to every day whose cut-off it precedes, and every
   // grouping, numbering and join below keys on that day (`as_of`) before the customer.
-  const days = q.eachDay
+  const asOfDays = q.eachDay
     ? dialect.literalRows(
         ["as_of", "cutoff"],
         q.eachDay.map((d) => [cast(d.asOf, "date"), dialect.instant(d.cutoff)]),
       )
     : undefined;
   /** The day key leading a column or grouping list (of relation `alias`); nothing for one day. */
-  const byDay = (alias?: string) => (days ? sql`${ident(alias, "as_of")}, ` : sql``);
+  const byDay = (alias?: string) => (asOfDays ? sql`${ident(alias, "as_of")}, ` : sql``);
   /** ` AND` rows of `a` and `b` are as of the same day; nothing for one day. */
-  const sameDay = (a: string, b: string) => (days ? sql` AND ${ident(a, "as_of")} = ${ident(b, "as_of")}` : sql``);
+  const sameDay = (a: string, b: string) => (asOfDays ? sql` AND ${ident(a, "as_of")} = ${ident(b, "as_of")}` : sql``);
   /** A table, each row counted for every day whose cut-off it precedes (`each_day`, the CTE of the days). */
   const scan = (logical: LogicalTable, time: string) =>
-    days
+    asOfDays
       ? sql`${table(logical)} AS t JOIN as_of_days AS each_day ON ${col(logical, time)} < each_day.cutoff`
       : sql`${table(logical)} AS t`;
-  const dayOfRow = days ? sql`each_day.as_of AS as_of, ` : sql``;
+  const dayOfRow = asOfDays ? sql`each_day.as_of AS as_of, ` : sql``;
   /** GROUP BY the leading customer column, after the day's. */
-  const byFirst = days ? sql`1, 2` : sql`1`;
-  const asOf = days ? sql`k.as_of` : cast(q.asOf, "date");
+  const byFirst = asOfDays ? sql`1, 2` : sql`1`;
+  const asOf = asOfDays ? sql`k.as_of` : cast(q.asOf, "date");
   // Every table is restricted by its own customer column, so a restriction prunes each scan.
   const only = (expr: Sql) =>
     sql`${q.customerIds ? sql` AND ${dialect.inList(expr, q.customerIds)}` : sql``}${inRange(expr, q.customerRange)}`;
@@ -150,7 +150,7 @@ export function featuresSql(q: FeaturesQuery): Sql {
              : sql``
          }`;
   const ctes: Sql[] = [
-    ...(days ? [sql`as_of_days AS (${days})`] : []),
+    ...(asOfDays ? [sql`as_of_days AS (${asOfDays})`] : []),
     sql`tx AS (
   SELECT ${dayOfRow}CAST(${col("transactions", "customer_id")} AS ${typeName("text")}) AS customer_id,
          ${dialect.localDay(col("transactions", "occurred_at"), q.timeZone)} AS day${txColumns}
@@ -349,7 +349,7 @@ export function featuresSql(q: FeaturesQuery): Sql {
     ...(eventDetails ? [sql`LEFT JOIN ev AS e ON e.customer_id = k.customer_id${sameDay("e", "k")}`] : []),
   ];
   return sql`WITH ${join(ctes, ",\n")}
-SELECT ${days ? sql`k.as_of AS as_of, ` : sql``}k.customer_id AS customer_id${join(selected, "")}
+SELECT ${asOfDays ? sql`k.as_of AS as_of, ` : sql``}k.customer_id AS customer_id${join(selected, "")}
 FROM known AS k
 ${join(joins, "\n")}`;
 }
