@@ -194,6 +194,7 @@ export class ClvFits {
       cutoff: asOfCutoff(q.holdoutEnd, timeZone),
       timeZone,
       eventTypes: [],
+      unordered: true,
     });
     const fitOf = options.fit ?? ((asOf, unit, model) => this.clvModel(asOf, unit, model));
     const [fit, holdoutRows, dayRows] = await Promise.all([
