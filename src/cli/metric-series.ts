@@ -1,7 +1,7 @@
 // `clm metrics --interval day|week|month|quarter`: the metrics over each period of a series (the GraphQL
 // `metricSeries` field, by the same use case), one row per period and a column per metric.
 import { asOfOrDefault } from "./default-day.ts";
-import { addDays, monthLabel, monthOf, type SeriesInterval } from "../lifecycle/calendar.ts";
+import { periodStartBefore, type SeriesInterval } from "../lifecycle/calendar.ts";
 import { seriesProblem } from "../lifecycle/metrics.ts";
 import { savedSegment, segmentFailure, withContext } from "./context.ts";
 import { UsageError } from "./exit.ts";
@@ -14,22 +14,6 @@ export interface MetricSeriesOptions extends MetricsOptions {
 
 /** Periods a series without --from shows: the one holding --to and the 11 before it. */
 const DEFAULT_PERIODS = 12;
-
-/** The first day of the calendar period of `interval` that lies `back` periods before the one holding `day`. */
-export function periodStartBefore(day: string, interval: SeriesInterval, back: number): string {
-  switch (interval) {
-    case "day":
-      return addDays(day, -back);
-    case "week": {
-      const monday = addDays(day, -((new Date(`${day}T00:00:00Z`).getUTCDay() + 6) % 7));
-      return addDays(monday, -7 * back);
-    }
-    case "month":
-      return `${monthLabel(monthOf(day) - back)}-01`;
-    case "quarter":
-      return `${monthLabel(Math.floor(monthOf(day) / 3) * 3 - 3 * back)}-01`;
-  }
-}
 
 /** Checks what the options say alone, before anything is opened. */
 function checkUsage(options: MetricSeriesOptions): void {

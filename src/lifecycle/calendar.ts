@@ -157,16 +157,33 @@ export type SeriesInterval = "day" | "week" | "month" | "quarter";
  * and the day its counts are for (its last day, or `to` for a period still running at `to`). Weeks
  * start on Monday (ISO 8601); quarters on January, April, July and October 1st.
  */
+/** The Monday of the week (Monday to Sunday) holding `day`. */
+function mondayOf(day: string): string {
+  return addDays(day, -((new Date(`${day}T00:00:00Z`).getUTCDay() + 6) % 7));
+}
+
+/** The first day of the calendar period of `interval` that lies `back` periods before the one holding `day`. */
+export function periodStartBefore(day: string, interval: SeriesInterval, back: number): string {
+  switch (interval) {
+    case "day":
+      return addDays(day, -back);
+    case "week":
+      return addDays(mondayOf(day), -7 * back);
+    case "month":
+      return `${monthLabel(monthOf(day) - back)}-01`;
+    case "quarter":
+      return `${monthLabel(Math.floor(monthOf(day) / 3) * 3 - 3 * back)}-01`;
+  }
+}
+
 export function seriesPoints(from: string, to: string, interval: SeriesInterval): { start: string; day: string }[] {
   const points: { start: string; day: string }[] = [];
   let start = from;
   while (start <= to) {
     let end: string;
     if (interval === "day") end = start;
-    else if (interval === "week") {
-      const weekday = (new Date(`${start}T00:00:00Z`).getUTCDay() + 6) % 7; // Monday 0 … Sunday 6
-      end = addDays(start, 6 - weekday);
-    } else {
+    else if (interval === "week") end = addDays(mondayOf(start), 6);
+    else {
       const [year, month] = [Number(start.slice(0, 4)), Number(start.slice(5, 7))];
       // Day 0 of the month after the period: its last day.
       const last = interval === "quarter" ? month + 2 - ((month - 1) % 3) : month;
@@ -190,10 +207,8 @@ export function seriesLength(from: string, to: string, interval: SeriesInterval)
   switch (interval) {
     case "day":
       return daysBetween(from, to) + 1;
-    case "week": {
-      const monday = (day: string) => addDays(day, -((new Date(`${day}T00:00:00Z`).getUTCDay() + 6) % 7));
-      return daysBetween(monday(from), monday(to)) / 7 + 1;
-    }
+    case "week":
+      return daysBetween(mondayOf(from), mondayOf(to)) / 7 + 1;
     case "month":
       return monthOf(to) - monthOf(from) + 1;
     case "quarter":

@@ -9,7 +9,7 @@ import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { DEFAULT_MAPPING } from "../../src/sql/contract.ts";
 import { DuckDBConnector } from "../../src/connectors/duckdb.ts";
 import { openAppDatabase } from "../../src/appdb/database.ts";
-import { periodStartBefore } from "../../src/cli/metric-series.ts";
+import { periodStartBefore } from "../../src/lifecycle/calendar.ts";
 import { formatMetric } from "../../src/cli/reports.ts";
 import { loadEnv } from "../../src/config/env.ts";
 import { generateDemoData } from "../../src/demo/generate.ts";
