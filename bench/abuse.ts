@@ -17,7 +17,7 @@ import { performance } from "node:perf_hooks";
 import { fileURLToPath } from "node:url";
 import { parseArgs } from "node:util";
 import { startProxy } from "../test/helpers/tcp-proxy.ts";
-import { ClmServerFactory, killChildren, sleep, type RunningServer } from "./lib/servers.ts";
+import { buildCompiledCli, ClmServerFactory, killChildren, sleep, type RunningServer } from "./lib/servers.ts";
 
 const ROOT = fileURLToPath(new URL("..", import.meta.url));
 const VICTIM_EVERY_MS = 20;
@@ -170,6 +170,7 @@ async function run(server: RunningServer, attacker: string, victim: string, atta
 }
 
 async function main(): Promise<void> {
+  buildCompiledCli();
   const factory = new ClmServerFactory();
   process.on("SIGINT", () => {
     killChildren();

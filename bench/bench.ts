@@ -29,7 +29,7 @@ import { BenchContext, type BenchModule } from "./lib/context.ts";
 import { DATA_DIR, END_DATE, INTENSITY, PG_SERVER_URL, sizesFor } from "./lib/data.ts";
 import { log } from "./lib/progress.ts";
 import { Report } from "./lib/report.ts";
-import { killChildren } from "./lib/servers.ts";
+import { buildCompiledCli, killChildren } from "./lib/servers.ts";
 
 const ROOT = fileURLToPath(new URL("..", import.meta.url));
 
@@ -216,6 +216,8 @@ async function main(): Promise<number> {
   process.on("exit", killChildren);
 
   log(`${runKind}: ${only.join(", ")}; repeats ${repeats}; report to ${outPrefix}.md/.json`);
+  // The servers and CLI children run the bundle `npm start` runs, built from this checkout.
+  buildCompiledCli();
   try {
     for (const m of MODULES) {
       if (!only.includes(m.name)) continue;

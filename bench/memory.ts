@@ -2,16 +2,17 @@
 // 100 ms) of a `clm serve` child process serving the top DuckDB shop while it streams the CSV export of
 // a segment every known customer belongs to (GET /segments/<id>/members.csv), read to the end by this
 // process. A fresh server per measurement, since VmHWM is the peak over the process' whole life.
-// Side by side in the same run: the bare yoga server's RSS (Node + tsx + yoga, nothing else), the same
-// server compiled (`npm run build`, run by plain node instead of tsx), with CLM_DUCKDB_MEMORY_LIMIT set,
-// with its app database on PostgreSQL (DATABASE_URL, a database of the run's own) instead of the
-// embedded PGlite, and all three together, to show where the resident memory goes.
+// The default is what `npm start` runs (the bundle, node dist/clm.mjs). Side by side in the same run: the
+// bare yoga server's RSS (Node + tsx + yoga, nothing else), the same server from its sources under tsx
+// (`npm run dev`), with CLM_DUCKDB_MEMORY_LIMIT set, with its app database on PostgreSQL (DATABASE_URL, a
+// database of the run's own) instead of the embedded PGlite, and both together, to show where the
+// resident memory goes.
 import type { BenchContext } from "./lib/context.ts";
 import { admin, END_DATE, PG_BENCH_APP_DATABASE, pgUrl } from "./lib/data.ts";
 import { EVERYONE } from "./lib/inprocess.ts";
 import { bar, log } from "./lib/progress.ts";
 import { figure, targetAtMost, type Section } from "./lib/report.ts";
-import { buildCompiledCli, ClmServerFactory, httpGraphql, procStatusMb, startBareServer } from "./lib/servers.ts";
+import { ClmServerFactory, httpGraphql, procStatusMb, startBareServer } from "./lib/servers.ts";
 import { fmt, summarize } from "./lib/stats.ts";
 
 const LIMITED = "256MB";
@@ -26,11 +27,13 @@ interface Run {
   ms: number;
 }
 
+const DEFAULTS = "defaults (npm start: node dist/clm.mjs serve)";
+
 interface Config {
   readonly name: string;
   readonly env: Record<string, string>;
-  /** The bundle of `npm run build` run by plain node, not the sources under tsx. */
-  readonly compiled?: boolean;
+  /** The sources under tsx (`npm run dev`), not the bundle `npm start` runs. */
+  readonly sources?: boolean;
   key?: string;
   segmentId?: string;
 }
@@ -42,10 +45,9 @@ export async function runMemory(ctx: BenchContext, section: Section): Promise<vo
   const repeats = Math.min(ctx.options.repeats, ctx.options.full ? 2 : 3);
   let appDbCreated = false;
   try {
-    buildCompiledCli();
     const configs: Config[] = [
-      { name: "default", env: {} },
-      { name: "compiled (npm run build; node dist/clm.mjs serve)", env: {}, compiled: true },
+      { name: DEFAULTS, env: {} },
+      { name: "sources under tsx (npm run dev)", env: {}, sources: true },
       { name: `CLM_DUCKDB_MEMORY_LIMIT=${LIMITED}`, env: { CLM_DUCKDB_MEMORY_LIMIT: LIMITED } },
     ];
     try {
@@ -58,19 +60,17 @@ export async function runMemory(ctx: BenchContext, section: Section): Promise<vo
           env: { DATABASE_URL: pgUrl(PG_BENCH_APP_DATABASE) },
         },
         {
-          name: `compiled, app database on PostgreSQL, CLM_DUCKDB_MEMORY_LIMIT=${LIMITED}`,
+          name: `app database on PostgreSQL, CLM_DUCKDB_MEMORY_LIMIT=${LIMITED}`,
           env: { DATABASE_URL: pgUrl(PG_BENCH_APP_DATABASE), CLM_DUCKDB_MEMORY_LIMIT: LIMITED },
-          compiled: true,
         },
         {
           // The leanest settings: a smaller DuckDB limit, with ranges small enough to stay within it.
-          name: `compiled, app database on PostgreSQL, CLM_DUCKDB_MEMORY_LIMIT=${LEANEST.limit}, CLM_DUCKDB_RANGE_CUSTOMERS=${LEANEST.perRange}`,
+          name: `app database on PostgreSQL, CLM_DUCKDB_MEMORY_LIMIT=${LEANEST.limit}, CLM_DUCKDB_RANGE_CUSTOMERS=${LEANEST.perRange}`,
           env: {
             DATABASE_URL: pgUrl(PG_BENCH_APP_DATABASE),
             CLM_DUCKDB_MEMORY_LIMIT: LEANEST.limit,
             CLM_DUCKDB_RANGE_CUSTOMERS: String(LEANEST.perRange),
           },
-          compiled: true,
         },
       );
     } catch (error) {
@@ -89,7 +89,7 @@ export async function runMemory(ctx: BenchContext, section: Section): Promise<vo
       const order = round % 2 === 0 ? configs : [...configs].reverse();
       for (const [i, config] of order.entries()) {
         const server = await factory.start(
-          { duckdbPath: ds.path, cache: true, extraEnv: config.env, compiled: config.compiled },
+          { duckdbPath: ds.path, cache: true, extraEnv: config.env, sources: config.sources },
           `memory-${round}-${i}`,
         );
         try {
@@ -149,7 +149,7 @@ export async function runMemory(ctx: BenchContext, section: Section): Promise<vo
     for (const config of configs) {
       const r = runs[config.name]!;
       // Judged: the defaults, and the leanest settings (what a server that must stay small can set).
-      const judged = config.name === "default" || config.env.CLM_DUCKDB_RANGE_CUSTOMERS !== undefined;
+      const judged = config.name === DEFAULTS || config.env.CLM_DUCKDB_RANGE_CUSTOMERS !== undefined;
       section.figures.push(
         figure(
           `peak RSS (VmHWM) exporting ${r[0]!.rows.toLocaleString("en-US")} members, ${config.name}`,

@@ -26,7 +26,7 @@ import { handFeatures } from "./lib/hand-sql.ts";
 import { CONNECTIONS, loadBare, loadClm, sampleIds } from "./lookups.ts";
 import { bar, log } from "./lib/progress.ts";
 import { figure, targetAtLeast, targetAtMost, type Section } from "./lib/report.ts";
-import { ClmServerFactory, counterTotal, httpGraphql, procStatusMb, startBareServer } from "./lib/servers.ts";
+import { ClmServerFactory, clmArgs, counterTotal, httpGraphql, procStatusMb, startBareServer } from "./lib/servers.ts";
 import { fmt, summarize } from "./lib/stats.ts";
 
 const ROOT = fileURLToPath(new URL("..", import.meta.url));
@@ -64,7 +64,7 @@ interface CliRun {
 
 /** `clm refresh` in a child process; its time is the refresh's own (state_refresh), its peak RSS sampled. */
 async function cliRefresh(env: NodeJS.ProcessEnv, args: string[], appUrl: string): Promise<CliRun> {
-  const child = spawn(process.execPath, ["--import", "tsx", "src/cli/main.ts", "refresh", "-q", ...args], {
+  const child = spawn(process.execPath, clmArgs(["refresh", "-q", ...args]), {
     cwd: ROOT,
     env,
     stdio: ["ignore", "pipe", "pipe"],
@@ -315,7 +315,7 @@ export async function runState(ctx: BenchContext, section: Section): Promise<voi
       }),
     );
     section.notes.push(
-      `Full refresh: \`clm refresh --full --as-of ${END_DATE}\` in a child process (sources under tsx), time from state_refresh (started → finished, the audit query included, process start-up not), ${customers.toLocaleString("en-US")} customers; peak RSS is the child's VmHWM sampled every 100 ms. Baseline: bench/lib/hand-sql.ts handFeatures (every customer's features and current / furthest stage) written by DuckDB to CSV and streamed into PostgreSQL with COPY FROM STDIN (pg-copy-streams, as the refresh loads) into a table with a primary key — it computes no history, no day counts, no RFM and no lifetime value, which the refresh does. ${rounds} round(s), alternating which goes first.`,
+      `Full refresh: \`clm refresh --full --as-of ${END_DATE}\` in a child process (the bundle \`npm start\` runs: node dist/clm.mjs), time from state_refresh (started → finished, the audit query included, process start-up not), ${customers.toLocaleString("en-US")} customers; peak RSS is the child's VmHWM sampled every 100 ms. Baseline: bench/lib/hand-sql.ts handFeatures (every customer's features and current / furthest stage) written by DuckDB to CSV and streamed into PostgreSQL with COPY FROM STDIN (pg-copy-streams, as the refresh loads) into a table with a primary key — it computes no history, no day counts, no RFM and no lifetime value, which the refresh does. ${rounds} round(s), alternating which goes first.`,
       `Incremental: ${buyers.toLocaleString("en-US")} customers got a purchase on ${NEXT_DAY} (1%), then \`clm refresh --as-of ${NEXT_DAY}\`: ${incremental.changed.toLocaleString("en-US")} customers worked out again (those with new or late rows, found by comparing rows per customer and day of the lateness window with those kept, and those whose next change day came), RFM ranked again and every prediction rewritten; peak RSS ${fmt(incremental.peakMb, 0)} MB.`,
     );
     section.data.refreshes = { full, hand, incremental, bytes };

@@ -1,6 +1,6 @@
-// Servers under test in child processes on 127.0.0.1 (port 0: the OS picks a free one), as bench/soak.ts
-// starts them: `node --import tsx src/cli/main.ts serve`, so the pid is the server's own (its RSS is the
-// server's), with an allow-listed environment (nothing of the caller's CLM_*, DATABASE_URL, REDIS_URL
+// Servers under test in child processes on 127.0.0.1 (port 0: the OS picks a free one): `node
+// dist/clm.mjs serve`, the bundle `npm start` runs (or the sources under tsx, as `npm run dev` runs them),
+// so the pid is the server's own (its RSS is the server's), with an allow-listed environment (nothing of the caller's CLM_*, DATABASE_URL, REDIS_URL
 // or NODE_OPTIONS leaks in). Logs go to a file, not through a pipe the load generator would have to drain.
 import { execFileSync, spawn, type ChildProcess } from "node:child_process";
 import { closeSync, mkdtempSync, openSync, readFileSync, rmSync } from "node:fs";
@@ -51,8 +51,8 @@ export interface ClmServerOptions {
   readonly cache: boolean;
   /** Extra settings (e.g. CLM_DUCKDB_MEMORY_LIMIT). */
   readonly extraEnv?: Record<string, string>;
-  /** Run the bundle `npm run build` wrote (node dist/clm.mjs) instead of the sources under tsx. */
-  readonly compiled?: boolean;
+  /** Run the sources under tsx (`npm run dev`) instead of the bundle `npm start` runs (node dist/clm.mjs). */
+  readonly sources?: boolean;
 }
 
 export interface RunningServer {
@@ -67,9 +67,14 @@ export interface RunningServer {
 /** The compiled CLI (`npm run build`), relative to the project root. */
 export const COMPILED_CLI = "dist/clm.mjs";
 
-/** Writes dist/clm.mjs as `npm run build` does (about a second). */
+/** Writes dist/clm.mjs as `npm run build` does (about a second); bench/bench.ts does it once at its start. */
 export function buildCompiledCli(): void {
   execFileSync("npm", ["run", "--silent", "build"], { cwd: ROOT, stdio: "pipe" });
+}
+
+/** The arguments of node that run `clm <args>`: the bundle `npm start` runs, or the sources under tsx. */
+export function clmArgs(args: readonly string[], sources = false): string[] {
+  return sources ? ["--import", "tsx", "src/cli/main.ts", ...args] : [COMPILED_CLI, ...args];
 }
 
 /** A fresh data directory, the server's environment and an analyst key, ready to start servers with. */
@@ -102,15 +107,11 @@ export class ClmServerFactory {
   async createKey(role: "viewer" | "analyst" | "admin", extraEnv?: Record<string, string>): Promise<string> {
     const env = this.env({ duckdbPath: ":memory:", cache: false, extraEnv });
     const child = track(
-      spawn(
-        process.execPath,
-        ["--import", "tsx", "src/cli/main.ts", "keys", "create", "--role", role, "--label", "bench"],
-        {
-          cwd: ROOT,
-          env,
-          stdio: ["ignore", "pipe", "pipe"],
-        },
-      ),
+      spawn(process.execPath, clmArgs(["keys", "create", "--role", role, "--label", "bench"]), {
+        cwd: ROOT,
+        env,
+        stdio: ["ignore", "pipe", "pipe"],
+      }),
     );
     return keySecret(child);
   }
@@ -118,7 +119,7 @@ export class ClmServerFactory {
   async start(options: ClmServerOptions, name: string): Promise<RunningServer> {
     const logFile = join(this.dir, `${name}.log`);
     return startChild(
-      options.compiled ? [COMPILED_CLI, "serve"] : ["--import", "tsx", "src/cli/main.ts", "serve"],
+      clmArgs(["serve"], options.sources),
       this.env(options),
       logFile,
       /^clm: serving (http:\/\/\S+)\/graphql/m,
