@@ -34,9 +34,24 @@ function describeUrl(url: string): string {
   return `${u.hostname}:${u.port || 5432}${u.pathname}`;
 }
 
+const DATE_OID = 1082;
+
+/**
+ * A DATE read as the "YYYY-MM-DD" it is: node-postgres would make it midnight in the process' time
+ * zone, which east of UTC is the day before in UTC, the day storedDay (app-sql.ts) would read.
+ * Prisma's adapter sets its own parsers per query.
+ */
+const appTypes: pg.CustomTypesConfig = {
+  getTypeParser: ((oid: number, format?: "text" | "binary") =>
+    oid === DATE_OID
+      ? (value: string) => value
+      : pg.types.getTypeParser(oid, format)) as pg.CustomTypesConfig["getTypeParser"],
+};
+
 async function openPostgres(url: string): Promise<AppDatabase> {
   const pool = new pg.Pool({
     connectionString: url,
+    types: appTypes,
     max: 10,
     connectionTimeoutMillis: 5_000,
     application_name: "clm-graphql-app",
