@@ -27,12 +27,11 @@ import { figure, targetAtMost, type Section } from "./lib/report.ts";
 import { procStatusMb } from "./lib/servers.ts";
 import { fmt, summarize } from "./lib/stats.ts";
 
-const TABLES = ["state_pointer", "customer_state", "customer_rfm", "customer_clv", "stage_spell", "stage_day_count"];
+const TABLES = ["state_pointer", "customer_state", "customer_clv", "stage_spell", "stage_day_count"];
 /** The primary keys PostgreSQL has (prisma/schema.prisma), given to DuckDB as unique indexes. */
 const KEYS: Record<string, string> = {
   state_pointer: "id",
   customer_state: "rows_generation, customer_id",
-  customer_rfm: "rows_generation, customer_id",
   customer_clv: "rows_generation, customer_id",
   stage_spell: "rows_generation, customer_id, from_day",
   stage_day_count: "rows_generation, furthest, day, stage",

@@ -31,7 +31,7 @@ import { fmt, summarize } from "./lib/stats.ts";
 
 const ROOT = fileURLToPath(new URL("..", import.meta.url));
 const NEXT_DAY = addDays(END_DATE, 1);
-const STATE_TABLES = ["customer_state", "customer_rfm", "customer_clv", "stage_spell", "stage_day_count"];
+const STATE_TABLES = ["customer_state", "customer_clv", "stage_spell", "stage_day_count"];
 
 /** The dashboard questions the state answers, with their p50 target (ms). */
 const DASHBOARD: { name: string; query: string; targetMs: number }[] = [

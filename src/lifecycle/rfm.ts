@@ -8,7 +8,7 @@
 // ranked in millionths of the currency (monetaryKeySql): with float amounts (BigQuery FLOAT64, a
 // PostgreSQL double) 0.01 + 0.01 + 0.28 is 0.30000000000000004, not 0.3, and equal revenues must tie.
 import { z } from "zod";
-import { cast, join, sql, type Sql } from "../sql/sql.ts";
+import { cast, comparisonOperator, ident, integer, join, keyword, sql, type Sql } from "../sql/sql.ts";
 
 export type RfmSegmentMap = Readonly<Record<string, readonly string[]>>;
 
@@ -110,4 +110,74 @@ export function quintileSql(worstFirst: Sql, partition?: Sql): Sql {
  */
 export function monetaryKeySql(revenue: Sql): Sql {
   return sql`FLOOR(1000000 * ${cast(revenue, "float")} + 0.5)`;
+}
+
+/** The three measures RFM scores, in code order. */
+export const RFM_MEASURES = ["recency", "frequency", "monetary"] as const;
+export type RfmMeasure = (typeof RFM_MEASURES)[number];
+
+/**
+ * Where each score begins, per measure, over one population of buyers: index s − 1 holds the least
+ * good value scored s (recency: the most days since the last purchase day; frequency: the fewest purchase
+ * days; monetary: the least revenue key), null where no buyer scored s. A score is monotone in its
+ * measure and equal values share it, so a buyer of that population scores the highest s whose bound
+ * their value reaches: the same score as the ranks give, from 15 numbers instead of a row per buyer.
+ */
+export type RfmBounds = Readonly<Record<RfmMeasure, readonly (number | null)[]>>;
+
+/** Each measure's value as RFM ranks it, from a buyer's recency days, purchase days and revenue. */
+export function rfmValuesSql(recencyDays: Sql, purchaseDays: Sql, revenue: Sql): Record<RfmMeasure, Sql> {
+  return { recency: recencyDays, frequency: purchaseDays, monetary: monetaryKeySql(revenue) };
+}
+
+/** The revenue key of monetaryKeySql, in JavaScript (the same IEEE double arithmetic). */
+export function monetaryKey(revenue: number): number {
+  return Math.floor(1000000 * revenue + 0.5);
+}
+
+/** Fewer days since the last purchase is better; for the others, more is. */
+const BETTER_IS_SMALLER: Record<RfmMeasure, boolean> = { recency: true, frequency: false, monetary: false };
+
+/**
+ * SQL of the bounds of `buyers` (a relation with columns recency, frequency and monetary as
+ * rfmValuesSql gives them): rows (measure, score, bound).
+ */
+export function rfmBoundsSql(buyers: Sql): Sql {
+  const parts = RFM_MEASURES.map((measure) => {
+    const column = ident(measure);
+    const smaller = BETTER_IS_SMALLER[measure];
+    return sql`SELECT ${cast(measure, "text")} AS measure, score, ${keyword(smaller ? "MAX" : "MIN")}(${column}) AS bound
+FROM (SELECT ${column}, ${quintileSql(sql`${column} ${keyword(smaller ? "DESC" : "ASC")}`)} AS score FROM b) AS q
+GROUP BY score`;
+  });
+  return sql`WITH b AS (${buyers})
+${join(parts, " UNION ALL ")}`;
+}
+
+/** Bounds from rfmBoundsSql's rows. */
+export function rfmBoundsOf(rows: readonly { measure: unknown; score: unknown; bound: unknown }[]): RfmBounds {
+  const bounds = Object.fromEntries(RFM_MEASURES.map((m) => [m, [null, null, null, null, null]])) as Record<
+    RfmMeasure,
+    (number | null)[]
+  >;
+  for (const r of rows) bounds[r.measure as RfmMeasure][Number(r.score) - 1] = Number(r.bound);
+  return bounds;
+}
+
+/** A buyer's score on one measure from the bounds of their population. */
+export function rfmScoreOf(bounds: RfmBounds, measure: RfmMeasure, value: number): number {
+  const list = bounds[measure];
+  for (let score = 5; score > 1; score--) {
+    const bound = list[score - 1];
+    if (bound !== null && bound !== undefined && (BETTER_IS_SMALLER[measure] ? value <= bound : value >= bound))
+      return score;
+  }
+  return 1;
+}
+
+/** SQL of a buyer's score on one measure, `bound(i)` reading the bound of score i + 1 (NULL when none). */
+export function rfmScoreSql(measure: RfmMeasure, value: Sql, bound: (index: number) => Sql): Sql {
+  const reaches = comparisonOperator(BETTER_IS_SMALLER[measure] ? "<=" : ">=");
+  const whens = [4, 3, 2, 1].map((i) => sql` WHEN ${value} ${reaches} ${bound(i)} THEN ${integer(i + 1)}`);
+  return sql`(CASE${join(whens, "")} ELSE 1 END)`;
 }

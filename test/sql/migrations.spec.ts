@@ -76,7 +76,6 @@ describe.each(stores)("migrations on $label", ({ open }) => {
       "_prisma_migrations",
       "api_key",
       "customer_clv",
-      "customer_rfm",
       "customer_state",
       "lifecycle_event",
       "segment",

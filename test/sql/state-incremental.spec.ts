@@ -137,12 +137,7 @@ async function snapshot(tables: StateTables, stateDay: string) {
       `SELECT furthest, day, stage, customers FROM stage_day_count WHERE rows_generation = $1 ORDER BY furthest, day, stage`,
     )
   ).map((r) => [r.furthest, day(r.day), r.stage, r.customers]);
-  const rfm = (
-    await q(
-      `SELECT customer_id, recency, frequency, monetary FROM customer_rfm WHERE rows_generation = $1 ORDER BY customer_id`,
-    )
-  ).map((r) => [r.customer_id, r.recency, r.frequency, r.monetary]);
-  return { stateDay: pointer.stateDay, dataThrough: pointer.dataThrough, states, spells, counts, rfm };
+  return { stateDay: pointer.stateDay, dataThrough: pointer.dataThrough, states, spells, counts, rfm: pointer.rfm };
 }
 
 /** The outbox's events: id → [customer, day, from, to]. */

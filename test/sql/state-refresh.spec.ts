@@ -7,14 +7,17 @@
 import fc from "fast-check";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import type { ContractRow } from "../../src/connectors/connector.ts";
-import { addDays, dayNumber, startOfDay } from "../../src/lifecycle/calendar.ts";
+import { addDays, dayNumber, daysBetween, startOfDay } from "../../src/lifecycle/calendar.ts";
 import type { CustomerFeatures, EventType } from "../../src/lifecycle/features.ts";
 import { salesFunnelStageModel } from "../../src/lifecycle/sales-funnel.ts";
 import { defaultStageModel, type StageModel } from "../../src/lifecycle/stage-model.ts";
 import type { LogicalTable } from "../../src/sql/contract.ts";
 import { LifecycleService } from "../../src/services/lifecycle/service.ts";
 import { StateRefresher } from "../../src/services/state/refresh.ts";
-import { StateTables, storedFeatures } from "../../src/services/state/state-tables.ts";
+import { StateTables, storedFeatures, storedRfmSql } from "../../src/services/state/state-tables.ts";
+import { queryBuilt, storedDay } from "../../src/appdb/app-sql.ts";
+import { monetaryKey, rfmScoreOf } from "../../src/lifecycle/rfm.ts";
+import { sql } from "../../src/sql/sql.ts";
 import {
   openTestAppDatabase,
   testWarehouses,
@@ -135,12 +138,28 @@ function fullRefreshSuite(factory: () => WarehouseFactory, runs = 12): void {
               expect(Number(row.stage)).toBe(lifecycle.model.stageIndexOf(want));
             }
             expect(outcome.customers).toBe(expected.size);
-            // RFM scores ranked in the app database as the warehouse ranks them.
-            const storedRfm = (await tables.rfmOf(refresher.modelHash, CUSTOMERS))!;
+            // RFM scores from the state's bounds, in TypeScript (lookups, the export) and in SQL (segments,
+            // the RFM grid), equal the warehouse's ranks.
             const queriedRfm = await lifecycle.rfmOf(STATE_DAY, CUSTOMERS);
-            expect(
-              Object.fromEntries(storedRfm.rows.map((r) => [r.customer_id, `${r.recency}${r.frequency}${r.monetary}`])),
-            ).toEqual(Object.fromEntries([...queriedRfm].map(([id, score]) => [id, score.code])));
+            const want = Object.fromEntries([...queriedRfm].map(([id, score]) => [id, score.code]));
+            const inputs = (await tables.rfmInputsOf(refresher.modelHash, CUSTOMERS))!;
+            const bounds = inputs.pointer.rfm;
+            expect(bounds === null).toBe(queriedRfm.size === 0);
+            const code = (r: Record<string, unknown>) =>
+              `${rfmScoreOf(bounds!, "recency", daysBetween(storedDay(r.last_purchase_date)!, STATE_DAY))}${rfmScoreOf(
+                bounds!,
+                "frequency",
+                Number(r.purchase_days),
+              )}${rfmScoreOf(bounds!, "monetary", monetaryKey(Number(r.revenue)))}`;
+            expect(Object.fromEntries(inputs.rows.map((r) => [r.customer_id, code(r)]))).toEqual(want);
+            const inSql = await queryBuilt(
+              appDb.sql,
+              sql`SELECT s.customer_id, ${storedRfmSql("recency")} AS r, ${storedRfmSql("frequency")} AS f,
+                         ${storedRfmSql("monetary")} AS m
+                  FROM state_pointer p JOIN customer_state s ON s.rows_generation = p.rows_generation
+                  WHERE p.id = 1 AND s.purchase_days >= 1`,
+            );
+            expect(Object.fromEntries(inSql.map((r) => [r.customer_id, `${r.r}${r.f}${r.m}`]))).toEqual(want);
 
             // Stages and counts on random days from the history.
             for (const day of [...offsets.map((o) => addDays(FIRST_DAY, o)), STATE_DAY]) {

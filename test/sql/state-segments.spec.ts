@@ -134,7 +134,6 @@ describe.each(testWarehouses())("segments on the state store answer as the wareh
         appDb.sql,
         sql`SELECT s.customer_id AS id, ${fields.column(field)} AS v
 FROM state_pointer p JOIN customer_state s ON s.rows_generation = p.rows_generation
-  LEFT JOIN customer_rfm r ON r.rows_generation = s.rows_generation AND r.customer_id = s.customer_id
 WHERE p.id = 1`,
       );
       expect(rows.length).toBe(expected.size);

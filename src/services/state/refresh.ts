@@ -410,7 +410,7 @@ export class StateRefresher {
             toDay: dayNumber(stateDay),
             stageKeys,
           });
-        await tables.writeRfm(tx, outcome.rowsGeneration, stateDay);
+        const rfm = await tables.rfmBounds(tx, outcome.rowsGeneration, stateDay);
         const clv = await this.writeClv(tx, outcome.rowsGeneration, stateDay, options.signal);
         if (clv.warning) warnings.push(clv.warning);
         const [known] = await tx.query<{ n: number }>(
@@ -428,6 +428,7 @@ export class StateRefresher {
             modelHash: this.modelHash,
             stageKeys,
             clv: clv.clv,
+            rfm,
           },
           record,
         );

@@ -17,9 +17,9 @@ import type { RfmSegments } from "../../lifecycle/rfm.ts";
 import { segmentScope, type SegmentField } from "../../lifecycle/segment-definition.ts";
 import type { CompiledStageModel } from "../../lifecycle/stage-model.ts";
 import { cast, ident, integer, join, sql, type Sql } from "../../sql/sql.ts";
-import { P_POINTER_SQL, toPointer, type PublishedState } from "./state-tables.ts";
+import { P_POINTER_SQL, storedRfmSql, toPointer, type PublishedState } from "./state-tables.ts";
 
-/** Reads of customer_state `s`, customer_rfm `r` and the pointer `p` (its state day). */
+/** Reads of customer_state `s` and the pointer `p` (its state day and RFM bounds). */
 const s = (column: string) => ident("s", column);
 const float = (expr: Sql) => cast(expr, "float");
 const daysSince = (day: Sql) => float(sql`(p.state_day - ${day})`);
@@ -76,11 +76,11 @@ export class StoredSegmentFields implements RuleSqlContext {
     const extra: Record<SegmentField, Sql> = {
       stage: key(s("stage")),
       furthestStage: key(s("furthest")),
-      rfmRecency: float(sql`r.recency`),
-      rfmFrequency: float(sql`r.frequency`),
-      rfmMonetary: float(sql`r.monetary`),
+      rfmRecency: float(storedRfmSql("recency")),
+      rfmFrequency: float(storedRfmSql("frequency")),
+      rfmMonetary: float(storedRfmSql("monetary")),
       rfmSegment: rfm.segmentSql(
-        sql`CONCAT(${text(sql`r.recency`)}, ${text(sql`r.frequency`)}, ${text(sql`r.monetary`)})`,
+        sql`CONCAT(${text(storedRfmSql("recency"))}, ${text(storedRfmSql("frequency"))}, ${text(storedRfmSql("monetary"))})`,
       ),
     };
     for (const [field, expr] of Object.entries(extra)) this.fields.set(field, expr);
@@ -92,10 +92,9 @@ export class StoredSegmentFields implements RuleSqlContext {
     return expr;
   }
 
-  /** The customers of the served rows `p` who match `rule`, as a FROM … WHERE over s, r and c. */
+  /** The customers of the served rows `p` who match `rule`, as a FROM … WHERE over s and c. */
   members(rule: Rule): Sql {
     return sql`customer_state s
-  LEFT JOIN customer_rfm r ON r.rows_generation = s.rows_generation AND r.customer_id = s.customer_id
   LEFT JOIN customer_clv c ON c.rows_generation = s.rows_generation AND c.customer_id = s.customer_id
 WHERE s.rows_generation = p.rows_generation AND ${compileRuleSql(rule, this)}`;
   }

@@ -14,7 +14,8 @@ import type { CustomerFeatures } from "../../lifecycle/features.ts";
 import type { CustomerFeatureService } from "../lifecycle/features.ts";
 import type { StateAnswers } from "../lifecycle/request.ts";
 import type { RfmCell } from "../lifecycle/rfm.ts";
-import type { RfmScore, RfmSegments } from "../../lifecycle/rfm.ts";
+import { daysBetween } from "../../lifecycle/calendar.ts";
+import { monetaryKey, rfmScoreOf, type RfmBounds, type RfmScore, type RfmSegments } from "../../lifecycle/rfm.ts";
 import {
   isFeatureRanking,
   type RankedList,
@@ -379,10 +380,7 @@ export class StateStore implements StateAnswers {
           string,
           unknown
         >;
-        const rfm =
-          row.rfm_recency === null || row.rfm_recency === undefined
-            ? null
-            : this.rfm.score(Number(row.rfm_recency), Number(row.rfm_frequency), Number(row.rfm_monetary));
+        const rfm = pointer.rfm && this.storedRfm(pointer.rfm, pointer.stateDay, row);
         return [
           String(row.customer_id),
           pointer.stateDay,
@@ -410,14 +408,23 @@ export class StateStore implements StateAnswers {
   async rfmOf(day: string, ids: readonly string[]): Promise<Map<string, RfmScore> | undefined> {
     const state = await this.stateFor(day);
     if (!state || day !== state.stateDay) return undefined;
-    const found = await (await this.tables()).rfmOf(state.modelHash, ids);
+    const found = await (await this.tables()).rfmInputsOf(state.modelHash, ids);
     if (!found) return undefined;
     served(found.pointer);
+    const { rfm } = found.pointer;
     return new Map(
-      found.rows.map((r) => [
-        String(r.customer_id),
-        this.rfm.score(Number(r.recency), Number(r.frequency), Number(r.monetary)),
-      ]),
+      rfm ? found.rows.map((r) => [String(r.customer_id), this.storedRfm(rfm, found.pointer.stateDay, r)!]) : [],
+    );
+  }
+
+  /** A stored row's RFM scores from the state's bounds; null for a customer who has not bought. */
+  private storedRfm(bounds: RfmBounds, stateDay: string, row: Record<string, unknown>): RfmScore | null {
+    if (!(Number(row.purchase_days) >= 1)) return null;
+    const recencyDays = daysBetween(storedDay(row.last_purchase_date)!, stateDay);
+    return this.rfm.score(
+      rfmScoreOf(bounds, "recency", recencyDays),
+      rfmScoreOf(bounds, "frequency", Number(row.purchase_days)),
+      rfmScoreOf(bounds, "monetary", monetaryKey(Number(row.revenue))),
     );
   }
 

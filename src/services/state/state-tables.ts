@@ -1,5 +1,5 @@
 // The state store's tables in the app database (prisma/schema.prisma: StatePointer, StateRefresh,
-// CustomerState, CustomerRfm, CustomerClv, StageSpell, StageDayCount): the rows a refresh writes, and the reads that serve from
+// CustomerState, CustomerClv, StageSpell, StageDayCount): the rows a refresh writes, and the reads that serve from
 // them. Every read joins the pointer, so one statement sees one published state whatever is being
 // written or published meanwhile; rows of a refresh not (yet) published are never read.
 import { queryBuilt, storedDay as date, type AppSql, type AppSqlSession } from "../../appdb/app-sql.ts";
@@ -13,8 +13,16 @@ import {
   type EventType,
 } from "../../lifecycle/features.ts";
 import type { CustomerHistory, StageSpell } from "../../lifecycle/stage-history.ts";
-import { monetaryKeySql, quintileSql } from "../../lifecycle/rfm.ts";
-import { cast, ident, integer, join, sql } from "../../sql/sql.ts";
+import {
+  RFM_MEASURES,
+  rfmBoundsOf,
+  rfmBoundsSql,
+  rfmScoreSql,
+  rfmValuesSql,
+  type RfmBounds,
+  type RfmMeasure,
+} from "../../lifecycle/rfm.ts";
+import { cast, ident, integer, join, sql, type Sql } from "../../sql/sql.ts";
 import type { StoredClv } from "./state-clv.ts";
 import { recentFingerprint, recentKey, type RecentActivity } from "./recent-activity.ts";
 
@@ -28,6 +36,8 @@ export interface PublishedState {
   readonly stageKeys: readonly string[];
   /** The lifetime-value fit whose predictions the state holds; null: none. */
   readonly clv: StoredClv | null;
+  /** Where each RFM score begins among the state's buyers; null: no buyers. */
+  readonly rfm: RfmBounds | null;
   readonly publishedAt: Date;
 }
 
@@ -191,13 +201,23 @@ export function storedFeatures(row: Record<string, unknown>, stateDay: string, e
 
 /** The pointer's columns, as toPointer reads them; `p.` names them in reads that join the pointer as p. */
 const POINTER_COLUMNS =
-  "generation, rows_generation, state_day, data_through, model_hash, stage_keys, clv, published_at";
+  "generation, rows_generation, state_day, data_through, model_hash, stage_keys, clv, rfm, published_at";
 const POINTER_SELECT = `SELECT ${POINTER_COLUMNS} FROM state_pointer WHERE id = 1`;
 const P_POINTER_COLUMNS = POINTER_COLUMNS.split(", ")
   .map((c) => `p.${c}`)
   .join(", ");
 /** The pointer's columns read from `p`, for SQL made with the sql builder. */
 export const P_POINTER_SQL = join(POINTER_COLUMNS.split(", ").map((c) => ident("p", c)));
+
+/**
+ * A stored customer's RFM score on one measure, over customer_state `s` and the pointer `p` (its state
+ * day and its bounds); null for a customer who has not bought.
+ */
+export function storedRfmSql(measure: RfmMeasure): Sql {
+  const value = rfmValuesSql(sql`(p.state_day - s.last_purchase_date)`, sql`s.purchase_days`, sql`s.revenue`)[measure];
+  const bound = (index: number) => cast(sql`p.rfm -> ${cast(measure, "text")} ->> ${integer(index)}`, "float");
+  return sql`(CASE WHEN s.purchase_days >= 1 THEN ${rfmScoreSql(measure, value, bound)} END)`;
+}
 
 export function toPointer(row: Record<string, unknown>): PublishedState {
   const json = (v: unknown) => (typeof v === "string" ? JSON.parse(v) : (v ?? null));
@@ -209,6 +229,7 @@ export function toPointer(row: Record<string, unknown>): PublishedState {
     modelHash: String(row.model_hash),
     stageKeys: json(row.stage_keys) as string[],
     clv: json(row.clv) as StoredClv | null,
+    rfm: json(row.rfm) as RfmBounds | null,
     publishedAt: row.published_at instanceof Date ? row.published_at : new Date(String(row.published_at)),
   };
 }
@@ -237,7 +258,7 @@ function toRefresh(row: Record<string, unknown>): RefreshRecord {
 }
 
 /** The tables a state's rows live in (names from this list only reach ANALYZE and VACUUM). */
-const STATE_TABLES = ["customer_state", "customer_rfm", "customer_clv", "stage_spell", "stage_day_count"] as const;
+const STATE_TABLES = ["customer_state", "customer_clv", "stage_spell", "stage_day_count"] as const;
 type StateTable = (typeof STATE_TABLES)[number];
 
 /** Reads and writes of the state tables. */
@@ -469,31 +490,35 @@ export class StateTables {
   /** Runs a query written with the Sql fragments (rendered for PostgreSQL, values bound). */
 
   /**
-   * Every buyer's RFM scores on the state day, written again from the state rows: the same quintiles
-   * of the same ranks as the warehouse's (lifecycle/rfm.ts), whose ranks move whenever any buyer's do.
+   * Where each RFM score begins among the buyers of `rowsGeneration` on the state day: the same quintiles
+   * of the same ranks as the warehouse's (lifecycle/rfm.ts), kept as 15 bounds in the pointer instead of
+   * a row per buyer (whose ranks move whenever any buyer's do, so every row would be written again at
+   * every refresh). Null when nobody has bought.
    */
-  async writeRfm(session: AppSqlSession, rowsGeneration: number, stateDay: string): Promise<void> {
-    const generation = integer(rowsGeneration);
-    await queryBuilt(session, sql`DELETE FROM customer_rfm WHERE rows_generation = ${generation}`);
-    await queryBuilt(
-      session,
-      sql`INSERT INTO customer_rfm (rows_generation, customer_id, recency, frequency, monetary)
-SELECT ${generation}, f.customer_id, ${quintileSql(sql`f.recency_days DESC`)}, ${quintileSql(sql`f.purchase_days ASC`)},
-       ${quintileSql(sql`${monetaryKeySql(sql`f.revenue`)} ASC`)}
-FROM (SELECT customer_id, ${cast(stateDay, "date")} - last_purchase_date AS recency_days, purchase_days, revenue
-      FROM customer_state WHERE rows_generation = ${generation} AND purchase_days >= 1) AS f`,
+  async rfmBounds(session: AppSqlSession, rowsGeneration: number, stateDay: string): Promise<RfmBounds | null> {
+    const values = rfmValuesSql(
+      sql`(${cast(stateDay, "date")} - last_purchase_date)`,
+      sql`purchase_days`,
+      sql`revenue`,
     );
+    const rows = await queryBuilt<{ measure: string; score: number; bound: number }>(
+      session,
+      rfmBoundsSql(
+        sql`SELECT ${join(RFM_MEASURES.map((m) => sql`${values[m]} AS ${ident(m)}`))}
+FROM customer_state WHERE rows_generation = ${integer(rowsGeneration)} AND purchase_days >= 1`,
+      ),
+    );
+    return rows.length === 0 ? null : rfmBoundsOf(rows);
   }
 
-  /** RFM scores of some customers on the state day. */
-  async rfmOf(modelHash: string, customerIds: readonly string[]) {
+  /** What RFM scores some customers on the state day: their purchase days, last purchase day and revenue. */
+  async rfmInputsOf(modelHash: string, customerIds: readonly string[]) {
     const pointer = await this.pointerOf(modelHash);
     if (!pointer) return null;
     const rows = await this.sql.query(
-      `SELECT customer_id, recency, frequency, monetary FROM customer_rfm
-       WHERE rows_generation = (SELECT rows_generation FROM state_pointer WHERE id = 1 AND model_hash = $1)
-         AND customer_id = ANY($2::text[])`,
-      [modelHash, customerIds],
+      `SELECT customer_id, purchase_days, last_purchase_date, revenue FROM customer_state
+       WHERE rows_generation = $2 AND customer_id = ANY($1::text[]) AND purchase_days >= 1`,
+      [customerIds, pointer.rowsGeneration],
     );
     return { pointer, rows };
   }
@@ -522,12 +547,13 @@ FROM (SELECT customer_id, ${cast(stateDay, "date")} - last_purchase_date AS rece
   async rfmCells(modelHash: string) {
     const pointer = await this.pointerOf(modelHash);
     if (!pointer) return null;
-    const rows = await this.sql.query(
-      `SELECT r.recency, r.frequency, r.monetary, COUNT(*)::int AS n, SUM(s.revenue::numeric)::float8 AS revenue
-       FROM customer_rfm r JOIN customer_state s ON s.rows_generation = r.rows_generation AND s.customer_id = r.customer_id
-       WHERE r.rows_generation = (SELECT rows_generation FROM state_pointer WHERE id = 1 AND model_hash = $1)
-       GROUP BY r.recency, r.frequency, r.monetary`,
-      [modelHash],
+    const rows = await queryBuilt(
+      this.sql,
+      sql`SELECT ${storedRfmSql("recency")} AS recency, ${storedRfmSql("frequency")} AS frequency,
+       ${storedRfmSql("monetary")} AS monetary, COUNT(*)::int AS n, SUM(s.revenue::numeric)::float8 AS revenue
+FROM state_pointer p JOIN customer_state s ON s.rows_generation = p.rows_generation
+WHERE p.id = 1 AND p.model_hash = ${modelHash} AND s.purchase_days >= 1
+GROUP BY 1, 2, 3`,
     );
     return { pointer, rows };
   }
@@ -556,10 +582,8 @@ FROM (SELECT customer_id, ${cast(stateDay, "date")} - last_purchase_date AS rece
         let after: string | null = null;
         for (;;) {
           const rows: Record<string, unknown>[] = await tx.query(
-            `SELECT s.*, r.recency AS rfm_recency, r.frequency AS rfm_frequency, r.monetary AS rfm_monetary,
-                    c.probability_alive, c.expected_purchases, c.expected_average_spend, c.predicted_clv
+            `SELECT s.*, c.probability_alive, c.expected_purchases, c.expected_average_spend, c.predicted_clv
              FROM customer_state s
-             LEFT JOIN customer_rfm r ON r.rows_generation = s.rows_generation AND r.customer_id = s.customer_id
              LEFT JOIN customer_clv c ON c.rows_generation = s.rows_generation AND c.customer_id = s.customer_id
              WHERE s.rows_generation = $1 AND ($2::text IS NULL OR s.customer_id > $2)
              ORDER BY s.customer_id LIMIT $3`,
@@ -599,14 +623,7 @@ FROM (SELECT customer_id, ${cast(stateDay, "date")} - last_purchase_date AS rece
 
   /** Removes rows no published state reads: those of refreshes that failed or were killed. */
   async dropUnpublishedRows(): Promise<void> {
-    for (const table of [
-      "customer_state",
-      "customer_rfm",
-      "customer_clv",
-      "stage_spell",
-      "stage_day_count",
-      "state_recent_activity",
-    ]) {
+    for (const table of ["customer_state", "customer_clv", "stage_spell", "stage_day_count", "state_recent_activity"]) {
       await this.sql.query(
         `DELETE FROM ${table} WHERE rows_generation <> COALESCE((SELECT rows_generation FROM state_pointer WHERE id = 1), -1)`,
       );
@@ -660,11 +677,11 @@ FROM (SELECT customer_id, ${cast(stateDay, "date")} - last_purchase_date AS rece
     >,
   ): Promise<void> {
     await session.query(
-      `INSERT INTO state_pointer (id, generation, rows_generation, state_day, data_through, model_hash, stage_keys, clv, published_at)
-       VALUES (1, $1, $2, $3, $4, $5, $6, $7, clock_timestamp())
+      `INSERT INTO state_pointer (id, generation, rows_generation, state_day, data_through, model_hash, stage_keys, clv, rfm, published_at)
+       VALUES (1, $1, $2, $3, $4, $5, $6, $7, $8, clock_timestamp())
        ON CONFLICT (id) DO UPDATE SET generation = EXCLUDED.generation, rows_generation = EXCLUDED.rows_generation,
          state_day = EXCLUDED.state_day, data_through = EXCLUDED.data_through, model_hash = EXCLUDED.model_hash,
-         stage_keys = EXCLUDED.stage_keys, clv = EXCLUDED.clv, published_at = EXCLUDED.published_at`,
+         stage_keys = EXCLUDED.stage_keys, clv = EXCLUDED.clv, rfm = EXCLUDED.rfm, published_at = EXCLUDED.published_at`,
       [
         p.generation,
         p.rowsGeneration,
@@ -673,6 +690,7 @@ FROM (SELECT customer_id, ${cast(stateDay, "date")} - last_purchase_date AS rece
         p.modelHash,
         JSON.stringify(p.stageKeys),
         p.clv === null ? null : JSON.stringify(p.clv),
+        p.rfm === null ? null : JSON.stringify(p.rfm),
       ],
     );
     await session.query(
