@@ -3,7 +3,7 @@
 //   npm run bench                              default sizes (62,500 people, ~0.64M transactions), a few minutes
 //   npm run bench -- --full                    1M people / ~10M transactions (DuckDB), ~2M (PostgreSQL)
 //   npm run bench -- --scale 4                 sizes × 4 of the default (--full is --scale 16)
-//   npm run bench -- --only pushdown,clv       a subset: pushdown scaling classifier lookups batching clv memory state state-location events
+//   npm run bench -- --only pushdown,clv       a subset: pushdown scaling classifier lookups batching clv memory state state-location events isolation
 //   npm run bench -- --repeats 3 --load-seconds 10 --fresh --out bench/my-run
 //
 // Every figure is compared against a baseline measured side by side in the same run (interleaved
@@ -25,6 +25,7 @@ import { runScaling } from "./scaling.ts";
 import { runState } from "./state.ts";
 import { runStateLocation } from "./state-location.ts";
 import { runEvents } from "./events.ts";
+import { runIsolation } from "./isolation.ts";
 import { BenchContext, type BenchModule } from "./lib/context.ts";
 import { DATA_DIR, END_DATE, INTENSITY, PG_SERVER_URL, sizesFor } from "./lib/data.ts";
 import { log } from "./lib/progress.ts";
@@ -69,6 +70,12 @@ const MODULES: { name: string; id: string; title: string; run: BenchModule }[] =
     run: runStateLocation,
   },
   { name: "events", id: "10", title: "Lifecycle events: webhook delivery throughput, lag and memory", run: runEvents },
+  {
+    name: "isolation",
+    id: "11",
+    title: "Isolation under load: another key's lookups during each attack",
+    run: runIsolation,
+  },
 ];
 
 function usage(message?: string): never {

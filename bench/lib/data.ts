@@ -51,7 +51,7 @@ export interface DuckDataset {
 
 export const DATA_DIR = join(tmpdir(), "clm-bench-data");
 
-function idWidth(customers: number): number {
+export function idWidth(customers: number): number {
   return Math.max(6, String(customers).length);
 }
 
