@@ -8,10 +8,10 @@
 //                       route that returns every customer's features in one request; GraphQL
 //                       connections page at most 200 customers with features, measured below as a page figure)
 import { createHash } from "node:crypto";
-import { rmSync } from "node:fs";
+import { mkdtempSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
-import { listValue, timestampValue, type DuckDBInstance, type DuckDBValue } from "@duckdb/node-api";
+import { DuckDBInstance, listValue, timestampValue, type DuckDBValue } from "@duckdb/node-api";
 import pg from "pg";
 import type { WarehouseConnector } from "../src/connectors/connector.ts";
 import { DEFAULT_MAPPING } from "../src/sql/contract.ts";
@@ -22,6 +22,7 @@ import { FEATURES } from "../src/lifecycle/features.ts";
 import { csvField } from "../src/server/export.ts";
 import type { BenchContext } from "./lib/context.ts";
 import { END_DATE, type DuckDataset } from "./lib/data.ts";
+import { addDays } from "../src/lifecycle/calendar.ts";
 import { handFeatures, handStageCounts, type Engine } from "./lib/hand-sql.ts";
 import { createEveryoneSegment, openInProcess, type InProcessServer } from "./lib/inprocess.ts";
 import { bar, log } from "./lib/progress.ts";
@@ -562,6 +563,72 @@ export function addPushdownFigures(section: Section, r: PushdownResult, label: s
   else if (r.checks.detail.length > 0) section.notes.push(`**${label}:** ${r.checks.detail.join("; ")}`);
 }
 
+/** Requests per round on the empty warehouse: each takes milliseconds, so a round times several. */
+const EMPTY_REQUESTS = 20;
+
+/**
+ * The API's fixed part: `stages(asOf)` through the API and the hand-written SQL on a warehouse with the
+ * top shop's tables and no rows, a new asOf for every request (what a dashboard moving through days
+ * sends; the stage counts' cache is off anyway). What the API adds to any size's answer beyond its SQL.
+ */
+async function measureFixedPart(
+  ds: DuckDataset,
+  repeats: number,
+): Promise<{ api: number[]; hand: number[]; generated: number[] }> {
+  const dir = mkdtempSync(join(tmpdir(), "clm-bench-empty-"));
+  const path = join(dir, "empty.duckdb");
+  const instance = await DuckDBInstance.create(path);
+  const connection = await instance.connect();
+  try {
+    await connection.run(`ATTACH '${ds.path.replaceAll("'", "''")}' AS shop (READ_ONLY)`);
+    const tables = (
+      await connection.runAndReadAll(
+        `SELECT table_name FROM duckdb_tables() WHERE database_name = 'shop' AND schema_name = 'main'`,
+      )
+    ).getRowsJS();
+    for (const [table] of tables)
+      await connection.run(`CREATE TABLE "${table}" AS SELECT * FROM shop."${table}" LIMIT 0`);
+    await connection.run("DETACH shop");
+  } finally {
+    connection.closeSync();
+    instance.closeSync();
+  }
+  const connector = await DuckDBConnector.open(path, DEFAULT_MAPPING, { memoryLimit: null });
+  const seen = recordQueries(connector);
+  const server = await openInProcess(connector, { cache: false });
+  const runner = duckRunner(connector);
+  try {
+    const days = Array.from({ length: EMPTY_REQUESTS * (repeats + 1) }, (_, i) => addDays(END_DATE, -i));
+    let next = 0;
+    const api = async () => {
+      const answer = await server.graphql(STAGES_QUERY, { asOf: days[next++ % days.length] });
+      if (!answer.data) throw new Error(`stages failed: ${JSON.stringify(answer.errors)}`);
+    };
+    await api();
+    const generated = seen.get("stage_counts")?.at(-1);
+    if (!generated) throw new Error("the stages request sent no stage_counts query");
+    const gen = render(generated, duckdbDialect);
+    const hand = handStageCounts("duckdb", { asOf: END_DATE });
+    const times = await interleave(["api", "generated", "hand"] as const, repeats, async (variant) => {
+      const t0 = performance.now();
+      for (let i = 0; i < EMPTY_REQUESTS; i++) {
+        if (variant === "api") await api();
+        else if (variant === "generated")
+          await runner.run(
+            gen.text,
+            gen.params.map((p) => p.value),
+          );
+        else await runner.run(hand, []);
+      }
+      return (performance.now() - t0) / EMPTY_REQUESTS;
+    });
+    return times;
+  } finally {
+    await server.close();
+    rmSync(dir, { recursive: true, force: true });
+  }
+}
+
 export async function runPushdown(ctx: BenchContext, section: Section): Promise<void> {
   const top = ctx.sizes.topCustomers;
   section.notes.push(
@@ -573,6 +640,20 @@ export async function runPushdown(ctx: BenchContext, section: Section): Promise<
   const duck = await measureDuck(ctx, top, true);
   addPushdownFigures(section, duck, `DuckDB ${duck.transactions.toLocaleString("en-US")} tx`);
   section.data.duckdb = duck;
+
+  const fixed = await measureFixedPart(await ctx.duckData(top), ctx.options.repeats);
+  section.figures.push(
+    figure("DuckDB, no rows: stage distribution via GraphQL (the API's fixed part)", "ms", fixed.api, {
+      baseline: { name: "hand SQL", values: fixed.hand },
+    }),
+    figure("DuckDB, no rows: stage distribution, generated SQL run directly", "ms", fixed.generated, {
+      baseline: { name: "hand SQL", values: fixed.hand },
+    }),
+  );
+  section.notes.push(
+    `The fixed part: the top shop's tables with no rows, ${EMPTY_REQUESTS} requests per round, each for a new asOf (the API) against the hand-written and the generated SQL run directly as many times; per request. The API minus the generated SQL is what the API adds to an answer of any size (GraphQL, auth, limits, the data version, reading the result); the generated minus the hand-written SQL is the SQL's own fixed cost (planning a larger query).`,
+  );
+  section.data.fixedPart = fixed;
 
   try {
     const pgds = await ctx.pgData();
