@@ -16,6 +16,7 @@ import { join } from "node:path";
 import { fileURLToPath } from "node:url";
 import { parseArgs } from "node:util";
 import { startProxy } from "../test/helpers/tcp-proxy.ts";
+import { idWidth } from "./lib/data.ts";
 import { ATTACKS, counts, percentile, runAttack, VICTIM_EVERY_MS, type Attack } from "./lib/attacks.ts";
 import { buildCompiledCli, ClmServerFactory, killChildren, type RunningServer } from "./lib/servers.ts";
 
@@ -47,7 +48,11 @@ async function run(server: RunningServer, attacker: string, victim: string, atta
   console.log("| attack | victim requests | victim errors | p50 ms | p99 ms | max ms | attacker answers |");
   console.log("| --- | --- | --- | --- | --- | --- | --- |");
   for (const attack of attacks.filter((a) => !only || a.key === "baseline" || only.includes(a.key))) {
-    const round = await runAttack(server, { attacker, victim }, attack, { seconds, customers, idWidth: 6 });
+    const round = await runAttack(server, { attacker, victim }, attack, {
+      seconds,
+      customers,
+      idWidth: idWidth(customers),
+    });
     const ms = round.victim.map((a) => a.ms).sort((a, b) => a - b);
     const errors = round.victim.filter((a) => a.codes.length > 0);
     console.log(

@@ -103,3 +103,23 @@ it("gives a served state the bounds of its stored RFM scores", async () => {
     await db.close();
   }
 });
+
+it("leaves a served state without buyers without bounds", async () => {
+  const db = await PGlite.create("memory://");
+  try {
+    const before = readdirSync(MIGRATIONS)
+      .filter((name) => /^\d/.test(name) && name < MIGRATION)
+      .sort();
+    for (const name of before) await db.exec(readFileSync(join(MIGRATIONS, name, "migration.sql"), "utf8"));
+    await db.query(
+      `INSERT INTO state_pointer (id, generation, rows_generation, state_day, model_hash, stage_keys, published_at)
+       VALUES (1, 3, 2, $1, 'h', '[]', now())`,
+      [STATE_DAY],
+    );
+    await db.exec(readFileSync(join(MIGRATIONS, MIGRATION, "migration.sql"), "utf8"));
+    const { rows } = await db.query<{ rfm: unknown }>(`SELECT rfm FROM state_pointer`);
+    expect(rows).toEqual([{ rfm: null }]);
+  } finally {
+    await db.close();
+  }
+});

@@ -409,7 +409,8 @@ export class StateStore implements StateAnswers {
     const state = await this.stateFor(day);
     if (!state || day !== state.stateDay) return undefined;
     const found = await (await this.tables()).rfmInputsOf(state.modelHash, ids);
-    if (!found) return undefined;
+    // A refresh may have published another day's state since stateFor read the pointer.
+    if (!found || found.pointer.stateDay !== day) return undefined;
     served(found.pointer);
     const { rfm } = found.pointer;
     return new Map(

@@ -511,16 +511,23 @@ FROM customer_state WHERE rows_generation = ${integer(rowsGeneration)} AND purch
     return rows.length === 0 ? null : rfmBoundsOf(rows);
   }
 
-  /** What RFM scores some customers on the state day: their purchase days, last purchase day and revenue. */
+  /**
+   * What RFM scores some customers on the state day (their purchase days, last purchase day and revenue),
+   * read in one statement with the pointer whose bounds score them.
+   */
   async rfmInputsOf(modelHash: string, customerIds: readonly string[]) {
-    const pointer = await this.pointerOf(modelHash);
-    if (!pointer) return null;
     const rows = await this.sql.query(
-      `SELECT customer_id, purchase_days, last_purchase_date, revenue FROM customer_state
-       WHERE rows_generation = $2 AND customer_id = ANY($1::text[]) AND purchase_days >= 1`,
-      [customerIds, pointer.rowsGeneration],
+      `SELECT ${P_POINTER_COLUMNS}, s.customer_id, s.purchase_days, s.last_purchase_date, s.revenue
+       FROM state_pointer p LEFT JOIN customer_state s
+         ON s.rows_generation = p.rows_generation AND s.customer_id = ANY($2::text[]) AND s.purchase_days >= 1
+       WHERE p.id = 1 AND p.model_hash = $1`,
+      [modelHash, customerIds],
     );
-    return { pointer, rows };
+    if (rows.length === 0) return null;
+    return {
+      pointer: toPointer(rows[0]!),
+      rows: rows.filter((r) => r.customer_id !== null && r.customer_id !== undefined),
+    };
   }
 
   /** Lifetime-value predictions of some buyers on the state day, with the pointer naming their fit. */
@@ -719,7 +726,7 @@ GROUP BY 1, 2, 3`,
     const rows = await this.sql.query(
       `SELECT s.*, p.generation AS p_generation, p.rows_generation AS p_rows_generation, p.state_day AS p_state_day,
               p.data_through AS p_data_through, p.model_hash AS p_model_hash, p.stage_keys AS p_stage_keys,
-              p.clv AS p_clv, p.published_at AS p_published_at
+              p.clv AS p_clv, p.rfm AS p_rfm, p.published_at AS p_published_at
        FROM state_pointer p LEFT JOIN customer_state s
          ON s.rows_generation = p.rows_generation AND s.customer_id = ANY($2::text[])
        WHERE p.id = 1 AND p.model_hash = $1`,
