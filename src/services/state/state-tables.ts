@@ -516,28 +516,36 @@ FROM customer_state WHERE rows_generation = ${integer(rowsGeneration)} AND purch
    * read in one statement with the pointer whose bounds score them.
    */
   async rfmInputsOf(modelHash: string, customerIds: readonly string[]) {
-    const rows = await this.sql.query(
-      `SELECT ${P_POINTER_COLUMNS}, s.customer_id, s.purchase_days, s.last_purchase_date, s.revenue
-       FROM state_pointer p LEFT JOIN customer_state s
-         ON s.rows_generation = p.rows_generation AND s.customer_id = ANY($2::text[]) AND s.purchase_days >= 1
-       WHERE p.id = 1 AND p.model_hash = $1`,
-      [modelHash, customerIds],
+    return this.customersWithPointer(
+      modelHash,
+      customerIds,
+      `s.customer_id, s.purchase_days, s.last_purchase_date, s.revenue`,
+      `customer_state s ON s.rows_generation = p.rows_generation AND s.customer_id = ANY($2::text[]) AND s.purchase_days >= 1`,
     );
-    if (rows.length === 0) return null;
-    return {
-      pointer: toPointer(rows[0]!),
-      rows: rows.filter((r) => r.customer_id !== null && r.customer_id !== undefined),
-    };
   }
 
   /** Lifetime-value predictions of some buyers on the state day, with the pointer naming their fit. */
   async predictionsOf(modelHash: string, customerIds: readonly string[]) {
+    return this.customersWithPointer(
+      modelHash,
+      customerIds,
+      `c.customer_id, c.probability_alive, c.expected_purchases, c.expected_average_spend, c.predicted_clv`,
+      `customer_clv c ON c.rows_generation = p.rows_generation AND c.customer_id = ANY($2::text[])`,
+    );
+  }
+
+  /**
+   * Rows of some customers (`joined`: a state table joined to the pointer `p`, ids in $2) with the
+   * pointer of the state they belong to, in one statement; null when no state of `modelHash` serves.
+   */
+  private async customersWithPointer(
+    modelHash: string,
+    customerIds: readonly string[],
+    columns: string,
+    joined: string,
+  ) {
     const rows = await this.sql.query(
-      `SELECT ${P_POINTER_COLUMNS},
-              c.customer_id, c.probability_alive, c.expected_purchases, c.expected_average_spend, c.predicted_clv
-       FROM state_pointer p LEFT JOIN customer_clv c
-         ON c.rows_generation = p.rows_generation AND c.customer_id = ANY($2::text[])
-       WHERE p.id = 1 AND p.model_hash = $1`,
+      `SELECT ${P_POINTER_COLUMNS}, ${columns} FROM state_pointer p LEFT JOIN ${joined} WHERE p.id = 1 AND p.model_hash = $1`,
       [modelHash, customerIds],
     );
     if (rows.length === 0) return null;
