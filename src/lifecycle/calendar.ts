@@ -152,11 +152,6 @@ export function monthOf(day: string): number {
 /** The periods a series is counted by. */
 export type SeriesInterval = "day" | "week" | "month" | "quarter";
 
-/**
- * The periods of `interval` that meet [from, to], in order: each period's first day within the range
- * and the day its counts are for (its last day, or `to` for a period still running at `to`). Weeks
- * start on Monday (ISO 8601); quarters on January, April, July and October 1st.
- */
 /** The Monday of the week (Monday to Sunday) holding `day`. */
 function mondayOf(day: string): string {
   return addDays(day, -((new Date(`${day}T00:00:00Z`).getUTCDay() + 6) % 7));
@@ -176,6 +171,11 @@ export function periodStartBefore(day: string, interval: SeriesInterval, back: n
   }
 }
 
+/**
+ * The periods of `interval` that meet [from, to], in order: each period's first day within the range
+ * and the day its counts are for (its last day, or `to` for a period still running at `to`). Weeks
+ * start on Monday (ISO 8601); quarters on January, April, July and October 1st.
+ */
 export function seriesPoints(from: string, to: string, interval: SeriesInterval): { start: string; day: string }[] {
   const points: { start: string; day: string }[] = [];
   let start = from;

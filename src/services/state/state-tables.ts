@@ -206,6 +206,10 @@ const POINTER_SELECT = `SELECT ${POINTER_COLUMNS} FROM state_pointer WHERE id = 
 const P_POINTER_COLUMNS = POINTER_COLUMNS.split(", ")
   .map((c) => `p.${c}`)
   .join(", ");
+/** The pointer's columns read from `p` as p_<column>, beside a state table's columns of the same names. */
+const P_PREFIXED_POINTER_COLUMNS = POINTER_COLUMNS.split(", ")
+  .map((c) => `p.${c} AS p_${c}`)
+  .join(", ");
 /** The pointer's columns read from `p`, for SQL made with the sql builder. */
 export const P_POINTER_SQL = join(POINTER_COLUMNS.split(", ").map((c) => ident("p", c)));
 
@@ -257,7 +261,7 @@ function toRefresh(row: Record<string, unknown>): RefreshRecord {
   };
 }
 
-/** The tables a state's rows live in (names from this list only reach ANALYZE and VACUUM). */
+/** The tables a state's rows live in (names from this list only reach ANALYZE, VACUUM and DELETE). */
 const STATE_TABLES = ["customer_state", "customer_clv", "stage_spell", "stage_day_count"] as const;
 type StateTable = (typeof STATE_TABLES)[number];
 
@@ -638,7 +642,7 @@ GROUP BY 1, 2, 3`,
 
   /** Removes rows no published state reads: those of refreshes that failed or were killed. */
   async dropUnpublishedRows(): Promise<void> {
-    for (const table of ["customer_state", "customer_clv", "stage_spell", "stage_day_count", "state_recent_activity"]) {
+    for (const table of [...STATE_TABLES, "state_recent_activity"]) {
       await this.sql.query(
         `DELETE FROM ${table} WHERE rows_generation <> COALESCE((SELECT rows_generation FROM state_pointer WHERE id = 1), -1)`,
       );
@@ -732,9 +736,7 @@ GROUP BY 1, 2, 3`,
     customerIds: readonly string[],
   ): Promise<{ pointer: PublishedState; rows: Record<string, unknown>[] } | null> {
     const rows = await this.sql.query(
-      `SELECT s.*, p.generation AS p_generation, p.rows_generation AS p_rows_generation, p.state_day AS p_state_day,
-              p.data_through AS p_data_through, p.model_hash AS p_model_hash, p.stage_keys AS p_stage_keys,
-              p.clv AS p_clv, p.rfm AS p_rfm, p.published_at AS p_published_at
+      `SELECT s.*, ${P_PREFIXED_POINTER_COLUMNS}
        FROM state_pointer p LEFT JOIN customer_state s
          ON s.rows_generation = p.rows_generation AND s.customer_id = ANY($2::text[])
        WHERE p.id = 1 AND p.model_hash = $1`,
