@@ -2,9 +2,6 @@
 // before it the bounds of its stored scores: every buyer scores from them what their row said. The rows
 // are made as the refresh wrote them before (the quintiles of lifecycle/rfm.ts over the stored state),
 // on random buyers with many ties.
-import { readdirSync, readFileSync } from "node:fs";
-import { join } from "node:path";
-import { fileURLToPath } from "node:url";
 import { PGlite } from "@electric-sql/pglite";
 import fc from "fast-check";
 import { expect, it } from "vitest";
@@ -12,8 +9,8 @@ import { postgresDialect } from "../../src/connectors/postgres.ts";
 import { addDays, daysBetween } from "../../src/lifecycle/calendar.ts";
 import { monetaryKey, monetaryKeySql, quintileSql, rfmScoreOf, type RfmBounds } from "../../src/lifecycle/rfm.ts";
 import { cast, render, sql } from "../../src/sql/sql.ts";
+import { applyMigration, applyMigrationsBefore } from "../helpers/migrations.ts";
 
-const MIGRATIONS = fileURLToPath(new URL("../../prisma/migrations", import.meta.url));
 const MIGRATION = "20261212000000_rfm_bounds";
 const STATE_DAY = "2026-06-30";
 
@@ -35,12 +32,9 @@ const buyer = fc.record({
 });
 
 it("gives a served state the bounds of its stored RFM scores", async () => {
-  const before = readdirSync(MIGRATIONS)
-    .filter((name) => /^\d/.test(name) && name < MIGRATION)
-    .sort();
   const db = await PGlite.create("memory://");
   try {
-    for (const name of before) await db.exec(readFileSync(join(MIGRATIONS, name, "migration.sql"), "utf8"));
+    await applyMigrationsBefore(db, MIGRATION);
     await fc.assert(
       fc.asyncProperty(fc.array(buyer, { minLength: 1, maxLength: 40 }), fc.nat(5), async (buyers, prospects) => {
         // Each case runs in a transaction rolled back at its end: the migration is undone with it.
@@ -73,7 +67,7 @@ it("gives a served state the bounds of its stored RFM scores", async () => {
           ).rows;
           expect(stored).toHaveLength(buyers.length);
 
-          await db.exec(readFileSync(join(MIGRATIONS, MIGRATION, "migration.sql"), "utf8"));
+          await applyMigration(db, MIGRATION);
           const { rows: pointer } = await db.query<{ rfm: RfmBounds }>(`SELECT rfm FROM state_pointer`);
           const bounds = pointer[0]!.rfm;
           const byId = new Map(buyers.map((b, i) => [`b${i}`, b]));
@@ -107,16 +101,13 @@ it("gives a served state the bounds of its stored RFM scores", async () => {
 it("leaves a served state without buyers without bounds", async () => {
   const db = await PGlite.create("memory://");
   try {
-    const before = readdirSync(MIGRATIONS)
-      .filter((name) => /^\d/.test(name) && name < MIGRATION)
-      .sort();
-    for (const name of before) await db.exec(readFileSync(join(MIGRATIONS, name, "migration.sql"), "utf8"));
+    await applyMigrationsBefore(db, MIGRATION);
     await db.query(
       `INSERT INTO state_pointer (id, generation, rows_generation, state_day, model_hash, stage_keys, published_at)
        VALUES (1, 3, 2, $1, 'h', '[]', now())`,
       [STATE_DAY],
     );
-    await db.exec(readFileSync(join(MIGRATIONS, MIGRATION, "migration.sql"), "utf8"));
+    await applyMigration(db, MIGRATION);
     const { rows } = await db.query<{ rfm: unknown }>(`SELECT rfm FROM state_pointer`);
     expect(rows).toEqual([{ rfm: null }]);
   } finally {

@@ -1,13 +1,10 @@
 // The migrations that give each stage spell its days from first seen and first purchase, and the stage
 // and first day of the spell before it, fill them in for a state published before them, as a refresh
 // would write them.
-import { readdirSync, readFileSync } from "node:fs";
-import { join } from "node:path";
-import { fileURLToPath } from "node:url";
 import { PGlite } from "@electric-sql/pglite";
 import { expect, it } from "vitest";
+import { applyMigration, applyMigrationsBefore } from "../helpers/migrations.ts";
 
-const MIGRATIONS = fileURLToPath(new URL("../../prisma/migrations", import.meta.url));
 const BEFORE = [
   "20261123000000_init",
   "20261123230000_api_keys",
@@ -18,7 +15,7 @@ const BEFORE = [
 it("fills in from_seen and from_purchase of the spells already stored", async () => {
   const db = await PGlite.create("memory://");
   try {
-    for (const name of BEFORE) await db.exec(readFileSync(join(MIGRATIONS, name, "migration.sql"), "utf8"));
+    for (const name of BEFORE) await applyMigration(db, name);
     await db.exec(`
       INSERT INTO customer_state (rows_generation, customer_id, stage, furthest, stage_since, first_seen_date,
         first_purchase_date, purchase_days, order_count, revenue)
@@ -28,7 +25,7 @@ it("fills in from_seen and from_purchase of the spells already stored", async ()
       VALUES (1, 'a', '2026-01-01', '2026-02-01', 0, 0, '2026-01-01'),
              (1, 'a', '2026-02-01', NULL, 1, 1, '2026-02-01'),
              (1, 'b', '2026-03-01', NULL, 0, 0, '2026-03-01');`);
-    await db.exec(readFileSync(join(MIGRATIONS, "20261208000000_stage_spell_entries", "migration.sql"), "utf8"));
+    await applyMigration(db, "20261208000000_stage_spell_entries");
     const { rows } = await db.query(
       `SELECT customer_id, from_day::text AS from_day, from_seen, from_purchase FROM stage_spell ORDER BY customer_id, from_day`,
     );
@@ -45,10 +42,7 @@ it("fills in from_seen and from_purchase of the spells already stored", async ()
 it("fills in the previous stage and first day of the spells already stored, generation by generation", async () => {
   const db = await PGlite.create("memory://");
   try {
-    const before = readdirSync(MIGRATIONS)
-      .filter((name) => /^\d/.test(name) && name < "20261211000000_stage_spell_previous")
-      .sort();
-    for (const name of before) await db.exec(readFileSync(join(MIGRATIONS, name, "migration.sql"), "utf8"));
+    await applyMigrationsBefore(db, "20261211000000_stage_spell_previous");
     await db.exec(`
       INSERT INTO stage_spell (rows_generation, customer_id, from_day, to_day, stage, furthest, stage_since, from_seen)
       VALUES (1, 'a', '2026-01-01', '2026-02-01', 0, 0, '2026-01-01', 0),
@@ -56,7 +50,7 @@ it("fills in the previous stage and first day of the spells already stored, gene
              (1, 'a', '2026-03-05', NULL, 6, 1, '2026-03-05', 63),
              (1, 'b', '2026-03-01', NULL, 0, 0, '2026-03-01', 0),
              (2, 'a', '2026-02-01', NULL, 2, 2, '2026-02-01', 31);`);
-    await db.exec(readFileSync(join(MIGRATIONS, "20261211000000_stage_spell_previous", "migration.sql"), "utf8"));
+    await applyMigration(db, "20261211000000_stage_spell_previous");
     const { rows } = await db.query(
       `SELECT rows_generation AS g, customer_id AS id, from_day::text AS from_day, previous_stage, previous_from::text AS previous_from
        FROM stage_spell ORDER BY rows_generation, customer_id, from_day`,
