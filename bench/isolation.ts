@@ -48,13 +48,14 @@ export async function runIsolation(ctx: BenchContext, section: Section): Promise
         });
         b.increment();
         const ms = round.victim.map((a) => a.ms).sort((x, y) => x - y);
-        const errors = round.victim.filter((a) => a.codes.length > 0).length;
+        const failed = round.victim.filter((a) => a.codes.length > 0);
+        const errors = failed.length;
         const p99 = percentile(ms, 0.99);
         if (attack.key === "baseline") baselineP99 = p99;
         rows.push([
           attack.name,
           String(round.victim.length),
-          errors ? counts(round.victim.filter((a) => a.codes.length > 0)) : "0",
+          errors ? counts(failed) : "0",
           percentile(ms, 0.5).toFixed(0),
           p99.toFixed(0),
           (ms.at(-1) ?? NaN).toFixed(0),

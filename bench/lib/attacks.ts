@@ -60,6 +60,11 @@ export interface Attack {
   readonly around?: { begin(): Promise<void>; end(): Promise<void> };
 }
 
+/** A document of `count` aliased fields, field k written by `field(k)`. */
+function aliased(count: number, field: (k: number) => string): string {
+  return `{ ${Array.from({ length: count }, (_, k) => field(k)).join(" ")} }`;
+}
+
 export const ATTACKS: Attack[] = [
   { key: "baseline", name: "none (baseline)", workers: 0, request: () => ["{ __typename }"] },
   {
@@ -67,11 +72,11 @@ export const ATTACKS: Attack[] = [
     name: "pool: 40 aliased stageTimings per request, 4 at once",
     workers: 4,
     request: (i) => [
-      `{ ${Array.from(
-        { length: 40 },
-        (_, k) =>
+      aliased(
+        40,
+        (k) =>
           `t${k}: stageTimings(from: "2025-01-01", to: "2026-0${(k % 6) + 1}-${String(((i + k) % 28) + 1).padStart(2, "0")}", stepDays: ${20 + k}) { entries }`,
-      ).join(" ")} }`,
+      ),
     ],
   },
   {
@@ -88,11 +93,11 @@ export const ATTACKS: Attack[] = [
     name: "CPU: 10 aliased Pareto/NBD clvModel fits per request, 2 at once",
     workers: 2,
     request: (i) => [
-      `{ ${Array.from(
-        { length: 10 },
-        (_, k) =>
+      aliased(
+        10,
+        (k) =>
           `f${k}: clvModel(asOf: "2026-${String((k % 9) + 1).padStart(2, "0")}-${String((i % 27) + 1).padStart(2, "0")}", timeUnit: WEEK, model: PARETO_NBD) { customers }`,
-      ).join(" ")} }`,
+      ),
     ],
   },
   {
