@@ -187,7 +187,7 @@ export async function runLookups(ctx: BenchContext, section: Section): Promise<v
           runs.bare.reduce((n, r) => n + r.non2xx + r.errors, 0);
         section.notes.push(
           `${label}: ${lookups.toLocaleString("en-US")} lookups in the timed runs, ${queries.toLocaleString("en-US")} customer_features warehouse queries ` +
-            `(${fmt(lookups / Math.max(1, queries), 1)} lookups per query: concurrent lookups batch into one query per tick), ` +
+            `(${fmt(lookups / Math.max(1, queries), 1)} lookups per query: concurrent lookups gather into one query while the previous one runs), ` +
             (phase.cache
               ? `result cache ${hits.toLocaleString("en-US")} hits / ${misses.toLocaleString("en-US")} misses (${fmt((100 * hits) / Math.max(1, hits + misses), 1)}% hits), `
               : "") +

@@ -79,6 +79,11 @@ export interface WarehouseConnector {
    */
   readonly concurrentQueries?: number;
   /**
+   * Queries one caller may run at once (the server's guarded warehouse: its admission queue's share):
+   * shared lookups hold their next batch back while that many run. Absent: no such limit.
+   */
+  readonly queriesPerCaller?: number;
+  /**
    * Replaces a table the server owns in the warehouse, outside the contract (the state writeback,
    * `clm_customer_state`), in the mapping's schema (BigQuery: the dataset), with the rows of `pages`:
    * readers see the old rows until all the new ones are in. Returns the rows written. Optional: the

@@ -142,6 +142,7 @@ export class GuardedWarehouse implements WarehouseConnector {
   readonly customersPerRange: WarehouseConnector["customersPerRange"];
   readonly breaker: CircuitBreakerPolicy;
   readonly admission: FairAdmission;
+  readonly queriesPerCaller: number;
   private readonly policy: IPolicy;
   private readonly store: ResultStore | null;
   /** Identical queries under way: who asked first, and whether it has its slot yet. */
@@ -174,6 +175,7 @@ export class GuardedWarehouse implements WarehouseConnector {
       perCaller: Math.min(settings.queriesPerCaller ?? Math.ceil(slots / 2), slots),
       maxWaitMs: settings.queueWaitMs,
     });
+    this.queriesPerCaller = this.admission.settings.perCaller;
     if (inner.streamColumns) {
       const columns = inner.streamColumns.bind(inner);
       this.streamColumns = (query, options = {}) => this.guardedStream(() => columns(query, options));

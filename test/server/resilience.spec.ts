@@ -452,6 +452,40 @@ describe("through GraphQL", () => {
     }
   });
 
+  it("lookups arriving while the shared batch's query runs gather into the next batch, not one each", async () => {
+    const server = await startTestServer({ customers: 60, stateMode: "off" });
+    try {
+      // One query of the shared lookups at a time (two slots, half each caller's), each taking 80 ms.
+      expect(server.guarded.queriesPerCaller).toBe(1);
+      const query = server.warehouse.query.bind(server.warehouse);
+      server.warehouse.query = (async (q: Sql, options?: QueryOptions) => {
+        if (options?.label === "customer_features") await new Promise((resolve) => setTimeout(resolve, 80));
+        return query(q, options);
+      }) as typeof server.warehouse.query;
+      const ids = Array.from({ length: 30 }, (_, i) => `c${String(i + 1).padStart(6, "0")}`);
+      server.warehouseQueries.length = 0;
+      // A lookup every 5 ms, each its own request (its own turn of the event loop): 150 ms of arrivals.
+      const answers = await Promise.all(
+        ids.map(async (id, i) => {
+          await new Promise((resolve) => setTimeout(resolve, i * 5));
+          return server.graphql<{ customer: { id: string } | null }>(
+            `query ($id: ID!) { customer(id: $id, asOf: "2026-06-30") { id } }`,
+            { id },
+          );
+        }),
+      );
+      expect(answers.map((a) => a.errors)).toEqual(ids.map(() => undefined));
+      expect(answers.map((a) => a.data?.customer?.id ?? null)).toEqual(ids);
+      // The first lookup's batch runs alone; the ones arriving during its 80 ms wait and go as one, and
+      // so on: a few queries, where a batch per turn of the event loop made about one per lookup.
+      const batches = server.warehouseQueries.filter((l) => l === "customer_features").length;
+      expect(batches).toBeGreaterThanOrEqual(2);
+      expect(batches).toBeLessThanOrEqual(6);
+    } finally {
+      await server.close();
+    }
+  });
+
   it("answers a repeated operation from the cache, and logs and counts each request", async () => {
     const logLines: Record<string, unknown>[] = [];
     const server = await startTestServer({ customers: 60, guard: { cache: DEFAULT_CACHE_SETTINGS }, logLines });

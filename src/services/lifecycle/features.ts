@@ -18,7 +18,7 @@ import {
 } from "../../lifecycle/features.ts";
 import type { RuleSqlContext } from "../../lifecycle/rule-sql.ts";
 import { CompiledStageModel, type StageModel } from "../../lifecycle/stage-model.ts";
-import { loaderOf, memo } from "./loaders.ts";
+import { BatchGate, loaderOf, memo } from "./loaders.ts";
 
 /** Reads feature columns of the relation aliased `f`. */
 export const featureColumns: RuleSqlContext = {
@@ -77,6 +77,7 @@ export class CustomerFeatureService {
     this.stageFields = this.model.fieldsRead();
     this.catalog = featureCatalog(eventTypes);
     this.toFeatures = featureReader(this.catalog);
+    this.sharedBatchGate = new BatchGate(warehouse.queriesPerCaller ?? Infinity);
   }
 
   /** Every feature this server computes: the fixed ones, then each configured event type's. */
@@ -215,18 +216,21 @@ export class CustomerFeatureService {
 
   // Batches lookups across concurrent requests: no cache (each request keeps its own), only batching.
   private readonly sharedFeatureBatches = new Map<string, DataLoader<string, CustomerFeatures | null>>();
+  // Every day's shared batches are one caller's queries in the warehouse's queue.
+  private readonly sharedBatchGate: BatchGate;
 
   /**
    * Features of one customer, batched with every other lookup for the same day made in this turn of
-   * the event loop, whichever request made it.
+   * the event loop, whichever request made it — or, while the shared lookups' queries are all
+   * running, made until one of them ends.
    */
   batchedFeatures(asOf: string): DataLoader<string, CustomerFeatures | null> {
     if (this.sharedFeatureBatches.size >= 1_000 && !this.sharedFeatureBatches.has(asOf))
       this.sharedFeatureBatches.clear();
     return memo(this.sharedFeatureBatches, asOf, () =>
-      loaderOf((ids) => runShared(() => this.featuresIsolating(asOf, ids)), null, {
+      loaderOf((ids) => this.sharedBatchGate.run(() => runShared(() => this.featuresIsolating(asOf, ids))), null, {
         cache: false,
-        batchScheduleFn: (dispatch) => setImmediate(dispatch),
+        batchScheduleFn: this.sharedBatchGate.schedule,
       }),
     );
   }

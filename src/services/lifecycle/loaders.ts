@@ -28,3 +28,32 @@ export function loaderOf<V>(
     { maxBatchSize: 10_000, ...options },
   );
 }
+
+/**
+ * Holds a shared loader's next batch back while `limit` of its batches are already running, so the
+ * lookups of that time gather into one batch instead of queueing as many small ones. The warehouse
+ * runs only a few of one caller's queries at once (warehouse/admission.ts): a batch dispatched every
+ * turn of the event loop would wait there anyway, and then cost a query of its own.
+ */
+export class BatchGate {
+  private running = 0;
+  private readonly held: (() => void)[] = [];
+
+  constructor(private readonly limit: number) {}
+
+  /** A DataLoader batchScheduleFn: dispatches on the next turn, or once a running batch ends. */
+  readonly schedule = (dispatch: () => void): void => {
+    setImmediate(() => (this.running < this.limit ? dispatch() : this.held.push(dispatch)));
+  };
+
+  /** Runs one batch's work, counted against the limit. */
+  async run<T>(work: () => Promise<T>): Promise<T> {
+    this.running += 1;
+    try {
+      return await work();
+    } finally {
+      this.running -= 1;
+      this.held.shift()?.();
+    }
+  }
+}
