@@ -14,7 +14,7 @@ import { FIRST_DAY, isCalendarDay, LAST_DAY, today } from "../lifecycle/calendar
 import { FEATURES, type FeatureSpec } from "../lifecycle/features.ts";
 import { fieldsOf, type Rule } from "../lifecycle/rules.ts";
 import { DefinitionError, readsRfm } from "../lifecycle/segment-definition.ts";
-import { ALL_CUSTOMERS, customerRanges } from "../services/customer-ranges.ts";
+import { ALL_CUSTOMERS, customerRanges, readAhead } from "../services/customer-ranges.ts";
 import type { SegmentService } from "../services/segments.ts";
 import { csvField, CsvBytes } from "./csv.ts";
 import { codedResponse, refusalResponse } from "./edge-errors.ts";
@@ -130,42 +130,9 @@ export function memberCsvParts(
     const ranges = readsRfm(fieldsOf(rule))
       ? ALL_CUSTOMERS
       : await customerRanges(warehouse, lifecycle.available, { perRange, signal });
-    yield* readAhead(ranges.map((range) => () => rangeParts(range)));
+    for await (const [, part] of readAhead(ranges.map((range) => () => rangeParts(range)))) yield part;
   }
   return parts();
-}
-
-/**
- * The parts of each source in turn, the next source opened as soon as the current one has given its
- * first part: its query then runs in the warehouse's threads while this thread formats the current
- * one's rows (one range's query ahead at most, so at most two ranges' working sets at once).
- */
-async function* readAhead(sources: readonly (() => AsyncIterable<MemberCsvPart>)[]) {
-  const open = (i: number) => {
-    const iterator = sources[i]!()[Symbol.asyncIterator]();
-    const first = iterator.next();
-    first.catch(() => {}); // read (and so thrown) where it is awaited; never unhandled meanwhile
-    return { iterator, first };
-  };
-  if (sources.length === 0) return;
-  let current = open(0);
-  let ahead: typeof current | undefined;
-  try {
-    for (let i = 0; i < sources.length; i++) {
-      let result = await current.first;
-      if (i + 1 < sources.length) ahead = open(i + 1);
-      for (; !result.done; result = await current.iterator.next()) yield result.value;
-      if (ahead) [current, ahead] = [ahead, undefined];
-    }
-  } finally {
-    // Stopped early or failed: close what is open (a query still running ahead closes once it answers).
-    await current.iterator.return?.();
-    if (ahead)
-      await ahead.first.then(
-        () => ahead!.iterator.return?.(),
-        () => undefined,
-      );
-  }
 }
 
 async function* formatted<T>(batches: AsyncIterable<T>, format: (batch: T) => MemberCsvPart) {

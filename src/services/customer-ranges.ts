@@ -1,6 +1,6 @@
-// Splitting the customers into id ranges, so that a question over every customer (the segment export)
-// runs as several smaller queries on the embedded warehouse, range after range (src/server/export.ts
-// starts each one while the one before is still being written out). DuckDB runs in the server's own
+// Splitting the customers into id ranges, so that a question over every customer (the segment export,
+// the state store's refresh) runs as several smaller queries on the embedded warehouse, range after
+// range, each started while the one before is still being read (readAhead). DuckDB runs in the server's own
 // process: one query over a million customers built its hash tables and sort for all of them at once
 // (what ranges saved, measured: DEFAULT_CUSTOMERS_PER_RANGE in src/connectors/connector.ts).
 // Warehouses that run elsewhere (PostgreSQL, BigQuery) keep their own memory and get one query.
@@ -62,4 +62,38 @@ export function rangesBetween(bounds: readonly string[]): readonly CustomerRange
     ...bounds.slice(1).map((below, i) => ({ from: bounds[i]!, below })),
     { from: bounds[bounds.length - 1]! },
   ];
+}
+
+/**
+ * The items of each source in turn, tagged with the source's index, the next source opened as soon as
+ * the current one has given its first item: its query then runs in the warehouse's threads while this
+ * thread works on the current one's rows (one range's query ahead at most, so at most two ranges'
+ * working sets at once).
+ */
+export async function* readAhead<T>(sources: readonly (() => AsyncIterable<T>)[]): AsyncGenerator<[number, T]> {
+  const open = (i: number) => {
+    const iterator = sources[i]!()[Symbol.asyncIterator]();
+    const first = iterator.next();
+    first.catch(() => {}); // read (and so thrown) where it is awaited; never unhandled meanwhile
+    return { iterator, first };
+  };
+  if (sources.length === 0) return;
+  let current = open(0);
+  let ahead: typeof current | undefined;
+  try {
+    for (let i = 0; i < sources.length; i++) {
+      let result = await current.first;
+      if (i + 1 < sources.length) ahead = open(i + 1);
+      for (; !result.done; result = await current.iterator.next()) yield [i, result.value];
+      if (ahead) [current, ahead] = [ahead, undefined];
+    }
+  } finally {
+    // Stopped early or failed: close what is open (a query still running ahead closes once it answers).
+    await current.iterator.return?.();
+    if (ahead)
+      await ahead.first.then(
+        () => ahead!.iterator.return?.(),
+        () => undefined,
+      );
+  }
 }

@@ -14,7 +14,7 @@ import { addDays, asOfCutoff, dayNumber, dayOfNumber, startOfDay } from "../../l
 import { activityAuditSql, activitySql, recentActivitySql, type ActivityQuery } from "../../lifecycle/features-sql.ts";
 import { customerHistory, extendedHistory, StageClock, type CustomerHistory } from "../../lifecycle/stage-history.ts";
 import type { PurchaseModelKind } from "../../lifecycle/clv/predict.ts";
-import { customerRanges } from "../customer-ranges.ts";
+import { customerRanges, readAhead } from "../customer-ranges.ts";
 import {
   columnValue,
   isValidRow,
@@ -616,28 +616,32 @@ export class StateRefresher {
         await each(history);
       }
     };
-    for (const [i, query] of queries.entries()) {
-      const text = activitySql(query);
-      const streamOptions = { label: "state_activity", cache: false, signal: options.signal, batchRows: 10_000 };
-      await this.estimate(text, streamOptions, tally);
-      const stream = activityRows(warehouse, text, streamOptions);
-      for await (const batch of stream) {
-        for (const row of batch) {
-          rowsRead++;
-          if (row.customer_id === null || row.customer_id === undefined) continue;
-          const id = String(row.customer_id);
-          if (id !== currentId) {
-            await finish();
-            currentId = id;
-            rows = [];
-          }
-          rows.push(row);
-        }
+    const streamOptions = { label: "state_activity", cache: false, signal: options.signal, batchRows: 10_000 };
+    const texts = queries.map((query) => activitySql(query));
+    for (const text of texts) await this.estimate(text, streamOptions, tally);
+    let range = 0;
+    // Ranges hold customers whole and come in id order: a customer ends where the next one's rows begin.
+    for await (const [i, batch] of readAhead(texts.map((text) => () => activityRows(warehouse, text, streamOptions)))) {
+      if (i !== range) {
+        await finish();
         options.onProgress?.({ customers: tally.customers, rowsRead, rangesDone: i, ranges: queries.length });
+        range = i;
       }
-      await finish();
-      options.onProgress?.({ customers: tally.customers, rowsRead, rangesDone: i + 1, ranges: queries.length });
+      for (const row of batch) {
+        rowsRead++;
+        if (row.customer_id === null || row.customer_id === undefined) continue;
+        const id = String(row.customer_id);
+        if (id !== currentId) {
+          await finish();
+          currentId = id;
+          rows = [];
+        }
+        rows.push(row);
+      }
+      options.onProgress?.({ customers: tally.customers, rowsRead, rangesDone: i, ranges: queries.length });
     }
+    await finish();
+    options.onProgress?.({ customers: tally.customers, rowsRead, rangesDone: queries.length, ranges: queries.length });
     return { rowsRead, dataThrough };
   }
 
