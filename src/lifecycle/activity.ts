@@ -3,7 +3,14 @@
 // once (activitySql in features-sql.ts) instead of asking the features query for every day. The features
 // equal the features query's on every day (test/sql/activity.spec.ts, on every warehouse).
 import { dayNumber, dayOfNumber } from "./calendar.ts";
-import { eventFeatureField, featureCatalog, type CustomerFeatures, type EventType } from "./features.ts";
+import {
+  eventFeatureField,
+  featureCatalog,
+  type CustomerFeatures,
+  type EventMeasure,
+  type EventType,
+} from "./features.ts";
+import type { FeatureRow } from "./rule-predicate.ts";
 
 /** What an activity row is about (the `source` column of activitySql in features-sql.ts). */
 export const ACTIVITY_SOURCE = { purchase: 0, signUp: 1, referral: 2, events: 3 } as const;
@@ -62,11 +69,16 @@ export class FeatureAccumulator {
     eventTypes: readonly EventType[],
     /** Which optional tables exist: without them their features are null, as in the features query. */
     private readonly tables: { readonly customers: boolean; readonly events: boolean },
+    /** The features ruleFeaturesOn gives (a stage model's fieldsRead); default: all. */
+    ruleFields?: Iterable<string>,
   ) {
     this.typeKeys = eventTypes.map((t) => t.key);
-    this.growingFields = featureCatalog(eventTypes)
-      .filter((f) => f.growsDaily)
-      .map((f) => f.field);
+    const catalog = featureCatalog(eventTypes);
+    this.growingFields = catalog.filter((f) => f.growsDaily).map((f) => f.field);
+    const values = this.valuesByField();
+    const all = ["customerId", ...catalog.map((f) => f.field)];
+    this.allFeatures = rowMaker(values, all);
+    this.ruleFeatures = ruleFields ? rowMaker(values, [...new Set(ruleFields)]) : this.allFeatures;
     this.reset("");
   }
 
@@ -131,44 +143,88 @@ export class FeatureAccumulator {
 
   /** The features as of `day` (on or after the last day applied), as the features query gives them. */
   featuresOn(day: number): CustomerFeatures {
-    // Plain functions, not closures made per call: a refresh calls this for every candidate day.
-    const since = daysSince;
-    const date = dayText;
-    const bought = this.purchaseDays > 0;
-    const revenue = this.revenueMicros / 1e6;
-    const features: Record<string, unknown> = {
-      customerId: this.customerId,
-      firstSeenDate: date(this.firstSeen),
-      firstPurchaseDate: date(this.firstPurchase),
-      secondPurchaseDate: date(this.secondPurchase),
-      lastPurchaseDate: date(this.lastPurchase),
-      purchaseDays: this.purchaseDays,
-      orderCount: this.orderCount,
-      revenue,
-      firstPurchaseRevenue: this.firstPurchaseRevenue,
-      averageOrderValue: this.orderCount > 0 ? revenue / this.orderCount : null,
-      meanGapDays: !bought
-        ? null
-        : this.purchaseDays === 1
-          ? 0
-          : (this.lastPurchase! - this.firstPurchase!) / (this.purchaseDays - 1),
-      recencyDays: since(this.lastPurchase, day),
-      tenureDays: since(this.firstSeen, day),
-      referredCount: this.tables.customers ? this.referredCount : null,
-      acquisitionChannel: this.tables.customers ? this.channel : null,
-      lastEventDate: this.tables.events ? date(this.lastEvent) : null,
-      lastEventType: this.tables.events ? this.lastEventType : null,
-    };
-    this.typeKeys.forEach((key, i) => {
-      const events = this.tables.events;
-      features[eventFeatureField(key, "count")] = events ? this.typeCount[i]! : null;
-      features[eventFeatureField(key, "firstDate")] = events ? date(this.typeFirst[i]!) : null;
-      features[eventFeatureField(key, "lastDate")] = events ? date(this.typeLast[i]!) : null;
-      features[eventFeatureField(key, "daysSinceFirst")] = events ? since(this.typeFirst[i]!, day) : null;
-      features[eventFeatureField(key, "daysSinceLast")] = events ? since(this.typeLast[i]!, day) : null;
-    });
-    return features as CustomerFeatures;
+    return this.allFeatures(day) as CustomerFeatures;
   }
+
+  /**
+   * The features the stage rules read as of `day` (on or after the last day applied): what a history
+   * classifies on its activity and candidate days, without the dates and counts no rule reads.
+   */
+  ruleFeaturesOn(day: number): FeatureRow {
+    return this.ruleFeatures(day);
+  }
+
+  private readonly allFeatures: (day: number) => Record<string, unknown>;
+  private readonly ruleFeatures: (day: number) => FeatureRow;
+
+  /**
+   * Each feature's value on `day` from what has been applied, by field name: the one definition both
+   * featuresOn and ruleFeaturesOn read.
+   */
+  private valuesByField(): Map<string, (day: number) => unknown> {
+    const date = dayText;
+    const since = daysSince;
+    const bought = () => this.purchaseDays > 0;
+    const revenue = () => this.revenueMicros / 1e6;
+    const customers = this.tables.customers;
+    const events = this.tables.events;
+    const values = new Map<string, (day: number) => unknown>([
+      ["customerId", () => this.customerId],
+      ["firstSeenDate", () => date(this.firstSeen)],
+      ["firstPurchaseDate", () => date(this.firstPurchase)],
+      ["secondPurchaseDate", () => date(this.secondPurchase)],
+      ["lastPurchaseDate", () => date(this.lastPurchase)],
+      ["purchaseDays", () => this.purchaseDays],
+      ["orderCount", () => this.orderCount],
+      ["revenue", revenue],
+      ["firstPurchaseRevenue", () => this.firstPurchaseRevenue],
+      ["averageOrderValue", () => (this.orderCount > 0 ? revenue() / this.orderCount : null)],
+      [
+        "meanGapDays",
+        () =>
+          !bought()
+            ? null
+            : this.purchaseDays === 1
+              ? 0
+              : (this.lastPurchase! - this.firstPurchase!) / (this.purchaseDays - 1),
+      ],
+      ["recencyDays", (day) => since(this.lastPurchase, day)],
+      ["tenureDays", (day) => since(this.firstSeen, day)],
+      ["referredCount", () => (customers ? this.referredCount : null)],
+      ["acquisitionChannel", () => (customers ? this.channel : null)],
+      ["lastEventDate", () => (events ? date(this.lastEvent) : null)],
+      ["lastEventType", () => (events ? this.lastEventType : null)],
+    ]);
+    this.typeKeys.forEach((key, i) => {
+      const field = (measure: EventMeasure) => eventFeatureField(key, measure);
+      values.set(field("count"), () => (events ? this.typeCount[i]! : null));
+      values.set(field("firstDate"), () => (events ? date(this.typeFirst[i]!) : null));
+      values.set(field("lastDate"), () => (events ? date(this.typeLast[i]!) : null));
+      values.set(field("daysSinceFirst"), (day) => (events ? since(this.typeFirst[i]!, day) : null));
+      values.set(field("daysSinceLast"), (day) => (events ? since(this.typeLast[i]!, day) : null));
+    });
+    return values;
+  }
+}
+
+/**
+ * A function giving the named features on a day as one object literal: every object it makes has one
+ * shape with its fields in the object itself, which the compiled classifier reads several times
+ * faster than objects grown field by field (see featureReader in services/lifecycle/features.ts).
+ */
+function rowMaker(
+  values: ReadonlyMap<string, (day: number) => unknown>,
+  fields: readonly string[],
+): (day: number) => Record<string, unknown> {
+  const getters = fields.map((field) => {
+    const value = values.get(field);
+    if (!value) throw new Error(`no such feature: ${field}`);
+    return value;
+  });
+  // Field names become property names only, each a JSON string literal; the values stay functions.
+  const body = fields.map((field, i) => `${JSON.stringify(field)}: g[${i}](day)`).join(", ");
+  // eslint-disable-next-line @typescript-eslint/no-implied-eval -- property names from the catalog, JSON-quoted
+  return new Function("g", `return (day) => ({ ${body} });`)(getters);
 }
 
 function daysSince(from: number | null, day: number): number | null {
@@ -183,17 +239,22 @@ function dayText(n: number | null): string | null {
 export type ActivityRow = Readonly<Record<string, unknown>>;
 
 /**
- * One customer's activity rows (in day order, as activitySql sorts them) as activity days, the rows of
- * one day merged; `typeCount` is how many event types are configured (the et<i>_count columns).
+ * One customer's activity days built up from their activity rows (in day order, as activitySql sorts
+ * them), the rows of one day merged. `add` copies what it needs from a row, so a reader may hand it
+ * the same object refilled for each row.
  */
-export function activityDays(rows: readonly ActivityRow[], typeCount: number): DayActivity[] {
-  const days: DayActivity[] = [];
-  let current: { -readonly [K in keyof DayActivity]: DayActivity[K] } | null = null;
-  for (const row of rows) {
+export class ActivityDaysBuilder {
+  private days: DayActivity[] = [];
+
+  /** `typeCount`: how many event types are configured (the et<i>_count columns). */
+  constructor(private readonly typeCount: number) {}
+
+  add(row: ActivityRow): void {
     const day = typeof row.day === "number" ? row.day : dayNumber(String(row.day));
+    let current = this.days[this.days.length - 1] as { -readonly [K in keyof DayActivity]: DayActivity[K] } | undefined;
     if (!current || current.day !== day) {
       current = { day };
-      days.push(current);
+      this.days.push(current);
     }
     switch (Number(row.source)) {
       case ACTIVITY_SOURCE.purchase:
@@ -208,10 +269,23 @@ export function activityDays(rows: readonly ActivityRow[], typeCount: number): D
       case ACTIVITY_SOURCE.events:
         current.events = {
           lastType: row.last_type == null ? null : String(row.last_type),
-          perType: Array.from({ length: typeCount }, (_, i) => Number(row[`et${i}_count`] ?? 0)),
+          perType: Array.from({ length: this.typeCount }, (_, i) => Number(row[`et${i}_count`] ?? 0)),
         };
         break;
     }
   }
-  return days;
+
+  /** The days added since the last take, and a fresh start for the next customer. */
+  take(): DayActivity[] {
+    const days = this.days;
+    this.days = [];
+    return days;
+  }
+}
+
+/** One customer's activity rows (in day order) as activity days (ActivityDaysBuilder). */
+export function activityDays(rows: readonly ActivityRow[], typeCount: number): DayActivity[] {
+  const builder = new ActivityDaysBuilder(typeCount);
+  for (const row of rows) builder.add(row);
+  return builder.take();
 }

@@ -261,31 +261,23 @@ export function customerHistory(
 ): CustomerHistory | null {
   accumulator.reset(customerId);
   const spells = new SpellBuilder(model);
-  const classifyOn = (t: number, row: CustomerFeatures) => spells.classifyOn(t, row);
+  // Until the next activity day only the growing features change, and the accumulator gives the
+  // features of any day from its last one on: candidate days are classified on their own features.
+  const featuresOn = (t: number) => accumulator.ruleFeaturesOn(t);
   for (let i = 0; i < days.length; i++) {
     const day = days[i]!.day;
     accumulator.apply(days[i]!);
     if (!accumulator.known) continue;
     const end = i + 1 < days.length ? days[i + 1]!.day : lastDay + 1;
-    const row = accumulator.featuresOn(day);
-    classifyOn(day, row);
-    const candidates = clock.candidateDays(row, day, end);
-    if (candidates.length === 0) continue;
-    // Until the next activity day only the growing features change: one copy, moved on day by day.
-    const moving = { ...row } as Record<string, unknown>;
-    for (const t of candidates) {
-      for (const field of accumulator.growingFields) {
-        const base = row[field as keyof CustomerFeatures];
-        moving[field] = typeof base === "number" ? base + (t - day) : base;
-      }
-      classifyOn(t, moving as CustomerFeatures);
-    }
+    const row = featuresOn(day);
+    spells.classifyOn(day, row);
+    // A stretch of one day has no day in between.
+    if (end - day <= 1) continue;
+    for (const t of clock.candidateDays(row, day, end)) spells.classifyOn(t, featuresOn(t));
   }
   if (!spells.open) return null;
   const since = accumulator.lastDay!;
-  const nextChangeDay = nextChange(model, clock, spells.open, accumulator.featuresOn(since), since, lastDay, (t) =>
-    accumulator.featuresOn(t),
-  );
+  const nextChangeDay = nextChange(model, clock, spells.open, featuresOn(since), since, lastDay, featuresOn);
   return { customerId, spells: spells.closed(), features: accumulator.featuresOn(lastDay), nextChangeDay };
 }
 
@@ -342,7 +334,7 @@ class SpellBuilder {
     this.spells = [...before];
   }
 
-  classifyOn(t: number, row: CustomerFeatures): void {
+  classifyOn(t: number, row: FeatureRow): void {
     const stage = this.model.stageIndexOf(row);
     const furthest = this.model.furthestIndexOf(row);
     const open = this.open;
@@ -366,10 +358,10 @@ function nextChange(
   model: CompiledStageModel,
   clock: StageClock,
   open: { stage: number; furthest: number },
-  sinceRow: CustomerFeatures,
+  sinceRow: FeatureRow,
   since: number,
   lastDay: number,
-  featuresOn: (t: number) => CustomerFeatures,
+  featuresOn: (t: number) => FeatureRow,
 ): number | null {
   for (const t of clock.candidateDays(sinceRow, since, since + HORIZON_DAYS)) {
     if (t <= lastDay) continue;

@@ -84,7 +84,9 @@ function agrees(model: StageModel, days: readonly DayActivity[], options: { with
   const compiled = new CompiledStageModel(model);
   const clock = new StageClock(compiled, options.window);
   const upTo = days.filter((d) => d.day <= LAST_DAY);
-  const history = customerHistory(compiled, clock, new FeatureAccumulator(EVENT_TYPES, TABLES), "c", upTo, LAST_DAY);
+  // Classified on the features the rules read only, as a refresh does; the reference on all of them.
+  const accumulator = new FeatureAccumulator(EVENT_TYPES, TABLES, compiled.fieldsRead());
+  const history = customerHistory(compiled, clock, accumulator, "c", upTo, LAST_DAY);
   const expected = dailyHistory(compiled, upTo, LAST_DAY);
   expect(history?.spells ?? []).toEqual(expected);
   if (history) {
@@ -136,6 +138,28 @@ function historyOf(model: StageModel, days: readonly DayActivity[]) {
     LAST_DAY,
   );
 }
+
+describe("the features the rules read", () => {
+  it("are featuresOn's values of those fields, on activity days and on the days after", () => {
+    const fields = ["recencyDays", "purchaseDays", eventFeatureField("lead", "daysSinceLast"), "lastEventType"];
+    fc.assert(
+      fc.property(activity, fc.integer({ min: 0, max: 40 }), (days, ahead) => {
+        const all = new FeatureAccumulator(EVENT_TYPES, TABLES);
+        const some = new FeatureAccumulator(EVENT_TYPES, TABLES, fields);
+        all.reset("c");
+        some.reset("c");
+        for (const d of days) {
+          all.apply(d);
+          some.apply(d);
+          for (const t of [d.day, d.day + ahead]) {
+            const full = all.featuresOn(t) as Record<string, unknown>;
+            expect(some.ruleFeaturesOn(t)).toEqual(Object.fromEntries(fields.map((f) => [f, full[f]])));
+          }
+        }
+      }),
+    );
+  });
+});
 
 const growing = ["recencyDays", "tenureDays", eventFeatureField("lead", "daysSinceFirst")] as const;
 const dayNumber = fc.constantFrom(0, 1, 2, 7, 14, 30, 45.5, 60, 90, 180, 365);

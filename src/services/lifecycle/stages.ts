@@ -117,10 +117,11 @@ export class StageQueries {
       if (!byCustomer.has(id)) byCustomer.set(id, []);
       byCustomer.get(id)!.push(row);
     }
-    const accumulator = new FeatureAccumulator(eventTypes, {
-      customers: available.has("customers"),
-      events: available.has("events"),
-    });
+    const accumulator = new FeatureAccumulator(
+      eventTypes,
+      { customers: available.has("customers"), events: available.has("events") },
+      model.fieldsRead(),
+    );
     const histories = new Map<string, StageSpellView[]>();
     for (const [id, customerRows] of byCustomer) {
       const days = activityDays(customerRows, eventTypes.length);

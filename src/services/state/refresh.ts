@@ -9,7 +9,7 @@
 // way readers keep the previous state until the commit; a refresh that fails or is killed leaves it
 // serving, and its rows go.
 import { createHash } from "node:crypto";
-import { activityDays, FeatureAccumulator, type ActivityRow } from "../../lifecycle/activity.ts";
+import { ActivityDaysBuilder, FeatureAccumulator, type ActivityRow } from "../../lifecycle/activity.ts";
 import { addDays, asOfCutoff, dayNumber, dayOfNumber, startOfDay } from "../../lifecycle/calendar.ts";
 import { activityAuditSql, activitySql, recentActivitySql, type ActivityQuery } from "../../lifecycle/features-sql.ts";
 import { customerHistory, extendedHistory, StageClock, type CustomerHistory } from "../../lifecycle/stage-history.ts";
@@ -18,6 +18,7 @@ import { customerRanges, readAhead } from "../customer-ranges.ts";
 import {
   columnValue,
   isValidRow,
+  type ColumnBatch,
   type QueryOptions,
   type StreamOptions,
   type WarehouseConnector,
@@ -241,30 +242,71 @@ class HistoryWriter {
   }
 }
 
+/** Activity rows read one at a time: row i's customer id, and row i itself. */
+interface ActivityBatch {
+  readonly rowCount: number;
+  /** Row i's customer id; null when it has none. */
+  idAt(i: number): string | null;
+  /** Row i; from a column batch one object refilled for every row, so read it before asking for the next. */
+  rowAt(i: number): ActivityRow;
+}
+
 /**
  * The activity rows of `query`: from the warehouse's column batches where it has them (the embedded
- * DuckDB: no JS value per field from the client, days as day numbers, most of a refresh's reading
- * time otherwise), else its row stream.
+ * DuckDB: no JS value per field from the client, days as day numbers, no object per row, each
+ * customer's id decoded once for their thirty-odd rows), else its row stream.
  */
-async function* activityRows(
+async function* activityBatches(
   warehouse: WarehouseConnector,
   query: Sql,
   options: StreamOptions,
-): AsyncIterable<ActivityRow[]> {
+): AsyncIterable<ActivityBatch> {
   if (!warehouse.streamColumns) {
-    yield* warehouse.stream<ActivityRow>(query, options);
+    for await (const rows of warehouse.stream<ActivityRow>(query, options))
+      yield {
+        rowCount: rows.length,
+        idAt: (i) => (rows[i]!.customer_id == null ? null : String(rows[i]!.customer_id)),
+        rowAt: (i) => rows[i]!,
+      };
     return;
   }
-  for await (const batch of warehouse.streamColumns(query, options)) {
-    const rows: Record<string, unknown>[] = Array.from({ length: batch.rowCount }, () => ({}));
-    batch.columns.forEach((column, c) => {
-      const name = batch.names[c]!;
-      for (let i = 0; i < batch.rowCount; i++)
-        rows[i]![name] =
+  for await (const batch of warehouse.streamColumns(query, options)) yield columnActivity(batch);
+}
+
+function columnActivity(batch: ColumnBatch): ActivityBatch {
+  const idIndex = batch.names.indexOf("customer_id");
+  const ids = batch.columns[idIndex]!;
+  const fields = batch.columns.flatMap((column, c) => (c === idIndex ? [] : [{ name: batch.names[c]!, column }]));
+  const row: Record<string, unknown> = {};
+  // The last id decoded and where its bytes were: the next rows are mostly the same customer's.
+  let last: { id: string; start: number; end: number } | null = null;
+  return {
+    rowCount: batch.rowCount,
+    idAt(i) {
+      if (ids.kind !== "utf8") {
+        const value = columnValue(ids, i);
+        return value === null || value === undefined ? null : String(value);
+      }
+      if (!isValidRow(ids.valid, i)) return null;
+      const start = i === 0 ? 0 : ids.ends[i - 1]!;
+      const end = ids.ends[i]!;
+      if (last && sameBytes(ids.bytes, start, end, last.start, last.end)) return last.id;
+      last = { id: String(columnValue(ids, i)), start, end };
+      return last.id;
+    },
+    rowAt(i) {
+      for (const { name, column } of fields)
+        row[name] =
           column.kind === "days" ? (isValidRow(column.valid, i) ? column.days[i] : null) : columnValue(column, i);
-    });
-    yield rows;
-  }
+      return row;
+    },
+  };
+}
+
+function sameBytes(bytes: Uint8Array, start: number, end: number, otherStart: number, otherEnd: number): boolean {
+  if (end - start !== otherEnd - otherStart) return false;
+  for (let k = 0; k < end - start; k++) if (bytes[start + k] !== bytes[otherStart + k]) return false;
+  return true;
 }
 
 async function* batchesOf<T>(rows: Iterable<T>, size = 10_000): AsyncGenerator<T[]> {
@@ -597,17 +639,18 @@ export class StateRefresher {
     tally: Tally,
   ): Promise<{ rowsRead: number; dataThrough: number | null }> {
     const { warehouse, eventTypes, available, model } = this.lifecycle;
-    const accumulator = new FeatureAccumulator(eventTypes, {
-      customers: available.has("customers"),
-      events: available.has("events"),
-    });
+    const accumulator = new FeatureAccumulator(
+      eventTypes,
+      { customers: available.has("customers"), events: available.has("events") },
+      model.fieldsRead(),
+    );
     let rowsRead = 0;
     let dataThrough: number | null = null;
     let currentId: string | null = null;
-    let rows: ActivityRow[] = [];
+    const builder = new ActivityDaysBuilder(eventTypes.length);
     const finish = async () => {
       if (currentId === null) return;
-      const days = activityDays(rows, eventTypes.length);
+      const days = builder.take();
       if (days.length > 0) dataThrough = Math.max(dataThrough ?? -Infinity, days[days.length - 1]!.day);
       const history = customerHistory(model, this.clock, accumulator, currentId, days, lastDay);
       currentId = null;
@@ -621,22 +664,22 @@ export class StateRefresher {
     for (const text of texts) await this.estimate(text, streamOptions, tally);
     let range = 0;
     // Ranges hold customers whole and come in id order: a customer ends where the next one's rows begin.
-    for await (const [i, batch] of readAhead(texts.map((text) => () => activityRows(warehouse, text, streamOptions)))) {
+    const sources = texts.map((text) => () => activityBatches(warehouse, text, streamOptions));
+    for await (const [i, batch] of readAhead(sources)) {
       if (i !== range) {
         await finish();
         options.onProgress?.({ customers: tally.customers, rowsRead, rangesDone: i, ranges: queries.length });
         range = i;
       }
-      for (const row of batch) {
+      for (let r = 0; r < batch.rowCount; r++) {
         rowsRead++;
-        if (row.customer_id === null || row.customer_id === undefined) continue;
-        const id = String(row.customer_id);
+        const id = batch.idAt(r);
+        if (id === null) continue;
         if (id !== currentId) {
           await finish();
           currentId = id;
-          rows = [];
         }
-        rows.push(row);
+        builder.add(batch.rowAt(r));
       }
       options.onProgress?.({ customers: tally.customers, rowsRead, rangesDone: i, ranges: queries.length });
     }
