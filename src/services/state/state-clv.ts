@@ -65,6 +65,32 @@ FROM customer_state WHERE rows_generation = ${integer(rowsGeneration)} AND purch
 }
 
 /**
+ * The fit on the buyers of `rowsGeneration` as of the state day, or why there is none. A function of its
+ * own so the summaries (a million buyers: hundreds of thousands of groups) are garbage once it returns,
+ * not held through the writing of every prediction.
+ */
+async function fitOnBuyers(
+  session: AppSqlSession,
+  rowsGeneration: number,
+  stateDay: string,
+  settings: StateClvSettings,
+  fit: ClvFitter,
+  signal?: AbortSignal,
+): Promise<ClvFitOutput | { warning: string }> {
+  const summaries = await queryBuilt<ClvSummaryRow>(
+    session,
+    clvSummariesSql(postgresDialect, buyersOf(rowsGeneration), stateDay),
+  );
+  if (summaries.length === 0) return { warning: "no lifetime value: no buyers on the state day" };
+  try {
+    return await fit(clvFitInput(summaries, settings.timeUnit, settings.model), signal);
+  } catch (error) {
+    if (signal?.aborted) throw error;
+    return { warning: `no lifetime value: the fit failed (${(error as Error).message})` };
+  }
+}
+
+/**
  * Fits on the buyers of `rowsGeneration` as of the state day and writes every buyer's prediction in
  * their place. Returns the fit, or a warning when there is none (too few buyers to fit, a failed fit):
  * the state is published without predictions then, and Customer.prediction is computed as before.
@@ -78,18 +104,8 @@ export async function writeClv(
   signal?: AbortSignal,
 ): Promise<{ clv: StoredClv | null; warning?: string }> {
   await session.query(`DELETE FROM customer_clv WHERE rows_generation = $1`, [rowsGeneration]);
-  const summaries = await queryBuilt<ClvSummaryRow>(
-    session,
-    clvSummariesSql(postgresDialect, buyersOf(rowsGeneration), stateDay),
-  );
-  if (summaries.length === 0) return { clv: null, warning: "no lifetime value: no buyers on the state day" };
-  let fitted: ClvFitOutput;
-  try {
-    fitted = await fit(clvFitInput(summaries, settings.timeUnit, settings.model), signal);
-  } catch (error) {
-    if (signal?.aborted) throw error;
-    return { clv: null, warning: `no lifetime value: the fit failed (${(error as Error).message})` };
-  }
+  const fitted = await fitOnBuyers(session, rowsGeneration, stateDay, settings, fit, signal);
+  if ("warning" in fitted) return { clv: null, warning: fitted.warning };
   const purchases = fitted.bgnbd
     ? purchaseModel({ kind: "BG_NBD", params: fitted.bgnbd })
     : purchaseModel({ kind: "PARETO_NBD", params: fitted.paretoNbd! });
