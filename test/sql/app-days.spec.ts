@@ -30,3 +30,16 @@ describe("days read from the app database", () => {
     expect(rows.map((r) => storedDay(r.day))).toEqual(["2026-01-01", "2026-03-29", "2026-06-30", "2026-12-31"]);
   });
 });
+
+describe("the app database's sessions", () => {
+  it("run without JIT compilation (PostgreSQL: turned off; PGlite: none to run)", async () => {
+    const db = await openTestAppDatabase();
+    try {
+      const [row] = await db.sql.query(`SELECT current_setting('jit') AS jit, pg_jit_available() AS available`);
+      if (db.url) expect(row!.jit).toBe("off");
+      else expect(row!.available).toBe(false);
+    } finally {
+      await db.close();
+    }
+  });
+});
