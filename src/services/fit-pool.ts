@@ -6,13 +6,7 @@ import { pathToFileURL } from "node:url";
 import type { Worker } from "node:worker_threads";
 import { Piscina } from "piscina";
 import { defaultFitWorkers } from "../config/defaults.ts";
-import {
-  fitFromResult,
-  sampledFitInput,
-  type ClvFitInput,
-  type ClvFitOutput,
-  type ClvFitResult,
-} from "../lifecycle/clv/fit.ts";
+import { fitFromResult, type ClvFitInput, type ClvFitOutput, type ClvFitResult } from "../lifecycle/clv/fit.ts";
 
 /** An idle worker exits after this long (ms), so a server that fits rarely holds no worker's memory. */
 const IDLE_WORKER_MS = 30_000;
@@ -54,8 +48,7 @@ export class FitPool {
     const pool = (this.#pool ??= this.#open());
     this.tasksStarted++;
     try {
-      // Sampled here: the worker is sent the groups it fits on, not every buyer's.
-      return fitFromResult(await pool.run(sampledFitInput(input), { signal }));
+      return fitFromResult(await pool.run(input, { signal }));
     } catch (error) {
       throw this.#failures.get(pool) ?? error;
     }

@@ -5,7 +5,7 @@ import { readFileSync } from "node:fs";
 import { pathToFileURL } from "node:url";
 import { afterAll, describe, expect, it } from "vitest";
 import { ThinDataError } from "../../src/lifecycle/clv/bgnbd.ts";
-import { fitClvSummaries, sampledFitInput, type ClvFitInput } from "../../src/lifecycle/clv/fit.ts";
+import { fitClvSummaries, type ClvFitInput } from "../../src/lifecycle/clv/fit.ts";
 import { FitPool } from "../../src/services/fit-pool.ts";
 import { defaultFitWorkers } from "../../src/config/defaults.ts";
 
@@ -43,26 +43,6 @@ describe("the CLV fit pool", () => {
       expect(withoutTime(inWorker)).toEqual(withoutTime(here));
       expect(inWorker.customers).toBe(2_357);
     }
-  });
-
-  it("above the sample size the worker is sent the sample, and fits what the whole input gives here", async () => {
-    // CDNOW's groups thirty times over: 70,710 buyers, more than a fit keeps.
-    const cdnow = cdnowInput("BG_NBD");
-    const input: ClvFitInput = {
-      ...cdnow,
-      recency: cdnow.recency.map((g) => ({ ...g, count: g.count * 30 })),
-      spend: cdnow.spend.map((g) => ({ ...g, count: g.count * 30 })),
-    };
-    const sample = sampledFitInput(input);
-    const kept = sample.recency.reduce((n, g) => n + g.count, 0);
-    expect(sample.sampled).toEqual({ customers: 70_710, fraction: 50_000 / 70_710 });
-    expect(kept).toBeGreaterThan(48_000);
-    expect(kept).toBeLessThan(52_000);
-    // Sampling twice keeps the first sample (and its figures).
-    expect(sampledFitInput(sample)).toBe(sample);
-    const [inWorker, here] = [await pool.fit(input), fitClvSummaries(input)];
-    expect(withoutTime(inWorker)).toEqual(withoutTime(here));
-    expect(here).toMatchObject({ customers: 70_710, fittedCustomers: kept, summaryGroups: sample.recency.length });
   });
 
   it("answers data too thin to fit with ThinDataError, as in this thread", async () => {

@@ -14,8 +14,6 @@ export interface ClvFitInput {
   readonly recency: readonly { x: number; txDays: number; tDays: number; count: number }[];
   /** (x, mean repeat spend) groups: spend in cents. */
   readonly spend: readonly { x: number; zbarCents: number; count: number }[];
-  /** Set when the groups are already the fit's sample (sampledFitInput): the buyers before it, and the share kept. */
-  readonly sampled?: { readonly customers: number; readonly fraction: number };
 }
 
 export interface ClvFitOutput {
@@ -32,7 +30,7 @@ export interface ClvFitOutput {
   /** The Pareto/NBD fit when model is PARETO_NBD. */
   readonly paretoNbd: ParetoNbdFit | null;
   readonly gammaGamma: GammaGammaFit;
-  /** Time the fits took (and the sample, when the input was not sampled before). */
+  /** Time the sample and the fits took (in the worker). */
   readonly fitMs: number;
 }
 
@@ -42,38 +40,28 @@ export interface ClvFitOutput {
  */
 export type ClvFitResult = { readonly fit: ClvFitOutput } | { readonly thinData: string };
 
-/**
- * The input with its groups thinned to the fit's sample (sampleCustomers, above CLV_SAMPLE_CUSTOMERS
- * buyers), all a fit reads: what a worker is sent, so a million buyers' groups (hundreds of thousands)
- * are not copied across the thread boundary for the fifty thousand the fit keeps.
- */
-export function sampledFitInput(input: ClvFitInput): ClvFitInput {
-  if (input.sampled) return input;
-  // The keys the sample is drawn in the order of: one per group, the same whichever thread samples.
-  const recency = sampleCustomers(input.recency, (r) => `${r.x}|${r.txDays}|${r.tDays}`);
-  const spend = sampleCustomers(input.spend, (r) => `${r.x}|${r.zbarCents / 100}`);
-  const customers = input.recency.reduce((n, g) => n + g.count, 0);
-  return { ...input, recency: recency.groups, spend: spend.groups, sampled: { customers, fraction: recency.fraction } };
-}
-
-/** Samples (above CLV_SAMPLE_CUSTOMERS buyers, unless sampled before) and fits the purchase model and Gamma-Gamma. */
+/** Samples (above CLV_SAMPLE_CUSTOMERS buyers) and fits the purchase model and Gamma-Gamma. */
 export function fitClvSummaries(input: ClvFitInput): ClvFitOutput {
   const started = performance.now();
   const unitDays = TIME_UNIT_DAYS[input.timeUnit];
-  const sample = sampledFitInput(input);
-  const recency = sample.recency.map((r) => ({
+  const all = input.recency.map((r) => ({
+    key: `${r.x}|${r.txDays}|${r.tDays}`,
     summary: { x: r.x, tx: r.txDays / unitDays, T: r.tDays / unitDays },
     count: r.count,
   }));
-  const spend = sample.spend.map((r) => ({ x: r.x, zbar: r.zbarCents / 100, count: r.count }));
-  const bgnbd = input.model === "BG_NBD" ? fitBgNbdGroups(recency) : null;
-  const paretoNbd = input.model === "PARETO_NBD" ? fitParetoNbdGroups(recency) : null;
-  const gammaGamma = fitGammaGamma(spend);
+  const recency = sampleCustomers(all, (g) => g.key);
+  const spend = sampleCustomers(
+    input.spend.map((r) => ({ x: r.x, zbar: r.zbarCents / 100, count: r.count })),
+    (g) => `${g.x}|${g.zbar}`,
+  );
+  const bgnbd = input.model === "BG_NBD" ? fitBgNbdGroups(recency.groups) : null;
+  const paretoNbd = input.model === "PARETO_NBD" ? fitParetoNbdGroups(recency.groups) : null;
+  const gammaGamma = fitGammaGamma(spend.groups);
   return {
-    customers: sample.sampled!.customers,
-    sampleFraction: sample.sampled!.fraction,
-    fittedCustomers: recency.reduce((n, g) => n + g.count, 0),
-    summaryGroups: recency.length,
+    customers: all.reduce((n, g) => n + g.count, 0),
+    sampleFraction: recency.fraction,
+    fittedCustomers: recency.groups.reduce((n, g) => n + g.count, 0),
+    summaryGroups: recency.groups.length,
     bgnbd,
     paretoNbd,
     gammaGamma,
