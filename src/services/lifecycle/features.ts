@@ -221,8 +221,9 @@ export class CustomerFeatureService {
 
   /**
    * Features of one customer, batched with every other lookup for the same day made in this turn of
-   * the event loop, whichever request made it — or, while the shared lookups' queries are all
-   * running, made until one of them ends.
+   * the event loop, whichever request made it; while the shared lookups already run as many queries
+   * as the warehouse gives one caller, with those made until one of them ends (at most a second: see
+   * BatchGate, one for every day's batches).
    */
   batchedFeatures(asOf: string): DataLoader<string, CustomerFeatures | null> {
     if (this.sharedFeatureBatches.size >= 1_000 && !this.sharedFeatureBatches.has(asOf))
