@@ -1,8 +1,8 @@
 // Splitting the customers into id ranges, so that a question over every customer (the segment export,
 // the state store's refresh) runs as several smaller queries on the embedded warehouse, range after
-// range, each started while the one before is still being read (readAhead). DuckDB runs in the server's own
-// process: one query over a million customers built its hash tables and sort for all of them at once
-// (what ranges saved, measured: DEFAULT_CUSTOMERS_PER_RANGE in src/connectors/connector.ts).
+// range, each started while the one before is still being read (readAhead). DuckDB runs in the
+// server's own process: one query over a million customers built its hash tables and sort for all of
+// them at once (what ranges saved, measured: DEFAULT_CUSTOMERS_PER_RANGE in src/connectors/connector.ts).
 // Warehouses that run elsewhere (PostgreSQL, BigQuery) keep their own memory and get one query.
 import type { WarehouseConnector } from "../connectors/connector.ts";
 import type { LogicalTable } from "../sql/contract.ts";
