@@ -55,13 +55,16 @@ async function openPostgres(url: string): Promise<AppDatabase> {
     max: 10,
     connectionTimeoutMillis: 5_000,
     application_name: "clm-graphql-app",
+    // The state store's dashboard questions over a large state (stageTransitions, stageTimings) cost
+    // above jit_above_cost, and LLVM's compiling took longer than it saved: at 1M, 770-810 ms with JIT,
+    // 625-655 ms without. Set per session, before the pool hands the client out, rather than as a
+    // startup option, which would replace the operator's PGOPTIONS and which connection poolers refuse;
+    // a failure only leaves JIT as configured.
+    onConnect: async (client) => {
+      await client.query("SET jit = off").catch(() => {});
+    },
   });
   pool.on("error", () => {});
-  // The state store's dashboard questions over a large state (stageTransitions, stageTimings) cost
-  // above jit_above_cost, and LLVM's compiling took longer than it saved: at 1M, 770-810 ms with JIT,
-  // 625-655 ms without. Set per session rather than as a startup option, which would replace the
-  // operator's PGOPTIONS and which connection poolers refuse; a failure only leaves JIT as configured.
-  pool.on("connect", (client) => void client.query("SET jit = off").catch(() => {}));
   let client: pg.PoolClient;
   try {
     client = await pool.connect();
