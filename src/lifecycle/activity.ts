@@ -62,9 +62,6 @@ export class FeatureAccumulator {
   /** The last day applied. */
   lastDay: number | null = null;
 
-  /** The features that grow by one a day (features.ts growsDaily): the only ones featuresOn changes between activity days. */
-  readonly growingFields: readonly string[];
-
   constructor(
     eventTypes: readonly EventType[],
     /** Which optional tables exist: without them their features are null, as in the features query. */
@@ -74,7 +71,6 @@ export class FeatureAccumulator {
   ) {
     this.typeKeys = eventTypes.map((t) => t.key);
     const catalog = featureCatalog(eventTypes);
-    this.growingFields = catalog.filter((f) => f.growsDaily).map((f) => f.field);
     const values = this.valuesByField();
     const all = ["customerId", ...catalog.map((f) => f.field)];
     this.allFeatures = rowMaker(values, all);

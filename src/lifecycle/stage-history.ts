@@ -293,7 +293,6 @@ export function customerHistory(
 export function extendedHistory(
   model: CompiledStageModel,
   clock: StageClock,
-  growingFields: readonly string[],
   customerId: string,
   spells: readonly StageSpell[],
   features: CustomerFeatures,
@@ -303,6 +302,7 @@ export function extendedHistory(
   if (!clock.exact) throw new Error("a history is carried on only with an exact clock");
   const last = spells[spells.length - 1];
   if (!last || last.to !== null) throw new Error(`the stored history of ${customerId} has no open spell`);
+  const growingFields = Object.keys(features).filter(growsDaily);
   const on = (t: number): CustomerFeatures => {
     const row = { ...features } as Record<string, unknown>;
     for (const field of growingFields) {

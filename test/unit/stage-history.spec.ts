@@ -120,9 +120,7 @@ function carriedOn(compiled: CompiledStageModel, days: readonly DayActivity[], f
   const accumulator = new FeatureAccumulator(EVENT_TYPES, TABLES);
   const stored = customerHistory(compiled, clock, accumulator, "c", days, from);
   const whole = customerHistory(compiled, clock, accumulator, "c", days, to);
-  const carried =
-    stored &&
-    extendedHistory(compiled, clock, accumulator.growingFields, "c", stored.spells, stored.features, from, to);
+  const carried = stored && extendedHistory(compiled, clock, "c", stored.spells, stored.features, from, to);
   return { whole, carried: carried ?? undefined };
 }
 
@@ -340,7 +338,7 @@ describe("stage history from candidate days", () => {
     const accumulator = new FeatureAccumulator(EVENT_TYPES, TABLES);
     const stored = customerHistory(compiled, new StageClock(compiled), accumulator, "c", onePurchase, FIRST + 10)!;
     const carry = (clock: StageClock, spells: StageSpell[]) => () =>
-      extendedHistory(compiled, clock, accumulator.growingFields, "c", spells, stored.features, FIRST + 10, FIRST + 20);
+      extendedHistory(compiled, clock, "c", spells, stored.features, FIRST + 10, FIRST + 20);
     const closed = stored.spells.map((s) => ({ ...s, to: FIRST + 11 }));
     expect(carry(new StageClock(compiled), closed)).toThrow(/the stored history of c has no open spell/);
     expect(carry(new StageClock(compiled), [])).toThrow(/no open spell/);

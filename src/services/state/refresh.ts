@@ -323,8 +323,6 @@ async function* batchesOf<T>(rows: Iterable<T>, size = 10_000): AsyncGenerator<T
 
 export class StateRefresher {
   private readonly clock: StageClock;
-  /** The features that grow by one a day with nothing new (recency, tenure, days since an event). */
-  private readonly growingFields: readonly string[];
   /** Identifies what the state is computed from besides the data: a change forces a full rebuild. */
   readonly modelHash: string;
 
@@ -339,7 +337,6 @@ export class StateRefresher {
     private readonly clv?: RefreshClv,
   ) {
     this.clock = new StageClock(lifecycle.model);
-    this.growingFields = lifecycle.catalog.filter((f) => f.growsDaily).map((f) => f.field);
     this.modelHash = createHash("sha256")
       .update(
         JSON.stringify({
@@ -605,16 +602,7 @@ export class StateRefresher {
     const fromDay = dayNumber(pointer.stateDay);
     for (const { row, spells } of await this.tables.storedHistories(pointer.rowsGeneration, ids)) {
       const features = storedFeatures(row, pointer.stateDay, eventTypes);
-      const history = extendedHistory(
-        model,
-        this.clock,
-        this.growingFields,
-        features.customerId,
-        spells,
-        features,
-        fromDay,
-        lastDay,
-      );
+      const history = extendedHistory(model, this.clock, features.customerId, spells, features, fromDay, lastDay);
       tally.customers++;
       await add(history);
     }
