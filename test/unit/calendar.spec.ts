@@ -1,4 +1,5 @@
 // Day boundaries in a time zone (src/lifecycle/calendar.ts): the cut-off every as-of question uses.
+import fc from "fast-check";
 import { describe, expect, it } from "vitest";
 import {
   addDays,
@@ -82,6 +83,19 @@ describe("calendar day arithmetic", () => {
       [{ toString: () => "2026-06-30" }, false],
     ];
     for (const [value, expected] of cases) expect(isCalendarDay(value), String(value)).toBe(expected);
+  });
+
+  it("accepts exactly the days a Date writes back unchanged, over any YYYY-MM-DD text", () => {
+    const digits = (n: number, max: number) => fc.integer({ min: 0, max }).map((v) => String(v).padStart(n, "0"));
+    fc.assert(
+      fc.property(digits(4, 9999), digits(2, 99), digits(2, 99), (y, m, d) => {
+        const value = `${y}-${m}-${d}`;
+        const date = new Date(`${value}T00:00:00Z`);
+        const real = !Number.isNaN(date.getTime()) && date.toISOString().startsWith(value);
+        expect(isCalendarDay(value)).toBe(real && value >= "1900-01-01" && value <= "9998-12-31");
+      }),
+      { numRuns: 20_000 },
+    );
   });
 
   it("adds days across month ends, leap days and years, and refuses to leave years 0000-9999", () => {
