@@ -115,7 +115,11 @@ export function createAppServices(inputs: AppServiceInputs): AppServices {
     {
       policy: inputs.state?.policy,
       clv: inputs.state?.clvModel
-        ? { model: inputs.state.clvModel, fit: (input, signal) => lifecycle.fitPool.fit(input, signal) }
+        ? {
+            model: inputs.state.clvModel,
+            fit: (input, signal) => lifecycle.fitPool.fit(input, signal),
+            predict: (input, signal) => lifecycle.fitPool.predictBuyers(input, signal),
+          }
         : undefined,
       writebackTable: inputs.state?.writebackTable ?? undefined,
       trackedSegments: (day) =>

@@ -6,6 +6,7 @@ import { pathToFileURL } from "node:url";
 import type { Worker } from "node:worker_threads";
 import { Piscina } from "piscina";
 import { defaultFitWorkers } from "../config/defaults.ts";
+import type { BuyerPredictionInput, BuyerPredictions } from "../lifecycle/clv/buyer-predictions.ts";
 import { fitFromResult, type ClvFitInput, type ClvFitOutput, type ClvFitResult } from "../lifecycle/clv/fit.ts";
 
 /** An idle worker exits after this long (ms), so a server that fits rarely holds no worker's memory. */
@@ -27,7 +28,7 @@ export function workerEntry(): { filename: string; execArgv?: string[] } {
 }
 
 export class FitPool {
-  #pool: Piscina<ClvFitInput, ClvFitResult> | undefined;
+  #pool: Piscina<ClvFitInput | BuyerPredictionInput, ClvFitResult | BuyerPredictions> | undefined;
   /** Fits sent to the workers since start (tests count shared runs by it). */
   tasksStarted = 0;
 
@@ -48,7 +49,17 @@ export class FitPool {
     const pool = (this.#pool ??= this.#open());
     this.tasksStarted++;
     try {
-      return fitFromResult(await pool.run(input, { signal }));
+      return fitFromResult((await pool.run(input, { signal })) as ClvFitResult);
+    } catch (error) {
+      throw this.#failures.get(pool) ?? error;
+    }
+  }
+
+  /** A page of buyers' predictions from a fit (the state store's refresh), in a worker. */
+  async predictBuyers(input: BuyerPredictionInput, signal?: AbortSignal): Promise<BuyerPredictions> {
+    const pool = (this.#pool ??= this.#open());
+    try {
+      return (await pool.run(input, { name: "predictBuyers", signal })) as BuyerPredictions;
     } catch (error) {
       throw this.#failures.get(pool) ?? error;
     }
@@ -67,8 +78,8 @@ export class FitPool {
   /** Why a pool was given up (its queued fits fail with this rather than piscina's "Terminating worker thread"). */
   readonly #failures = new WeakMap<Piscina, Error>();
 
-  #open(): Piscina<ClvFitInput, ClvFitResult> {
-    const pool = new Piscina<ClvFitInput, ClvFitResult>({
+  #open(): Piscina<ClvFitInput | BuyerPredictionInput, ClvFitResult | BuyerPredictions> {
+    const pool = new Piscina<ClvFitInput | BuyerPredictionInput, ClvFitResult | BuyerPredictions>({
       ...this.entry,
       minThreads: 0,
       maxThreads: this.workers,

@@ -92,9 +92,10 @@ export function purchaseOutlook(
     discounted += (upTo - before) / Math.pow(1 + discountRate, days / 365.25);
     before = upTo;
   }
+  // The last month ends at the horizon: `before` is the horizon's expected purchases.
   return {
     probabilityAlive: purchases.probabilityAlive(summary),
-    expectedPurchases: purchases.expectedPurchases(summary, horizonDays / unitDays),
+    expectedPurchases: before,
     discountedPurchases: discounted,
   };
 }

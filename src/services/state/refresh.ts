@@ -37,7 +37,7 @@ import {
   type PublishedState,
   type StateTables,
 } from "./state-tables.ts";
-import { STATE_CLV_DEFAULTS, writeClv, type ClvFitter } from "./state-clv.ts";
+import { STATE_CLV_DEFAULTS, writeClv, type BuyerPredictor, type ClvFitter } from "./state-clv.ts";
 import { lateCustomers, recentActivityOf, type RecentActivity } from "./recent-activity.ts";
 import { announceEvents, recordStageChanges } from "../events/outbox.ts";
 
@@ -135,6 +135,8 @@ interface Tally {
 export interface RefreshClv {
   readonly model: PurchaseModelKind;
   readonly fit: ClvFitter;
+  /** Where pages of predictions are worked out; this thread without it. */
+  readonly predict?: BuyerPredictor;
 }
 
 /**
@@ -520,7 +522,7 @@ export class StateRefresher {
       return { clv: null };
     }
     const settings = { ...STATE_CLV_DEFAULTS, model: this.clv.model };
-    return writeClv(session, rowsGeneration, stateDay, settings, this.clv.fit, signal);
+    return writeClv(session, rowsGeneration, stateDay, settings, this.clv.fit, signal, this.clv.predict);
   }
 
   /** Rows per warehouse table (what a shrink is seen by). */

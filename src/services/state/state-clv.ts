@@ -9,21 +9,44 @@ import type { BgNbdParams } from "../../lifecycle/clv/bgnbd.ts";
 import type { GammaGammaParams } from "../../lifecycle/clv/gamma-gamma.ts";
 import type { ParetoNbdParams } from "../../lifecycle/clv/pareto-nbd.ts";
 import {
-  predictionOf,
-  purchaseModel,
-  purchaseOutlook,
-  summaryOf,
-  TIME_UNIT_DAYS,
-  type PurchaseModelKind,
-  type PurchaseOutlook,
-  type TimeUnit,
-} from "../../lifecycle/clv/predict.ts";
-import type { CustomerFeatures } from "../../lifecycle/features.ts";
+  predictBuyers,
+  type BuyerPage,
+  type BuyerPredictionInput,
+  type BuyerPredictions,
+  type BuyerPredictionSettings,
+} from "../../lifecycle/clv/buyer-predictions.ts";
+import { TIME_UNIT_DAYS, type PurchaseModelKind, type TimeUnit } from "../../lifecycle/clv/predict.ts";
 import { integer, sql, type Sql } from "../../sql/sql.ts";
 import { clvFitInput, clvSummariesSql, type ClvSummaryRow } from "../lifecycle/clv.ts";
 
 /** Fits a purchase model and Gamma-Gamma (the fit pool's workers in the server). */
 export type ClvFitter = (input: ClvFitInput, signal?: AbortSignal) => Promise<ClvFitOutput>;
+
+/** Works out a page of buyers' predictions (in the fit pool's workers in the server). */
+export type BuyerPredictor = (input: BuyerPredictionInput, signal?: AbortSignal) => Promise<BuyerPredictions>;
+
+/** In this thread, where no worker is given. */
+const predictInThread: BuyerPredictor = async (input) => predictBuyers(input);
+
+/** A page of customer_state rows as the columns predictions read. */
+function buyerPage(rows: readonly Record<string, unknown>[]): BuyerPage {
+  const n = rows.length;
+  const page = {
+    purchaseDays: new Float64Array(n),
+    firstPurchaseDate: new Array<string>(n),
+    lastPurchaseDate: new Array<string>(n),
+    revenue: new Float64Array(n),
+    firstPurchaseRevenue: new Float64Array(n),
+  };
+  rows.forEach((row, i) => {
+    page.purchaseDays[i] = Number(row.purchase_days);
+    page.firstPurchaseDate[i] = storedDay(row.first_purchase_date)!;
+    page.lastPurchaseDate[i] = storedDay(row.last_purchase_date)!;
+    page.revenue[i] = Number(row.revenue);
+    page.firstPurchaseRevenue[i] = row.first_purchase_revenue === null ? NaN : Number(row.first_purchase_revenue);
+  });
+  return page;
+}
 
 /** The predictions a state keeps: Customer.prediction's defaults, for the purchase model configured. */
 export interface StateClvSettings {
@@ -43,9 +66,6 @@ export interface StoredClv extends StateClvSettings {
   readonly purchases: BgNbdParams | ParetoNbdParams;
   readonly gammaGamma: GammaGammaParams;
 }
-
-/** Purchase outlooks kept for buyers who share one (the map is emptied when it reaches this). */
-const MAX_SHARED_OUTLOOKS = 50_000;
 
 /** Buyers read and written per page. */
 const PAGE_ROWS = 10_000;
@@ -102,53 +122,50 @@ export async function writeClv(
   settings: StateClvSettings,
   fit: ClvFitter,
   signal?: AbortSignal,
+  predict: BuyerPredictor = predictInThread,
 ): Promise<{ clv: StoredClv | null; warning?: string }> {
   await session.query(`DELETE FROM customer_clv WHERE rows_generation = $1`, [rowsGeneration]);
   const fitted = await fitOnBuyers(session, rowsGeneration, stateDay, settings, fit, signal);
   if ("warning" in fitted) return { clv: null, warning: fitted.warning };
-  const purchases = fitted.bgnbd
-    ? purchaseModel({ kind: "BG_NBD", params: fitted.bgnbd })
-    : purchaseModel({ kind: "PARETO_NBD", params: fitted.paretoNbd! });
-  const unitDays = TIME_UNIT_DAYS[settings.timeUnit];
-  // Buyers sharing (x, t_x, T) share their purchase outlook: most of the work, done once per group.
-  const outlooks = new Map<string, PurchaseOutlook>();
-  let after = "";
-  for (;;) {
-    const page = await session.query(
+  const predictionSettings: BuyerPredictionSettings = {
+    purchases: fitted.bgnbd
+      ? { kind: "BG_NBD", params: fitted.bgnbd }
+      : { kind: "PARETO_NBD", params: fitted.paretoNbd! },
+    gammaGamma: fitted.gammaGamma,
+    stateDay,
+    unitDays: TIME_UNIT_DAYS[settings.timeUnit],
+    horizonDays: settings.horizonDays,
+    discountRate: settings.discountRate,
+  };
+  const readPage = (after: string) =>
+    session.query(
       `SELECT customer_id, purchase_days, first_purchase_date, last_purchase_date, revenue, first_purchase_revenue
        FROM customer_state WHERE rows_generation = $1 AND purchase_days >= 1 AND customer_id > $2
        ORDER BY customer_id LIMIT ${PAGE_ROWS}`,
       [rowsGeneration, after],
     );
-    if (page.length === 0) break;
-    const rows: unknown[][] = [];
-    for (const row of page) {
-      const features = {
-        purchaseDays: Number(row.purchase_days),
-        firstPurchaseDate: storedDay(row.first_purchase_date),
-        lastPurchaseDate: storedDay(row.last_purchase_date),
-        revenue: Number(row.revenue),
-        firstPurchaseRevenue: row.first_purchase_revenue === null ? null : Number(row.first_purchase_revenue),
-      } as CustomerFeatures;
-      const summary = summaryOf(features, stateDay, unitDays)!;
-      const key = `${summary.x}|${features.firstPurchaseDate}|${features.lastPurchaseDate}`;
-      let outlook = outlooks.get(key);
-      if (!outlook) {
-        outlook = purchaseOutlook(purchases, summary, unitDays, settings.horizonDays, settings.discountRate);
-        // Bounded: at a million buyers most keys are distinct, and keeping them all held ~100 MB.
-        if (outlooks.size >= MAX_SHARED_OUTLOOKS) outlooks.clear();
-        outlooks.set(key, outlook);
-      }
-      const p = predictionOf(outlook, fitted.gammaGamma, summary);
-      rows.push([
-        rowsGeneration,
-        row.customer_id,
-        p.probabilityAlive,
-        p.expectedPurchases,
-        p.expectedAverageSpend,
-        p.predictedClv,
-      ]);
-    }
+  const predictPage = (page: Record<string, unknown>[]) => {
+    const predicting = predict({ settings: predictionSettings, buyers: buyerPage(page) }, signal);
+    // Awaited only after the next page is read: a failure meanwhile must not count as unhandled.
+    predicting.catch(() => {});
+    return predicting;
+  };
+  // Pipelined: while a page's predictions are worked out (in a worker when there is one), the session
+  // reads the next page, then writes this one's rows as the next page's are worked out.
+  let page = await readPage("");
+  let predicting = page.length > 0 ? predictPage(page) : null;
+  while (predicting) {
+    const next = page.length === PAGE_ROWS ? await readPage(String(page[page.length - 1]!.customer_id)) : [];
+    const p = await predicting;
+    predicting = next.length > 0 ? predictPage(next) : null;
+    const rows = page.map((row, i) => [
+      rowsGeneration,
+      row.customer_id,
+      p.probabilityAlive[i],
+      p.expectedPurchases[i],
+      p.expectedAverageSpend[i],
+      p.predictedClv[i],
+    ]);
     await session.copyRows(
       "customer_clv",
       CUSTOMER_CLV_COLUMNS,
@@ -156,8 +173,7 @@ export async function writeClv(
         yield rows;
       })(),
     );
-    after = String(page[page.length - 1]!.customer_id);
-    if (page.length < PAGE_ROWS) break;
+    page = next;
   }
   return {
     clv: {
