@@ -251,6 +251,7 @@ describeZetaSql("GraphQL on BigQuery (ZetaSQL) equals DuckDB on random shops", (
         fc.asyncProperty(shop("2026-06-30"), async ({ rows, ids }) => {
           // CLV fits are kept per day once fitted, so every execution (shrinking too) asks about a day of its own.
           const execution = executions++;
+          const started = performance.now();
           const asOf = daysBefore("2026-06-30", execution);
           const servers = [duckdb, bigquery.NUMERIC!, bigquery.FLOAT64!];
           for (const server of servers) await load(server, rows);
@@ -273,10 +274,15 @@ describeZetaSql("GraphQL on BigQuery (ZetaSQL) equals DuckDB on random shops", (
               );
             }
           }
+          // In CI's output, so a slow shop can be told from a slow machine.
+          console.info(
+            `random shop ${execution}: ${ids.length - 1} people, ${rows.transactions.length} purchases, ${breakdown}, ${Math.round(performance.now() - started)} ms`,
+          );
         }),
         // Each execution costs seconds of ZetaSQL evaluation; shrinking would take many minutes, so the
         // first failure is reported as it is (with its seed and path for a replay).
-        { numRuns: RUNS, endOnFailure: true },
+        // An execution past its time fails with fast-check's seed and path (a replay), before the test's own timeout.
+        { numRuns: RUNS, endOnFailure: true, timeout: PER_EXECUTION_MS - 10_000 },
       );
     },
     // Three executions took 36 s with the file alone; in CI, beside another test file on the second
