@@ -223,3 +223,49 @@ describe("the server's refresh schedule", () => {
     expect(text).toMatch(/clm_state_generation 7/);
   });
 });
+
+// An incremental refresh audits only what it reads, the rows from its watermark on (so a BigQuery table
+// partitioned by day is pruned there too): rows after the day counted as a full rebuild counts them, rows
+// without an id counted in the window only.
+describe.each(testWarehouses().map((w) => [w.label, w] as const))(
+  "the audit of an incremental refresh (%s)",
+  (_label, factory) => {
+    let warehouse: TestWarehouse;
+    let appDb: TestAppDatabase;
+    const NEXT = "2026-07-01";
+    beforeAll(async () => {
+      warehouse = await factory.open();
+      appDb = await openTestAppDatabase();
+      await warehouse.createTables({ replace: true });
+      await warehouse.query(sql`ALTER TABLE transactions ALTER COLUMN customer_id DROP NOT NULL`);
+      await warehouse.append("transactions", [
+        ["a", CUTOFF - 40 * 24 * HOUR, 10, null, null],
+        ["b", CUTOFF - 100 * 24 * HOUR, 7, null, null],
+        // Before the lateness window of the next day's refresh (it starts 2026-06-28), and inside it.
+        [null, CUTOFF - 10 * 24 * HOUR, 1, null, null],
+        [null, CUTOFF - 3 * HOUR, 99, null, null],
+        // On the next day, and after it.
+        ["c", CUTOFF + 2 * HOUR, 20, null, null],
+        ["a", CUTOFF + 30 * HOUR, 20, null, null],
+      ]);
+    });
+    afterAll(async () => {
+      await warehouse?.close();
+      await appDb?.close();
+    });
+
+    it("counts rows after the day as a full rebuild does, and rows without an id in its window", async () => {
+      const lifecycle = await LifecycleService.open(warehouse, defaultStageModel(), "UTC");
+      const refresher = new StateRefresher(lifecycle, new StateTables(appDb.sql));
+      const first = (await refresher.refresh({ stateDay: DAY }))!;
+      expect(first).toMatchObject({ kind: "full", nullIdRows: 2, futureRows: 2 });
+      const incremental = (await refresher.refresh({ stateDay: NEXT }))!;
+      expect(incremental).toMatchObject({ kind: "incremental", nullIdRows: 1, futureRows: 1, customers: 3 });
+      expect(incremental.warnings).toContain(
+        "1 rows without a customer id were left out (of the rows since 2026-06-28T00:00:00.000Z)",
+      );
+      const full = (await refresher.refresh({ stateDay: NEXT, full: true }))!;
+      expect(full).toMatchObject({ kind: "full", nullIdRows: 2, futureRows: 1, customers: 3 });
+    });
+  },
+);

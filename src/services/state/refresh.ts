@@ -407,7 +407,7 @@ export class StateRefresher {
     });
     try {
       const tally: Tally = { customers: 0, bytesEstimated: lifecycle.warehouse.estimateBytes ? 0 : null };
-      const audit = await this.audit(stateDay, warnings, tally, options.signal);
+      const audit = await this.audit(stateDay, watermark, warnings, tally, options.signal);
       // The window the next refresh compares: an incremental one asks from its watermark, which is earlier.
       const ownWindow = addDays(stateDay, 1 - this.policy.latenessDays);
       const recent = await this.recentActivity(stateDay, watermark ?? startOfDay(ownWindow, lifecycle.timeZone), {
@@ -537,16 +537,28 @@ export class StateRefresher {
     return { dialect: warehouse.dialect, mapping: warehouse.mapping, available, cutoff, timeZone, eventTypes };
   }
 
-  /** What the activity leaves out, counted, with warnings for what needs saying. */
-  private async audit(stateDay: string, warnings: string[], tally: Tally, signal?: AbortSignal) {
-    const query = activityAuditSql(this.activityQuery(stateDay));
+  /**
+   * What the activity leaves out, counted, with warnings for what needs saying; an incremental refresh
+   * counts among the rows from its watermark on (activityAuditSql).
+   */
+  private async audit(
+    stateDay: string,
+    watermark: Date | null,
+    warnings: string[],
+    tally: Tally,
+    signal?: AbortSignal,
+  ) {
+    const query = activityAuditSql(this.activityQuery(stateDay), watermark);
     const options = { label: "state_audit", cache: false, signal };
     await this.estimate(query, options, tally);
     const [audit] = await this.lifecycle.warehouse.query<Record<string, unknown>>(query, options);
     const futureRows = Number(audit?.future_rows ?? 0);
     const nullIdRows = Number(audit?.null_id_rows ?? 0);
     const duplicateIds = Number(audit?.duplicate_customer_rows ?? 0);
-    if (nullIdRows > 0) warnings.push(`${nullIdRows} rows without a customer id were left out`);
+    if (nullIdRows > 0)
+      warnings.push(
+        `${nullIdRows} rows without a customer id were left out${watermark ? ` (of the rows since ${watermark.toISOString()})` : ""}`,
+      );
     if (duplicateIds > 0)
       warnings.push(`${duplicateIds} customers rows repeat an id (the earliest sign-up and smallest channel count)`);
     return { futureRows, nullIdRows };
