@@ -63,7 +63,8 @@ const StateRefreshRef = builder.objectRef<RefreshRecord>("StateRefresh").impleme
       resolve: (r) => r.futureRows,
     }),
     nullIdRows: t.float({
-      description: "Warehouse rows without a customer id, left out (count).",
+      description:
+        "Warehouse rows without a customer id, left out (count); an incremental refresh counts those dated from its watermark on.",
       resolve: (r) => r.nullIdRows,
     }),
     bytesEstimated: t.float({

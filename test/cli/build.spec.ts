@@ -83,4 +83,23 @@ describe("the compiled server (npm run build; node dist/clm.mjs serve)", () => {
     ).text();
     expect(csv.trim().split("\r\n").length - 1).toBe(total);
   });
+
+  it("writes the state's predictions in the bundled worker (its named export)", async () => {
+    // The demo's state is refreshed at start; its predictions are worked out by dist/clm-fit-worker.mjs.
+    type StateStore = { generation: number | null; lifetimeValue: { customers: number } | null; lastRefresh: unknown };
+    let state = null as StateStore | null;
+    for (const started = Date.now(); Date.now() - started < 60_000; await new Promise((r) => setTimeout(r, 500))) {
+      const response = await fetch(`${served.url}/graphql`, {
+        method: "POST",
+        headers: { "content-type": "application/json" },
+        body: JSON.stringify({
+          query: `{ stateStore { generation lifetimeValue { customers } lastRefresh { warnings error } } }`,
+        }),
+      });
+      state = ((await response.json()) as { data: { stateStore: StateStore } }).data.stateStore;
+      if (state?.generation) break;
+    }
+    expect(state?.lastRefresh).toMatchObject({ warnings: [], error: null });
+    expect(state?.lifetimeValue?.customers).toBeGreaterThan(0);
+  });
 });

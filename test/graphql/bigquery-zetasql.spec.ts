@@ -281,7 +281,8 @@ describeZetaSql("GraphQL on BigQuery (ZetaSQL) equals DuckDB on random shops", (
         }),
         // Each execution costs seconds of ZetaSQL evaluation; shrinking would take many minutes, so the
         // first failure is reported as it is (with its seed and path for a replay).
-        // An execution past its time fails with fast-check's seed and path (a replay), before the test's own timeout.
+        // An execution past its time fails with fast-check's seed and path (a replay), before the test's own
+        // timeout; its requests are not stopped (fast-check only stops waiting), and fail as the servers close.
         { numRuns: RUNS, endOnFailure: true, timeout: PER_EXECUTION_MS - 10_000 },
       );
     },

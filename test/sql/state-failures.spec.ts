@@ -74,6 +74,36 @@ describe("state refresh failures and bad input", () => {
     expect(rows[0]!.n).toBe(0);
   });
 
+  it("publishes without predictions, with a warning, when working them out fails", async () => {
+    const lifecycle = await LifecycleService.open(warehouse, defaultStageModel(), "UTC");
+    const tables = new StateTables(appDb.sql);
+    const converged = { logLikelihood: -1, converged: true };
+    const failing = new StateRefresher(lifecycle, tables, undefined, {
+      model: "BG_NBD",
+      // Published CDNOW parameters: the fit succeeds, the pages' predictions do not.
+      fit: async () => ({
+        customers: 2,
+        sampleFraction: 1,
+        fittedCustomers: 2,
+        summaryGroups: 2,
+        bgnbd: { r: 0.243, alpha: 4.414, a: 0.793, b: 2.426, iterations: 1, ...converged },
+        paretoNbd: null,
+        gammaGamma: { p: 6.25, q: 3.74, gamma: 15.44, customers: 2, ...converged },
+        fitMs: 0,
+      }),
+      predict: async () => {
+        throw new Error("a CLV fit worker failed: out of memory");
+      },
+    });
+    const outcome = (await failing.refresh({ stateDay: DAY, full: true }))!;
+    expect(outcome.warnings).toContain(
+      "no lifetime value: the predictions failed (a CLV fit worker failed: out of memory)",
+    );
+    expect((await tables.pointer())!).toMatchObject({ generation: outcome.generation, clv: null });
+    const rows = await appDb.sql.query<{ n: number }>(`SELECT count(*)::int AS n FROM customer_clv`);
+    expect(rows[0]!.n).toBe(0);
+  });
+
   it("records the time a refresh finished, its publishing transaction included", async () => {
     const lifecycle = await LifecycleService.open(warehouse, defaultStageModel(), "UTC");
     const tables = new StateTables(appDb.sql);

@@ -30,7 +30,7 @@ interface Buyer {
 
 const STATE_DAY = "2026-06-30";
 
-/** Buyers whose first purchase is up to two years before the state day; few distinct, so pages share outlooks. */
+/** Buyers whose first purchase is up to two years before the state day. */
 const buyer: fc.Arbitrary<Buyer> = fc
   .record({
     firstAgo: fc.integer({ min: 0, max: 730 }),
@@ -57,8 +57,13 @@ function pageOf(buyers: readonly Buyer[]): BuyerPage {
   };
 }
 
-function settingsFor(purchases: BuyerPredictionSettings["purchases"], stateDay = STATE_DAY): BuyerPredictionSettings {
-  return { purchases, gammaGamma: GAMMA_GAMMA, stateDay, unitDays: 7, horizonDays: 365, discountRate: 0.1 };
+function settingsFor(
+  purchases: BuyerPredictionSettings["purchases"],
+  stateDay = STATE_DAY,
+  horizonDays = 365,
+  discountRate = 0.1,
+): BuyerPredictionSettings {
+  return { purchases, gammaGamma: GAMMA_GAMMA, stateDay, unitDays: 7, horizonDays, discountRate };
 }
 
 /** Each buyer's prediction on their own, as Customer.prediction makes it. */
@@ -88,15 +93,20 @@ describe("a page of buyers' predictions", () => {
 
   it("is each buyer's own prediction, page after page, across fits and state days", () => {
     // The same buyers again under another fit or day: outlooks kept from before would be wrong there.
-    const fits = fc.array(fc.record({ model: fc.constantFrom(BGNBD, PARETO_NBD), daysLater: fc.constantFrom(0, 1) }), {
-      minLength: 2,
-      maxLength: 4,
-    });
+    const fits = fc.array(
+      fc.record({
+        model: fc.constantFrom(BGNBD, PARETO_NBD),
+        daysLater: fc.constantFrom(0, 1),
+        horizonDays: fc.constantFrom(365, 90),
+        discountRate: fc.constantFrom(0.1, 0),
+      }),
+      { minLength: 2, maxLength: 4 },
+    );
     fc.assert(
       fc.property(fc.array(buyer, { minLength: 1, maxLength: 40 }), fits, (buyers, runs) => {
-        for (const { model, daysLater } of runs) {
-          const settings = settingsFor(model, addDays(STATE_DAY, daysLater));
-          // In two pages, so the second half meets outlooks the first kept.
+        for (const { model, daysLater, horizonDays, discountRate } of runs) {
+          const settings = settingsFor(model, addDays(STATE_DAY, daysLater), horizonDays, discountRate);
+          // In two pages, then all of them again: the last page meets the outlooks the first two kept.
           const half = Math.ceil(buyers.length / 2);
           for (const page of [buyers.slice(0, half), buyers.slice(half), buyers])
             expect(predictBuyers({ settings, buyers: pageOf(page) })).toEqual(oneByOne(settings, page));

@@ -137,6 +137,40 @@ export async function writeClv(
     horizonDays: settings.horizonDays,
     discountRate: settings.discountRate,
   };
+  try {
+    await writePredictions(session, rowsGeneration, predictionSettings, predict, signal);
+  } catch (error) {
+    if (!(error instanceof PredictionsFailed) || signal?.aborted) throw error;
+    // As a failed fit: the state is published without predictions, which are computed as before.
+    await session.query(`DELETE FROM customer_clv WHERE rows_generation = $1`, [rowsGeneration]);
+    return { clv: null, warning: `no lifetime value: the predictions failed (${error.message})` };
+  }
+  return {
+    clv: {
+      ...settings,
+      customers: fitted.customers,
+      sampleFraction: fitted.sampleFraction,
+      purchases: (fitted.bgnbd ?? fitted.paretoNbd)!,
+      gammaGamma: fitted.gammaGamma,
+    },
+  };
+}
+
+/** A page's predictions could not be worked out (a worker that failed, a pool closed): the session is fine. */
+class PredictionsFailed extends Error {}
+
+/**
+ * Every buyer's prediction into customer_clv, 10,000 buyers a page, pipelined: while a page's
+ * predictions are worked out (in a worker when there is one) the session reads the next page, then
+ * writes this one's rows as the next page's are worked out.
+ */
+async function writePredictions(
+  session: AppSqlSession,
+  rowsGeneration: number,
+  settings: BuyerPredictionSettings,
+  predict: BuyerPredictor,
+  signal?: AbortSignal,
+): Promise<void> {
   const readPage = (after: string) =>
     session.query(
       `SELECT customer_id, purchase_days, first_purchase_date, last_purchase_date, revenue, first_purchase_revenue
@@ -145,13 +179,20 @@ export async function writeClv(
       [rowsGeneration, after],
     );
   const predictPage = (page: Record<string, unknown>[]) => {
-    const predicting = predict({ settings: predictionSettings, buyers: buyerPage(page) }, signal);
+    const predicting = predict({ settings, buyers: buyerPage(page) }, signal).then(
+      (p) => {
+        if (p.predictedClv.length !== page.length)
+          throw new PredictionsFailed(`a page of ${page.length} buyers came back with ${p.predictedClv.length}`);
+        return p;
+      },
+      (error: Error) => {
+        throw new PredictionsFailed(error.message, { cause: error });
+      },
+    );
     // Awaited only after the next page is read: a failure meanwhile must not count as unhandled.
     predicting.catch(() => {});
     return predicting;
   };
-  // Pipelined: while a page's predictions are worked out (in a worker when there is one), the session
-  // reads the next page, then writes this one's rows as the next page's are worked out.
   let page = await readPage("");
   let predicting = page.length > 0 ? predictPage(page) : null;
   while (predicting) {
@@ -175,13 +216,4 @@ export async function writeClv(
     );
     page = next;
   }
-  return {
-    clv: {
-      ...settings,
-      customers: fitted.customers,
-      sampleFraction: fitted.sampleFraction,
-      purchases: (fitted.bgnbd ?? fitted.paretoNbd)!,
-      gammaGamma: fitted.gammaGamma,
-    },
-  };
 }
