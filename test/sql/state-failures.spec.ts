@@ -13,7 +13,7 @@ import { StateRefresher, type RefreshOutcome } from "../../src/services/state/re
 import { RefreshSchedule } from "../../src/services/state/schedule.ts";
 import { StateStore } from "../../src/services/state/state-store.ts";
 import { StateTables } from "../../src/services/state/state-tables.ts";
-import { sql, type Sql } from "../../src/sql/sql.ts";
+import { ident, sql, type Sql } from "../../src/sql/sql.ts";
 import { openTestAppDatabase, testWarehouses, type TestAppDatabase, type TestWarehouse } from "../helpers/databases.ts";
 
 const DAY = "2026-06-30";
@@ -267,7 +267,11 @@ describe.each(testWarehouses().map((w) => [w.label, w] as const))(
       warehouse = await factory.open();
       appDb = await openTestAppDatabase();
       await warehouse.createTables({ replace: true });
-      await warehouse.query(sql`ALTER TABLE transactions ALTER COLUMN customer_id DROP NOT NULL`);
+      // On the PostgreSQL server the tables are in a schema of the test's own.
+      const { schema, tables } = warehouse.mapping;
+      await warehouse.query(
+        sql`ALTER TABLE ${ident(schema, tables.transactions.table)} ALTER COLUMN ${ident(tables.transactions.columns.customer_id)} DROP NOT NULL`,
+      );
       await warehouse.append("transactions", [
         ["a", CUTOFF - 40 * 24 * HOUR, 10, null, null],
         ["b", CUTOFF - 100 * 24 * HOUR, 7, null, null],
