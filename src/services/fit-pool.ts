@@ -45,21 +45,21 @@ export class FitPool {
    * its worker (piscina starts another when needed): nobody waits for it, so its CPU goes back.
    */
   async fit(input: ClvFitInput, signal?: AbortSignal): Promise<ClvFitOutput> {
-    // Created on the first fit: most processes (the CLI, most tests) never fit.
-    const pool = (this.#pool ??= this.#open());
     this.tasksStarted++;
-    try {
-      return fitFromResult((await pool.run(input, { signal })) as ClvFitResult);
-    } catch (error) {
-      throw this.#failures.get(pool) ?? error;
-    }
+    return fitFromResult((await this.#run(input, { signal })) as ClvFitResult);
   }
 
   /** A page of buyers' predictions from a fit (the state store's refresh), in a worker. */
   async predictBuyers(input: BuyerPredictionInput, signal?: AbortSignal): Promise<BuyerPredictions> {
+    return (await this.#run(input, { name: "predictBuyers", signal })) as BuyerPredictions;
+  }
+
+  /** A task in a worker (the pool opened on the first); a given-up pool's tasks fail with why it was. */
+  async #run(task: ClvFitInput | BuyerPredictionInput, options: { name?: string; signal?: AbortSignal }) {
+    // Created on the first task: most processes (the CLI, most tests) never fit.
     const pool = (this.#pool ??= this.#open());
     try {
-      return (await pool.run(input, { name: "predictBuyers", signal })) as BuyerPredictions;
+      return await pool.run(task, options);
     } catch (error) {
       throw this.#failures.get(pool) ?? error;
     }

@@ -7,7 +7,7 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { fileURLToPath } from "node:url";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { serveClm, type Served } from "../helpers/process.ts";
+import { serveClm, until, type Served } from "../helpers/process.ts";
 
 const ROOT = fileURLToPath(new URL("../..", import.meta.url));
 const BUNDLE = join(ROOT, "dist", "clm.mjs");
@@ -88,7 +88,7 @@ describe("the compiled server (npm run build; node dist/clm.mjs serve)", () => {
     // The demo's state is refreshed at start; its predictions are worked out by dist/clm-fit-worker.mjs.
     type StateStore = { generation: number | null; lifetimeValue: { customers: number } | null; lastRefresh: unknown };
     let state = null as StateStore | null;
-    for (const started = Date.now(); Date.now() - started < 60_000; await new Promise((r) => setTimeout(r, 500))) {
+    await until("the demo's state store", async () => {
       const response = await fetch(`${served.url}/graphql`, {
         method: "POST",
         headers: { "content-type": "application/json" },
@@ -97,8 +97,8 @@ describe("the compiled server (npm run build; node dist/clm.mjs serve)", () => {
         }),
       });
       state = ((await response.json()) as { data: { stateStore: StateStore } }).data.stateStore;
-      if (state?.generation) break;
-    }
+      return Boolean(state?.generation);
+    });
     expect(state?.lastRefresh).toMatchObject({ warnings: [], error: null });
     expect(state?.lifetimeValue?.customers).toBeGreaterThan(0);
   });

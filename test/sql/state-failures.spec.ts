@@ -4,7 +4,7 @@
 // retries a failed refresh with backoff, counting both outcomes.
 import pino from "pino";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import type { StreamOptions, WarehouseConnector } from "../../src/connectors/connector.ts";
+import type { ContractRow, StreamOptions, WarehouseConnector } from "../../src/connectors/connector.ts";
 import { asOfCutoff } from "../../src/lifecycle/calendar.ts";
 import { defaultStageModel } from "../../src/lifecycle/stage-model.ts";
 import { ServerMetrics } from "../../src/observability/metrics.ts";
@@ -14,22 +14,38 @@ import { RefreshSchedule } from "../../src/services/state/schedule.ts";
 import { StateStore } from "../../src/services/state/state-store.ts";
 import { StateTables } from "../../src/services/state/state-tables.ts";
 import { ident, sql, type Sql } from "../../src/sql/sql.ts";
-import { openTestAppDatabase, testWarehouses, type TestAppDatabase, type TestWarehouse } from "../helpers/databases.ts";
+import {
+  openTestAppDatabase,
+  testWarehouses,
+  type TestAppDatabase,
+  type TestWarehouse,
+  type WarehouseFactory,
+} from "../helpers/databases.ts";
 
 const DAY = "2026-06-30";
 const CUTOFF = asOfCutoff(DAY, "UTC").getTime();
 const HOUR = 3_600_000;
 
+/** A warehouse whose transactions are `rows`, some without a customer id. */
+async function transactionsWithNullIds(factory: WarehouseFactory, rows: ContractRow[]): Promise<TestWarehouse> {
+  const warehouse = await factory.open();
+  await warehouse.createTables({ replace: true });
+  // A warehouse of one's own may hold rows without an id; the embedded tables refuse them unless told.
+  // On the PostgreSQL server the tables are in a schema of the test's own.
+  const { schema, tables } = warehouse.mapping;
+  await warehouse.query(
+    sql`ALTER TABLE ${ident(schema, tables.transactions.table)} ALTER COLUMN ${ident(tables.transactions.columns.customer_id)} DROP NOT NULL`,
+  );
+  await warehouse.append("transactions", rows);
+  return warehouse;
+}
+
 describe("state refresh failures and bad input", () => {
   let warehouse: TestWarehouse;
   let appDb: TestAppDatabase;
   beforeAll(async () => {
-    warehouse = await testWarehouses()[0]!.open();
     appDb = await openTestAppDatabase();
-    await warehouse.createTables({ replace: true });
-    // A warehouse of one's own may hold rows without an id; the embedded tables refuse them unless told.
-    await warehouse.query(sql`ALTER TABLE transactions ALTER COLUMN customer_id DROP NOT NULL`);
-    await warehouse.append("transactions", [
+    warehouse = await transactionsWithNullIds(testWarehouses()[0]!, [
       ["a", CUTOFF - 40 * 24 * HOUR, 10, null, null],
       ["a", CUTOFF - 2 * HOUR, 5, null, null],
       ["b", CUTOFF - 100 * 24 * HOUR, 7, null, null],
@@ -264,15 +280,8 @@ describe.each(testWarehouses().map((w) => [w.label, w] as const))(
     let appDb: TestAppDatabase;
     const NEXT = "2026-07-01";
     beforeAll(async () => {
-      warehouse = await factory.open();
       appDb = await openTestAppDatabase();
-      await warehouse.createTables({ replace: true });
-      // On the PostgreSQL server the tables are in a schema of the test's own.
-      const { schema, tables } = warehouse.mapping;
-      await warehouse.query(
-        sql`ALTER TABLE ${ident(schema, tables.transactions.table)} ALTER COLUMN ${ident(tables.transactions.columns.customer_id)} DROP NOT NULL`,
-      );
-      await warehouse.append("transactions", [
+      warehouse = await transactionsWithNullIds(factory, [
         ["a", CUTOFF - 40 * 24 * HOUR, 10, null, null],
         ["b", CUTOFF - 100 * 24 * HOUR, 7, null, null],
         // Before the lateness window of the next day's refresh (it starts 2026-06-28), and inside it.
